@@ -1,0 +1,14 @@
+#pragma once
+// Printing diagnostics for people (stderr, file:line:col) and for tools (JSON).
+#include <nlohmann/json.hpp>
+
+#include "bulwark/policies/diagnostics.h"
+
+namespace bulwark::cli {
+
+void printDiagnostics(const policies::Diagnostics& diags);
+nlohmann::json diagnosticsJson(const policies::Diagnostics& diags);
+// Does this result fail the command (errors, or warnings under --werror)?
+bool failed(const policies::Diagnostics& diags, bool werror);
+
+}  // namespace bulwark::cli

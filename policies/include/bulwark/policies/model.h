@@ -1,0 +1,207 @@
+#pragma once
+// The typed policy: what the YAML says, after syntax and type checks but before
+// cross-reference checks (see validator.h). Every element remembers where it was written
+// so later stages (validator, firewall compiler, counters, `why`) can name file:line.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bulwark/policies/diagnostics.h"
+#include "bulwark/policies/net.h"
+
+namespace bulwark::policies {
+
+// Where each field of an element was written; falls back to the element itself.
+struct Located {
+  Location where;
+  std::map<std::string, Location, std::less<>> fields;
+  [[nodiscard]] const Location& at(std::string_view field) const;
+};
+
+// A name written somewhere (a reference to a segment, host, zone, service ...).
+struct NameRef {
+  std::string name;
+  Location where;
+};
+
+enum class Protocol : std::uint8_t { Tcp, Udp, Sctp, Icmp, Icmpv6 };
+[[nodiscard]] std::string_view protocolName(Protocol p);
+[[nodiscard]] bool protocolHasPorts(Protocol p);
+
+struct PortRange {
+  std::uint16_t first = 0;
+  std::uint16_t last = 65535;
+  [[nodiscard]] bool all() const { return first == 0 && last == 65535; }
+  [[nodiscard]] bool contains(const PortRange& o) const { return first <= o.first && o.last <= last; }
+  [[nodiscard]] bool overlaps(const PortRange& o) const { return first <= o.last && o.first <= last; }
+  friend auto operator<=>(const PortRange&, const PortRange&) = default;
+};
+
+// One protocol with one port range: "tcp/443", "udp/10000-20000", "icmp".
+struct PortSpec {
+  Protocol protocol = Protocol::Tcp;
+  PortRange ports;  // all() for port-less protocols
+  [[nodiscard]] std::string str() const;
+  [[nodiscard]] bool contains(const PortSpec& o) const {
+    return protocol == o.protocol && ports.contains(o.ports);
+  }
+  [[nodiscard]] bool overlaps(const PortSpec& o) const {
+    return protocol == o.protocol && ports.overlaps(o.ports);
+  }
+  friend auto operator<=>(const PortSpec&, const PortSpec&) = default;
+};
+
+struct Service : Located {
+  std::string name;
+  std::string description;
+  std::vector<PortSpec> ports;
+};
+
+struct Gateway : Located {
+  std::string name;
+  std::string uplink;  // interface towards the internet
+  std::string trunk;   // 802.1Q trunk carrying VLAN segments (optional)
+};
+
+struct AddressFamilyConfig {
+  Prefix subnet;
+  std::optional<IpAddress> gateway;  // the gateway's own address on the segment
+};
+
+struct Segment : Located {
+  std::string name;
+  std::string description;
+  std::optional<int> vlan;          // 802.1Q id on the trunk ...
+  std::string interface;            // ... or a plain interface (no tag)
+  std::optional<AddressFamilyConfig> ipv4;
+  std::optional<AddressFamilyConfig> ipv6;
+  int mtu = 1500;
+};
+
+struct Host : Located {
+  std::string name;
+  std::string description;
+  NameRef segment;
+  std::vector<IpAddress> addresses;
+};
+
+struct Zone : Located {
+  std::string name;
+  std::string description;
+  std::vector<NameRef> segments;
+  std::vector<NameRef> vpnGroups;
+};
+
+enum class Action : std::uint8_t { Allow, Deny, Reject };
+[[nodiscard]] std::string_view actionName(Action a);
+
+// Per-source limits on the flows a rule allows.
+struct RateLimit {
+  std::uint32_t count = 0;  // new connections ...
+  std::string per;          // ... per "second" | "minute" | "hour"
+  std::uint32_t burst = 0;  // 0 = same as count
+};
+struct Limits : Located {
+  std::optional<RateLimit> rate;
+  std::optional<std::uint32_t> connections;  // concurrent connections per source
+};
+
+// An endpoint in a rule: "any", "internet", a zone/segment/host/VPN group name, or an
+// address/prefix literal ("198.51.100.0/24").
+struct Endpoint {
+  std::string text;
+  Location where;
+  std::optional<Prefix> literal;  // set when text is an address or prefix
+};
+
+// A service in a rule: a named service, "any", or a literal like "tcp/8443".
+struct ServiceRef {
+  std::string text;
+  Location where;
+  std::optional<PortSpec> literal;
+};
+
+struct Rule : Located {
+  std::string name;
+  std::string description;
+  std::vector<Endpoint> from;
+  std::vector<Endpoint> to;
+  std::vector<ServiceRef> services;
+  Action action = Action::Allow;
+  std::optional<Limits> limits;
+  bool log = false;
+};
+
+struct Dnat : Located {
+  std::string name;
+  IpAddress vip;
+  ServiceRef service;
+  NameRef to;                         // host receiving the traffic
+  std::optional<std::uint16_t> port;  // translated port; default: unchanged
+};
+
+struct Snat : Located {
+  std::string name;
+  std::vector<Endpoint> from;
+  bool masquerade = true;
+  std::optional<IpAddress> address;  // when not masquerading
+};
+
+struct VpnAccess : Located {
+  std::vector<Endpoint> to;
+  std::vector<ServiceRef> services;
+};
+
+struct VpnGroup : Located {
+  std::string name;
+  std::string description;
+  Prefix pool;
+  std::vector<VpnAccess> access;
+};
+
+struct Vpn : Located {
+  std::string caName;            // subject CN of Bulwark's admin CA
+  std::string localId;           // the gateway's IKE identity (certificate SAN)
+  std::vector<IpAddress> listen; // addresses charon accepts IKE on (empty: all)
+  std::vector<std::string> ikeProposals;
+  std::vector<std::string> espProposals;
+  std::vector<VpnGroup> groups;
+};
+
+struct Expectation : Located {
+  Endpoint from;
+  Endpoint to;
+  ServiceRef service;
+  Action verdict = Action::Allow;  // allow | deny
+};
+
+struct Policy {
+  std::vector<std::string> files;  // the files it was loaded from, in load order
+  std::optional<Gateway> gateway;
+  std::vector<Segment> segments;
+  std::vector<Host> hosts;
+  std::vector<Service> services;
+  std::vector<Zone> zones;
+  std::vector<Rule> rules;
+  std::vector<Dnat> dnat;
+  std::vector<Snat> snat;
+  std::optional<Vpn> vpn;
+  std::vector<Expectation> expectations;
+
+  [[nodiscard]] const Segment* findSegment(std::string_view name) const;
+  [[nodiscard]] const Host* findHost(std::string_view name) const;
+  [[nodiscard]] const Service* findService(std::string_view name) const;
+  [[nodiscard]] const Zone* findZone(std::string_view name) const;
+  [[nodiscard]] const VpnGroup* findVpnGroup(std::string_view name) const;
+};
+
+// "tcp/443", "udp/1000-2000", "icmp": nullopt and a message when malformed.
+struct PortSpecParse {
+  std::optional<PortSpec> spec;
+  std::string error;
+};
+[[nodiscard]] PortSpecParse parsePortSpec(std::string_view text);
+
+}  // namespace bulwark::policies

@@ -1,0 +1,564 @@
+#include "bulwark/policies/loader.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "bulwark/policies/validator.h"
+#include "yaml_reader.h"
+
+namespace bulwark::policies {
+
+using detail::Field;
+using detail::Fields;
+using detail::YamlReader;
+
+namespace {
+
+// Reads one file's document into `policy`, appending to its lists.
+class FileLoader {
+ public:
+  FileLoader(YamlReader& r, Policy& policy, std::map<std::string, Location>& singletons)
+      : r_(r), p_(policy), singletons_(singletons) {}
+
+  void load(const YAML::Node& root) {
+    if (!root.IsDefined() || root.IsNull()) {
+      return;  // an empty file is an empty policy fragment
+    }
+    auto top = r_.mapping(root, {r_.file(), 1, 1}, "the policy",
+                          {"gateway", "segments", "hosts", "services", "zones", "rules", "nat",
+                           "vpn", "expect"});
+    if (!top) {
+      return;
+    }
+    for (const auto& f : top->all()) {
+      if (f.key == "gateway") {
+        if (claimSingleton(f)) loadGateway(f);
+      } else if (f.key == "segments") {
+        for (const auto& n : r_.sequence(f)) loadSegment(n);
+      } else if (f.key == "hosts") {
+        for (const auto& n : r_.sequence(f)) loadHost(n);
+      } else if (f.key == "services") {
+        for (const auto& n : r_.sequence(f)) loadService(n);
+      } else if (f.key == "zones") {
+        for (const auto& n : r_.sequence(f)) loadZone(n);
+      } else if (f.key == "rules") {
+        for (const auto& n : r_.sequence(f)) loadRule(n);
+      } else if (f.key == "nat") {
+        loadNat(f);
+      } else if (f.key == "vpn") {
+        if (claimSingleton(f)) loadVpn(f);
+      } else if (f.key == "expect") {
+        for (const auto& n : r_.sequence(f)) loadExpectation(n);
+      }
+    }
+  }
+
+ private:
+  bool claimSingleton(const Field& f) {
+    auto [it, inserted] = singletons_.emplace(f.key, r_.loc(f.keyNode));
+    if (!inserted) {
+      r_.diags().error(r_.loc(f.keyNode), "'" + f.key + "' is given more than once",
+                       "first given at " + it->second.str() + "; keep it in one file");
+    }
+    return inserted;
+  }
+
+  std::optional<Fields> entry(const YAML::Node& n, std::string_view what,
+                              std::initializer_list<std::string_view> allowed,
+                              std::initializer_list<std::string_view> required, Located& target) {
+    target.where = r_.loc(n);
+    auto fields = r_.mapping(n, target.where, what, allowed, required);
+    if (fields) {
+      for (const auto& f : fields->all()) {
+        r_.recordField(target, f);
+      }
+    }
+    return fields;
+  }
+
+  void loadGateway(const Field& f) {
+    Gateway g;
+    auto fields = entry(f.value, "gateway", {"name", "uplink", "trunk"}, {"uplink"}, g);
+    if (!fields) return;
+    g.where = r_.loc(f.keyNode);
+    if (auto* x = fields->get("name")) g.name = r_.name(*x).value_or("");
+    if (auto* x = fields->get("uplink")) g.uplink = interfaceName(*x);
+    if (auto* x = fields->get("trunk")) g.trunk = interfaceName(*x);
+    p_.gateway = std::move(g);
+  }
+
+  std::string interfaceName(const Field& f) {
+    auto s = r_.string(f);
+    if (!s) return {};
+    bool ok = !s->empty() && s->size() <= 15 && std::none_of(s->begin(), s->end(), [](char c) {
+      return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c));
+    });
+    if (!ok) {
+      r_.diags().error(r_.loc(f), "invalid interface name '" + *s + "'",
+                       "Linux interface names have 1-15 characters, without '/', ':' or spaces");
+      return {};
+    }
+    return *s;
+  }
+
+  std::optional<AddressFamilyConfig> loadFamily(const Field& f, Family family) {
+    const char* what = family == Family::V4 ? "ipv4" : "ipv6";
+    Located ignored;
+    auto fields = r_.mapping(f.value, r_.loc(f), what, {"subnet", "gateway"}, {"subnet"});
+    if (!fields) return std::nullopt;
+    AddressFamilyConfig cfg;
+    auto* subnet = fields->get("subnet");
+    if (!subnet) return std::nullopt;
+    auto p = r_.prefix(*subnet);
+    if (!p) return std::nullopt;
+    if (p->family() != family) {
+      r_.diags().error(r_.loc(*subnet), std::string(what) + " subnet " + p->str() + " is not an " +
+                                            (family == Family::V4 ? "IPv4" : "IPv6") + " prefix");
+      return std::nullopt;
+    }
+    cfg.subnet = *p;
+    if (auto* g = fields->get("gateway")) {
+      cfg.gateway = r_.address(*g);
+      if (cfg.gateway && cfg.gateway->family() != family) {
+        r_.diags().error(r_.loc(*g), std::string(what) + " gateway " + cfg.gateway->str() +
+                                         " is of the wrong address family");
+        cfg.gateway.reset();
+      }
+    }
+    return cfg;
+  }
+
+  void loadSegment(const YAML::Node& n) {
+    Segment s;
+    auto fields = entry(n, "a segment",
+                        {"name", "description", "vlan", "interface", "ipv4", "ipv6", "mtu"},
+                        {"name"}, s);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") s.name = r_.name(f).value_or("");
+      else if (f.key == "description") s.description = r_.string(f).value_or("");
+      else if (f.key == "vlan") {
+        if (auto v = r_.integer(f, 1, 4094)) s.vlan = static_cast<int>(*v);
+      } else if (f.key == "interface") s.interface = interfaceName(f);
+      else if (f.key == "ipv4") s.ipv4 = loadFamily(f, Family::V4);
+      else if (f.key == "ipv6") s.ipv6 = loadFamily(f, Family::V6);
+      else if (f.key == "mtu") s.mtu = static_cast<int>(r_.integer(f, 576, 9216).value_or(1500));
+    }
+    p_.segments.push_back(std::move(s));
+  }
+
+  void loadHost(const YAML::Node& n) {
+    Host h;
+    auto fields = entry(n, "a host", {"name", "description", "segment", "addresses"},
+                        {"name", "segment", "addresses"}, h);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") h.name = r_.name(f).value_or("");
+      else if (f.key == "description") h.description = r_.string(f).value_or("");
+      else if (f.key == "segment") h.segment = {r_.string(f).value_or(""), r_.loc(f)};
+      else if (f.key == "addresses") {
+        for (const auto& [text, where] : r_.scalarList(f, true)) {
+          if (auto a = IpAddress::parse(text)) {
+            h.addresses.push_back(*a);
+            h.fields["addresses[" + std::to_string(h.addresses.size() - 1) + "]"] = where;
+          } else {
+            r_.diags().error(where, "invalid IP address '" + text + "'",
+                             text.find('/') != std::string::npos
+                                 ? "host addresses are written without a prefix length"
+                                 : "");
+          }
+        }
+      }
+    }
+    p_.hosts.push_back(std::move(h));
+  }
+
+  void loadService(const YAML::Node& n) {
+    Service s;
+    auto fields = entry(n, "a service", {"name", "description", "ports"}, {"name", "ports"}, s);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") s.name = r_.name(f).value_or("");
+      else if (f.key == "description") s.description = r_.string(f).value_or("");
+      else if (f.key == "ports") {
+        for (const auto& [text, where] : r_.scalarList(f, true)) {
+          auto parsed = parsePortSpec(text);
+          if (parsed.spec) {
+            s.ports.push_back(*parsed.spec);
+          } else {
+            r_.diags().error(where, "invalid port '" + text + "': " + parsed.error,
+                             "write ports as tcp/443, udp/10000-20000 or icmp");
+          }
+        }
+      }
+    }
+    p_.services.push_back(std::move(s));
+  }
+
+  std::vector<NameRef> nameRefs(const Field& f) {
+    std::vector<NameRef> out;
+    for (auto& [text, where] : r_.scalarList(f, true)) {
+      out.push_back({std::move(text), where});
+    }
+    return out;
+  }
+
+  void loadZone(const YAML::Node& n) {
+    Zone z;
+    auto fields = entry(n, "a zone", {"name", "description", "segments", "vpn_groups"}, {"name"}, z);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") z.name = r_.name(f).value_or("");
+      else if (f.key == "description") z.description = r_.string(f).value_or("");
+      else if (f.key == "segments") z.segments = nameRefs(f);
+      else if (f.key == "vpn_groups") z.vpnGroups = nameRefs(f);
+    }
+    if (!fields->get("segments") && !fields->get("vpn_groups")) {
+      r_.diags().error(z.where, "zone '" + z.name + "' has no members",
+                       "list its 'segments' and/or 'vpn_groups'");
+    }
+    p_.zones.push_back(std::move(z));
+  }
+
+  std::vector<Endpoint> endpoints(const Field& f) {
+    std::vector<Endpoint> out;
+    for (auto& [text, where] : r_.scalarList(f, true)) {
+      out.push_back(endpoint(text, where));
+    }
+    return out;
+  }
+
+  Endpoint endpoint(const std::string& text, const Location& where) {
+    Endpoint e{text, where, std::nullopt};
+    bool looksLiteral = !text.empty() && (std::isdigit(static_cast<unsigned char>(text[0])) ||
+                                          text.find(':') != std::string::npos);
+    if (looksLiteral) {
+      e.literal = Prefix::parse(text);
+      if (!e.literal) {
+        auto loose = Prefix::parse(text, false);
+        r_.diags().error(where, "invalid address or prefix '" + text + "'",
+                         loose ? "did you mean " + loose->str() + "?" : "");
+      }
+    }
+    return e;
+  }
+
+  ServiceRef serviceRef(const std::string& text, const Location& where) {
+    ServiceRef s{text, where, std::nullopt};
+    if (text.find('/') != std::string::npos || text == "icmp" || text == "icmpv6") {
+      auto parsed = parsePortSpec(text);
+      if (parsed.spec) {
+        s.literal = parsed.spec;
+      } else {
+        r_.diags().error(where, "invalid service '" + text + "': " + parsed.error);
+      }
+    }
+    return s;
+  }
+
+  std::vector<ServiceRef> serviceRefs(const Field& f) {
+    std::vector<ServiceRef> out;
+    for (auto& [text, where] : r_.scalarList(f, true)) {
+      out.push_back(serviceRef(text, where));
+    }
+    return out;
+  }
+
+  std::optional<Action> action(const Field& f, bool allowReject) {
+    auto s = r_.string(f);
+    if (!s) return std::nullopt;
+    if (*s == "allow") return Action::Allow;
+    if (*s == "deny") return Action::Deny;
+    if (*s == "reject" && allowReject) return Action::Reject;
+    r_.diags().error(r_.loc(f), "'" + f.key + "' must be " +
+                                    (allowReject ? "allow, deny or reject" : "allow or deny") +
+                                    ", got '" + *s + "'");
+    return std::nullopt;
+  }
+
+  std::optional<RateLimit> rate(const Field& f) {
+    auto s = r_.string(f);
+    if (!s) return std::nullopt;
+    auto slash = s->find('/');
+    RateLimit rl;
+    if (slash != std::string::npos) {
+      auto count = s->substr(0, slash);
+      rl.per = s->substr(slash + 1);
+      char* end = nullptr;
+      auto v = std::strtoul(count.c_str(), &end, 10);
+      bool countOk = !count.empty() && end == count.c_str() + count.size() && v >= 1 && v <= 1000000;
+      bool unitOk = rl.per == "second" || rl.per == "minute" || rl.per == "hour";
+      if (countOk && unitOk) {
+        rl.count = static_cast<std::uint32_t>(v);
+        return rl;
+      }
+    }
+    r_.diags().error(r_.loc(f), "invalid rate '" + *s + "'",
+                     "write it as N/second, N/minute or N/hour with N from 1 to 1000000");
+    return std::nullopt;
+  }
+
+  std::optional<Limits> limits(const Field& f) {
+    Limits l;
+    l.where = r_.loc(f);
+    auto fields = r_.mapping(f.value, r_.loc(f), "limit", {"rate", "burst", "connections"});
+    if (!fields) return std::nullopt;
+    for (const auto& x : fields->all()) {
+      r_.recordField(l, x);
+    }
+    if (auto* x = fields->get("rate")) l.rate = rate(*x);
+    if (auto* x = fields->get("burst")) {
+      if (auto b = r_.integer(*x, 1, 1000000)) {
+        if (l.rate) l.rate->burst = static_cast<std::uint32_t>(*b);
+        else if (!fields->get("rate")) r_.diags().error(r_.loc(*x), "'burst' needs a 'rate'");
+      }
+    }
+    if (auto* x = fields->get("connections")) {
+      if (auto c = r_.integer(*x, 1, 1000000)) l.connections = static_cast<std::uint32_t>(*c);
+    }
+    if (fields->all().empty()) {
+      r_.diags().error(l.where, "empty 'limit'", "give a 'rate' and/or 'connections'");
+    }
+    return l;
+  }
+
+  void loadRule(const YAML::Node& n) {
+    Rule rule;
+    auto fields = entry(n, "a rule",
+                        {"name", "description", "from", "to", "services", "action", "limit", "log"},
+                        {"name", "from", "to", "services", "action"}, rule);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") rule.name = r_.name(f).value_or("");
+      else if (f.key == "description") rule.description = r_.string(f).value_or("");
+      else if (f.key == "from") rule.from = endpoints(f);
+      else if (f.key == "to") rule.to = endpoints(f);
+      else if (f.key == "services") rule.services = serviceRefs(f);
+      else if (f.key == "action") rule.action = action(f, true).value_or(Action::Deny);
+      else if (f.key == "limit") rule.limits = limits(f);
+      else if (f.key == "log") rule.log = r_.boolean(f).value_or(false);
+    }
+    p_.rules.push_back(std::move(rule));
+  }
+
+  void loadNat(const Field& f) {
+    auto fields = r_.mapping(f.value, r_.loc(f), "nat", {"dnat", "snat"});
+    if (!fields) return;
+    if (auto* x = fields->get("dnat")) {
+      for (const auto& n : r_.sequence(*x)) loadDnat(n);
+    }
+    if (auto* x = fields->get("snat")) {
+      for (const auto& n : r_.sequence(*x)) loadSnat(n);
+    }
+  }
+
+  void loadDnat(const YAML::Node& n) {
+    Dnat d;
+    auto fields = entry(n, "a dnat entry", {"name", "vip", "service", "to", "port"},
+                        {"name", "vip", "service", "to"}, d);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") d.name = r_.name(f).value_or("");
+      else if (f.key == "vip") d.vip = r_.address(f).value_or(IpAddress{});
+      else if (f.key == "service") {
+        if (auto s = r_.string(f)) d.service = serviceRef(*s, r_.loc(f));
+      } else if (f.key == "to") d.to = {r_.string(f).value_or(""), r_.loc(f)};
+      else if (f.key == "port") {
+        if (auto v = r_.integer(f, 1, 65535)) d.port = static_cast<std::uint16_t>(*v);
+      }
+    }
+    p_.dnat.push_back(std::move(d));
+  }
+
+  void loadSnat(const YAML::Node& n) {
+    Snat s;
+    auto fields = entry(n, "an snat entry", {"name", "from", "to"}, {"name", "from", "to"}, s);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") s.name = r_.name(f).value_or("");
+      else if (f.key == "from") s.from = endpoints(f);
+      else if (f.key == "to") {
+        auto v = r_.string(f);
+        if (v && *v == "masquerade") {
+          s.masquerade = true;
+        } else if (v) {
+          s.masquerade = false;
+          s.address = r_.address(f);
+        }
+      }
+    }
+    p_.snat.push_back(std::move(s));
+  }
+
+  void loadVpn(const Field& f) {
+    Vpn v;
+    auto fields = entry(f.value, "vpn",
+                        {"ca", "local_id", "listen", "ike_proposals", "esp_proposals", "groups"},
+                        {"ca", "local_id", "groups"}, v);
+    if (!fields) return;
+    v.where = r_.loc(f.keyNode);
+    for (const auto& x : fields->all()) {
+      if (x.key == "ca") v.caName = r_.string(x).value_or("");
+      else if (x.key == "local_id") v.localId = r_.string(x).value_or("");
+      else if (x.key == "listen") {
+        for (const auto& [text, where] : r_.scalarList(x, true)) {
+          if (auto a = IpAddress::parse(text)) v.listen.push_back(*a);
+          else r_.diags().error(where, "invalid IP address '" + text + "'");
+        }
+      } else if (x.key == "ike_proposals" || x.key == "esp_proposals") {
+        auto& target = x.key == "ike_proposals" ? v.ikeProposals : v.espProposals;
+        for (auto& [text, where] : r_.scalarList(x, true)) target.push_back(std::move(text));
+      } else if (x.key == "groups") {
+        for (const auto& n : r_.sequence(x)) loadVpnGroup(n, v);
+      }
+    }
+    p_.vpn = std::move(v);
+  }
+
+  void loadVpnGroup(const YAML::Node& n, Vpn& vpn) {
+    VpnGroup g;
+    auto fields = entry(n, "a VPN group", {"name", "description", "pool", "access"},
+                        {"name", "pool"}, g);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") g.name = r_.name(f).value_or("");
+      else if (f.key == "description") g.description = r_.string(f).value_or("");
+      else if (f.key == "pool") g.pool = r_.prefix(f).value_or(Prefix{});
+      else if (f.key == "access") {
+        for (const auto& item : r_.sequence(f)) {
+          VpnAccess a;
+          auto af = entry(item, "a VPN access entry", {"to", "services"}, {"to", "services"}, a);
+          if (!af) continue;
+          if (auto* x = af->get("to")) a.to = endpoints(*x);
+          if (auto* x = af->get("services")) a.services = serviceRefs(*x);
+          g.access.push_back(std::move(a));
+        }
+      }
+    }
+    vpn.groups.push_back(std::move(g));
+  }
+
+  void loadExpectation(const YAML::Node& n) {
+    Expectation e;
+    auto fields = entry(n, "an expectation", {"from", "to", "service", "verdict"},
+                        {"from", "to", "service", "verdict"}, e);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "from" || f.key == "to") {
+        if (auto s = r_.string(f)) (f.key == "from" ? e.from : e.to) = endpoint(*s, r_.loc(f));
+      } else if (f.key == "service") {
+        if (auto s = r_.string(f)) e.service = serviceRef(*s, r_.loc(f));
+      } else if (f.key == "verdict") {
+        e.verdict = action(f, false).value_or(Action::Deny);
+      }
+    }
+    p_.expectations.push_back(std::move(e));
+  }
+
+  YamlReader& r_;
+  Policy& p_;
+  std::map<std::string, Location>& singletons_;
+};
+
+void loadOne(const Source& src, Policy& policy, Diagnostics& diags,
+             std::map<std::string, Location>& singletons) {
+  policy.files.push_back(src.name);
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(src.text);
+  } catch (const YAML::Exception& e) {
+    Location where{src.name, e.mark.is_null() ? 0 : e.mark.line + 1,
+                   e.mark.is_null() ? 0 : e.mark.column + 1};
+    diags.error(where, "YAML syntax: " + e.msg);
+    return;
+  }
+  if (docs.size() > 1) {
+    YamlReader r(src.name, diags);
+    diags.error(r.loc(docs[1]), "a policy file holds one YAML document, this is the second",
+                "remove the '---' separator or split the file");
+    return;
+  }
+  YamlReader reader(src.name, diags);
+  FileLoader loader(reader, policy, singletons);
+  loader.load(docs.empty() ? YAML::Node() : docs.front());
+}
+
+}  // namespace
+
+LoadResult loadPolicy(const std::vector<Source>& sources) {
+  LoadResult result;
+  std::map<std::string, Location> singletons;
+  for (const auto& src : sources) {
+    loadOne(src, result.policy, result.diagnostics, singletons);
+  }
+  return result;
+}
+
+LoadResult loadPolicyText(std::string_view text, std::string name) {
+  return loadPolicy(std::vector<Source>{{std::move(name), std::string(text)}});
+}
+
+PolicyFiles listPolicyFiles(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  PolicyFiles out;
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    out.error = path.string() + ": error: no such file or directory";
+    return out;
+  }
+  if (!fs::is_directory(status)) {
+    out.files.push_back(path);
+    return out;
+  }
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    auto ext = entry.path().extension();
+    if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) {
+      out.files.push_back(entry.path());
+    }
+  }
+  if (ec) {
+    out.error = path.string() + ": error: cannot read directory: " + ec.message();
+    return out;
+  }
+  std::sort(out.files.begin(), out.files.end());
+  if (out.files.empty()) {
+    out.error = path.string() + ": error: no *.yaml or *.yml files in this directory";
+  }
+  return out;
+}
+
+LoadResult loadPolicy(const std::filesystem::path& path) {
+  auto listed = listPolicyFiles(path);
+  if (!listed.error.empty()) {
+    LoadResult r;
+    r.diagnostics.error({path.string(), 0, 0},
+                        listed.error.substr(listed.error.find("error: ") + 7));
+    return r;
+  }
+  std::vector<Source> sources;
+  LoadResult failed;
+  for (const auto& file : listed.files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      failed.diagnostics.error({file.string(), 0, 0}, "cannot open file");
+      continue;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    sources.push_back({file.string(), ss.str()});
+  }
+  auto result = loadPolicy(sources);
+  result.diagnostics.append(failed.diagnostics);
+  return result;
+}
+
+LoadResult loadAndValidate(const std::filesystem::path& path) {
+  auto result = loadPolicy(path);
+  validatePolicy(result.policy, result.diagnostics);
+  result.diagnostics.sort();
+  return result;
+}
+
+}  // namespace bulwark::policies

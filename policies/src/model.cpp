@@ -1,0 +1,123 @@
+#include "bulwark/policies/model.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace bulwark::policies {
+
+const Location& Located::at(std::string_view field) const {
+  auto it = fields.find(field);
+  return it == fields.end() ? where : it->second;
+}
+
+std::string_view protocolName(Protocol p) {
+  switch (p) {
+    case Protocol::Tcp: return "tcp";
+    case Protocol::Udp: return "udp";
+    case Protocol::Sctp: return "sctp";
+    case Protocol::Icmp: return "icmp";
+    case Protocol::Icmpv6: return "icmpv6";
+  }
+  return "?";
+}
+
+bool protocolHasPorts(Protocol p) {
+  return p == Protocol::Tcp || p == Protocol::Udp || p == Protocol::Sctp;
+}
+
+std::string_view actionName(Action a) {
+  switch (a) {
+    case Action::Allow: return "allow";
+    case Action::Deny: return "deny";
+    case Action::Reject: return "reject";
+  }
+  return "?";
+}
+
+std::string PortSpec::str() const {
+  std::string s(protocolName(protocol));
+  if (!protocolHasPorts(protocol) || ports.all()) {
+    return s;
+  }
+  s += '/' + std::to_string(ports.first);
+  if (ports.last != ports.first) {
+    s += '-' + std::to_string(ports.last);
+  }
+  return s;
+}
+
+namespace {
+
+std::optional<Protocol> protocolFromName(std::string_view s) {
+  for (auto p : {Protocol::Tcp, Protocol::Udp, Protocol::Sctp, Protocol::Icmp, Protocol::Icmpv6}) {
+    if (protocolName(p) == s) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
+// Digits only, value kept in a wide type so "99999" is reported as out of range.
+std::optional<long> parseNumber(std::string_view s) {
+  if (s.empty() || s.size() > 9) {
+    return std::nullopt;
+  }
+  long v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+}  // namespace
+
+PortSpecParse parsePortSpec(std::string_view text) {
+  auto slash = text.find('/');
+  auto protoText = text.substr(0, slash);
+  auto proto = protocolFromName(protoText);
+  if (!proto) {
+    return {std::nullopt, "unknown protocol '" + std::string(protoText) +
+                              "' (expected tcp, udp, sctp, icmp or icmpv6)"};
+  }
+  PortSpec spec{*proto, {}};
+  if (slash == std::string_view::npos) {
+    return {spec, {}};
+  }
+  if (!protocolHasPorts(*proto)) {
+    return {std::nullopt, std::string(protoText) + " has no ports"};
+  }
+  auto range = text.substr(slash + 1);
+  auto dash = range.find('-');
+  auto first = parseNumber(range.substr(0, dash));
+  auto last = dash == std::string_view::npos ? first : parseNumber(range.substr(dash + 1));
+  if (!first || !last) {
+    return {std::nullopt, "malformed port '" + std::string(range) + "' (expected N or N-M)"};
+  }
+  if (*first < 1 || *first > 65535 || *last < 1 || *last > 65535) {
+    return {std::nullopt, "port out of range in '" + std::string(range) + "' (1-65535)"};
+  }
+  if (*first > *last) {
+    return {std::nullopt, "empty port range '" + std::string(range) + "' (first port above last)"};
+  }
+  spec.ports = {static_cast<std::uint16_t>(*first), static_cast<std::uint16_t>(*last)};
+  return {spec, {}};
+}
+
+namespace {
+template <typename T>
+const T* findByName(const std::vector<T>& items, std::string_view name) {
+  auto it = std::find_if(items.begin(), items.end(), [&](const T& t) { return t.name == name; });
+  return it == items.end() ? nullptr : &*it;
+}
+}  // namespace
+
+const Segment* Policy::findSegment(std::string_view name) const { return findByName(segments, name); }
+const Host* Policy::findHost(std::string_view name) const { return findByName(hosts, name); }
+const Service* Policy::findService(std::string_view name) const { return findByName(services, name); }
+const Zone* Policy::findZone(std::string_view name) const { return findByName(zones, name); }
+const VpnGroup* Policy::findVpnGroup(std::string_view name) const {
+  return vpn ? findByName(vpn->groups, name) : nullptr;
+}
+
+}  // namespace bulwark::policies

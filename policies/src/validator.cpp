@@ -1,0 +1,537 @@
+#include "bulwark/policies/validator.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "bulwark/policies/resolve.h"
+#include "yaml_reader.h"
+
+namespace bulwark::policies {
+
+namespace {
+
+struct Named {
+  std::string kind;
+  Location where;
+};
+
+class Validator {
+ public:
+  Validator(const Policy& p, Diagnostics& out) : p_(p), out_(out), index_(p) {}
+
+  void run() {
+    checkNames();
+    checkGateway();
+    checkSegments();
+    checkHosts();
+    checkServices();
+    checkZones();
+    checkRules();
+    checkNat();
+    checkVpn();
+    checkExpectations();
+  }
+
+ private:
+  // --- names -------------------------------------------------------------------------
+  // Segments, hosts, zones and VPN groups share one namespace: a rule's `from: web` must
+  // mean exactly one thing.
+  void declare(std::map<std::string, Named>& space, const std::string& name, const std::string& kind,
+               const Location& where) {
+    if (name.empty()) return;  // the loader already reported the bad name
+    if (name == kAny || name == kInternet) {
+      out_.error(where, "'" + name + "' is a reserved name", "choose another name for this " + kind);
+      return;
+    }
+    auto [it, inserted] = space.emplace(name, Named{kind, where});
+    if (!inserted) {
+      out_.error(where, "duplicate name '" + name + "': already used by the " + it->second.kind +
+                            " at " + it->second.where.str());
+    }
+  }
+
+  void checkNames() {
+    for (const auto& s : p_.segments) declare(endpoints_, s.name, "segment", s.at("name"));
+    for (const auto& h : p_.hosts) declare(endpoints_, h.name, "host", h.at("name"));
+    for (const auto& z : p_.zones) declare(endpoints_, z.name, "zone", z.at("name"));
+    if (p_.vpn) {
+      for (const auto& g : p_.vpn->groups) declare(endpoints_, g.name, "VPN group", g.at("name"));
+    }
+    std::map<std::string, Named> services, rules, nat;
+    for (const auto& s : p_.services) {
+      if (s.name == kAny) {
+        out_.error(s.at("name"), "'any' is a reserved service name");
+        continue;
+      }
+      declare(services, s.name, "service", s.at("name"));
+    }
+    for (const auto& r : p_.rules) declare(rules, r.name, "rule", r.at("name"));
+    for (const auto& d : p_.dnat) declare(nat, d.name, "dnat entry", d.at("name"));
+    for (const auto& s : p_.snat) declare(nat, s.name, "snat entry", s.at("name"));
+    for (const auto& [name, _] : endpoints_) endpointNames_.push_back(name);
+    endpointNames_.push_back(kAny);
+    endpointNames_.push_back(kInternet);
+    for (const auto& s : p_.services) serviceNames_.push_back(s.name);
+    serviceNames_.push_back(kAny);
+  }
+
+  // --- gateway and segments ----------------------------------------------------------
+  void checkGateway() {
+    if (!p_.gateway) {
+      if (!p_.files.empty()) {
+        out_.error({p_.files.front(), 1, 1}, "the policy has no 'gateway' section",
+                   "add 'gateway: { uplink: <interface> }' to one of its files");
+      }
+      return;
+    }
+    const auto& g = *p_.gateway;
+    if (!g.trunk.empty() && g.trunk == g.uplink) {
+      out_.error(g.at("trunk"), "the trunk and the uplink are the same interface '" + g.trunk + "'");
+    }
+  }
+
+  void checkFamily(const Segment& s, const std::optional<AddressFamilyConfig>& fam,
+                   const char* key) {
+    if (!fam || !fam->gateway) return;
+    const auto& gw = *fam->gateway;
+    auto where = s.at(key);
+    if (!fam->subnet.contains(gw)) {
+      out_.error(where, "gateway address " + gw.str() + " of segment '" + s.name +
+                            "' is outside its subnet " + fam->subnet.str());
+    } else if (gw.isV4() && fam->subnet.length() < 31 &&
+               (gw == fam->subnet.address() || gw == fam->subnet.last())) {
+      out_.error(where, "gateway address " + gw.str() + " of segment '" + s.name +
+                            "' is the network or broadcast address of " + fam->subnet.str());
+    }
+  }
+
+  void checkSegments() {
+    std::map<int, const Segment*> vlans;
+    std::map<std::string, const Segment*> interfaces;
+    std::vector<std::pair<Prefix, const Segment*>> subnets;
+    for (const auto& s : p_.segments) {
+      if (s.name.empty()) continue;
+      bool hasVlan = s.vlan.has_value();
+      bool hasIf = !s.interface.empty() || s.fields.count("interface");
+      if (hasVlan == hasIf && !(s.fields.count("vlan") && !hasVlan)) {
+        out_.error(s.at("name"), "segment '" + s.name + "' needs exactly one of 'vlan' or 'interface'",
+                   hasVlan ? "a VLAN segment lives on the gateway's trunk; drop 'interface'"
+                           : "give its 802.1Q 'vlan' id on the trunk, or the plain 'interface' it uses");
+      }
+      if (hasVlan) {
+        if (p_.gateway && p_.gateway->trunk.empty()) {
+          out_.error(s.at("vlan"), "segment '" + s.name + "' has a VLAN id but the gateway has no 'trunk'",
+                     "name the trunk interface in 'gateway: { trunk: ... }'");
+        }
+        auto [it, inserted] = vlans.emplace(*s.vlan, &s);
+        if (!inserted) {
+          out_.error(s.at("vlan"), "VLAN " + std::to_string(*s.vlan) + " of segment '" + s.name +
+                                       "' is already used by segment '" + it->second->name + "' at " +
+                                       it->second->at("vlan").str());
+        }
+      }
+      if (!s.interface.empty()) {
+        if (p_.gateway && (s.interface == p_.gateway->uplink || s.interface == p_.gateway->trunk)) {
+          out_.error(s.at("interface"), "segment '" + s.name + "' uses interface '" + s.interface +
+                                            "', which is the gateway's " +
+                                            (s.interface == p_.gateway->uplink ? "uplink" : "trunk"));
+        }
+        auto [it, inserted] = interfaces.emplace(s.interface, &s);
+        if (!inserted) {
+          out_.error(s.at("interface"), "interface '" + s.interface + "' of segment '" + s.name +
+                                            "' is already used by segment '" + it->second->name + "'");
+        }
+      }
+      if (!s.ipv4 && !s.ipv6 && !s.fields.count("ipv4") && !s.fields.count("ipv6")) {
+        out_.error(s.at("name"), "segment '" + s.name + "' has no addresses",
+                   "give it an 'ipv4' and/or 'ipv6' subnet");
+      }
+      checkFamily(s, s.ipv4, "ipv4");
+      checkFamily(s, s.ipv6, "ipv6");
+      for (const auto* fam : {&s.ipv4, &s.ipv6}) {
+        if (!*fam) continue;
+        const auto& subnet = (*fam)->subnet;
+        const char* key = fam == &s.ipv4 ? "ipv4" : "ipv6";
+        for (const auto& [other, seg] : subnets) {
+          if (other.overlaps(subnet)) {
+            out_.error(s.at(key), "subnet " + subnet.str() + " of segment '" + s.name +
+                                      "' overlaps subnet " + other.str() + " of segment '" +
+                                      seg->name + "' at " + seg->at(key).str());
+          }
+        }
+        subnets.emplace_back(subnet, &s);
+      }
+    }
+  }
+
+  // --- hosts ---------------------------------------------------------------------------
+  void checkHosts() {
+    std::map<IpAddress, const Host*> used;
+    for (const auto& h : p_.hosts) {
+      if (h.name.empty()) continue;
+      const Segment* seg = nullptr;
+      if (!h.segment.name.empty()) {
+        seg = p_.findSegment(h.segment.name);
+        if (!seg) unknown(h.segment.name, "segment", h.segment.where, segmentNames());
+      }
+      for (std::size_t i = 0; i < h.addresses.size(); ++i) {
+        const auto& a = h.addresses[i];
+        auto where = h.at("addresses[" + std::to_string(i) + "]");
+        auto [it, inserted] = used.emplace(a, &h);
+        if (!inserted) {
+          out_.error(where, "address " + a.str() + " of host '" + h.name + "' is also host '" +
+                                it->second->name + "'s");
+        }
+        if (!seg) continue;
+        const auto& fam = a.isV4() ? seg->ipv4 : seg->ipv6;
+        if (!fam) {
+          out_.error(where, "host '" + h.name + "' has an IPv" + (a.isV4() ? "4" : "6") +
+                                " address but segment '" + seg->name + "' has no IPv" +
+                                (a.isV4() ? "4" : "6") + " subnet");
+          continue;
+        }
+        if (!fam->subnet.contains(a)) {
+          out_.error(where, "address " + a.str() + " of host '" + h.name +
+                                "' is outside its segment '" + seg->name + "' (" +
+                                fam->subnet.str() + ")",
+                     "fix the address or move the host to the segment that holds it");
+        } else if (fam->gateway && *fam->gateway == a) {
+          out_.error(where, "address " + a.str() + " of host '" + h.name +
+                                "' is the gateway's own address on segment '" + seg->name + "'");
+        } else if (a.isV4() && fam->subnet.length() < 31 &&
+                   (a == fam->subnet.address() || a == fam->subnet.last())) {
+          out_.error(where, "address " + a.str() + " of host '" + h.name +
+                                "' is the network or broadcast address of " + fam->subnet.str());
+        }
+      }
+    }
+  }
+
+  // --- services and zones ------------------------------------------------------------
+  void checkServices() {
+    for (const auto& s : p_.services) {
+      for (std::size_t i = 0; i < s.ports.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+          if (s.ports[j].overlaps(s.ports[i])) {
+            out_.warning(s.at("ports"), "service '" + s.name + "' lists " + s.ports[i].str() +
+                                            ", which overlaps " + s.ports[j].str());
+          }
+        }
+      }
+    }
+  }
+
+  void checkZones() {
+    std::map<std::string, const Zone*> segmentZone, groupZone;
+    for (const auto& z : p_.zones) {
+      for (const auto& m : z.segments) {
+        if (m.name.empty()) continue;
+        if (!p_.findSegment(m.name)) {
+          unknown(m.name, "segment", m.where, segmentNames());
+          continue;
+        }
+        auto [it, inserted] = segmentZone.emplace(m.name, &z);
+        if (!inserted) {
+          out_.error(m.where, "segment '" + m.name + "' is already in zone '" + it->second->name + "'",
+                     "a segment belongs to one zone");
+        }
+      }
+      for (const auto& m : z.vpnGroups) {
+        if (m.name.empty()) continue;
+        if (!p_.findVpnGroup(m.name)) {
+          unknown(m.name, "VPN group", m.where, groupNames());
+          continue;
+        }
+        auto [it, inserted] = groupZone.emplace(m.name, &z);
+        if (!inserted) {
+          out_.error(m.where, "VPN group '" + m.name + "' is already in zone '" + it->second->name + "'");
+        }
+      }
+    }
+  }
+
+  // --- references ----------------------------------------------------------------------
+  std::vector<std::string_view> segmentNames() const {
+    std::vector<std::string_view> v;
+    for (const auto& s : p_.segments) v.push_back(s.name);
+    return v;
+  }
+  std::vector<std::string_view> hostNames() const {
+    std::vector<std::string_view> v;
+    for (const auto& h : p_.hosts) v.push_back(h.name);
+    return v;
+  }
+  std::vector<std::string_view> groupNames() const {
+    std::vector<std::string_view> v;
+    if (p_.vpn) {
+      for (const auto& g : p_.vpn->groups) v.push_back(g.name);
+    }
+    return v;
+  }
+
+  void unknown(const std::string& name, const std::string& kind, const Location& where,
+               const std::vector<std::string_view>& candidates) {
+    auto guess = detail::closestMatch(name, candidates);
+    out_.error(where, "unknown " + kind + " '" + name + "'",
+               guess.empty() ? std::string() : "did you mean '" + guess + "'?");
+  }
+
+  std::optional<ResolvedEndpoint> endpoint(const Endpoint& e) {
+    if (e.text.empty()) return std::nullopt;
+    if (!e.literal && !e.text.empty() &&
+        (std::isdigit(static_cast<unsigned char>(e.text[0])) || e.text.find(':') != std::string::npos)) {
+      return std::nullopt;  // a malformed literal, reported by the loader
+    }
+    auto r = index_.endpoint(e);
+    if (!r) unknown(e.text, "zone, segment, host or VPN group", e.where, endpointNames_);
+    return r;
+  }
+
+  std::optional<ServiceSet> service(const ServiceRef& s) {
+    if (s.text.empty()) return std::nullopt;
+    if (!s.literal && (s.text.find('/') != std::string::npos || s.text == "icmp" || s.text == "icmpv6")) {
+      return std::nullopt;  // a malformed literal, reported by the loader
+    }
+    auto r = index_.service(s);
+    if (!r) unknown(s.text, "service", s.where, serviceNames_);
+    return r;
+  }
+
+  struct ResolvedRule {
+    const FlowRule* rule;
+    std::vector<Atom> from, to;
+    ServiceSet services;
+  };
+
+  static bool coversAll(const std::vector<Atom>& outer, const std::vector<Atom>& inner) {
+    return std::all_of(inner.begin(), inner.end(), [&](const Atom& a) {
+      return std::any_of(outer.begin(), outer.end(), [&](const Atom& o) { return o.covers(a); });
+    });
+  }
+
+  // --- rules ---------------------------------------------------------------------------
+  void checkRules() {
+    for (const auto& r : p_.rules) {
+      if (r.limits && r.action != Action::Allow) {
+        out_.error(r.limits->where, "rule '" + r.name + "' sets a limit but does not allow anything",
+                   "limits apply to the connections an allow rule lets through");
+      }
+    }
+    auto rules = flowRules(p_);
+    std::vector<ResolvedRule> resolved;
+    for (const auto& fr : rules) {
+      ResolvedRule rr{&fr, {}, {}, {}};
+      bool ok = !fr.from.empty() && !fr.to.empty() && !fr.services.empty();
+      for (const auto& e : fr.from) {
+        if (auto x = endpoint(e)) rr.from.insert(rr.from.end(), x->atoms.begin(), x->atoms.end());
+        else ok = false;
+      }
+      for (const auto& e : fr.to) {
+        if (auto x = endpoint(e)) rr.to.insert(rr.to.end(), x->atoms.begin(), x->atoms.end());
+        else ok = false;
+      }
+      for (const auto& s : fr.services) {
+        if (auto x = service(s)) {
+          rr.services.any = rr.services.any || x->any;
+          rr.services.specs.insert(rr.services.specs.end(), x->specs.begin(), x->specs.end());
+        } else {
+          ok = false;
+        }
+      }
+      if (!ok) continue;  // already reported; shadow analysis needs complete rules
+      checkShadowing(rr, resolved);
+      resolved.push_back(std::move(rr));
+    }
+  }
+
+  // First match wins. A rule whose every flow an earlier rule already decides never takes
+  // effect: an error when the earlier rule decides the opposite (the policy says both
+  // "allow" and "deny" for the same flows), a warning when it is merely redundant. Only
+  // single-rule coverage is detected; a rule covered by a union of earlier rules is not.
+  void checkShadowing(const ResolvedRule& rr, const std::vector<ResolvedRule>& earlier) {
+    for (const auto& e : earlier) {
+      if (!coversAll(e.from, rr.from) || !coversAll(e.to, rr.to) || !e.services.covers(rr.services)) {
+        continue;
+      }
+      const auto& later = *rr.rule;
+      const auto& first = *e.rule;
+      bool sameEffect = (first.action == Action::Allow) == (later.action == Action::Allow);
+      if (!sameEffect) {
+        out_.error(later.where,
+                   "rule '" + later.name + "' " + (later.action == Action::Allow ? "allows" : "denies") +
+                       " flows that rule '" + first.name + "' at " + first.where.str() + " already " +
+                       (first.action == Action::Allow ? "allows" : "denies") +
+                       ": the same flows are both allowed and denied",
+                   "first match wins; move '" + later.name + "' above '" + first.name +
+                       "' or narrow '" + first.name + "'");
+      } else {
+        out_.warning(later.where,
+                     "rule '" + later.name + "' is shadowed by rule '" + first.name + "' at " +
+                         first.where.str() + " and never matches",
+                     "remove it, or move it above '" + first.name + "' if it should decide first");
+      }
+      return;
+    }
+  }
+
+  // --- NAT -------------------------------------------------------------------------------
+  void checkNat() {
+    std::map<IpAddress, const Host*> hostAddresses;
+    for (const auto& h : p_.hosts) {
+      for (const auto& a : h.addresses) hostAddresses.emplace(a, &h);
+    }
+    std::vector<std::pair<const Dnat*, ServiceSet>> seen;
+    auto rules = flowRules(p_);
+    for (const auto& d : p_.dnat) {
+      if (d.fields.count("vip") == 0 || d.name.empty()) continue;
+      if (auto it = hostAddresses.find(d.vip); it != hostAddresses.end()) {
+        out_.error(d.at("vip"), "VIP " + d.vip.str() + " of dnat '" + d.name + "' is host '" +
+                                    it->second->name + "'s address",
+                   "a VIP is an address only the gateway answers for");
+      }
+      const Host* target = nullptr;
+      if (!d.to.name.empty()) {
+        target = p_.findHost(d.to.name);
+        if (!target) unknown(d.to.name, "host", d.to.where, hostNames());
+      }
+      if (target && std::none_of(target->addresses.begin(), target->addresses.end(),
+                                 [&](const IpAddress& a) { return a.family() == d.vip.family(); })) {
+        out_.error(d.to.where, "dnat '" + d.name + "' sends an IPv" + (d.vip.isV4() ? "4" : "6") +
+                                   " VIP to host '" + target->name + "', which has no such address");
+      }
+      auto svc = service(d.service);
+      if (!svc) continue;
+      if (svc->any) {
+        out_.error(d.service.where, "dnat '" + d.name + "' needs a specific service, not 'any'");
+        continue;
+      }
+      for (const auto& spec : svc->specs) {
+        if (!protocolHasPorts(spec.protocol)) {
+          out_.error(d.service.where, "dnat '" + d.name + "' service " + spec.str() + " has no ports");
+        } else if (d.port && spec.ports.first != spec.ports.last) {
+          out_.error(d.at("port"), "dnat '" + d.name + "' translates to one port, but its service " +
+                                       spec.str() + " is a range");
+        }
+      }
+      if (d.port && svc->specs.size() > 1) {
+        out_.error(d.at("port"), "dnat '" + d.name + "' translates to one port, but its service has " +
+                                     std::to_string(svc->specs.size()) + " ports",
+                   "write one dnat entry per port");
+      }
+      for (const auto& [other, otherSvc] : seen) {
+        if (other->vip == d.vip && otherSvc.overlaps(*svc)) {
+          out_.error(d.at("service"), "dnat '" + d.name + "' and dnat '" + other->name + "' at " +
+                                          other->where.str() + " both translate VIP " + d.vip.str() +
+                                          " " + svc->str());
+        }
+      }
+      seen.emplace_back(&d, *svc);
+      if (target) warnIfNotAllowed(d, *target, *svc, rules);
+    }
+    for (const auto& s : p_.snat) {
+      for (const auto& e : s.from) endpoint(e);
+    }
+  }
+
+  // DNAT only rewrites the destination; a rule must still let internet reach the target.
+  void warnIfNotAllowed(const Dnat& d, const Host& target, const ServiceSet& svc,
+                        const std::vector<FlowRule>& rules) {
+    Endpoint internet{std::string(kInternet), {}, std::nullopt};
+    Endpoint host{target.name, {}, std::nullopt};
+    auto from = index_.endpoint(internet);
+    auto to = index_.endpoint(host);
+    ServiceSet translated = svc;
+    if (d.port) {
+      for (auto& spec : translated.specs) spec.ports = {*d.port, *d.port};
+    }
+    for (const auto& fr : rules) {
+      bool fromOk = false, toOk = false, svcOk = false;
+      for (const auto& e : fr.from) {
+        auto r = index_.endpoint(e);
+        if (r && coversAll(r->atoms, from->atoms)) fromOk = true;
+      }
+      for (const auto& e : fr.to) {
+        auto r = index_.endpoint(e);
+        if (r && coversAll(r->atoms, to->atoms)) toOk = true;
+      }
+      ServiceSet all;
+      for (const auto& s : fr.services) {
+        if (auto r = index_.service(s)) {
+          all.any = all.any || r->any;
+          all.specs.insert(all.specs.end(), r->specs.begin(), r->specs.end());
+        }
+      }
+      svcOk = all.covers(translated);
+      if (fromOk && toOk && svcOk) {
+        if (fr.action != Action::Allow) break;
+        return;
+      }
+    }
+    out_.warning(d.where, "dnat '" + d.name + "' sends " + translated.str() + " to host '" + target.name +
+                              "', but no rule allows internet to reach it there",
+                 "add a rule from internet to " + target.name + " for " + translated.str());
+  }
+
+  // --- VPN -------------------------------------------------------------------------------
+  void checkVpn() {
+    if (!p_.vpn) return;
+    std::vector<const VpnGroup*> pools;
+    for (const auto& g : p_.vpn->groups) {
+      if (g.fields.count("pool") == 0 || g.pool.length() == 0) continue;
+      int hostBits = g.pool.address().bits() - g.pool.length();
+      if (hostBits < 2) {
+        out_.error(g.at("pool"), "pool " + g.pool.str() + " of VPN group '" + g.name + "' is too small",
+                   "give it at least a /30 (IPv4) or /126 (IPv6)");
+      }
+      for (const auto& s : p_.segments) {
+        for (const auto* fam : {&s.ipv4, &s.ipv6}) {
+          if (*fam && (*fam)->subnet.overlaps(g.pool)) {
+            out_.error(g.at("pool"), "pool " + g.pool.str() + " of VPN group '" + g.name +
+                                         "' overlaps subnet " + (*fam)->subnet.str() + " of segment '" +
+                                         s.name + "'");
+          }
+        }
+      }
+      for (const auto* other : pools) {
+        if (other->pool.overlaps(g.pool)) {
+          out_.error(g.at("pool"), "pool " + g.pool.str() + " of VPN group '" + g.name +
+                                       "' overlaps pool " + other->pool.str() + " of group '" +
+                                       other->name + "'");
+        }
+      }
+      pools.push_back(&g);
+      if (g.access.empty()) {
+        out_.warning(g.at("name"), "VPN group '" + g.name + "' has no 'access': its admins reach nothing");
+      }
+    }
+    if (p_.vpn->groups.empty()) {
+      out_.error(p_.vpn->at("groups"), "the VPN has no admin groups");
+    }
+  }
+
+  // --- expectations ------------------------------------------------------------------------
+  void checkExpectations() {
+    for (const auto& e : p_.expectations) {
+      endpoint(e.from);
+      endpoint(e.to);
+      service(e.service);
+    }
+  }
+
+  const Policy& p_;
+  Diagnostics& out_;
+  PolicyIndex index_;
+  std::map<std::string, Named> endpoints_;
+  std::vector<std::string_view> endpointNames_;
+  std::vector<std::string_view> serviceNames_;
+};
+
+}  // namespace
+
+void validatePolicy(const Policy& policy, Diagnostics& out) {
+  Validator v(policy, out);
+  v.run();
+}
+
+}  // namespace bulwark::policies

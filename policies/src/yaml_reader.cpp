@@ -1,0 +1,283 @@
+#include "yaml_reader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace bulwark::policies::detail {
+
+const Field* Fields::get(std::string_view key) const {
+  for (const auto& f : fields_) {
+    if (f.key == key) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+Location YamlReader::loc(const YAML::Node& n) const {
+  auto m = n.Mark();
+  if (m.is_null()) {
+    return {file_, 0, 0};
+  }
+  return {file_, m.line + 1, m.column + 1};
+}
+
+Location YamlReader::loc(const Field& f) const {
+  // An empty value (`key:`) has the mark of whatever follows it; point at the key instead.
+  if (!f.value.IsDefined() || f.value.IsNull()) {
+    return loc(f.keyNode);
+  }
+  return loc(f.value);
+}
+
+namespace {
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    prev[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string joinKeys(std::initializer_list<std::string_view> keys) {
+  std::string s;
+  for (auto k : keys) {
+    s += (s.empty() ? "" : ", ") + std::string(k);
+  }
+  return s;
+}
+
+const char* nodeKind(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "empty";
+    case YAML::NodeType::Undefined: return "missing";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string closestMatch(std::string_view word, const std::vector<std::string_view>& candidates) {
+  std::string best;
+  std::size_t bestDistance = 3;  // suggest only close typos
+  for (auto c : candidates) {
+    auto d = editDistance(word, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::optional<Fields> YamlReader::mapping(const YAML::Node& n, const Location& where,
+                                          std::string_view what,
+                                          std::initializer_list<std::string_view> allowed,
+                                          std::initializer_list<std::string_view> required) {
+  if (!n.IsMap()) {
+    diags_.error(n.IsDefined() && !n.IsNull() ? loc(n) : where,
+                 std::string(what) + " must be a mapping (key: value), got " + nodeKind(n),
+                 "allowed keys: " + joinKeys(allowed));
+    return std::nullopt;
+  }
+  Fields out;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const YAML::Node& key = it->first;
+    if (!key.IsScalar()) {
+      diags_.error(loc(key), "keys of " + std::string(what) + " must be plain words");
+      continue;
+    }
+    auto k = key.Scalar();
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      auto guess = closestMatch(k, std::vector<std::string_view>(allowed));
+      diags_.error(loc(key), "unknown key '" + k + "' in " + std::string(what),
+                   guess.empty() ? "allowed keys: " + joinKeys(allowed)
+                                 : "did you mean '" + guess + "'?");
+      continue;
+    }
+    if (const Field* first = out.get(k)) {
+      diags_.error(loc(key), "duplicate key '" + k + "' in " + std::string(what),
+                   "first given at " + loc(first->keyNode).str());
+      continue;
+    }
+    out.fields_.push_back({k, key, it->second});
+  }
+  for (auto r : required) {
+    if (!out.get(r)) {
+      diags_.error(loc(n), std::string(what) + " is missing required key '" + std::string(r) + "'");
+    }
+  }
+  return out;
+}
+
+bool YamlReader::isEmpty(const Field& f) {
+  if (!f.value.IsDefined() || f.value.IsNull()) {
+    diags_.error(loc(f), "'" + f.key + "' has no value");
+    return true;
+  }
+  return false;
+}
+
+std::optional<std::string> YamlReader::string(const Field& f) {
+  if (isEmpty(f)) {
+    return std::nullopt;
+  }
+  if (!f.value.IsScalar()) {
+    diags_.error(loc(f), "'" + f.key + "' must be a single value, got " + nodeKind(f.value));
+    return std::nullopt;
+  }
+  return f.value.Scalar();
+}
+
+std::optional<std::string> YamlReader::name(const Field& f) {
+  auto s = string(f);
+  if (!s) {
+    return std::nullopt;
+  }
+  bool ok = !s->empty() && s->size() <= 32 && std::isalpha(static_cast<unsigned char>((*s)[0])) &&
+            std::all_of(s->begin(), s->end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+            });
+  if (!ok) {
+    diags_.error(loc(f), "invalid name '" + *s + "'",
+                 "names start with a letter and hold up to 32 letters, digits, '-' or '_'");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<long> YamlReader::integer(const Field& f, long min, long max) {
+  auto s = string(f);
+  if (!s) {
+    return std::nullopt;
+  }
+  long v = 0;
+  auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+  if (ec == std::errc::result_out_of_range || (ec == std::errc{} && end == s->data() + s->size() &&
+                                               (v < min || v > max))) {
+    diags_.error(loc(f), "'" + f.key + "' " + *s + " is out of range (" + std::to_string(min) + "-" +
+                             std::to_string(max) + ")");
+    return std::nullopt;
+  }
+  if (ec != std::errc{} || end != s->data() + s->size()) {
+    diags_.error(loc(f), "'" + f.key + "' must be a whole number, got '" + *s + "'");
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<bool> YamlReader::boolean(const Field& f) {
+  auto s = string(f);
+  if (!s) {
+    return std::nullopt;
+  }
+  if (*s == "true") {
+    return true;
+  }
+  if (*s == "false") {
+    return false;
+  }
+  diags_.error(loc(f), "'" + f.key + "' must be true or false, got '" + *s + "'");
+  return std::nullopt;
+}
+
+std::optional<IpAddress> YamlReader::address(const YAML::Node& n) {
+  if (!n.IsScalar()) {
+    diags_.error(loc(n), std::string("expected an IP address, got ") + nodeKind(n));
+    return std::nullopt;
+  }
+  auto a = IpAddress::parse(n.Scalar());
+  if (!a) {
+    std::string hint;
+    if (n.Scalar().find('/') != std::string::npos) {
+      hint = "write the address without a prefix length";
+    }
+    diags_.error(loc(n), "invalid IP address '" + n.Scalar() + "'", hint);
+  }
+  return a;
+}
+
+std::optional<IpAddress> YamlReader::address(const Field& f) {
+  if (isEmpty(f)) {
+    return std::nullopt;
+  }
+  return address(f.value);
+}
+
+std::optional<Prefix> YamlReader::prefix(const Field& f) {
+  auto s = string(f);
+  if (!s) {
+    return std::nullopt;
+  }
+  if (s->find('/') == std::string::npos) {
+    diags_.error(loc(f), "'" + f.key + "' must be a prefix like 10.20.0.0/24, got '" + *s + "'");
+    return std::nullopt;
+  }
+  auto p = Prefix::parse(*s);
+  if (!p) {
+    if (auto loose = Prefix::parse(*s, false)) {
+      diags_.error(loc(f), "prefix '" + *s + "' has host bits set",
+                   "did you mean " + loose->str() + "?");
+    } else {
+      diags_.error(loc(f), "invalid prefix '" + *s + "'");
+    }
+  }
+  return p;
+}
+
+std::vector<std::pair<std::string, Location>> YamlReader::scalarList(const Field& f, bool allowScalar) {
+  std::vector<std::pair<std::string, Location>> out;
+  if (isEmpty(f)) {
+    return out;
+  }
+  if (f.value.IsScalar() && allowScalar) {
+    out.emplace_back(f.value.Scalar(), loc(f.value));
+    return out;
+  }
+  if (!f.value.IsSequence()) {
+    diags_.error(loc(f), "'" + f.key + "' must be a list, got " + nodeKind(f.value),
+                 "write it as [a, b]");
+    return out;
+  }
+  for (const auto& item : f.value) {
+    if (!item.IsScalar()) {
+      diags_.error(loc(item), "items of '" + f.key + "' must be single values, got " + nodeKind(item));
+      continue;
+    }
+    out.emplace_back(item.Scalar(), loc(item));
+  }
+  if (out.empty() && f.value.size() == 0) {
+    diags_.error(loc(f), "'" + f.key + "' is an empty list");
+  }
+  return out;
+}
+
+std::vector<YAML::Node> YamlReader::sequence(const Field& f) {
+  std::vector<YAML::Node> out;
+  if (!f.value.IsDefined() || f.value.IsNull()) {
+    return out;  // `hosts:` with nothing under it: an empty section
+  }
+  if (!f.value.IsSequence()) {
+    diags_.error(loc(f), "'" + f.key + "' must be a list of entries, got " + nodeKind(f.value),
+                 "start each entry with '- '");
+    return out;
+  }
+  for (const auto& item : f.value) {
+    out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace bulwark::policies::detail
