@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs the packages, builds the
+# dev, asan and fuzz presets once each, runs every test in each, and a bounded fuzz run.
+#   FUZZ_SECONDS=60 (default)  JOBS=2 (default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="${JOBS:-$(nproc)}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+
+tools/install-deps.sh
+
+step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+
+for preset in dev asan; do
+  step "build $preset"
+  cmake --preset "$preset" -DBULWARK_WERROR=ON >/dev/null
+  cmake --build --preset "$preset" -j"$JOBS"
+  step "test $preset"
+  ctest --preset "$preset" -j"$JOBS"
+done
+
+step "build fuzz"
+cmake --preset fuzz -DBULWARK_WERROR=ON >/dev/null
+cmake --build --preset fuzz -j"$JOBS" --target fuzz_policy_loader
+step "fuzz policy loader for ${FUZZ_SECONDS}s"
+tests/fuzz/run-fuzz.sh "$FUZZ_SECONDS"
+
+step "all tests passed"
