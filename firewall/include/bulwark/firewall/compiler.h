@@ -1,0 +1,48 @@
+#pragma once
+// Policy → Ruleset IR. Pure: no sockets, no files.
+//
+// Shape of the table (inet bulwark):
+//   prerouting  (filter, raw-ish priority -150): anti-spoofing (fib), SYN-flood guard on
+//               the uplink, invalid dropped
+//   prerouting_nat (nat, dstnat): DNAT of VIPs
+//   forward     (filter, policy drop): established/related accepted first, invalid dropped,
+//               VPN sources dispatched only when they arrived through IPsec, then
+//               `iifname . oifname vmap @zone_dispatch` → one chain per zone pair
+//   zone pair chains "<from>__<to>": the policy rules for that pair in order (each a few
+//               set lookups, jumping to the rule's own chain: counter, limits, log, verdict),
+//               then a rate-limited log naming the pair and drop
+//   input       (filter, policy drop): the gateway itself (IKE/ESP, SSH from mgmt/VPN)
+//   output      (filter, policy accept)
+//   postrouting_nat (nat, srcnat): SNAT / masquerade out of the uplink
+#include <string>
+
+#include "bulwark/firewall/ruleset.h"
+#include "bulwark/policies/model.h"
+
+namespace bulwark::firewall {
+
+struct CompileOptions {
+  // Userspace ESP (charon's kernel-libipsec) delivers decapsulated packets on this TUN
+  // interface instead of through XFRM; both paths count as "arrived through IPsec".
+  std::string libipsecInterface = "ipsec0";
+  // SYN-flood guard: new TCP connections per source address arriving on the uplink.
+  std::uint32_t synRatePerSource = 1000;
+  std::uint32_t synBurstPerSource = 2000;
+  // Drop log lines per second, per zone pair.
+  std::uint32_t dropLogRate = 5;
+};
+
+struct CompileResult {
+  Ruleset ruleset;
+  policies::Diagnostics diagnostics;  // e.g. interface names too long
+  [[nodiscard]] bool ok() const { return !diagnostics.hasErrors(); }
+};
+
+// The policy must have passed validation.
+[[nodiscard]] CompileResult compile(const policies::Policy& policy, const CompileOptions& options = {});
+
+// The interface a segment's traffic uses on the gateway: "<trunk>.<vlan>" for a VLAN
+// segment, its `interface` otherwise.
+[[nodiscard]] std::string segmentInterface(const policies::Policy& policy, const policies::Segment& s);
+
+}  // namespace bulwark::firewall

@@ -1,0 +1,505 @@
+#include "bulwark/firewall/compiler.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "bulwark/policies/resolve.h"
+
+namespace bulwark::firewall {
+
+using policies::Action;
+using policies::Family;
+using policies::FlowRule;
+using policies::PolicyIndex;
+using policies::Protocol;
+
+namespace {
+
+constexpr std::uint8_t kTcp = 6;
+constexpr std::uint8_t kUdp = 17;
+constexpr std::uint8_t kEsp = 50;
+
+std::uint8_t protoNumber(Protocol p) {
+  switch (p) {
+    case Protocol::Tcp: return 6;
+    case Protocol::Udp: return 17;
+    case Protocol::Sctp: return 132;
+    case Protocol::Icmp: return 1;
+    case Protocol::Icmpv6: return 58;
+  }
+  return 0;
+}
+
+Origin builtin(std::string what) { return {{}, std::move(what)}; }
+
+Selector saddr(Family f) { return f == Family::V4 ? Selector::Ip4Saddr : Selector::Ip6Saddr; }
+Selector daddr(Family f) { return f == Family::V4 ? Selector::Ip4Daddr : Selector::Ip6Daddr; }
+KeyType addrKey(Family f) { return f == Family::V4 ? KeyType::Ipv4Addr : KeyType::Ipv6Addr; }
+const char* famSuffix(Family f) { return f == Family::V4 ? "4" : "6"; }
+
+// Addresses of one endpoint side within one zone.
+struct ZoneSide {
+  bool whole = false;  // the whole zone: no address match needed
+  std::vector<Prefix> v4, v6;
+  [[nodiscard]] const std::vector<Prefix>& of(Family f) const { return f == Family::V4 ? v4 : v6; }
+};
+
+std::map<std::string, ZoneSide> byZone(const PolicyIndex& index, const std::vector<policies::Endpoint>& eps) {
+  std::map<std::string, ZoneSide> out;
+  for (const auto& e : eps) {
+    auto r = index.endpoint(e);
+    if (!r) continue;  // validation guarantees this does not happen
+    for (const auto& a : r->atoms) {
+      auto& side = out[a.zone];
+      if (!a.prefix) {
+        side.whole = true;
+      } else {
+        auto& list = a.prefix->family() == Family::V4 ? side.v4 : side.v6;
+        if (std::find(list.begin(), list.end(), *a.prefix) == list.end()) list.push_back(*a.prefix);
+      }
+    }
+  }
+  return out;
+}
+
+// Chain and set names: policy names are [A-Za-z][A-Za-z0-9_-]*, so these cannot clash with
+// the fixed chain names (which contain no "__" or "rule_").
+std::string pairChain(const std::string& from, const std::string& to) { return from + "__" + to; }
+std::string ruleChain(const std::string& rule) { return "rule_" + rule; }
+std::string safeName(std::string s) {
+  for (auto& c : s) {
+    if (c == ':' || c == '#') c = '-';
+  }
+  return s;
+}
+
+class Compiler {
+ public:
+  Compiler(const policies::Policy& p, const CompileOptions& o) : p_(p), o_(o), index_(p) {}
+
+  CompileResult run() {
+    collectInterfaces();
+    prerouting();
+    dnat();
+    forward();
+    input();
+    output();
+    snat();
+    result_.ruleset.chains.assign(std::make_move_iterator(chains_.begin()), std::make_move_iterator(chains_.end()));
+    result_.ruleset.sets.assign(std::make_move_iterator(sets_.begin()), std::make_move_iterator(sets_.end()));
+    return std::move(result_);
+  }
+
+ private:
+  // ---- interfaces and zones -----------------------------------------------------------
+  void collectInterfaces() {
+    if (p_.gateway && !p_.gateway->uplink.empty()) {
+      uplink_ = p_.gateway->uplink;
+      ifaceZone_.emplace_back(uplink_, std::string(policies::kInternet));
+    }
+    for (const auto& s : p_.segments) {
+      auto name = segmentInterface(p_, s);
+      if (name.size() > 15) {
+        result_.diagnostics.error(s.at("vlan"), "interface name '" + name + "' of segment '" + s.name +
+                                                    "' is longer than Linux allows (15)",
+                                  "use a shorter trunk interface name");
+        continue;
+      }
+      ifaceZone_.emplace_back(name, index_.zoneOfSegment(s.name));
+    }
+  }
+
+  // Chains and sets live in deques while compiling: references stay valid as more are added.
+  Chain& chain(const std::string& name) {
+    if (auto* c = findChain(name)) return *c;
+    chains_.push_back(Chain{name, std::nullopt, {}, {}});
+    return chains_.back();
+  }
+
+  Chain* findChain(const std::string& name) {
+    auto it = std::find_if(chains_.begin(), chains_.end(), [&](const Chain& c) { return c.name == name; });
+    return it == chains_.end() ? nullptr : &*it;
+  }
+
+  Chain& baseChain(const std::string& name, ChainType type, Hook hook, int prio, bool drop) {
+    auto& c = chain(name);
+    c.base = BaseChain{type, hook, prio, drop};
+    return c;
+  }
+
+  SetDef& set(SetDef def) {
+    for (auto& s : sets_) {
+      if (s.name == def.name) return s;
+    }
+    sets_.push_back(std::move(def));
+    return sets_.back();
+  }
+
+  static Rule rule(std::vector<Expr> exprs, Verdict v, Origin o) {
+    return Rule{std::move(exprs), std::move(v), std::move(o)};
+  }
+
+  // ---- prerouting: spoofing, SYN floods ------------------------------------------------
+  void prerouting() {
+    auto& c = baseChain("prerouting", ChainType::Filter, Hook::Prerouting, -150, false);
+    c.comment = "anti-spoofing and flood guards, before conntrack lookups are trusted";
+    c.rules.push_back(rule({MatchCtState{kCtInvalid}, StmtCounter{}}, {VerdictKind::Drop, {}},
+                           builtin("invalid")));
+    c.rules.push_back(rule({MatchFibSaddrMissing{}, StmtCounter{}}, {VerdictKind::Drop, {}},
+                           builtin("antispoof")));
+    if (uplink_.empty()) return;
+    for (auto fam : {Family::V4, Family::V6}) {
+      std::string name = std::string("synflood") + famSuffix(fam);
+      set(SetDef{name, {addrKey(fam)}, false, false, true, 60, 65535, {}, "per-source SYN meter"});
+      c.rules.push_back(rule(
+          {MatchIfName{Selector::IifName, uplink_, false}, MatchNfProto{fam}, MatchL4Proto{kTcp},
+           MatchTcpSynOnly{}, MatchCtState{kCtNew},
+           StmtMeterOver{name, {saddr(fam)},
+                         StmtLimit{o_.synRatePerSource, RateUnit::Second, o_.synBurstPerSource, true}},
+           StmtCounter{}},
+          {VerdictKind::Drop, {}}, builtin("synflood")));
+    }
+    // A new TCP connection must start with a SYN; anything else is a scan or a stale flow.
+    c.rules.push_back(rule({MatchL4Proto{kTcp}, MatchNotTcpSyn{}, MatchCtState{kCtNew}, StmtCounter{}},
+                           {VerdictKind::Drop, {}}, builtin("new-not-syn")));
+  }
+
+  // ---- DNAT ---------------------------------------------------------------------------
+  void dnat() {
+    auto& c = baseChain("prerouting_nat", ChainType::Nat, Hook::Prerouting, -100, false);
+    for (const auto& d : p_.dnat) {
+      const auto* host = p_.findHost(d.to.name);
+      auto svc = index_.service(d.service);
+      if (!host || !svc) continue;
+      auto target = std::find_if(host->addresses.begin(), host->addresses.end(),
+                                 [&](const IpAddress& a) { return a.family() == d.vip.family(); });
+      if (target == host->addresses.end()) continue;
+      for (const auto& spec : svc->specs) {
+        c.rules.push_back(rule({MatchNfProto{d.vip.family()},
+                                MatchPrefix{daddr(d.vip.family()), Prefix(d.vip, d.vip.bits()), false},
+                                MatchL4Proto{protoNumber(spec.protocol)}, MatchPort{spec.ports},
+                                StmtCounter{}, StmtDnat{*target, d.port}},
+                               {}, {d.where, "dnat:" + d.name}));
+      }
+    }
+  }
+
+  // ---- forward ------------------------------------------------------------------------
+  void forward() {
+    auto& fwd = baseChain("forward", ChainType::Filter, Hook::Forward, 0, true);
+    fwd.rules.push_back(rule({MatchCtState{kCtEstablished | kCtRelated}, StmtCounter{}},
+                             {VerdictKind::Accept, {}}, builtin("established")));
+    fwd.rules.push_back(rule({MatchCtState{kCtInvalid}, StmtCounter{}}, {VerdictKind::Drop, {}},
+                             builtin("invalid")));
+
+    std::vector<std::string> toZones;
+    for (const auto& [iface, zone] : ifaceZone_) {
+      if (std::find(toZones.begin(), toZones.end(), zone) == toZones.end()) toZones.push_back(zone);
+    }
+
+    // Admin VPN: a pool address counts only when the packet came through IPsec, either
+    // decapsulated by kernel XFRM or delivered by charon's userspace ESP on its TUN device.
+    if (p_.vpn) {
+      for (const auto& g : p_.vpn->groups) {
+        if (g.pool.length() == 0) continue;
+        auto zone = index_.zoneOfGroup(g.name);
+        std::string map = "egress_" + zone;
+        auto& m = set(SetDef{map, {KeyType::IfName}, false, true, false, 0, 0, {},
+                             "admin VPN zone " + zone + " by egress interface"});
+        if (m.elements.empty()) {
+          for (const auto& [iface, to] : ifaceZone_) {
+            m.elements.push_back({{iface}, pairChain(zone, to), {}});
+            ensurePairChain(zone, to);
+          }
+        }
+        auto fam = g.pool.family();
+        Origin origin{g.where, "vpn:" + g.name};
+        fwd.rules.push_back(rule({MatchNfProto{fam}, MatchPrefix{saddr(fam), g.pool, false},
+                                  MatchIpsecIn{}, StmtVmap{{Selector::OifName}, map}},
+                                 {}, origin));
+        if (!o_.libipsecInterface.empty()) {
+          fwd.rules.push_back(rule({MatchIfName{Selector::IifName, o_.libipsecInterface, false},
+                                    MatchNfProto{fam}, MatchPrefix{saddr(fam), g.pool, false},
+                                    StmtVmap{{Selector::OifName}, map}},
+                                   {}, origin));
+        }
+      }
+      for (const auto& g : p_.vpn->groups) {
+        if (g.pool.length() == 0) continue;
+        auto fam = g.pool.family();
+        fwd.rules.push_back(rule({MatchNfProto{fam}, MatchPrefix{saddr(fam), g.pool, false}, StmtCounter{}},
+                                 {VerdictKind::Drop, {}}, {g.where, "vpn-pool-without-ipsec:" + g.name}));
+      }
+    }
+
+    auto& dispatch = set(SetDef{"dispatch", {KeyType::IfName, KeyType::IfName}, false, true, false, 0, 0,
+                                {}, "zone pair by ingress . egress interface"});
+    for (const auto& [in, fromZone] : ifaceZone_) {
+      for (const auto& [out, toZone] : ifaceZone_) {
+        dispatch.elements.push_back({{in, out}, pairChain(fromZone, toZone), {}});
+        ensurePairChain(fromZone, toZone);
+      }
+    }
+    fwd.rules.push_back(rule({StmtVmap{{Selector::IifName, Selector::OifName}, "dispatch"}}, {},
+                             builtin("dispatch")));
+    fwd.rules.push_back(rule({StmtLimit{o_.dropLogRate, RateUnit::Second, o_.dropLogRate * 2, false},
+                              StmtLog{"bulwark drop unknown-zone: "}},
+                             {}, builtin("log-unknown")));
+    fwd.rules.push_back(rule({StmtCounter{}}, {VerdictKind::Drop, {}}, builtin("default-drop")));
+
+    // The policy's rules, in order, into the pair chains they concern.
+    for (const auto& fr : policies::flowRules(p_)) {
+      compileFlowRule(fr);
+    }
+    for (auto& c : chains_) {
+      if (c.name.find("__") == std::string::npos || c.base) continue;
+      auto sep = c.name.find("__");
+      auto label = c.name.substr(0, sep) + ">" + c.name.substr(sep + 2);
+      c.rules.push_back(rule({StmtLimit{o_.dropLogRate, RateUnit::Second, o_.dropLogRate * 2, false},
+                              StmtLog{("bulwark drop " + label + ": ").substr(0, 127)}},
+                             {}, builtin("log " + label)));
+      c.rules.push_back(rule({StmtCounter{}}, {VerdictKind::Drop, {}}, builtin("drop " + label)));
+    }
+  }
+
+  void ensurePairChain(const std::string& from, const std::string& to) {
+    auto& c = chain(pairChain(from, to));
+    if (c.comment.empty()) c.comment = "from zone " + from + " to zone " + to;
+  }
+
+  // One policy rule: its own chain (counter, limits, log, verdict) and, in each zone pair
+  // it concerns, one line per address family made of set lookups.
+  void compileFlowRule(const FlowRule& fr) {
+    auto from = byZone(index_, fr.from);
+    auto to = byZone(index_, fr.to);
+    std::string base = safeName(fr.name);
+    Origin origin{fr.where, fr.name};
+
+    // Services: ports as one concatenated interval set, port-less protocols as another.
+    std::vector<SetElement> svcElems, protoElems;
+    bool anyService = false;
+    for (const auto& s : fr.services) {
+      auto set = index_.service(s);
+      if (!set) continue;
+      if (set->any) anyService = true;
+      for (const auto& spec : set->specs) {
+        if (policies::protocolHasPorts(spec.protocol)) {
+          svcElems.push_back({{protoNumber(spec.protocol), spec.ports}, {}, {}});
+        } else {
+          protoElems.push_back({{protoNumber(spec.protocol)}, {}, {}});
+        }
+      }
+    }
+    std::vector<std::vector<Expr>> serviceMatches;
+    if (anyService) {
+      serviceMatches.push_back({});
+    } else {
+      if (!svcElems.empty()) {
+        set(SetDef{base + "_svc", {KeyType::InetProto, KeyType::InetService}, true, false, false, 0, 0,
+                   dedupe(svcElems), "services of rule " + fr.name});
+        serviceMatches.push_back({MatchLookup{{Selector::L4Proto, Selector::ThDport}, base + "_svc", false}});
+      }
+      if (!protoElems.empty()) {
+        set(SetDef{base + "_proto", {KeyType::InetProto}, false, false, false, 0, 0, dedupe(protoElems),
+                   "port-less protocols of rule " + fr.name});
+        serviceMatches.push_back({MatchLookup{{Selector::L4Proto}, base + "_proto", false}});
+      }
+    }
+
+    std::string target = ruleChain(base);
+    bool usedAnywhere = false;
+    for (const auto& [fz, fside] : from) {
+      for (const auto& [tz, tside] : to) {
+        auto chainName = pairChain(fz, tz);
+        if (!findChain(chainName)) continue;  // no interface pair leads there
+        for (auto fam : {Family::V4, Family::V6}) {
+          bool srcAll = fside.whole, dstAll = tside.whole;
+          const auto& srcs = fside.of(fam);
+          const auto& dsts = tside.of(fam);
+          if ((!srcAll && srcs.empty()) || (!dstAll && dsts.empty())) continue;
+          if (srcAll && dstAll && fam == Family::V6) continue;  // the V4 pass has no family match
+          std::vector<Expr> head;
+          if (!srcAll || !dstAll) head.push_back(MatchNfProto{fam});
+          if (!srcAll) head.push_back(MatchLookup{{saddr(fam)}, addressSet(base, "saddr", fam, srcs), false});
+          if (!dstAll) head.push_back(MatchLookup{{daddr(fam)}, addressSet(base, "daddr", fam, dsts), false});
+          for (const auto& svc : serviceMatches) {
+            auto exprs = head;
+            exprs.insert(exprs.end(), svc.begin(), svc.end());
+            chain(chainName).rules.push_back(rule(std::move(exprs), {VerdictKind::Jump, target}, origin));
+            usedAnywhere = true;
+          }
+        }
+      }
+    }
+    if (usedAnywhere) ruleBody(fr, base, target, origin);
+  }
+
+  static std::vector<SetElement> dedupe(std::vector<SetElement> elems) {
+    std::vector<SetElement> out;
+    for (auto& e : elems) {
+      bool dup = std::any_of(out.begin(), out.end(), [&](const SetElement& o) { return o.key == e.key; });
+      if (!dup) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  // A rule's addresses of one family and direction: one named set, filled across all
+  // the zone pairs the rule spans (anti-spoofing pins each address to its interface).
+  std::string addressSet(const std::string& base, const char* dir, Family fam, const std::vector<Prefix>& prefixes) {
+    std::string name = base + "_" + dir + famSuffix(fam);
+    addPrefixes(name, fam, prefixes, std::string(dir) + " of rule " + base);
+    return name;
+  }
+
+  // Interval sets refuse overlapping elements: keep only the widest prefixes.
+  void addPrefixes(const std::string& name, Family fam, const std::vector<Prefix>& prefixes,
+                   const std::string& comment) {
+    auto& s = set(SetDef{name, {addrKey(fam)}, true, false, false, 0, 0, {}, comment});
+    for (const auto& p : prefixes) {
+      bool covered = std::any_of(s.elements.begin(), s.elements.end(),
+                                 [&](const SetElement& e) { return std::get<Prefix>(e.key[0]).contains(p); });
+      if (covered) continue;
+      std::erase_if(s.elements, [&](const SetElement& e) { return p.contains(std::get<Prefix>(e.key[0])); });
+      s.elements.push_back({{p}, {}, {}});
+    }
+  }
+
+  void ruleBody(const FlowRule& fr, const std::string& base, const std::string& target, const Origin& origin) {
+    auto& c = chain(target);
+    c.comment = "policy rule " + fr.name;
+    const policies::Rule* r = fr.rule;
+    if (r && r->limits) {
+      for (auto fam : {Family::V4, Family::V6}) {
+        if (r->limits->rate) {
+          const auto& rate = *r->limits->rate;
+          RateUnit unit = rate.per == "minute" ? RateUnit::Minute : rate.per == "hour" ? RateUnit::Hour : RateUnit::Second;
+          std::string name = base + "_rate" + famSuffix(fam);
+          set(SetDef{name, {addrKey(fam)}, false, false, true, 60, 65535, {}, "per-source rate of rule " + fr.name});
+          c.rules.push_back(rule({MatchNfProto{fam}, MatchCtState{kCtNew},
+                                  StmtMeterOver{name, {saddr(fam)},
+                                                StmtLimit{rate.count, unit, rate.burst ? rate.burst : rate.count, true}},
+                                  StmtCounter{}},
+                                 {VerdictKind::Drop, {}}, {origin.where, fr.name + ":rate"}));
+        }
+        if (r->limits->connections) {
+          std::string name = base + "_conn" + famSuffix(fam);
+          set(SetDef{name, {addrKey(fam)}, false, false, true, 0, 65535, {}, "per-source connections of rule " + fr.name});
+          c.rules.push_back(rule({MatchNfProto{fam}, MatchCtState{kCtNew},
+                                  StmtConnLimitOver{name, {saddr(fam)}, *r->limits->connections}, StmtCounter{}},
+                                 {VerdictKind::Drop, {}}, {origin.where, fr.name + ":connections"}));
+        }
+      }
+    }
+    if (r && r->log) {
+      c.rules.push_back(rule({StmtLimit{10, RateUnit::Second, 20, false},
+                              StmtLog{("bulwark " + fr.name + ": ").substr(0, 127)}},
+                             {}, origin));
+    }
+    VerdictKind v = fr.action == Action::Allow ? VerdictKind::Accept
+                    : fr.action == Action::Reject ? VerdictKind::Reject
+                                                  : VerdictKind::Drop;
+    c.rules.push_back(rule({StmtCounter{}}, {v, {}}, origin));
+  }
+
+  // ---- the gateway itself ---------------------------------------------------------------
+  void input() {
+    auto& c = baseChain("input", ChainType::Filter, Hook::Input, 0, true);
+    c.rules.push_back(rule({MatchIfName{Selector::IifName, "lo", false}}, {VerdictKind::Accept, {}}, builtin("loopback")));
+    c.rules.push_back(rule({MatchCtState{kCtEstablished | kCtRelated}, StmtCounter{}}, {VerdictKind::Accept, {}},
+                           builtin("established")));
+    c.rules.push_back(rule({MatchCtState{kCtInvalid}, StmtCounter{}}, {VerdictKind::Drop, {}}, builtin("invalid")));
+    // ICMP keeps PMTU discovery and IPv6 neighbour discovery working.
+    c.rules.push_back(rule({MatchL4Proto{1}, StmtCounter{}}, {VerdictKind::Accept, {}}, builtin("icmp")));
+    c.rules.push_back(rule({MatchL4Proto{58}, StmtCounter{}}, {VerdictKind::Accept, {}}, builtin("icmpv6")));
+    if (p_.vpn) {
+      Origin o{p_.vpn->where, "vpn:ike"};
+      for (std::uint16_t port : {std::uint16_t{500}, std::uint16_t{4500}}) {
+        c.rules.push_back(rule({MatchL4Proto{kUdp}, MatchPort{{port, port}}, StmtCounter{}}, {VerdictKind::Accept, {}}, o));
+      }
+      c.rules.push_back(rule({MatchL4Proto{kEsp}, StmtCounter{}}, {VerdictKind::Accept, {}}, o));
+      // The gateway's own SSH: administrators only, through the tunnel only.
+      for (const auto& g : p_.vpn->groups) {
+        if (g.pool.length() == 0) continue;
+        auto fam = g.pool.family();
+        Origin so{g.where, "vpn-ssh:" + g.name};
+        c.rules.push_back(rule({MatchNfProto{fam}, MatchPrefix{saddr(fam), g.pool, false}, MatchIpsecIn{},
+                                MatchL4Proto{kTcp}, MatchPort{{22, 22}}, StmtCounter{}},
+                               {VerdictKind::Accept, {}}, so));
+        if (!o_.libipsecInterface.empty()) {
+          c.rules.push_back(rule({MatchIfName{Selector::IifName, o_.libipsecInterface, false}, MatchNfProto{fam},
+                                  MatchPrefix{saddr(fam), g.pool, false}, MatchL4Proto{kTcp}, MatchPort{{22, 22}},
+                                  StmtCounter{}},
+                                 {VerdictKind::Accept, {}}, so));
+        }
+      }
+    }
+    c.rules.push_back(rule({StmtLimit{o_.dropLogRate, RateUnit::Second, o_.dropLogRate * 2, false},
+                            StmtLog{"bulwark drop >gateway: "}},
+                           {}, builtin("log input")));
+    c.rules.push_back(rule({StmtCounter{}}, {VerdictKind::Drop, {}}, builtin("drop input")));
+  }
+
+  void output() { baseChain("output", ChainType::Filter, Hook::Output, 0, false); }
+
+  // ---- SNAT ---------------------------------------------------------------------------
+  void snat() {
+    auto& c = baseChain("postrouting_nat", ChainType::Nat, Hook::Postrouting, 100, false);
+    if (uplink_.empty()) return;
+    for (const auto& s : p_.snat) {
+      std::string name = "snat_" + s.name + "_saddr4";
+      std::vector<Prefix> sources;
+      for (const auto& [zone, side] : byZone(index_, s.from)) {
+        if (side.whole) {
+          for (const auto& p : zonePrefixes(zone, Family::V4)) sources.push_back(p);
+        }
+        for (const auto& p : side.v4) sources.push_back(p);
+      }
+      if (sources.empty()) continue;  // NAT44 only: IPv6 leaves with its own addresses
+      addPrefixes(name, Family::V4, sources, "sources SNATed by " + s.name);
+      std::vector<Expr> exprs{MatchIfName{Selector::OifName, uplink_, false}, MatchNfProto{Family::V4},
+                              MatchLookup{{Selector::Ip4Saddr}, name, false}, StmtCounter{}};
+      if (s.masquerade) exprs.push_back(StmtMasquerade{});
+      else if (s.address) exprs.push_back(StmtSnat{*s.address});
+      c.rules.push_back(rule(std::move(exprs), {}, {s.where, "snat:" + s.name}));
+    }
+  }
+
+  std::vector<Prefix> zonePrefixes(const std::string& zone, Family fam) const {
+    std::vector<Prefix> out;
+    for (const auto& s : p_.segments) {
+      if (index_.zoneOfSegment(s.name) != zone) continue;
+      const auto& cfg = fam == Family::V4 ? s.ipv4 : s.ipv6;
+      if (cfg) out.push_back(cfg->subnet);
+    }
+    if (p_.vpn) {
+      for (const auto& g : p_.vpn->groups) {
+        if (index_.zoneOfGroup(g.name) == zone && g.pool.family() == fam && g.pool.length() > 0) out.push_back(g.pool);
+      }
+    }
+    return out;
+  }
+
+  const policies::Policy& p_;
+  const CompileOptions& o_;
+  PolicyIndex index_;
+  CompileResult result_;
+  std::deque<Chain> chains_;
+  std::deque<SetDef> sets_;
+  std::string uplink_;
+  std::vector<std::pair<std::string, std::string>> ifaceZone_;  // interface → zone
+};
+
+}  // namespace
+
+std::string segmentInterface(const policies::Policy& policy, const policies::Segment& s) {
+  if (s.vlan && policy.gateway) return policy.gateway->trunk + "." + std::to_string(*s.vlan);
+  return s.interface;
+}
+
+CompileResult compile(const policies::Policy& policy, const CompileOptions& options) {
+  return Compiler(policy, options).run();
+}
+
+}  // namespace bulwark::firewall

@@ -1,0 +1,256 @@
+#include "bulwark/firewall/render.h"
+
+#include <sstream>
+
+namespace bulwark::firewall {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::string selector(Selector s) {
+  switch (s) {
+    case Selector::IifName: return "iifname";
+    case Selector::OifName: return "oifname";
+    case Selector::Ip4Saddr: return "ip saddr";
+    case Selector::Ip4Daddr: return "ip daddr";
+    case Selector::Ip6Saddr: return "ip6 saddr";
+    case Selector::Ip6Daddr: return "ip6 daddr";
+    case Selector::L4Proto: return "meta l4proto";
+    case Selector::ThDport: return "th dport";
+  }
+  return "?";
+}
+
+std::string keyType(KeyType k) {
+  switch (k) {
+    case KeyType::IfName: return "ifname";
+    case KeyType::Ipv4Addr: return "ipv4_addr";
+    case KeyType::Ipv6Addr: return "ipv6_addr";
+    case KeyType::InetProto: return "inet_proto";
+    case KeyType::InetService: return "inet_service";
+  }
+  return "?";
+}
+
+std::string joinKey(const std::vector<Selector>& key) {
+  std::string s;
+  for (auto sel : key) s += (s.empty() ? "" : " . ") + selector(sel);
+  return s;
+}
+
+std::string proto(std::uint8_t p) {
+  switch (p) {
+    case 1: return "icmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 50: return "esp";
+    case 58: return "ipv6-icmp";
+    case 132: return "sctp";
+    default: return std::to_string(p);
+  }
+}
+
+std::string ports(const PortRange& r) {
+  return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
+}
+
+std::string prefix(const Prefix& p) { return p.isHost() ? p.address().str() : p.str(); }
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') continue;  // never produced by Bulwark; keep nft's parser happy
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string unit(RateUnit u) {
+  switch (u) {
+    case RateUnit::Second: return "second";
+    case RateUnit::Minute: return "minute";
+    case RateUnit::Hour: return "hour";
+  }
+  return "second";
+}
+
+std::string limit(const StmtLimit& l) {
+  return std::string("limit rate ") + (l.over ? "over " : "") + std::to_string(l.rate) + "/" + unit(l.unit) +
+         " burst " + std::to_string(l.burst) + " packets";
+}
+
+std::string ctState(std::uint32_t mask) {
+  std::string s;
+  auto add = [&](std::uint32_t bit, const char* name) {
+    if (mask & bit) s += (s.empty() ? "" : ",") + std::string(name);
+  };
+  add(kCtInvalid, "invalid");
+  add(kCtEstablished, "established");
+  add(kCtRelated, "related");
+  add(kCtNew, "new");
+  return s;
+}
+
+std::string expr(const Expr& e) {
+  return std::visit(
+      Overloaded{
+          [](const MatchCtState& m) { return "ct state " + ctState(m.mask); },
+          [](const MatchIfName& m) { return selector(m.which) + (m.negate ? " != " : " ") + quote(m.name); },
+          [](const MatchNfProto& m) {
+            return std::string("meta nfproto ") + (m.family == policies::Family::V4 ? "ipv4" : "ipv6");
+          },
+          [](const MatchL4Proto& m) { return "meta l4proto " + proto(m.proto); },
+          [](const MatchPrefix& m) { return selector(m.which) + (m.negate ? " != " : " ") + prefix(m.prefix); },
+          [](const MatchPort& m) { return "th dport " + ports(m.ports); },
+          [](const MatchLookup& m) { return joinKey(m.key) + (m.negate ? " != @" : " @") + m.set; },
+          [](const MatchIpsecIn&) { return std::string("meta ipsec exists"); },
+          [](const MatchFibSaddrMissing&) { return std::string("fib saddr . iif oif missing"); },
+          [](const MatchTcpSynOnly&) { return std::string("tcp flags & (fin | syn | rst | ack) == syn"); },
+          [](const MatchNotTcpSyn&) { return std::string("tcp flags & (fin | syn | rst | ack) != syn"); },
+          [](const StmtCounter&) { return std::string("counter"); },
+          [](const StmtLimit& s) { return limit(s); },
+          [](const StmtMeterOver& s) { return "add @" + s.set + " { " + joinKey(s.key) + " " + limit(s.limit) + " }"; },
+          [](const StmtConnLimitOver& s) {
+            return "add @" + s.set + " { " + joinKey(s.key) + " ct count over " + std::to_string(s.count) + " }";
+          },
+          [](const StmtLog& s) { return "log prefix " + quote(s.prefix); },
+          [](const StmtDnat& s) {
+            if (s.to.isV4()) return "dnat ip to " + s.to.str() + (s.port ? ":" + std::to_string(*s.port) : "");
+            return s.port ? "dnat ip6 to [" + s.to.str() + "]:" + std::to_string(*s.port) : "dnat ip6 to " + s.to.str();
+          },
+          [](const StmtSnat& s) { return std::string("snat ") + (s.to.isV4() ? "ip" : "ip6") + " to " + s.to.str(); },
+          [](const StmtMasquerade&) { return std::string("masquerade"); },
+          [](const StmtVmap& s) { return joinKey(s.key) + " vmap @" + s.map; },
+      },
+      e);
+}
+
+std::string verdict(const Verdict& v) {
+  switch (v.kind) {
+    case VerdictKind::None: return "";
+    case VerdictKind::Accept: return "accept";
+    case VerdictKind::Drop: return "drop";
+    case VerdictKind::Reject: return "reject";
+    case VerdictKind::Jump: return "jump " + v.chain;
+    case VerdictKind::Goto: return "goto " + v.chain;
+    case VerdictKind::Return: return "return";
+  }
+  return "";
+}
+
+std::string keyPart(const KeyPart& k) {
+  return std::visit(Overloaded{
+                        [](const std::string& s) { return quote(s); },
+                        [](const Prefix& p) { return prefix(p); },
+                        [](std::uint8_t p) { return proto(p); },
+                        [](const PortRange& r) { return ports(r); },
+                    },
+                    k);
+}
+
+std::string hookName(Hook h) {
+  switch (h) {
+    case Hook::Prerouting: return "prerouting";
+    case Hook::Input: return "input";
+    case Hook::Forward: return "forward";
+    case Hook::Output: return "output";
+    case Hook::Postrouting: return "postrouting";
+  }
+  return "?";
+}
+
+std::string setType(const SetDef& set) {
+  std::string type;
+  for (auto k : set.key) type += (type.empty() ? "" : " . ") + keyType(k);
+  return type + (set.verdictMap ? " : verdict" : "");
+}
+
+std::string setFlags(const SetDef& set) {
+  std::string flags;
+  auto add = [&](bool on, const char* f) {
+    if (on) flags += (flags.empty() ? "" : ",") + std::string(f);
+  };
+  add(set.interval, "interval");
+  add(set.dynamic, "dynamic");
+  add(set.timeoutSec != 0, "timeout");
+  return flags;
+}
+
+}  // namespace
+
+std::string renderRule(const Rule& r) {
+  std::string s;
+  for (const auto& e : r.exprs) s += (s.empty() ? "" : " ") + expr(e);
+  auto v = verdict(r.verdict);
+  if (!v.empty()) s += (s.empty() ? "" : " ") + v;
+  return s + " comment " + quote(r.comment());
+}
+
+std::string renderSetElement(const SetDef&, const SetElement& e) {
+  std::string s;
+  for (const auto& k : e.key) s += (s.empty() ? "" : " . ") + keyPart(k);
+  if (!e.jumpTo.empty()) s += " : goto " + e.jumpTo;
+  return s;
+}
+
+std::string renderSetHeader(const SetDef& set) {
+  std::string s = std::string(set.verdictMap ? "map " : "set ") + set.name + " { type " + setType(set) + ";";
+  if (auto flags = setFlags(set); !flags.empty()) s += " flags " + flags + ";";
+  if (set.timeoutSec) s += " timeout " + std::to_string(set.timeoutSec) + "s;";
+  if (set.size) s += " size " + std::to_string(set.size) + ";";
+  return s + " }";
+}
+
+std::string renderChainHeader(const Chain& c) {
+  if (!c.base) return "chain " + c.name;
+  const auto& b = *c.base;
+  return "chain " + c.name + " { type " + (b.type == ChainType::Nat ? "nat" : "filter") + " hook " +
+         hookName(b.hook) + " priority " + std::to_string(b.priority) + "; policy " +
+         (b.policyDrop ? "drop" : "accept") + "; }";
+}
+
+std::string renderTable(const Ruleset& rs) {
+  std::ostringstream out;
+  out << "table inet " << kTableName << " {\n";
+  for (const auto& set : rs.sets) {
+    out << "\t" << (set.verdictMap ? "map " : "set ") << set.name << " {\n";
+    out << "\t\ttype " << setType(set) << "\n";
+    if (set.size) out << "\t\tsize " << set.size << "\n";
+    if (auto flags = setFlags(set); !flags.empty()) out << "\t\tflags " << flags << "\n";
+    if (set.timeoutSec) out << "\t\ttimeout " << set.timeoutSec << "s\n";
+    if (!set.comment.empty()) out << "\t\tcomment " << quote(set.comment) << "\n";
+    if (!set.elements.empty()) {
+      out << "\t\telements = { ";
+      for (std::size_t i = 0; i < set.elements.size(); ++i) {
+        out << (i ? ",\n\t\t\t     " : "") << renderSetElement(set, set.elements[i]);
+      }
+      out << " }\n";
+    }
+    out << "\t}\n\n";
+  }
+  for (const auto& c : rs.chains) {
+    out << "\tchain " << c.name << " {\n";
+    if (!c.comment.empty()) out << "\t\tcomment " << quote(c.comment) << "\n";
+    if (c.base) {
+      const auto& b = *c.base;
+      out << "\t\ttype " << (b.type == ChainType::Nat ? "nat" : "filter") << " hook " << hookName(b.hook)
+          << " priority " << b.priority << "; policy " << (b.policyDrop ? "drop" : "accept") << ";\n";
+    }
+    for (const auto& r : c.rules) out << "\t\t" << renderRule(r) << "\n";
+    out << "\t}\n\n";
+  }
+  out << "}\n";
+  return out.str();
+}
+
+std::string renderReplaceScript(const Ruleset& rs) {
+  return "table inet " + std::string(kTableName) + "\ndelete table inet " + kTableName + "\n" + renderTable(rs);
+}
+
+}  // namespace bulwark::firewall
