@@ -38,6 +38,21 @@ int main(int argc, char** argv) {
   show->add_option("PATH", path, pathHelp);
   show->add_flag("--werror", opts.werror, "Treat warnings as errors");
 
+  auto* test = app.add_subcommand("test", "Check the policy's expect: assertions offline against the compiled ruleset");
+  test->add_option("PATH", path, pathHelp);
+
+  auto* render = app.add_subcommand("render", "Print the compiled nftables ruleset (an nft -f script)");
+  render->add_option("PATH", path, pathHelp);
+
+  WhyArgs why;
+  auto* whyCmd = app.add_subcommand("why", "Explain what happens to one flow and which policy rule decides");
+  whyCmd->add_option("SRC", why.src, "Source: address, host, segment, zone or VPN group")->required();
+  whyCmd->add_option("DST", why.dst, "Destination: address (a VIP too) or name")->required();
+  whyCmd->add_option("SERVICE", why.service, "tcp/443, udp/53, icmp ...")->required();
+  whyCmd->add_option("-p,--policy", path, pathHelp);
+  whyCmd->add_option("--iif", why.iif, "Ingress interface (default: where SRC routes)");
+  whyCmd->add_flag("--libipsec", why.libipsec, "VPN source arrives on charon's userspace-ESP interface");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,5 +63,11 @@ int main(int argc, char** argv) {
   if (*validate) return runValidate(path, opts);
   if (*fmt) return runFmt(path, check, opts);
   if (*show) return runShow(path, opts);
+  if (*test) return runTest(path, opts);
+  if (*render) return runRender(path, opts);
+  if (*whyCmd) {
+    why.policy = path;
+    return runWhy(why, opts);
+  }
   return kExitUsage;
 }

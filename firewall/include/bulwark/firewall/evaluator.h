@@ -1,0 +1,52 @@
+#pragma once
+// The offline evaluator: runs one new connection's first packet through the Ruleset IR
+// the way the kernel would (prerouting, DNAT, routing, forward or input) and says what
+// happens and which rule decided. It reads the compiled IR, not the policy, so it checks
+// the compiler too. Meters and limits are taken as not exceeded.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bulwark/firewall/ruleset.h"
+#include "bulwark/policies/model.h"
+
+namespace bulwark::firewall {
+
+// Where the gateway routes a destination: longest prefix wins.
+struct Route {
+  Prefix prefix;
+  std::string iface;
+};
+struct RouteTable {
+  std::vector<Route> routes;
+  std::vector<IpAddress> local;  // the gateway's own addresses
+  [[nodiscard]] std::optional<std::string> lookup(const IpAddress& dst) const;
+};
+// Segment subnets on their interfaces, everything else via the uplink. With userspace ESP
+// (libipsec) charon routes the VPN pools into its TUN device, so they go there; with kernel
+// XFRM the pools have no route of their own.
+[[nodiscard]] RouteTable routesFromPolicy(const policies::Policy& policy, const std::string& libipsecInterface = "");
+
+struct Packet {
+  std::string iif;
+  IpAddress src;
+  IpAddress dst;
+  std::uint8_t proto = 6;
+  std::uint16_t dport = 0;
+  bool viaIpsec = false;  // decapsulated by kernel XFRM (meta ipsec exists)
+};
+
+struct Evaluation {
+  bool accepted = false;
+  std::string oif;                  // egress interface ("" when delivered locally or dropped early)
+  bool local = false;               // for the gateway itself (input chain)
+  std::optional<IpAddress> dnatTo;  // destination after DNAT
+  Origin decidedBy;                 // the rule whose verdict ended evaluation
+  std::string decidingRule;         // that rule, rendered
+  std::string decidingChain;
+  std::vector<std::string> trace;   // "chain: rule" for every rule that matched
+};
+
+[[nodiscard]] Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet);
+
+}  // namespace bulwark::firewall
