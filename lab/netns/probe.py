@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+"""TCP/UDP reachability probe for the namespace lab (stdlib only, bounded in time).
+
+    probe.py serve --tcp 22,80,443 --udp 53,123 [--max-seconds 900]
+        Listen on every address (IPv4 0.0.0.0 and IPv6 ::) of the namespace it runs in.
+        TCP: echo what arrives, close at EOF. UDP: echo every datagram back, from the address
+        it was sent to (so hosts with several addresses answer correctly). Prints "ready"
+        once every socket is bound; exits on SIGTERM/SIGINT or after --max-seconds.
+
+    probe.py connect --proto tcp|udp --dst ADDR --port N [--timeout 1.0] [--src ADDR]
+        Exit 0 if the TCP handshake completes and a short payload comes back unchanged (UDP:
+        an echo reply arrives), 1 otherwise. Prints one line: the outcome ("open", "timeout",
+        "refused", "unreachable", "reset", "bad-echo", "error") and the elapsed time.
+        Never runs longer than --timeout (plus process start).
+
+    probe.py batch [--threads 16] [--timeout 1.0] < probes.jsonl
+        The same for many probes from one namespace at once (what the matrix runner uses, to
+        start one process per namespace instead of one per probe): JSON lines in
+        {"id", "proto", "dst", "port", "timeout"?, "src"?}, JSON lines out {"id", "outcome", "ms"}.
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # not exported by Python 3.11
+MAX_TCP_CONNS = 512
+TCP_IDLE = 5.0  # seconds a connection may stay silent before the server closes it
+
+
+def _ports(text: str) -> list[int]:
+    out = []
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        if "-" in part:
+            a, b = (int(x) for x in part.split("-", 1))
+            if b - a > 64:
+                raise SystemExit(f"probe: port range {part} too wide (max 65 ports)")
+            out += range(a, b + 1)
+        else:
+            out.append(int(part))
+    for p in out:
+        if not 0 < p < 65536:
+            raise SystemExit(f"probe: bad port {p}")
+    return sorted(set(out))
+
+
+# --------------------------------------------------------------------------------------------
+# serve
+# --------------------------------------------------------------------------------------------
+def _listen(family, kind, port):
+    s = socket.socket(family, kind)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    if kind == socket.SOCK_DGRAM:
+        if family == socket.AF_INET:
+            s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+        else:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+    s.bind(("0.0.0.0" if family == socket.AF_INET else "::", port))
+    if kind == socket.SOCK_STREAM:
+        s.listen(128)
+    s.setblocking(False)
+    return s
+
+
+def _udp_echo(s: socket.socket):
+    for _ in range(64):  # bounded per wake-up
+        try:
+            data, anc, _flags, peer = s.recvmsg(65535, socket.CMSG_SPACE(20))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return
+        cmsg = []
+        for level, kind, blob in anc:
+            if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(blob) >= 12:
+                _ifindex, _spec, dst = struct.unpack("=I4s4s", blob[:12])
+                cmsg = [(socket.IPPROTO_IP, IP_PKTINFO, struct.pack("=I4s4s", 0, dst, bytes(4)))]
+            elif level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(blob) >= 20:
+                dst = blob[:16]
+                cmsg = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, dst + struct.pack("=I", 0))]
+        try:
+            s.sendmsg([data], cmsg, 0, peer)
+        except OSError:
+            pass
+
+
+def serve(args) -> int:
+    tcp, udp = _ports(args.tcp), _ports(args.udp)
+    if not tcp and not udp:
+        print("probe: serve needs --tcp and/or --udp ports", file=sys.stderr)
+        return 2
+    stop = {"flag": False}
+
+    def on_signal(_sig, _frm):
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    sel = selectors.DefaultSelector()
+    families = [socket.AF_INET]
+    if socket.has_ipv6 and os.path.exists("/proc/net/if_inet6"):
+        families.append(socket.AF_INET6)
+    listeners = []
+    for fam in families:
+        for kind, ports in ((socket.SOCK_STREAM, tcp), (socket.SOCK_DGRAM, udp)):
+            for p in ports:
+                try:
+                    s = _listen(fam, kind, p)
+                except OSError as e:
+                    if fam == socket.AF_INET6 and e.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+                        continue
+                    print(f"probe: cannot listen on {'tcp' if kind == socket.SOCK_STREAM else 'udp'}"
+                          f"/{p} ({'v6' if fam == socket.AF_INET6 else 'v4'}): {e}", file=sys.stderr)
+                    return 1
+                listeners.append(s)
+                sel.register(s, selectors.EVENT_READ, ("listen" if kind == socket.SOCK_STREAM else "udp"))
+    print(f"ready tcp={','.join(map(str, tcp))} udp={','.join(map(str, udp))}", flush=True)
+
+    conns: dict[socket.socket, float] = {}  # connection -> last activity
+    deadline = time.monotonic() + args.max_seconds
+    while not stop["flag"] and time.monotonic() < deadline:
+        for key, _ev in sel.select(timeout=0.5):
+            s, role = key.fileobj, key.data
+            if role == "udp":
+                _udp_echo(s)
+            elif role == "listen":
+                for _ in range(64):
+                    try:
+                        c, _peer = s.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    except OSError:
+                        break
+                    if len(conns) >= MAX_TCP_CONNS:
+                        c.close()
+                        continue
+                    c.setblocking(False)
+                    conns[c] = time.monotonic()
+                    sel.register(c, selectors.EVENT_READ, "conn")
+            else:
+                try:
+                    data = s.recv(65536)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if data:
+                    try:
+                        s.sendall(data[:65536])  # short payloads; a full buffer just fails
+                        conns[s] = time.monotonic()
+                        continue
+                    except OSError:
+                        pass
+                sel.unregister(s)
+                conns.pop(s, None)
+                s.close()
+        now = time.monotonic()
+        for c in [c for c, t in conns.items() if now - t > TCP_IDLE]:
+            sel.unregister(c)
+            conns.pop(c, None)
+            c.close()
+    for s in list(conns) + listeners:
+        s.close()
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# connect
+# --------------------------------------------------------------------------------------------
+def _classify(e: OSError) -> str:
+    if isinstance(e, (socket.timeout, TimeoutError)) or e.errno in (errno.ETIMEDOUT, errno.EAGAIN):
+        return "timeout"
+    if e.errno == errno.ECONNREFUSED:
+        return "refused"
+    if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
+        return "unreachable"
+    if e.errno in (errno.ECONNRESET, errno.EPIPE):
+        return "reset"
+    return f"error({errno.errorcode.get(e.errno, e.errno)})"
+
+
+def probe_once(proto: str, dst: str, port: int, timeout: float, src: str | None = None):
+    """One probe -> (outcome, elapsed ms). Never takes longer than `timeout`."""
+    start = time.monotonic()
+    deadline = start + max(0.05, timeout)
+    family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    payload = b"bulwark-probe " + os.urandom(8).hex().encode() + b"\n"
+    outcome = "error"
+    s = socket.socket(family, kind)
+    try:
+        if src:
+            s.bind((src, 0))
+        if kind == socket.SOCK_STREAM:
+            s.settimeout(deadline - time.monotonic())
+            s.connect((dst, port))
+            s.sendall(payload)
+            got = b""
+            while len(got) < len(payload):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise socket.timeout()
+                s.settimeout(left)
+                chunk = s.recv(len(payload) - len(got))
+                if not chunk:
+                    break
+                got += chunk
+            outcome = "open" if got == payload else "bad-echo"
+        else:
+            s.connect((dst, port))
+            # resend a few times inside the deadline: the first datagram may wait for ARP/ND
+            interval = max(0.05, timeout / 4)
+            outcome = "timeout"
+            while time.monotonic() < deadline and outcome != "open":
+                s.send(payload)
+                wait_until = min(deadline, time.monotonic() + interval)
+                while True:
+                    left = wait_until - time.monotonic()
+                    if left <= 0:
+                        break
+                    s.settimeout(left)
+                    try:
+                        data = s.recv(65535)
+                    except socket.timeout:
+                        break
+                    if data == payload:
+                        outcome = "open"
+                        break
+    except OSError as e:
+        outcome = _classify(e)
+    finally:
+        s.close()
+    return outcome, (time.monotonic() - start) * 1000
+
+
+def connect(args) -> int:
+    outcome, ms = probe_once(args.proto, args.dst, args.port, args.timeout, args.src)
+    if not args.quiet:
+        print(f"{outcome} {args.proto} {args.dst} {args.port} {ms:.1f}ms", flush=True)
+    return 0 if outcome == "open" else 1
+
+
+def batch(args) -> int:
+    """Many probes from one namespace, in parallel threads: JSON lines in on stdin
+    ({"id", "proto", "dst", "port", "timeout"?, "src"?}), one JSON line out per probe
+    ({"id", "outcome", "ms"}). At most 4096 probes; each bounded by its timeout."""
+    import concurrent.futures as cf
+    import json
+    reqs = []
+    for line in sys.stdin:
+        if line.strip():
+            reqs.append(json.loads(line))
+        if len(reqs) > 4096:
+            print("probe: batch: more than 4096 probes", file=sys.stderr)
+            return 2
+    for r in reqs:
+        if r.get("proto") not in ("tcp", "udp") or not 0 < int(r.get("port", 0)) < 65536:
+            print(f"probe: batch: bad request {r}", file=sys.stderr)
+            return 2
+
+    def one(r):
+        t = min(float(r.get("timeout", args.timeout)), 30.0)
+        return r.get("id"), probe_once(r["proto"], r["dst"], int(r["port"]), t, r.get("src"))
+
+    with cf.ThreadPoolExecutor(max_workers=max(1, min(args.threads, 64))) as ex:
+        for rid, (outcome, ms) in ex.map(one, reqs):
+            print(json.dumps({"id": rid, "outcome": outcome, "ms": round(ms, 1)}), flush=True)
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="TCP/UDP reachability probe for the namespace lab")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("serve", help="listen and echo on TCP and UDP ports (all addresses)")
+    s.add_argument("--tcp", default="", help="comma-separated ports or ranges (max 65 per range)")
+    s.add_argument("--udp", default="", help="comma-separated ports or ranges (max 65 per range)")
+    s.add_argument("--max-seconds", type=float, default=900.0,
+                   help="exit after this long even if nobody stops the server (default 900)")
+    c = sub.add_parser("connect", help="one probe; exit 0 if it got its echo back")
+    c.add_argument("--proto", choices=("tcp", "udp"), required=True)
+    c.add_argument("--dst", required=True)
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--timeout", type=float, default=1.0)
+    c.add_argument("--src", help="source address to bind")
+    c.add_argument("--quiet", action="store_true")
+    b = sub.add_parser("batch", help="many probes from stdin (JSON lines), in parallel")
+    b.add_argument("--timeout", type=float, default=1.0, help="default per probe")
+    b.add_argument("--threads", type=int, default=16)
+    a = ap.parse_args(argv)
+    return {"serve": serve, "connect": connect, "batch": batch}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,631 @@
+#!/usr/bin/python3
+"""Check every `expect:` assertion of a policy with real probes through a namespace lab.
+
+    run_matrix.py POLICY [--ctl BULWARKCTL] --apply-cmd TEMPLATE|none [--expect-open]
+                  [--prefix P] [--timeout 1.0] [--jobs 16] [--deadline 240] [--keep]
+
+1. builds lab/netns/topology.py's topology for POLICY under a unique prefix (bwm<pid>);
+2. starts lab/netns/probe.py servers in every host namespace and the internet namespace, on
+   every port the policy's services and expectations use (ranges: first and last port);
+3. programs the gateway namespace's firewall with --apply-cmd, a shell command template with
+   {gw} {inet} {prefix} {ctl} {policy} (each shell-quoted), e.g.
+       "ip netns exec {gw} {ctl} apply --direct {policy}"
+   or `none` to apply nothing;
+4. probes every expectation: from the `from` namespace to the `to` address, every port of the
+   service, tcp and udp, every address family both ends have; `internet` is the internet
+   namespace (198.51.100.7); an address literal is that address; a DNAT VIP is probed at the
+   VIP; a VPN group is skipped with a "needs the VPN lab" line (counted, never silent);
+5. prints a table (from, to, service, expected, observed, OK/MISMATCH) and exits 1 on any
+   mismatch, 2 when the lab itself failed, 77 when it cannot run here (not root, no netns).
+
+--expect-open: expect every probe to connect (use with --apply-cmd none: proves that the
+topology routes every pair, so a later "deny" is the firewall's doing). The one exception is
+a DNAT VIP: without the firewall's DNAT nobody owns it, so it must NOT answer.
+
+Teardown (servers by pid, then every namespace of the prefix) always runs, also on failure,
+SIGINT and SIGTERM. Namespaces left by a run that was SIGKILLed are reaped by the next run
+(prefix bwm<pid> whose lock is free and whose pid is gone).
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import ctypes
+import fcntl
+import ipaddress
+import json
+import os
+import re
+import select
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+LAB = REPO / "lab" / "netns"
+sys.path.insert(0, str(LAB))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import topology  # noqa: E402  (lab/netns/topology.py)
+
+PY = "/usr/bin/python3"
+PROBE = str(LAB / "probe.py")
+LOCK_DIR = Path("/run/bulwark-lab")
+EXIT_MISMATCH, EXIT_LAB, EXIT_SKIP = 1, 2, 77
+# probe.py outcomes that mean "no connection", the way a drop or a reject shows up. Anything
+# else that is not "open" (bad-echo, probe crashed, bind failed ...) is a lab error, never a deny.
+CLOSED_OUTCOMES = {"timeout", "refused", "unreachable", "reset"}
+
+
+class Abort(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# planning: expectations -> probes
+# --------------------------------------------------------------------------------------------
+@dataclass
+class End:
+    label: str
+    role: str | None          # namespace role ("h:web1", "inet", "gw"); None for a VIP
+    addrs: list
+    kind: str = "host"        # host | internet | vip | gateway
+    segment: str | None = None
+
+
+@dataclass
+class Probe:
+    where: str
+    frm: str
+    to: str
+    service: str
+    proto: str
+    port: int
+    src_role: str
+    src_addr: str
+    dst_addr: str
+    expect_open: bool
+    note: str = ""
+    outcome: str = "not-run"
+
+    @property
+    def observed(self) -> str:
+        """open | closed (what a firewall's drop or reject looks like) | error (the lab broke)."""
+        word = self.outcome.split()[0]
+        if word == "open":
+            return "open"
+        if word in CLOSED_OUTCOMES:
+            return "closed"
+        return "error"
+
+    @property
+    def ok(self) -> bool:
+        return self.observed == ("open" if self.expect_open else "closed")
+
+
+@dataclass
+class Skip:
+    where: str
+    frm: str
+    to: str
+    service: str
+    verdict: str
+    reason: str
+    vpn: bool = False
+
+
+@dataclass
+class Plan:
+    probes: list[Probe] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    tcp: set = field(default_factory=set)
+    udp: set = field(default_factory=set)
+    server_roles: set = field(default_factory=set)
+
+
+class Unprobeable(Exception):
+    def __init__(self, reason, vpn=False):
+        super().__init__(reason)
+        self.vpn = vpn
+
+
+def _ports_of(model, service: str) -> list[tuple[str, int]]:
+    """A service reference -> [(proto, port)]; ranges give their first and last port."""
+    if service == "any":
+        raise Unprobeable("service 'any' has no port to probe")
+    specs = model.services.get(service)
+    if specs is None:
+        if re.match(r"^[a-z0-9]+(/[0-9]+(-[0-9]+)?)?$", service):
+            specs = [service]
+        else:
+            raise Unprobeable(f"unknown service '{service}'")
+    out, other = [], []
+    for spec in specs:
+        proto, _, ports = spec.partition("/")
+        if proto not in ("tcp", "udp"):
+            other.append(spec)
+            continue
+        if not ports:
+            raise Unprobeable(f"{spec}: no port to probe")
+        a, _, b = ports.partition("-")
+        for p in sorted({int(a), int(b or a)}):
+            out.append((proto, p))
+    if not out:
+        raise Unprobeable(f"only {', '.join(other)}: the probe speaks tcp and udp")
+    return out
+
+
+def _resolve(model, text: str, side: str) -> list[End]:
+    if text == "any":
+        raise Unprobeable("'any' names no single place to probe")
+    if text == "internet":
+        return [End("internet", "inet", [model.inet4, model.inet6], "internet")]
+    if text in model.vpn_groups:
+        raise Unprobeable(f"VPN group '{text}': needs the VPN lab", vpn=True)
+    if text in model.hosts:
+        h = model.hosts[text]
+        return [End(text, "h:" + text, list(h.addrs), "host", h.segment)]
+    segs = None
+    if text in model.segments:
+        segs = [text]
+    elif text in model.zones:
+        segs = model.zones[text]
+    if segs is not None:
+        ends = [End(f"{text}/{h}", "h:" + h, list(model.hosts[h].addrs), "host", s)
+                for s in segs for h in model.segments[s].hosts if not model.hosts[h].synthetic]
+        if not ends:
+            raise Unprobeable(f"'{text}' has no hosts to probe")
+        return ends
+    a = topology._literal(text)
+    if a is not None:
+        if a in model.vips:
+            if side == "from":
+                raise Unprobeable(f"{a} is a DNAT VIP: nothing sends from it")
+            seg = model.segment_of(a)
+            return [End(text, None, [a], "vip", seg.name if seg else None)]
+        h = model.host_by_addr(a)
+        if h is not None:
+            return [End(text, "h:" + h.name, [a], "host", h.segment)]
+        if a in model.gateway_addrs():
+            return [End(text, "gw", [a], "gateway")]
+        if a in model.inet_addrs():
+            return [End(text, "inet", [a], "internet")]
+        if topology._in_vpn_pool(model, a):
+            raise Unprobeable(f"{a} is in a VPN pool: needs the VPN lab", vpn=True)
+        raise Unprobeable(f"nothing in the lab owns {a}")
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise Unprobeable(f"unknown endpoint '{text}'") from None
+    ends = [End(f"{text}/{h.name}", "h:" + h.name, [x for x in h.addrs if x in net], "host", h.segment)
+            for h in model.hosts.values() if any(x in net for x in h.addrs)]
+    if not ends:
+        raise Unprobeable(f"no host of the lab lies in {net}")
+    return ends
+
+
+def plan(model, expect_open: bool) -> Plan:
+    pl = Plan()
+    # servers listen on every port any service names (ranges: first and last)
+    for name in model.services:
+        try:
+            for proto, port in _ports_of(model, name):
+                (pl.tcp if proto == "tcp" else pl.udp).add(port)
+        except Unprobeable:
+            pass
+    for i, e in enumerate(model.expectations, 1):
+        where = e.get("__where__", f"expect[{i}]")
+        frm, to, svc = str(e.get("from", "")), str(e.get("to", "")), str(e.get("service", ""))
+        verdict = str(e.get("verdict", "deny"))
+        try:
+            ports = _ports_of(model, svc)
+            srcs, dsts = _resolve(model, frm, "from"), _resolve(model, to, "to")
+        except Unprobeable as u:
+            pl.skips.append(Skip(where, frm, to, svc, verdict, str(u), u.vpn))
+            continue
+        before = len(pl.probes)
+        for s in srcs:
+            for d in dsts:
+                for sa in s.addrs:
+                    for da in d.addrs:
+                        if sa.version != da.version:
+                            continue
+                        note = ""
+                        want = verdict == "allow"
+                        if expect_open:
+                            want = d.kind != "vip"
+                        if d.kind == "vip":
+                            note = "VIP: DNAT" if not expect_open else "VIP without DNAT: nobody owns it"
+                        elif s.segment and s.segment == d.segment:
+                            note = "same segment: switched, the gateway is not on the path"
+                        for proto, port in ports:
+                            pl.probes.append(Probe(where, s.label, d.label, svc, proto, port, s.role,
+                                                   str(sa), str(da), want, note))
+                            (pl.tcp if proto == "tcp" else pl.udp).add(port)
+                        if d.role:
+                            pl.server_roles.add(d.role)
+        if len(pl.probes) == before:
+            pl.skips.append(Skip(where, frm, to, svc, verdict,
+                                 "no address family in common between the two ends"))
+    # servers: every host (also for the VIP's DNAT target) and the internet
+    pl.server_roles |= {"h:" + h for h in model.hosts} | {"inet"}
+    return pl
+
+
+# --------------------------------------------------------------------------------------------
+# running
+# --------------------------------------------------------------------------------------------
+def _json(argv):
+    try:
+        cp = subprocess.run(argv, capture_output=True, text=True, timeout=15)
+        return cp.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def _strip_volatile(x):
+    if isinstance(x, dict):
+        return {k: _strip_volatile(v) for k, v in x.items()
+                if k not in ("packets", "bytes", "expires", "used", "metainfo")}
+    if isinstance(x, list):
+        return [_strip_volatile(v) for v in x]
+    return x
+
+
+def root_witness() -> dict:
+    """What this run must never change in the namespace it was started in."""
+    out = {}
+    for key, argv in (("ruleset", ["nft", "-j", "list", "ruleset"]),
+                      ("routes4", ["ip", "-j", "-4", "route", "show", "table", "all"]),
+                      ("routes6", ["ip", "-j", "-6", "route", "show", "table", "all"]),
+                      ("rules", ["ip", "-j", "rule", "show"])):
+        try:
+            out[key] = _strip_volatile(json.loads(_json(argv) or "null"))
+        except json.JSONDecodeError:
+            out[key] = None
+    try:
+        out["links"] = sorted(l["ifname"] for l in json.loads(_json(["ip", "-j", "link"]) or "[]"))
+    except (json.JSONDecodeError, KeyError):
+        out["links"] = None
+    return out
+
+
+def reap_stale(me: str):
+    """Namespaces of earlier runs that died without cleaning up: prefix bwm<pid>, lock free,
+    pid gone."""
+    prefixes = set()
+    for n in _all_namespaces():
+        m = re.match(r"^(bwm(\d+))-", n)
+        if m and m.group(1) != me:
+            prefixes.add((m.group(1), int(m.group(2))))
+    if LOCK_DIR.is_dir():  # lock files of dead runs whose namespaces are already gone
+        for f in LOCK_DIR.iterdir():
+            m = re.match(r"^(bwm(\d+))\.lock$", f.name)
+            if m and m.group(1) != me:
+                prefixes.add((m.group(1), int(m.group(2))))
+    for p, pid in sorted(prefixes):
+        if topology._alive(pid):
+            continue
+        lock = LOCK_DIR / f"{p}.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        try:
+            print(f"reaping namespaces of a dead run: {p}-*", file=sys.stderr)
+            topology.down(p, quiet=True)
+        except topology.LabError as e:
+            print(f"  could not: {e}", file=sys.stderr)
+        finally:
+            try:
+                lock.unlink()
+            except OSError:
+                pass
+            os.close(fd)
+
+
+def _all_namespaces() -> list[str]:
+    names = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+    try:
+        names |= {n["name"] for n in json.loads(_json(["ip", "-j", "netns", "list"]) or "[]")}
+    except (json.JSONDecodeError, KeyError, TypeError):
+        pass
+    return sorted(names)
+
+
+class Servers:
+    def __init__(self):
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, nsname: str, tcp, udp, max_seconds: float):
+        argv = ["ip", "netns", "exec", nsname, PY, PROBE, "serve",
+                "--tcp", ",".join(map(str, sorted(tcp))), "--udp", ",".join(map(str, sorted(udp))),
+                "--max-seconds", f"{max_seconds:.0f}"]
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True, preexec_fn=_die_with_parent)
+        self.procs.append((nsname, p))
+
+    def wait_ready(self, timeout: float):
+        deadline = time.monotonic() + timeout
+        for nsname, p in self.procs:
+            # readline blocks; bound it with a poll on the pipe
+            left = deadline - time.monotonic()
+            r, _, _ = select.select([p.stdout], [], [], max(0.0, left))
+            line = p.stdout.readline() if r else ""
+            if not line.startswith("ready"):
+                err = ""
+                if p.poll() is not None:
+                    err = p.stderr.read()
+                raise Abort(f"probe server in {nsname} not ready: {line.strip() or 'no answer'} "
+                            f"{err.strip()}")
+
+    def stop(self):
+        for _ns, p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)  # its own session: ip netns exec + python
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 3
+        for _ns, p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                p.wait(timeout=2)
+        for _ns, p in self.procs:
+            for f in (p.stdout, p.stderr):
+                if f:
+                    f.close()
+        self.procs.clear()
+
+
+def _die_with_parent():
+    """preexec: SIGKILL this child when the runner dies, even by SIGKILL (PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def run_group(argv, timeout: float) -> subprocess.CompletedProcess:
+    """Run argv in its own process group; on timeout or any exception kill the whole group."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, preexec_fn=_die_with_parent)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except BaseException as e:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.communicate()
+        if isinstance(e, subprocess.TimeoutExpired):
+            raise Abort(f"timed out after {timeout:.0f}s: {' '.join(argv)}") from None
+        raise
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+
+def run_batch(nsname: str, probes: list[Probe], timeout: float, threads: int) -> None:
+    """All probes of one source namespace through one `probe.py batch` process."""
+    reqs = "".join(json.dumps({"id": i, "proto": p.proto, "dst": p.dst_addr, "port": p.port,
+                               "src": p.src_addr, "timeout": timeout}) + "\n"
+                   for i, p in enumerate(probes))
+    waves = -(-len(probes) // max(1, threads))
+    limit = waves * (timeout + 0.5) + 15
+    argv = ["ip", "netns", "exec", nsname, PY, PROBE, "batch", "--threads", str(threads)]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(reqs, timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        err = f"batch hung for {limit:.0f}s " + err
+    for line in out.splitlines():
+        try:
+            r = json.loads(line)
+            probes[int(r["id"])].outcome = f"{r['outcome']} {r['ms']}ms"
+        except (json.JSONDecodeError, KeyError, ValueError, IndexError):
+            continue
+    for p in probes:
+        if p.outcome == "not-run":
+            p.outcome = f"probe-failed({proc.returncode}: {err.strip()[:100]})"
+
+
+def print_table(pl: Plan, expect_open: bool):
+    rows = [("WHERE", "FROM", "TO", "SERVICE", "PORT", "EXPECTED", "OBSERVED", "RESULT", "NOTE")]
+    for p in pl.probes:
+        words = {"open": "open", "closed": "closed", "error": "ERROR"}
+        if not expect_open:
+            words = {"open": "allow", "closed": "deny", "error": "ERROR"}
+        exp = words["open" if p.expect_open else "closed"]
+        obs_word = words[p.observed]
+        detail = p.outcome if p.observed != "open" else p.outcome.split()[-1]
+        ok = "OK" if p.ok else "MISMATCH"
+        if p.outcome == "not-run":
+            ok = "NOT-RUN"
+        to = p.to if p.to == p.dst_addr else f"{p.to} ({p.dst_addr})"
+        frm = p.frm if p.frm == p.src_addr else f"{p.frm} ({p.src_addr})"
+        rows.append((p.where, frm, to, p.service, f"{p.proto}/{p.port}", exp,
+                     f"{obs_word} [{detail}]", ok, p.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    for s in pl.skips:
+        print(f"SKIP  {s.where}  {s.frm} -> {s.to} {s.service} ({s.verdict}): {s.reason}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("policy")
+    ap.add_argument("--ctl", help="bulwarkctl (default: $BULWARK_CTL or build/dev/gateway/bulwarkctl)")
+    ap.add_argument("--apply-cmd", required=True,
+                    help='template with {gw} {inet} {prefix} {ctl} {policy}, or "none"')
+    ap.add_argument("--expect-open", action="store_true",
+                    help="expect every probe to connect (no firewall): proves the routing")
+    ap.add_argument("--prefix", default=f"bwm{os.getpid()}")
+    ap.add_argument("--timeout", type=float, default=1.0, help="per probe, seconds")
+    ap.add_argument("--jobs", type=int, default=16,
+                    help="probes in parallel per source namespace (all namespaces at once)")
+    ap.add_argument("--deadline", type=float, default=240.0, help="whole run, seconds")
+    ap.add_argument("--apply-timeout", type=float, default=120.0)
+    ap.add_argument("--keep", action="store_true", help="leave the lab up (debugging; then "
+                    "`lab/netns/topology.py down --prefix P`)")
+    ap.add_argument("--json-out", help="write the results here as JSON")
+    ap.add_argument("--no-root-witness", action="store_true",
+                    help="do not check that the root namespace's routes/rules/ruleset stay unchanged")
+    a = ap.parse_args(argv)
+
+    t_start = time.monotonic()
+    hard_deadline = t_start + a.deadline
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces)")
+        return EXIT_SKIP
+    if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
+        print("SKIP: `ip netns` does not work here")
+        return EXIT_SKIP
+    try:
+        topology.check_prefix(a.prefix)
+        model = topology.load_model(a.policy, a.ctl)
+        ctl = topology._ctl_path(a.ctl)
+    except topology.LabError as e:
+        print(f"run_matrix: error: {e}", file=sys.stderr)
+        return EXIT_LAB
+
+    pl = plan(model, a.expect_open)
+    if not pl.probes and not pl.skips:
+        print(f"run_matrix: {a.policy} has no expectations", file=sys.stderr)
+        return EXIT_LAB
+
+    # SIGTERM (ctest timeout, CI cancel) -> the same cleanup as an exception
+    def on_term(signum, _frm):
+        raise Abort(f"signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+
+    LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    lock_path = LOCK_DIR / f"{a.prefix}.lock"
+    lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    witness = None if a.no_root_witness else root_witness()
+    servers = Servers()
+    rc = 0
+    timings = {}
+    try:
+        reap_stale(a.prefix)
+        t0 = time.monotonic()
+        ns = topology.up(model, a.prefix)
+        timings["up"] = time.monotonic() - t0
+        print(f"lab {a.prefix}: {len(ns)} namespaces up in {timings['up']:.2f}s "
+              f"(gateway {ns['gw']}, internet {ns['inet']})")
+
+        t0 = time.monotonic()
+        life = max(30.0, hard_deadline - time.monotonic() + 30)
+        for role in sorted(pl.server_roles):
+            servers.start(ns[role], pl.tcp, pl.udp, life)
+        servers.wait_ready(min(30.0, max(1.0, hard_deadline - time.monotonic())))
+        timings["servers"] = time.monotonic() - t0
+        print(f"probe servers: {len(servers.procs)} namespaces, tcp {sorted(pl.tcp)}, "
+              f"udp {sorted(pl.udp)} ({timings['servers']:.2f}s)")
+
+        if a.apply_cmd.strip().lower() != "none":
+            subst = {k: shlex.quote(v) for k, v in {
+                "gw": ns["gw"], "inet": ns["inet"], "prefix": a.prefix, "ctl": ctl,
+                "policy": model.policy}.items()}
+            cmd = a.apply_cmd.format(**subst)
+            print(f"apply: {cmd}")
+            t0 = time.monotonic()
+            cp = run_group(["bash", "-c", cmd],
+                           min(a.apply_timeout, max(1.0, hard_deadline - time.monotonic())))
+            timings["apply"] = time.monotonic() - t0
+            for line in (cp.stdout + cp.stderr).strip().splitlines()[-20:]:
+                print(f"  | {line}")
+            if cp.returncode != 0:
+                raise Abort(f"apply command failed ({cp.returncode})")
+        else:
+            print("apply: none (no firewall in the gateway namespace)")
+
+        t0 = time.monotonic()
+        by_src: dict[str, list[Probe]] = {}
+        for p in pl.probes:
+            by_src.setdefault(p.src_role, []).append(p)
+        with cf.ThreadPoolExecutor(max_workers=len(by_src) or 1) as ex:
+            futs = [ex.submit(run_batch, ns[role], ps, a.timeout, a.jobs)
+                    for role, ps in by_src.items()]
+            for f in cf.as_completed(futs):
+                f.result()
+        if time.monotonic() > hard_deadline:
+            raise Abort(f"deadline of {a.deadline:.0f}s exceeded while probing")
+        timings["probes"] = time.monotonic() - t0
+    except (Abort, topology.LabError, KeyboardInterrupt) as e:
+        print(f"run_matrix: lab failed: {e}", file=sys.stderr)
+        rc = EXIT_LAB
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the cleanup finish
+        servers.stop()
+        if a.keep and rc == 0:
+            print(f"--keep: lab left up; remove with: {LAB}/topology.py down --prefix {a.prefix}")
+        else:
+            try:
+                topology.down(a.prefix, quiet=True)
+            except topology.LabError as e:
+                print(f"run_matrix: teardown: {e}", file=sys.stderr)
+                rc = EXIT_LAB
+        try:
+            lock_path.unlink()
+        except OSError:
+            pass
+        os.close(lock_fd)
+
+    print()
+    if any(p.outcome != "not-run" for p in pl.probes) or not pl.probes:
+        print_table(pl, a.expect_open)
+    mism = [p for p in pl.probes if p.outcome != "not-run" and not p.ok]
+    notrun = [p for p in pl.probes if p.outcome == "not-run"]
+    vpn = sum(1 for s in pl.skips if s.vpn)
+    n_exp = len(model.expectations)
+    print()
+    print(f"{n_exp} expectations -> {len(pl.probes)} probes: "
+          f"{len(pl.probes) - len(mism) - len(notrun)} OK, {len(mism)} MISMATCH"
+          + (f", {len(notrun)} not run" if notrun else "")
+          + f"; {len(pl.skips)} expectations skipped ({vpn} need the VPN lab, "
+            f"{len(pl.skips) - vpn} not probeable)")
+    timings["total"] = time.monotonic() - t_start
+    print("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()))
+
+    if witness is not None and not (a.keep and rc == 0):
+        after = root_witness()
+        changed = [k for k in witness if k != "links" and witness[k] != after[k]]
+        ours = {s.ifname for s in model.segments.values()} | {model.uplink, "br0", "gw"}
+        leaked = sorted((set(after["links"] or []) - set(witness["links"] or [])) & ours)
+        if changed or leaked:
+            print(f"ROOT NAMESPACE CHANGED during the run: {changed} {leaked}")
+            rc = rc or EXIT_LAB
+        else:
+            print("root namespace: routes, rules and nftables ruleset unchanged")
+    if a.json_out:
+        Path(a.json_out).write_text(json.dumps({
+            "policy": model.policy, "expect_open": a.expect_open, "timings": timings,
+            "probes": [dict(p.__dict__, observed=p.observed, ok=p.ok) for p in pl.probes], "skips": [s.__dict__ for s in pl.skips]},
+            indent=2))
+    if rc:
+        return rc
+    if notrun:
+        return EXIT_LAB
+    return EXIT_MISMATCH if mism else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
