@@ -101,12 +101,7 @@ class Compiler {
     }
     for (const auto& s : p_.segments) {
       auto name = segmentInterface(p_, s);
-      if (name.size() > 15) {
-        result_.diagnostics.error(s.at("vlan"), "interface name '" + name + "' of segment '" + s.name +
-                                                    "' is longer than Linux allows (15)",
-                                  "use a shorter trunk interface name");
-        continue;
-      }
+      if (name.empty() || name.size() > policies::kMaxInterfaceName) continue;  // the validator reports it
       ifaceZone_.emplace_back(name, index_.zoneOfSegment(s.name));
     }
   }
@@ -492,11 +487,6 @@ class Compiler {
 };
 
 }  // namespace
-
-std::string segmentInterface(const policies::Policy& policy, const policies::Segment& s) {
-  if (s.vlan && policy.gateway) return policy.gateway->trunk + "." + std::to_string(*s.vlan);
-  return s.interface;
-}
 
 CompileResult compile(const policies::Policy& policy, const CompileOptions& options) {
   return Compiler(policy, options).run();

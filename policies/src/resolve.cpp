@@ -52,6 +52,11 @@ std::string ServiceSet::str() const {
   return s;
 }
 
+std::string segmentInterface(const Policy& policy, const Segment& segment) {
+  if (segment.vlan && policy.gateway) return policy.gateway->trunk + "." + std::to_string(*segment.vlan);
+  return segment.interface;
+}
+
 std::vector<FlowRule> flowRules(const Policy& policy) {
   std::vector<FlowRule> out;
   for (const auto& r : policy.rules) {

@@ -124,6 +124,12 @@ class Validator {
           out_.error(s.at("vlan"), "segment '" + s.name + "' has a VLAN id but the gateway has no 'trunk'",
                      "name the trunk interface in 'gateway: { trunk: ... }'");
         }
+        if (p_.gateway && !p_.gateway->trunk.empty() &&
+            segmentInterface(p_, s).size() > kMaxInterfaceName) {
+          out_.error(s.at("vlan"), "interface name '" + segmentInterface(p_, s) + "' of segment '" + s.name +
+                                       "' is longer than Linux allows (15)",
+                     "use a shorter trunk interface name");
+        }
         auto [it, inserted] = vlans.emplace(*s.vlan, &s);
         if (!inserted) {
           out_.error(s.at("vlan"), "VLAN " + std::to_string(*s.vlan) + " of segment '" + s.name +

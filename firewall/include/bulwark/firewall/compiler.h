@@ -18,6 +18,7 @@
 
 #include "bulwark/firewall/ruleset.h"
 #include "bulwark/policies/model.h"
+#include "bulwark/policies/resolve.h"
 
 namespace bulwark::firewall {
 
@@ -41,8 +42,6 @@ struct CompileResult {
 // The policy must have passed validation.
 [[nodiscard]] CompileResult compile(const policies::Policy& policy, const CompileOptions& options = {});
 
-// The interface a segment's traffic uses on the gateway: "<trunk>.<vlan>" for a VLAN
-// segment, its `interface` otherwise.
-[[nodiscard]] std::string segmentInterface(const policies::Policy& policy, const policies::Segment& s);
+using policies::segmentInterface;
 
 }  // namespace bulwark::firewall

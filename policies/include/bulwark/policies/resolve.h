@@ -42,6 +42,11 @@ struct ServiceSet {
   [[nodiscard]] std::string str() const;
 };
 
+// The interface a segment's traffic uses on the gateway: "<trunk>.<vlan>" for a VLAN
+// segment, its `interface` otherwise. Shared by the firewall and the link reconciler.
+[[nodiscard]] std::string segmentInterface(const Policy& policy, const Segment& segment);
+inline constexpr std::size_t kMaxInterfaceName = 15;  // IFNAMSIZ - 1
+
 // The rules the firewall enforces, in evaluation order (first match wins): the `rules`
 // section, then each VPN group's `access` entries as allow rules from its pool.
 struct FlowRule {

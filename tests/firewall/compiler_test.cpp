@@ -1,0 +1,181 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "bulwark/firewall/render.h"
+#include "test_policy.h"
+
+namespace bulwark::firewall {
+namespace {
+
+using testing::compileExample;
+using testing::compileText;
+
+const Chain& chainOf(const Ruleset& rs, const std::string& name) {
+  const Chain* c = rs.findChain(name);
+  if (!c) throw std::runtime_error("no chain " + name);  // a test bug, not a policy error
+  return *c;
+}
+
+TEST(Compiler, CampusHasBaseChainsWithDefaultDrop) {
+  auto c = compileExample("campus.yaml");
+  ASSERT_TRUE(c.result.ok());
+  const auto& rs = c.result.ruleset;
+  const auto& fwd = chainOf(rs, "forward");
+  ASSERT_TRUE(fwd.base);
+  EXPECT_EQ(fwd.base->hook, Hook::Forward);
+  EXPECT_TRUE(fwd.base->policyDrop);
+  EXPECT_TRUE(chainOf(rs, "input").base->policyDrop);
+  EXPECT_FALSE(chainOf(rs, "output").base->policyDrop);
+  EXPECT_EQ(chainOf(rs, "prerouting_nat").base->type, ChainType::Nat);
+  EXPECT_EQ(chainOf(rs, "postrouting_nat").base->hook, Hook::Postrouting);
+  // Fast path first, then invalid.
+  ASSERT_GE(fwd.rules.size(), 2u);
+  EXPECT_EQ(renderRule(fwd.rules[0]), "ct state established,related counter accept comment \"bulwark: established\"");
+  EXPECT_EQ(renderRule(fwd.rules[1]), "ct state invalid counter drop comment \"bulwark: invalid\"");
+}
+
+TEST(Compiler, DispatchCoversEveryInterfacePairAndJumpsToExistingChains) {
+  auto c = compileExample("campus.yaml");
+  const auto& rs = c.result.ruleset;
+  const SetDef* dispatch = rs.findSet("dispatch");
+  ASSERT_NE(dispatch, nullptr);
+  EXPECT_TRUE(dispatch->verdictMap);
+  // 5 VLAN segments + the uplink = 6 interfaces, 36 ordered pairs.
+  EXPECT_EQ(dispatch->elements.size(), 36u);
+  for (const auto& e : dispatch->elements) {
+    EXPECT_NE(rs.findChain(e.jumpTo), nullptr) << e.jumpTo;
+  }
+  bool found = std::any_of(dispatch->elements.begin(), dispatch->elements.end(), [](const SetElement& e) {
+    return std::get<std::string>(e.key[0]) == "eth0" && std::get<std::string>(e.key[1]) == "eth1.10" &&
+           e.jumpTo == "internet__dmz";
+  });
+  EXPECT_TRUE(found);
+}
+
+TEST(Compiler, EveryPolicyRuleIsTraceableToItsLine) {
+  auto c = compileExample("campus.yaml");
+  const auto& rs = c.result.ruleset;
+  for (const auto& rule : c.policy.rules) {
+    bool seen = false;
+    for (const auto& ch : rs.chains) {
+      for (const auto& r : ch.rules) {
+        if (r.origin.what == rule.name) {
+          EXPECT_EQ(r.origin.where, rule.where);
+          seen = true;
+        }
+      }
+    }
+    EXPECT_TRUE(seen) << rule.name;
+  }
+  const auto& pair = chainOf(rs, "internet__dmz");
+  EXPECT_EQ(pair.rules.front().comment(), "campus.yaml:78 public-web");
+}
+
+TEST(Compiler, AdminVpnOnlyThroughIpsecInBothModes) {
+  auto c = compileExample("campus.yaml");
+  const auto& fwd = chainOf(c.result.ruleset, "forward");
+  std::vector<std::string> lines;
+  for (const auto& r : fwd.rules) lines.push_back(renderRule(r));
+  auto has = [&](const std::string& text) {
+    return std::find(lines.begin(), lines.end(), text) != lines.end();
+  };
+  EXPECT_TRUE(has("meta nfproto ipv4 ip saddr 10.250.0.0/25 meta ipsec exists oifname vmap @egress_netops "
+                  "comment \"campus.yaml:138 vpn:netops\""));
+  EXPECT_TRUE(has("iifname \"ipsec0\" meta nfproto ipv4 ip saddr 10.250.0.0/25 oifname vmap @egress_netops "
+                  "comment \"campus.yaml:138 vpn:netops\""));
+  // A pool address that did not come through IPsec is dropped before zone dispatch.
+  auto poolDrop = std::find(lines.begin(), lines.end(),
+                            "meta nfproto ipv4 ip saddr 10.250.0.0/25 counter drop comment \"campus.yaml:138 "
+                            "vpn-pool-without-ipsec:netops\"");
+  auto dispatch = std::find(lines.begin(), lines.end(), "iifname . oifname vmap @dispatch comment \"bulwark: dispatch\"");
+  ASSERT_NE(poolDrop, lines.end());
+  ASSERT_NE(dispatch, lines.end());
+  EXPECT_LT(poolDrop, dispatch);
+  // netops may reach mgmt (any service); dba has no chain rule into mgmt.
+  EXPECT_FALSE(chainOf(c.result.ruleset, "netops__mgmt").rules.size() <= 2);
+  EXPECT_EQ(chainOf(c.result.ruleset, "dba__mgmt").rules.size(), 2u);  // log + drop only
+}
+
+TEST(Compiler, PerSourceLimitsLiveInTheRuleChain) {
+  auto c = compileExample("campus.yaml");
+  const auto& chain = chainOf(c.result.ruleset, "rule_public-web");
+  std::vector<std::string> lines;
+  for (const auto& r : chain.rules) lines.push_back(renderRule(r));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0], "meta nfproto ipv4 ct state new add @public-web_rate4 { ip saddr limit rate over 500/second "
+                      "burst 1000 packets } counter drop comment \"campus.yaml:78 public-web:rate\"");
+  EXPECT_EQ(lines[1], "meta nfproto ipv4 ct state new add @public-web_conn4 { ip saddr ct count over 2000 } counter "
+                      "drop comment \"campus.yaml:78 public-web:connections\"");
+  EXPECT_EQ(lines[4], "counter accept comment \"campus.yaml:78 public-web\"");
+  const SetDef* meter = c.result.ruleset.findSet("public-web_rate4");
+  ASSERT_NE(meter, nullptr);
+  EXPECT_TRUE(meter->dynamic);
+}
+
+TEST(Compiler, NatRules) {
+  auto c = compileExample("campus.yaml");
+  const auto& dnat = chainOf(c.result.ruleset, "prerouting_nat");
+  ASSERT_EQ(dnat.rules.size(), 3u);
+  EXPECT_EQ(renderRule(dnat.rules[1]), "meta nfproto ipv4 ip daddr 203.0.113.10 meta l4proto tcp th dport 443 counter "
+                                       "dnat ip to 203.0.113.11 comment \"campus.yaml:129 dnat:vip-https\"");
+  const auto& snat = chainOf(c.result.ruleset, "postrouting_nat");
+  ASSERT_EQ(snat.rules.size(), 1u);
+  EXPECT_EQ(renderRule(snat.rules[0]), "oifname \"eth0\" meta nfproto ipv4 ip saddr @snat_servers-out_saddr4 counter "
+                                       "masquerade comment \"campus.yaml:132 snat:servers-out\"");
+  const SetDef* sources = c.result.ruleset.findSet("snat_servers-out_saddr4");
+  ASSERT_NE(sources, nullptr);
+  EXPECT_EQ(sources->elements.size(), 4u);  // app, db, storage, mgmt subnets
+}
+
+TEST(Compiler, AntiSpoofingAndSynGuardInPrerouting) {
+  auto c = compileExample("campus.yaml");
+  const auto& pre = chainOf(c.result.ruleset, "prerouting");
+  ASSERT_TRUE(pre.base);
+  EXPECT_EQ(pre.base->priority, -150);
+  std::vector<std::string> lines;
+  for (const auto& r : pre.rules) lines.push_back(renderRule(r));
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "fib saddr . iif oif missing counter drop comment \"bulwark: antispoof\""),
+            lines.end());
+  bool syn = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("iifname \"eth0\"") == 0 && l.find("add @synflood4 { ip saddr limit rate over 1000/second") != std::string::npos;
+  });
+  EXPECT_TRUE(syn);
+}
+
+TEST(Compiler, AddingAHostChangesOnlySetElements) {
+  std::string base = testing::kSmallPolicy;
+  auto before = compileText(base);
+  std::string more = base;
+  more.replace(more.find("from: [web1]"), 12, "from: [web1, web2]");
+  auto after = compileText(more);
+  ASSERT_EQ(before.result.ruleset.chains.size(), after.result.ruleset.chains.size());
+  for (std::size_t i = 0; i < before.result.ruleset.chains.size(); ++i) {
+    const auto& a = before.result.ruleset.chains[i];
+    const auto& b = after.result.ruleset.chains[i];
+    ASSERT_EQ(a.rules.size(), b.rules.size()) << a.name;
+    for (std::size_t j = 0; j < a.rules.size(); ++j) EXPECT_EQ(renderRule(a.rules[j]), renderRule(b.rules[j]));
+  }
+  const SetDef* s1 = before.result.ruleset.findSet("web-to-db_saddr4");
+  const SetDef* s2 = after.result.ruleset.findSet("web-to-db_saddr4");
+  ASSERT_TRUE(s1 && s2);
+  EXPECT_EQ(s1->elements.size(), 1u);
+  EXPECT_EQ(s2->elements.size(), 2u);
+}
+
+TEST(Compiler, OverlappingPrefixesAreMergedForIntervalSets) {
+  std::string text = testing::kSmallPolicy;
+  text.replace(text.find("from: [web1]"), 12, "from: [web1, app]");
+  text.replace(text.find("name: app\n    vlan: 20"), 21, "name: app\n    vlan: 20");
+  text += R"(zones:
+  - { name: front, segments: [app, db] }
+)";
+  auto c = compileText(text);
+  const SetDef* s = c.result.ruleset.findSet("web-to-db_saddr4");
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(s->elements.size(), 1u);  // web1's /32 lies inside app's /24
+  EXPECT_EQ(std::get<Prefix>(s->elements[0].key[0]).str(), "10.20.0.0/24");
+}
+
+}  // namespace
+}  // namespace bulwark::firewall
