@@ -1,0 +1,118 @@
+#pragma once
+// Reading Bulwark's table back from the kernel, and comparing it with the desired IR.
+//
+// observe() dumps sets, elements, chains and rules of `inet bulwark` only and rebuilds the
+// IR by pattern-matching the libnftnl expression sequences the programmer emits, so a
+// foreign `nft` edit shows up as a difference (the rule comment is NOT trusted: a rule is
+// what its expressions say). Sequences that map to no IR expression become unknown rules
+// (a description instead of a Rule): the diff reports them as removals.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bulwark/firewall/programmer.h"
+#include "bulwark/firewall/ruleset.h"
+
+namespace bulwark::firewall {
+
+struct ObservedRule {
+  std::optional<Rule> rule;  // nullopt: unknown rule, see `unknown`
+  std::string unknown;       // what could not be mapped back (unknown rules only)
+  std::string comment;       // the kernel comment as stored (userdata)
+  std::uint64_t handle = 0;
+  bool hasCounter = false;
+  std::uint64_t packets = 0;  // from the rule's (first) counter expression
+  std::uint64_t bytes = 0;
+};
+
+struct ObservedChain {
+  std::string name;
+  std::optional<BaseChain> base;
+  std::string comment;
+  std::uint64_t handle = 0;
+  std::string unknown;  // non-empty: a base chain Bulwark cannot express (hook, type, ...)
+  std::vector<ObservedRule> rules;
+};
+
+struct ObservedSet {
+  SetDef def;                               // elements that could be mapped back
+  std::vector<std::string> unknownElements; // elements that could not (hex dump)
+  std::string unknown;                      // non-empty: key/data types Bulwark cannot express
+  std::uint64_t handle = 0;
+};
+
+struct RuleCounter {
+  std::string chain;
+  std::size_t index = 0;  // position in the chain
+  std::string comment;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct ObservedTable {
+  std::uint32_t genId = 0;  // ruleset generation the dumps were taken at
+  std::vector<ObservedSet> sets;
+  std::vector<ObservedChain> chains;
+
+  [[nodiscard]] const ObservedChain* findChain(std::string_view name) const;
+  [[nodiscard]] const ObservedSet* findSet(std::string_view name) const;
+  // The mappable part as IR (unknown rules/elements left out).
+  [[nodiscard]] Ruleset ruleset() const;
+  // One entry per rule that has a counter expression.
+  [[nodiscard]] std::vector<RuleCounter> counters() const;
+};
+
+// nullopt = table inet bulwark does not exist (not an error).
+[[nodiscard]] KernelResult<std::optional<ObservedTable>> observe();
+
+// ---- diff (pure) -------------------------------------------------------------------------
+enum class ChangeKind : std::uint8_t {
+  TableAbsent,
+  SetAdded,
+  SetRemoved,
+  SetChanged,  // definition differs (key, flags, timeout, ...): needs a table replacement
+  ElementAdded,
+  ElementRemoved,
+  ChainAdded,
+  ChainRemoved,
+  ChainChanged,  // hook/type/priority/policy differs
+  RuleAdded,
+  RuleRemoved,
+  RuleChanged,
+};
+
+struct Change {
+  ChangeKind kind = ChangeKind::TableAbsent;
+  std::string set;            // set/element changes
+  std::string chain;          // chain/rule changes
+  std::size_t ruleIndex = 0;  // rule changes: position in the chain (desired side for added/changed)
+  std::optional<SetElement> element;  // element changes
+  std::string description;    // human readable, one line
+};
+
+struct Diff {
+  std::vector<Change> changes;
+  [[nodiscard]] bool empty() const { return changes.empty(); }
+  // Only element additions/removals: applyElementChanges() suffices.
+  [[nodiscard]] bool elementsOnly() const;
+  [[nodiscard]] std::vector<ElementChange> elementAdditions() const;
+  [[nodiscard]] std::vector<ElementChange> elementRemovals() const;
+};
+
+// observed == nullopt means the table is absent. Elements of dynamic sets (filled by the
+// packet path) are ignored. Rules are compared by expressions, verdict and comment, after
+// bringing the desired rule to the form the kernel stores (canonicalRule).
+[[nodiscard]] Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed);
+
+// The IR the kernel will report back for `r`: implicit protocol dependencies the
+// programmer emits (meta nfproto before ip/ip6 loads, meta l4proto tcp before tcp flags)
+// are folded the way observe() folds them. Idempotent; most rules are unchanged by it.
+[[nodiscard]] Rule canonicalRule(const Rule& r);
+
+// Structural equality of IR pieces (the IR has no operator==).
+[[nodiscard]] bool sameExprs(const std::vector<Expr>& a, const std::vector<Expr>& b);
+[[nodiscard]] bool sameElement(const SetElement& a, const SetElement& b);
+[[nodiscard]] std::string describeExpr(const Expr& e);
+
+}  // namespace bulwark::firewall

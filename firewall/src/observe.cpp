@@ -1,0 +1,388 @@
+// Dump table inet bulwark (sets, elements, chains, rules) and rebuild the IR from it.
+#include "bulwark/firewall/observe.h"
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <cerrno>
+
+#include "nl/nftnl.h"
+#include "nl/socket.h"
+
+namespace bulwark::firewall {
+namespace {
+
+constexpr std::uint16_t kFamily = NFPROTO_INET;
+
+std::string udataOf(const void* data, std::uint32_t len, std::uint8_t type) {
+  return nl::udataFind(data, len, type);
+}
+
+Origin originFromComment(const std::string& c) {
+  Origin o;
+  const std::string builtin = "bulwark: ";
+  if (c.rfind(builtin, 0) == 0) {
+    o.what = c.substr(builtin.size());
+    return o;
+  }
+  const auto sp = c.find(' ');
+  const auto colon = c.rfind(':', sp);
+  if (sp != std::string::npos && colon != std::string::npos && colon < sp) {
+    const std::string line = c.substr(colon + 1, sp - colon - 1);
+    if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
+      o.where.file = c.substr(0, colon);
+      o.where.line = std::stoi(line);
+      o.what = c.substr(sp + 1);
+      return o;
+    }
+  }
+  o.what = c;
+  return o;
+}
+
+std::optional<Hook> hookFrom(std::uint32_t n) {
+  switch (n) {
+    case NF_INET_PRE_ROUTING: return Hook::Prerouting;
+    case NF_INET_LOCAL_IN: return Hook::Input;
+    case NF_INET_FORWARD: return Hook::Forward;
+    case NF_INET_LOCAL_OUT: return Hook::Output;
+    case NF_INET_POST_ROUTING: return Hook::Postrouting;
+    default: return std::nullopt;
+  }
+}
+
+ObservedSet toObservedSet(nftnl_set* s) {
+  ObservedSet o;
+  o.def.name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+  o.handle = nftnl_set_get_u64(s, NFTNL_SET_HANDLE);
+  const std::uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+  auto keys = nl::keyTypesFromId(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN));
+  if (keys) {
+    o.def.key = *keys;
+  } else {
+    o.unknown = "key type " + std::to_string(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE)) + " len " +
+                std::to_string(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN));
+  }
+  o.def.interval = (flags & NFT_SET_INTERVAL) != 0;
+  o.def.dynamic = (flags & NFT_SET_EVAL) != 0;
+  if ((flags & NFT_SET_MAP) != 0) {
+    if (nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT) {
+      o.def.verdictMap = true;
+    } else {
+      o.unknown += (o.unknown.empty() ? "" : "; ") + std::string("map to non-verdict data");
+    }
+  }
+  const std::uint32_t known = NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_MAP | NFT_SET_EVAL | NFT_SET_TIMEOUT;
+  if ((flags & ~known) != 0) {
+    o.unknown += (o.unknown.empty() ? "" : "; ") + std::string("set flags ") + std::to_string(flags);
+  }
+  if (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT)) {
+    o.def.timeoutSec = static_cast<std::uint32_t>(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT) / 1000);
+  }
+  if (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE)) {
+    o.def.size = nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE);
+  }
+  if (nftnl_set_is_set(s, NFTNL_SET_USERDATA)) {
+    std::uint32_t len = 0;
+    const void* d = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
+    o.def.comment = udataOf(d, len, NFTNL_UDATA_SET_COMMENT);
+  }
+  return o;
+}
+
+nl::Bytes elemData(nftnl_set_elem* e, std::uint16_t attr) {
+  std::uint32_t len = 0;
+  const auto* p = static_cast<const std::uint8_t*>(nftnl_set_elem_get(e, attr, &len));
+  return p == nullptr ? nl::Bytes{} : nl::Bytes(p, p + len);
+}
+
+KernelResult<nl::Unit> readElements(nl::Socket& sock, ObservedSet& os) {
+  nl::SetPtr s(nftnl_set_alloc());
+  nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
+  nftnl_set_set_str(s.get(), NFTNL_SET_NAME, os.def.name.c_str());
+  nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, kFamily);
+  auto r = sock.request(
+      [&](char* buf, std::uint32_t seq) {
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, kFamily, NLM_F_DUMP, seq);
+        nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
+        return nlh;
+      },
+      [&](const nlmsghdr* nlh) {
+        nftnl_set_elems_nlmsg_parse(nlh, s.get());
+        return MNL_CB_OK;
+      });
+  if (!r) {
+    return r.error();
+  }
+  std::vector<nl::RawElement> raw;
+  nl::ElemIterPtr it(nftnl_set_elems_iter_create(s.get()));
+  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e != nullptr;
+       e = nftnl_set_elems_iter_next(it.get())) {
+    nl::RawElement x;
+    x.key = elemData(e, NFTNL_SET_ELEM_KEY);
+    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
+      x.keyEnd = elemData(e, NFTNL_SET_ELEM_KEY_END);
+    }
+    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) {
+      x.intervalEnd = (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END) != 0;
+    }
+    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) {
+      x.jumpTo = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
+    }
+    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
+      std::uint32_t len = 0;
+      const void* d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+      x.comment = udataOf(d, len, NFTNL_UDATA_SET_ELEM_COMMENT);
+    }
+    raw.push_back(std::move(x));
+  }
+  auto dec = nl::decodeElements(os.def, std::move(raw));
+  os.def.elements = std::move(dec.elements);
+  os.unknownElements = std::move(dec.unknown);
+  return nl::Unit{};
+}
+
+ObservedRule toObservedRule(nftnl_rule* r) {
+  ObservedRule o;
+  o.handle = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+  if (nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
+    std::uint32_t len = 0;
+    const void* d = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+    o.comment = udataOf(d, len, NFTNL_UDATA_RULE_COMMENT);
+  }
+  std::vector<nl::Op> ops;
+  nl::ExprIterPtr it(nftnl_expr_iter_create(r));
+  for (nftnl_expr* e = nftnl_expr_iter_next(it.get()); e != nullptr; e = nftnl_expr_iter_next(it.get())) {
+    ops.push_back(nl::fromNftnl(e));
+  }
+  auto raised = nl::raise(ops);
+  o.hasCounter = raised.hasCounter;
+  o.packets = raised.packets;
+  o.bytes = raised.bytes;
+  if (raised.ok) {
+    Rule rule;
+    rule.exprs = std::move(raised.exprs);
+    rule.verdict = raised.verdict;
+    rule.origin = originFromComment(o.comment);
+    o.rule = std::move(rule);
+  } else {
+    o.unknown = raised.problem + "; rule:";
+    for (const auto& op : ops) {
+      o.unknown += " [" + nl::describeOp(op) + "]";
+    }
+  }
+  return o;
+}
+
+// One consistent read; EINTR when the generation moved while dumping.
+KernelResult<std::optional<ObservedTable>> observeOnce(nl::Socket& sock) {
+  auto gen = sock.genId();
+  if (!gen) {
+    return gen.error();
+  }
+  ObservedTable t;
+  t.genId = *gen;
+
+  nl::TablePtr table(nftnl_table_alloc());
+  nftnl_table_set_str(table.get(), NFTNL_TABLE_NAME, kTableName);
+  auto tr = sock.request(
+      [&](char* buf, std::uint32_t seq) {
+        nlmsghdr* nlh = nftnl_table_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, kFamily, NLM_F_ACK, seq);
+        nftnl_table_nlmsg_build_payload(nlh, table.get());
+        return nlh;
+      },
+      [](const nlmsghdr*) { return MNL_CB_OK; });
+  if (!tr) {
+    if (tr.error().sysErrno == ENOENT) {
+      return std::optional<ObservedTable>{};
+    }
+    return tr.error();
+  }
+
+  // Sets (the kernel filters the dump by table).
+  nl::SetPtr filter(nftnl_set_alloc());
+  nftnl_set_set_str(filter.get(), NFTNL_SET_TABLE, kTableName);
+  auto sr = sock.request(
+      [&](char* buf, std::uint32_t seq) {
+        nlmsghdr* nlh = nftnl_set_nlmsg_build_hdr(buf, NFT_MSG_GETSET, kFamily, NLM_F_DUMP, seq);
+        nftnl_set_nlmsg_build_payload(nlh, filter.get());
+        return nlh;
+      },
+      [&](const nlmsghdr* nlh) {
+        nl::SetPtr s(nftnl_set_alloc());
+        if (nftnl_set_nlmsg_parse(nlh, s.get()) < 0) {
+          return MNL_CB_OK;
+        }
+        if (std::string_view(nftnl_set_get_str(s.get(), NFTNL_SET_TABLE)) != kTableName ||
+            nftnl_set_get_u32(s.get(), NFTNL_SET_FAMILY) != kFamily) {
+          return MNL_CB_OK;
+        }
+        t.sets.push_back(toObservedSet(s.get()));
+        return MNL_CB_OK;
+      });
+  if (!sr) {
+    return sr.error();
+  }
+  for (auto& s : t.sets) {
+    if (!s.unknown.empty()) {
+      continue;
+    }
+    auto er = readElements(sock, s);
+    if (!er) {
+      return er.error();
+    }
+  }
+
+  // Chains (filtered here: the chain dump is per family).
+  auto cr = sock.request(
+      [&](char* buf, std::uint32_t seq) {
+        return nftnl_chain_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, kFamily, NLM_F_DUMP, seq);
+      },
+      [&](const nlmsghdr* nlh) {
+        nl::ChainPtr c(nftnl_chain_alloc());
+        if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0 ||
+            std::string_view(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE)) != kTableName ||
+            nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_FAMILY) != kFamily) {
+          return MNL_CB_OK;
+        }
+        ObservedChain oc;
+        oc.name = nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME);
+        oc.handle = nftnl_chain_get_u64(c.get(), NFTNL_CHAIN_HANDLE);
+        if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_HOOKNUM)) {
+          BaseChain b;
+          auto hook = hookFrom(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+          const std::string type = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_TYPE)
+                                       ? nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE)
+                                       : "filter";
+          if (!hook || (type != "filter" && type != "nat")) {
+            oc.unknown = "base chain type " + type + " hook " +
+                         std::to_string(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM));
+          } else {
+            b.hook = *hook;
+            b.type = type == "nat" ? ChainType::Nat : ChainType::Filter;
+          }
+          b.priority = nftnl_chain_get_s32(c.get(), NFTNL_CHAIN_PRIO);
+          b.policyDrop = nftnl_chain_is_set(c.get(), NFTNL_CHAIN_POLICY) &&
+                         nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_POLICY) == NF_DROP;
+          oc.base = b;
+        }
+        if (nftnl_chain_is_set(c.get(), NFTNL_CHAIN_USERDATA)) {
+          std::uint32_t len = 0;
+          const void* d = nftnl_chain_get_data(c.get(), NFTNL_CHAIN_USERDATA, &len);
+          oc.comment = udataOf(d, len, NFTNL_UDATA_CHAIN_COMMENT);
+        }
+        t.chains.push_back(std::move(oc));
+        return MNL_CB_OK;
+      });
+  if (!cr) {
+    return cr.error();
+  }
+
+  // Rules (the kernel filters the dump by table; checked again here).
+  nl::RulePtr rfilter(nftnl_rule_alloc());
+  nftnl_rule_set_str(rfilter.get(), NFTNL_RULE_TABLE, kTableName);
+  auto rr = sock.request(
+      [&](char* buf, std::uint32_t seq) {
+        nlmsghdr* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, kFamily, NLM_F_DUMP, seq);
+        nftnl_rule_nlmsg_build_payload(nlh, rfilter.get());
+        return nlh;
+      },
+      [&](const nlmsghdr* nlh) {
+        nl::RulePtr r(nftnl_rule_alloc());
+        if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0 ||
+            std::string_view(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) != kTableName ||
+            nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY) != kFamily) {
+          return MNL_CB_OK;
+        }
+        const std::string chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
+        for (auto& c : t.chains) {
+          if (c.name == chain) {
+            c.rules.push_back(toObservedRule(r.get()));
+            break;
+          }
+        }
+        return MNL_CB_OK;
+      });
+  if (!rr) {
+    return rr.error();
+  }
+
+  auto gen2 = sock.genId();
+  if (!gen2) {
+    return gen2.error();
+  }
+  if (*gen2 != t.genId) {
+    return nl::sysError("ruleset changed while reading table inet bulwark", EINTR);
+  }
+  return std::optional<ObservedTable>(std::move(t));
+}
+
+}  // namespace
+
+KernelResult<std::optional<ObservedTable>> observe() {
+  auto sock = nl::Socket::open();
+  if (!sock) {
+    return sock.error();
+  }
+  for (int attempt = 0;; ++attempt) {
+    auto r = observeOnce(*sock);
+    if (r || r.error().sysErrno != EINTR || attempt == 4) {
+      return r;
+    }
+  }
+}
+
+const ObservedChain* ObservedTable::findChain(std::string_view name) const {
+  for (const auto& c : chains) {
+    if (c.name == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+const ObservedSet* ObservedTable::findSet(std::string_view name) const {
+  for (const auto& s : sets) {
+    if (s.def.name == name) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+Ruleset ObservedTable::ruleset() const {
+  Ruleset rs;
+  for (const auto& s : sets) {
+    if (s.unknown.empty()) {
+      rs.sets.push_back(s.def);
+    }
+  }
+  for (const auto& c : chains) {
+    Chain out;
+    out.name = c.name;
+    out.base = c.base;
+    out.comment = c.comment;
+    for (const auto& r : c.rules) {
+      if (r.rule) {
+        out.rules.push_back(*r.rule);
+      }
+    }
+    rs.chains.push_back(std::move(out));
+  }
+  return rs;
+}
+
+std::vector<RuleCounter> ObservedTable::counters() const {
+  std::vector<RuleCounter> out;
+  for (const auto& c : chains) {
+    for (std::size_t i = 0; i < c.rules.size(); ++i) {
+      const auto& r = c.rules[i];
+      if (r.hasCounter) {
+        out.push_back({c.name, i, r.comment, r.packets, r.bytes});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace bulwark::firewall

@@ -1,0 +1,329 @@
+// Desired IR vs observed table → changes. Pure.
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "bulwark/firewall/observe.h"
+#include "nl/ops.h"
+
+namespace bulwark::firewall {
+namespace {
+
+const char* selName(Selector s) {
+  switch (s) {
+    case Selector::IifName: return "iifname";
+    case Selector::OifName: return "oifname";
+    case Selector::Ip4Saddr: return "ip saddr";
+    case Selector::Ip4Daddr: return "ip daddr";
+    case Selector::Ip6Saddr: return "ip6 saddr";
+    case Selector::Ip6Daddr: return "ip6 daddr";
+    case Selector::L4Proto: return "meta l4proto";
+    case Selector::ThDport: return "th dport";
+  }
+  return "?";
+}
+
+std::string keyText(const std::vector<Selector>& k) {
+  std::string s;
+  for (auto x : k) {
+    s += (s.empty() ? "" : " . ") + std::string(selName(x));
+  }
+  return s;
+}
+
+std::string ports(const PortRange& r) {
+  return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
+}
+
+std::string limitText(const StmtLimit& l) {
+  static const char* units[] = {"second", "minute", "hour"};
+  return std::string("limit rate ") + (l.over ? "over " : "") + std::to_string(l.rate) + "/" +
+         units[static_cast<int>(l.unit)] + " burst " + std::to_string(l.burst) + " packets";
+}
+
+std::string partText(const KeyPart& p) {
+  struct V {
+    std::string operator()(const std::string& s) const { return "\"" + s + "\""; }
+    std::string operator()(const Prefix& p) const { return p.str(); }
+    std::string operator()(std::uint8_t x) const { return std::to_string(x); }
+    std::string operator()(const PortRange& r) const { return ports(r); }
+  };
+  return std::visit(V{}, p);
+}
+
+// Identity of an element: key, verdict and comment.
+std::string elementId(const SetElement& e) {
+  std::string s;
+  for (const auto& p : e.key) {
+    s += (s.empty() ? "" : " . ") + partText(p);
+  }
+  if (!e.jumpTo.empty()) {
+    s += " : jump " + e.jumpTo;
+  }
+  if (!e.comment.empty()) {
+    s += " comment \"" + e.comment + "\"";
+  }
+  return s;
+}
+
+std::string verdictText(const Verdict& v) {
+  switch (v.kind) {
+    case VerdictKind::None: return "";
+    case VerdictKind::Accept: return "accept";
+    case VerdictKind::Drop: return "drop";
+    case VerdictKind::Reject: return "reject";
+    case VerdictKind::Jump: return "jump " + v.chain;
+    case VerdictKind::Goto: return "goto " + v.chain;
+    case VerdictKind::Return: return "return";
+  }
+  return "";
+}
+
+std::string ruleText(const Rule& r) {
+  std::string s;
+  for (const auto& e : r.exprs) {
+    s += (s.empty() ? "" : " ") + describeExpr(e);
+  }
+  const auto v = verdictText(r.verdict);
+  if (!v.empty()) {
+    s += (s.empty() ? "" : " ") + v;
+  }
+  return s;
+}
+
+bool sameSetDef(const SetDef& a, const SetDef& b) {
+  return a.key == b.key && a.interval == b.interval && a.verdictMap == b.verdictMap && a.dynamic == b.dynamic &&
+         a.timeoutSec == b.timeoutSec && a.size == b.size && a.comment == b.comment;
+}
+
+bool sameBase(const std::optional<BaseChain>& a, const std::optional<BaseChain>& b) {
+  if (a.has_value() != b.has_value()) {
+    return false;
+  }
+  return !a || (a->type == b->type && a->hook == b->hook && a->priority == b->priority &&
+                a->policyDrop == b->policyDrop);
+}
+
+}  // namespace
+
+std::string describeExpr(const Expr& e) {
+  struct V {
+    std::string operator()(const MatchCtState& m) const {
+      std::string s;
+      const std::pair<std::uint32_t, const char*> bits[] = {
+          {kCtInvalid, "invalid"}, {kCtEstablished, "established"}, {kCtRelated, "related"}, {kCtNew, "new"}};
+      std::uint32_t rest = m.mask;
+      for (auto [bit, name] : bits) {
+        if ((m.mask & bit) != 0) {
+          s += (s.empty() ? "" : ",") + std::string(name);
+          rest &= ~bit;
+        }
+      }
+      if (rest != 0 || s.empty()) {
+        s += (s.empty() ? "" : ",") + std::to_string(rest);
+      }
+      return "ct state " + s;
+    }
+    std::string operator()(const MatchIfName& m) const {
+      return std::string(selName(m.which)) + (m.negate ? " != " : " ") + "\"" + m.name + "\"";
+    }
+    std::string operator()(const MatchNfProto& m) const {
+      return std::string("meta nfproto ") + (m.family == policies::Family::V4 ? "ipv4" : "ipv6");
+    }
+    std::string operator()(const MatchL4Proto& m) const { return "meta l4proto " + std::to_string(m.proto); }
+    std::string operator()(const MatchPrefix& m) const {
+      return std::string(selName(m.which)) + (m.negate ? " != " : " ") + m.prefix.str();
+    }
+    std::string operator()(const MatchPort& m) const { return "th dport " + ports(m.ports); }
+    std::string operator()(const MatchLookup& m) const {
+      return keyText(m.key) + (m.negate ? " != @" : " @") + m.set;
+    }
+    std::string operator()(const MatchIpsecIn&) const { return "meta ipsec exists"; }
+    std::string operator()(const MatchFibSaddrMissing&) const { return "fib saddr . iif oif missing"; }
+    std::string operator()(const MatchTcpSynOnly&) const { return "tcp flags & (fin|syn|rst|ack) == syn"; }
+    std::string operator()(const MatchNotTcpSyn&) const { return "tcp flags & (fin|syn|rst|ack) != syn"; }
+    std::string operator()(const StmtCounter&) const { return "counter"; }
+    std::string operator()(const StmtLimit& l) const { return limitText(l); }
+    std::string operator()(const StmtMeterOver& m) const {
+      return "add @" + m.set + " { " + keyText(m.key) + " " + limitText(m.limit) + " }";
+    }
+    std::string operator()(const StmtConnLimitOver& m) const {
+      return "add @" + m.set + " { " + keyText(m.key) + " ct count over " + std::to_string(m.count) + " }";
+    }
+    std::string operator()(const StmtLog& l) const { return "log prefix \"" + l.prefix + "\""; }
+    std::string operator()(const StmtDnat& d) const {
+      return std::string("dnat ") + (d.to.isV4() ? "ip" : "ip6") + " to " +
+             (d.to.isV4() ? d.to.str() : "[" + d.to.str() + "]") + (d.port ? ":" + std::to_string(*d.port) : "");
+    }
+    std::string operator()(const StmtSnat& s) const {
+      return std::string("snat ") + (s.to.isV4() ? "ip" : "ip6") + " to " + s.to.str();
+    }
+    std::string operator()(const StmtMasquerade&) const { return "masquerade"; }
+    std::string operator()(const StmtVmap& v) const { return keyText(v.key) + " vmap @" + v.map; }
+  };
+  return std::visit(V{}, e);
+}
+
+bool sameExprs(const std::vector<Expr>& a, const std::vector<Expr>& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].index() != b[i].index() || describeExpr(a[i]) != describeExpr(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool sameElement(const SetElement& a, const SetElement& b) { return elementId(a) == elementId(b); }
+
+Rule canonicalRule(const Rule& r) {
+  Rule out = r;
+  auto raised = nl::raise(nl::lower(r));
+  if (raised.ok) {
+    out.exprs = std::move(raised.exprs);
+    out.verdict = raised.verdict;
+  }
+  return out;
+}
+
+bool Diff::elementsOnly() const {
+  if (changes.empty()) {
+    return false;
+  }
+  for (const auto& c : changes) {
+    if (c.kind != ChangeKind::ElementAdded && c.kind != ChangeKind::ElementRemoved) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<ElementChange> Diff::elementAdditions() const {
+  std::vector<ElementChange> out;
+  for (const auto& c : changes) {
+    if (c.kind == ChangeKind::ElementAdded && c.element) {
+      out.push_back({c.set, *c.element});
+    }
+  }
+  return out;
+}
+
+std::vector<ElementChange> Diff::elementRemovals() const {
+  std::vector<ElementChange> out;
+  for (const auto& c : changes) {
+    if (c.kind == ChangeKind::ElementRemoved && c.element) {
+      out.push_back({c.set, *c.element});
+    }
+  }
+  return out;
+}
+
+Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) {
+  Diff d;
+  if (!observed) {
+    d.changes.push_back({ChangeKind::TableAbsent, "", "", 0, std::nullopt,
+                         std::string("table inet ") + kTableName + " is absent"});
+    return d;
+  }
+  auto add = [&](ChangeKind k, std::string set, std::string chain, std::size_t idx,
+                 std::optional<SetElement> el, std::string text) {
+    d.changes.push_back({k, std::move(set), std::move(chain), idx, std::move(el), std::move(text)});
+  };
+
+  // ---- sets
+  std::set<std::string> wantedSets;
+  for (const auto& s : desired.sets) {
+    wantedSets.insert(s.name);
+    const ObservedSet* o = observed->findSet(s.name);
+    if (o == nullptr) {
+      add(ChangeKind::SetAdded, s.name, "", 0, std::nullopt, "set '" + s.name + "' added");
+      continue;
+    }
+    if (!o->unknown.empty() || !sameSetDef(s, o->def)) {
+      add(ChangeKind::SetChanged, s.name, "", 0, std::nullopt,
+          "set '" + s.name + "' definition differs" + (o->unknown.empty() ? "" : " (" + o->unknown + ")"));
+      continue;
+    }
+    if (s.dynamic) {
+      continue;  // filled by the packet path
+    }
+    if (!o->unknownElements.empty()) {
+      add(ChangeKind::SetChanged, s.name, "", 0, std::nullopt,
+          "set '" + s.name + "' holds " + std::to_string(o->unknownElements.size()) +
+              " element(s) Bulwark cannot express, e.g. " + o->unknownElements.front());
+      continue;
+    }
+    std::vector<std::string> haveIds;
+    haveIds.reserve(o->def.elements.size());
+    std::unordered_map<std::string, std::size_t> have;
+    for (const auto& e : o->def.elements) {
+      haveIds.push_back(elementId(e));
+      have.emplace(haveIds.back(), 0);
+    }
+    std::unordered_map<std::string, std::size_t> want;
+    for (const auto& e : s.elements) {
+      auto id = elementId(e);
+      if (have.count(id) == 0) {
+        add(ChangeKind::ElementAdded, s.name, "", 0, e, "set '" + s.name + "': element " + id + " added");
+      }
+      want.emplace(std::move(id), 0);
+    }
+    for (std::size_t i = 0; i < haveIds.size(); ++i) {
+      if (want.count(haveIds[i]) == 0) {
+        add(ChangeKind::ElementRemoved, s.name, "", 0, o->def.elements[i],
+            "set '" + s.name + "': element " + haveIds[i] + " removed");
+      }
+    }
+  }
+  for (const auto& o : observed->sets) {
+    if (wantedSets.count(o.def.name) == 0) {
+      add(ChangeKind::SetRemoved, o.def.name, "", 0, std::nullopt, "set '" + o.def.name + "' removed");
+    }
+  }
+
+  // ---- chains and rules
+  std::set<std::string> wantedChains;
+  for (const auto& c : desired.chains) {
+    wantedChains.insert(c.name);
+    const ObservedChain* o = observed->findChain(c.name);
+    if (o == nullptr) {
+      add(ChangeKind::ChainAdded, "", c.name, 0, std::nullopt, "chain '" + c.name + "' added");
+      continue;
+    }
+    if (!o->unknown.empty() || !sameBase(c.base, o->base) || c.comment != o->comment) {
+      add(ChangeKind::ChainChanged, "", c.name, 0, std::nullopt, "chain '" + c.name + "' header differs");
+    }
+    const std::size_t n = std::max(c.rules.size(), o->rules.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string where = "chain '" + c.name + "' rule " + std::to_string(i + 1);
+      if (i >= o->rules.size()) {
+        add(ChangeKind::RuleAdded, "", c.name, i, std::nullopt, where + " added: " + ruleText(c.rules[i]));
+        continue;
+      }
+      const ObservedRule& have = o->rules[i];
+      const std::string haveText = have.rule ? ruleText(*have.rule) : "unknown rule (" + have.unknown + ")";
+      if (i >= c.rules.size()) {
+        add(ChangeKind::RuleRemoved, "", c.name, i, std::nullopt, where + " removed: " + haveText);
+        continue;
+      }
+      const Rule want = canonicalRule(c.rules[i]);
+      const bool same = have.rule && sameExprs(want.exprs, have.rule->exprs) &&
+                        want.verdict.kind == have.rule->verdict.kind && want.verdict.chain == have.rule->verdict.chain &&
+                        c.rules[i].comment() == have.comment;
+      if (!same) {
+        add(ChangeKind::RuleChanged, "", c.name, i, std::nullopt,
+            where + " differs: want `" + ruleText(want) + "` have `" + haveText + "`");
+      }
+    }
+  }
+  for (const auto& o : observed->chains) {
+    if (wantedChains.count(o.name) == 0) {
+      add(ChangeKind::ChainRemoved, "", o.name, 0, std::nullopt, "chain '" + o.name + "' removed");
+    }
+  }
+  return d;
+}
+
+}  // namespace bulwark::firewall
