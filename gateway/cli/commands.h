@@ -1,7 +1,12 @@
 #pragma once
 // One function per bulwarkctl verb. Exit codes: 0 ok, 1 invalid policy (or, for
 // `fmt --check`, files not in canonical form), 2 usage or I/O error.
+#include <functional>
 #include <string>
+
+namespace CLI {
+class App;
+}
 
 namespace bulwark::cli {
 
@@ -13,6 +18,19 @@ struct GlobalOptions {
   bool json = false;
   bool werror = false;  // warnings count as errors
 };
+
+// Each group of verbs registers its subcommands; the chosen one sets `action`, which
+// main() runs after parsing. A new group = one register function and one line in main().
+using Action = std::function<int()>;
+struct Registry {
+  CLI::App& app;
+  GlobalOptions& opts;
+  std::string& path;  // policy file or directory; default $BULWARK_POLICY or /etc/bulwark/policy
+  const std::string& pathHelp;
+  Action& action;
+};
+void registerPolicyCommands(Registry& r);    // validate, fmt, show
+void registerFirewallCommands(Registry& r);  // test, why, render, plan, apply, counters
 
 int runValidate(const std::string& path, const GlobalOptions& opts);
 int runFmt(const std::string& path, bool check, const GlobalOptions& opts);
@@ -28,6 +46,9 @@ struct WhyArgs {
   std::string iif;      // override the ingress interface
   bool libipsec = false;  // a VPN source arriving on charon's userspace-ESP TUN
 };
+int runPlan(const std::string& path, bool detailedExitCode, const GlobalOptions& opts);
+int runApply(const std::string& path, const GlobalOptions& opts);
+int runCounters(const std::string& path, const GlobalOptions& opts);
 int runWhy(const WhyArgs& args, const GlobalOptions& opts);
 
 }  // namespace bulwark::cli

@@ -1,0 +1,71 @@
+// The subcommands of the policy and firewall verbs.
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+#include "commands.h"
+
+namespace bulwark::cli {
+
+void registerPolicyCommands(Registry& r) {
+  auto* validate = r.app.add_subcommand("validate", "Check a policy; print every problem as file:line:col");
+  validate->add_option("PATH", r.path, r.pathHelp);
+  validate->add_flag("--werror", r.opts.werror, "Treat warnings as errors");
+  validate->callback([&r] { r.action = [&r] { return runValidate(r.path, r.opts); }; });
+
+  auto check = std::make_shared<bool>(false);
+  auto* fmt = r.app.add_subcommand("fmt", "Rewrite policy files in canonical form (comments are kept)");
+  fmt->add_option("PATH", r.path, r.pathHelp + "; '-' reads stdin and writes stdout");
+  fmt->add_flag("--check", *check, "Change nothing; exit 1 if a file is not in canonical form");
+  fmt->callback([&r, check] { r.action = [&r, check] { return runFmt(r.path, *check, r.opts); }; });
+
+  auto* show = r.app.add_subcommand("show", "Print the segments and the zone-to-zone matrix");
+  show->add_option("PATH", r.path, r.pathHelp);
+  show->add_flag("--werror", r.opts.werror, "Treat warnings as errors");
+  show->callback([&r] { r.action = [&r] { return runShow(r.path, r.opts); }; });
+}
+
+void registerFirewallCommands(Registry& r) {
+  auto* test = r.app.add_subcommand("test", "Check the policy's expect: assertions offline against the compiled ruleset");
+  test->add_option("PATH", r.path, r.pathHelp);
+  test->callback([&r] { r.action = [&r] { return runTest(r.path, r.opts); }; });
+
+  auto* render = r.app.add_subcommand("render", "Print the compiled nftables ruleset (an nft -f script)");
+  render->add_option("PATH", r.path, r.pathHelp);
+  render->callback([&r] { r.action = [&r] { return runRender(r.path, r.opts); }; });
+
+  auto why = std::make_shared<WhyArgs>();
+  auto* whyCmd = r.app.add_subcommand("why", "Explain what happens to one flow and which policy rule decides");
+  whyCmd->add_option("SRC", why->src, "Source: address, host, segment, zone or VPN group")->required();
+  whyCmd->add_option("DST", why->dst, "Destination: address (a VIP too) or name")->required();
+  whyCmd->add_option("SERVICE", why->service, "tcp/443, udp/53, icmp ...")->required();
+  whyCmd->add_option("-p,--policy", r.path, r.pathHelp);
+  whyCmd->add_option("--iif", why->iif, "Ingress interface (default: where SRC routes)");
+  whyCmd->add_flag("--libipsec", why->libipsec, "VPN source arrives on charon's userspace-ESP interface");
+  whyCmd->callback([&r, why] {
+    r.action = [&r, why] {
+      why->policy = r.path;
+      return runWhy(*why, r.opts);
+    };
+  });
+
+  // --direct: the only mode until bulwarkd exists; accepted so scripts written now keep working.
+  auto detailed = std::make_shared<bool>(false);
+  auto direct = std::make_shared<bool>(false);
+  auto* plan = r.app.add_subcommand("plan", "Show what apply would change in the kernel (as nft commands)");
+  plan->add_option("PATH", r.path, r.pathHelp);
+  plan->add_flag("--detailed-exitcode", *detailed, "Exit 0 when in sync, 2 when there are changes, 1 on error");
+  plan->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
+  plan->callback([&r, detailed] { r.action = [&r, detailed] { return runPlan(r.path, *detailed, r.opts); }; });
+
+  auto* apply = r.app.add_subcommand("apply", "Program the policy into the kernel atomically");
+  apply->add_option("PATH", r.path, r.pathHelp);
+  apply->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
+  apply->callback([&r] { r.action = [&r] { return runApply(r.path, r.opts); }; });
+
+  auto* counters = r.app.add_subcommand("counters", "Packet and byte counters per policy rule");
+  counters->add_option("PATH", r.path, r.pathHelp);
+  counters->callback([&r] { r.action = [&r] { return runCounters(r.path, r.opts); }; });
+}
+
+}  // namespace bulwark::cli
