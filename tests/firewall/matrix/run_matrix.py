@@ -484,6 +484,9 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="leave the lab up (debugging; then "
                     "`lab/netns/topology.py down --prefix P`)")
     ap.add_argument("--json-out", help="write the results here as JSON")
+    ap.add_argument("--compare-offline", action="store_true",
+                    help="also ask Bulwark's offline evaluator (`bulwarkctl why`) about every probe "
+                         "and fail when it disagrees with the real packets")
     ap.add_argument("--no-root-witness", action="store_true",
                     help="do not check that the root namespace's routes/rules/ruleset stay unchanged")
     a = ap.parse_args(argv)
@@ -593,6 +596,15 @@ def main(argv=None) -> int:
     if any(p.outcome != "not-run" for p in pl.probes) or not pl.probes:
         print_table(pl, a.expect_open)
     mism = [p for p in pl.probes if p.outcome != "not-run" and not p.ok]
+    disagree = []
+    if a.compare_offline and not a.expect_open:
+        disagree = compare_offline(ctl, model.policy, [p for p in pl.probes if p.outcome != "not-run"])
+        print()
+        print(f"offline evaluator vs real packets: {len(pl.probes) - len(disagree)} agree, "
+              f"{len(disagree)} disagree")
+        for p, why in disagree:
+            print(f"  DISAGREE {p.where} {p.src_addr} -> {p.dst_addr} {p.proto}/{p.port}: "
+                  f"packets {p.observed}, evaluator {why}")
     notrun = [p for p in pl.probes if p.outcome == "not-run"]
     vpn = sum(1 for s in pl.skips if s.vpn)
     n_exp = len(model.expectations)
@@ -624,7 +636,23 @@ def main(argv=None) -> int:
         return rc
     if notrun:
         return EXIT_LAB
-    return EXIT_MISMATCH if mism else 0
+    return EXIT_MISMATCH if mism or disagree else 0
+
+
+def compare_offline(ctl: str, policy: str, probes: list) -> list:
+    """Asks `bulwarkctl why` (the evaluator over the compiled IR) about each probe's flow."""
+    def ask(p):
+        cp = subprocess.run([ctl, "--json", "why", p.src_addr, p.dst_addr, f"{p.proto}/{p.port}",
+                             "-p", policy], capture_output=True, text=True, timeout=30)
+        if cp.returncode != 0:
+            return p, f"error: {cp.stderr.strip()[:200]}"
+        verdict = json.loads(cp.stdout)
+        accepted = bool(verdict["accepted"])
+        if accepted != (p.observed == "open"):
+            return p, ("accepted" if accepted else "dropped") + f" by {verdict['decided_by']}"
+        return None
+    with cf.ThreadPoolExecutor(max_workers=8) as ex:
+        return [r for r in ex.map(ask, probes) if r is not None]
 
 
 if __name__ == "__main__":
