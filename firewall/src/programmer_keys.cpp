@@ -49,7 +49,8 @@ std::optional<FieldRange> fieldRange(KeyType t, const KeyPart& part, std::string
       }
       const std::size_t n = v4 ? 4 : 16;
       const auto& a = p->address().bytes();
-      const auto& l = p->last().bytes();
+      const IpAddress lastAddr = p->last();  // by value: bytes() refers into it
+      const auto& l = lastAddr.bytes();
       return FieldRange{Bytes(a.begin(), a.begin() + static_cast<long>(n)),
                         Bytes(l.begin(), l.begin() + static_cast<long>(n))};
     }
@@ -124,7 +125,8 @@ std::optional<KeyPart> partFromRange(KeyType t, const Bytes& first, const Bytes&
         ++len;
       }
       Prefix p(addr, len);
-      const auto& pl = p.last().bytes();
+      const IpAddress lastAddr = p.last();
+      const auto& pl = lastAddr.bytes();
       if (p.address() != addr || !std::equal(last.begin(), last.end(), pl.begin())) {
         return std::nullopt;
       }
