@@ -295,26 +295,72 @@ Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) 
     if (!o->unknown.empty() || !sameBase(c.base, o->base) || c.comment != o->comment) {
       add(ChangeKind::ChainChanged, "", c.name, 0, std::nullopt, "chain '" + c.name + "' header differs");
     }
-    const std::size_t n = std::max(c.rules.size(), o->rules.size());
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::string where = "chain '" + c.name + "' rule " + std::to_string(i + 1);
-      if (i >= o->rules.size()) {
-        add(ChangeKind::RuleAdded, "", c.name, i, std::nullopt, where + " added: " + ruleText(c.rules[i]));
-        continue;
+    // Align the two rule lists (longest common subsequence), so one inserted or deleted
+    // rule is reported as exactly that, not as a change of every rule after it.
+    const auto& want = c.rules;
+    const auto& have = o->rules;
+    auto same = [&](std::size_t i, std::size_t j) {
+      const ObservedRule& h = have[j];
+      if (!h.rule) return false;
+      const Rule w = canonicalRule(want[i]);
+      return sameExprs(w.exprs, h.rule->exprs) && w.verdict.kind == h.rule->verdict.kind &&
+             w.verdict.chain == h.rule->verdict.chain && want[i].comment() == h.comment;
+    };
+    std::size_t head = 0;
+    while (head < want.size() && head < have.size() && same(head, head)) ++head;
+    std::size_t tail = 0;
+    while (tail < want.size() - head && tail < have.size() - head &&
+           same(want.size() - 1 - tail, have.size() - 1 - tail)) {
+      ++tail;
+    }
+    const std::size_t n = want.size() - head - tail;
+    const std::size_t m = have.size() - head - tail;
+    std::vector<bool> wantKept(n, false), haveKept(m, false);
+    if (n > 0 && m > 0 && n * m <= 4'000'000) {
+      std::vector<std::vector<std::uint32_t>> lcs(n + 1, std::vector<std::uint32_t>(m + 1, 0));
+      for (std::size_t i = n; i-- > 0;) {
+        for (std::size_t j = m; j-- > 0;) {
+          lcs[i][j] = same(head + i, head + j) ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+        }
       }
-      const ObservedRule& have = o->rules[i];
-      const std::string haveText = have.rule ? ruleText(*have.rule) : "unknown rule (" + have.unknown + ")";
-      if (i >= c.rules.size()) {
-        add(ChangeKind::RuleRemoved, "", c.name, i, std::nullopt, where + " removed: " + haveText);
-        continue;
+      for (std::size_t i = 0, j = 0; i < n && j < m;) {
+        if (same(head + i, head + j)) {
+          wantKept[i++] = true;
+          haveKept[j++] = true;
+        } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+          ++i;
+        } else {
+          ++j;
+        }
       }
-      const Rule want = canonicalRule(c.rules[i]);
-      const bool same = have.rule && sameExprs(want.exprs, have.rule->exprs) &&
-                        want.verdict.kind == have.rule->verdict.kind && want.verdict.chain == have.rule->verdict.chain &&
-                        c.rules[i].comment() == have.comment;
-      if (!same) {
-        add(ChangeKind::RuleChanged, "", c.name, i, std::nullopt,
-            where + " differs: want `" + ruleText(want) + "` have `" + haveText + "`");
+    }
+    // Between two aligned rules, a removed and an added rule at the same place is one
+    // changed rule; the rest are plain removals and additions.
+    auto haveText = [&](std::size_t j) {
+      const ObservedRule& h = have[j];
+      return h.rule ? ruleText(*h.rule) : "unknown rule (" + h.unknown + ")";
+    };
+    for (std::size_t i = 0, j = 0; i < n || j < m;) {
+      std::vector<std::size_t> gw, gh;
+      while (i < n && !wantKept[i]) gw.push_back(head + i++);
+      while (j < m && !haveKept[j]) gh.push_back(head + j++);
+      const std::size_t paired = std::min(gw.size(), gh.size());
+      for (std::size_t k = 0; k < paired; ++k) {
+        add(ChangeKind::RuleChanged, "", c.name, gw[k], std::nullopt,
+            "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " differs: want `" +
+                ruleText(canonicalRule(want[gw[k]])) + "` have `" + haveText(gh[k]) + "`");
+      }
+      for (std::size_t k = paired; k < gh.size(); ++k) {
+        add(ChangeKind::RuleRemoved, "", c.name, gh[k], std::nullopt,
+            "chain '" + c.name + "' rule " + std::to_string(gh[k] + 1) + " removed: " + haveText(gh[k]));
+      }
+      for (std::size_t k = paired; k < gw.size(); ++k) {
+        add(ChangeKind::RuleAdded, "", c.name, gw[k], std::nullopt,
+            "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " added: " + ruleText(want[gw[k]]));
+      }
+      if (i < n && j < m) {  // both at an aligned pair: step over it
+        ++i;
+        ++j;
       }
     }
   }

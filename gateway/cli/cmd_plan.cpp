@@ -82,19 +82,20 @@ std::vector<std::string> planLines(const Ruleset& desired, const std::optional<O
       case ChangeKind::ChainChanged: out.push_back("# " + c.description); break;
       case ChangeKind::RuleAdded:
         if (const auto* ch = desired.findChain(c.chain); ch && c.ruleIndex < ch->rules.size()) {
-          out.push_back("add rule " + kTable + " " + c.chain + " " + renderRule(ch->rules[c.ruleIndex]));
+          out.push_back("add rule " + kTable + " " + c.chain + " " + renderRule(ch->rules[c.ruleIndex]) +
+                        "  # as rule " + std::to_string(c.ruleIndex + 1));
         }
         break;
       case ChangeKind::RuleRemoved:
       case ChangeKind::RuleChanged: {
         std::uint64_t handle = 0;
         auto have = ruleTextAt(observed, c.chain, c.ruleIndex, &handle);
-        out.push_back("delete rule " + kTable + " " + c.chain + " handle " + std::to_string(handle) + "  # " + have);
-        if (c.kind == ChangeKind::RuleChanged) {
-          if (const auto* ch = desired.findChain(c.chain); ch && c.ruleIndex < ch->rules.size()) {
-            out.push_back("insert rule " + kTable + " " + c.chain + " position " + std::to_string(c.ruleIndex) +
-                          " " + renderRule(ch->rules[c.ruleIndex]));
-          }
+        if (c.kind == ChangeKind::RuleRemoved) {
+          out.push_back("delete rule " + kTable + " " + c.chain + " handle " + std::to_string(handle) + "  # " + have);
+        } else if (const auto* ch = desired.findChain(c.chain); ch && c.ruleIndex < ch->rules.size()) {
+          out.push_back("# " + c.description);
+          out.push_back("replace rule " + kTable + " " + c.chain + " handle <rule " + std::to_string(c.ruleIndex + 1) +
+                        "> " + renderRule(ch->rules[c.ruleIndex]));
         }
         break;
       }

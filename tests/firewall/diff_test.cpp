@@ -1,0 +1,68 @@
+// The plan's rule diff aligns rule lists: one rule inserted or deleted by someone else is
+// reported as exactly that change, not as every later rule changing.
+#include <gtest/gtest.h>
+
+#include "bulwark/firewall/observe.h"
+#include "test_policy.h"
+
+namespace bulwark::firewall {
+namespace {
+
+ObservedTable asObserved(const Ruleset& rs) {
+  ObservedTable t;
+  for (const auto& s : rs.sets) t.sets.push_back(ObservedSet{s, {}, {}, 0});
+  for (const auto& c : rs.chains) {
+    ObservedChain oc{c.name, c.base, c.comment, 0, {}, {}};
+    for (const auto& r : c.rules) oc.rules.push_back(ObservedRule{canonicalRule(r), {}, r.comment(), 0, false, 0, 0});
+    t.chains.push_back(std::move(oc));
+  }
+  return t;
+}
+
+std::vector<ObservedRule>& forwardRules(ObservedTable& t) {
+  for (auto& c : t.chains) {
+    if (c.name == "forward") return c.rules;
+  }
+  throw std::runtime_error("no forward chain");
+}
+
+TEST(RuleDiff, InSyncIsEmpty) {
+  auto c = testing::compileExample("campus.yaml");
+  EXPECT_TRUE(diff(c.result.ruleset, asObserved(c.result.ruleset)).empty());
+}
+
+TEST(RuleDiff, OneForeignDeletionIsOneAddition) {
+  auto c = testing::compileExample("campus.yaml");
+  auto observed = asObserved(c.result.ruleset);
+  auto& rules = forwardRules(observed);
+  rules.erase(rules.begin() + 1);  // someone deleted "ct state invalid drop"
+  auto d = diff(c.result.ruleset, observed);
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].kind, ChangeKind::RuleAdded);
+  EXPECT_EQ(d.changes[0].ruleIndex, 1u);
+}
+
+TEST(RuleDiff, OneForeignInsertionIsOneRemoval) {
+  auto c = testing::compileExample("campus.yaml");
+  auto observed = asObserved(c.result.ruleset);
+  auto& rules = forwardRules(observed);
+  rules.insert(rules.begin() + 2, ObservedRule{std::nullopt, "meta mark 42 accept", "", 7, false, 0, 0});
+  auto d = diff(c.result.ruleset, observed);
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].kind, ChangeKind::RuleRemoved);
+  EXPECT_EQ(d.changes[0].ruleIndex, 2u);
+}
+
+TEST(RuleDiff, AModifiedRuleIsOneChange) {
+  auto c = testing::compileExample("campus.yaml");
+  auto observed = asObserved(c.result.ruleset);
+  auto& rules = forwardRules(observed);
+  rules[0].rule->verdict = {VerdictKind::Drop, {}};  // established now dropped, same comment
+  auto d = diff(c.result.ruleset, observed);
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].kind, ChangeKind::RuleChanged);
+  EXPECT_EQ(d.changes[0].ruleIndex, 0u);
+}
+
+}  // namespace
+}  // namespace bulwark::firewall
