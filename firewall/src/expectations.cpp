@@ -28,11 +28,36 @@ std::optional<IpAddress> segmentAddress(const policies::Policy& p, const policie
   return std::nullopt;
 }
 
+// A documentation address outside every segment and pool, to stand for "the internet".
+std::optional<IpAddress> internetProbe(const policies::Policy& p, Family fam) {
+  const char* v4[] = {kInternetProbeV4, "192.0.2.7", "203.0.113.200", "8.8.8.8"};
+  const char* v6[] = {kInternetProbeV6, "2001:db8:ffff:ffff::7", "2620:fe::fe"};
+  auto ours = [&](const IpAddress& a) {
+    for (const auto& s : p.segments) {
+      for (const auto* cfg : {&s.ipv4, &s.ipv6}) {
+        if (*cfg && (*cfg)->subnet.contains(a)) return true;
+      }
+    }
+    if (p.vpn) {
+      for (const auto& g : p.vpn->groups) {
+        if (g.pool.length() > 0 && g.pool.contains(a)) return true;
+      }
+    }
+    return false;
+  };
+  auto pick = [&](auto& list) -> std::optional<IpAddress> {
+    for (const char* text : list) {
+      auto a = IpAddress::parse(text);
+      if (a && !ours(*a)) return a;
+    }
+    return std::nullopt;
+  };
+  return fam == Family::V4 ? pick(v4) : pick(v6);
+}
+
 std::optional<IpAddress> addressOf(const policies::Policy& p, const std::string& text, Family fam) {
   if (auto prefix = Prefix::parse(text, false)) return offset(*prefix, prefix->isHost() ? 0 : 1);
-  if (text == policies::kInternet || text == policies::kAny) {
-    return IpAddress::parse(fam == Family::V4 ? kInternetProbeV4 : kInternetProbeV6);
-  }
+  if (text == policies::kInternet || text == policies::kAny) return internetProbe(p, fam);
   if (const auto* h = p.findHost(text)) {
     for (const auto& a : h->addresses) {
       if (a.family() == fam) return a;

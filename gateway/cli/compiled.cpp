@@ -6,6 +6,13 @@
 
 namespace bulwark::cli {
 
+bool policyPathExists(const std::string& path) {
+  auto listed = policies::listPolicyFiles(path);
+  if (listed.error.empty()) return true;
+  std::cerr << listed.error << '\n';
+  return false;
+}
+
 std::optional<Compiled> loadCompiled(const std::string& path, const GlobalOptions& opts) {
   Compiled c{policies::loadAndValidate(path), {}};
   if (failed(c.loaded.diagnostics, opts.werror)) {

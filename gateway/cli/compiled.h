@@ -15,6 +15,9 @@ struct Compiled {
   firewall::CompileResult compiled;
 };
 
+// Prints why and returns false when PATH is missing or holds no policy files (exit 2).
+[[nodiscard]] bool policyPathExists(const std::string& path);
+
 [[nodiscard]] std::optional<Compiled> loadCompiled(const std::string& path, const GlobalOptions& opts);
 
 }  // namespace bulwark::cli

@@ -4,14 +4,22 @@
 #include <memory>
 
 #include "commands.h"
+#include "compiled.h"
 
 namespace bulwark::cli {
+
+namespace {
+// A verb that reads the policy at r.path: a missing path is a usage error (exit 2).
+Action withPolicy(Registry& r, Action run) {
+  return [&r, run] { return policyPathExists(r.path) ? run() : kExitUsage; };
+}
+}  // namespace
 
 void registerPolicyCommands(Registry& r) {
   auto* validate = r.app.add_subcommand("validate", "Check a policy; print every problem as file:line:col");
   validate->add_option("PATH", r.path, r.pathHelp);
   validate->add_flag("--werror", r.opts.werror, "Treat warnings as errors");
-  validate->callback([&r] { r.action = [&r] { return runValidate(r.path, r.opts); }; });
+  validate->callback([&r] { r.action = withPolicy(r, [&r] { return runValidate(r.path, r.opts); }); });
 
   auto check = std::make_shared<bool>(false);
   auto* fmt = r.app.add_subcommand("fmt", "Rewrite policy files in canonical form (comments are kept)");
@@ -22,17 +30,17 @@ void registerPolicyCommands(Registry& r) {
   auto* show = r.app.add_subcommand("show", "Print the segments and the zone-to-zone matrix");
   show->add_option("PATH", r.path, r.pathHelp);
   show->add_flag("--werror", r.opts.werror, "Treat warnings as errors");
-  show->callback([&r] { r.action = [&r] { return runShow(r.path, r.opts); }; });
+  show->callback([&r] { r.action = withPolicy(r, [&r] { return runShow(r.path, r.opts); }); });
 }
 
 void registerFirewallCommands(Registry& r) {
   auto* test = r.app.add_subcommand("test", "Check the policy's expect: assertions offline against the compiled ruleset");
   test->add_option("PATH", r.path, r.pathHelp);
-  test->callback([&r] { r.action = [&r] { return runTest(r.path, r.opts); }; });
+  test->callback([&r] { r.action = withPolicy(r, [&r] { return runTest(r.path, r.opts); }); });
 
   auto* render = r.app.add_subcommand("render", "Print the compiled nftables ruleset (an nft -f script)");
   render->add_option("PATH", r.path, r.pathHelp);
-  render->callback([&r] { r.action = [&r] { return runRender(r.path, r.opts); }; });
+  render->callback([&r] { r.action = withPolicy(r, [&r] { return runRender(r.path, r.opts); }); });
 
   auto why = std::make_shared<WhyArgs>();
   auto* whyCmd = r.app.add_subcommand("why", "Explain what happens to one flow and which policy rule decides");
@@ -56,16 +64,16 @@ void registerFirewallCommands(Registry& r) {
   plan->add_option("PATH", r.path, r.pathHelp);
   plan->add_flag("--detailed-exitcode", *detailed, "Exit 0 when in sync, 2 when there are changes, 1 on error");
   plan->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
-  plan->callback([&r, detailed] { r.action = [&r, detailed] { return runPlan(r.path, *detailed, r.opts); }; });
+  plan->callback([&r, detailed] { r.action = withPolicy(r, [&r, detailed] { return runPlan(r.path, *detailed, r.opts); }); });
 
   auto* apply = r.app.add_subcommand("apply", "Program the policy into the kernel atomically");
   apply->add_option("PATH", r.path, r.pathHelp);
   apply->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
-  apply->callback([&r] { r.action = [&r] { return runApply(r.path, r.opts); }; });
+  apply->callback([&r] { r.action = withPolicy(r, [&r] { return runApply(r.path, r.opts); }); });
 
   auto* counters = r.app.add_subcommand("counters", "Packet and byte counters per policy rule");
   counters->add_option("PATH", r.path, r.pathHelp);
-  counters->callback([&r] { r.action = [&r] { return runCounters(r.path, r.opts); }; });
+  counters->callback([&r] { r.action = withPolicy(r, [&r] { return runCounters(r.path, r.opts); }); });
 }
 
 }  // namespace bulwark::cli

@@ -1,6 +1,7 @@
 #include "bulwark/policies/loader.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -246,7 +247,8 @@ class FileLoader {
 
   ServiceRef serviceRef(const std::string& text, const Location& where) {
     ServiceRef s{text, where, std::nullopt};
-    if (text.find('/') != std::string::npos || text == "icmp" || text == "icmpv6") {
+    // "tcp/443", or a bare protocol meaning all of its ports ("tcp", "icmp").
+    if (text.find('/') != std::string::npos || parsePortSpec(text).spec) {
       auto parsed = parsePortSpec(text);
       if (parsed.spec) {
         s.literal = parsed.spec;
@@ -285,9 +287,9 @@ class FileLoader {
     if (slash != std::string::npos) {
       auto count = s->substr(0, slash);
       rl.per = s->substr(slash + 1);
-      char* end = nullptr;
-      auto v = std::strtoul(count.c_str(), &end, 10);
-      bool countOk = !count.empty() && end == count.c_str() + count.size() && v >= 1 && v <= 1000000;
+      unsigned long v = 0;
+      auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), v);
+      bool countOk = ec == std::errc{} && end == count.data() + count.size() && v >= 1 && v <= 1000000;
       bool unitOk = rl.per == "second" || rl.per == "minute" || rl.per == "hour";
       if (countOk && unitOk) {
         rl.count = static_cast<std::uint32_t>(v);

@@ -296,7 +296,7 @@ class Validator {
 
   std::optional<ServiceSet> service(const ServiceRef& s) {
     if (s.text.empty()) return std::nullopt;
-    if (!s.literal && (s.text.find('/') != std::string::npos || s.text == "icmp" || s.text == "icmpv6")) {
+    if (!s.literal && (s.text.find('/') != std::string::npos || parsePortSpec(s.text).spec)) {
       return std::nullopt;  // a malformed literal, reported by the loader
     }
     auto r = index_.service(s);
@@ -346,8 +346,29 @@ class Validator {
         }
       }
       if (!ok) continue;  // already reported; shadow analysis needs complete rules
+      warnIfToVpnPool(fr);
       checkShadowing(rr, resolved);
       resolved.push_back(std::move(rr));
+    }
+  }
+
+  // The firewall dispatches by egress interface; traffic towards a VPN pool leaves through
+  // the tunnel, so a rule naming a pool as its destination cannot match.
+  void warnIfToVpnPool(const FlowRule& fr) {
+    if (!p_.vpn) return;
+    for (const auto& e : fr.to) {
+      auto r = index_.endpoint(e);
+      if (!r || r->kind == EndpointKind::Any) continue;
+      for (const auto& a : r->atoms) {
+        for (const auto& g : p_.vpn->groups) {
+          if (a.zone != index_.zoneOfGroup(g.name)) continue;
+          out_.warning(e.where, "rule '" + fr.name + "' names VPN group '" + g.name +
+                                    "' as a destination; connections towards admins' virtual IPs are not "
+                                    "opened by Bulwark (only replies to the admins' own connections pass)",
+                       "remove it from 'to'");
+          return;
+        }
+      }
     }
   }
 
@@ -437,6 +458,10 @@ class Validator {
     }
     for (const auto& s : p_.snat) {
       for (const auto& e : s.from) endpoint(e);
+      if (s.address && !s.address->isV4()) {
+        out_.error(s.at("to"), "snat '" + s.name + "' translates to an IPv6 address; Bulwark does NAT for IPv4 only",
+                   "IPv6 traffic leaves with its own addresses; use an IPv4 address or masquerade");
+      }
     }
   }
 
