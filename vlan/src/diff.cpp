@@ -1,7 +1,9 @@
 // desired × observed → ordered operations, each with its undo. Everything that can be checked
 // without writing is checked here, so a plan with a conflict never starts writing.
 #include <algorithm>
+#include <map>
 #include <set>
+#include <unordered_map>
 
 #include "bulwark/vlan/links.h"
 
@@ -26,6 +28,17 @@ class Differ {
   Differ(const LinkSet& desired, const ObservedState& observed) : d_(desired), o_(observed) {
     v6Available_ = std::any_of(o_.conf.begin(), o_.conf.end(),
                                [](const auto& c) { return c.second.ipv6Forwarding >= 0; });
+    // Indexes: the no-op reconcile of hundreds of links must stay well under a millisecond here.
+    for (const auto& l : o_.links) {
+      byName_.emplace(l.name, &l);
+      byIndex_.emplace(l.index, &l);
+      if (l.kind == "vlan" && l.vlanId) {
+        byVlan_.emplace(std::pair{l.parentIndex, *l.vlanId}, &l);
+      }
+    }
+    for (const auto& [index, c] : o_.conf) {
+      conf_.emplace(index, c);
+    }
   }
 
   Result<std::vector<Op>> run() {
@@ -73,7 +86,7 @@ class Differ {
     if (first == d_.links.end()) {
       return;
     }
-    trunk_ = o_.find(d_.trunk);
+    trunk_ = find(d_.trunk);
     if (trunk_ == nullptr) {
       error(Error::Code::Missing, at(first->where) + "cannot create VLAN " + std::to_string(first->vlanId) +
                                       " on " + d_.trunk + ": trunk interface " + d_.trunk +
@@ -94,17 +107,16 @@ class Differ {
       return;
     }
     // The same VLAN id on the trunk under another name: the kernel would refuse (EEXIST).
-    for (const auto& o : o_.links) {
-      if (o.kind == "vlan" && o.parentIndex == trunk_->index && o.vlanId == l.vlanId && o.name != l.name) {
-        auto m = parseMark(o.alias);
-        error(Error::Code::Conflict, at(l.where) + what + ": link " + o.name + " already carries VLAN " +
-                                         std::to_string(l.vlanId) + " on " + l.parent +
-                                         (m ? " (marked for segment '" + m->segment + "')" : " (not Bulwark's)"));
-        return;
-      }
+    if (auto it = byVlan_.find(std::pair{trunk_->index, l.vlanId}); it != byVlan_.end() && it->second->name != l.name) {
+      const ObservedLink& o = *it->second;
+      auto m = parseMark(o.alias);
+      error(Error::Code::Conflict, at(l.where) + what + ": link " + o.name + " already carries VLAN " +
+                                       std::to_string(l.vlanId) + " on " + l.parent +
+                                       (m ? " (marked for segment '" + m->segment + "')" : " (not Bulwark's)"));
+      return;
     }
     const std::string mark = formatMark(Mark{l.segment, false, {}});
-    const ObservedLink* o = o_.find(l.name);
+    const ObservedLink* o = find(l.name);
     if (o != nullptr) {
       auto m = parseMark(o->alias);
       if (!m || m->adopted) {
@@ -150,7 +162,7 @@ class Differ {
 
   // ---- plain interfaces (adopted: configured, never created or deleted) --------------------
   void plainLink(const DesiredLink& l) {
-    const ObservedLink* o = o_.find(l.name);
+    const ObservedLink* o = find(l.name);
     const std::string what = "cannot configure interface " + l.name + " of segment '" + l.segment + "'";
     if (o == nullptr) {
       error(Error::Code::Missing, at(l.where) + what + ": it does not exist");
@@ -224,7 +236,8 @@ class Differ {
   Op deleteOp(const ObservedLink& o, const std::string& segment, const policies::Location& where) {
     Op del = baseOp(OpKind::DeleteLink, o.name, segment, where);
     // Undo: recreate it as it was (sysctls come back as the namespace's defaults).
-    const ObservedLink* parent = o_.findIndex(o.parentIndex);
+    auto pit = byIndex_.find(o.parentIndex);
+    const ObservedLink* parent = pit == byIndex_.end() ? nullptr : pit->second;
     if (parent != nullptr && o.vlanId) {
       Op create = baseOp(OpKind::CreateVlan, o.name, segment, where);
       create.parent = parent->name;
@@ -309,7 +322,12 @@ class Differ {
   // `o` null: the link is being created (its sysctls start as the namespace defaults, and
   // deleting it on undo takes them along).
   void sysctls(const DesiredLink& l, const ObservedLink* o) {
-    const LinkConf c = o != nullptr ? o_.confOf(o->index) : LinkConf{};
+    LinkConf c;
+    if (o != nullptr) {
+      if (auto it = conf_.find(o->index); it != conf_.end()) {
+        c = it->second;
+      }
+    }
     for (const auto& [path, value] : linkSysctls(l)) {
       int current = -1;
       const bool v6 = path.rfind("net/ipv6/", 0) == 0;
@@ -334,8 +352,17 @@ class Differ {
     }
   }
 
+  const ObservedLink* find(const std::string& name) const {
+    auto it = byName_.find(name);
+    return it == byName_.end() ? nullptr : it->second;
+  }
+
   const LinkSet& d_;
   const ObservedState& o_;
+  std::unordered_map<std::string_view, const ObservedLink*> byName_;
+  std::unordered_map<int, const ObservedLink*> byIndex_;
+  std::map<std::pair<int, std::uint16_t>, const ObservedLink*> byVlan_;
+  std::unordered_map<int, LinkConf> conf_;
   const ObservedLink* trunk_ = nullptr;
   bool v6Available_ = false;
   std::set<std::string> names_;

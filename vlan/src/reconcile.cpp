@@ -71,6 +71,7 @@ class Applier {
   Result<Unit> run(const Op& op) {
     ++report_.ops;
     if (op.kind == OpKind::SetSysctl) {
+      ++report_.sysctls;
       return writeSysctl(op);
     }
     return rtnl_.execute(op, report_.messages);

@@ -39,6 +39,7 @@ struct Plan {
 struct ApplyReport {
   std::size_t ops = 0;       // operations applied
   std::size_t messages = 0;  // netlink requests sent (each acked)
+  std::size_t sysctls = 0;   // /proc/sys writes
 };
 
 // Apply a plan made by planLinks. On failure nothing of this run is left behind (best effort:
