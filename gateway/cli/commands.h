@@ -31,6 +31,7 @@ struct Registry {
 };
 void registerPolicyCommands(Registry& r);    // validate, fmt, show
 void registerFirewallCommands(Registry& r);  // test, why, render, plan, apply, counters
+void registerPkiCommands(Registry& r);       // pki init, issue, revoke, list, gateway, crl
 
 int runValidate(const std::string& path, const GlobalOptions& opts);
 int runFmt(const std::string& path, bool check, const GlobalOptions& opts);

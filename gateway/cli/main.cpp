@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   Registry registry{app, opts, path, pathHelp, action};
   registerPolicyCommands(registry);
   registerFirewallCommands(registry);
+  registerPkiCommands(registry);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,199 @@
+#pragma once
+// Bulwark's admin-VPN PKI: one CA, the gateway's certificate, one certificate per admin.
+// OpenSSL 3 EVP APIs only; every key is ECDSA P-256 signed with SHA-256 (charon 5.9.8,
+// NetworkManager-strongswan and the strongSwan Android app all accept it).
+//
+// Layout of a PKI directory (default /var/lib/bulwark/pki, created 0700):
+//   ca.crt                 the CA certificate (CN = the policy's vpn.ca)
+//   private/ (0700)        ca.key, gateway.key (0600, created O_EXCL with mode 0600)
+//   gateway.crt            the gateway certificate for the policy's vpn.local_id
+//   crl.pem                the current CRL (v2, crlNumber, AKI; nextUpdate = now + 7 days)
+//   certs/<SERIAL>.crt     a copy of every issued certificate
+//   index.json             who has which serial, group, validity, revocation; crlNumber
+//   issued/<name>/ (0700)  default output of issue(): <name>.key .crt .p12 .swanctl.conf
+//                          .README.txt and ca.crt (the admin's bundle; hand it over, then
+//                          delete it)
+// Changes take an exclusive flock on <dir>/.lock, so concurrent bulwarkctl runs serialize.
+//
+// How charon (VICI side) tells groups apart — identity matching, verified against the
+// strongSwan 5.9.8 sources (src/swanctl/swanctl.opt, conf/options/charon.opt,
+// src/libstrongswan/utils/identification.c compare_dn):
+//  * An admin certificate's subject is exactly two RDNs, in this order: CN=<name>, OU=<group>
+//    (adminIdentity() gives the string as charon prints/parses it: "CN=alice, OU=netops").
+//    Clients send that DN as their IKE identity (it is the default for certificate auth,
+//    and the generated swanctl profile sets local.id to it explicitly).
+//  * Give each group its own connection and match it with a per-group DN wildcard:
+//      remote { auth = pubkey; id = "CN=*, OU=netops"; cacerts = <Bulwark CA> }
+//    (groupRemoteId()). With charon's default charon.rdn_matching = strict, number, type and
+//    order of the RDNs must match and '*' stands for a whole RDN value, so "CN=*, OU=netops"
+//    matches every admin of netops and nothing else. Pin cacerts to Bulwark's CA so that a
+//    certificate from any other CA charon might trust cannot claim OU=netops.
+//  * Not remote.groups: it needs group membership certified by attribute certificates or an
+//    AAA backend; a plain X.509 OU is not a group for charon.
+//  * The SAN rfc822Name <name>@<group> is informational (it is the certificate's only SAN);
+//    do not match on it unless clients are configured to send it as their identity.
+// Revocation: revoke() rewrites crl.pem; hand it to charon with load-cert {type = X509_CRL,
+// data = <PEM>} after every revoke()/renewCrl() (renew before nextUpdate, e.g. daily).
+// Keys are PKCS#8 PEM ("BEGIN PRIVATE KEY"): load-key with type = ecdsa (or any).
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace bulwark::vpn::pki {
+
+inline constexpr const char* kDefaultDir = "/var/lib/bulwark/pki";
+// The proposals written into client profiles when the policy states none. The gateway's
+// charon config must offer the same (IKE: AES-GCM-256, PRF SHA-384, X25519 or ECP-256; ESP:
+// AES-GCM-256 with the same DH groups for PFS on rekeying).
+inline constexpr const char* kDefaultIkeProposal = "aes256gcm16-prfsha384-x25519-ecp256";
+inline constexpr const char* kDefaultEspProposal = "aes256gcm16-x25519-ecp256";
+inline constexpr int kCaValidityDays = 3650;
+inline constexpr int kGatewayValidityDays = 825;
+inline constexpr int kAdminValidityDays = 365;
+inline constexpr int kCrlValidityDays = 7;
+
+enum class PkiErrorKind {
+  Io,        // a file or directory operation failed (sysErrno set)
+  Crypto,    // OpenSSL failed (message carries OpenSSL's error queue)
+  Invalid,   // bad argument: name, group, local id, password
+  Conflict,  // would overwrite: CA exists, name already has an active certificate, ...
+  NotFound,  // no CA, no such name, no gateway certificate
+};
+[[nodiscard]] const char* pkiErrorKindName(PkiErrorKind k);
+
+struct PkiError {
+  PkiErrorKind kind = PkiErrorKind::Io;
+  std::string message;
+  int sysErrno = 0;
+  [[nodiscard]] std::string str() const;
+};
+
+// A small expected<T, PkiError>.
+template <typename T>
+class [[nodiscard]] PkiResult {
+ public:
+  PkiResult(T value) : v_(std::move(value)) {}           // NOLINT(implicit)
+  PkiResult(PkiError error) : v_(std::move(error)) {}    // NOLINT(implicit)
+  [[nodiscard]] bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  [[nodiscard]] T& value() { return std::get<0>(v_); }
+  [[nodiscard]] const T& value() const { return std::get<0>(v_); }
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  [[nodiscard]] const PkiError& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, PkiError> v_;
+};
+
+// ---- paths inside a PKI directory ----
+[[nodiscard]] std::filesystem::path caCertPath(const std::filesystem::path& dir);
+[[nodiscard]] std::filesystem::path caKeyPath(const std::filesystem::path& dir);
+[[nodiscard]] std::filesystem::path gatewayCertPath(const std::filesystem::path& dir);
+[[nodiscard]] std::filesystem::path gatewayKeyPath(const std::filesystem::path& dir);
+[[nodiscard]] std::filesystem::path crlPath(const std::filesystem::path& dir);
+[[nodiscard]] std::filesystem::path indexPath(const std::filesystem::path& dir);
+
+// ---- identities (strings as charon parses and prints them) ----
+// Admin and group names: 1-64 chars of [A-Za-z0-9._-], starting with a letter or digit
+// (safe as file names, in DNs and in swanctl.conf without quoting surprises).
+[[nodiscard]] bool validName(std::string_view name);
+[[nodiscard]] std::string adminIdentity(std::string_view name, std::string_view group);  // "CN=alice, OU=netops"
+[[nodiscard]] std::string groupRemoteId(std::string_view group);                          // "CN=*, OU=netops"
+
+// ---- operations ----
+struct CaInfo {
+  std::string subject;  // "CN=Bulwark Campus Admin CA"
+  std::string serial;   // upper-case hex
+  std::int64_t notAfter = 0;  // Unix time
+  std::filesystem::path certPath;
+};
+// Creates dir (0700) if missing, private/ (0700), the CA key (0600) and certificate
+// (basicConstraints critical CA:TRUE, keyUsage critical keyCertSign+cRLSign, SKI, 10 years),
+// an empty CRL and the index. Refuses (Conflict) if a CA key or certificate already exists.
+[[nodiscard]] PkiResult<CaInfo> init(const std::filesystem::path& dir, const std::string& caName);
+
+struct GatewayCert {
+  std::string localId;
+  std::string serial;
+  std::int64_t notAfter = 0;
+  std::filesystem::path certPath;
+  std::filesystem::path keyPath;
+  std::filesystem::path caCertPath;
+};
+// The gateway's certificate for vpn.local_id: subject CN=<localId>, SAN DNS:<localId> (or
+// IP:<localId> for an address), EKU serverAuth + ipsecIKE (1.3.6.1.5.5.7.3.17), keyUsage
+// digitalSignature. Conflict while an unrevoked gateway certificate exists (revoke it
+// first: revoke(dir, <its local id>)); after that, the old gateway key and cert are replaced.
+[[nodiscard]] PkiResult<GatewayCert> issueGateway(const std::filesystem::path& dir, const std::string& localId);
+
+struct IssueOptions {
+  std::filesystem::path outDir;           // default <dir>/issued/<name>
+  std::optional<std::string> password;    // PKCS#12 password; generated when absent
+  std::string gatewayId;                  // remote.id of the profile; default: gateway cert's local id
+  std::string gatewayAddress;             // remote_addrs of the profile; default: gatewayId
+  std::vector<std::string> ikeProposals;  // default kDefaultIkeProposal
+  std::vector<std::string> espProposals;  // default kDefaultEspProposal
+  int validityDays = kAdminValidityDays;
+};
+
+struct IssuedCert {
+  std::string name;
+  std::string group;
+  std::string identity;  // adminIdentity(name, group)
+  std::string serial;
+  std::int64_t notAfter = 0;
+  std::filesystem::path keyPath, certPath, p12Path, caCertPath, swanctlPath, readmePath;
+  // The generated PKCS#12 password, to be shown to the user ONCE; empty when the caller
+  // supplied the password. Never written to a file or a log by this module.
+  std::string generatedPassword;
+};
+// Key (0600) and certificate for an admin: subject CN=<name>, OU=<group>, SAN
+// email:<name>@<group>, EKU clientAuth, keyUsage digitalSignature, 1 year, 128-bit random
+// serial (unique in the index). Writes the bundle listed above into opts.outDir.
+// Conflict if <name> already holds an active certificate (revoke it first) or the output
+// files exist. NotFound if there is no CA, or no gateway id (no gateway cert and none given).
+[[nodiscard]] PkiResult<IssuedCert> issue(const std::filesystem::path& dir, const std::string& name,
+                                          const std::string& group, const IssueOptions& opts = {});
+
+struct CrlInfo {
+  std::uint64_t crlNumber = 0;
+  std::size_t revokedCount = 0;
+  std::int64_t nextUpdate = 0;
+  std::filesystem::path path;
+};
+struct Revocation {
+  std::string name;
+  std::string serial;
+  CrlInfo crl;
+};
+// Marks <name>'s active certificate revoked (an admin name, or the gateway's local id) and
+// writes a fresh CRL (crlNumber + 1).
+[[nodiscard]] PkiResult<Revocation> revoke(const std::filesystem::path& dir, const std::string& name);
+// Re-signs the CRL with a new number and nextUpdate (nothing else changes).
+[[nodiscard]] PkiResult<CrlInfo> renewCrl(const std::filesystem::path& dir);
+
+struct Entry {
+  std::string name;   // admin name, or the local id for the gateway
+  std::string group;  // empty for the gateway
+  std::string kind;   // "admin" | "gateway"
+  std::string serial;
+  std::int64_t notBefore = 0;
+  std::int64_t notAfter = 0;
+  bool revoked = false;
+  std::int64_t revokedAt = 0;
+};
+// Every certificate the CA issued, in issue order.
+[[nodiscard]] PkiResult<std::vector<Entry>> list(const std::filesystem::path& dir);
+
+// "2026-05-12T14:02:00Z"
+[[nodiscard]] std::string isoTime(std::int64_t unixTime);
+
+}  // namespace bulwark::vpn::pki
