@@ -12,17 +12,25 @@
         an echo reply arrives), 1 otherwise. Prints one line: the outcome ("open", "timeout",
         "refused", "unreachable", "reset", "bad-echo", "error") and the elapsed time.
         Never runs longer than --timeout (plus process start).
+        --mode (TCP only) says what "open" means when a real service, not the echo server,
+        listens: echo (default: the payload comes back), http (a `GET /` gets "HTTP/1.x 200"),
+        https (the same over TLS, certificate not verified: the lab's is self-signed),
+        stream (after "PLAY 64000\n" at least one byte of the stream arrives: the lab's stream
+        source, directly or through the load balancer's relay). A reply of the wrong kind is
+        "bad-reply", a lab error, never a deny.
 
     probe.py batch [--threads 16] [--timeout 1.0] < probes.jsonl
         The same for many probes from one namespace at once (what the matrix runner uses, to
         start one process per namespace instead of one per probe): JSON lines in
-        {"id", "proto", "dst", "port", "timeout"?, "src"?}, JSON lines out {"id", "outcome", "ms"}.
+        {"id", "proto", "dst", "port", "timeout"?, "src"?, "mode"?}, JSON lines out
+        {"id", "outcome", "ms"}.
 """
 from __future__ import annotations
 
 import argparse
 import errno
 import os
+import re
 import selectors
 import signal
 import socket
@@ -189,7 +197,41 @@ def _classify(e: OSError) -> str:
     return f"error({errno.errorcode.get(e.errno, e.errno)})"
 
 
-def probe_once(proto: str, dst: str, port: int, timeout: float, src: str | None = None):
+MODES = ("echo", "http", "https", "stream")
+
+
+def _service_reply(s: socket.socket, mode: str, deadline: float, dst: str) -> str:
+    """After the TCP handshake: talk to a real service the way `mode` says -> outcome."""
+    if mode == "https":
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s.settimeout(max(0.01, deadline - time.monotonic()))
+        s = ctx.wrap_socket(s, server_hostname=None)
+    if mode in ("http", "https"):
+        s.sendall(f"GET / HTTP/1.0\r\nHost: {dst}\r\nUser-Agent: bulwark-probe\r\n\r\n".encode())
+        want = 12
+    else:
+        s.sendall(b"PLAY 64000\n")
+        want = 1
+    got = b""
+    while len(got) < want:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout()
+        s.settimeout(left)
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    if mode == "stream":
+        return "open" if got else "bad-reply"
+    return "open" if re.match(rb"^HTTP/1\.[01] 200", got) else "bad-reply"
+
+
+def probe_once(proto: str, dst: str, port: int, timeout: float, src: str | None = None,
+               mode: str = "echo"):
     """One probe -> (outcome, elapsed ms). Never takes longer than `timeout`."""
     start = time.monotonic()
     deadline = start + max(0.05, timeout)
@@ -204,6 +246,9 @@ def probe_once(proto: str, dst: str, port: int, timeout: float, src: str | None 
         if kind == socket.SOCK_STREAM:
             s.settimeout(deadline - time.monotonic())
             s.connect((dst, port))
+            if mode != "echo":
+                outcome = _service_reply(s, mode, deadline, dst)
+                return outcome, (time.monotonic() - start) * 1000
             s.sendall(payload)
             got = b""
             while len(got) < len(payload):
@@ -244,7 +289,7 @@ def probe_once(proto: str, dst: str, port: int, timeout: float, src: str | None 
 
 
 def connect(args) -> int:
-    outcome, ms = probe_once(args.proto, args.dst, args.port, args.timeout, args.src)
+    outcome, ms = probe_once(args.proto, args.dst, args.port, args.timeout, args.src, args.mode)
     if not args.quiet:
         print(f"{outcome} {args.proto} {args.dst} {args.port} {ms:.1f}ms", flush=True)
     return 0 if outcome == "open" else 1
@@ -264,13 +309,15 @@ def batch(args) -> int:
             print("probe: batch: more than 4096 probes", file=sys.stderr)
             return 2
     for r in reqs:
-        if r.get("proto") not in ("tcp", "udp") or not 0 < int(r.get("port", 0)) < 65536:
+        if (r.get("proto") not in ("tcp", "udp") or not 0 < int(r.get("port", 0)) < 65536
+                or r.get("mode", "echo") not in MODES):
             print(f"probe: batch: bad request {r}", file=sys.stderr)
             return 2
 
     def one(r):
         t = min(float(r.get("timeout", args.timeout)), 30.0)
-        return r.get("id"), probe_once(r["proto"], r["dst"], int(r["port"]), t, r.get("src"))
+        return r.get("id"), probe_once(r["proto"], r["dst"], int(r["port"]), t, r.get("src"),
+                                       r.get("mode", "echo"))
 
     with cf.ThreadPoolExecutor(max_workers=max(1, min(args.threads, 64))) as ex:
         for rid, (outcome, ms) in ex.map(one, reqs):
@@ -292,6 +339,8 @@ def main(argv=None) -> int:
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--timeout", type=float, default=1.0)
     c.add_argument("--src", help="source address to bind")
+    c.add_argument("--mode", choices=MODES, default="echo",
+                   help="what counts as open over TCP (default echo: the payload comes back)")
     c.add_argument("--quiet", action="store_true")
     b = sub.add_parser("batch", help="many probes from stdin (JSON lines), in parallel")
     b.add_argument("--timeout", type=float, default=1.0, help="default per probe")
