@@ -5,9 +5,11 @@
 //                         [--max-conns 120000] [--max-seconds 14400] [--stats-every 5]
 //
 // A client connects and sends one line; "PLAY <bits-per-second>\n" picks its rate, anything
-// else gets --bps. From then on the source sends bps*chunk_ms/8000 bytes to it every chunk_ms,
-// the connections spread evenly over the period (a timing wheel of 10 ms slots), so the
-// output is smooth rather than one burst per period. If a socket cannot take a chunk (the
+// else gets --bps. It gets one chunk (bps*chunk_ms/8000 bytes) at once, then one every
+// chunk_ms, the connections spread evenly over the period (a timing wheel of 10 ms slots), so
+// the output is smooth rather than one burst per period. What a connection is owed is computed
+// from the time since its last chunk, so a source that is late (a busy CPU) sends bigger
+// chunks and keeps the average rate. If a socket cannot take a chunk (the
 // client or the path is too slow) the bytes are kept as backlog, up to 5 s worth, and sent
 // first next time; beyond that they are dropped and counted as an overrun.
 //
@@ -43,6 +45,7 @@ struct Conn {
   bool playing = false;
   uint64_t bps = 0;
   double carry = 0;      // fractional bytes owed
+  double last_t = 0;     // when it was last given its share
   uint64_t backlog = 0;  // bytes owed but not yet accepted by the socket
   uint64_t sent = 0;
   char line[96];
@@ -223,6 +226,7 @@ int main(int argc, char** argv) {
       } else if (kind == 2) {  // tick: serve one slot of the wheel
         uint64_t exp = 0;
         if (read(tfd, &exp, sizeof exp) < 0) continue;
+        const double tnow = lab::now_s();
         for (uint64_t t = 0; t < exp && t < nslots; ++t) {
           auto& slot = slots[cur_slot];
           for (size_t j = 0; j < slot.size();) {
@@ -233,7 +237,8 @@ int main(int argc, char** argv) {
               slot.pop_back();
               continue;
             }
-            double owed = static_cast<double>(c->bps) * static_cast<double>(chunk_ms) / 8000.0 + c->carry;
+            double owed = static_cast<double>(c->bps) / 8.0 * (tnow - c->last_t) + c->carry;
+            c->last_t = tnow;
             uint64_t whole = static_cast<uint64_t>(owed);
             c->carry = owed - static_cast<double>(whole);
             send_to(e.fd, *c, whole);
@@ -258,7 +263,10 @@ int main(int argc, char** argv) {
             c.bps = (std::sscanf(c.line, "PLAY %llu", &want) == 1 && want > 0 && want <= 100000000ULL)
                         ? want : static_cast<uint64_t>(bps_default);
             c.playing = true;
+            c.last_t = lab::now_s();
             slots[slot_rr++ % nslots].push_back({fd, c.gen});
+            send_to(fd, c, c.bps * static_cast<uint64_t>(chunk_ms) / 8000);  // the first chunk at once
+            if (!c.open) break;
           } else {
             c.line[c.line_len++] = buf[k];
           }
