@@ -45,6 +45,15 @@ bool startsBlockScalar(std::string_view content) {
   return content.empty() || content.back() == ' ' || content.back() == ':' || content.back() == '-';
 }
 
+// Does a '[' or '{' at `i` open a flow collection? In block context only where a value
+// starts (plain scalars may hold brackets: "description: see [1]").
+bool opensFlow(std::string_view line, std::size_t i) {
+  auto before = line.substr(0, i);
+  auto end = before.find_last_not_of(" \t");
+  if (end == std::string_view::npos) return true;
+  return end + 1 < i && std::string_view(":-?").find(before[end]) != std::string_view::npos;
+}
+
 }  // namespace
 
 CommentMap::CommentMap(std::string_view text) {
@@ -52,6 +61,8 @@ CommentMap::CommentMap(std::string_view text) {
   char quote = 0;               // open quote carried across lines
   std::size_t blockIndent = 0;  // inside a block scalar: lines more indented than this
   bool inBlock = false;
+  int depth = 0;                    // open flow collections
+  std::vector<std::size_t> inFlow;  // comments inside a collection not yet closed
   for (std::size_t n = 0; n < lines.size(); ++n) {
     auto line = lines[n];
     if (inBlock) {
@@ -70,6 +81,14 @@ CommentMap::CommentMap(std::string_view text) {
       } else if (c == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
         hash = i;
         break;
+      } else if ((c == '[' || c == '{') && (depth > 0 || opensFlow(line, i))) {
+        ++depth;
+      } else if ((c == ']' || c == '}') && depth > 0) {
+        --depth;
+        while (!inFlow.empty() && comments_[inFlow.back()].flowDepth > depth) {
+          comments_[inFlow.back()].flowEnd = static_cast<int>(n);
+          inFlow.pop_back();
+        }
       } else if ((c == '"' || c == '\'') &&
                  (i == 0 || std::string_view(" [{,:-").find(line[i - 1]) != std::string_view::npos)) {
         quote = c;
@@ -88,6 +107,8 @@ CommentMap::CommentMap(std::string_view text) {
     c.text = std::string(t.substr(0, t.find_last_not_of(" \t") + 1));
     c.fullLine = isBlank(content);
     c.blankAfter = n + 1 < lines.size() && isBlank(lines[n + 1]);
+    c.flowDepth = depth;
+    if (depth > 0) inFlow.push_back(comments_.size());
     comments_.push_back(std::move(c));
   }
 }
@@ -98,6 +119,9 @@ void CommentMap::setAnchors(const std::vector<int>& lines) {
   for (std::size_t i = 0; i < comments_.size(); ++i) {
     if (!comments_[i].fullLine) continue;
     auto it = std::upper_bound(sorted.begin(), sorted.end(), comments_[i].line);
+    // Inside a multi-line flow collection a comment can only go above one of its items;
+    // after the last one it stays unattached, and the formatter refuses to drop it.
+    if (comments_[i].flowDepth > 0 && (it == sorted.end() || *it > comments_[i].flowEnd)) continue;
     if (it == sorted.end()) atEnd_.push_back(i);
     else leadingByAnchor_[*it].push_back(i);
   }
@@ -130,6 +154,11 @@ Comment* CommentMap::trailing(int line) {
     }
   }
   return nullptr;
+}
+
+bool CommentMap::hasTrailing(int line) const {
+  return std::any_of(comments_.begin(), comments_.end(),
+                     [&](const Comment& c) { return !c.fullLine && !c.used && c.line == line; });
 }
 
 std::vector<Comment*> CommentMap::remainingAtEnd() {

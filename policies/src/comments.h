@@ -14,6 +14,8 @@ struct Comment {
   std::string text;  // from '#' to the end of the line, trailing spaces removed
   bool fullLine = false;
   bool blankAfter = false;  // a blank line separates it from what follows
+  int flowDepth = 0;        // > 0: inside a flow collection ([...] or {...}) ...
+  int flowEnd = 1 << 30;    // ... which closes on this line (0-based)
   bool used = false;
 };
 
@@ -27,6 +29,7 @@ class CommentMap {
   std::vector<Comment*> leading(int anchorLine);
   [[nodiscard]] bool hasLeading(int anchorLine) const;
   Comment* trailing(int line);
+  [[nodiscard]] bool hasTrailing(int line) const;
   std::vector<Comment*> remainingAtEnd();  // after the last anchor
   [[nodiscard]] std::vector<const Comment*> unused() const;
   [[nodiscard]] bool empty() const { return comments_.empty(); }

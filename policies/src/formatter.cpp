@@ -237,11 +237,17 @@ class Emitter {
     return s + " }";
   }
 
-  bool tryFlow(const YAML::Node& n, std::size_t column, const std::string& ctx) {
-    if (!flowable(n, lineOf(n))) return false;
+  // `startLine` is the line the flow text goes on: the key's line for a value, the item's
+  // line for a list item (a block list or mapping starts on the line below its key).
+  bool tryFlow(const YAML::Node& n, std::size_t column, const std::string& ctx, int startLine) {
+    if (!flowable(n, startLine)) return false;
     std::vector<int> lines;
     auto text = flow(n, ctx, lines);
     if (column + text.size() > kWidth) return false;
+    // A comment on any other line the node spans would lose its place on one line.
+    for (int l : lines) {
+      if (l != startLine && (comments_.hasLeading(l) || comments_.hasTrailing(l))) return false;
+    }
     out_ += text;
     std::sort(lines.begin(), lines.end());
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
@@ -270,7 +276,7 @@ class Emitter {
       // Top-level sections stay in block style; everything below may fit on one line.
       if (v.size() == 0 || !ctx.empty()) {
         out_ += ' ';
-        if (tryFlow(v, column, cctx)) return;
+        if (tryFlow(v, column, cctx, lineOf(e.keyNode))) return;
         out_.pop_back();
       }
       endLine();
@@ -313,7 +319,7 @@ class Emitter {
       endLine();
       return;
     }
-    if (mayFlowItem(ctx) && tryFlow(item, indent + 2, ctx)) return;
+    if (mayFlowItem(ctx) && tryFlow(item, indent + 2, ctx, lineOf(item))) return;
     if (item.IsSequence()) {
       endLine();
       value(item, indent + 2, ctx);

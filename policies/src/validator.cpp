@@ -361,7 +361,8 @@ class Validator {
       if (!r || r->kind == EndpointKind::Any) continue;
       for (const auto& a : r->atoms) {
         for (const auto& g : p_.vpn->groups) {
-          if (a.zone != index_.zoneOfGroup(g.name)) continue;
+          // The pool, not the whole zone: a zone may also hold segments.
+          if (!a.overlaps(Atom{index_.zoneOfGroup(g.name), g.pool})) continue;
           out_.warning(e.where, "rule '" + fr.name + "' names VPN group '" + g.name +
                                     "' as a destination; connections towards admins' virtual IPs are not "
                                     "opened by Bulwark (only replies to the admins' own connections pass)",
