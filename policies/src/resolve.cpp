@@ -76,6 +76,18 @@ std::vector<FlowRule> flowRules(const Policy& policy) {
 }
 
 PolicyIndex::PolicyIndex(const Policy& policy) : policy_(policy) {
+  // First declaration wins, like Policy::find* (duplicates are the validator's business).
+  for (const auto& x : policy.segments) segments_.try_emplace(x.name, &x);
+  for (const auto& x : policy.hosts) hosts_.try_emplace(x.name, &x);
+  for (const auto& x : policy.zones) zoneByName_.try_emplace(x.name, &x);
+  for (const auto& x : policy.services) services_.try_emplace(x.name, &x);
+  if (policy.vpn) {
+    for (const auto& x : policy.vpn->groups) groups_.try_emplace(x.name, &x);
+  }
+  for (const auto& z : policy.zones) {
+    for (const auto& m : z.segments) segmentZone_.try_emplace(m.name, z.name);
+    for (const auto& m : z.vpnGroups) groupZone_.try_emplace(m.name, z.name);
+  }
   auto add = [&](const std::string& z) {
     if (!z.empty() && std::find(zones_.begin(), zones_.end(), z) == zones_.end()) zones_.push_back(z);
   };
@@ -87,26 +99,24 @@ PolicyIndex::PolicyIndex(const Policy& policy) : policy_(policy) {
   add(std::string(kInternet));
 }
 
+template <typename T>
+const T* PolicyIndex::lookup(const std::unordered_map<std::string_view, const T*>& m, std::string_view name) {
+  auto it = m.find(name);
+  return it == m.end() ? nullptr : it->second;
+}
+
 std::string PolicyIndex::zoneOfSegment(std::string_view segment) const {
-  for (const auto& z : policy_.zones) {
-    for (const auto& m : z.segments) {
-      if (m.name == segment) return z.name;
-    }
-  }
-  return std::string(segment);
+  auto it = segmentZone_.find(segment);
+  return it == segmentZone_.end() ? std::string(segment) : it->second;
 }
 
 std::string PolicyIndex::zoneOfGroup(std::string_view group) const {
-  for (const auto& z : policy_.zones) {
-    for (const auto& m : z.vpnGroups) {
-      if (m.name == group) return z.name;
-    }
-  }
-  return std::string(group);
+  auto it = groupZone_.find(group);
+  return it == groupZone_.end() ? std::string(group) : it->second;
 }
 
 std::size_t PolicyIndex::zoneMemberCount(std::string_view zone) const {
-  if (const auto* z = policy_.findZone(zone)) return z->segments.size() + z->vpnGroups.size();
+  if (const auto* z = lookup(zoneByName_, zone)) return z->segments.size() + z->vpnGroups.size();
   return 1;  // an implicit zone holds just its segment or group
 }
 
@@ -162,12 +172,12 @@ std::optional<ResolvedEndpoint> PolicyIndex::endpoint(const Endpoint& e) const {
     r.atoms.push_back({std::string(kInternet), std::nullopt});
     return r;
   }
-  if (policy_.findZone(e.text)) {
+  if (lookup(zoneByName_, e.text)) {
     r.kind = EndpointKind::Zone;
     r.atoms.push_back({e.text, std::nullopt});
     return r;
   }
-  if (const auto* s = policy_.findSegment(e.text)) {
+  if (const auto* s = lookup(segments_, e.text)) {
     r.kind = EndpointKind::Segment;
     auto zone = zoneOfSegment(s->name);
     if (zoneMemberCount(zone) == 1) {
@@ -181,14 +191,14 @@ std::optional<ResolvedEndpoint> PolicyIndex::endpoint(const Endpoint& e) const {
     if (r.atoms.empty()) r.atoms.push_back({zone, std::nullopt});
     return r;
   }
-  if (const auto* h = policy_.findHost(e.text)) {
+  if (const auto* h = lookup(hosts_, e.text)) {
     r.kind = EndpointKind::Host;
-    const auto* seg = policy_.findSegment(h->segment.name);
+    const auto* seg = lookup(segments_, h->segment.name);
     auto zone = seg ? zoneOfSegment(seg->name) : std::string(kInternet);
     for (const auto& a : h->addresses) r.atoms.push_back({zone, Prefix(a, a.bits())});
     return r;
   }
-  if (const auto* g = policy_.findVpnGroup(e.text)) {
+  if (const auto* g = lookup(groups_, e.text)) {
     r.kind = EndpointKind::VpnGroup;
     auto zone = zoneOfGroup(g->name);
     r.atoms.push_back({zone, zoneMemberCount(zone) == 1 ? std::nullopt : std::optional(g->pool)});
@@ -207,7 +217,7 @@ std::optional<ServiceSet> PolicyIndex::service(const ServiceRef& s) const {
     set.any = true;
     return set;
   }
-  if (const auto* svc = policy_.findService(s.text)) {
+  if (const auto* svc = lookup(services_, s.text)) {
     set.specs = svc->ports;
     return set;
   }

@@ -7,6 +7,7 @@
 // not one of our segments or pools).
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -80,9 +81,20 @@ class PolicyIndex {
  private:
   [[nodiscard]] std::size_t zoneMemberCount(std::string_view zone) const;
   void addLiteralAtoms(const Prefix& p, std::vector<Atom>& out) const;
+  template <typename T>
+  [[nodiscard]] static const T* lookup(const std::unordered_map<std::string_view, const T*>& m, std::string_view name);
 
   const Policy& policy_;  // not owned; must outlive the index
   std::vector<std::string> zones_;
+  // Name → element, so resolving stays O(1) per name for policies with thousands of hosts
+  // (Policy::find* scan). Keys point into policy_.
+  std::unordered_map<std::string_view, const Segment*> segments_;
+  std::unordered_map<std::string_view, const Host*> hosts_;
+  std::unordered_map<std::string_view, const Zone*> zoneByName_;
+  std::unordered_map<std::string_view, const VpnGroup*> groups_;
+  std::unordered_map<std::string_view, const Service*> services_;
+  std::unordered_map<std::string_view, std::string> segmentZone_;  // segment → its zone
+  std::unordered_map<std::string_view, std::string> groupZone_;    // VPN group → its zone
 };
 
 }  // namespace bulwark::policies
