@@ -32,6 +32,9 @@ struct Registry {
 void registerPolicyCommands(Registry& r);    // validate, fmt, show
 void registerFirewallCommands(Registry& r);  // test, why, render, plan, apply, counters
 void registerPkiCommands(Registry& r);       // pki init, issue, revoke, list, gateway, crl
+// status, confirm, rollback, history, reload, events; plan/apply via bulwarkd unless --direct.
+// Registered after the firewall verbs (it routes their plan/apply).
+void registerDaemonCommands(Registry& r);
 
 int runValidate(const std::string& path, const GlobalOptions& opts);
 int runFmt(const std::string& path, bool check, const GlobalOptions& opts);

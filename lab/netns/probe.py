@@ -17,7 +17,7 @@
         https (the same over TLS, certificate not verified: the lab's is self-signed),
         stream (after "PLAY 64000\n" at least one byte of the stream arrives: the lab's stream
         source, directly or through the load balancer's relay). A reply of the wrong kind is
-        "bad-reply", a lab error, never a deny.
+        "bad-reply", none in time after the handshake "no-reply": lab errors, never a deny.
 
     probe.py batch [--threads 16] [--timeout 1.0] < probes.jsonl
         The same for many probes from one namespace at once (what the matrix runner uses, to
@@ -247,7 +247,10 @@ def probe_once(proto: str, dst: str, port: int, timeout: float, src: str | None 
             s.settimeout(deadline - time.monotonic())
             s.connect((dst, port))
             if mode != "echo":
-                outcome = _service_reply(s, mode, deadline, dst)
+                try:
+                    outcome = _service_reply(s, mode, deadline, dst)
+                except (socket.timeout, TimeoutError):
+                    outcome = "no-reply"  # the handshake completed: not a firewall drop
                 return outcome, (time.monotonic() - start) * 1000
             s.sendall(payload)
             got = b""

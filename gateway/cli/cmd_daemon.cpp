@@ -1,0 +1,238 @@
+// Verbs that talk to bulwarkd: status, confirm, rollback, history, events, reload; and plan /
+// apply, which go through the daemon by default when its socket exists (`--direct` keeps the
+// no-daemon mode of cmd_plan.cpp, unchanged).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+
+#include "bulwark/gateway/control_client.h"
+#include "client.h"
+#include "compiled.h"
+
+namespace bulwark::cli {
+
+namespace {
+
+struct DaemonArgs {
+  std::string socket;  // --socket
+  int confirm = 0;     // apply --confirm SECONDS
+  int revision = 0;    // rollback REV
+  std::size_t limit = 20;
+};
+
+void printLines(const nlohmann::json& a, const char* indent) {
+  if (!a.is_array()) return;
+  for (const auto& l : a) std::cout << indent << l.get<std::string>() << '\n';
+}
+
+int printPlanLike(const nlohmann::json& body, bool applied) {
+  for (const auto& k : body["kinds"]) {
+    auto kind = k.value("kind", std::string());
+    bool changed = applied ? k.value("changed", false) : !k.value("in_sync", true);
+    if (!changed) {
+      std::cout << kind << ": in sync" << (kind == "firewall" ? " (table inet bulwark)" : "") << '\n';
+      continue;
+    }
+    auto n = k["changes"].size();
+    std::cout << kind << ": " << (applied ? "applied " : "") << n << " change(s)"
+              << (k.value("incremental", false) ? ", set elements only (applied without replacing the table)"
+                                                : ", applied as one atomic replacement of the table");
+    if (applied) std::cout << " in " << static_cast<int>(k.value("millis", 0.0) * 10) / 10.0 << " ms";
+    std::cout << '\n';
+    printLines(k["commands"], "  ");
+  }
+  return kExitOk;
+}
+
+int daemonPlan(const std::string& socket, const std::string& path, bool detailed, const GlobalOptions& opts) {
+  auto sources = policySources(path);
+  if (!sources) return kExitUsage;
+  auto r = callDaemon(socket, "plan", {{"sources", *sources}});
+  if (!r.transportOk) return kExitUsage;
+  if (!r.body.value("ok", false)) return printDaemonError(r.body);
+  if (opts.json) {
+    std::cout << r.body.dump(2) << '\n';
+  } else {
+    printPlanLike(r.body, false);
+  }
+  if (!detailed) return kExitOk;
+  return r.body.value("in_sync", false) ? kExitOk : 2;
+}
+
+int daemonApply(const std::string& socket, const std::string& path, int confirm, const GlobalOptions& opts) {
+  auto sources = policySources(path);
+  if (!sources) return kExitUsage;
+  nlohmann::json args{{"sources", *sources}};
+  if (confirm > 0) args["confirm"] = confirm;
+  auto r = callDaemon(socket, "apply", args);
+  if (!r.transportOk) return kExitUsage;
+  if (!r.body.value("ok", false)) return printDaemonError(r.body);
+  if (opts.json) {
+    std::cout << r.body.dump(2) << '\n';
+    return kExitOk;
+  }
+  if (!r.body.value("changed", false)) {
+    std::cout << "firewall: in sync, nothing to apply (revision " << r.body.value("revision", 0) << ")\n";
+    return kExitOk;
+  }
+  printPlanLike(r.body, true);
+  std::cout << "revision " << r.body.value("revision", 0) << " (policy " << r.body.value("policy_hash", "").substr(0, 12)
+            << ")";
+  if (r.body.contains("confirm_deadline_seconds")) {
+    std::cout << ": run `bulwarkctl confirm` within " << r.body["confirm_deadline_seconds"].get<int>()
+              << " s, or the previous state comes back";
+  }
+  std::cout << '\n';
+  return kExitOk;
+}
+
+int simpleCall(const std::string& socket, const std::string& op, nlohmann::json args, const GlobalOptions& opts,
+               const std::function<void(const nlohmann::json&)>& print) {
+  auto r = callDaemon(socket, op, std::move(args));
+  if (!r.transportOk) return kExitUsage;
+  if (!r.body.value("ok", false)) return printDaemonError(r.body);
+  if (opts.json) {
+    std::cout << r.body.dump(2) << '\n';
+  } else {
+    print(r.body);
+  }
+  return kExitOk;
+}
+
+void printStatus(const nlohmann::json& b) {
+  std::cout << "revision " << b.value("revision", 0) << "  policy " << b.value("policy_hash", "").substr(0, 12) << "  ("
+            << b.value("policy_dir", "") << ")\n";
+  for (const auto& k : b["kinds"]) {
+    std::cout << "  " << k.value("kind", "") << ": " << k.value("state", "");
+    if (!k.value("last_error", "").empty()) std::cout << " - " << k.value("last_error", "");
+    std::cout << '\n';
+  }
+  if (!b.value("policy_error", "").empty()) std::cout << "  policy: " << b.value("policy_error", "") << '\n';
+  if (b["pending"].is_object()) {
+    std::cout << "  awaiting confirmation: revision " << b["pending"].value("revision", 0) << " by "
+              << b["pending"].value("by", "") << ", " << b["pending"].value("seconds_left", 0) << " s left\n";
+  }
+  std::cout << "  drift: " << b.value("drift_mode", "") << ", " << b.value("drift_repairs", 0) << " repair(s); "
+            << b.value("applies", 0) << " apply(s) since start\n";
+  if (b.contains("you")) {
+    std::cout << "  you: " << b["you"].value("user", "") << " (" << b["you"].value("role", "") << ")\n";
+  }
+}
+
+void printHistory(const nlohmann::json& b) {
+  std::cout << "REV  STATUS       WHEN                      WHO                   HASH          SUMMARY\n";
+  for (const auto& r : b["revisions"]) {
+    char line[160];
+    std::snprintf(line, sizeof line, "%-3d%s %-12s %-25s %-21s %-13s ", r.value("revision", 0),
+                  r.value("current", false) ? "*" : " ", r.value("status", "").c_str(), r.value("time", "").c_str(),
+                  r.value("who", "").substr(0, 21).c_str(), r.value("hash", "").substr(0, 12).c_str());
+    std::cout << line << r.value("summary", "");
+    if (!r.value("git_commit", "").empty()) std::cout << "  [git " << r.value("git_commit", "").substr(0, 10) << "]";
+    std::cout << '\n';
+  }
+}
+
+int runEvents(const std::string& socket) {
+  auto client = gateway::ControlClient::connect(socket);
+  if (!client) {
+    std::cerr << "bulwarkctl: " << client.error().message << '\n';
+    return kExitUsage;
+  }
+  auto r = client->call("events");
+  if (!r) {
+    std::cerr << "bulwarkctl: " << r.error().message << '\n';
+    return kExitUsage;
+  }
+  if (!r->value("ok", false)) return printDaemonError(*r);
+  for (;;) {
+    auto m = client->readMessage(std::chrono::hours(24));
+    if (!m) {
+      if (m.error().sysErrno == ETIMEDOUT) continue;
+      std::cerr << "bulwarkctl: " << m.error().message << '\n';
+      return kExitUsage;
+    }
+    std::cout << m->dump() << std::endl;
+  }
+}
+
+}  // namespace
+
+void registerDaemonCommands(Registry& r) {
+  auto args = std::make_shared<DaemonArgs>();
+  r.app.add_option("--socket", args->socket, "bulwarkd control socket (default: $BULWARK_SOCKET or /run/bulwark/control.sock)");
+  auto sock = [args] { return daemonSocketPath(args->socket); };
+
+  auto* status = r.app.add_subcommand("status", "The daemon's revision, per-kind state, pending confirmation");
+  status->callback([&r, sock] {
+    r.action = [&r, sock] { return simpleCall(sock(), "status", {}, r.opts, printStatus); };
+  });
+
+  auto* confirm = r.app.add_subcommand("confirm", "Keep the applied revision that awaits confirmation");
+  confirm->callback([&r, sock] {
+    r.action = [&r, sock] {
+      return simpleCall(sock(), "confirm", {}, r.opts, [](const nlohmann::json& b) {
+        std::cout << "revision " << b.value("revision", 0) << " confirmed\n";
+      });
+    };
+  });
+
+  auto* rollback = r.app.add_subcommand("rollback", "Re-apply an earlier revision (see `history`)");
+  rollback->add_option("REVISION", args->revision, "Revision number")->required();
+  rollback->callback([&r, sock, args] {
+    r.action = [&r, sock, args] {
+      return simpleCall(sock(), "rollback", {{"revision", args->revision}}, r.opts, [args](const nlohmann::json& b) {
+        std::cout << "rolled back to the policy of revision " << args->revision << ": " << b.value("summary", "")
+                  << " (now revision " << b.value("revision", 0) << ")\n";
+      });
+    };
+  });
+
+  auto* history = r.app.add_subcommand("history", "Applied revisions: who, when, hash, Git commit");
+  history->add_option("--limit", args->limit, "How many (newest first)");
+  history->callback([&r, sock, args] {
+    r.action = [&r, sock, args] { return simpleCall(sock(), "history", {{"limit", args->limit}}, r.opts, printHistory); };
+  });
+
+  auto* reload = r.app.add_subcommand("reload", "Make the daemon re-read its policy directory (as SIGHUP)");
+  reload->callback([&r, sock] {
+    r.action = [&r, sock] {
+      return simpleCall(sock(), "reload", {}, r.opts,
+                        [](const nlohmann::json& b) { std::cout << b.value("summary", std::string("reloaded")) << '\n'; });
+    };
+  });
+
+  auto* events = r.app.add_subcommand("events", "Stream the daemon's events (applies, drift, drops) as JSON lines");
+  events->callback([&r, sock] { r.action = [sock] { return runEvents(sock()); }; });
+
+  // plan / apply are registered by registerFirewallCommands with their direct-mode actions.
+  // This app-level callback runs after theirs (CLI11 runs subcommand callbacks first) and
+  // routes them through the daemon when its socket exists and neither --direct nor --only
+  // (a direct-mode choice) was given; otherwise their action stays exactly as it was.
+  auto* plan = r.app.get_subcommand("plan");
+  auto* apply = r.app.get_subcommand("apply");
+  apply->add_option("--confirm", args->confirm,
+                    "Roll back automatically unless `bulwarkctl confirm` comes within SECONDS (daemon only)");
+  auto directWanted = [](CLI::App* sub) {
+    auto* only = sub->get_option_no_throw("--only");
+    return sub->count("--direct") > 0 || (only != nullptr && only->count() > 0);
+  };
+  r.app.final_callback([&r, plan, apply, sock, args, directWanted] {
+    if (plan->parsed() && !directWanted(plan) && daemonSocketExists(sock())) {
+      bool detailed = plan->count("--detailed-exitcode") > 0;
+      r.action = [&r, sock, detailed] { return daemonPlan(sock(), r.path, detailed, r.opts); };
+    }
+    if (apply->parsed()) {
+      if (!directWanted(apply) && daemonSocketExists(sock())) {
+        r.action = [&r, sock, args] { return daemonApply(sock(), r.path, args->confirm, r.opts); };
+      } else if (args->confirm > 0) {
+        r.action = [] {
+          std::cerr << "bulwarkctl: --confirm needs bulwarkd (commit-confirm is the daemon's job)\n";
+          return kExitUsage;
+        };
+      }
+    }
+  });
+}
+
+}  // namespace bulwark::cli

@@ -1,0 +1,122 @@
+#include "firewall_kind.h"
+
+#include <chrono>
+
+#include "../cli/plan_lines.h"
+#include "bulwark/firewall/observe.h"
+#include "bulwark/firewall/programmer.h"
+#include "nft_delete_table.h"
+
+namespace bulwark::daemon {
+
+namespace {
+
+using namespace firewall;
+
+KindPlan toPlan(const Ruleset* desired, const std::optional<ObservedTable>& observed, const Diff& d) {
+  KindPlan p;
+  p.inSync = d.empty();
+  p.incremental = !d.empty() && d.elementsOnly();
+  for (const auto& c : d.changes) p.changes.push_back(c.description);
+  if (desired) p.commands = cli::planLines(*desired, observed, d);
+  return p;
+}
+
+class FirewallKind final : public ResourceKind {
+ public:
+  explicit FirewallKind(CompileOptions options) : options_(std::move(options)) {}
+
+  std::string_view name() const override { return "firewall"; }
+
+  KindResult<KindStatePtr> desired(const policies::Policy& policy) const override {
+    auto compiled = compile(policy, options_);
+    if (!compiled.ok()) {
+      KindError e{"the firewall compiler rejected the policy", {}};
+      for (const auto& d : compiled.diagnostics.items()) e.details.push_back(d.str());
+      return e;
+    }
+    return KindStatePtr(std::make_shared<FirewallState>(std::move(compiled.ruleset)));
+  }
+
+  KindResult<KindPlan> plan(const KindStatePtr& state) override {
+    auto observed = observe();
+    if (!observed) return KindError{"cannot read table inet bulwark: " + observed.error().message, {}};
+    const auto* rs = firewallRuleset(state);
+    if (!rs) {
+      KindPlan p;
+      if (observed.value()) {
+        p.inSync = false;
+        p.changes.push_back("table inet bulwark removed");
+        p.commands.push_back("delete table inet bulwark");
+      }
+      return p;
+    }
+    auto d = diff(*rs, observed.value());
+    return toPlan(rs, observed.value(), d);
+  }
+
+  KindResult<KindApplied> apply(const KindStatePtr& state) override {
+    const auto* rs = firewallRuleset(state);
+    KindApplied out;
+    auto start = std::chrono::steady_clock::now();
+    if (!rs) {
+      auto planned = plan(state);
+      if (!isOk(planned)) return std::get<KindError>(planned);
+      out.plan = std::move(std::get<KindPlan>(planned));
+      if (out.plan.inSync) return out;
+      start = std::chrono::steady_clock::now();
+      auto del = deleteBulwarkTable();
+      if (!del) return KindError{del.error().message, {}};
+    } else {
+      auto observed = observe();
+      if (!observed) return KindError{"cannot read table inet bulwark: " + observed.error().message, {}};
+      auto d = diff(*rs, observed.value());
+      out.plan = toPlan(rs, observed.value(), d);
+      if (out.plan.inSync) return out;
+      // The write is guarded by the generation the diff was made against (NFNL_BATCH_GENID):
+      // a foreign change in between makes the kernel refuse the whole batch.
+      ApplyOptions ao;
+      if (observed.value()) ao.expectedGenId = observed.value()->genId;
+      start = std::chrono::steady_clock::now();
+      auto r = out.plan.incremental ? applyElementChanges(*rs, d.elementAdditions(), d.elementRemovals(), ao)
+                                    : firewall::apply(*rs, ao);
+      if (!r) {
+        KindError e{"the kernel refused the batch; nothing was changed", r.error().items};
+        if (e.details.empty()) e.details.push_back(r.error().message);
+        return e;
+      }
+      out.messages = r->messages;
+      out.bytes = r->bytes;
+    }
+    out.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    // Read back: the kernel must now hold exactly the desired state.
+    auto check = plan(state);
+    if (!isOk(check)) return std::get<KindError>(check);
+    if (!std::get<KindPlan>(check).inSync) {
+      return KindError{"applied, but the kernel's table still differs from the policy",
+                       std::get<KindPlan>(check).changes};
+    }
+    return out;
+  }
+
+  KindResult<KindStatePtr> adoptObserved() override {
+    auto observed = observe();
+    if (!observed) return KindError{"cannot read table inet bulwark: " + observed.error().message, {}};
+    if (!observed.value()) return KindStatePtr{};
+    return KindStatePtr(std::make_shared<FirewallState>(observed.value()->ruleset()));
+  }
+
+ private:
+  CompileOptions options_;
+};
+
+}  // namespace
+
+ResourceKindPtr makeFirewallKind(CompileOptions options) { return std::make_unique<FirewallKind>(std::move(options)); }
+
+const Ruleset* firewallRuleset(const KindStatePtr& state) {
+  const auto* fs = dynamic_cast<const FirewallState*>(state.get());
+  return fs ? &fs->ruleset : nullptr;
+}
+
+}  // namespace bulwark::daemon

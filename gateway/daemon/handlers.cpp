@@ -1,0 +1,98 @@
+#include "handlers.h"
+
+#include <map>
+
+#include "bulwark/firewall/observe.h"
+
+namespace bulwark::daemon {
+
+namespace {
+
+using gateway::ErrorCode;
+
+nlohmann::json reply(const nlohmann::json& id, Outcome out) {
+  if (out.ok) return gateway::okReply(id, std::move(out.body));
+  return gateway::errorReply(id, out.code, out.message,
+                             out.details.empty() ? nlohmann::json(nullptr) : nlohmann::json(out.details));
+}
+
+// The policy of a plan/apply request: inline sources, or a path the daemon reads.
+std::optional<gateway::Result<PolicyInput>> policyOf(const nlohmann::json& req) {
+  if (req.contains("sources")) return policyFromJson(req["sources"]);
+  if (req.contains("path")) {
+    if (!req["path"].is_string()) return gateway::Result<PolicyInput>(gateway::Error{"'path' must be a string"});
+    return readPolicyPath(req["path"].get<std::string>());
+  }
+  return std::nullopt;
+}
+
+nlohmann::json counters(const nlohmann::json& id) {
+  auto observed = firewall::observe();
+  if (!observed) return gateway::errorReply(id, ErrorCode::Kernel, observed.error().message);
+  if (!observed.value()) return gateway::errorReply(id, ErrorCode::NotFound, "table inet bulwark is not in the kernel");
+  struct Sum {
+    std::uint64_t packets = 0, bytes = 0;
+  };
+  std::map<std::string, Sum> byComment;
+  for (const auto& rc : observed.value()->counters()) {
+    auto& s = byComment[rc.comment];
+    s.packets += rc.packets;
+    s.bytes += rc.bytes;
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& [comment, s] : byComment) rows.push_back({{"rule", comment}, {"packets", s.packets}, {"bytes", s.bytes}});
+  return gateway::okReply(id, {{"counters", rows}});
+}
+
+}  // namespace
+
+nlohmann::json handleRequest(Reconciler& r, const Peer& peer, gateway::Op op, const nlohmann::json& req,
+                             const HandlerLimits& limits) {
+  const nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
+  Actor actor{peer.who(), static_cast<long>(peer.uid)};
+  switch (op) {
+    case gateway::Op::ShowStatus: {
+      auto body = r.status();
+      body["you"] = {{"user", peer.user}, {"uid", peer.uid}, {"role", gateway::roleName(peer.role)}};
+      return gateway::okReply(id, std::move(body));
+    }
+    case gateway::Op::Plan: {
+      auto in = policyOf(req);
+      if (in && !*in) return gateway::errorReply(id, ErrorCode::BadRequest, (*in).error().message);
+      return reply(id, r.plan(in ? std::optional<PolicyInput>(std::move(in->value())) : std::nullopt));
+    }
+    case gateway::Op::Apply: {
+      auto in = policyOf(req);
+      if (!in) return gateway::errorReply(id, ErrorCode::BadRequest, "apply needs 'sources' or 'path'");
+      if (!*in) return gateway::errorReply(id, ErrorCode::BadRequest, (*in).error().message);
+      std::optional<int> confirm;
+      if (req.contains("confirm") && !req["confirm"].is_null()) {
+        if (!req["confirm"].is_number_integer() || req["confirm"].get<long>() < 1 ||
+            req["confirm"].get<long>() > limits.maxConfirmSeconds) {
+          return gateway::errorReply(id, ErrorCode::BadRequest,
+                                     "'confirm' must be 1.." + std::to_string(limits.maxConfirmSeconds) + " seconds");
+        }
+        confirm = req["confirm"].get<int>();
+      }
+      return reply(id, r.apply(in->value(), actor, confirm));
+    }
+    case gateway::Op::Confirm: return reply(id, r.confirm(actor));
+    case gateway::Op::Rollback: {
+      if (!req.contains("revision") || !req["revision"].is_number_integer()) {
+        return gateway::errorReply(id, ErrorCode::BadRequest, "rollback needs an integer 'revision'");
+      }
+      return reply(id, r.rollback(req["revision"].get<int>(), actor));
+    }
+    case gateway::Op::Reload: return reply(id, r.reload(actor));
+    case gateway::Op::History: {
+      std::size_t limit = 50;
+      if (req.contains("limit") && req["limit"].is_number_unsigned()) limit = req["limit"].get<std::size_t>();
+      return gateway::okReply(id, {{"revisions", r.history(limit)}});
+    }
+    case gateway::Op::Counters: return counters(id);
+    case gateway::Op::Events: break;  // handled by the server (subscription)
+  }
+  return gateway::errorReply(id, ErrorCode::BadRequest, "unsupported op");
+}
+
+}  // namespace bulwark::daemon

@@ -1,0 +1,242 @@
+// bulwarkd: keeps the kernel in line with the policy. Loads and validates the policy
+// directory, reconciles each resource kind (firewall now; links and VPN slot in as further
+// ResourceKinds), serves the control socket, repairs drift, writes the audit trail, serves
+// metrics, and talks to systemd. It never flushes anything on exit: the kernel keeps the
+// ruleset, and the next start adopts it with an empty plan.
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <map>
+
+#include "bulwark/gateway/protocol.h"
+#include "control_server.h"
+#include "drift_watch.h"
+#include "event_loop.h"
+#include "firewall_kind.h"
+#include "handlers.h"
+#include "metrics.h"
+#include "reconciler.h"
+#include "sd_notify.h"
+
+namespace {
+
+using namespace bulwark;
+using namespace bulwark::daemon;
+
+struct Options {
+  std::string policyDir;
+  std::string socketPath = gateway::kDefaultSocketPath;
+  std::string stateDir = gateway::kDefaultStateDir;
+  std::string metrics = gateway::kDefaultMetricsAddress;
+  std::string drift = "repair";
+  std::string changeGroup = gateway::kGroupChange;
+  std::string viewGroup = gateway::kGroupView;
+  int maxConfirm = 3600;
+  int driftIntervalSeconds = 30;
+  bool noJournal = false;
+};
+
+void log(const std::string& line) { std::cerr << "bulwarkd: " << line << std::endl; }
+
+std::string describe(const Outcome& o) {
+  if (o.ok) return o.body.value("summary", std::string("ok"));
+  std::string s = o.message;
+  for (const auto& d : o.details) s += "\n  " + d;
+  return s;
+}
+
+// Drops per zone pair since the last summary, for the events stream.
+class DropSummary {
+ public:
+  nlohmann::json next() {
+    nlohmann::json rows = nlohmann::json::array();
+    auto observed = firewall::observe();
+    if (!observed || !observed.value()) return rows;
+    std::map<std::string, std::uint64_t> now;
+    for (const auto& c : observed.value()->counters()) {
+      if (c.comment.rfind("bulwark: drop ", 0) == 0) now[c.comment.substr(14)] += c.packets;
+    }
+    for (const auto& [pair, packets] : now) {
+      auto before = last_.count(pair) ? last_[pair] : 0;
+      if (packets > before) rows.push_back({{"zone_pair", pair}, {"packets", packets - before}});
+    }
+    last_ = std::move(now);
+    return rows;
+  }
+
+ private:
+  std::map<std::string, std::uint64_t> last_;
+};
+
+int run(const Options& opt) {
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) {
+    log(std::string("sigprocmask: ") + std::strerror(errno));
+    return 1;
+  }
+  UniqueFd sigfd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!sigfd.valid()) {
+    log(std::string("signalfd: ") + std::strerror(errno));
+    return 1;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(opt.stateDir, ec);
+  ::chmod(opt.stateDir.c_str(), 0750);
+  auto history = History::open(opt.stateDir);
+  if (!history) {
+    log(history.error().message);
+    return 1;
+  }
+  auto audit = AuditLog::open(std::filesystem::path(opt.stateDir) / "audit.log", !opt.noJournal);
+  if (!audit) {
+    log(audit.error().message);
+    return 1;
+  }
+  auto loop = EventLoop::create();
+  if (!loop) {
+    log(loop.error().message);
+    return 1;
+  }
+  EventLoop& ev = *loop;
+
+  std::vector<ResourceKindPtr> kinds;
+  kinds.push_back(makeFirewallKind());
+  // TODO(bulwarkd): links (vlan::planLinks/applyLinks) and VPN (charon via VICI) as further
+  // ResourceKinds here, reconciled in order after the firewall.
+  Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), std::move(kinds),
+                 opt.drift == "alert" ? DriftMode::Alert : DriftMode::Repair);
+
+  HandlerLimits limits{opt.maxConfirm};
+  auto groups = resolveAccessGroups(opt.changeGroup, opt.viewGroup);
+  auto server = ControlServer::listen(
+      ev, opt.socketPath, groups,
+      [&rec, &limits](const Peer& p, gateway::Op op, const nlohmann::json& req) {
+        return handleRequest(rec, p, op, req, limits);
+      },
+      [&rec](const Peer& p, std::string_view op) {
+        rec.audit().record({"denied", p.who(), static_cast<long>(p.uid), rec.currentRevision(), "",
+                            "refused '" + std::string(op) + "' for role " + std::string(gateway::roleName(p.role)),
+                            false, {}});
+      });
+  if (!server) {
+    log(server.error().message);
+    return 1;
+  }
+  ControlServer& srv = **server;
+  rec.audit().setListener([&srv](const nlohmann::json& e) { srv.broadcast(e); });
+
+  // Drift: nftables notifications, debounced (one re-observe per burst), plus a slow
+  // periodic check as a safety net.
+  bool driftScheduled = false;
+  auto scheduleDrift = [&ev, &rec, &driftScheduled](const char* why, std::chrono::milliseconds delay) {
+    if (driftScheduled) return;
+    driftScheduled = true;
+    ev.after(delay, [&rec, &driftScheduled, why] {
+      driftScheduled = false;
+      rec.checkDrift(why);
+    });
+  };
+  auto watch = DriftWatch::start(ev, [&] { scheduleDrift("nftables event", std::chrono::milliseconds(50)); });
+  if (!watch) log("drift watch disabled: " + watch.error().message);
+
+  auto started = rec.startup();
+  log("startup: " + describe(started));
+  auto statusLine = [&rec] {
+    auto s = rec.status();
+    std::string line = "revision " + std::to_string(s.value("revision", 0));
+    for (const auto& k : s["kinds"]) line += ", " + k.value("kind", std::string()) + " " + k.value("state", std::string());
+    if (!s.value("policy_error", std::string()).empty()) line += ", policy: " + s.value("policy_error", std::string());
+    return line;
+  };
+
+  std::unique_ptr<MetricsServer> metrics;
+  if (!opt.metrics.empty() && opt.metrics != "off") {
+    auto m = MetricsServer::listen(ev, opt.metrics, rec);
+    if (m) {
+      metrics = std::move(*m);
+    } else {
+      log("metrics disabled: " + m.error().message);
+    }
+  }
+
+  std::function<void()> periodic = [&] {
+    scheduleDrift("periodic check", std::chrono::milliseconds(0));
+    ev.after(std::chrono::seconds(opt.driftIntervalSeconds), periodic);
+  };
+  if (opt.driftIntervalSeconds > 0) ev.after(std::chrono::seconds(opt.driftIntervalSeconds), periodic);
+
+  DropSummary drops;
+  std::function<void()> dropTick = [&] {
+    if (srv.subscribers() > 0) {
+      auto rows = drops.next();
+      if (!rows.empty()) srv.broadcast({{"event", "drop-summary"}, {"time", utcNow()}, {"drops", rows}});
+    }
+    ev.after(std::chrono::seconds(10), dropTick);
+  };
+  ev.after(std::chrono::seconds(10), dropTick);
+
+  auto wd = watchdogInterval();
+  std::function<void()> watchdog = [&] {
+    notifyWatchdog();
+    ev.after(wd, watchdog);
+  };
+  if (wd.count() > 0) ev.after(wd, watchdog);
+
+  auto s = ev.watch(sigfd.get(), EPOLLIN, [&](std::uint32_t) {
+    signalfd_siginfo si{};
+    while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      if (si.ssi_signo == SIGHUP) {
+        notifyReloading();
+        auto r = rec.reload(Actor{"SIGHUP from pid " + std::to_string(si.ssi_pid), static_cast<long>(si.ssi_uid)});
+        log("reload: " + describe(r));
+        notifyReady(statusLine());
+      } else {
+        notifyStopping();
+        log("stopping (the kernel keeps the ruleset)");
+        ev.stop(0);
+      }
+    }
+  });
+  if (!s) {
+    log(s.error().message);
+    return 1;
+  }
+
+  notifyReady(statusLine());
+  log("ready: " + statusLine() + "; control socket " + opt.socketPath);
+  return ev.run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  CLI::App app{"bulwarkd: the Bulwark gateway daemon"};
+  app.add_option("--policy", opt.policyDir, "Policy file or directory")->required();
+  app.add_option("--socket", opt.socketPath, "Control socket path")->capture_default_str();
+  app.add_option("--state-dir", opt.stateDir, "History and audit log directory")->capture_default_str();
+  app.add_option("--metrics", opt.metrics, "Prometheus listen address HOST:PORT, or 'off'")->capture_default_str();
+  app.add_option("--drift", opt.drift, "On a foreign change: repair it, or only alert")
+      ->check(CLI::IsMember({"repair", "alert"}))
+      ->capture_default_str();
+  app.add_option("--drift-interval", opt.driftIntervalSeconds, "Periodic drift check in seconds (0 = events only)")
+      ->capture_default_str();
+  app.add_option("--change-group", opt.changeGroup, "Group (name or gid) whose members may change")->capture_default_str();
+  app.add_option("--view-group", opt.viewGroup, "Group (name or gid) whose members may read")->capture_default_str();
+  app.add_option("--max-confirm", opt.maxConfirm, "Longest commit-confirm window in seconds")->capture_default_str();
+  app.add_flag("--no-journal", opt.noJournal, "Audit to the state dir's audit.log only");
+  CLI11_PARSE(app, argc, argv);
+  return run(opt);
+}

@@ -1,0 +1,53 @@
+#pragma once
+// Prometheus text exposition (version 0.0.4) and a tiny HTTP/1.1 responder for GET /metrics.
+//
+//   bulwark_rule_packets_total{rule,origin}      per policy rule (kernel rules with the same
+//   bulwark_rule_bytes_total{rule,origin}        comment add up); built-ins have origin=""
+//   bulwark_zone_drop_packets_total{from,to}     the default drop at the end of each zone pair
+//   bulwark_zone_drop_bytes_total{from,to}
+//   bulwark_applies_total, bulwark_apply_failures_total, bulwark_apply_duration_seconds_{sum,count},
+//   bulwark_last_apply_duration_seconds, bulwark_rollbacks_total,
+//   bulwark_drift_detected_total, bulwark_drift_repairs_total,
+//   bulwark_revision, bulwark_confirm_pending,
+//   bulwark_conntrack_entries, bulwark_conntrack_limit, bulwark_scrape_duration_seconds
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bulwark/firewall/observe.h"
+#include "event_loop.h"
+#include "reconciler.h"
+
+namespace bulwark::daemon {
+
+struct ConntrackUsage {
+  long entries = -1;  // -1: not readable (module not loaded)
+  long limit = -1;
+};
+[[nodiscard]] ConntrackUsage readConntrack();
+
+// Pure: the exposition text.
+[[nodiscard]] std::string renderMetrics(const std::vector<firewall::RuleCounter>& counters, const ReconcilerStats& s,
+                                        int revision, bool pending, const ConntrackUsage& ct, double scrapeSeconds);
+
+// Observes the kernel and renders.
+[[nodiscard]] std::string collectMetrics(const Reconciler& r);
+
+class MetricsServer {
+ public:
+  // "127.0.0.1:9469" or "[::1]:9469".
+  [[nodiscard]] static Result<std::unique_ptr<MetricsServer>> listen(EventLoop& loop, const std::string& address,
+                                                                     const Reconciler& r);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+ private:
+  MetricsServer(EventLoop& loop, UniqueFd fd, const Reconciler& r) : loop_(loop), fd_(std::move(fd)), r_(r) {}
+  void onAccept();
+  EventLoop& loop_;
+  UniqueFd fd_;
+  const Reconciler& r_;
+};
+
+}  // namespace bulwark::daemon

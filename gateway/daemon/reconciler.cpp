@@ -1,0 +1,430 @@
+#include "reconciler.h"
+
+#include <sstream>
+
+namespace bulwark::daemon {
+
+namespace {
+
+constexpr std::size_t kMaxDetailLines = 200;
+
+std::string kindSummary(std::string_view kind, const KindPlan& p) {
+  std::ostringstream s;
+  s << kind << ": ";
+  if (p.inSync) {
+    s << "in sync";
+  } else {
+    s << p.changes.size() << " change(s)"
+      << (p.incremental ? " as set element updates" : " as one atomic replacement");
+  }
+  return s.str();
+}
+
+nlohmann::json limitedLines(const std::vector<std::string>& lines) {
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < lines.size() && i < kMaxDetailLines; ++i) out.push_back(lines[i]);
+  if (lines.size() > kMaxDetailLines) out.push_back("... " + std::to_string(lines.size() - kMaxDetailLines) + " more");
+  return out;
+}
+
+std::string joinSummaries(const std::vector<std::string>& parts) {
+  std::string s;
+  for (const auto& p : parts) s += (s.empty() ? "" : "; ") + p;
+  return s.empty() ? "nothing to do" : s;
+}
+
+}  // namespace
+
+Reconciler::Reconciler(EventLoop& loop, std::filesystem::path policyDir, History history, AuditLog audit,
+                       std::vector<ResourceKindPtr> kinds, DriftMode driftMode)
+    : loop_(loop),
+      policyDir_(std::move(policyDir)),
+      history_(std::move(history)),
+      audit_(std::move(audit)),
+      driftMode_(driftMode) {
+  for (auto& k : kinds) slots_.push_back(Slot{std::move(k), nullptr, false, {}, {}});
+}
+
+Outcome Reconciler::startup() {
+  auto in = readPolicyPath(policyDir_);
+  if (!in) {
+    policyError_ = in.error().message;
+    audit_.record({"startup-failed", "bulwarkd", -1, 0, "", policyError_, false, {}});
+    return Outcome::failure(gateway::ErrorCode::InvalidPolicy, policyError_);
+  }
+  // The revision whose policy the kernel already holds: reuse its number instead of
+  // recording the same policy again after a restart.
+  if (const auto* last = history_.latest(); last && last->hash == in->hash && last->status != "rolled-back") {
+    currentRevision_ = last->number;
+    currentHash_ = last->hash;
+  }
+  return reconcile(*in, Actor{"bulwarkd (startup)", -1}, Mode::PerKind, "startup", std::nullopt);
+}
+
+Outcome Reconciler::reload(const Actor& actor) {
+  auto in = readPolicyPath(policyDir_);
+  if (!in) {
+    policyError_ = in.error().message;
+    audit_.record({"reload-failed", actor.who, actor.uid, currentRevision_, currentHash_, policyError_, false, {}});
+    return Outcome::failure(gateway::ErrorCode::InvalidPolicy, policyError_);
+  }
+  return reconcile(*in, actor, Mode::PerKind, "reload", std::nullopt);
+}
+
+Outcome Reconciler::plan(const std::optional<PolicyInput>& input) {
+  PolicyInput in;
+  if (input) {
+    in = *input;
+  } else {
+    auto read = readPolicyPath(policyDir_);
+    if (!read) return Outcome::failure(gateway::ErrorCode::InvalidPolicy, read.error().message);
+    in = std::move(*read);
+  }
+  auto loaded = loadAndValidate(in);
+  auto diags = diagnosticLines(loaded.diagnostics);
+  if (!loaded.ok()) {
+    return Outcome::failure(gateway::ErrorCode::InvalidPolicy,
+                            "invalid policy: " + std::to_string(loaded.diagnostics.errorCount()) + " error(s)", diags);
+  }
+  nlohmann::json kinds = nlohmann::json::array();
+  bool inSync = true;
+  for (auto& slot : slots_) {
+    auto desired = slot.kind->desired(loaded.policy);
+    if (!isOk(desired)) {
+      const auto& e = std::get<KindError>(desired);
+      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message, e.details);
+    }
+    auto p = slot.kind->plan(std::get<KindStatePtr>(desired));
+    if (!isOk(p)) {
+      const auto& e = std::get<KindError>(p);
+      return Outcome::failure(gateway::ErrorCode::Kernel, std::string(slot.kind->name()) + ": " + e.message, e.details);
+    }
+    const auto& kp = std::get<KindPlan>(p);
+    inSync = inSync && kp.inSync;
+    kinds.push_back({{"kind", slot.kind->name()},
+                     {"in_sync", kp.inSync},
+                     {"incremental", kp.incremental},
+                     {"changes", kp.changes},
+                     {"commands", kp.commands}});
+  }
+  return Outcome::success({{"in_sync", inSync}, {"policy_hash", in.hash}, {"kinds", kinds}, {"warnings", diags}});
+}
+
+Outcome Reconciler::apply(const PolicyInput& input, const Actor& actor, std::optional<int> confirmSeconds) {
+  return reconcile(input, actor, Mode::AllOrNothing, "apply", confirmSeconds);
+}
+
+Outcome Reconciler::reconcile(const PolicyInput& input, const Actor& actor, Mode mode, const std::string& event,
+                              std::optional<int> confirmSeconds) {
+  if (pending_ && event != "rollback") {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(pending_->deadline - Clock::now()).count();
+    return Outcome::failure(gateway::ErrorCode::Conflict,
+                            "revision " + std::to_string(pending_->revision) + " awaits confirmation (" +
+                                std::to_string(left) + " s left): confirm or rollback first");
+  }
+  auto loaded = loadAndValidate(input);
+  auto diags = diagnosticLines(loaded.diagnostics);
+  if (!loaded.ok()) {
+    auto msg = "invalid policy: " + std::to_string(loaded.diagnostics.errorCount()) + " error(s); nothing was changed";
+    if (mode == Mode::PerKind) policyError_ = msg;
+    audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, msg, false, {}});
+    return Outcome::failure(gateway::ErrorCode::InvalidPolicy, msg, diags);
+  }
+  if (mode == Mode::PerKind) policyError_.clear();
+
+  const std::size_t n = slots_.size();
+  std::vector<std::optional<KindStatePtr>> desired(n);
+  std::vector<std::string> failures;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto d = slots_[i].kind->desired(loaded.policy);
+    if (isOk(d)) {
+      desired[i] = std::get<KindStatePtr>(d);
+      continue;
+    }
+    const auto& e = std::get<KindError>(d);
+    if (mode == Mode::AllOrNothing) {
+      audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, e.message, false, {}});
+      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message + "; nothing was changed", e.details);
+    }
+    slots_[i].lastError = e.message;
+    failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
+  }
+
+  // What each kind returns to if this apply is not confirmed (or fails half way).
+  std::vector<std::optional<KindStatePtr>> previous(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!desired[i]) continue;
+    if (slots_[i].known) {
+      previous[i] = slots_[i].current;
+      continue;
+    }
+    auto adopted = slots_[i].kind->adoptObserved();
+    if (!isOk(adopted)) {
+      const auto& e = std::get<KindError>(adopted);
+      if (mode == Mode::AllOrNothing) return Outcome::failure(gateway::ErrorCode::Kernel, e.message, e.details);
+      slots_[i].lastError = e.message;
+      failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
+      desired[i].reset();
+      continue;
+    }
+    previous[i] = std::get<KindStatePtr>(adopted);
+  }
+
+  nlohmann::json kinds = nlohmann::json::array();
+  std::vector<std::string> summaries;
+  std::vector<std::size_t> changed;
+  std::vector<std::string> errorLines;
+  double seconds = 0;
+  bool failed = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!desired[i]) continue;
+    auto& slot = slots_[i];
+    auto r = slot.kind->apply(*desired[i]);
+    if (!isOk(r)) {
+      const auto& e = std::get<KindError>(r);
+      failed = true;
+      slot.lastError = e.message;
+      errorLines.push_back(std::string(slot.kind->name()) + ": " + e.message);
+      for (const auto& d : e.details) errorLines.push_back("  " + d);
+      failures.push_back(std::string(slot.kind->name()) + ": " + e.message);
+      if (mode == Mode::AllOrNothing) break;
+      continue;  // this kind keeps its last good state; the others go on
+    }
+    const auto& a = std::get<KindApplied>(r);
+    slot.current = *desired[i];
+    slot.known = true;
+    slot.lastError.clear();
+    slot.lastDrift.clear();
+    if (!a.plan.inSync) changed.push_back(i);
+    seconds += a.millis / 1000.0;
+    summaries.push_back(kindSummary(slot.kind->name(), a.plan));
+    kinds.push_back({{"kind", slot.kind->name()},
+                     {"changed", !a.plan.inSync},
+                     {"incremental", a.plan.incremental},
+                     {"changes", limitedLines(a.plan.changes)},
+                     {"commands", limitedLines(a.plan.commands)},
+                     {"millis", a.millis},
+                     {"messages", a.messages},
+                     {"bytes", a.bytes}});
+  }
+
+  if (failed && mode == Mode::AllOrNothing) {
+    // Kinds already changed by this apply go back to where they were: all or nothing.
+    std::vector<std::optional<KindStatePtr>> undo(n);
+    for (auto i : changed) undo[i] = previous[i];
+    auto undoFailures = restore(undo);
+    for (const auto& f : undoFailures) errorLines.push_back("undo failed: " + f);
+    ++stats_.appliesFailed;
+    audit_.record({event + "-failed", actor.who, actor.uid, currentRevision_, input.hash, joinSummaries(failures),
+                   false, {{"errors", errorLines}}});
+    return Outcome::failure(gateway::ErrorCode::Kernel, joinSummaries(failures), errorLines);
+  }
+  if (!changed.empty()) {
+    ++stats_.appliesOk;
+    stats_.applySecondsSum += seconds;
+    stats_.lastApplySeconds = seconds;
+  }
+  if (failed) ++stats_.appliesFailed;
+
+  nlohmann::json body{{"kinds", kinds}, {"warnings", diags}, {"policy_hash", input.hash}, {"changed", !changed.empty()}};
+  if (!failures.empty()) body["failures"] = failures;
+  if (changed.empty() && input.hash == currentHash_) {
+    body["revision"] = currentRevision_;
+    body["summary"] = "in sync, nothing to apply";
+    if (confirmSeconds) body["note"] = "nothing changed, so there is nothing to confirm";
+    return Outcome::success(std::move(body));
+  }
+
+  Revision rev;
+  rev.hash = input.hash;
+  rev.who = actor.who;
+  rev.uid = actor.uid;
+  rev.gitCommit = input.gitCommit;
+  rev.origin = input.origin;
+  rev.summary = joinSummaries(summaries);
+  bool wantConfirm = confirmSeconds && !changed.empty();
+  rev.status = wantConfirm ? "pending" : "applied";
+  rev.sources = input.sources;
+  auto num = history_.record(std::move(rev));
+  int previousRevision = currentRevision_;
+  std::string previousHash = currentHash_;
+  if (num) {
+    currentRevision_ = *num;
+  } else {
+    body["history_error"] = num.error().message;
+  }
+  currentHash_ = input.hash;
+
+  nlohmann::json detail{{"changes", nlohmann::json::array()}};
+  for (auto i : changed) {
+    for (const auto& k : kinds) {
+      if (k["kind"] == slots_[i].kind->name()) detail["changes"].push_back({{"kind", k["kind"]}, {"changes", k["changes"]}});
+    }
+  }
+  if (!input.gitCommit.empty()) detail["git_commit"] = input.gitCommit;
+  if (wantConfirm) detail["confirm_seconds"] = *confirmSeconds;
+  audit_.record({event, actor.who, actor.uid, currentRevision_, input.hash, joinSummaries(summaries),
+                 failures.empty(), detail});
+
+  if (wantConfirm) {
+    Pending p;
+    p.revision = currentRevision_;
+    p.previousRevision = previousRevision;
+    p.previousHash = previousHash;
+    p.previous.resize(n);
+    for (std::size_t i = 0; i < n; ++i) p.previous[i] = previous[i];
+    p.deadline = Clock::now() + std::chrono::seconds(*confirmSeconds);
+    p.timer = loop_.after(std::chrono::seconds(*confirmSeconds), [this] { confirmTimedOut(); });
+    p.who = actor.who;
+    pending_ = std::move(p);
+    body["confirm_deadline_seconds"] = *confirmSeconds;
+  }
+  body["revision"] = currentRevision_;
+  body["summary"] = joinSummaries(summaries);
+  return Outcome::success(std::move(body));
+}
+
+std::vector<std::string> Reconciler::restore(const std::vector<std::optional<KindStatePtr>>& states) {
+  std::vector<std::string> failures;
+  for (std::size_t i = 0; i < slots_.size() && i < states.size(); ++i) {
+    if (!states[i]) continue;
+    auto r = slots_[i].kind->apply(*states[i]);
+    if (!isOk(r)) {
+      failures.push_back(std::string(slots_[i].kind->name()) + ": " + std::get<KindError>(r).message);
+      slots_[i].lastError = std::get<KindError>(r).message;
+      continue;
+    }
+    slots_[i].current = *states[i];
+    slots_[i].known = true;
+  }
+  return failures;
+}
+
+void Reconciler::confirmTimedOut() {
+  if (!pending_) return;
+  Pending p = std::move(*pending_);
+  pending_.reset();
+  auto failures = restore(p.previous);
+  auto st = history_.setStatus(p.revision, "rolled-back");
+  (void)st;
+  currentRevision_ = p.previousRevision;
+  currentHash_ = p.previousHash;
+  ++stats_.rollbacks;
+  audit_.record({"rollback", "bulwarkd (confirm timeout)", -1, p.previousRevision, p.previousHash,
+                 "revision " + std::to_string(p.revision) + " by " + p.who +
+                     " was not confirmed in time: restored the previous state",
+                 failures.empty(), failures.empty() ? nlohmann::json::object() : nlohmann::json{{"errors", failures}}});
+}
+
+Outcome Reconciler::confirm(const Actor& actor) {
+  if (!pending_) return Outcome::failure(gateway::ErrorCode::Conflict, "no apply awaits confirmation");
+  loop_.cancel(pending_->timer);
+  int rev = pending_->revision;
+  pending_.reset();
+  auto st = history_.setStatus(rev, "confirmed");
+  audit_.record({"confirm", actor.who, actor.uid, rev, currentHash_, "revision " + std::to_string(rev) + " confirmed",
+                 true, {}});
+  nlohmann::json body{{"revision", rev}};
+  if (!st) body["history_error"] = st.error().message;
+  return Outcome::success(std::move(body));
+}
+
+Outcome Reconciler::rollback(int revision, const Actor& actor) {
+  auto rev = history_.load(revision);
+  if (!rev) return Outcome::failure(gateway::ErrorCode::NotFound, rev.error().message);
+  PolicyInput in;
+  in.sources = rev->sources;
+  in.origin = "revision " + std::to_string(revision);
+  in.gitCommit = rev->gitCommit;
+  in.hash = sha256Hex(in.sources);
+  std::optional<Pending> wasPending = pending_;
+  auto out = reconcile(in, actor, Mode::AllOrNothing, "rollback", std::nullopt);
+  if (out.ok && wasPending && pending_ && pending_->revision == wasPending->revision) {
+    // The unconfirmed revision is superseded by the rollback.
+    loop_.cancel(pending_->timer);
+    auto st = history_.setStatus(pending_->revision, "rolled-back");
+    (void)st;
+    pending_.reset();
+  }
+  if (out.ok) ++stats_.rollbacks;
+  return out;
+}
+
+nlohmann::json Reconciler::status() const {
+  nlohmann::json kinds = nlohmann::json::array();
+  for (const auto& s : slots_) {
+    kinds.push_back({{"kind", s.kind->name()},
+                     {"state", !s.lastError.empty() ? "error" : (s.known ? "ok" : "unknown")},
+                     {"last_error", s.lastError}});
+  }
+  nlohmann::json j{{"revision", currentRevision_},
+                   {"policy_hash", currentHash_},
+                   {"policy_dir", policyDir_.string()},
+                   {"policy_error", policyError_},
+                   {"drift_mode", driftMode_ == DriftMode::Repair ? "repair" : "alert"},
+                   {"kinds", kinds},
+                   {"applies", stats_.appliesOk},
+                   {"drift_repairs", stats_.driftRepairs},
+                   {"pending", nullptr}};
+  if (pending_) {
+    j["pending"] = {{"revision", pending_->revision},
+                    {"by", pending_->who},
+                    {"seconds_left",
+                     std::chrono::duration_cast<std::chrono::seconds>(pending_->deadline - Clock::now()).count()}};
+  }
+  return j;
+}
+
+nlohmann::json Reconciler::history(std::size_t limit) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : history_.list(limit)) {
+    auto m = r.meta();
+    m["current"] = r.number == currentRevision_;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+void Reconciler::checkDrift(const std::string& reason) {
+  for (auto& slot : slots_) {
+    if (!slot.known) continue;
+    auto p = slot.kind->plan(slot.current);
+    if (!isOk(p)) {
+      slot.lastError = std::get<KindError>(p).message;
+      continue;
+    }
+    const auto& kp = std::get<KindPlan>(p);
+    if (kp.inSync) {
+      slot.lastDrift.clear();
+      continue;
+    }
+    std::string joined;
+    for (const auto& c : kp.changes) joined += c + "\n";
+    nlohmann::json detail{{"changes", limitedLines(kp.changes)}, {"trigger", reason}};
+    std::string what = std::string(slot.kind->name()) + ": " + std::to_string(kp.changes.size()) + " foreign change(s)";
+    if (driftMode_ == DriftMode::Alert) {
+      if (joined != slot.lastDrift) {
+        ++stats_.driftDetected;
+        audit_.record({"drift-detected", "bulwarkd (drift)", -1, currentRevision_, currentHash_, what, true, detail});
+        slot.lastDrift = joined;
+      }
+      continue;
+    }
+    ++stats_.driftDetected;
+    auto r = slot.kind->apply(slot.current);
+    if (!isOk(r)) {
+      const auto& e = std::get<KindError>(r);
+      slot.lastError = e.message;
+      detail["errors"] = e.details;
+      audit_.record({"drift-repair-failed", "bulwarkd (drift)", -1, currentRevision_, currentHash_,
+                     what + ", repair failed: " + e.message, false, detail});
+      continue;
+    }
+    ++stats_.driftRepairs;
+    detail["millis"] = std::get<KindApplied>(r).millis;
+    audit_.record({"drift-repaired", "bulwarkd (drift)", -1, currentRevision_, currentHash_, what + " reverted", true,
+                   detail});
+  }
+}
+
+}  // namespace bulwark::daemon

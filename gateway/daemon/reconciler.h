@@ -1,0 +1,116 @@
+#pragma once
+// The reconcile loop and the state it keeps: per resource kind the last good desired state,
+// the current revision, a pending commit-confirm, and counters for the metrics. Every entry
+// point (startup, reload, the control API, drift) goes through here; it runs on the event
+// loop's thread only.
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit.h"
+#include "bulwark/gateway/protocol.h"
+#include "event_loop.h"
+#include "history.h"
+#include "policy_input.h"
+#include "resource_kind.h"
+
+namespace bulwark::daemon {
+
+enum class DriftMode { Repair, Alert };
+
+struct Actor {
+  std::string who;
+  long uid = -1;  // -1: the daemon itself
+};
+
+// The answer to one request: ok + body, or an error code, message and details.
+struct Outcome {
+  bool ok = true;
+  gateway::ErrorCode code = gateway::ErrorCode::Internal;
+  std::string message;
+  std::vector<std::string> details;
+  nlohmann::json body = nlohmann::json::object();
+
+  static Outcome success(nlohmann::json body) { return Outcome{true, {}, {}, {}, std::move(body)}; }
+  static Outcome failure(gateway::ErrorCode c, std::string m, std::vector<std::string> d = {}) {
+    return Outcome{false, c, std::move(m), std::move(d), nlohmann::json::object()};
+  }
+};
+
+struct ReconcilerStats {
+  std::uint64_t appliesOk = 0;
+  std::uint64_t appliesFailed = 0;
+  double applySecondsSum = 0;
+  double lastApplySeconds = 0;
+  std::uint64_t driftDetected = 0;
+  std::uint64_t driftRepairs = 0;
+  std::uint64_t rollbacks = 0;
+};
+
+class Reconciler {
+ public:
+  Reconciler(EventLoop& loop, std::filesystem::path policyDir, History history, AuditLog audit,
+             std::vector<ResourceKindPtr> kinds, DriftMode driftMode);
+
+  // Load the policy dir; adopt what already matches, apply what does not (per kind).
+  Outcome startup();
+  Outcome reload(const Actor& actor);  // SIGHUP or the API
+
+  Outcome plan(const std::optional<PolicyInput>& input);
+  Outcome apply(const PolicyInput& input, const Actor& actor, std::optional<int> confirmSeconds);
+  Outcome confirm(const Actor& actor);
+  Outcome rollback(int revision, const Actor& actor);
+  [[nodiscard]] nlohmann::json status() const;
+  [[nodiscard]] nlohmann::json history(std::size_t limit) const;
+
+  // Compare every kind with its last good state; repair or alert (drift watcher, timers).
+  void checkDrift(const std::string& reason);
+
+  [[nodiscard]] const ReconcilerStats& stats() const { return stats_; }
+  [[nodiscard]] bool pendingConfirm() const { return pending_.has_value(); }
+  [[nodiscard]] int currentRevision() const { return currentRevision_; }
+  AuditLog& audit() { return audit_; }
+
+ private:
+  struct Slot {
+    ResourceKindPtr kind;
+    KindStatePtr current;     // last good state (null + known: Bulwark owns nothing)
+    bool known = false;       // false: never applied/adopted by this daemon
+    std::string lastError;
+    std::string lastDrift;    // last drift alerted (alert mode: said once)
+  };
+  struct Pending {
+    int revision = 0;
+    int previousRevision = 0;
+    std::string previousHash;
+    std::vector<std::optional<KindStatePtr>> previous;  // nullopt: kind not touched
+    Clock::time_point deadline;
+    EventLoop::TimerId timer = 0;
+    std::string who;
+  };
+  enum class Mode { PerKind, AllOrNothing };
+
+  Outcome reconcile(const PolicyInput& input, const Actor& actor, Mode mode, const std::string& event,
+                    std::optional<int> confirmSeconds);
+  void confirmTimedOut();
+  // Re-apply `states` (one per kind, nullopt = leave alone); returns the kinds that failed.
+  std::vector<std::string> restore(const std::vector<std::optional<KindStatePtr>>& states);
+
+  EventLoop& loop_;
+  std::filesystem::path policyDir_;
+  History history_;
+  AuditLog audit_;
+  std::vector<Slot> slots_;
+  DriftMode driftMode_;
+  int currentRevision_ = 0;
+  std::string currentHash_;
+  std::optional<Pending> pending_;
+  ReconcilerStats stats_;
+  std::string policyError_;  // last load/validation failure of the policy dir
+};
+
+}  // namespace bulwark::daemon

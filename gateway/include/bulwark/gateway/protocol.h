@@ -1,0 +1,88 @@
+#pragma once
+// The bulwarkd control protocol, shared by the daemon and its clients (bulwarkctl, tests,
+// benchmarks, later the console).
+//
+// Transport: a Unix stream socket (default /run/bulwark/control.sock). Messages are JSON
+// objects, one per line ('\n'-terminated, no raw newlines inside: nlohmann's dump() escapes
+// them), at most kMaxMessageBytes each.
+//
+// Request:   {"id": 7, "op": "apply", ...arguments}
+// Reply:     {"id": 7, "ok": true, ...}                  exactly one per request, same id
+//            {"id": 7, "ok": false, "error": {"code": "denied", "message": "...",
+//                                             "diagnostics": ["file:line:col: error: ..."]}}
+// Event:     {"event": "apply", "time": "...", ...}       only after an "events" request;
+//            the connection then stays open and carries events until the client closes it.
+//
+// Operations (read = any authorised peer; change = root or group `bulwark`):
+//   status                                   read
+//   plan     {sources | path}                read   (no sources: the daemon's policy dir)
+//   apply    {sources | path, confirm?}      change (confirm: seconds until automatic rollback)
+//   confirm                                  change
+//   rollback {revision}                      change
+//   reload                                   change (re-read the daemon's policy dir, as SIGHUP)
+//   history  {limit?}                        read
+//   counters                                 read
+//   events                                   read   (streamed)
+// `sources` is [{"name": "campus.yaml", "text": "..."}] (names appear in diagnostics);
+// `path` is a file or directory the daemon reads itself.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace bulwark::gateway {
+
+inline constexpr const char* kDefaultSocketPath = "/run/bulwark/control.sock";
+inline constexpr const char* kDefaultStateDir = "/var/lib/bulwark";
+inline constexpr const char* kDefaultMetricsAddress = "127.0.0.1:9469";
+inline constexpr std::size_t kMaxMessageBytes = 64u << 20;  // policies are large, but not that large
+
+// Group names that grant access over the Unix socket (root always may change).
+inline constexpr const char* kGroupChange = "bulwark";
+inline constexpr const char* kGroupView = "bulwark-view";
+
+enum class Role { None, View, Change };
+[[nodiscard]] std::string_view roleName(Role r);
+
+enum class ErrorCode {
+  Denied,         // peer not allowed (or view role asking to change)
+  BadRequest,     // malformed JSON, unknown op, missing argument
+  InvalidPolicy,  // diagnostics attached; nothing changed
+  Kernel,         // the kernel refused; nothing changed (batches are atomic)
+  Conflict,       // e.g. an apply awaits confirmation
+  NotFound,       // unknown revision
+  Internal,
+};
+[[nodiscard]] std::string_view errorCodeName(ErrorCode c);
+
+enum class Op { ShowStatus, Plan, Apply, Confirm, Rollback, Reload, History, Counters, Events };
+[[nodiscard]] std::optional<Op> parseOp(std::string_view name);
+[[nodiscard]] std::string_view opName(Op op);
+[[nodiscard]] bool opChanges(Op op);  // needs Role::Change
+
+// Builders for replies.
+[[nodiscard]] nlohmann::json okReply(const nlohmann::json& id, nlohmann::json body = nlohmann::json::object());
+[[nodiscard]] nlohmann::json errorReply(const nlohmann::json& id, ErrorCode code, std::string_view message,
+                                        const nlohmann::json& diagnostics = nullptr);
+
+// Splits a byte stream into lines. append() returns false when a line grows beyond the limit
+// (the peer is then dropped: the stream cannot be resynchronised).
+class LineFramer {
+ public:
+  explicit LineFramer(std::size_t maxLine = kMaxMessageBytes) : max_(maxLine) {}
+  [[nodiscard]] bool append(std::string_view bytes);
+  // The next complete line without its '\n', if any.
+  [[nodiscard]] std::optional<std::string> next();
+
+ private:
+  std::string buf_;
+  std::size_t scanned_ = 0;
+  std::size_t max_;
+};
+
+// One message as it goes on the wire (JSON + '\n').
+[[nodiscard]] std::string frame(const nlohmann::json& msg);
+
+}  // namespace bulwark::gateway
