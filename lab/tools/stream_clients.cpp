@@ -2,11 +2,11 @@
 //
 //   bulwark-stream-clients --dst 203.0.113.10 --port 1935 --streams 5000 --duration 60
 //       [--bps 64000] [--src-net 198.18.0.0/20] [--src-count 4094] [--connect-rate 1000]
-//       [--connect-timeout-ms 5000] [--ramp-timeout 120] [--stall-ms 1000]
+//       [--connect-timeout-ms 5000] [--ramp-timeout 120] [--stall-ms 1000] [--chunk-ms 100]
 //
 // Each client binds a source address (round-robin over --src-count addresses of --src-net,
 // which the caller has made local, e.g. `ip route add local 198.18.0.0/20 dev lo`), connects,
-// sends "PLAY <bps>\n" and reads. A stream counts as established when its first byte arrives
+// sends "PLAY <bps> <chunk-ms>\n" (the source sends a chunk every chunk-ms) and reads. A stream counts as established when its first byte arrives
 // (so the whole path worked: DNAT, the load balancer's relay, the origin), as failed when the
 // connect fails or no byte arrives within --connect-timeout-ms.
 //
@@ -87,7 +87,7 @@ double pct(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   std::string dst, src_net = "198.18.0.0/20";
   long port = 0, streams = 1000, duration = 60, bps = 64000, src_count = 0, rate = 1000;
-  long conn_timeout_ms = 5000, ramp_timeout = 120, stall_ms = 1000;
+  long conn_timeout_ms = 5000, ramp_timeout = 120, stall_ms = 1000, chunk_ms = 100;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dst") dst = lab::opt_value(argc, argv, i);
@@ -101,10 +101,11 @@ int main(int argc, char** argv) {
     else if (a == "--connect-timeout-ms") conn_timeout_ms = lab::to_long(lab::opt_value(argc, argv, i), "--connect-timeout-ms");
     else if (a == "--ramp-timeout") ramp_timeout = lab::to_long(lab::opt_value(argc, argv, i), "--ramp-timeout");
     else if (a == "--stall-ms") stall_ms = lab::to_long(lab::opt_value(argc, argv, i), "--stall-ms");
+    else if (a == "--chunk-ms") chunk_ms = lab::to_long(lab::opt_value(argc, argv, i), "--chunk-ms");
     else {
       std::fprintf(stderr, "usage: bulwark-stream-clients --dst ADDR --port N [--streams N] [--duration S] [--bps B]\n"
                            "  [--src-net CIDR] [--src-count K] [--connect-rate R] [--connect-timeout-ms MS]\n"
-                           "  [--ramp-timeout S] [--stall-ms MS]\n");
+                           "  [--ramp-timeout S] [--stall-ms MS] [--chunk-ms MS]\n");
       return 2;
     }
   }
@@ -144,7 +145,7 @@ int main(int argc, char** argv) {
   long established = 0, failed = 0, dropped = 0, next = 0, pending = 0;
   std::vector<double> connect_ms;
   char req[64];
-  int req_len = std::snprintf(req, sizeof req, "PLAY %ld\n", bps);
+  int req_len = std::snprintf(req, sizeof req, "PLAY %ld %ld\n", bps, chunk_ms);
   const double t0 = lab::now_s();
   double hold_start = 0, hold_end = 0;
   bool holding = false;
@@ -355,7 +356,7 @@ int main(int argc, char** argv) {
   std::printf("{\"summary\":{\"streams\":%ld,\"established\":%ld,\"failed\":%ld,\"dropped\":%ld,\"open_at_end\":%ld,"
               "\"reasons\":{%s},\"bps\":%ld,\"ramp_s\":%.2f,\"hold_s\":%.2f,\"bytes_total\":%llu,\"bytes_hold\":%llu,"
               "\"goodput_mbit_s\":%.2f,\"expected_mbit_s\":%.2f,\"kbit_s_per_stream\":{\"min\":%.1f,\"p50\":%.1f,\"max\":%.1f},"
-              "\"short_streams\":%ld,\"stall_ms\":%ld,\"stalled_streams\":%ld,\"stall_events\":%llu,\"max_gap_ms\":%.0f,"
+              "\"short_streams\":%ld,\"chunk_ms\":%ld,\"stall_ms\":%ld,\"stalled_streams\":%ld,\"stall_events\":%llu,\"max_gap_ms\":%.0f,"
               "\"max_gap_hist\":{\"lt250ms\":%ld,\"lt500ms\":%ld,\"lt1s\":%ld,\"lt2s\":%ld,\"ge2s\":%ld},"
               "\"first_byte_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},\"sources\":%ld,\"interrupted\":%s}}\n",
               streams, established, failed, dropped, alive_end, reasons.c_str(), bps, hold_start - t0, hold_s,
@@ -363,7 +364,7 @@ int main(int argc, char** argv) {
               hold_s > 0 ? static_cast<double>(bytes_hold) * 8 / 1e6 / hold_s : 0.0,
               static_cast<double>(alive_end) * static_cast<double>(bps) / 1e6,
               kbps.empty() ? 0 : *std::min_element(kbps.begin(), kbps.end()), pct(kbps, 0.5),
-              kbps.empty() ? 0 : *std::max_element(kbps.begin(), kbps.end()), short_conns, stall_ms, stalled,
+              kbps.empty() ? 0 : *std::max_element(kbps.begin(), kbps.end()), short_conns, chunk_ms, stall_ms, stalled,
               static_cast<unsigned long long>(stall_events), max_gap * 1000, hist[0], hist[1], hist[2], hist[3], hist[4],
               pct(connect_ms, 0.5), pct(connect_ms, 0.99), connect_ms.empty() ? 0 : *std::max_element(connect_ms.begin(), connect_ms.end()),
               src_count, g_stop ? "true" : "false");

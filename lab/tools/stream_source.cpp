@@ -4,8 +4,9 @@
 //   bulwark-stream-source --port 1935 [--port 8086] [--bps 64000] [--chunk-ms 100]
 //                         [--max-conns 120000] [--max-seconds 14400] [--stats-every 5]
 //
-// A client connects and sends one line; "PLAY <bits-per-second>\n" picks its rate, anything
-// else gets --bps. It gets one chunk (bps*chunk_ms/8000 bytes) at once, then one every
+// A client connects and sends one line; "PLAY <bits-per-second> [<chunk-ms>]\n" picks its rate
+// and chunk period (10..1000 ms, a divisor of 1000 in 10 ms steps), anything else gets --bps and
+// --chunk-ms. It gets one chunk (bps*chunk_ms/8000 bytes) at once, then one every
 // chunk_ms, the connections spread evenly over the period (a timing wheel of 10 ms slots), so
 // the output is smooth rather than one burst per period. What a connection is owed is computed
 // from the time since its last chunk, so a source that is late (a busy CPU) sends bigger
@@ -13,7 +14,8 @@
 // client or the path is too slow) the bytes are kept as backlog, up to 5 s worth, and sent
 // first next time; beyond that they are dropped and counted as an overrun.
 //
-// One thread, epoll, non-blocking sockets; bounded by --max-seconds. Prints a JSON stats line
+// One thread, epoll, non-blocking sockets; bounded by --max-seconds. Listeners use SO_REUSEPORT,
+// so several processes can serve one port when one process's file limit is not enough. Prints a JSON stats line
 // every --stats-every seconds and at exit (SIGTERM/SIGINT).
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -76,7 +78,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (ports.empty() || chunk_ms < kTickMs || chunk_ms % kTickMs != 0 || bps_default <= 0 || max_conns <= 0) {
+  auto chunk_ok = [](long c) { return c >= kTickMs && c <= 1000 && c % kTickMs == 0 && 1000 % c == 0; };
+  if (ports.empty() || !chunk_ok(chunk_ms) || bps_default <= 0 || max_conns <= 0) {
     std::fprintf(stderr, "bulwark-stream-source: need --port; --chunk-ms a multiple of %d; positive rates\n", kTickMs);
     return 2;
   }
@@ -97,6 +100,9 @@ int main(int argc, char** argv) {
       }
       int one = 1;
       setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      // several sources may share the port (the kernel spreads connections over them): one
+      // process holds at most RLIMIT_NOFILE connections, and that limit may not be raisable
+      setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
       int rc;
       if (fam == AF_INET) {
         sockaddr_in sa{};
@@ -132,7 +138,7 @@ int main(int argc, char** argv) {
   tev.data.u64 = 2ULL << 40;
   epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &tev);
 
-  const size_t nslots = static_cast<size_t>(chunk_ms / kTickMs);
+  const size_t nslots = 1000 / kTickMs;  // the wheel turns once a second
   std::vector<std::vector<SlotEntry>> slots(nslots);
   std::vector<Conn> conns;
   static char payload[1 << 16];
@@ -260,12 +266,17 @@ int main(int argc, char** argv) {
           if (buf[k] == '\n' || c.line_len + 1 >= sizeof c.line) {
             c.line[c.line_len] = '\0';
             unsigned long long want = 0;
-            c.bps = (std::sscanf(c.line, "PLAY %llu", &want) == 1 && want > 0 && want <= 100000000ULL)
-                        ? want : static_cast<uint64_t>(bps_default);
+            long cms = 0;
+            int got = std::sscanf(c.line, "PLAY %llu %ld", &want, &cms);
+            c.bps = (got >= 1 && want > 0 && want <= 100000000ULL) ? want : static_cast<uint64_t>(bps_default);
+            if (got < 2 || !chunk_ok(cms)) cms = chunk_ms;
             c.playing = true;
             c.last_t = lab::now_s();
-            slots[slot_rr++ % nslots].push_back({fd, c.gen});
-            send_to(fd, c, c.bps * static_cast<uint64_t>(chunk_ms) / 8000);  // the first chunk at once
+            // visited every cms/10 slots, starting at a slot of its own (spread evenly)
+            const size_t step = static_cast<size_t>(cms / kTickMs);
+            const size_t first = slot_rr++ % step;
+            for (size_t s2 = first; s2 < nslots; s2 += step) slots[(cur_slot + s2) % nslots].push_back({fd, c.gen});
+            send_to(fd, c, c.bps * static_cast<uint64_t>(cms) / 8000);  // the first chunk at once
             if (!c.open) break;
           } else {
             c.line[c.line_len++] = buf[k];
