@@ -429,6 +429,11 @@ PkiResult<IssuedCert> issue(const fs::path& dir, const std::string& name, const 
   if (Status st = makeDir(out, 0700, false); !st) {
     return st.error();
   }
+  if (pathExists(out / (name + ".key"))) {
+    return makeError(PkiErrorKind::Conflict, (out / (name + ".key")).string() +
+                                                 " exists (an earlier bundle); remove that directory or choose "
+                                                 "another output directory");
+  }
 
   auto key = generateKey();
   if (!key) {
