@@ -32,6 +32,7 @@ struct Registry {
 void registerPolicyCommands(Registry& r);    // validate, fmt, show
 void registerFirewallCommands(Registry& r);  // test, why, render, plan, apply, counters
 void registerPkiCommands(Registry& r);       // pki init, issue, revoke, list, gateway, crl
+void registerVpnCommands(Registry& r);       // vpn apply|plan, tunnels [terminate USER]
 // status, confirm, rollback, history, reload, events; plan/apply via bulwarkd unless --direct.
 // Registered after the firewall verbs (it routes their plan/apply).
 void registerDaemonCommands(Registry& r);

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   registerPolicyCommands(registry);
   registerFirewallCommands(registry);
   registerPkiCommands(registry);
+  registerVpnCommands(registry);
   registerDaemonCommands(registry);
 
   try {

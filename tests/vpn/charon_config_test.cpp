@@ -183,6 +183,7 @@ TEST(Reconcile, ChangedProposalsReloadViaTheDigest) {
 }
 
 TEST(Reconcile, CrlIsLoadedWhenPresentAndNew) {
+  auto c = creds();
   c.crl = "-----BEGIN X509 CRL-----\nQ1JM\n-----END X509 CRL-----\n";
   auto r = charonConfigFromPolicy(campus(), c);
   Observed o = observedFrom(r.config);

@@ -252,6 +252,10 @@ ApplyResult applyPlan(ViciClient& client, const CharonConfig& desired, const Pla
         break;
       case ChangeKind::LoadCrl:
         st = cr.crl ? vici::loadCert(client, vici::CertType::X509Crl, vici::CertFlag::None, *cr.crl) : viciOk();
+        if (st) {
+          // Otherwise charon keeps using the CRL it cached before (see vici_cmd_flush_certs.cpp).
+          st = vici::flushCerts(client, "X509_CRL");
+        }
         break;
       case ChangeKind::LoadPool:
         for (const auto& p : desired.pools) {

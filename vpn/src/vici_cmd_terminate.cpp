@@ -12,10 +12,10 @@ ViciStatus terminate(ViciClient& c, const TerminateRequest& t) {
     req.add("ike", t.ike);
   }
   if (!t.childId.empty()) {
-    req.add("child_id", t.childId);
+    req.add("child-id", t.childId);
   }
   if (!t.ikeId.empty()) {
-    req.add("ike_id", t.ikeId);
+    req.add("ike-id", t.ikeId);
   }
   req.add("timeout", std::to_string(t.timeoutMs));
   req.add("loglevel", "-1");

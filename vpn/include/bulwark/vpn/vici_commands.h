@@ -54,6 +54,9 @@ enum class CertFlag { None, Ca };
 [[nodiscard]] ViciStatus loadKey(ViciClient& c, std::string_view keyType, std::string_view data);
 [[nodiscard]] std::string keyTypeOfPem(std::string_view pem);
 
+// flush-certs: drop charon's certificate cache ("X509_CRL" = only cached CRLs).
+[[nodiscard]] ViciStatus flushCerts(ViciClient& c, std::string_view type = {});
+
 struct ListedCert {
   std::string type;  // X509, X509_CRL, ...
   std::string flag;  // NONE, CA, ...
@@ -69,7 +72,7 @@ struct ListedCert {
 
 struct TerminateRequest {
   std::string ike;        // by configuration name ...
-  std::string ikeId;      // ... or by unique id
+  std::string ikeId;      // ... or by unique id (sent as "ike-id", as swanctl does)
   std::string child;
   std::string childId;
   int timeoutMs = 10000;  // charon's own wait; 0 = forever, -1 = don't wait

@@ -1,0 +1,346 @@
+// bulwarkctl vpn apply|plan, tunnels [terminate USER]: the admin VPN driven over charon's
+// VICI socket. Exit codes: 0 ok (vpn plan --detailed-exitcode: 0 in sync, 3 changes
+// pending), 1 invalid policy or charon refused a change, 2 usage, I/O or VICI transport
+// error (charon not running, socket unreachable). Private keys are never printed.
+#include <CLI/CLI.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "bulwark/policies/loader.h"
+#include "bulwark/vpn/charon_config.h"
+#include "bulwark/vpn/pki.h"
+#include "bulwark/vpn/tunnels.h"
+#include "commands.h"
+#include "output.h"
+
+namespace bulwark::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace pki = bulwark::vpn::pki;
+using vpn::ViciError;
+
+constexpr int kExitFailure = 1;
+constexpr int kExitPending = 3;
+
+struct VpnArgs {
+  std::string vici = std::string(vpn::kDefaultViciUri);
+  std::string pkiDir = pki::kDefaultDir;
+  std::string ca, cert, key, crl;  // override single files of the PKI directory
+  bool watch = false;
+  bool detailed = false;
+  bool libipsec = false;
+  std::string user;
+};
+
+int viciFailure(const ViciError& e) {
+  std::cerr << "bulwarkctl: " << e.message << '\n';
+  return e.isTransport() || e.kind == vpn::ViciErrorKind::Config ? kExitUsage : kExitFailure;
+}
+
+bool readFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+// The desired charon config, or an exit code.
+struct Desired {
+  vpn::CharonConfig config;
+  int exitCode = kExitOk;
+};
+
+Desired loadDesired(const std::string& path, const VpnArgs& a, const GlobalOptions& opts) {
+  Desired d;
+  auto result = policies::loadAndValidate(path);
+  if (failed(result.diagnostics, opts.werror)) {
+    printDiagnostics(result.diagnostics);
+    std::cerr << path << ": invalid policy\n";
+    d.exitCode = kExitFailure;
+    return d;
+  }
+  vpn::Credentials creds;
+  if (result.policy.vpn) {
+    const fs::path dir = a.pkiDir;
+    const std::string ca = a.ca.empty() ? pki::caCertPath(dir).string() : a.ca;
+    const std::string cert = a.cert.empty() ? pki::gatewayCertPath(dir).string() : a.cert;
+    const std::string key = a.key.empty() ? pki::gatewayKeyPath(dir).string() : a.key;
+    const std::string crl = a.crl.empty() ? pki::crlPath(dir).string() : a.crl;
+    for (const auto& [file, out] : {std::pair{ca, &creds.caCert}, std::pair{cert, &creds.gatewayCert},
+                                    std::pair{key, &creds.gatewayKey}}) {
+      if (!readFile(file, *out)) {
+        std::cerr << "bulwarkctl: cannot read " << file << ": " << std::strerror(errno) << '\n';
+        d.exitCode = kExitUsage;
+        return d;
+      }
+    }
+    std::string crlText;
+    if (readFile(crl, crlText) && !crlText.empty()) {
+      creds.crl = std::move(crlText);
+    }
+  }
+  vpn::CharonOptions co;
+  co.forceEncap = a.libipsec;
+  auto cfg = vpn::charonConfigFromPolicy(result.policy, std::move(creds), co);
+  if (!cfg.ok()) {
+    for (const auto& e : cfg.errors) {
+      std::cerr << e << '\n';
+    }
+    d.exitCode = kExitFailure;
+    return d;
+  }
+  d.config = std::move(cfg.config);
+  return d;
+}
+
+nlohmann::json planJson(const vpn::Plan& plan) {
+  auto arr = nlohmann::json::array();
+  for (const auto& c : plan.changes) {
+    arr.push_back({{"action", vpn::changeKindName(c.kind)}, {"name", c.name}, {"reason", c.reason}});
+  }
+  return arr;
+}
+
+void printPlan(const vpn::Plan& plan) {
+  for (const auto& c : plan.changes) {
+    std::cout << "  " << vpn::changeKindName(c.kind) << ' ' << c.name << "  (" << c.reason << ")\n";
+  }
+}
+
+std::atomic<bool> gStop{false};
+extern "C" void onStopSignal(int) { gStop.store(true); }
+
+std::string stamp() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+int runWatch(const VpnArgs& a, vpn::CharonConfig desired) {
+  std::signal(SIGTERM, onStopSignal);
+  std::signal(SIGINT, onStopSignal);
+  vpn::ConfigWatcher watcher(a.vici, std::move(desired));
+  bool wasUnreachable = false;
+  watcher.run(gStop, [&](const vpn::WatchStep& s) {
+    switch (s.kind) {
+      case vpn::WatchStepKind::Reloaded:
+        std::cout << stamp() << " reloaded (#" << watcher.reloads() << "): "
+                  << (s.result.plan.inSync() ? std::string("in sync")
+                                             : std::to_string(s.result.applied) + " change(s) applied")
+                  << std::endl;
+        wasUnreachable = false;
+        break;
+      case vpn::WatchStepKind::Failed:
+        std::cout << stamp() << " reload failed: " << s.error.message << std::endl;
+        break;
+      case vpn::WatchStepKind::Disconnected:
+        std::cout << stamp() << " charon went away (" << s.error.message << "); reconnecting" << std::endl;
+        break;
+      case vpn::WatchStepKind::Unreachable:
+        if (!wasUnreachable) {
+          std::cout << stamp() << " charon unreachable: " << s.error.message << std::endl;
+        }
+        wasUnreachable = true;
+        break;
+      case vpn::WatchStepKind::Event: {
+        std::string up = s.event.message.get("up", "no");
+        for (const auto& e : s.event.message.entries()) {
+          if (e.kind == vpn::Entry::Kind::Section) {
+            std::cout << stamp() << " event " << s.event.name << " " << (up == "yes" ? "up" : "down") << ' '
+                      << e.name << ' ' << e.section.get("remote-id") << std::endl;
+          }
+        }
+        break;
+      }
+      case vpn::WatchStepKind::Idle:
+        break;
+    }
+  });
+  return kExitOk;
+}
+
+int runVpnApply(const std::string& path, const VpnArgs& a, const GlobalOptions& opts, bool dryRun) {
+  auto d = loadDesired(path, a, opts);
+  if (d.exitCode != kExitOk) {
+    return d.exitCode;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto client = vpn::ViciClient::connect(a.vici);
+  if (!client) {
+    return viciFailure(client.error());
+  }
+  auto observed = vpn::observe(**client);
+  if (!observed) {
+    return viciFailure(observed.error());
+  }
+  vpn::Plan plan = vpn::planReconcile(d.config, *observed);
+  if (dryRun) {
+    if (opts.json) {
+      std::cout << nlohmann::json{{"in_sync", plan.inSync()}, {"changes", planJson(plan)}}.dump(2) << '\n';
+    } else if (plan.inSync()) {
+      std::cout << "charon is in sync with the policy\n";
+    } else {
+      std::cout << plan.changes.size() << " change(s) to make:\n";
+      printPlan(plan);
+    }
+    return a.detailed && !plan.inSync() ? kExitPending : kExitOk;
+  }
+  vpn::ApplyResult r = vpn::applyPlan(**client, d.config, plan);
+  const auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (opts.json) {
+    auto errs = nlohmann::json::array();
+    for (const auto& e : r.errors) {
+      errs.push_back({{"kind", vpn::viciErrorKindName(e.kind)}, {"message", e.message}});
+    }
+    std::cout << nlohmann::json{{"in_sync", plan.inSync()}, {"changes", planJson(plan)}, {"applied", r.applied},
+                                {"errors", errs}, {"elapsed_ms", ms}}
+                     .dump(2)
+              << '\n';
+  } else if (plan.inSync()) {
+    std::cout << "charon is in sync with the policy (nothing changed)\n";
+  } else {
+    printPlan(plan);
+    std::cout << "applied " << r.applied << " of " << plan.changes.size() << " change(s) in "
+              << static_cast<long>(ms) << " ms\n";
+  }
+  for (const auto& e : r.errors) {
+    std::cerr << "bulwarkctl: " << e.message << '\n';
+  }
+  if (!r.ok()) {
+    return r.errors.front().isTransport() ? kExitUsage : kExitFailure;
+  }
+  client->reset();
+  if (a.watch) {
+    return runWatch(a, std::move(d.config));
+  }
+  return kExitOk;
+}
+
+std::string ago(std::int64_t since) {
+  if (since == 0) {
+    return "-";
+  }
+  std::time_t t = since;
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+int runTunnels(const VpnArgs& a, const GlobalOptions& opts) {
+  auto client = vpn::ViciClient::connect(a.vici);
+  if (!client) {
+    return viciFailure(client.error());
+  }
+  auto tunnels = vpn::listTunnels(**client);
+  if (!tunnels) {
+    return viciFailure(tunnels.error());
+  }
+  if (opts.json) {
+    auto arr = nlohmann::json::array();
+    for (const auto& t : *tunnels) {
+      arr.push_back({{"user", t.user}, {"group", t.group}, {"identity", t.identity}, {"virtual_ip", t.virtualIp},
+                     {"outer_address", t.outerAddress}, {"state", t.state}, {"up_since", t.upSince},
+                     {"bytes_in", t.bytesIn}, {"bytes_out", t.bytesOut}, {"packets_in", t.packetsIn},
+                     {"packets_out", t.packetsOut}, {"ike_id", t.ikeId}});
+    }
+    std::cout << arr.dump(2) << '\n';
+    return kExitOk;
+  }
+  if (tunnels->empty()) {
+    std::cout << "no admin tunnels\n";
+    return kExitOk;
+  }
+  std::printf("%-16s %-12s %-16s %-18s %-20s %12s %12s\n", "USER", "GROUP", "VIRTUAL IP", "OUTER ADDRESS",
+              "UP SINCE", "BYTES IN", "BYTES OUT");
+  for (const auto& t : *tunnels) {
+    std::printf("%-16s %-12s %-16s %-18s %-20s %12llu %12llu\n", t.user.c_str(), t.group.c_str(),
+                t.virtualIp.c_str(), t.outerAddress.c_str(), ago(t.upSince).c_str(),
+                static_cast<unsigned long long>(t.bytesIn), static_cast<unsigned long long>(t.bytesOut));
+  }
+  return kExitOk;
+}
+
+int runTerminate(const VpnArgs& a) {
+  auto client = vpn::ViciClient::connect(a.vici);
+  if (!client) {
+    return viciFailure(client.error());
+  }
+  auto n = vpn::terminateUser(**client, a.user);
+  if (!n) {
+    return viciFailure(n.error());
+  }
+  if (*n == 0) {
+    std::cerr << "bulwarkctl: no admin tunnel of '" << a.user << "' is up\n";
+    return kExitFailure;
+  }
+  std::cout << "terminated " << *n << " tunnel(s) of " << a.user << '\n';
+  return kExitOk;
+}
+
+void addViciOption(CLI::App* cmd, VpnArgs& a) {
+  cmd->add_option("--vici", a.vici, "charon's VICI socket (default unix:///var/run/charon.vici)");
+}
+
+void addPkiOptions(CLI::App* cmd, VpnArgs& a) {
+  cmd->add_option("--pki", a.pkiDir, std::string("PKI directory (default ") + pki::kDefaultDir + ")");
+  cmd->add_option("--ca", a.ca, "CA certificate (default: <pki>/ca.crt)");
+  cmd->add_option("--cert", a.cert, "gateway certificate (default: <pki>/gateway.crt)");
+  cmd->add_option("--key", a.key, "gateway private key (default: <pki>/private/gateway.key)");
+  cmd->add_option("--crl", a.crl, "CRL (default: <pki>/crl.pem, when present)");
+  cmd->add_flag("--libipsec", a.libipsec, "charon uses kernel-libipsec (userspace ESP): force UDP encapsulation");
+}
+
+}  // namespace
+
+void registerVpnCommands(Registry& r) {
+  auto a = std::make_shared<VpnArgs>();
+  auto* vpnCmd = r.app.add_subcommand("vpn", "Admin VPN: load the policy's VPN configuration into charon");
+  vpnCmd->require_subcommand(1);
+
+  auto* apply = vpnCmd->add_subcommand("apply", "Load the VPN config into charon over VICI (idempotent)");
+  apply->add_option("PATH", r.path, r.pathHelp);
+  addViciOption(apply, *a);
+  addPkiOptions(apply, *a);
+  apply->add_flag("--watch", a->watch, "Keep running: reload whenever charon restarts; log tunnel events");
+  apply->callback([&r, a] { r.action = [&r, a] { return runVpnApply(r.path, *a, r.opts, false); }; });
+
+  auto* plan = vpnCmd->add_subcommand("plan", "Show what vpn apply would change in charon");
+  plan->add_option("PATH", r.path, r.pathHelp);
+  addViciOption(plan, *a);
+  addPkiOptions(plan, *a);
+  plan->add_flag("--detailed-exitcode", a->detailed, "Exit 0 when in sync, 3 when changes are pending");
+  plan->callback([&r, a] { r.action = [&r, a] { return runVpnApply(r.path, *a, r.opts, true); }; });
+
+  auto* tunnels = r.app.add_subcommand("tunnels", "Admin tunnels: user, group, virtual IP, outer address, bytes");
+  addViciOption(tunnels, *a);
+  tunnels->callback([&r, a] {
+    if (!r.action) {
+      r.action = [&r, a] { return runTunnels(*a, r.opts); };
+    }
+  });
+  auto* term = tunnels->add_subcommand("terminate", "Close every admin tunnel of USER (certificate CN)");
+  term->add_option("USER", a->user, "the admin's name (certificate CN)")->required();
+  addViciOption(term, *a);
+  term->callback([&r, a] { r.action = [a] { return runTerminate(*a); }; });
+}
+
+}  // namespace bulwark::cli
