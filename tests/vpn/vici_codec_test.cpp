@@ -2,6 +2,7 @@
 // decoder enforces (each malformed input is an error value, never a crash).
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 
 #include "bulwark/vpn/vici_message.h"
@@ -172,7 +173,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"duplicate key", bytes({3, 1, 'k', 0, 0, 3, 1, 'k', 0, 0}), "duplicate name 'k'"},
         BadCase{"duplicate key and list", bytes({3, 1, 'k', 0, 0, 4, 1, 'k', 6}), "duplicate name 'k'"},
         BadCase{"duplicate section", bytes({1, 1, 's', 2, 1, 1, 's', 2}), "duplicate name 's'"},
-        BadCase{"too deep", nested(kMaxDepth + 1), "nested deeper"}));
+        BadCase{"too deep", nested(kMaxDepth + 1), "nested deeper"}),
+    [](const ::testing::TestParamInfo<BadCase>& p) {
+      std::string name;
+      for (const char* c = p.param.what; *c; ++c) {
+        name.push_back(std::isalnum(static_cast<unsigned char>(*c)) ? *c : '_');
+      }
+      return name;
+    });
 
 TEST(ViciCodec, SameNameInDifferentSectionsIsFine) {
   auto dec = decodeMessage(bytes({3, 1, 'k', 0, 0, 1, 1, 's', 3, 1, 'k', 0, 0, 2}));

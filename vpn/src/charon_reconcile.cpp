@@ -11,12 +11,19 @@ namespace {
 bool ownedName(std::string_view name) { return name.substr(0, kOwnedPrefix.size()) == kOwnedPrefix; }
 
 int base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
+  if (c >= 'A' && c <= 'Z') {
+    return c - 'A';
+  }
+  if (c >= 'a' && c <= 'z') {
+    return c - 'a' + 26;
+  }
+  if (c >= '0' && c <= '9') {
+    return c - '0' + 52;
+  }
+  if (c == '+') {
+    return 62;
+  }
+  return c == '/' ? 63 : -1;
 }
 
 const vici::NamedSection* findConn(const Observed& o, std::string_view name) {
