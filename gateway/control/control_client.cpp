@@ -54,7 +54,10 @@ Result<nlohmann::json> ControlClient::call(std::string_view op, nlohmann::json a
     ssize_t n = ::send(fd_, wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return sysError("send to bulwarkd", errno);
+      int err = errno;
+      // The daemon may have said why before hanging up (e.g. a refusal): prefer that.
+      if (auto last = readMessage(std::chrono::milliseconds(200)); last && last->contains("error")) return last;
+      return sysError("send to bulwarkd", err);
     }
     off += static_cast<std::size_t>(n);
   }

@@ -75,17 +75,6 @@ void ControlServer::onAccept() {
       send(*c, gateway::errorReply(nullptr, gateway::ErrorCode::Conflict, "too many clients"));
       continue;
     }
-    if (c->peer.role == gateway::Role::None) {
-      // Say why, then hang up.
-      std::string msg = gateway::frame(gateway::errorReply(
-          nullptr, gateway::ErrorCode::Denied,
-          "permission denied: " + c->peer.who() + " is not root and not in group '" + gateway::kGroupChange +
-              "' (change) or '" + gateway::kGroupView + "' (read only)"));
-      ssize_t n = ::send(raw, msg.data(), msg.size(), MSG_NOSIGNAL);
-      (void)n;
-      if (denied_) denied_(c->peer, "connect");
-      continue;
-    }
     conns_[raw] = std::move(c);
     auto w = loop_.watch(raw, EPOLLIN, [this, raw](std::uint32_t ev) { onReadable(raw, ev); });
     if (!w) conns_.erase(raw);
@@ -129,6 +118,15 @@ void ControlServer::handleLine(Conn& c, const std::string& line) {
     return;
   }
   nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
+  if (c.peer.role == gateway::Role::None) {
+    if (denied_) denied_(c.peer, req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "?");
+    send(c, gateway::errorReply(id, gateway::ErrorCode::Denied,
+                                "permission denied: " + c.peer.who() + " is not root and not in group '" +
+                                    gateway::kGroupChange + "' (may change) or '" + gateway::kGroupView +
+                                    "' (may read)"));
+    c.closeAfterWrite = true;
+    return;
+  }
   if (!req.contains("op") || !req["op"].is_string()) {
     send(c, gateway::errorReply(id, gateway::ErrorCode::BadRequest, "missing 'op'"));
     return;
@@ -173,6 +171,10 @@ void ControlServer::flush(Conn& c) {
     c.out.erase(0, static_cast<std::size_t>(n));
   }
   if (!conns_.count(fd)) return;  // not registered (refused at accept)
+  if (c.out.empty() && c.closeAfterWrite) {
+    drop(fd);
+    return;
+  }
   if (c.out.size() > kMaxPendingOut) {
     drop(fd);
     return;

@@ -1,7 +1,8 @@
 #pragma once
 // The control socket: accepts local clients, identifies each by SO_PEERCRED/SO_PEERGROUPS,
 // frames newline-delimited JSON, checks the role against the operation, and hands requests
-// to a handler. Connections that asked for "events" receive broadcast() messages.
+// to a handler. A peer with no role gets one refusal (to its first request) and is hung up
+// on. Connections that asked for "events" receive broadcast() messages.
 #include <filesystem>
 #include <functional>
 #include <map>
