@@ -51,8 +51,10 @@ struct WhyArgs {
   std::string iif;      // override the ingress interface
   bool libipsec = false;  // a VPN source arriving on charon's userspace-ESP TUN
 };
-int runPlan(const std::string& path, bool detailedExitCode, const GlobalOptions& opts);
-int runApply(const std::string& path, const GlobalOptions& opts);
+// What plan/apply cover: both (default), or only one part (--only firewall|links).
+enum class Parts { All, Firewall, Links };
+int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const GlobalOptions& opts);
+int runApply(const std::string& path, Parts parts, const GlobalOptions& opts);
 int runCounters(const std::string& path, const GlobalOptions& opts);
 int runWhy(const WhyArgs& args, const GlobalOptions& opts);
 

@@ -60,16 +60,25 @@ void registerFirewallCommands(Registry& r) {
   // --direct: the only mode until bulwarkd exists; accepted so scripts written now keep working.
   auto detailed = std::make_shared<bool>(false);
   auto direct = std::make_shared<bool>(false);
-  auto* plan = r.app.add_subcommand("plan", "Show what apply would change in the kernel (as nft commands)");
+  auto only = std::make_shared<std::string>("all");
+  auto parts = [only] {
+    return *only == "firewall" ? Parts::Firewall : *only == "links" ? Parts::Links : Parts::All;
+  };
+  const char* onlyHelp = "Only the firewall or only the segment links (default: both)";
+  auto* plan = r.app.add_subcommand("plan", "Show what apply would change in the kernel (firewall as nft commands, links)");
   plan->add_option("PATH", r.path, r.pathHelp);
   plan->add_flag("--detailed-exitcode", *detailed, "Exit 0 when in sync, 2 when there are changes, 1 on error");
   plan->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
-  plan->callback([&r, detailed] { r.action = withPolicy(r, [&r, detailed] { return runPlan(r.path, *detailed, r.opts); }); });
+  plan->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links"}));
+  plan->callback([&r, detailed, parts] {
+    r.action = withPolicy(r, [&r, detailed, parts] { return runPlan(r.path, *detailed, parts(), r.opts); });
+  });
 
-  auto* apply = r.app.add_subcommand("apply", "Program the policy into the kernel atomically");
+  auto* apply = r.app.add_subcommand("apply", "Program the policy into the kernel: firewall atomically, then links");
   apply->add_option("PATH", r.path, r.pathHelp);
   apply->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
-  apply->callback([&r] { r.action = withPolicy(r, [&r] { return runApply(r.path, r.opts); }); });
+  apply->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links"}));
+  apply->callback([&r, parts] { r.action = withPolicy(r, [&r, parts] { return runApply(r.path, parts(), r.opts); }); });
 
   auto* counters = r.app.add_subcommand("counters", "Packet and byte counters per policy rule");
   counters->add_option("PATH", r.path, r.pathHelp);
