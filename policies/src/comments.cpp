@@ -12,7 +12,9 @@ std::vector<std::string_view> splitLines(std::string_view text) {
   while (start <= text.size()) {
     auto nl = text.find('\n', start);
     if (nl == std::string_view::npos) {
-      if (start < text.size()) lines.push_back(text.substr(start));
+      auto last = text.substr(start);
+      if (!last.empty() && last.back() == '\r') last.remove_suffix(1);  // CRLF file without final LF
+      if (start < text.size()) lines.push_back(last);
       break;
     }
     auto line = text.substr(start, nl - start);

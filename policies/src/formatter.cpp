@@ -6,6 +6,7 @@
 #include <map>
 
 #include "comments.h"
+#include "yaml_reader.h"
 
 namespace bulwark::policies {
 
@@ -15,6 +16,7 @@ using detail::Comment;
 using detail::CommentMap;
 
 constexpr std::size_t kWidth = 100;
+constexpr std::size_t kMaxKey = 1000;  // YAML: an implicit key has at most 1024 characters
 
 // Canonical key order per place in the document ("segments[]" = an item of segments).
 const std::map<std::string, std::vector<std::string>, std::less<>>& keyOrders() {
@@ -125,6 +127,9 @@ std::string scalar(const YAML::Node& n, bool inFlow) {
   return s;
 }
 
+// Keys are plain words in a valid policy; anything else is quoted so it stays one key.
+std::string key(const std::string& k, bool inFlow) { return needsQuotes(k, inFlow) ? quoted(k) : k; }
+
 class Emitter {
  public:
   Emitter(CommentMap& comments, const std::string& file, Diagnostics& diags)
@@ -161,6 +166,9 @@ class Emitter {
     if (n.IsMap()) {
       for (auto it = n.begin(); it != n.end(); ++it) {
         out.push_back(lineOf(it->first));
+        if (key(it->first.Scalar(), false).size() > kMaxKey) {  // YAML limit on implicit keys
+          diags_.error({file_, lineOf(it->first) + 1, 1}, "fmt cannot write a key this long");
+        }
         collectAnchors(it->second, out);
       }
     } else if (n.IsSequence()) {
@@ -205,7 +213,7 @@ class Emitter {
     if (n.IsMap()) {
       for (auto it = n.begin(); it != n.end(); ++it) {
         if (lineOf(it->first) != startLine && comments_.hasLeading(lineOf(it->first))) return false;
-        const auto& v = it->second;
+        const YAML::Node v = it->second;  // a copy: it->second lives in a temporary
         if (v.IsScalar()) continue;
         if (v.IsSequence() && std::all_of(v.begin(), v.end(), leafOk)) continue;
         return false;
@@ -231,7 +239,7 @@ class Emitter {
     bool first = true;
     for (const auto& e : orderedEntries(n, ctx)) {
       lines.push_back(lineOf(e.keyNode));
-      s += (first ? "" : ", ") + e.key + ": " + flow(e.value, childContext(ctx, e.key), lines);
+      s += (first ? "" : ", ") + key(e.key, true) + ": " + flow(e.value, childContext(ctx, e.key), lines);
       first = false;
     }
     return s + " }";
@@ -260,12 +268,12 @@ class Emitter {
   // key); otherwise the key is indented.
   void keyValue(const Entry& e, std::size_t indent, const std::string& ctx, const std::string& prefix) {
     std::string head = prefix.empty() ? std::string(indent, ' ') : std::string();
-    head += e.key + ":";
+    head += key(e.key, false) + ":";
     out_ += head;
     noteTrailing(lineOf(e.keyNode));
     auto cctx = childContext(ctx, e.key);
     const auto& v = e.value;
-    std::size_t column = indent + e.key.size() + 2;
+    std::size_t column = indent + key(e.key, false).size() + 2;
     if (!v.IsDefined() || v.IsNull()) {
       endLine();
     } else if (v.IsScalar()) {
@@ -344,23 +352,24 @@ class Emitter {
 
 FormatResult formatPolicyText(std::string_view text, const std::string& file) {
   FormatResult result;
-  std::vector<YAML::Node> docs;
+  detail::FirstDocument doc;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    doc = detail::loadFirstDocument(std::string(text));
   } catch (const YAML::Exception& e) {
     result.diagnostics.error({file, e.mark.is_null() ? 0 : e.mark.line + 1,
                               e.mark.is_null() ? 0 : e.mark.column + 1},
                              "YAML syntax: " + e.msg);
     return result;
   }
-  if (docs.size() > 1) {
-    result.diagnostics.error({file, docs[1].Mark().line + 1, 1},
-                             "a policy file holds one YAML document, this is the second");
+  if (doc.next) {
+    result.diagnostics.error({file, doc.next->line + 1, doc.stray ? doc.next->column + 1 : 1},
+                             doc.stray ? "YAML syntax: unexpected text after the end of the document"
+                                       : "a policy file holds one YAML document, this is the second");
     return result;
   }
   CommentMap comments(text);
   Emitter emitter(comments, file, result.diagnostics);
-  result.text = emitter.document(docs.empty() ? YAML::Node() : docs.front());
+  result.text = emitter.document(doc.root);
   if (!result.ok()) result.text.clear();
   return result;
 }

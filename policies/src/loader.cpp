@@ -466,24 +466,28 @@ class FileLoader {
 void loadOne(const Source& src, Policy& policy, Diagnostics& diags,
              std::map<std::string, Location>& singletons) {
   policy.files.push_back(src.name);
-  std::vector<YAML::Node> docs;
+  detail::FirstDocument doc;
   try {
-    docs = YAML::LoadAll(src.text);
+    doc = detail::loadFirstDocument(src.text);
   } catch (const YAML::Exception& e) {
     Location where{src.name, e.mark.is_null() ? 0 : e.mark.line + 1,
                    e.mark.is_null() ? 0 : e.mark.column + 1};
     diags.error(where, "YAML syntax: " + e.msg);
     return;
   }
-  if (docs.size() > 1) {
-    YamlReader r(src.name, diags);
-    diags.error(r.loc(docs[1]), "a policy file holds one YAML document, this is the second",
-                "remove the '---' separator or split the file");
+  if (doc.next) {
+    Location where{src.name, doc.next->line + 1, doc.next->column + 1};
+    if (doc.stray) {
+      diags.error(where, "YAML syntax: unexpected text after the end of the document");
+    } else {
+      diags.error(where, "a policy file holds one YAML document, this is the second",
+                  "remove the '---' separator or split the file");
+    }
     return;
   }
   YamlReader reader(src.name, diags);
   FileLoader loader(reader, policy, singletons);
-  loader.load(docs.empty() ? YAML::Node() : docs.front());
+  loader.load(doc.root);
 }
 
 }  // namespace

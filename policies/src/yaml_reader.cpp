@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 namespace bulwark::policies::detail {
 
@@ -69,6 +72,72 @@ const char* nodeKind(const YAML::Node& n) {
 
 }  // namespace
 
+namespace {
+
+// Records where each document's root node starts.
+class DocumentMarks : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> roots;
+  void OnDocumentStart(const YAML::Mark&) override { depth_ = 0; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(m);
+    ++depth_;
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    node(m);
+    ++depth_;
+  }
+  void OnMapEnd() override { --depth_; }
+
+ private:
+  void node(const YAML::Mark& m) {
+    if (depth_ == 0) roots.push_back(m);
+  }
+  int depth_ = 0;
+};
+
+// Can anything follow the first document? Not after a block collection that starts in
+// column 0: it ends only at the end of the text or at a document marker.
+bool mayHoldMore(const std::string& text, const YAML::Node& root) {
+  if (!root.IsMap() && !root.IsSequence()) return true;
+  if (root.Style() != YAML::EmitterStyle::Block || root.Mark().column != 0) return true;
+  for (std::size_t at = 0; at < text.size(); at = text.find('\n', at) + 1) {
+    if (text.compare(at, 3, "---") == 0 || text.compare(at, 3, "...") == 0) return true;
+    if (text.find('\n', at) == std::string::npos) break;
+  }
+  return false;
+}
+
+}  // namespace
+
+FirstDocument loadFirstDocument(const std::string& text) {
+  FirstDocument out;
+  out.root = YAML::Load(text);  // parses one document only: always terminates
+  if (!mayHoldMore(text, out.root)) return out;
+  // Look at up to three documents. yaml-cpp reports text it cannot parse after a document
+  // as an endless run of empty documents at the same place.
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentMarks marks;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(marks); ++i) {
+  }
+  if (marks.roots.size() >= 2) {
+    out.next = marks.roots[1];
+    out.stray = marks.roots[0].pos == marks.roots[1].pos ||
+                (marks.roots.size() >= 3 && marks.roots[1].pos == marks.roots[2].pos);
+  }
+  return out;
+}
+
 std::string closestMatch(std::string_view word, const std::vector<std::string_view>& candidates) {
   std::string best;
   std::size_t bestDistance = 3;  // suggest only close typos
@@ -94,7 +163,7 @@ std::optional<Fields> YamlReader::mapping(const YAML::Node& n, const Location& w
   }
   Fields out;
   for (auto it = n.begin(); it != n.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // a copy: it->first lives in a temporary
     if (!key.IsScalar()) {
       diags_.error(loc(key), "keys of " + std::string(what) + " must be plain words");
       continue;

@@ -66,6 +66,17 @@ class YamlReader {
   Diagnostics& diags_;
 };
 
+// The first YAML document of `text`, and where a second one starts, if any. Throws
+// YAML::Exception on a syntax error, like YAML::LoadAll -- which it replaces because
+// yaml-cpp 0.7's LoadAll loops forever, allocating, when text it cannot parse follows a
+// document, e.g. "[a], b" (jbeder/yaml-cpp#1040).
+struct FirstDocument {
+  YAML::Node root;
+  std::optional<YAML::Mark> next;  // a second document, or the stray text (below), starts here
+  bool stray = false;              // `next` is text yaml-cpp cannot parse, not a document
+};
+[[nodiscard]] FirstDocument loadFirstDocument(const std::string& text);
+
 // The candidate within two edits of `word` (a typo), or "" when none is that close.
 [[nodiscard]] std::string closestMatch(std::string_view word,
                                        const std::vector<std::string_view>& candidates);
