@@ -25,8 +25,10 @@ ctest --preset dev -L kernel --output-on-failure
 
 step "build fuzz"
 cmake --preset fuzz -DBULWARK_WERROR=ON >/dev/null
-cmake --build --preset fuzz -j"$JOBS" --target fuzz_policy_loader
-step "fuzz policy loader for ${FUZZ_SECONDS}s"
+cmake --build --preset fuzz -j"$JOBS" --target fuzz_policy_loader fuzz_vici_decoder
+step "fuzz the policy loader for ${FUZZ_SECONDS}s"
 tests/fuzz/run-fuzz.sh "$FUZZ_SECONDS"
+step "fuzz the VICI decoder for $((FUZZ_SECONDS / 2))s"
+tests/fuzz/run-fuzz-vici.sh "$((FUZZ_SECONDS / 2))"
 
 step "all tests passed"
