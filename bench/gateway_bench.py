@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+"""bulwarkd benchmarks (figures in docs/performance.md, "Daemon"). Needs root; everything runs in
+a network namespace this script creates and deletes.
+
+    gateway_bench.py --daemon BULWARKD [--flows 10000] [--rules 10000] [--status N] [--scrapes N]
+
+1. RSS: the daemon started on the 10k-flow policy (the shape of bench/firewall_policygen.h:
+   clients/servers segments, 125 client hosts per rule, tcp+udp per host → 40 rules, flows in
+   sets), after startup (apply), after 100 status calls and a metrics scrape: VmRSS and VmHWM.
+2. status round trip over the control socket (one connection, sequential), median/p99.
+3. metrics scrape with a 10k-RULE policy (one policy rule per client host → one counter each)
+   vs `nft list ruleset` and `nft -j list ruleset` in the same namespace, same run.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HOSTS_PER_RULE = 125
+
+
+def host_addr(i):
+    return f"10.64.{(i + 10) >> 8 & 255}.{(i + 10) & 255}"
+
+
+def server_addr(r):
+    return f"10.200.{(r + 10) >> 8 & 255}.{(r + 10) & 255}"
+
+
+def header():
+    return """gateway:
+  uplink: wan0
+segments:
+  - name: clients
+    interface: cli0
+    ipv4: { subnet: 10.64.0.0/16, gateway: 10.64.0.1 }
+  - name: servers
+    interface: srv0
+    ipv4: { subnet: 10.200.0.0/16, gateway: 10.200.0.1 }
+"""
+
+
+def flow_policy(flows):
+    rules = (flows + 2 * HOSTS_PER_RULE - 1) // (2 * HOSTS_PER_RULE)
+    out = [header(), "hosts:\n"]
+    for i in range(rules * HOSTS_PER_RULE):
+        out.append(f"  - {{ name: c{i:05d}, segment: clients, addresses: [{host_addr(i)}] }}\n")
+    for r in range(rules):
+        out.append(f"  - {{ name: s{r:05d}, segment: servers, addresses: [{server_addr(r)}] }}\n")
+    out.append("rules:\n")
+    for r in range(rules):
+        members = ", ".join(f"c{i:05d}" for i in range(r * HOSTS_PER_RULE, (r + 1) * HOSTS_PER_RULE))
+        out.append(f"  - name: r{r:05d}\n    from: [{members}]\n    to: s{r:05d}\n"
+                   f"    services: [tcp/{10000 + r}, udp/{10000 + r}]\n    action: allow\n")
+    return "".join(out), rules
+
+
+def rule_policy(n):
+    servers = max(1, n // 250)
+    out = [header(), "hosts:\n"]
+    for i in range(n):
+        out.append(f"  - {{ name: c{i:05d}, segment: clients, addresses: [{host_addr(i)}] }}\n")
+    for r in range(servers):
+        out.append(f"  - {{ name: s{r:05d}, segment: servers, addresses: [{server_addr(r)}] }}\n")
+    out.append("rules:\n")
+    for i in range(n):
+        out.append(f"  - {{ name: r{i:05d}, from: [c{i:05d}], to: s{i % servers:05d}, "
+                   f"services: [tcp/{10000 + i % 5000}], action: allow }}\n")
+    return "".join(out)
+
+
+def rss(pid):
+    vals = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        if k in ("VmRSS", "VmHWM"):
+            vals[k] = int(v.split()[0]) / 1024.0
+    return vals
+
+
+class Daemon:
+    def __init__(self, exe, ns, policy_dir, tmp, port):
+        self.sock = tmp / "control.sock"
+        self.log = open(tmp / "bulwarkd.log", "w")
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns, exe, "--policy", str(policy_dir), "--socket",
+                                   str(self.sock), "--state-dir", str(tmp / "state"), "--metrics",
+                                   f"127.0.0.1:{port}", "--no-journal", "--drift-interval", "0"],
+                                  stdout=self.log, stderr=self.log)
+        self.port = port
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 900:
+            if self.p.poll() is not None:
+                raise RuntimeError((tmp / "bulwarkd.log").read_text())
+            if "ready:" in (tmp / "bulwarkd.log").read_text():
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("bulwarkd not ready after 900 s")
+        self.startup = time.monotonic() - t0
+        self.pid = self.p.pid  # ip netns exec setns()es and exec()s: same process
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(timeout=30)
+
+
+def status_rtt(sock_path, n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(sock_path))
+    f = s.makefile("rwb")
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        f.write(json.dumps({"id": i, "op": "status"}).encode() + b"\n")
+        f.flush()
+        reply = json.loads(f.readline())
+        times.append(time.perf_counter() - t)
+        assert reply["ok"]
+    s.close()
+    times.sort()
+    return statistics.median(times) * 1e6, times[int(len(times) * 0.99) - 1] * 1e6
+
+
+def timed(ns, argv, n):
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, check=True)
+        out.append(time.perf_counter() - t)
+    return statistics.median(out) * 1000
+
+
+def scrape(ns, port, n):
+    code = (f"import time,urllib.request,statistics\nts=[]\n"
+            f"for _ in range({n}):\n t=time.perf_counter();b=urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read();"
+            f"ts.append(time.perf_counter()-t)\nprint(statistics.median(ts)*1000, len(b), b.count(b'bulwark_rule_packets_total{{'))")
+    r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", code], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("scrape failed: " + r.stderr.strip()[-500:])
+    ms, size, series = r.stdout.split()
+    return float(ms), int(size), int(series)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--daemon", required=True)
+    ap.add_argument("--flows", type=int, default=10000)
+    ap.add_argument("--rules", type=int, default=10000)
+    ap.add_argument("--status", type=int, default=2000)
+    ap.add_argument("--scrapes", type=int, default=10)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("needs root")
+        return 77
+    ns = f"bwdbench{os.getpid()}"
+    tmp = Path(tempfile.mkdtemp(prefix="bulwarkd-bench-"))
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+    try:
+        # 1 + 2: the 10k-flow policy
+        d1 = tmp / "flows"
+        (d1 / "pol").mkdir(parents=True)
+        text, rules = flow_policy(a.flows)
+        (d1 / "pol" / "policy.yaml").write_text(text)
+        d = Daemon(a.daemon, ns, d1 / "pol", d1, 19469)
+        after_start = rss(d.pid)
+        med, p99 = status_rtt(d.sock, a.status)
+        ms, size, series = scrape(ns, 19469, 3)
+        after_use = rss(d.pid)
+        print(f"flows={a.flows} rules={rules} startup(apply)={d.startup:.2f}s "
+              f"rss_after_start={after_start['VmRSS']:.1f}MB rss_after_use={after_use['VmRSS']:.1f}MB "
+              f"peak(VmHWM)={after_use['VmHWM']:.1f}MB")
+        print(f"status round trip over {a.status} calls: median {med:.0f} us, p99 {p99:.0f} us")
+        d.stop()
+        subprocess.run(["ip", "netns", "exec", ns, "nft", "flush", "ruleset"], check=True)
+        # 3: the 10k-rule policy
+        d2 = tmp / "rules"
+        (d2 / "pol").mkdir(parents=True)
+        (d2 / "pol" / "policy.yaml").write_text(rule_policy(a.rules))
+        d = Daemon(a.daemon, ns, d2 / "pol", d2, 19470)
+        ms, size, series = scrape(ns, 19470, a.scrapes)
+        nft_ms = timed(ns, ["nft", "list", "ruleset"], a.scrapes)
+        nftj_ms = timed(ns, ["nft", "-j", "list", "ruleset"], a.scrapes)
+        r = rss(d.pid)
+        print(f"rules={a.rules} startup(apply)={d.startup:.2f}s rss={r['VmRSS']:.1f}MB peak={r['VmHWM']:.1f}MB")
+        print(f"metrics scrape median {ms:.1f} ms ({size} bytes, {series} rule series) vs "
+              f"nft list ruleset {nft_ms:.1f} ms, nft -j list ruleset {nftj_ms:.1f} ms (median of {a.scrapes})")
+        d.stop()
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
