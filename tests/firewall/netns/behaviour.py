@@ -29,7 +29,8 @@ MYSQL1 = "10.30.0.11"
 WEB1 = "10.20.0.11"
 
 # The public rule with limits small enough to hit in a test.
-TIGHT = "limit: { rate: 20/minute, burst: 5, connections: 3 }"
+# 1/minute: no token comes back during the test, so exactly the burst may pass.
+TIGHT = "limit: { rate: 1/minute, burst: 5, connections: 3 }"
 
 
 class Failed(Exception):
@@ -172,11 +173,13 @@ def main(argv=None):
         other = connections(inet, "198.51.100.22", LB1, 443, 1, False)
         check(results, "connection limit is per source", other == [True], f"another source meanwhile: {other}")
 
-        # 3. New-connection rate per source: burst 5, then 20/minute.
+        # 3. New-connection rate per source: a burst of 5, then (at 1/minute) nothing. A busy
+        # machine can make an in-burst connect time out, so the check is the bound (at most 5
+        # succeed, the first does) and the kernel's count of SYNs the meter dropped.
         before = counter(gw, "rule_public-web", "campus-tight.yaml:78 public-web:rate")
-        burst = connections(inet, "198.51.100.21", LB1, 443, 10, False, timeout=0.7)
+        burst = connections(inet, "198.51.100.21", LB1, 443, 10, False, timeout=1.5)
         after = counter(gw, "rule_public-web", "campus-tight.yaml:78 public-web:rate")
-        ok = burst[:5] == [True] * 5 and burst.count(False) >= 4 and after > before
+        ok = burst[0] and burst.count(True) <= 5 and after - before >= 5
         check(results, "rate limit bites after the burst", ok,
               f"10 quick connections from one source: {burst}; rate-drop counter {before} -> {after}")
 
