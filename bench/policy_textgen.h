@@ -8,8 +8,9 @@
 //
 // The site: 25 VLAN segments (10.<s>.0.0/24, with an IPv6 /64 each), grouped five to a zone;
 // 20 hosts per segment (500 hosts, 10.<s>.0.<10+h>); 40 services on ports spread from
-// tcp/1024 to tcp/60000 (a quarter of them also on UDP or on a second port); 100
-// expectations; a comment above every rule, as people write them.
+// tcp/1024 to tcp/58393 (a quarter of them also on UDP, another quarter on a second TCP
+// port: 10,000 flows are 15,000 (src, dst, proto/port) tuples); 100 expectations; a
+// comment above every rule, as people write them. The text is already in canonical form.
 //
 // Two rule shapes, both with exactly 10,000 flows by default:
 //   Tiered: 500 rules, each from 4 hosts of one segment to 5 hosts of another, one service

@@ -106,9 +106,16 @@ class DocumentMarks : public YAML::EventHandler {
 };
 
 // Can anything follow the first document? Not after a block collection that starts in
-// column 0: it ends only at the end of the text or at a document marker.
+// column 0: it ends only at the end of the text or at a document marker. (yaml-cpp reads
+// UTF-16 and UTF-32 too, where the markers below do not show as bytes: those take the long
+// way.)
 bool mayHoldMore(const std::string& text, const YAML::Node& root) {
   if (!root.IsMap() && !root.IsSequence()) return true;
+  if (text.find('\0') != std::string::npos ||
+      (!text.empty() && (static_cast<unsigned char>(text[0]) == 0xfe ||
+                         static_cast<unsigned char>(text[0]) == 0xff))) {
+    return true;
+  }
   if (root.Style() != YAML::EmitterStyle::Block || root.Mark().column != 0) return true;
   for (std::size_t at = 0; at < text.size(); at = text.find('\n', at) + 1) {
     if (text.compare(at, 3, "---") == 0 || text.compare(at, 3, "...") == 0) return true;
