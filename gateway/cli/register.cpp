@@ -57,7 +57,8 @@ void registerFirewallCommands(Registry& r) {
     };
   });
 
-  // --direct: the only mode until bulwarkd exists; accepted so scripts written now keep working.
+  // --direct: talk to the kernel here even when bulwarkd is running (cmd_daemon.cpp routes
+  // plan/apply through the daemon otherwise).
   auto detailed = std::make_shared<bool>(false);
   auto direct = std::make_shared<bool>(false);
   auto only = std::make_shared<std::string>("all");
