@@ -71,7 +71,8 @@ void registerFirewallCommands(Registry& r) {
   plan->add_flag("--detailed-exitcode", *detailed, "Exit 0 when in sync, 2 when there are changes, 1 on error");
   plan->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
   plan->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links"}));
-  plan->callback([&r, detailed, parts] {
+  // The callbacks own the flag storage: CLI11 writes through these references while parsing.
+  plan->callback([&r, detailed, direct, parts] {
     r.action = withPolicy(r, [&r, detailed, parts] { return runPlan(r.path, *detailed, parts(), r.opts); });
   });
 
@@ -79,7 +80,9 @@ void registerFirewallCommands(Registry& r) {
   apply->add_option("PATH", r.path, r.pathHelp);
   apply->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
   apply->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links"}));
-  apply->callback([&r, parts] { r.action = withPolicy(r, [&r, parts] { return runApply(r.path, parts(), r.opts); }); });
+  apply->callback([&r, direct, parts] {
+    r.action = withPolicy(r, [&r, parts] { return runApply(r.path, parts(), r.opts); });
+  });
 
   auto* counters = r.app.add_subcommand("counters", "Packet and byte counters per policy rule");
   counters->add_option("PATH", r.path, r.pathHelp);
