@@ -167,10 +167,10 @@ def main(argv=None):
         check(results, "genuine internet source accepted", genuine == [True], f"{genuine}")
 
         # 2. Concurrent connections per source: 3 allowed, the 4th refused while they are open.
-        held = connections(inet, "198.51.100.20", LB1, 443, 4, True)
+        held = connections(inet, "198.51.100.20", LB1, 443, 4, True, timeout=3.0)
         check(results, "connection limit bites at 3 per source", held == [True, True, True, False],
               f"4 held connections from one source: {held}")
-        other = connections(inet, "198.51.100.22", LB1, 443, 1, False)
+        other = connections(inet, "198.51.100.22", LB1, 443, 1, False, timeout=3.0)
         check(results, "connection limit is per source", other == [True], f"another source meanwhile: {other}")
 
         # 3. New-connection rate per source: a burst of 5, then (at 1/minute) nothing. A busy
