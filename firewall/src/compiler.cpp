@@ -21,17 +21,6 @@ constexpr std::uint8_t kTcp = 6;
 constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kEsp = 50;
 
-std::uint8_t protoNumber(Protocol p) {
-  switch (p) {
-    case Protocol::Tcp: return 6;
-    case Protocol::Udp: return 17;
-    case Protocol::Sctp: return 132;
-    case Protocol::Icmp: return 1;
-    case Protocol::Icmpv6: return 58;
-  }
-  return 0;
-}
-
 Origin builtin(std::string what) { return {{}, std::move(what)}; }
 
 Selector saddr(Family f) { return f == Family::V4 ? Selector::Ip4Saddr : Selector::Ip6Saddr; }
@@ -174,7 +163,7 @@ class Compiler {
       for (const auto& spec : svc->specs) {
         c.rules.push_back(rule({MatchNfProto{d.vip.family()},
                                 MatchPrefix{daddr(d.vip.family()), Prefix(d.vip, d.vip.bits()), false},
-                                MatchL4Proto{protoNumber(spec.protocol)}, MatchPort{spec.ports},
+                                MatchL4Proto{policies::protocolNumber(spec.protocol)}, MatchPort{spec.ports},
                                 StmtCounter{}, StmtDnat{*target, d.port}},
                                {}, {d.where, "dnat:" + d.name}));
       }
@@ -281,9 +270,9 @@ class Compiler {
       if (set->any) anyService = true;
       for (const auto& spec : set->specs) {
         if (policies::protocolHasPorts(spec.protocol)) {
-          svcElems.push_back({{protoNumber(spec.protocol), spec.ports}, {}, {}});
+          svcElems.push_back({{policies::protocolNumber(spec.protocol), spec.ports}, {}, {}});
         } else {
-          protoElems.push_back({{protoNumber(spec.protocol)}, {}, {}});
+          protoElems.push_back({{policies::protocolNumber(spec.protocol)}, {}, {}});
         }
       }
     }

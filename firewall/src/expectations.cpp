@@ -82,17 +82,6 @@ bool isVpnSource(const policies::Policy& p, const std::string& text) {
   return z && z->segments.empty() && !z->vpnGroups.empty();
 }
 
-std::uint8_t protoNumber(policies::Protocol p) {
-  switch (p) {
-    case policies::Protocol::Tcp: return 6;
-    case policies::Protocol::Udp: return 17;
-    case policies::Protocol::Sctp: return 132;
-    case policies::Protocol::Icmp: return 1;
-    case policies::Protocol::Icmpv6: return 58;
-  }
-  return 0;
-}
-
 }  // namespace
 
 std::optional<Placement> placeEndpoint(const policies::Policy& policy, const RouteTable& routes, const std::string& text,
@@ -133,7 +122,7 @@ std::vector<ExpectationResult> checkExpectations(const policies::Policy& policy,
     std::vector<std::pair<std::string, std::pair<std::uint8_t, std::uint16_t>>> ports;
     if (svc->any) ports.push_back({"any (tcp/1)", {6, 1}});
     for (const auto& spec : svc->specs) {
-      auto proto = protoNumber(spec.protocol);
+      auto proto = policies::protocolNumber(spec.protocol);
       if (!policies::protocolHasPorts(spec.protocol)) {
         ports.push_back({spec.str(), {proto, 0}});
         continue;

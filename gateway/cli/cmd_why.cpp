@@ -29,11 +29,7 @@ int runWhy(const WhyArgs& args, const GlobalOptions& opts) {
   }
   if (!args.iif.empty()) src->iif = args.iif;
   const auto& spec = *parsed.spec;
-  std::uint8_t proto = spec.protocol == policies::Protocol::Tcp    ? 6
-                       : spec.protocol == policies::Protocol::Udp  ? 17
-                       : spec.protocol == policies::Protocol::Sctp ? 132
-                       : spec.protocol == policies::Protocol::Icmp ? 1
-                                                                   : 58;
+  std::uint8_t proto = policies::protocolNumber(spec.protocol);
   firewall::Packet pkt{src->iif, src->address, dst->address, proto, spec.ports.first, src->viaIpsec};
   auto ev = firewall::evaluate(c->compiled.ruleset, routes, pkt);
   if (opts.json) {

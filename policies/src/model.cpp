@@ -25,6 +25,17 @@ bool protocolHasPorts(Protocol p) {
   return p == Protocol::Tcp || p == Protocol::Udp || p == Protocol::Sctp;
 }
 
+std::uint8_t protocolNumber(Protocol p) {
+  switch (p) {
+    case Protocol::Tcp: return 6;
+    case Protocol::Udp: return 17;
+    case Protocol::Sctp: return 132;
+    case Protocol::Icmp: return 1;
+    case Protocol::Icmpv6: return 58;
+  }
+  return 0;
+}
+
 std::string_view actionName(Action a) {
   switch (a) {
     case Action::Allow: return "allow";

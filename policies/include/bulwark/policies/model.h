@@ -29,6 +29,7 @@ struct NameRef {
 enum class Protocol : std::uint8_t { Tcp, Udp, Sctp, Icmp, Icmpv6 };
 [[nodiscard]] std::string_view protocolName(Protocol p);
 [[nodiscard]] bool protocolHasPorts(Protocol p);
+[[nodiscard]] std::uint8_t protocolNumber(Protocol p);  // IANA number: tcp 6, udp 17 ...
 
 struct PortRange {
   std::uint16_t first = 0;
