@@ -4,17 +4,13 @@
 
 #include "bulwark/firewall/compiler.h"
 #include "bulwark/firewall/render.h"
+#include "overloaded.h"
 
 namespace bulwark::firewall {
 
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+using detail::Overloaded;
 
 // A field's value in the packet being evaluated.
 struct Value {

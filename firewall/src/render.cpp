@@ -2,16 +2,13 @@
 
 #include <sstream>
 
+#include "overloaded.h"
+
 namespace bulwark::firewall {
 
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+using detail::Overloaded;
 
 std::string selector(Selector s) {
   switch (s) {
