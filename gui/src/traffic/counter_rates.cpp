@@ -1,0 +1,79 @@
+#include "traffic/counter_rates.h"
+
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <set>
+
+namespace bulwark::console {
+
+QString CounterRates::pairName(const QString& from, const QString& to) { return from + QStringLiteral(" → ") + to; }
+
+void CounterRates::setPolicy(const AnalysisPtr& analysis) {
+  rulePairs_.clear();
+  sharedPair_.clear();
+  last_.clear();
+  lastMsecs_ = -1;
+  if (!analysis) return;
+  std::map<QString, std::set<QString>> pairs;
+  for (const auto& [key, entries] : analysis->matrix.cells) {
+    auto name = pairName(QString::fromStdString(key.first), QString::fromStdString(key.second));
+    for (const auto& e : entries) pairs[QString::fromStdString(e.rule)].insert(name);
+  }
+  for (auto& [rule, set] : pairs) {
+    rulePairs_[rule] = std::vector<QString>(set.begin(), set.end());
+    for (const auto& p : set) sharedPair_[p] = sharedPair_[p] || set.size() > 1;
+  }
+}
+
+QString CounterRates::ruleOfComment(const QString& comment) {
+  // "<file>:<line> <name>": the compiler's Rule::comment() for a policy rule's chain.
+  static const QRegularExpression re(QStringLiteral("^[^ :]+:\\d+ (\\S+)$"));
+  auto m = re.match(comment);
+  return m.hasMatch() ? m.captured(1) : QString();
+}
+
+std::optional<std::pair<QString, QString>> CounterRates::dropPairOfComment(const QString& comment) {
+  static const QRegularExpression re(QStringLiteral("^bulwark: drop ([^>]+)>(.+)$"));
+  auto m = re.match(comment);
+  if (!m.hasMatch()) return std::nullopt;
+  return std::pair{m.captured(1), m.captured(2)};
+}
+
+std::vector<PairRate> CounterRates::update(const QJsonArray& rows, qint64 msecs) {
+  std::map<QString, Totals> now;
+  for (const auto& v : rows) {
+    auto o = v.toObject();
+    auto comment = o.value(QStringLiteral("rule")).toString();
+    if (auto drop = dropPairOfComment(comment)) {
+      now[pairName(drop->first, drop->second)].drops += o.value(QStringLiteral("packets")).toDouble();
+      continue;
+    }
+    auto rule = ruleOfComment(comment);
+    auto it = rulePairs_.find(rule);
+    if (it == rulePairs_.end()) continue;
+    for (const auto& p : it->second) now[p].bytes += o.value(QStringLiteral("bytes")).toDouble();
+  }
+  std::vector<PairRate> out;
+  const bool baseline = lastMsecs_ < 0 || msecs <= lastMsecs_;
+  bool reset = false;
+  if (!baseline) {
+    const double secs = static_cast<double>(msecs - lastMsecs_) / 1000.0;
+    for (const auto& [pair, t] : now) {
+      auto prev = last_.find(pair);
+      Totals p = prev == last_.end() ? Totals{} : prev->second;
+      if (t.bytes < p.bytes || t.drops < p.drops) reset = true;  // the table was replaced
+      auto shared = sharedPair_.find(pair);
+      out.push_back({pair, std::max(0.0, (t.bytes - p.bytes) / secs), std::max(0.0, (t.drops - p.drops) / secs),
+                     shared != sharedPair_.end() && shared->second});
+    }
+  }
+  last_ = std::move(now);
+  lastMsecs_ = msecs;
+  if (reset) {
+    // Counters restarted: a negative delta says nothing about the rate this second.
+    for (auto& r : out) r.bytesPerSecond = r.dropsPerSecond = 0;
+  }
+  return out;
+}
+
+}  // namespace bulwark::console

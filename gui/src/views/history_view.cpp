@@ -1,0 +1,88 @@
+#include "views/history_view.h"
+
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QJsonArray>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include "control/session.h"
+
+namespace bulwark::console {
+
+HistoryView::HistoryView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
+  table_ = new QTableWidget(0, 8);
+  table_->setHorizontalHeaderLabels({tr("rev"), tr("time"), tr("who"), tr("hash"), tr("git"), tr("origin"), tr("status"), tr("summary")});
+  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  auto* refreshBtn = new QPushButton(tr("Refresh"));
+  rollback_ = new QPushButton(tr("Roll back to selected revision"));
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(refreshBtn);
+  bar->addWidget(rollback_);
+  bar->addStretch(1);
+  auto* lay = new QVBoxLayout(this);
+  lay->addLayout(bar);
+  lay->addWidget(table_, 1);
+  connect(refreshBtn, &QPushButton::clicked, this, &HistoryView::refresh);
+  connect(rollback_, &QPushButton::clicked, this, &HistoryView::rollBackSelected);
+  connect(session_, &Session::eventReceived, this, &HistoryView::refresh);
+  connect(session_, &Session::stateChanged, this, [this] {
+    if (session_->state() == Session::State::Connected && table_->rowCount() == 0) refresh();
+  });
+}
+
+void HistoryView::refresh() {
+  if (inFlight_ || session_->state() != Session::State::Connected) return;
+  inFlight_ = true;
+  session_->request(QStringLiteral("history"), {{"limit", 200}}, [this](const QJsonObject& r) {
+    inFlight_ = false;
+    if (!r.value(QStringLiteral("ok")).toBool()) {
+      emit message(tr("history: %1").arg(replyError(r)));
+      return;
+    }
+    auto revs = r.value(QStringLiteral("revisions")).toArray();
+    table_->setRowCount(static_cast<int>(revs.size()));
+    int row = 0;
+    for (const auto& v : revs) {
+      auto o = v.toObject();
+      const QStringList cells{QString::number(o.value(QStringLiteral("revision")).toInt()) +
+                                  (o.value(QStringLiteral("current")).toBool() ? QStringLiteral(" ●") : QString()),
+                              o.value(QStringLiteral("time")).toString(),
+                              o.value(QStringLiteral("who")).toString(),
+                              o.value(QStringLiteral("hash")).toString().left(12),
+                              o.value(QStringLiteral("git_commit")).toString().left(10),
+                              o.value(QStringLiteral("origin")).toString(),
+                              o.value(QStringLiteral("status")).toString(),
+                              o.value(QStringLiteral("summary")).toString()};
+      for (int c = 0; c < cells.size(); ++c) {
+        auto* it = new QTableWidgetItem(cells[c]);
+        it->setData(Qt::UserRole, o.value(QStringLiteral("revision")).toInt());
+        table_->setItem(row, c, it);
+      }
+      ++row;
+    }
+    table_->resizeColumnsToContents();
+  });
+}
+
+void HistoryView::rollBackSelected() {
+  auto rows = table_->selectionModel()->selectedRows();
+  if (rows.isEmpty()) return;
+  int rev = table_->item(rows.first().row(), 0)->data(Qt::UserRole).toInt();
+  if (QMessageBox::question(this, tr("Roll back"), tr("Re-apply revision %1 now?").arg(rev)) != QMessageBox::Yes) return;
+  rollback_->setEnabled(false);
+  session_->request(QStringLiteral("rollback"), {{"revision", rev}}, [this, rev](const QJsonObject& r) {
+    rollback_->setEnabled(true);
+    emit message(r.value(QStringLiteral("ok")).toBool() ? tr("rolled back to revision %1").arg(rev)
+                                                        : tr("rollback: %1").arg(replyError(r)));
+    refresh();
+    session_->refreshStatus();
+  });
+}
+
+}  // namespace bulwark::console

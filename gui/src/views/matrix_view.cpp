@@ -1,0 +1,59 @@
+#include "views/matrix_view.h"
+
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QLabel>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "policy/matrix_model.h"
+#include "policy/policy_document.h"
+
+namespace bulwark::console {
+
+MatrixView::MatrixView(PolicyDocument* doc, QWidget* parent) : QWidget(parent) {
+  model_ = new MatrixModel(doc, this);
+  table_ = new QTableView;
+  table_->setModel(model_);
+  table_->setWordWrap(true);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+  table_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);  // editCell decides
+  auto* hint = new QLabel(tr("Rows: from zone · columns: to zone · ✗ deny/reject · * some hosts only. "
+                             "Double-click a cell to edit the services of the rule behind it (or add a rule)."));
+  hint->setWordWrap(true);
+  auto* lay = new QVBoxLayout(this);
+  lay->addWidget(hint);
+  lay->addWidget(table_, 1);
+  connect(doc, &PolicyDocument::analysed, model_, &MatrixModel::setAnalysis);
+  connect(model_, &MatrixModel::editFailed, this, &MatrixView::message);
+  connect(table_, &QTableView::doubleClicked, this, &MatrixView::editCell);
+}
+
+void MatrixView::editCell(const QModelIndex& index) {
+  auto rules = model_->data(index, MatrixModel::RulesRole).toStringList();
+  QString rule;
+  if (rules.size() > 1) {
+    bool ok = false;
+    rule = QInputDialog::getItem(this, tr("Edit rule"), tr("Several rules make this cell; edit which one?"), rules, 0,
+                                 false, &ok);
+    if (!ok) return;
+  } else if (rules.size() == 1) {
+    rule = rules.first();
+  }
+  const QString current = rule.isEmpty() ? QString() : model_->ruleServices(rule).join(QStringLiteral(", "));
+  const QString label = rule.isEmpty()
+                            ? tr("New allow rule %1 → %2; services (comma separated):").arg(model_->zone(index.row()), model_->zone(index.column()))
+                            : tr("Services of rule %1 (it may span other zone pairs too):").arg(rule);
+  bool ok = false;
+  auto text = QInputDialog::getText(this, tr("Edit cell"), label, QLineEdit::Normal, current, &ok);
+  if (!ok) return;
+  QStringList services;
+  for (const auto& s : text.split(QLatin1Char(','), Qt::SkipEmptyParts)) services << s.trimmed();
+  QString error;
+  bool done = rule.isEmpty() ? model_->addRule(model_->zone(index.row()), model_->zone(index.column()), services, &error)
+                             : model_->setRuleServices(rule, services, &error);
+  if (!done) emit message(error);
+}
+
+}  // namespace bulwark::console

@@ -1,0 +1,240 @@
+#include "views/plan_view.h"
+
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QJsonArray>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSyntaxHighlighter>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include "control/session.h"
+#include "policy/policy_document.h"
+
+namespace bulwark::console {
+
+namespace {
+
+// + added / - removed / == headers, as in a diff.
+class PlanHighlighter : public QSyntaxHighlighter {
+ public:
+  using QSyntaxHighlighter::QSyntaxHighlighter;
+
+ protected:
+  void highlightBlock(const QString& text) override {
+    QTextCharFormat f;
+    auto t = text.trimmed();
+    if (t.startsWith(QLatin1Char('+')) || t.startsWith(QStringLiteral("add ")) || t.startsWith(QStringLiteral("insert ")))
+      f.setForeground(QColor(0x1b, 0x7f, 0x2a));
+    else if (t.startsWith(QLatin1Char('-')) || t.startsWith(QStringLiteral("delete ")))
+      f.setForeground(QColor(0xb0, 0x1c, 0x1c));
+    else if (t.startsWith(QStringLiteral("==")))
+      f.setFontWeight(QFont::Bold);
+    else
+      return;
+    setFormat(0, static_cast<int>(text.size()), f);
+  }
+};
+
+QStringList strings(const QJsonValue& v) {
+  QStringList out;
+  for (const auto& x : v.toArray()) out << x.toString();
+  return out;
+}
+
+}  // namespace
+
+PlanView::PlanView(Session* session, PolicyDocument* doc, QWidget* parent)
+    : QWidget(parent), session_(session), doc_(doc) {
+  planBtn_ = new QPushButton(tr("Plan"));
+  applyBtn_ = new QPushButton(tr("Apply with confirm"));
+  confirmBtn_ = new QPushButton(tr("Confirm"));
+  rollbackBtn_ = new QPushButton(tr("Roll back"));
+  confirmSeconds_ = new QSpinBox;
+  confirmSeconds_->setRange(10, 3600);
+  confirmSeconds_->setValue(120);
+  confirmSeconds_->setSuffix(tr(" s"));
+  state_ = new QLabel(tr("no plan yet"));
+  progress_ = new QProgressBar;
+  progress_->setRange(0, 0);  // busy indicator: the daemon gives no fraction done
+  progress_->setMaximumWidth(120);
+  progress_->hide();
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(planBtn_);
+  bar->addWidget(applyBtn_);
+  bar->addWidget(new QLabel(tr("confirm within")));
+  bar->addWidget(confirmSeconds_);
+  bar->addWidget(confirmBtn_);
+  bar->addWidget(rollbackBtn_);
+  bar->addWidget(progress_);
+  bar->addWidget(state_, 1);
+  text_ = new QPlainTextEdit;
+  text_->setObjectName(QStringLiteral("planText"));
+  text_->setReadOnly(true);
+  text_->setLineWrapMode(QPlainTextEdit::NoWrap);
+  text_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  new PlanHighlighter(text_->document());
+  auto* lay = new QVBoxLayout(this);
+  lay->addLayout(bar);
+  lay->addWidget(text_, 1);
+  confirmBtn_->setEnabled(false);
+  rollbackBtn_->setEnabled(false);
+
+  countdown_ = new QTimer(this);
+  countdown_->setInterval(1000);
+  connect(countdown_, &QTimer::timeout, this, &PlanView::tick);
+  connect(planBtn_, &QPushButton::clicked, this, &PlanView::requestPlan);
+  connect(applyBtn_, &QPushButton::clicked, this, [this] { applyWithConfirm(confirmSeconds_->value()); });
+  connect(confirmBtn_, &QPushButton::clicked, this, &PlanView::confirmPending);
+  connect(rollbackBtn_, &QPushButton::clicked, this, &PlanView::rollBackPending);
+  connect(session_, &Session::statusChanged, this, &PlanView::onStatus);
+  connect(session_, &Session::eventReceived, session_, [this] { session_->refreshStatus(); });
+}
+
+void PlanView::setBusy(bool on) {
+  busy_ += on ? 1 : -1;
+  progress_->setVisible(busy_ > 0);
+  planBtn_->setEnabled(busy_ == 0);
+  applyBtn_->setEnabled(busy_ == 0 && pendingRevision_ == 0);
+}
+
+void PlanView::showReply(const QString& title, const QJsonObject& r) {
+  QStringList out;
+  out << QStringLiteral("== %1 ==").arg(title);
+  if (!r.value(QStringLiteral("ok")).toBool()) {
+    auto err = r.value(QStringLiteral("error")).toObject();
+    out << tr("refused: %1: %2").arg(err.value(QStringLiteral("code")).toString(), err.value(QStringLiteral("message")).toString());
+    out << strings(err.value(QStringLiteral("diagnostics")));
+    text_->setPlainText(out.join(QLatin1Char('\n')));
+    return;
+  }
+  if (r.contains(QStringLiteral("summary"))) out << r.value(QStringLiteral("summary")).toString();
+  for (const auto& kv : r.value(QStringLiteral("kinds")).toArray()) {
+    auto k = kv.toObject();
+    auto changes = strings(k.value(QStringLiteral("changes")));
+    bool inSync = k.value(QStringLiteral("in_sync")).toBool(!k.value(QStringLiteral("changed")).toBool(true));
+    out << QStringLiteral("== %1: %2 ==")
+               .arg(k.value(QStringLiteral("kind")).toString(),
+                    inSync ? tr("in sync")
+                           : tr("%1 change(s) as %2")
+                                 .arg(changes.size())
+                                 .arg(k.value(QStringLiteral("incremental")).toBool() ? tr("set element updates")
+                                                                                      : tr("one atomic replacement")));
+    for (const auto& c : changes) out << QStringLiteral("  ") + c;
+    auto cmds = strings(k.value(QStringLiteral("commands")));
+    if (!cmds.isEmpty()) {
+      out << QStringLiteral("  -- nft --");
+      for (const auto& c : cmds) out << QStringLiteral("  ") + c;
+    }
+  }
+  auto warnings = strings(r.value(QStringLiteral("warnings")));
+  if (!warnings.isEmpty()) out << QStringLiteral("== warnings ==") << warnings;
+  text_->setPlainText(out.join(QLatin1Char('\n')));
+}
+
+void PlanView::requestPlan() {
+  setBusy(true);
+  state_->setText(tr("planning…"));
+  session_->request(QStringLiteral("plan"), {{"sources", doc_->sourcesJson()}}, [this](const QJsonObject& r) {
+    setBusy(false);
+    showReply(tr("plan of the edited policy against the kernel"), r);
+    state_->setText(r.value(QStringLiteral("ok")).toBool()
+                        ? (r.value(QStringLiteral("in_sync")).toBool() ? tr("in sync: nothing to apply") : tr("plan ready"))
+                        : replyError(r).section(QLatin1Char('\n'), 0, 0));
+    emit planShown();
+  });
+}
+
+void PlanView::applyWithConfirm(int seconds) {
+  setBusy(true);
+  revisionBeforeApply_ = session_->status().value(QStringLiteral("revision")).toInt();
+  state_->setText(tr("applying…"));
+  session_->request(QStringLiteral("apply"), {{"sources", doc_->sourcesJson()}, {"confirm", seconds}},
+                    [this, seconds](const QJsonObject& r) {
+                      setBusy(false);
+                      showReply(tr("apply"), r);
+                      if (!r.value(QStringLiteral("ok")).toBool()) {
+                        state_->setText(replyError(r).section(QLatin1Char('\n'), 0, 0));
+                        emit message(tr("apply refused: %1").arg(replyError(r)));
+                      } else if (r.value(QStringLiteral("changed")).toBool()) {
+                        pendingRevision_ = r.value(QStringLiteral("revision")).toInt();
+                        secondsLeft_ = seconds;
+                        countdown_->start();
+                        tick();
+                      } else {
+                        state_->setText(r.value(QStringLiteral("summary")).toString());
+                      }
+                      session_->refreshStatus();
+                      emit applied(r);
+                    });
+}
+
+void PlanView::confirmPending() {
+  setBusy(true);
+  session_->request(QStringLiteral("confirm"), {}, [this](const QJsonObject& r) {
+    setBusy(false);
+    if (!r.value(QStringLiteral("ok")).toBool()) {
+      emit message(tr("confirm: %1").arg(replyError(r)));
+      return;
+    }
+    state_->setText(tr("revision %1 confirmed").arg(pendingRevision_));
+    pendingRevision_ = 0;
+    countdown_->stop();
+    confirmBtn_->setEnabled(false);
+    rollbackBtn_->setEnabled(false);
+    applyBtn_->setEnabled(busy_ == 0);
+    session_->refreshStatus();
+    emit confirmed();
+  });
+}
+
+void PlanView::rollBackPending() {
+  if (revisionBeforeApply_ <= 0) {
+    emit message(tr("no earlier revision to roll back to"));
+    return;
+  }
+  setBusy(true);
+  session_->request(QStringLiteral("rollback"), {{"revision", revisionBeforeApply_}}, [this](const QJsonObject& r) {
+    setBusy(false);
+    showReply(tr("rollback to revision %1").arg(revisionBeforeApply_), r);
+    if (r.value(QStringLiteral("ok")).toBool()) {
+      pendingRevision_ = 0;
+      countdown_->stop();
+    }
+    session_->refreshStatus();
+  });
+}
+
+void PlanView::onStatus(const QJsonObject& status) {
+  auto p = status.value(QStringLiteral("pending"));
+  if (p.isObject()) {
+    pendingRevision_ = p.toObject().value(QStringLiteral("revision")).toInt();
+    secondsLeft_ = p.toObject().value(QStringLiteral("seconds_left")).toInt();
+    if (!countdown_->isActive()) countdown_->start();
+  } else if (pendingRevision_ != 0 && !status.isEmpty()) {
+    // Confirmed elsewhere or rolled back by the timer.
+    state_->setText(tr("revision %1 is no longer pending").arg(pendingRevision_));
+    pendingRevision_ = 0;
+    countdown_->stop();
+  }
+  confirmBtn_->setEnabled(pendingRevision_ != 0);
+  rollbackBtn_->setEnabled(pendingRevision_ != 0);
+  applyBtn_->setEnabled(busy_ == 0 && pendingRevision_ == 0);
+}
+
+void PlanView::tick() {
+  if (pendingRevision_ == 0) {
+    countdown_->stop();
+    return;
+  }
+  state_->setText(tr("revision %1 pending: confirm within %2 s or it rolls back").arg(pendingRevision_).arg(std::max(0, secondsLeft_)));
+  if (secondsLeft_ > 0) --secondsLeft_;
+  confirmBtn_->setEnabled(true);
+  rollbackBtn_->setEnabled(true);
+}
+
+}  // namespace bulwark::console

@@ -1,0 +1,64 @@
+#pragma once
+// Plan, apply with a confirm countdown, Confirm / Roll back.
+//
+// Plan sends the edited sources (`plan {sources}`) and shows what the daemon would change,
+// kind by kind: its change list and the nft commands. Apply sends `apply {sources, confirm}`;
+// while the revision is pending the countdown runs (from the daemon's `status.pending`,
+// refreshed on every event) and Confirm / Roll back are offered. Requests show a busy bar
+// and never block the window.
+#include <QJsonObject>
+#include <QWidget>
+
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTimer;
+
+namespace bulwark::console {
+
+class PolicyDocument;
+class Session;
+
+class PlanView : public QWidget {
+  Q_OBJECT
+ public:
+  PlanView(Session* session, PolicyDocument* doc, QWidget* parent = nullptr);
+
+  void requestPlan();
+  void applyWithConfirm(int seconds);
+  void confirmPending();
+  void rollBackPending();
+
+  [[nodiscard]] QPlainTextEdit* planText() const { return text_; }
+  [[nodiscard]] int pendingRevision() const { return pendingRevision_; }
+  [[nodiscard]] bool busy() const { return busy_ > 0; }
+
+ signals:
+  void message(const QString& text);
+  void planShown();
+  void applied(const QJsonObject& reply);
+  void confirmed();
+
+ private:
+  void onStatus(const QJsonObject& status);
+  void setBusy(bool on);
+  void showReply(const QString& title, const QJsonObject& reply);
+  void tick();
+
+  Session* session_;
+  PolicyDocument* doc_;
+  QPlainTextEdit* text_;
+  QLabel* state_;
+  QProgressBar* progress_;
+  QPushButton *planBtn_, *applyBtn_, *confirmBtn_, *rollbackBtn_;
+  QSpinBox* confirmSeconds_;
+  QTimer* countdown_;
+  int busy_ = 0;
+  int pendingRevision_ = 0;
+  int secondsLeft_ = 0;
+  int revisionBeforeApply_ = 0;
+};
+
+}  // namespace bulwark::console
