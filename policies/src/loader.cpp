@@ -16,6 +16,13 @@ using detail::YamlReader;
 
 namespace {
 
+// The syntax of YamlReader::name() for items of a list (scalarList gives text + location).
+bool validNameSyntax(const std::string& s) {
+  return !s.empty() && s.size() <= 32 && std::isalpha(static_cast<unsigned char>(s[0])) &&
+         std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; });
+}
+
 // Reads one file's document into `policy`, appending to its lists.
 class FileLoader {
  public:
@@ -80,13 +87,44 @@ class FileLoader {
 
   void loadGateway(const Field& f) {
     Gateway g;
-    auto fields = entry(f.value, "gateway", {"name", "uplink", "trunk"}, {"uplink"}, g);
+    auto fields = entry(f.value, "gateway", {"name", "uplink", "trunk", "control"}, {"uplink"}, g);
     if (!fields) return;
     g.where = r_.loc(f.keyNode);
     if (auto* x = fields->get("name")) g.name = r_.name(*x).value_or("");
     if (auto* x = fields->get("uplink")) g.uplink = interfaceName(*x);
     if (auto* x = fields->get("trunk")) g.trunk = interfaceName(*x);
+    if (auto* x = fields->get("control")) g.control = loadControl(*x);
     p_.gateway = std::move(g);
+  }
+
+  std::optional<ControlAccess> loadControl(const Field& f) {
+    ControlAccess c;
+    auto fields = entry(f.value, "control", {"listen", "port", "change", "view"}, {"listen"}, c);
+    if (!fields) return std::nullopt;
+    c.where = r_.loc(f.keyNode);
+    bool ok = true;
+    for (const auto& x : fields->all()) {
+      if (x.key == "listen") {
+        auto a = r_.address(x);
+        ok = ok && a.has_value();
+        if (a) c.listen = *a;
+      } else if (x.key == "port") {
+        auto port = r_.integer(x, 1, 65535);
+        if (port) c.port = static_cast<std::uint16_t>(*port);
+      } else if (x.key == "change" || x.key == "view") {
+        auto& target = x.key == "change" ? c.change : c.view;
+        for (const auto& [text, where] : r_.scalarList(x, true)) {
+          if (!validNameSyntax(text)) {
+            r_.diags().error(where, "invalid certificate group name '" + text + "'",
+                             "names start with a letter and hold up to 32 letters, digits, '-' or '_'");
+            continue;
+          }
+          target.push_back(NameRef{text, where});
+        }
+      }
+    }
+    if (!ok) return std::nullopt;
+    return c;
   }
 
   std::string interfaceName(const Field& f) {

@@ -89,6 +89,49 @@ class Validator {
     if (!g.trunk.empty() && g.trunk == g.uplink) {
       out_.error(g.at("trunk"), "the trunk and the uplink are the same interface '" + g.trunk + "'");
     }
+    if (g.control) checkControl(*g.control);
+  }
+
+  // Remote control access: only on an address the gateway holds on one of its segments
+  // (the management segment, which the admin VPN reaches), never on every address or the
+  // uplink; the firewall opens the port from that segment and the VPN pools only.
+  void checkControl(const ControlAccess& c) {
+    std::vector<std::string> candidates;
+    const Segment* on = nullptr;
+    for (const auto& s : p_.segments) {
+      for (const auto* fam : {&s.ipv4, &s.ipv6}) {
+        if (!*fam || !(*fam)->gateway) continue;
+        candidates.push_back((*fam)->gateway->str() + " (" + s.name + ")");
+        if (*(*fam)->gateway == c.listen) on = &s;
+      }
+    }
+    if (!on) {
+      bool any = c.listen.str() == "0.0.0.0" || c.listen.str() == "::";
+      std::string hint = candidates.empty() ? "give the management segment a 'gateway' address and name it here"
+                                            : "use the gateway's address on the management segment: one of ";
+      for (std::size_t i = 0; i < candidates.size(); ++i) hint += (i ? ", " : "") + candidates[i];
+      out_.error(c.at("listen"),
+                 any ? "the control API must not listen on every address (" + c.listen.str() + ")"
+                     : "control listen address " + c.listen.str() +
+                           " is not the gateway's own address on any segment",
+                 hint);
+    }
+    if (c.change.empty() && c.view.empty()) {
+      out_.error(c.where, "'control' grants no role: no certificate group may change or view",
+                 "add 'change: [<group>]' and/or 'view: [<group>]' (the --group of `bulwarkctl pki issue`)");
+    }
+    std::map<std::string, std::string> seen;  // group -> "change"/"view"
+    for (const auto* list : {&c.change, &c.view}) {
+      const char* role = list == &c.change ? "change" : "view";
+      for (const auto& ref : *list) {
+        auto [it, inserted] = seen.emplace(ref.name, role);
+        if (!inserted) {
+          out_.error(ref.where, "certificate group '" + ref.name + "' is listed twice" +
+                                    (it->second == role ? std::string() : " (in 'change' and in 'view')"),
+                     "a group has one role; 'change' includes reading");
+        }
+      }
+    }
   }
 
   void checkFamily(const Segment& s, const std::optional<AddressFamilyConfig>& fam,

@@ -60,10 +60,21 @@ struct Service : Located {
   std::vector<PortSpec> ports;
 };
 
+// Remote access to bulwarkd's control API: TLS 1.3 with client certificates from Bulwark's
+// CA, on one address of the gateway's own (the validator: a segment's gateway address).
+// The role comes from the certificate's group (its OU, `bulwarkctl pki issue --group`).
+struct ControlAccess : Located {
+  IpAddress listen;
+  std::uint16_t port = 9443;
+  std::vector<NameRef> change;  // certificate groups that may change
+  std::vector<NameRef> view;    // certificate groups that may only read
+};
+
 struct Gateway : Located {
   std::string name;
   std::string uplink;  // interface towards the internet
   std::string trunk;   // 802.1Q trunk carrying VLAN segments (optional)
+  std::optional<ControlAccess> control;
 };
 
 struct AddressFamilyConfig {
