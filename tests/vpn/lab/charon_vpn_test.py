@@ -22,7 +22,6 @@ Usage: charon_vpn_test.py BULWARKCTL [--policy FILE]   (root; exit 77 = skipped)
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -128,53 +127,19 @@ class VpnLab:
     def client(self, key, ns):
         if key not in self.clients:
             c = self.lab.charon(key, ns)
-            shutil.copy(charonlab_path(self.pki_dir, "ca.crt"), os.path.join(c.swanctl_dir, "x509ca", "ca.crt"))
-            c.conns = {}
             self.clients[key] = c
             c.start()
         return self.clients[key]
 
     def add_user(self, c, user, group, cert, key, remote_ts, ike_id=None):
-        shutil.copy(cert, os.path.join(c.swanctl_dir, "x509", user + ".crt"))
-        shutil.copy(key, os.path.join(c.swanctl_dir, "private", user + ".key"))
-        c.conns[user] = """  %(u)s {
-    version = 2
-    remote_addrs = 192.0.2.1
-    vips = 0.0.0.0
-    encap = yes
-    proposals = aes256gcm16-prfsha384-x25519
-    local {
-      auth = pubkey
-      certs = %(u)s.crt
-      id = "%(id)s"
-    }
-    remote {
-      auth = pubkey
-      id = gw.bulwark.test
-    }
-    children {
-      %(u)s {
-        remote_ts = %(ts)s
-        esp_proposals = aes256gcm16-x25519
-        start_action = none
-      }
-    }
-  }
-""" % {"u": user, "id": ike_id or ("CN=%s, OU=%s" % (user, group)), "ts": remote_ts}
-        conf = os.path.join(c.swanctl_dir, "swanctl.conf")
-        with open(conf, "w") as f:
-            f.write("connections {\n%s}\n" % "".join(c.conns.values()))
-        c.swanctl("--load-all", "--noprompt", "--file", conf)
+        c.add_client_conn(user, cert, key, charonlab_path(self.pki_dir, "ca.crt"), "192.0.2.1", "gw.bulwark.test",
+                          remote_ts, ike_id=ike_id, group=group)
 
     def initiate(self, c, user, timeout=15):
-        p = c.swanctl("--initiate", "--ike", user, "--child", user, "--timeout", str(timeout), check=False,
-                      timeout=timeout + 10)
-        return p.returncode == 0, p.stdout[-600:] + p.stderr[-300:]
+        return c.initiate(user, timeout)
 
     def vip(self, c, user):
-        p = c.swanctl("--list-sas", "--ike", user, "--raw", check=False)
-        m = re.search(r"local-vips=\[([0-9.]+)", p.stdout)
-        return m.group(1) if m else None
+        return c.virtual_ip(user)
 
     def tunnels(self):
         p = self.bctl("--json", "tunnels", "--vici", self.gw.uri)

@@ -1,12 +1,8 @@
 """Private strongSwan charons in network namespaces, for Bulwark's admin-VPN tests.
 
-Each charon runs inside its own network namespace AND its own mount namespace (unshare -m)
-with a private directory bind-mounted over /run, because charon's pid file is hard-coded
-to /var/run/charon.pid. STRONGSWAN_CONF points it at a private strongswan.conf that:
-  * loads an explicit plugin list: kernel-libipsec (userspace ESP over the TUN ipsec0,
-    since this kernel has no ESP) BEFORE kernel-netlink (routes, virtual IPs), plus kdf;
-  * puts the VICI socket at <instance>/run/charon.vici (a path: reachable from the root
-    namespace, so bulwarkctl/swanctl drive the charon from outside).
+The charon itself (private mount namespace with its own /run, explicit plugin list with
+kernel-libipsec, the VICI socket at a path reachable from the root namespace) is
+lab/netns/charon.py, shared with the lab's admin VPN (lab/lab vpn up).
 Everything is named <prefix><pid>-..., bounded in time, and removed by Lab.close() (also on
 signals and at interpreter exit). Processes are stopped by the pid we started, never by name.
 """
@@ -15,17 +11,16 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
-import time
 
-CHARON = os.environ.get("CHARON", "/usr/lib/ipsec/charon")
-PLUGINS = ("random nonce drbg openssl aes sha1 sha2 hmac kdf gcm gmp curve25519 chapoly x509 pem "
-           "pkcs1 pkcs8 pubkey constraints revocation kernel-libipsec kernel-netlink socket-default vici")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "lab", "netns"))
+import charon as shared  # noqa: E402  (lab/netns/charon.py: the charon the lab uses too)
+
+CHARON = shared.CHARON
+PLUGINS = shared.PLUGINS
 PKI_PLUGINS = "random drbg openssl pem pkcs1 pkcs8 x509 gmp curve25519 sha1 sha2 revocation"
-
-
-class LabError(Exception):
-    pass
+LabError = shared.CharonError
 
 
 def run(cmd, check=True, timeout=30, env=None, input=None):
@@ -35,91 +30,19 @@ def run(cmd, check=True, timeout=30, env=None, input=None):
     return p
 
 
-class Charon:
+class Charon(shared.Charon):
+    """lab/netns/charon.py's charon, its process owned by this Lab (stopped by close())."""
+
     def __init__(self, lab, name, ns, loglevel=1):
-        self.lab, self.name, self.ns = lab, name, ns
-        self.dir = os.path.join(lab.dir, name)
-        self.run_dir = os.path.join(self.dir, "run")
-        self.socket = os.path.join(self.run_dir, "charon.vici")
-        self.uri = "unix://" + self.socket
-        self.conf = os.path.join(self.dir, "strongswan.conf")
-        self.log = os.path.join(self.dir, "charon.log")
-        self.swanctl_dir = os.path.join(self.dir, "swanctl")
-        self.proc = None
-        for d in (self.run_dir, self.swanctl_dir, os.path.join(self.swanctl_dir, "x509"),
-                  os.path.join(self.swanctl_dir, "x509ca"), os.path.join(self.swanctl_dir, "private"),
-                  os.path.join(self.swanctl_dir, "x509crl")):
-            os.makedirs(d, exist_ok=True)
-        with open(self.conf, "w") as f:
-            f.write("""charon {
-  load_modular = no
-  load = %(plugins)s
-  install_routes = yes
-  install_virtual_ip = yes
-  retransmit_tries = 2
-  retransmit_timeout = 1.0
-  # a restarted gateway must be found again quickly by the client
-  filelog {
-    lab {
-      path = %(log)s
-      time_format = %%T
-      time_add_ms = yes
-      append = yes
-      flush_line = yes
-      default = %(lvl)d
-      esp = 0
-      knl = 1
-    }
-  }
-  plugins {
-    vici {
-      socket = unix://%(sock)s
-    }
-  }
-}
-swanctl {
-  socket = unix://%(sock)s
-}
-""" % {"plugins": PLUGINS, "log": self.log, "sock": self.socket, "lvl": loglevel})
+        super().__init__(lab.dir, name, ns, loglevel)
+        self.lab = lab
 
     def start(self, timeout=15):
-        if os.path.exists(self.socket):
-            os.unlink(self.socket)
-        out = open(os.path.join(self.dir, "charon.stdout"), "a")
-        script = 'mount --bind "$1" /run || exit 99; STRONGSWAN_CONF="$2" exec "$3"'
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.ns, "unshare", "-m", "--propagation", "private",
-             "sh", "-c", script, "sh", self.run_dir, self.conf, CHARON],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        self.lab.procs.append(self.proc)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise LabError("charon[%s] exited with %s; log:\n%s" % (self.name, self.proc.returncode, self.tail()))
-            if os.path.exists(self.socket) and self.swanctl("--stats", check=False).returncode == 0:
-                return self
-            time.sleep(0.1)
-        raise LabError("charon[%s]: VICI socket not ready after %ss\n%s" % (self.name, timeout, self.tail()))
-
-    def stop(self):
-        if self.proc is not None:
-            self.lab.stop_proc(self.proc)
-            self.proc = None
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
-    def swanctl(self, *args, check=True, timeout=30):
-        env = dict(os.environ, STRONGSWAN_CONF=self.conf, SWANCTL_DIR=self.swanctl_dir)
-        return run(["swanctl"] + list(args) + ["--uri", self.uri], check=check, timeout=timeout, env=env)
-
-    def tail(self, n=40):
         try:
-            with open(self.log) as f:
-                return "".join(f.readlines()[-n:])
-        except OSError:
-            return "(no log)"
+            return super().start(timeout)
+        finally:
+            if self.proc is not None:
+                self.lab.procs.append(self.proc)
 
 
 class Lab:
