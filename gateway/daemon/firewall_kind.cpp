@@ -39,6 +39,15 @@ class FirewallKind final : public ResourceKind {
   }
 
   KindResult<KindPlan> plan(const KindStatePtr& state) override {
+    // Fast path for drift checks: the kernel matched exactly this state at generation G and
+    // nftables is still at G (every committed transaction in the netns bumps it), so nothing
+    // can differ. Saves a full read-back, which on tables with thousands of sets holds the
+    // event loop for seconds, after each of the daemon's own writes (their notifications
+    // come back as drift events) and on every periodic check.
+    if (synced_ && synced_->state == state && state) {
+      if (auto gen = currentGenId(); gen && *gen == synced_->gen) return KindPlan{};
+    }
+    synced_.reset();
     auto observed = observe();
     if (!observed) return KindError{"cannot read table inet bulwark: " + observed.error().message, {}};
     const auto* rs = firewallRuleset(state);
@@ -52,6 +61,7 @@ class FirewallKind final : public ResourceKind {
       return p;
     }
     auto d = diff(*rs, observed.value());
+    if (d.empty() && observed.value()) synced_ = Synced{state, observed.value()->genId};
     return toPlan(rs, observed.value(), d);
   }
 
@@ -108,6 +118,11 @@ class FirewallKind final : public ResourceKind {
 
  private:
   CompileOptions options_;
+  struct Synced {
+    KindStatePtr state;  // held, so its address cannot be reused by another state
+    std::uint32_t gen = 0;
+  };
+  std::optional<Synced> synced_;  // the last plan() that found the kernel equal to `state`
 };
 
 }  // namespace

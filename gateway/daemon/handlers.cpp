@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "bulwark/firewall/observe.h"
+#include "counters.h"
 
 namespace bulwark::daemon {
 
@@ -27,21 +27,9 @@ std::optional<gateway::Result<PolicyInput>> policyOf(const nlohmann::json& req) 
 }
 
 nlohmann::json counters(const nlohmann::json& id) {
-  auto observed = firewall::observe();
-  if (!observed) return gateway::errorReply(id, ErrorCode::Kernel, observed.error().message);
-  if (!observed.value()) return gateway::errorReply(id, ErrorCode::NotFound, "table inet bulwark is not in the kernel");
-  struct Sum {
-    std::uint64_t packets = 0, bytes = 0;
-  };
-  std::map<std::string, Sum> byComment;
-  for (const auto& rc : observed.value()->counters()) {
-    auto& s = byComment[rc.comment];
-    s.packets += rc.packets;
-    s.bytes += rc.bytes;
-  }
-  nlohmann::json rows = nlohmann::json::array();
-  for (const auto& [comment, s] : byComment) rows.push_back({{"rule", comment}, {"packets", s.packets}, {"bytes", s.bytes}});
-  return gateway::okReply(id, {{"counters", rows}});
+  auto report = collectCounters();
+  if (!report) return gateway::errorReply(id, ErrorCode::Kernel, report.error().message);
+  return gateway::okReply(id, countersJson(*report));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "bulwark/gateway/protocol.h"
 #include "control_server.h"
+#include "counters.h"
 #include "drift_watch.h"
 #include "event_loop.h"
 #include "firewall_kind.h"
@@ -59,12 +60,10 @@ class DropSummary {
  public:
   nlohmann::json next() {
     nlohmann::json rows = nlohmann::json::array();
-    auto observed = firewall::observe();
-    if (!observed || !observed.value()) return rows;
+    auto report = collectCounters();  // counters only: never a read-back of the table
+    if (!report) return rows;
     std::map<std::string, std::uint64_t> now;
-    for (const auto& c : observed.value()->counters()) {
-      if (c.comment.rfind("bulwark: drop ", 0) == 0) now[c.comment.substr(14)] += c.packets;
-    }
+    for (const auto& p : report->pairs) now[p.from + ">" + p.to] += p.dropPackets;
     for (const auto& [pair, packets] : now) {
       auto before = last_.count(pair) ? last_[pair] : 0;
       if (packets > before) rows.push_back({{"zone_pair", pair}, {"packets", packets - before}});

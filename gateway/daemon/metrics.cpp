@@ -33,73 +33,40 @@ std::string esc(std::string_view v) {
   return out;
 }
 
-long readLong(const char* path) {
-  std::ifstream in(path);
-  long v = -1;
-  if (!(in >> v)) return -1;
-  return v;
-}
-
-struct Sum {
-  std::uint64_t packets = 0, bytes = 0;
-};
-
 }  // namespace
 
-ConntrackUsage readConntrack() {
-  return {readLong("/proc/sys/net/netfilter/nf_conntrack_count"), readLong("/proc/sys/net/netfilter/nf_conntrack_max")};
-}
-
-std::string renderMetrics(const std::vector<firewall::RuleCounter>& counters, const ReconcilerStats& s, int revision,
-                          bool pending, const ConntrackUsage& ct, double scrapeSeconds) {
-  // Kernel comments: "campus.yaml:78 public-web" (policy rule) or "bulwark: drop app>db".
-  std::map<std::pair<std::string, std::string>, Sum> rules;  // (rule, origin)
-  std::map<std::pair<std::string, std::string>, Sum> drops;  // (from, to)
-  for (const auto& c : counters) {
-    std::string rule = c.comment, origin;
-    if (rule.rfind("bulwark: ", 0) == 0) {
-      rule = rule.substr(9);
-      if (rule.rfind("drop ", 0) == 0) {
-        auto pair = rule.substr(5);
-        auto gt = pair.find('>');
-        if (gt != std::string::npos) {
-          auto& d = drops[{pair.substr(0, gt), pair.substr(gt + 1)}];
-          d.packets += c.packets;
-          d.bytes += c.bytes;
-        }
-      }
-    } else if (auto sp = rule.find(' '); sp != std::string::npos) {
-      origin = rule.substr(0, sp);
-      rule = rule.substr(sp + 1);
-    }
-    auto& r = rules[{rule, origin}];
-    r.packets += c.packets;
-    r.bytes += c.bytes;
-  }
+std::string renderMetrics(const CounterReport& c, const ReconcilerStats& s, int revision, bool pending,
+                          double scrapeSeconds) {
   std::ostringstream o;
-  o << "# HELP bulwark_rule_packets_total Packets matched per policy rule (origin = policy file:line).\n"
-       "# TYPE bulwark_rule_packets_total counter\n";
-  for (const auto& [k, v] : rules) {
-    o << "bulwark_rule_packets_total{rule=\"" << esc(k.first) << "\",origin=\"" << esc(k.second) << "\"} " << v.packets
+  auto series = [&o](const char* name, const char* type, const char* help) {
+    o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  series("bulwark_rule_packets_total", "counter", "Packets matched per policy rule (origin = policy file:line).");
+  for (const auto& r : c.rules) {
+    o << "bulwark_rule_packets_total{rule=\"" << esc(r.rule) << "\",origin=\"" << esc(r.origin) << "\"} " << r.packets
       << '\n';
   }
-  o << "# HELP bulwark_rule_bytes_total Bytes matched per policy rule.\n# TYPE bulwark_rule_bytes_total counter\n";
-  for (const auto& [k, v] : rules) {
-    o << "bulwark_rule_bytes_total{rule=\"" << esc(k.first) << "\",origin=\"" << esc(k.second) << "\"} " << v.bytes
+  series("bulwark_rule_bytes_total", "counter", "Bytes matched per policy rule.");
+  for (const auto& r : c.rules) {
+    o << "bulwark_rule_bytes_total{rule=\"" << esc(r.rule) << "\",origin=\"" << esc(r.origin) << "\"} " << r.bytes
       << '\n';
   }
-  o << "# HELP bulwark_zone_drop_packets_total Packets dropped by the default deny of a zone pair.\n"
-       "# TYPE bulwark_zone_drop_packets_total counter\n";
-  for (const auto& [k, v] : drops) {
-    o << "bulwark_zone_drop_packets_total{from=\"" << esc(k.first) << "\",to=\"" << esc(k.second) << "\"} "
-      << v.packets << '\n';
-  }
-  o << "# HELP bulwark_zone_drop_bytes_total Bytes dropped by the default deny of a zone pair.\n"
-       "# TYPE bulwark_zone_drop_bytes_total counter\n";
-  for (const auto& [k, v] : drops) {
-    o << "bulwark_zone_drop_bytes_total{from=\"" << esc(k.first) << "\",to=\"" << esc(k.second) << "\"} " << v.bytes
-      << '\n';
-  }
+  auto pairSeries = [&](const char* name, const char* help, auto field) {
+    series(name, "counter", help);
+    for (const auto& p : c.pairs) {
+      o << name << "{from=\"" << esc(p.from) << "\",to=\"" << esc(p.to) << "\"} " << field(p) << '\n';
+    }
+  };
+  pairSeries("bulwark_zone_packets_total",
+             "Packets decided in a zone pair (its own rules and its default drop; rules shared by several pairs "
+             "are not split).",
+             [](const PairTotal& p) { return p.packets; });
+  pairSeries("bulwark_zone_bytes_total", "Bytes decided in a zone pair.", [](const PairTotal& p) { return p.bytes; });
+  pairSeries("bulwark_zone_drop_packets_total", "Packets dropped by the default deny of a zone pair.",
+             [](const PairTotal& p) { return p.dropPackets; });
+  pairSeries("bulwark_zone_drop_bytes_total", "Bytes dropped by the default deny of a zone pair.",
+             [](const PairTotal& p) { return p.dropBytes; });
+  const auto& ct = c.conntrack;
   auto scalar = [&o](const char* name, const char* type, const char* help, auto value) {
     o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value << '\n';
   };
@@ -123,11 +90,13 @@ std::string renderMetrics(const std::vector<firewall::RuleCounter>& counters, co
 
 std::string collectMetrics(const Reconciler& r) {
   auto start = std::chrono::steady_clock::now();
-  std::vector<firewall::RuleCounter> counters;
-  auto observed = firewall::observe();
-  if (observed && observed.value()) counters = observed.value()->counters();
+  auto counters = collectCounters();
+  CounterReport report;
+  if (counters) report = std::move(*counters);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return renderMetrics(counters, r.stats(), r.currentRevision(), r.pendingConfirm(), readConntrack(), secs);
+  auto text = renderMetrics(report, r.stats(), r.currentRevision(), r.pendingConfirm(), secs);
+  if (!counters) text += "# counters unavailable: " + counters.error().message + "\n";
+  return text;
 }
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(EventLoop& loop, const std::string& address,

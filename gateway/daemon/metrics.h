@@ -3,6 +3,8 @@
 //
 //   bulwark_rule_packets_total{rule,origin}      per policy rule (kernel rules with the same
 //   bulwark_rule_bytes_total{rule,origin}        comment add up); built-ins have origin=""
+//   bulwark_zone_packets_total{from,to}          decided in a zone pair (see counters.h)
+//   bulwark_zone_bytes_total{from,to}
 //   bulwark_zone_drop_packets_total{from,to}     the default drop at the end of each zone pair
 //   bulwark_zone_drop_bytes_total{from,to}
 //   bulwark_applies_total, bulwark_apply_failures_total, bulwark_apply_duration_seconds_{sum,count},
@@ -10,27 +12,24 @@
 //   bulwark_drift_detected_total, bulwark_drift_repairs_total,
 //   bulwark_revision, bulwark_confirm_pending,
 //   bulwark_conntrack_entries, bulwark_conntrack_limit, bulwark_scrape_duration_seconds
+//
+// The counters come from one counters-only rule dump (counters.h), never from a read-back
+// of the whole table: a scrape of a 10k-rule table holds the event loop for milliseconds.
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "bulwark/firewall/observe.h"
+#include "counters.h"
 #include "event_loop.h"
 #include "reconciler.h"
 
 namespace bulwark::daemon {
 
-struct ConntrackUsage {
-  long entries = -1;  // -1: not readable (module not loaded)
-  long limit = -1;
-};
-[[nodiscard]] ConntrackUsage readConntrack();
-
 // Pure: the exposition text.
-[[nodiscard]] std::string renderMetrics(const std::vector<firewall::RuleCounter>& counters, const ReconcilerStats& s,
-                                        int revision, bool pending, const ConntrackUsage& ct, double scrapeSeconds);
+[[nodiscard]] std::string renderMetrics(const CounterReport& counters, const ReconcilerStats& s, int revision,
+                                        bool pending, double scrapeSeconds);
 
-// Observes the kernel and renders.
+// Dumps the counters and renders.
 [[nodiscard]] std::string collectMetrics(const Reconciler& r);
 
 class MetricsServer {

@@ -24,7 +24,9 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -326,6 +328,112 @@ def t_kill9_keeps_connections_and_adopts(lab):
     print(f"    {ok} echoes during kill -9 and restart, 0 lost")
 
 
+def request(lab, op, timeout=60, **args):
+    """One request over the control socket (as root), the reply as a dict."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(str(lab.sock))
+        f = s.makefile("rwb")
+        f.write(json.dumps({"id": 1, "op": op, **args}).encode() + b"\n")
+        f.flush()
+        return json.loads(f.readline())
+
+
+def scrape_text(lab):
+    return lab.ns(lab.gw, "python3", "-c",
+                  "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9469/metrics').read().decode())",
+                  timeout=60).stdout
+
+
+def t_counters_follow_traffic(lab):
+    def snapshot():
+        r = request(lab, "counters")
+        check(r["ok"] and r["table"], f"counters: {r}")
+        rule = [x for x in r["rules"] if x["rule"] == "lan-to-srv"]
+        pair = [p for p in r["zone_pairs"] if (p["from"], p["to"]) == ("lan", "srv")]
+        check(len(rule) == 1 and len(pair) == 1, f"no lan-to-srv rule or lan>srv pair in {r}")
+        return rule[0], pair[0], r["conntrack"]
+
+    rule0, pair0, _ = snapshot()
+    check(rule0["origin"].startswith("policy.yaml:") and rule0["zone_pairs"] == ["lan>srv"], f"rule row: {rule0}")
+    srv = subprocess.Popen(["ip", "netns", "exec", lab.s, sys.executable, "-c", SERVER], stdout=subprocess.PIPE,
+                           text=True)
+    lab.bg.append(srv)
+    try:
+        check(srv.stdout.readline().strip() == "listening", "echo server did not start")
+        out = lab.ns(lab.c, sys.executable, "-c", CLIENT, "0.5").stdout.split()
+        check(int(out[-2]) > 5 and int(out[-1]) == 0, f"echo through the firewall failed: {out}")
+        # Not allowed (port 7001): the SYNs end in the lan>srv default drop.
+        lab.ns(lab.c, sys.executable, "-c",
+               "import socket\ntry: socket.create_connection(('10.2.0.10', 7001), timeout=1.5)\nexcept OSError: pass")
+        rule1, pair1, ct = snapshot()
+    finally:
+        srv.kill()
+        srv.wait(timeout=5)
+        lab.bg.remove(srv)
+    check(rule1["packets"] > rule0["packets"] and rule1["bytes"] > rule0["bytes"],
+          f"rule counter did not move: {rule0} -> {rule1}")
+    check(pair1["drop_packets"] > pair0["drop_packets"], f"zone-pair drop did not move: {pair0} -> {pair1}")
+    check(pair1["packets"] >= pair0["packets"] + (rule1["packets"] - rule0["packets"])
+          + (pair1["drop_packets"] - pair0["drop_packets"]), f"zone-pair total does not add up: {pair0} -> {pair1}")
+    check(isinstance(ct["count"], int) and ct["count"] >= 1 and ct["max"] > 0, f"conntrack: {ct}")
+    text = scrape_text(lab)
+    line = [l for l in text.splitlines() if l.startswith('bulwark_zone_drop_packets_total{from="lan",to="srv"}')]
+    check(line and int(line[0].split()[-1]) >= pair1["drop_packets"], f"metrics drop line: {line}")
+    check(f"bulwark_conntrack_entries " in text, "no conntrack gauge")
+    print(f"    lan-to-srv +{rule1['packets'] - rule0['packets']} packets, lan>srv drops "
+          f"+{pair1['drop_packets'] - pair0['drop_packets']}, conntrack {ct['count']}/{ct['max']}")
+
+
+def big_policy(n):
+    """The test policy with n more rules (one per port): n rule chains, 3n sets."""
+    text = (HERE / "policy.yaml").read_text()
+    return text + "".join(f"  - {{ name: bulk{i:05d}, from: [client], to: server, services: [tcp/{20000 + i}], "
+                          f"action: allow }}\n" for i in range(n))
+
+
+def t_scrape_does_not_block_status(lab):
+    n = 1500
+    big = lab.tmp / "big-policy"
+    big.mkdir(exist_ok=True)
+    os.chmod(big, 0o755)
+    lab.write_policy(big / "policy.yaml", big_policy(n))
+    lab.ctl("apply", big, timeout=300)
+    try:
+        scrapes, stop = [], threading.Event()
+
+        def scraper():
+            code = ("import time,urllib.request\nfor _ in range(8):\n t=time.perf_counter();"
+                    "b=urllib.request.urlopen('http://127.0.0.1:9469/metrics').read()\n"
+                    " print(time.perf_counter()-t, b.count(b'bulwark_rule_packets_total{'), flush=True)")
+            out = lab.ns(lab.gw, sys.executable, "-c", code, timeout=120).stdout
+            scrapes.extend(tuple(map(float, l.split())) for l in out.splitlines())
+            stop.set()
+
+        th = threading.Thread(target=scraper)
+        th.start()
+        rtts = []
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(lab.sock))
+            f = s.makefile("rwb")
+            while not stop.is_set():
+                t = time.perf_counter()
+                f.write(b'{"id":1,"op":"status"}\n')
+                f.flush()
+                check(json.loads(f.readline())["ok"], "status failed during scrapes")
+                rtts.append(time.perf_counter() - t)
+        th.join()
+        check(len(scrapes) == 8 and all(series >= n for _, series in scrapes), f"scrapes: {scrapes}")
+        rtts.sort()
+        worst, median = rtts[-1], rtts[len(rtts) // 2]
+        scrape_med = sorted(t for t, _ in scrapes)[4]
+        print(f"    {n + 1} policy rules: scrape median {scrape_med * 1000:.0f} ms; {len(rtts)} status calls "
+              f"meanwhile, median {median * 1e6:.0f} us, max {worst * 1000:.1f} ms")
+        check(worst < 0.5, f"status blocked {worst:.3f} s during a scrape")
+    finally:
+        lab.ctl("apply", lab.pol, timeout=300)
+
+
 def t_metrics(lab):
     body = lab.ns(lab.gw, "python3", "-c",
                   "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9469/metrics').read().decode())")
@@ -336,7 +444,8 @@ def t_metrics(lab):
 
 
 TESTS = [t_wrong_uid_denied, t_view_role_cannot_apply, t_invalid_policy_changes_nothing,
-         t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_metrics, t_kill9_keeps_connections_and_adopts]
+         t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_metrics, t_counters_follow_traffic,
+         t_scrape_does_not_block_status, t_kill9_keeps_connections_and_adopts]
 
 
 def main():

@@ -8,8 +8,10 @@
 
 #include <array>
 #include <filesystem>
+#include <map>
 
 #include "bulwark/gateway/protocol.h"
+#include "counters.h"
 #include "drift_watch.h"
 #include "history.h"
 #include "metrics.h"
@@ -56,20 +58,72 @@ TEST(PeerAuth, RoleFromCredentials) {
   EXPECT_EQ(roleFor(1000, 0, {0}, none), Role::None);  // gid 0 is not the change group
 }
 
-TEST(Metrics, PerRuleAndZonePairDrops) {
-  std::vector<firewall::RuleCounter> c{
-      {"r_web", 0, "campus.yaml:78 public-web", 10, 1000},
-      {"r_web", 1, "campus.yaml:78 public-web", 5, 500},
-      {"app__db", 3, "bulwark: drop app>db", 7, 700},
+// The compiled shape: pair chains jump to one chain per policy rule and end in a counted drop.
+std::vector<firewall::RuleSample> sampleDump() {
+  auto jump = [](const char* chain, const char* to) { return firewall::RuleSample{chain, 0, "", false, 0, 0, to}; };
+  auto counted = [](const char* chain, const char* comment, std::uint64_t p, std::uint64_t b) {
+    return firewall::RuleSample{chain, 0, comment, true, p, b, ""};
   };
+  return {
+      jump("app__db", "rule_web"),
+      jump("app__db", "rule_shared"),
+      counted("app__db", "bulwark: drop app>db", 7, 700),
+      jump("lan__db", "rule_shared"),
+      counted("lan__db", "bulwark: drop lan>db", 1, 100),
+      counted("rule_web", "campus.yaml:78 public-web:rate", 2, 200),
+      counted("rule_web", "campus.yaml:78 public-web", 10, 1000),
+      counted("rule_shared", "campus.yaml:90 shared", 5, 500),
+      counted("forward", "bulwark: default-drop", 3, 300),
+  };
+}
+
+TEST(Counters, PerRuleAndPerZonePair) {
+  auto r = summarize(sampleDump());
+  ASSERT_EQ(r.pairs.size(), 2u);
+  const auto& app = r.pairs[0];
+  EXPECT_EQ(app.from, "app");
+  EXPECT_EQ(app.to, "db");
+  // rule_web (only app>db jumps there: 2 + 10) + the drop (7); rule_shared is not split.
+  EXPECT_EQ(app.packets, 19u);
+  EXPECT_EQ(app.bytes, 1900u);
+  EXPECT_EQ(app.dropPackets, 7u);
+  EXPECT_EQ(app.dropBytes, 700u);
+  EXPECT_EQ(app.sharedRules, 1u);
+  EXPECT_EQ(r.pairs[1].from, "lan");
+  EXPECT_EQ(r.pairs[1].packets, 1u);
+  std::map<std::string, RuleTotal> byName;
+  for (const auto& x : r.rules) byName[x.rule] = x;
+  EXPECT_EQ(byName["public-web"].packets, 10u);
+  EXPECT_EQ(byName["public-web"].origin, "campus.yaml:78");
+  EXPECT_EQ(byName["public-web"].pairs, std::vector<std::string>{"app>db"});
+  EXPECT_EQ(byName["public-web:rate"].packets, 2u);
+  EXPECT_EQ(byName["shared"].pairs, (std::vector<std::string>{"app>db", "lan>db"}));
+  EXPECT_EQ(byName["default-drop"].origin, "");
+  EXPECT_EQ(byName["default-drop"].packets, 3u);
+  EXPECT_TRUE(byName["default-drop"].pairs.empty());
+
+  r.conntrack = {12, 262144};
+  auto j = countersJson(r);
+  EXPECT_EQ(j["conntrack"]["count"], 12);
+  EXPECT_EQ(j["conntrack"]["max"], 262144);
+  EXPECT_EQ(j["zone_pairs"][0]["drop_packets"], 7);
+  EXPECT_EQ(j["zone_pairs"][0]["packets"], 19);
+}
+
+TEST(Metrics, PerRuleAndZonePairDrops) {
+  auto c = summarize(sampleDump());
+  c.conntrack = {12, 262144};
   ReconcilerStats s;
   s.appliesOk = 2;
   s.driftRepairs = 1;
-  auto text = renderMetrics(c, s, 4, true, {12, 262144}, 0.01);
-  EXPECT_NE(text.find("bulwark_rule_packets_total{rule=\"public-web\",origin=\"campus.yaml:78\"} 15\n"), std::string::npos);
+  auto text = renderMetrics(c, s, 4, true, 0.01);
+  EXPECT_NE(text.find("bulwark_rule_packets_total{rule=\"public-web\",origin=\"campus.yaml:78\"} 10\n"), std::string::npos);
   EXPECT_NE(text.find("bulwark_zone_drop_packets_total{from=\"app\",to=\"db\"} 7\n"), std::string::npos);
+  EXPECT_NE(text.find("bulwark_zone_packets_total{from=\"app\",to=\"db\"} 19\n"), std::string::npos);
+  EXPECT_NE(text.find("bulwark_zone_bytes_total{from=\"lan\",to=\"db\"} 100\n"), std::string::npos);
   EXPECT_NE(text.find("bulwark_drift_repairs_total 1\n"), std::string::npos);
   EXPECT_NE(text.find("bulwark_confirm_pending 1\n"), std::string::npos);
+  EXPECT_NE(text.find("bulwark_conntrack_entries 12\n"), std::string::npos);
   EXPECT_NE(text.find("bulwark_conntrack_limit 262144\n"), std::string::npos);
 }
 

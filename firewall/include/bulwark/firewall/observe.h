@@ -66,6 +66,29 @@ struct ObservedTable {
 // nullopt = table inet bulwark does not exist (not an error).
 [[nodiscard]] KernelResult<std::optional<ObservedTable>> observe();
 
+// ---- counters only (metrics) -----------------------------------------------------------------
+// One rule of the table as a scrape sees it: where it is, its comment, its (first) counter,
+// and the chain it jumps/goes to, if its verdict is one.
+struct RuleSample {
+  std::string chain;
+  std::uint64_t handle = 0;
+  std::string comment;
+  bool hasCounter = false;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;
+  std::string jumpTo;
+};
+
+struct CounterDump {
+  std::uint32_t genId = 0;        // generation when the dump started (not re-checked)
+  std::vector<RuleSample> rules;  // kernel order: chain by chain, rules in chain order
+};
+
+// One NFT_MSG_GETRULE dump of table inet bulwark with nothing but RuleSample decoded: no
+// sets, no elements, no IR. Linear in the rule count (observe() is far from it on tables
+// with thousands of sets). nullopt = the table does not exist.
+[[nodiscard]] KernelResult<std::optional<CounterDump>> observeCounters();
+
 // ---- diff (pure) -------------------------------------------------------------------------
 enum class ChangeKind : std::uint8_t {
   TableAbsent,

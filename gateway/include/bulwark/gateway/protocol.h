@@ -25,6 +25,26 @@
 //   events                                   read   (streamed)
 // `sources` is [{"name": "campus.yaml", "text": "..."}] (names appear in diagnostics);
 // `path` is a file or directory the daemon reads itself.
+//
+// `counters` reply (one counters-only dump of table inet bulwark; values are the kernel's
+// cumulative counters since the table was last replaced; all numbers are JSON integers):
+//   {"id": .., "ok": true,
+//    "table": true,                      false: Bulwark's table is not in the kernel (lists empty)
+//    "zone_pairs": [{"from": "app", "to": "db",
+//                    "packets": N, "bytes": N,            decided in this pair: its own rules +
+//                                                         its default drop (see shared_rules)
+//                    "drop_packets": N, "drop_bytes": N,  the pair's default drop
+//                    "shared_rules": N}],                 rules this pair shares with other pairs:
+//                                                         counted per rule only, not in packets/bytes
+//    "rules": [{"rule": "public-web",                     policy rule name ("name:rate" /
+//                                                         "name:connections" for its limit drops;
+//                                                         built-ins such as "default-drop")
+//               "origin": "campus.yaml:78",               "" for built-ins
+//               "packets": N, "bytes": N,
+//               "zone_pairs": ["app>db"]}],               pairs whose chains lead to the rule
+//    "conntrack": {"count": N|null, "max": N|null},       nf_conntrack_count / _max of the
+//                                                         daemon's netns (null: module not loaded)
+//    "dump_millis": 1.5}                                  time the kernel dump took
 #include <cstddef>
 #include <optional>
 #include <string>
