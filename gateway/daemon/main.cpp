@@ -16,6 +16,7 @@
 #include <map>
 
 #include "bulwark/gateway/protocol.h"
+#include "bulwark/policies/loader.h"
 #include "control_server.h"
 #include "counters.h"
 #include "drift_watch.h"
@@ -25,6 +26,7 @@
 #include "metrics.h"
 #include "reconciler.h"
 #include "sd_notify.h"
+#include "tls_listener.h"
 
 namespace {
 
@@ -39,6 +41,7 @@ struct Options {
   std::string drift = "repair";
   std::string changeGroup = gateway::kGroupChange;
   std::string viewGroup = gateway::kGroupView;
+  std::string pkiDir = "/var/lib/bulwark/pki";  // vpn::pki::kDefaultDir
   int maxConfirm = 3600;
   int driftIntervalSeconds = 30;
   bool noJournal = false;
@@ -122,26 +125,45 @@ int run(const Options& opt) {
 
   HandlerLimits limits{opt.maxConfirm};
   auto groups = resolveAccessGroups(opt.changeGroup, opt.viewGroup);
-  auto server = ControlServer::listen(
-      ev, opt.socketPath, groups,
-      [&rec, &limits](const Peer& p, gateway::Op op, const nlohmann::json& req) {
-        auto reply = handleRequest(rec, p, op, req, limits);
-        // Loading and compiling a large policy leaves a big free heap behind; hand it back
-        // (cheap next to the work that produced it, and keeps the steady-state RSS small).
-        if (op != gateway::Op::ShowStatus && op != gateway::Op::History) releaseFreeMemory();
-        return reply;
-      },
-      [&rec](const Peer& p, std::string_view op) {
-        rec.audit().record({"denied", p.who(), static_cast<long>(p.uid), rec.currentRevision(), "",
-                            "refused '" + std::string(op) + "' for role " + std::string(gateway::roleName(p.role)),
-                            false, {}});
-      });
+  // The remote (TLS) listener; configured from the policy dir's gateway.control below.
+  std::unique_ptr<TlsControlServer> tls;
+  auto configureTls = [&] {
+    auto loaded = policies::loadAndValidate(opt.policyDir);
+    if (!loaded.ok()) return;  // keep the last good listener; the failure shows in status
+    auto cfg = tlsConfigOf(loaded.policy);
+    bool changed = tls->config() != cfg;
+    auto st = tls->configure(cfg);
+    if (!st) {
+      log("remote control: " + st.error().message);
+    } else if (cfg && changed) {
+      log("remote control: TLS on " + cfg->address + " port " + std::to_string(cfg->port));
+    }
+  };
+  auto handle = [&](const Peer& p, gateway::Op op, const nlohmann::json& req) {
+    auto reply = handleRequest(rec, p, op, req, limits);
+    // Loading and compiling a large policy leaves a big free heap behind; hand it back
+    // (cheap next to the work that produced it, and keeps the steady-state RSS small).
+    if (op != gateway::Op::ShowStatus && op != gateway::Op::History) releaseFreeMemory();
+    // After the request's connection is done with: re-binding may close the listener.
+    if (op == gateway::Op::Reload) ev.after(std::chrono::milliseconds(0), configureTls);
+    return reply;
+  };
+  auto refuse = [&rec](const Peer& p, std::string_view op) {
+    rec.audit().record({"denied", p.who(), p.tls ? -1L : static_cast<long>(p.uid), rec.currentRevision(), "",
+                        "refused '" + std::string(op) + "' for role " + std::string(gateway::roleName(p.role)), false,
+                        {}});
+  };
+  auto server = ControlServer::listen(ev, opt.socketPath, groups, handle, refuse);
   if (!server) {
     log(server.error().message);
     return 1;
   }
   ControlServer& srv = **server;
-  rec.audit().setListener([&srv](const nlohmann::json& e) { srv.broadcast(e); });
+  tls = std::make_unique<TlsControlServer>(ev, tlsFilesOfPki(opt.pkiDir), handle, refuse, log);
+  rec.audit().setListener([&srv, &tls](const nlohmann::json& e) {
+    srv.broadcast(e);
+    tls->broadcast(e);
+  });
 
   // Drift: nftables notifications, debounced (one re-observe per burst), plus a slow
   // periodic check as a safety net.
@@ -161,6 +183,7 @@ int run(const Options& opt) {
   auto started = rec.startup();
   releaseFreeMemory();
   log("startup: " + describe(started));
+  configureTls();
   auto statusLine = [&rec] {
     auto s = rec.status();
     std::string line = "revision " + std::to_string(s.value("revision", 0));
@@ -187,7 +210,7 @@ int run(const Options& opt) {
 
   DropSummary drops;
   std::function<void()> dropTick = [&] {
-    if (srv.subscribers() > 0) {
+    if (srv.subscribers() + tls->subscribers() > 0) {
       auto rows = drops.next();
       if (!rows.empty()) srv.broadcast({{"event", "drop-summary"}, {"time", utcNow()}, {"drops", rows}});
     }
@@ -209,6 +232,7 @@ int run(const Options& opt) {
         notifyReloading();
         auto r = rec.reload(Actor{"SIGHUP from pid " + std::to_string(si.ssi_pid), static_cast<long>(si.ssi_uid)});
         log("reload: " + describe(r));
+        configureTls();
         releaseFreeMemory();
         notifyReady(statusLine());
       } else {
@@ -245,6 +269,8 @@ int main(int argc, char** argv) {
   app.add_option("--change-group", opt.changeGroup, "Group (name or gid) whose members may change")->capture_default_str();
   app.add_option("--view-group", opt.viewGroup, "Group (name or gid) whose members may read")->capture_default_str();
   app.add_option("--max-confirm", opt.maxConfirm, "Longest commit-confirm window in seconds")->capture_default_str();
+  app.add_option("--pki", opt.pkiDir, "PKI directory (bulwarkctl pki): CA, CRL and server certificate of the TLS listener")
+      ->capture_default_str();
   app.add_flag("--no-journal", opt.noJournal, "Audit to the state dir's audit.log only");
   CLI11_PARSE(app, argc, argv);
   return run(opt);

@@ -10,7 +10,10 @@
 
 namespace bulwark::daemon {
 
-std::string Peer::who() const { return user + " (uid " + std::to_string(uid) + ")"; }
+std::string Peer::who() const {
+  if (tls) return "CN=" + certCn + ", OU=" + certGroup + " (certificate " + certSerial + ", " + address + ")";
+  return user + " (uid " + std::to_string(uid) + ")";
+}
 
 namespace {
 

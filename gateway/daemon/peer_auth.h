@@ -19,7 +19,13 @@ struct Peer {
   std::vector<gid_t> groups;  // supplementary groups of the peer process
   std::string user;           // from the password database, or the uid as text
   gateway::Role role = gateway::Role::None;
-  [[nodiscard]] std::string who() const;  // "alice (uid 1000)"
+  // A remote peer (tls_listener.*): identified by its client certificate, not by uid. uid is
+  // then (uid_t)-1, which no process has, so nothing keyed on uid can mistake it for root.
+  bool tls = false;
+  std::string certCn, certGroup, certSerial;
+  std::string address;  // "10.99.0.5:51234"
+  // "alice (uid 1000)"; for a certificate "CN=alice, OU=netops (certificate 1A2B..., 10.99.0.5:51234)"
+  [[nodiscard]] std::string who() const;
 };
 
 struct AccessGroups {

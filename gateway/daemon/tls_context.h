@@ -1,0 +1,97 @@
+#pragma once
+// TLS for the remote control API (OpenSSL 3): the server context built from Bulwark's PKI
+// directory, the identity a client certificate carries, and the role the policy gives it.
+//
+//  * TLS 1.3 only (min = max = TLS1_3_VERSION): a TLS 1.2 client fails at the handshake.
+//  * The client must present a certificate (SSL_VERIFY_PEER | FAIL_IF_NO_PEER_CERT) that
+//    chains to Bulwark's CA (ca.crt, the only trust anchor: no system store), carries EKU
+//    clientAuth (purpose sslclient: the gateway's serverAuth certificate cannot log in), and
+//    is not on the CRL (X509_V_FLAG_CRL_CHECK; crl.pem is mandatory, an expired CRL refuses
+//    everyone: renew it, `bulwarkctl pki crl`-style, before nextUpdate).
+//  * No session tickets and no session cache: every connection is a full handshake, so a
+//    revoked certificate cannot ride on a resumed session.
+//  * The server presents the PKI's gateway certificate (gateway.crt / private/gateway.key,
+//    EKU serverAuth, SAN = vpn.local_id); clients verify it against the same CA and the
+//    gateway's local id.
+//  * TlsContextSource re-reads the four files when one of them changes (checked with stat()
+//    before every accepted connection): a `bulwarkctl pki revoke` takes effect for the next
+//    connection without a restart. If the new files do not load, new connections are refused
+//    until they do (fail closed: an unreadable CRL must not mean "nothing is revoked").
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bulwark/gateway/protocol.h"
+#include "bulwark/gateway/result.h"
+
+namespace bulwark::daemon {
+
+struct SslCtxFree {
+  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
+};
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
+using SslPtr = std::unique_ptr<SSL, SslFree>;
+
+struct TlsFiles {
+  std::filesystem::path caCert, serverCert, serverKey, crl;
+};
+// The files of a PKI directory laid out by vpn::pki (ca.crt, gateway.crt, private/gateway.key,
+// crl.pem).
+[[nodiscard]] TlsFiles tlsFilesOfPki(const std::filesystem::path& pkiDir);
+
+[[nodiscard]] gateway::Result<SslCtxPtr> makeServerContext(const TlsFiles& files);
+
+// Who a verified client certificate names. Bulwark's admin certificates have exactly
+// CN=<name>, OU=<group> (vpn::pki::issue); anything else has no identity.
+struct CertIdentity {
+  std::string cn;
+  std::string group;   // the OU
+  std::string serial;  // upper-case hex
+};
+[[nodiscard]] std::optional<CertIdentity> certIdentity(X509* cert);
+
+// The policy's gateway.control groups. Pure mapping: a group in `change` may change, one in
+// `view` may read, any other group (or a certificate without exactly one CN and one OU) has
+// no role and is refused.
+struct CertRoles {
+  std::set<std::string> change;
+  std::set<std::string> view;
+};
+[[nodiscard]] gateway::Role roleForCertificate(const std::optional<CertIdentity>& id, const CertRoles& roles);
+
+// The current server context, rebuilt when the PKI files change.
+class TlsContextSource {
+ public:
+  explicit TlsContextSource(TlsFiles files) : files_(std::move(files)) {}
+  // The context for a new connection, or an error (files missing or not loadable). Reloads
+  // first if any file's (inode, size, mtime) changed since the last load.
+  [[nodiscard]] gateway::Result<SSL_CTX*> current();
+  [[nodiscard]] unsigned loads() const { return loads_; }
+
+ private:
+  struct Stamp {
+    ino_t ino = 0;
+    off_t size = -1;
+    long long mtimeNs = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+  [[nodiscard]] std::vector<Stamp> stamps() const;
+
+  TlsFiles files_;
+  SslCtxPtr ctx_;
+  std::vector<Stamp> loadedStamps_;
+  std::string lastError_;
+  unsigned loads_ = 0;
+};
+
+}  // namespace bulwark::daemon

@@ -1,0 +1,392 @@
+#include "tls_listener.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace bulwark::daemon {
+
+namespace {
+
+constexpr std::size_t kMaxConnections = 64;
+constexpr std::size_t kMaxPendingOut = 16u << 20;  // a subscriber that stops reading is dropped
+
+std::string opensslErrors() {
+  std::string msg;
+  unsigned long e = 0;
+  while ((e = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!msg.empty()) msg += "; ";
+    msg += buf;
+  }
+  return msg;
+}
+
+std::string peerAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+  char host[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(a->sin_port));
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+  ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+  return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
+}
+
+std::string deniedMessage(const Peer& p, std::string_view op) {
+  if (p.tls) {
+    if (p.role == gateway::Role::None) {
+      return "permission denied: " + p.who() + ": certificate group '" + p.certGroup +
+             "' is not named in the policy's gateway.control change or view";
+    }
+    return "permission denied: " + p.who() + " has the read-only role (certificate group '" + p.certGroup +
+           "' is in gateway.control view); '" + std::string(op) + "' needs a group listed in change";
+  }
+  if (p.role == gateway::Role::None) {
+    return "permission denied: " + p.who() + " is not root and not in group '" + gateway::kGroupChange +
+           "' (may change) or '" + gateway::kGroupView + "' (may read)";
+  }
+  return "permission denied: " + p.who() + " has the read-only role ('" + gateway::kGroupView + "'); '" +
+         std::string(op) + "' needs root or group '" + gateway::kGroupChange + "'";
+}
+
+}  // namespace
+
+std::optional<TlsListenConfig> tlsConfigOf(const policies::Policy& policy) {
+  if (!policy.gateway || !policy.gateway->control) return std::nullopt;
+  const auto& c = *policy.gateway->control;
+  TlsListenConfig out;
+  out.address = c.listen.str();
+  out.port = c.port;
+  for (const auto& g : c.change) out.roles.change.insert(g.name);
+  for (const auto& g : c.view) out.roles.view.insert(g.name);
+  return out;
+}
+
+Dispatch dispatchRequest(const Peer& peer, const std::string& line, const RequestHandler& handler,
+                         const DeniedHandler& denied) {
+  Dispatch d;
+  auto req = nlohmann::json::parse(line, nullptr, false);
+  if (req.is_discarded() || !req.is_object()) {
+    d.reply = gateway::errorReply(nullptr, gateway::ErrorCode::BadRequest, "not a JSON object");
+    return d;
+  }
+  nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
+  std::string opName = req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "";
+  if (peer.role == gateway::Role::None) {
+    if (denied) denied(peer, opName.empty() ? "?" : opName);
+    d.reply = gateway::errorReply(id, gateway::ErrorCode::Denied, deniedMessage(peer, opName));
+    d.close = true;
+    return d;
+  }
+  if (opName.empty()) {
+    d.reply = gateway::errorReply(id, gateway::ErrorCode::BadRequest, "missing 'op'");
+    return d;
+  }
+  auto op = gateway::parseOp(opName);
+  if (!op) {
+    d.reply = gateway::errorReply(id, gateway::ErrorCode::BadRequest, "unknown op '" + opName + "'");
+    return d;
+  }
+  if (gateway::opChanges(*op) && peer.role != gateway::Role::Change) {
+    if (denied) denied(peer, opName);
+    d.reply = gateway::errorReply(id, gateway::ErrorCode::Denied, deniedMessage(peer, opName));
+    return d;
+  }
+  if (*op == gateway::Op::Events) {
+    d.subscribe = true;
+    d.reply = gateway::okReply(id, {{"subscribed", true}});
+    return d;
+  }
+  d.reply = handler(peer, *op, req);
+  if (peer.tls && *op == gateway::Op::ShowStatus && d.reply.value("ok", false)) {
+    // The handler describes Unix peers (user, uid); a remote peer is its certificate.
+    d.reply["you"] = {{"certificate", {{"cn", peer.certCn}, {"group", peer.certGroup}, {"serial", peer.certSerial}}},
+                      {"address", peer.address},
+                      {"role", gateway::roleName(peer.role)}};
+  }
+  return d;
+}
+
+TlsControlServer::TlsControlServer(EventLoop& loop, TlsFiles files, RequestHandler handler, DeniedHandler denied,
+                                   Log log)
+    : loop_(loop), contexts_(std::move(files)), handler_(std::move(handler)), denied_(std::move(denied)),
+      log_(std::move(log)) {}
+
+TlsControlServer::~TlsControlServer() {
+  if (sweepTimer_) loop_.cancel(*sweepTimer_);
+  for (auto& [fd, c] : conns_) loop_.unwatch(fd);
+  closeListener();
+}
+
+void TlsControlServer::closeListener() {
+  if (listenFd_.valid()) loop_.unwatch(listenFd_.get());
+  listenFd_.reset();
+}
+
+gateway::Status TlsControlServer::configure(const std::optional<TlsListenConfig>& config) {
+  bool sameSocket = config && config_ && config->address == config_->address && config->port == config_->port &&
+                    listenFd_.valid();
+  if (sameSocket) {
+    config_ = config;
+    return gateway::okStatus();
+  }
+  closeListener();
+  config_.reset();
+  if (!config) return gateway::okStatus();
+
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family = AF_INET;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (::inet_pton(AF_INET, config->address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(config->port);
+    len = sizeof *v4;
+  } else if (::inet_pton(AF_INET6, config->address.c_str(), &v6->sin6_addr) == 1) {
+    family = AF_INET6;
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(config->port);
+    len = sizeof *v6;
+  } else {
+    return gateway::Error{"control listen address '" + config->address + "' is not an IP address"};
+  }
+  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return gateway::sysError("socket", errno);
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  // The management address may appear after the daemon starts (the links are reconciled,
+  // or the VLAN interface comes up later): bind to it regardless. The socket still accepts
+  // only on that one address.
+  ::setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+  std::string where = (family == AF_INET6 ? "[" + config->address + "]" : config->address) + ":" +
+                      std::to_string(config->port);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ss), len) != 0) return gateway::sysError("bind " + where, errno);
+  if (::listen(fd.get(), 32) != 0) return gateway::sysError("listen " + where, errno);
+  auto w = loop_.watch(fd.get(), EPOLLIN, [this](std::uint32_t) { onAccept(); });
+  if (!w) return w.error();
+  listenFd_ = std::move(fd);
+  config_ = config;
+  // Load the certificates now, so a broken PKI shows at startup rather than at the first client.
+  auto ctx = contexts_.current();
+  if (!ctx) log_("tls: " + where + ": no usable certificates yet (connections are refused until they load): " +
+                 ctx.error().message);
+  return gateway::okStatus();
+}
+
+void TlsControlServer::onAccept() {
+  for (;;) {
+    UniqueFd fd(::accept4(listenFd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) return;  // EAGAIN, or a transient error: try again on the next event
+    if (conns_.size() >= kMaxConnections) continue;  // closed by UniqueFd
+    auto ctx = contexts_.current();  // reloads ca.crt / crl.pem / gateway.* when they changed
+    if (!ctx) {
+      log_("tls: refusing " + peerAddress(fd.get()) + ": " + ctx.error().message);
+      continue;
+    }
+    auto c = std::make_unique<Conn>();
+    c->ssl.reset(SSL_new(*ctx));
+    if (!c->ssl || SSL_set_fd(c->ssl.get(), fd.get()) != 1) {
+      log_("tls: SSL_new: " + opensslErrors());
+      continue;
+    }
+    c->peer.tls = true;
+    c->peer.uid = static_cast<uid_t>(-1);
+    c->peer.gid = static_cast<gid_t>(-1);
+    c->peer.address = peerAddress(fd.get());
+    c->since = c->lastActivity = Clock::now();
+    int raw = fd.get();
+    c->fd = std::move(fd);
+    Conn& ref = *c;
+    conns_[raw] = std::move(c);
+    auto w = loop_.watch(raw, EPOLLIN, [this, raw](std::uint32_t ev) { onEvent(raw, ev); });
+    if (!w) {
+      conns_.erase(raw);
+      continue;
+    }
+    if (!sweepTimer_) sweepTimer_ = loop_.after(std::chrono::seconds(1), [this] { sweep(); });
+    handshake(ref);  // the ClientHello may already be there
+  }
+}
+
+void TlsControlServer::onEvent(int fd, std::uint32_t events) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Conn& c = *it->second;
+  if (!c.established) {
+    handshake(c);
+    return;
+  }
+  if (events & EPOLLOUT) flush(c);
+  if (conns_.count(fd) == 0) return;
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) readRequests(c);
+}
+
+void TlsControlServer::handshake(Conn& c) {
+  int fd = c.fd.get();
+  ERR_clear_error();
+  int r = SSL_accept(c.ssl.get());
+  if (r != 1) {
+    int err = SSL_get_error(c.ssl.get(), r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      rearm(c, err == SSL_ERROR_WANT_WRITE);
+      return;
+    }
+    long verify = SSL_get_verify_result(c.ssl.get());
+    std::string why = verify != X509_V_OK ? std::string("client certificate: ") + X509_verify_cert_error_string(verify)
+                                          : opensslErrors();
+    if (why.empty()) why = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ? "connection closed" : "failed";
+    log_("tls: " + c.peer.address + " refused at the handshake: " + why);
+    drop(fd);
+    return;
+  }
+  c.established = true;
+  c.lastActivity = Clock::now();
+  X509* cert = SSL_get0_peer_certificate(c.ssl.get());  // verified (chain, CRL, purpose) by now
+  auto id = certIdentity(cert);
+  if (id) {
+    c.peer.certCn = id->cn;
+    c.peer.certGroup = id->group;
+    c.peer.certSerial = id->serial;
+    c.peer.user = id->cn;
+  } else {
+    c.peer.certCn = "?";
+    c.peer.certGroup = "?";
+  }
+  c.peer.role = roleForCertificate(id, config_ ? config_->roles : CertRoles{});
+  if (c.peer.role == gateway::Role::None) {
+    // Refused at the first request (with the reason), as on the Unix socket.
+    log_("tls: " + c.peer.who() + " has no role (group not in gateway.control)");
+  }
+  readRequests(c);  // a request may have come with the handshake's last flight
+}
+
+void TlsControlServer::readRequests(Conn& c) {
+  int fd = c.fd.get();
+  std::array<char, 65536> buf{};
+  for (;;) {
+    ERR_clear_error();
+    int n = SSL_read(c.ssl.get(), buf.data(), static_cast<int>(buf.size()));
+    if (n <= 0) {
+      int err = SSL_get_error(c.ssl.get(), n);
+      if (err == SSL_ERROR_WANT_READ) break;
+      if (err == SSL_ERROR_WANT_WRITE) {  // a key update needs to send first
+        rearm(c, true);
+        return;
+      }
+      drop(fd);  // closed (close_notify or EOF) or a TLS error
+      return;
+    }
+    c.lastActivity = Clock::now();
+    if (!c.in.append(std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+      c.closeAfterWrite = true;
+      send(c, gateway::errorReply(nullptr, gateway::ErrorCode::BadRequest, "message too large"));
+      return;
+    }
+    while (auto line = c.in.next()) {
+      if (line->empty()) continue;
+      auto d = dispatchRequest(c.peer, *line, handler_, denied_);
+      // The handler may have run for a while (apply): the connection may be gone.
+      if (conns_.count(fd) == 0) return;
+      if (d.subscribe) c.subscribed = true;
+      if (d.close) c.closeAfterWrite = true;
+      send(c, d.reply);
+      if (conns_.count(fd) == 0 || c.closeAfterWrite) return;
+    }
+  }
+  rearm(c, !c.out.empty());
+}
+
+void TlsControlServer::send(Conn& c, const nlohmann::json& msg) {
+  c.out += gateway::frame(msg);
+  flush(c);
+}
+
+void TlsControlServer::flush(Conn& c) {
+  int fd = c.fd.get();
+  while (!c.out.empty()) {
+    ERR_clear_error();
+    int chunk = static_cast<int>(std::min<std::size_t>(c.out.size(), INT_MAX / 2));
+    int n = SSL_write(c.ssl.get(), c.out.data(), chunk);
+    if (n > 0) {
+      c.out.erase(0, static_cast<std::size_t>(n));
+      continue;
+    }
+    int err = SSL_get_error(c.ssl.get(), n);
+    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) break;
+    drop(fd);
+    return;
+  }
+  if (c.out.empty() && c.closeAfterWrite) {
+    SSL_shutdown(c.ssl.get());  // best effort close_notify; we do not wait for the peer's
+    drop(fd);
+    return;
+  }
+  if (c.out.size() > kMaxPendingOut) {
+    drop(fd);
+    return;
+  }
+  rearm(c, !c.out.empty());
+}
+
+void TlsControlServer::rearm(Conn& c, bool wantWrite) {
+  int fd = c.fd.get();
+  auto w = loop_.watch(fd, EPOLLIN | (wantWrite ? static_cast<std::uint32_t>(EPOLLOUT) : 0u),
+                       [this, fd](std::uint32_t ev) { onEvent(fd, ev); });
+  if (!w) drop(fd);
+}
+
+void TlsControlServer::drop(int fd) {
+  loop_.unwatch(fd);
+  conns_.erase(fd);  // SSL_free, then close(): the members' destructors in reverse order
+}
+
+void TlsControlServer::sweep() {
+  sweepTimer_.reset();
+  auto now = Clock::now();
+  std::vector<int> expired;
+  for (const auto& [fd, c] : conns_) {
+    if (!c->established && now - c->since > kHandshakeTimeout) {
+      log_("tls: " + c->peer.address + " did not finish the handshake in " +
+           std::to_string(kHandshakeTimeout.count()) + " s");
+      expired.push_back(fd);
+    } else if (c->established && !c->subscribed && now - c->lastActivity > kIdleTimeout) {
+      expired.push_back(fd);
+    }
+  }
+  for (int fd : expired) drop(fd);
+  if (!conns_.empty()) sweepTimer_ = loop_.after(std::chrono::seconds(1), [this] { sweep(); });
+}
+
+void TlsControlServer::broadcast(const nlohmann::json& event) {
+  std::vector<int> targets;
+  for (auto& [fd, c] : conns_) {
+    if (c->subscribed && c->established) targets.push_back(fd);
+  }
+  for (int fd : targets) {
+    auto it = conns_.find(fd);
+    if (it != conns_.end()) send(*it->second, event);
+  }
+}
+
+std::size_t TlsControlServer::subscribers() const {
+  std::size_t n = 0;
+  for (const auto& [fd, c] : conns_) n += c->subscribed ? 1 : 0;
+  return n;
+}
+
+}  // namespace bulwark::daemon
