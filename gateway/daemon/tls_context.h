@@ -66,6 +66,7 @@ struct CertIdentity {
 struct CertRoles {
   std::set<std::string> change;
   std::set<std::string> view;
+  bool operator==(const CertRoles&) const = default;
 };
 [[nodiscard]] gateway::Role roleForCertificate(const std::optional<CertIdentity>& id, const CertRoles& roles);
 
