@@ -1,0 +1,204 @@
+// The remote control API's pure parts and its certificate handling, with certificates from
+// the project's own PKI (vpn::pki, as `bulwarkctl pki` makes them): certificate → identity →
+// role, the request dispatch (the view role cannot change), the policy's gateway.control,
+// and the server context's reload when the CRL changes (fail closed on a broken one).
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "bulwark/policies/loader.h"
+#include "bulwark/vpn/pki.h"
+#include "tls_context.h"
+#include "tls_listener.h"
+
+namespace bulwark::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pki = vpn::pki;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = fs::temp_directory_path() / ("bulwark-tls-test-" + std::to_string(rd()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+std::unique_ptr<X509, X509Free> readCert(const fs::path& p) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(p.c_str(), "r"), &std::fclose);
+  if (!f) return {nullptr};
+  return std::unique_ptr<X509, X509Free>(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
+}
+
+// One CA with a gateway certificate and admins alice (netops) and bob (auditors).
+class TlsPki : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(pki::init(dir(), "Bulwark Test CA").ok());
+    ASSERT_TRUE(pki::issueGateway(dir(), "gw.test").ok());
+    pki::IssueOptions o;
+    o.password = "test-password";
+    auto a = pki::issue(dir(), "alice", "netops", o);
+    ASSERT_TRUE(a.ok()) << a.error().str();
+    alice_ = *a;
+    auto b = pki::issue(dir(), "bob", "auditors", o);
+    ASSERT_TRUE(b.ok()) << b.error().str();
+  }
+  [[nodiscard]] fs::path dir() const { return tmp_.path() / "pki"; }
+  TempDir tmp_;
+  pki::IssuedCert alice_;
+};
+
+CertRoles roles() { return CertRoles{{"netops"}, {"auditors"}}; }
+
+TEST(CertRole, GroupInChangeOrViewGivesTheRoleOtherwiseNone) {
+  EXPECT_EQ(roleForCertificate(CertIdentity{"alice", "netops", "01"}, roles()), gateway::Role::Change);
+  EXPECT_EQ(roleForCertificate(CertIdentity{"bob", "auditors", "02"}, roles()), gateway::Role::View);
+  EXPECT_EQ(roleForCertificate(CertIdentity{"dave", "dba", "03"}, roles()), gateway::Role::None);
+  EXPECT_EQ(roleForCertificate(CertIdentity{"eve", "", "04"}, roles()), gateway::Role::None);
+  EXPECT_EQ(roleForCertificate(std::nullopt, roles()), gateway::Role::None);
+  // Case matters, as in the certificate and the policy.
+  EXPECT_EQ(roleForCertificate(CertIdentity{"alice", "NetOps", "01"}, roles()), gateway::Role::None);
+  // No control section: nobody.
+  EXPECT_EQ(roleForCertificate(CertIdentity{"alice", "netops", "01"}, CertRoles{}), gateway::Role::None);
+}
+
+TEST_F(TlsPki, IdentityIsTheAdminCertificatesCnAndOu) {
+  auto cert = readCert(alice_.certPath);
+  ASSERT_TRUE(cert);
+  auto id = certIdentity(cert.get());
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->cn, "alice");
+  EXPECT_EQ(id->group, "netops");
+  EXPECT_EQ(id->serial, alice_.serial);
+  EXPECT_EQ(roleForCertificate(id, roles()), gateway::Role::Change);
+  // The gateway's own certificate (CN only) names nobody.
+  auto gw = readCert(pki::gatewayCertPath(dir()));
+  ASSERT_TRUE(gw);
+  EXPECT_FALSE(certIdentity(gw.get()).has_value());
+  EXPECT_FALSE(certIdentity(nullptr).has_value());
+}
+
+TEST_F(TlsPki, ContextIsTls13OnlyAndRequiresAClientCertificate) {
+  auto ctx = makeServerContext(tlsFilesOfPki(dir()));
+  ASSERT_TRUE(ctx) << ctx.error().message;
+  EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx->get()), TLS1_3_VERSION);
+  EXPECT_EQ(SSL_CTX_get_max_proto_version(ctx->get()), TLS1_3_VERSION);
+  EXPECT_EQ(SSL_CTX_get_verify_mode(ctx->get()) & (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT),
+            SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
+  EXPECT_EQ(SSL_CTX_get_num_tickets(ctx->get()), 0u);
+  X509_VERIFY_PARAM* param = X509_STORE_get0_param(SSL_CTX_get_cert_store(ctx->get()));
+  EXPECT_NE(X509_VERIFY_PARAM_get_flags(param) & X509_V_FLAG_CRL_CHECK, 0ul);
+}
+
+TEST_F(TlsPki, ContextReloadsWhenTheCrlChangesAndFailsClosed) {
+  TlsContextSource src(tlsFilesOfPki(dir()));
+  auto first = src.current();
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(src.loads(), 1u);
+  ASSERT_TRUE(src.current());
+  EXPECT_EQ(src.loads(), 1u);  // nothing changed: the same context
+  ASSERT_TRUE(pki::revoke(dir(), "alice").ok());
+  ASSERT_TRUE(src.current());
+  EXPECT_EQ(src.loads(), 2u);  // the new CRL
+  // A CRL that does not parse: no context at all (not the old one, which lacks revocations).
+  { std::ofstream(pki::crlPath(dir()), std::ios::trunc) << "not a CRL, longer than before\n"; }
+  auto broken = src.current();
+  EXPECT_FALSE(broken);
+  EXPECT_NE(broken.error().message.find("crl.pem"), std::string::npos) << broken.error().message;
+  EXPECT_FALSE(src.current());  // still refused, without re-reading
+  EXPECT_EQ(src.loads(), 3u);
+  ASSERT_TRUE(pki::renewCrl(dir()).ok());
+  EXPECT_TRUE(src.current());
+  EXPECT_EQ(src.loads(), 4u);
+}
+
+TEST(TlsConfig, FromThePolicysGatewayControl) {
+  auto r = policies::loadPolicyText(R"(gateway:
+  uplink: eth0
+  control: { listen: 10.99.0.1, change: [netops, ops2], view: auditors }
+segments:
+  - { name: mgmt, interface: eth1, ipv4: { subnet: 10.99.0.0/24, gateway: 10.99.0.1 } }
+)");
+  ASSERT_TRUE(r.ok());
+  auto cfg = tlsConfigOf(r.policy);
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->address, "10.99.0.1");
+  EXPECT_EQ(cfg->port, 9443);
+  EXPECT_EQ(cfg->roles.change, (std::set<std::string>{"netops", "ops2"}));
+  EXPECT_EQ(cfg->roles.view, (std::set<std::string>{"auditors"}));
+  auto none = policies::loadPolicyText("gateway: { uplink: eth0 }\n");
+  EXPECT_FALSE(tlsConfigOf(none.policy).has_value());
+}
+
+Peer certPeer(const std::string& cn, const std::string& group, gateway::Role role) {
+  Peer p;
+  p.tls = true;
+  p.uid = static_cast<uid_t>(-1);
+  p.certCn = cn;
+  p.certGroup = group;
+  p.certSerial = "0A";
+  p.address = "10.99.0.5:40000";
+  p.role = role;
+  return p;
+}
+
+TEST(TlsDispatch, ViewRoleCannotApplyButCanReadAndIsAudited) {
+  int handled = 0;
+  std::vector<std::string> deniedOps;
+  RequestHandler handler = [&](const Peer&, gateway::Op, const nlohmann::json& req) {
+    ++handled;
+    return gateway::okReply(req["id"], {{"revision", 3}});
+  };
+  DeniedHandler denied = [&](const Peer& p, std::string_view op) {
+    deniedOps.push_back(p.who() + " " + std::string(op));
+  };
+  auto bob = certPeer("bob", "auditors", gateway::Role::View);
+  auto d = dispatchRequest(bob, R"({"id": 1, "op": "apply", "sources": []})", handler, denied);
+  EXPECT_EQ(handled, 0);
+  EXPECT_FALSE(d.reply["ok"].get<bool>());
+  EXPECT_EQ(d.reply["error"]["code"], "denied");
+  EXPECT_FALSE(d.close);  // may go on reading
+  ASSERT_EQ(deniedOps.size(), 1u);
+  EXPECT_EQ(deniedOps[0], "CN=bob, OU=auditors (certificate 0A, 10.99.0.5:40000) apply");
+
+  d = dispatchRequest(bob, R"({"id": 2, "op": "status"})", handler, denied);
+  EXPECT_EQ(handled, 1);
+  EXPECT_TRUE(d.reply["ok"].get<bool>());
+  EXPECT_EQ(d.reply["you"]["certificate"]["cn"], "bob");
+  EXPECT_EQ(d.reply["you"]["role"], "view");
+
+  d = dispatchRequest(bob, R"({"id": 3, "op": "events"})", handler, denied);
+  EXPECT_TRUE(d.subscribe);
+
+  auto alice = certPeer("alice", "netops", gateway::Role::Change);
+  d = dispatchRequest(alice, R"({"id": 4, "op": "apply", "sources": []})", handler, denied);
+  EXPECT_EQ(handled, 2);
+  EXPECT_TRUE(d.reply["ok"].get<bool>());
+
+  auto dave = certPeer("dave", "dba", gateway::Role::None);
+  d = dispatchRequest(dave, R"({"id": 5, "op": "status"})", handler, denied);
+  EXPECT_EQ(handled, 2);
+  EXPECT_EQ(d.reply["error"]["code"], "denied");
+  EXPECT_TRUE(d.close);
+  EXPECT_NE(d.reply["error"]["message"].get<std::string>().find("certificate group 'dba'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bulwark::daemon
