@@ -16,6 +16,7 @@ namespace {
 
 struct DaemonArgs {
   std::string socket;  // --socket
+  RemoteOptions remote;  // --connect, --cert, ...
   int confirm = 0;     // apply --confirm SECONDS
   int revision = 0;    // rollback REV
   std::size_t limit = 20;
@@ -115,7 +116,11 @@ void printStatus(const nlohmann::json& b) {
   }
   std::cout << "  drift: " << b.value("drift_mode", "") << ", " << b.value("drift_repairs", 0) << " repair(s); "
             << b.value("applies", 0) << " apply(s) since start\n";
-  if (b.contains("you")) {
+  if (b.contains("you") && b["you"].contains("certificate")) {  // over --connect
+    const auto& c = b["you"]["certificate"];
+    std::cout << "  you: CN=" << c.value("cn", "") << ", OU=" << c.value("group", "") << " from "
+              << b["you"].value("address", "") << " (" << b["you"].value("role", "") << ")\n";
+  } else if (b.contains("you")) {
     std::cout << "  you: " << b["you"].value("user", "") << " (" << b["you"].value("role", "") << ")\n";
   }
 }
@@ -134,7 +139,7 @@ void printHistory(const nlohmann::json& b) {
 }
 
 int runEvents(const std::string& socket) {
-  auto client = gateway::ControlClient::connect(socket);
+  auto client = connectDaemon(socket);
   if (!client) {
     std::cerr << "bulwarkctl: " << client.error().message << '\n';
     return kExitUsage;
@@ -161,7 +166,19 @@ int runEvents(const std::string& socket) {
 void registerDaemonCommands(Registry& r) {
   auto args = std::make_shared<DaemonArgs>();
   r.app.add_option("--socket", args->socket, "bulwarkd control socket (default: $BULWARK_SOCKET or /run/bulwark/control.sock)");
-  auto sock = [args] { return daemonSocketPath(args->socket); };
+  r.app.add_option("--connect", args->remote.connect,
+                   "bulwarkd's remote API HOST:PORT (policy gateway.control; default $BULWARK_CONNECT)");
+  r.app.add_option("--cert", args->remote.cert, "With --connect: admin certificate, .p12 (or PEM with --key); $BULWARK_CERT");
+  r.app.add_option("--key", args->remote.key, "With --connect and a PEM --cert: its private key; $BULWARK_KEY");
+  r.app.add_option("--ca", args->remote.ca, "With --connect: Bulwark's CA certificate (default: the one in the .p12); $BULWARK_CA");
+  r.app.add_option("--server-name", args->remote.serverName,
+                   "With --connect: the name in the daemon's certificate (vpn.local_id; default HOST); $BULWARK_SERVER_NAME");
+  r.app.add_option("--cert-password-file", args->remote.passwordFile,
+                   "With --connect: file holding the .p12 password (else $BULWARK_CERT_PASSWORD)");
+  auto sock = [args] {
+    configureRemote(args->remote);
+    return daemonSocketPath(args->socket);
+  };
 
   auto* status = r.app.add_subcommand("status", "The daemon's revision, per-kind state, pending confirmation");
   status->callback([&r, sock] {

@@ -11,6 +11,11 @@
 
 namespace bulwark::gateway {
 
+// tls_client.cpp: the TLS side of the transport.
+bool tlsPending(TlsState& s);
+Result<std::size_t> tlsSend(TlsState& s, const char* data, std::size_t size);
+Result<std::size_t> tlsRecv(TlsState& s, char* data, std::size_t size);
+
 Result<ControlClient> ControlClient::connect(const std::string& socketPath) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -26,12 +31,14 @@ Result<ControlClient> ControlClient::connect(const std::string& socketPath) {
 }
 
 ControlClient::ControlClient(ControlClient&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), nextId_(o.nextId_), framer_(std::move(o.framer_)) {}
+    : fd_(std::exchange(o.fd_, -1)), tls_(std::move(o.tls_)), nextId_(o.nextId_), framer_(std::move(o.framer_)) {}
 
 ControlClient& ControlClient::operator=(ControlClient&& o) noexcept {
   if (this != &o) {
+    tls_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(o.fd_, -1);
+    tls_ = std::move(o.tls_);
     nextId_ = o.nextId_;
     framer_ = std::move(o.framer_);
   }
@@ -39,6 +46,7 @@ ControlClient& ControlClient::operator=(ControlClient&& o) noexcept {
 }
 
 ControlClient::~ControlClient() {
+  tls_.reset();  // close_notify before the socket goes
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -51,15 +59,13 @@ Result<nlohmann::json> ControlClient::call(std::string_view op, nlohmann::json a
   std::string wire = frame(args);
   std::size_t off = 0;
   while (off < wire.size()) {
-    ssize_t n = ::send(fd_, wire.data() + off, wire.size() - off, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
+    auto n = sendSome(wire.data() + off, wire.size() - off);
+    if (!n) {
       // The daemon may have said why before hanging up (e.g. a refusal): prefer that.
       if (auto last = readMessage(std::chrono::milliseconds(200)); last && last->contains("error")) return last;
-      return sysError("send to bulwarkd", err);
+      return n.error();
     }
-    off += static_cast<std::size_t>(n);
+    off += *n;
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -82,23 +88,39 @@ Result<nlohmann::json> ControlClient::readMessage(std::chrono::milliseconds time
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return Error{"timed out waiting for bulwarkd", ETIMEDOUT};
+    bool buffered = tls_ && tlsPending(*tls_);  // decrypted bytes poll() cannot see
     pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    int r = buffered ? 1 : ::poll(&p, 1, static_cast<int>(left.count()));
     if (r < 0) {
       if (errno == EINTR) continue;
       return sysError("poll", errno);
     }
     if (r == 0) continue;
     std::array<char, 65536> buf{};
-    ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return sysError("recv from bulwarkd", errno);
-    }
-    if (n == 0) return Error{"bulwarkd closed the connection"};
-    if (!framer_.append(std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
+    auto n = recvSome(buf.data(), buf.size());
+    if (!n) return n.error();
+    if (*n == 0) return Error{"bulwarkd closed the connection"};
+    if (!framer_.append(std::string_view(buf.data(), *n))) {
       return Error{"bulwarkd sent an oversized message"};
     }
+  }
+}
+
+Result<std::size_t> ControlClient::sendSome(const char* data, std::size_t size) {
+  if (tls_) return tlsSend(*tls_, data, size);
+  for (;;) {
+    ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return sysError("send to bulwarkd", errno);
+  }
+}
+
+Result<std::size_t> ControlClient::recvSome(char* data, std::size_t size) {
+  if (tls_) return tlsRecv(*tls_, data, size);
+  for (;;) {
+    ssize_t n = ::recv(fd_, data, size, 0);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return sysError("recv from bulwarkd", errno);
   }
 }
 

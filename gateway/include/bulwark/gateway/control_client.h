@@ -2,6 +2,8 @@
 // A blocking client of the control socket: one request at a time, replies matched by id;
 // events read one by one after subscribe.
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,9 +13,32 @@
 
 namespace bulwark::gateway {
 
+// The remote API (bulwarkd's gateway.control listener): TLS 1.3 with a client certificate
+// from Bulwark's CA.
+struct TlsClientOptions {
+  std::string host;            // address or name of the daemon's control listener
+  std::uint16_t port = 9443;
+  std::string cert;            // PKCS#12 (.p12/.pfx) bundle, or a PEM certificate with `key`
+  std::string key;             // PEM private key (PEM certificates only)
+  std::string password;        // PKCS#12 password
+  std::string ca;              // PEM CA certificate to verify the daemon with (Bulwark's CA);
+                               // empty: the CA certificate inside the PKCS#12 bundle
+  std::string serverName;      // name or address the daemon's certificate must carry
+                               // (its vpn.local_id); empty: `host`
+  std::chrono::milliseconds connectTimeout{10000};
+};
+
+struct TlsState;
+struct TlsStateDelete {
+  void operator()(TlsState* s) const;
+};
+
 class ControlClient {
  public:
   [[nodiscard]] static Result<ControlClient> connect(const std::string& socketPath);
+  // Connects, completes the TLS handshake (the daemon's certificate checked against the CA
+  // and serverName) and returns a client that speaks the same protocol.
+  [[nodiscard]] static Result<ControlClient> connectTls(const TlsClientOptions& options);
   ControlClient(ControlClient&& o) noexcept;
   ControlClient& operator=(ControlClient&& o) noexcept;
   ControlClient(const ControlClient&) = delete;
@@ -29,7 +54,10 @@ class ControlClient {
 
  private:
   explicit ControlClient(int fd) : fd_(fd) {}
+  [[nodiscard]] Result<std::size_t> sendSome(const char* data, std::size_t size);
+  [[nodiscard]] Result<std::size_t> recvSome(char* data, std::size_t size);  // 0 = closed
   int fd_ = -1;
+  std::unique_ptr<TlsState, TlsStateDelete> tls_;  // null: the Unix socket, plain
   long nextId_ = 1;
   LineFramer framer_;
 };
