@@ -7,6 +7,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -137,6 +138,8 @@ Result<int> connectTcp(const TlsClientOptions& o) {
     }
     if (r == 0) {
       ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);  // blocking from here on
+      int one = 1;  // small request after the handshake's last flight: no Nagle wait for an ACK
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       return fd;
     }
     lastError = std::strerror(errno);

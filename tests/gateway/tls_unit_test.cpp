@@ -9,6 +9,8 @@
 #include <fstream>
 #include <random>
 
+#include "bulwark/firewall/compiler.h"
+#include "bulwark/firewall/render.h"
 #include "bulwark/policies/loader.h"
 #include "bulwark/vpn/pki.h"
 #include "tls_context.h"
@@ -145,6 +147,40 @@ segments:
   EXPECT_EQ(cfg->roles.view, (std::set<std::string>{"auditors"}));
   auto none = policies::loadPolicyText("gateway: { uplink: eth0 }\n");
   EXPECT_FALSE(tlsConfigOf(none.policy).has_value());
+}
+
+// The firewall opens the control port on its one address, from the segment that holds it
+// and from the admin VPN's pools through the tunnel only.
+TEST(TlsConfig, FirewallAdmitsTheManagementSegmentAndTheVpnOnly) {
+  auto r = policies::loadPolicyText(R"(gateway:
+  uplink: eth0
+  control: { listen: 10.99.0.1, port: 9443, change: netops }
+segments:
+  - { name: mgmt, interface: eth1, ipv4: { subnet: 10.99.0.0/24, gateway: 10.99.0.1 } }
+  - { name: app, interface: eth2, ipv4: { subnet: 10.20.0.0/24, gateway: 10.20.0.1 } }
+vpn:
+  ca: Test CA
+  local_id: gw.test
+  groups:
+    - { name: netops, pool: 10.250.0.0/25, access: [{ to: mgmt, services: [any] }] }
+)", "c.yaml");
+  ASSERT_TRUE(r.ok());
+  auto compiled = firewall::compile(r.policy);
+  std::vector<std::string> lines;
+  for (const auto& c : compiled.ruleset.chains) {
+    if (c.name != "input") continue;
+    for (const auto& rule : c.rules) {
+      auto text = firewall::renderRule(rule);
+      if (text.find("9443") != std::string::npos) lines.push_back(text);
+    }
+  }
+  ASSERT_EQ(lines.size(), 3u) << ::testing::PrintToString(lines);
+  EXPECT_NE(lines[0].find("iifname \"eth1\" meta nfproto ipv4 ip saddr 10.99.0.0/24 ip daddr 10.99.0.1"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("ip saddr 10.250.0.0/25 meta ipsec exists ip daddr 10.99.0.1"), std::string::npos)
+      << lines[1];
+  for (const auto& l : lines) EXPECT_EQ(l.find("eth2"), std::string::npos) << l;
 }
 
 Peer certPeer(const std::string& cn, const std::string& group, gateway::Role role) {
