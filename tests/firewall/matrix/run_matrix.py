@@ -2,7 +2,7 @@
 """Check every `expect:` assertion of a policy with real probes through a namespace lab.
 
     run_matrix.py POLICY [--ctl BULWARKCTL] --apply-cmd TEMPLATE|none [--expect-open]
-                  [--prefix P] [--timeout 1.0] [--jobs 16] [--deadline 240] [--keep]
+                  [--prefix P] [--timeout 1.0] [--jobs 16] [--deadline 240] [--keep] [--vlan]
 
 1. builds lab/netns/topology.py's topology for POLICY under a unique prefix (bwm<pid>);
 2. starts lab/netns/probe.py servers in every host namespace and the internet namespace, on
@@ -17,6 +17,17 @@
    VIP; a VPN group is skipped with a "needs the VPN lab" line (counted, never silent);
 5. prints a table (from, to, service, expected, observed, OK/MISMATCH) and exits 1 on any
    mismatch, 2 when the lab itself failed, 77 when it cannot run here (not root, no netns).
+
+--vlan: the policy's segments as REAL 802.1Q VLANs (needs a kernel with 8021q: under QEMU,
+tests/kernel/run-in-kernel.sh). Every segment must be a VLAN on the gateway's trunk. The
+gateway namespace then gets only the trunk (a veth named gateway.trunk, e.g. "eth1", MTU =
+the largest segment MTU) and its uplink; the sub-interfaces "<trunk>.<vlan>" and their
+gateway addresses are NOT created by the lab but by --apply-cmd (`bulwarkctl apply` does
+links + firewall). The trunk's other end ("trunk") lives in a switch namespace P-sw; each
+segment's VLAN sub-interface of it is moved into the segment's namespace, where it is the
+bridge port "gw" the hosts hang off. So every routed probe crosses the trunk tagged. Before
+probing, the gateway's links are checked (802.1Q, right VLAN id, on the trunk, Bulwark's
+alias); after, every segment's VLAN port must have carried packets.
 
 --expect-open: expect every probe to connect (use with --apply-cmd none: proves that the
 topology routes every pair, so a later "deny" is the firewall's doing). The one exception is
@@ -417,13 +428,14 @@ def run_group(argv, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
 
-def run_batch(nsname: str, probes: list[Probe], timeout: float, threads: int) -> None:
-    """All probes of one source namespace through one `probe.py batch` process."""
+def run_batch(nsname: str, probes: list[Probe], timeout: float, threads: int, grace: float = 15.0) -> None:
+    """All probes of one source namespace through one `probe.py batch` process; `grace`
+    seconds on top of the probes' own time for the process itself (start-up, teardown)."""
     reqs = "".join(json.dumps({"id": i, "proto": p.proto, "dst": p.dst_addr, "port": p.port,
                                "src": p.src_addr, "timeout": timeout}) + "\n"
                    for i, p in enumerate(probes))
     waves = -(-len(probes) // max(1, threads))
-    limit = waves * (timeout + 0.5) + 15
+    limit = waves * (timeout + 0.5) + grace
     argv = ["ip", "netns", "exec", nsname, PY, PROBE, "batch", "--threads", str(threads)]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -442,6 +454,90 @@ def run_batch(nsname: str, probes: list[Probe], timeout: float, threads: int) ->
     for p in probes:
         if p.outcome == "not-run":
             p.outcome = f"probe-failed({proc.returncode}: {err.strip()[:100]})"
+
+
+# --------------------------------------------------------------------------------------------
+# --vlan: the segments as real 802.1Q sub-interfaces on a trunk
+# --------------------------------------------------------------------------------------------
+def vlan_check_model(model):
+    if not model.trunk:
+        raise Abort("--vlan: the policy's gateway has no trunk")
+    plain = [s.name for s in model.segments.values() if s.vlan is None]
+    if plain:
+        raise Abort(f"--vlan: segments {plain} are not VLANs on the trunk {model.trunk}")
+
+
+def vlan_rewire(model, ns: dict) -> None:
+    """After topology.up(): replace the gateway's per-segment veths by one trunk. The
+    segment veth's removal takes its addresses with it: the VLAN links and addresses on the
+    gateway side are then Bulwark's to create (--apply-cmd). The switch side: a VLAN
+    sub-interface per segment on the trunk's peer, moved into the segment namespace as its
+    bridge port "gw" (a VLAN device may live in another namespace than its lower device)."""
+    gw, sw = ns["gw"], ns["sw"]
+    mtu = max(s.mtu for s in model.segments.values())
+    topology._ip_batch(None, [f"netns add {sw}"])
+    lines = [f"link del {s.ifname}" for s in model.segments.values()]
+    lines += [f"link add {model.trunk} mtu {mtu} type veth peer name trunk mtu {mtu} netns {sw}",
+              f"link set {model.trunk} up"]
+    topology._ip_batch(gw, lines)
+    lines = ["link set lo up", "link set trunk up"]
+    for s in model.segments.values():
+        lines += [f"link add link trunk name v{s.vlan} mtu {s.mtu} type vlan id {s.vlan}",
+                  f"link set v{s.vlan} netns {ns['s:' + s.name]}"]
+    try:
+        topology._ip_batch(sw, lines)
+    except topology.LabError as e:
+        # Fail with the reason, never skip: this mode exists to prove real 802.1Q.
+        raise Abort(f"--vlan: cannot create 802.1Q sub-interfaces here ({e}); this needs a kernel "
+                    "with 8021q: run under tests/kernel/run-in-kernel.sh") from None
+    for s in model.segments.values():
+        topology._ip_batch(ns["s:" + s.name], [f"link set v{s.vlan} name gw", "link set gw master br0",
+                                               "link set gw up"])
+
+
+def vlan_check_links(model, gw: str) -> list[str]:
+    """The gateway's segment links as `bulwarkctl apply` left them: problems, [] when fine."""
+    cp = topology._run(["ip", "-n", gw, "-d", "-j", "addr", "show"], check=False)
+    try:
+        links = {l["ifname"]: l for l in json.loads(cp.stdout or "[]")}
+    except json.JSONDecodeError:
+        return [f"cannot read the gateway's links: {cp.stderr.strip()}"]
+    bad = []
+    for s in model.segments.values():
+        l = links.get(s.ifname)
+        if l is None:
+            bad.append(f"{s.ifname}: missing (apply did not create segment {s.name})")
+            continue
+        info = (l.get("linkinfo") or {})
+        data = info.get("info_data") or {}
+        addrs = {a["local"] for a in l.get("addr_info", [])}
+        want = {str(f.gateway) for f in s.families() if f.gateway is not None}
+        if info.get("info_kind") != "vlan" or data.get("protocol") != "802.1Q" or data.get("id") != s.vlan:
+            bad.append(f"{s.ifname}: not an 802.1Q VLAN {s.vlan} ({info})")
+        if l.get("link") != model.trunk:
+            bad.append(f"{s.ifname}: lower link {l.get('link')}, want {model.trunk}")
+        if l.get("ifalias") != f"bulwark:{s.name}":
+            bad.append(f"{s.ifname}: alias {l.get('ifalias')!r}, want 'bulwark:{s.name}'")
+        if l.get("mtu") != s.mtu:
+            bad.append(f"{s.ifname}: mtu {l.get('mtu')}, want {s.mtu}")
+        if not want <= addrs:
+            bad.append(f"{s.ifname}: addresses {sorted(addrs)}, want {sorted(want)}")
+        if "UP" not in l.get("flags", []):
+            bad.append(f"{s.ifname}: not up")
+    return bad
+
+
+def vlan_port_packets(model, ns: dict) -> dict[str, int]:
+    """Packets (rx + tx) each segment's switch-side VLAN port carried."""
+    out = {}
+    for s in model.segments.values():
+        cp = topology._run(["ip", "-n", ns["s:" + s.name], "-s", "-j", "link", "show", "gw"], check=False)
+        try:
+            st = json.loads(cp.stdout)[0]["stats64"]
+            out[s.name] = int(st["rx"]["packets"]) + int(st["tx"]["packets"])
+        except (json.JSONDecodeError, KeyError, IndexError, ValueError):
+            out[s.name] = -1
+    return out
 
 
 def print_table(pl: Plan, expect_open: bool):
@@ -480,6 +576,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=16,
                     help="probes in parallel per source namespace (all namespaces at once)")
     ap.add_argument("--deadline", type=float, default=240.0, help="whole run, seconds")
+    ap.add_argument("--batch-grace", type=float, default=15.0,
+                    help="seconds a probe batch process may take beyond its probes (start-up; "
+                         "raise it under QEMU TCG, where ten Pythons starting at once take long)")
     ap.add_argument("--apply-timeout", type=float, default=120.0)
     ap.add_argument("--keep", action="store_true", help="leave the lab up (debugging; then "
                     "`lab/netns/topology.py down --prefix P`)")
@@ -487,6 +586,11 @@ def main(argv=None) -> int:
     ap.add_argument("--compare-offline", action="store_true",
                     help="also ask Bulwark's offline evaluator (`bulwarkctl why`) about every probe "
                          "and fail when it disagrees with the real packets")
+    ap.add_argument("--vlan", action="store_true",
+                    help="segments as real 802.1Q VLANs on a veth trunk, created by --apply-cmd "
+                         "(needs 8021q: run under tests/kernel/run-in-kernel.sh)")
+    ap.add_argument("--offline-jobs", type=int, default=8,
+                    help="`bulwarkctl why` processes at once for --compare-offline")
     ap.add_argument("--no-root-witness", action="store_true",
                     help="do not check that the root namespace's routes/rules/ruleset stay unchanged")
     a = ap.parse_args(argv)
@@ -524,12 +628,19 @@ def main(argv=None) -> int:
     fcntl.flock(lock_fd, fcntl.LOCK_EX)
     witness = None if a.no_root_witness else root_witness()
     servers = Servers()
+    offline_bg = cf.ThreadPoolExecutor(max_workers=1)
+    offline = None
     rc = 0
     timings = {}
     try:
         reap_stale(a.prefix)
         t0 = time.monotonic()
+        if a.vlan:
+            vlan_check_model(model)
         ns = topology.up(model, a.prefix)
+        if a.vlan:
+            ns["sw"] = f"{a.prefix}-sw"
+            vlan_rewire(model, ns)
         timings["up"] = time.monotonic() - t0
         print(f"lab {a.prefix}: {len(ns)} namespaces up in {timings['up']:.2f}s "
               f"(gateway {ns['gw']}, internet {ns['inet']})")
@@ -559,19 +670,36 @@ def main(argv=None) -> int:
                 raise Abort(f"apply command failed ({cp.returncode})")
         else:
             print("apply: none (no firewall in the gateway namespace)")
+        if a.vlan:
+            bad = vlan_check_links(model, ns["gw"])
+            if bad:
+                raise Abort("--vlan: the gateway's segment links are not what the policy says:\n  "
+                            + "\n  ".join(bad))
+            print(f"vlan: {len(model.segments)} 802.1Q sub-interfaces on {model.trunk}, created by apply: "
+                  + ", ".join(f"{s.ifname} (id {s.vlan}, mtu {s.mtu})" for s in model.segments.values()))
 
+        if a.compare_offline and not a.expect_open:
+            # the evaluator's answers do not depend on the packets: ask while they fly
+            offline = offline_bg.submit(ask_offline, ctl, model.policy, pl.probes, a.offline_jobs)
         t0 = time.monotonic()
         by_src: dict[str, list[Probe]] = {}
         for p in pl.probes:
             by_src.setdefault(p.src_role, []).append(p)
         with cf.ThreadPoolExecutor(max_workers=len(by_src) or 1) as ex:
-            futs = [ex.submit(run_batch, ns[role], ps, a.timeout, a.jobs)
+            futs = [ex.submit(run_batch, ns[role], ps, a.timeout, a.jobs, a.batch_grace)
                     for role, ps in by_src.items()]
             for f in cf.as_completed(futs):
                 f.result()
         if time.monotonic() > hard_deadline:
             raise Abort(f"deadline of {a.deadline:.0f}s exceeded while probing")
         timings["probes"] = time.monotonic() - t0
+        if a.vlan:
+            carried = vlan_port_packets(model, ns)
+            print("vlan: packets through each segment's VLAN port on the switch side: "
+                  + ", ".join(f"{k} {v}" for k, v in carried.items()))
+            idle = [k for k, v in carried.items() if v <= 0]
+            if idle:
+                raise Abort(f"--vlan: no packets crossed the trunk for segments {idle}")
     except (Abort, topology.LabError, KeyboardInterrupt) as e:
         print(f"run_matrix: lab failed: {e}", file=sys.stderr)
         rc = EXIT_LAB
@@ -581,11 +709,13 @@ def main(argv=None) -> int:
         if a.keep and rc == 0:
             print(f"--keep: lab left up; remove with: {LAB}/topology.py down --prefix {a.prefix}")
         else:
+            t0 = time.monotonic()
             try:
                 topology.down(a.prefix, quiet=True)
             except topology.LabError as e:
                 print(f"run_matrix: teardown: {e}", file=sys.stderr)
                 rc = EXIT_LAB
+            timings["down"] = time.monotonic() - t0
         try:
             lock_path.unlink()
         except OSError:
@@ -598,7 +728,11 @@ def main(argv=None) -> int:
     mism = [p for p in pl.probes if p.outcome != "not-run" and not p.ok]
     disagree = []
     if a.compare_offline and not a.expect_open:
-        disagree = compare_offline(ctl, model.policy, [p for p in pl.probes if p.outcome != "not-run"])
+        t0 = time.monotonic()
+        if offline is None:  # the lab failed before probing: ask now, for what did run
+            offline = offline_bg.submit(ask_offline, ctl, model.policy, pl.probes, a.offline_jobs)
+        disagree = compare_offline(pl.probes, offline.result())
+        timings["offline-wait"] = time.monotonic() - t0
         print()
         print(f"offline evaluator vs real packets: {len(pl.probes) - len(disagree)} agree, "
               f"{len(disagree)} disagree")
@@ -639,20 +773,35 @@ def main(argv=None) -> int:
     return EXIT_MISMATCH if mism or disagree else 0
 
 
-def compare_offline(ctl: str, policy: str, probes: list) -> list:
-    """Asks `bulwarkctl why` (the evaluator over the compiled IR) about each probe's flow."""
+def ask_offline(ctl: str, policy: str, probes: list, workers: int = 8) -> list:
+    """`bulwarkctl why` (the evaluator over the compiled IR) for each probe's flow, in probe
+    order: (accepted, decided_by) or (None, error text). Independent of the packets, so it
+    may run while they are being sent."""
     def ask(p):
-        cp = subprocess.run([ctl, "--json", "why", p.src_addr, p.dst_addr, f"{p.proto}/{p.port}",
-                             "-p", policy], capture_output=True, text=True, timeout=30)
+        try:
+            cp = subprocess.run([ctl, "--json", "why", p.src_addr, p.dst_addr, f"{p.proto}/{p.port}",
+                                 "-p", policy], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            return None, "error: bulwarkctl why timed out"
         if cp.returncode != 0:
-            return p, f"error: {cp.stderr.strip()[:200]}"
+            return None, f"error: {cp.stderr.strip()[:200]}"
         verdict = json.loads(cp.stdout)
-        accepted = bool(verdict["accepted"])
-        if accepted != (p.observed == "open"):
-            return p, ("accepted" if accepted else "dropped") + f" by {verdict['decided_by']}"
-        return None
-    with cf.ThreadPoolExecutor(max_workers=8) as ex:
-        return [r for r in ex.map(ask, probes) if r is not None]
+        return bool(verdict["accepted"]), verdict["decided_by"]
+    with cf.ThreadPoolExecutor(max_workers=workers) as ex:
+        return list(ex.map(ask, probes))
+
+
+def compare_offline(probes: list, answers: list) -> list:
+    """[(probe, what the evaluator said)] where it disagrees with the real packets."""
+    out = []
+    for p, (accepted, why) in zip(probes, answers):
+        if p.outcome == "not-run":
+            continue
+        if accepted is None:
+            out.append((p, why))
+        elif accepted != (p.observed == "open"):
+            out.append((p, ("accepted" if accepted else "dropped") + f" by {why}"))
+    return out
 
 
 if __name__ == "__main__":
