@@ -49,10 +49,11 @@ class CounterRatesTest : public QObject {
     QVERIFY2(a->diagnostics.errorCount() == 0, a->diagnostics.items().empty() ? "" : a->diagnostics.items()[0].str().c_str());
     CounterRates r;
     r.setPolicy(a);
-    auto first = r.update({row("p.yaml:6 lan-web", 1, 100), row("p.yaml:7 lan-all", 1, 50), row("bulwark: drop srv>lan", 2, 0)}, 1000);
+    auto rows = [](const QJsonArray& list) { return QJsonObject{{"ok", true}, {"counters", list}}; };
+    auto first = r.update(rows({row("p.yaml:6 lan-web", 1, 100), row("p.yaml:7 lan-all", 1, 50), row("bulwark: drop srv>lan", 2, 0)}), 1000);
     QVERIFY(first.empty());  // baseline
-    auto second = r.update({row("p.yaml:6 lan-web", 11, 2100), row("p.yaml:7 lan-all", 3, 1050),
-                            row("bulwark: drop srv>lan", 6, 0)}, 3000);
+    auto second = r.update(rows({row("p.yaml:6 lan-web", 11, 2100), row("p.yaml:7 lan-all", 3, 1050),
+                                 row("bulwark: drop srv>lan", 6, 0)}), 3000);
     const auto* ls = find(second, "lan → srv");
     QVERIFY(ls);
     QCOMPARE(ls->bytesPerSecond, (2000.0 + 1000.0) / 2.0);  // lan-web + lan-all (shared)
@@ -64,11 +65,31 @@ class CounterRatesTest : public QObject {
     QVERIFY(drop);
     QCOMPARE(drop->dropsPerSecond, 2.0);
     // The table was replaced (counters restart): no negative rates.
-    auto third = r.update({row("p.yaml:6 lan-web", 1, 10)}, 4000);
+    auto third = r.update(rows({row("p.yaml:6 lan-web", 1, 10)}), 4000);
     for (const auto& x : third) {
       QCOMPARE(x.bytesPerSecond, 0.0);
       QCOMPARE(x.dropsPerSecond, 0.0);
     }
+  }
+
+  // A daemon with per-pair totals (protocol.h "zone_pairs"): taken as they are.
+  void daemonPairTotals() {
+    CounterRates r;
+    auto pairs = [](double bytes, double drops) {
+      return QJsonObject{{"ok", true},
+                         {"zone_pairs", QJsonArray{QJsonObject{{"from", "dmz"}, {"to", "app"}, {"packets", 1}, {"bytes", bytes},
+                                                               {"drop_packets", drops}, {"drop_bytes", 0}, {"shared_rules", 0}},
+                                                   QJsonObject{{"from", "mgmt"}, {"to", "app"}, {"packets", 0}, {"bytes", 0},
+                                                               {"drop_packets", 0}, {"drop_bytes", 0}, {"shared_rules", 1}}}}};
+    };
+    QVERIFY(r.update(pairs(1000, 1), 0).empty());
+    auto v = r.update(pairs(6000, 11), 500);
+    const auto* p = find(v, "dmz → app");
+    QVERIFY(p);
+    QCOMPARE(p->bytesPerSecond, 10000.0);
+    QCOMPARE(p->dropsPerSecond, 20.0);
+    QVERIFY(!p->shared);
+    QVERIFY(find(v, "mgmt → app")->shared);
   }
 };
 

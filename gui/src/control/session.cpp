@@ -54,8 +54,7 @@ void Session::connectTo(const Endpoint& endpoint) {
   reqUp_ = evUp_ = false;
   lastError_.clear();
   setState(State::Connecting);
-  reqLink_ = open(false);
-  if (reqLink_) evLink_ = open(true);
+  if (open(false)) open(true);
 }
 
 void Session::disconnectFromDaemon() {
@@ -70,8 +69,9 @@ void Session::disconnectFromDaemon() {
   setState(State::Disconnected);
 }
 
-std::unique_ptr<Session::Link> Session::open(bool forEvents) {
-  auto link = std::make_unique<Link>();
+bool Session::open(bool forEvents) {
+  auto& link = forEvents ? evLink_ : reqLink_;
+  link = std::make_unique<Link>();
   if (endpoint_.kind == Endpoint::Kind::Local) {
     auto* s = new QLocalSocket();
     link->device.reset(s);
@@ -79,14 +79,15 @@ std::unique_ptr<Session::Link> Session::open(bool forEvents) {
     connect(s, &QLocalSocket::disconnected, this, [this] { onLinkDown(QStringLiteral("the daemon closed the connection")); });
     connect(s, &QLocalSocket::errorOccurred, this, [this, s] { onLinkDown(s->errorString()); });
     s->connectToServer(endpoint_.socketPath);
-    return link;
+    return true;
   }
   auto id = loadTlsIdentity(endpoint_.p12Path, endpoint_.p12Password, endpoint_.caPath);
   if (!id.identity) {
     lastError_ = id.error;
     wanted_ = false;  // retrying cannot fix a bad bundle
+    link.reset();
     setState(State::Disconnected);
-    return nullptr;
+    return false;
   }
   tlsSubject_ = id.identity->subject;
   auto* s = new QSslSocket();
@@ -101,7 +102,7 @@ std::unique_ptr<Session::Link> Session::open(bool forEvents) {
     lastError_ = QStringLiteral("TLS: ") + l.join(QStringLiteral("; "));  // never ignored: the handshake fails
   });
   s->connectToHostEncrypted(endpoint_.host, endpoint_.port);
-  return link;
+  return true;
 }
 
 void Session::onLinkUp(bool forEvents) {

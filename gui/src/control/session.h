@@ -44,7 +44,9 @@ class Session : public QObject {
 
  private:
   struct Link;
-  std::unique_ptr<Link> open(bool forEvents);
+  // Creates the link's socket, stores it, then connects (a local connect may complete
+  // synchronously, inside connectToServer). False when the TLS identity does not load.
+  bool open(bool forEvents);
   void onLinkUp(bool forEvents);
   void onLinkDown(const QString& why);
   void setState(State s);

@@ -39,7 +39,19 @@ std::optional<std::pair<QString, QString>> CounterRates::dropPairOfComment(const
   return std::pair{m.captured(1), m.captured(2)};
 }
 
-std::vector<PairRate> CounterRates::update(const QJsonArray& rows, qint64 msecs) {
+std::map<QString, CounterRates::Totals> CounterRates::fromPairs(const QJsonArray& pairs) const {
+  std::map<QString, Totals> now;
+  for (const auto& v : pairs) {
+    auto o = v.toObject();
+    auto& t = now[pairName(o.value(QStringLiteral("from")).toString(), o.value(QStringLiteral("to")).toString())];
+    t.bytes += o.value(QStringLiteral("bytes")).toDouble();
+    t.drops += o.value(QStringLiteral("drop_packets")).toDouble();
+    t.shared = t.shared || o.value(QStringLiteral("shared_rules")).toInt() > 0;
+  }
+  return now;
+}
+
+std::map<QString, CounterRates::Totals> CounterRates::fromRules(const QJsonArray& rows) const {
   std::map<QString, Totals> now;
   for (const auto& v : rows) {
     auto o = v.toObject();
@@ -53,6 +65,16 @@ std::vector<PairRate> CounterRates::update(const QJsonArray& rows, qint64 msecs)
     if (it == rulePairs_.end()) continue;
     for (const auto& p : it->second) now[p].bytes += o.value(QStringLiteral("bytes")).toDouble();
   }
+  for (auto& [pair, t] : now) {
+    auto s = sharedPair_.find(pair);
+    t.shared = s != sharedPair_.end() && s->second;
+  }
+  return now;
+}
+
+std::vector<PairRate> CounterRates::update(const QJsonObject& reply, qint64 msecs) {
+  auto now = reply.contains(QStringLiteral("zone_pairs")) ? fromPairs(reply.value(QStringLiteral("zone_pairs")).toArray())
+                                                          : fromRules(reply.value(QStringLiteral("counters")).toArray());
   std::vector<PairRate> out;
   const bool baseline = lastMsecs_ < 0 || msecs <= lastMsecs_;
   bool reset = false;
@@ -62,9 +84,7 @@ std::vector<PairRate> CounterRates::update(const QJsonArray& rows, qint64 msecs)
       auto prev = last_.find(pair);
       Totals p = prev == last_.end() ? Totals{} : prev->second;
       if (t.bytes < p.bytes || t.drops < p.drops) reset = true;  // the table was replaced
-      auto shared = sharedPair_.find(pair);
-      out.push_back({pair, std::max(0.0, (t.bytes - p.bytes) / secs), std::max(0.0, (t.drops - p.drops) / secs),
-                     shared != sharedPair_.end() && shared->second});
+      out.push_back({pair, std::max(0.0, (t.bytes - p.bytes) / secs), std::max(0.0, (t.drops - p.drops) / secs), t.shared});
     }
   }
   last_ = std::move(now);

@@ -1,13 +1,14 @@
 #pragma once
-// Per zone pair rates from bulwarkd's `counters` reply.
+// Per zone pair rates from bulwarkd's `counters` reply (format in
+// gateway/include/bulwark/gateway/protocol.h).
 //
-// What the daemon reports (gateway/daemon/handlers.cpp): one row per nft rule comment,
-// {"rule": "<file>:<line> <rule name>", "packets", "bytes"} for each policy rule's own chain,
-// and "bulwark: drop <from>><to>" for each zone pair's final drop. It has no per-pair byte
-// totals, so they are aggregated here on the client: a rule's bytes go to the zone pairs the
-// policy's zone matrix puts it in. A rule that spans several pairs is counted in each of
-// them (its traffic cannot be split from these counters); such pairs are marked `shared`.
-// Drops come straight from the per-pair drop counters (packets/s).
+// A daemon that reports "zone_pairs" gives per-pair totals itself: bytes decided in the pair
+// (its own rules and its default drop) and the pair's drops; rules the pair shares with other
+// pairs are counted per rule only, so such a pair is marked `shared` (its bytes/s leave those
+// rules out). An older daemon reports only per-rule rows ("counters": [{"rule": "<file>:<line>
+// <name>" | "bulwark: drop <from>><to>", "packets", "bytes"}]); then the per-pair bytes are
+// summed here from the rules the zone matrix puts in each pair, a rule spanning several pairs
+// counted in each of them (also marked `shared`), and drops come from the pair drop rows.
 #include <QJsonArray>
 #include <QString>
 
@@ -30,10 +31,10 @@ class CounterRates {
  public:
   void setPolicy(const AnalysisPtr& analysis);
 
-  // One `counters` reply's rows at `msecs` (a monotonic clock). The first call (and the first
-  // after setPolicy or a counter reset, e.g. after an apply replaced the table) only sets the
-  // baseline; later calls return a rate for every pair that has counters.
-  std::vector<PairRate> update(const QJsonArray& rows, qint64 msecs);
+  // One `counters` reply at `msecs` (a monotonic clock). The first call (and the first after
+  // setPolicy) only sets the baseline; later calls return a rate for every pair that has
+  // counters. After a counter reset (an apply replaced the table) rates are 0 for one poll.
+  std::vector<PairRate> update(const QJsonObject& reply, qint64 msecs);
 
   // The rule name in a counter comment ("campus.yaml:81 public-web" → "public-web"), or the
   // pair of a drop counter ("bulwark: drop dmz>app" → {"dmz","app"}).
@@ -44,7 +45,10 @@ class CounterRates {
  private:
   struct Totals {
     double bytes = 0, drops = 0;
+    bool shared = false;
   };
+  [[nodiscard]] std::map<QString, Totals> fromPairs(const QJsonArray& pairs) const;
+  [[nodiscard]] std::map<QString, Totals> fromRules(const QJsonArray& rows) const;
   std::map<QString, std::vector<QString>> rulePairs_;  // rule → pair names
   std::map<QString, bool> sharedPair_;
   std::map<QString, Totals> last_;

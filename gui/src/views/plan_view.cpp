@@ -28,12 +28,12 @@ class PlanHighlighter : public QSyntaxHighlighter {
   void highlightBlock(const QString& text) override {
     QTextCharFormat f;
     auto t = text.trimmed();
-    if (t.startsWith(QLatin1Char('+')) || t.startsWith(QStringLiteral("add ")) || t.startsWith(QStringLiteral("insert ")))
+    if (t.startsWith(QStringLiteral("==")) || t.startsWith(QStringLiteral("--")))
+      f.setFontWeight(QFont::Bold);
+    else if (t.startsWith(QLatin1Char('+')) || t.startsWith(QStringLiteral("add ")) || t.startsWith(QStringLiteral("insert ")))
       f.setForeground(QColor(0x1b, 0x7f, 0x2a));
     else if (t.startsWith(QLatin1Char('-')) || t.startsWith(QStringLiteral("delete ")))
       f.setForeground(QColor(0xb0, 0x1c, 0x1c));
-    else if (t.startsWith(QStringLiteral("==")))
-      f.setFontWeight(QFont::Bold);
     else
       return;
     setFormat(0, static_cast<int>(text.size()), f);

@@ -46,7 +46,7 @@ QString human(double v) {
 
 TrafficView::TrafficView(Session* session, PolicyDocument* doc, QWidget* parent)
     : QWidget(parent), session_(session), doc_(doc) {
-  bytesChart_ = makeChart(tr("bytes/s per zone pair (allowed, from rule counters)"), bytesX_, bytesY_);
+  bytesChart_ = makeChart(tr("bytes/s per zone pair"), bytesX_, bytesY_);
   dropsChart_ = makeChart(tr("drops/s per zone pair (packets)"), dropsX_, dropsY_);
   auto* bytesView = new QChartView(bytesChart_);
   bytesView->setObjectName(QStringLiteral("bytesChart"));
@@ -68,8 +68,8 @@ TrafficView::TrafficView(Session* session, PolicyDocument* doc, QWidget* parent)
   lay->addWidget(conntrack_);
   lay->addWidget(split, 1);
   lay->addWidget(state_);
-  state_->setText(tr("Per-pair bytes are summed on the console from per-rule counters (the daemon reports no per-pair "
-                     "totals); a rule spanning several pairs counts in each (marked ≈)."));
+  state_->setText(tr("Bytes/s: what the daemon counts as decided in each zone pair; ≈ marks pairs that share rules "
+                     "with other pairs (counted per rule only). Older daemons: summed here from per-rule counters."));
   timer_ = new QTimer(this);
   timer_->setInterval(1000);
   connect(timer_, &QTimer::timeout, this, &TrafficView::poll);
@@ -119,7 +119,7 @@ void TrafficView::onCounters(const QJsonObject& r) {
     return;
   }
   const double t = static_cast<double>(clock_.elapsed()) / 1000.0;
-  auto rates = rates_.update(r.value(QStringLiteral("counters")).toArray(), clock_.elapsed());
+  auto rates = rates_.update(r, clock_.elapsed());
   if (t > kWindowSeconds) {
     bytesX_->setRange(t - kWindowSeconds, t);
     dropsX_->setRange(t - kWindowSeconds, t);
@@ -141,14 +141,22 @@ void TrafficView::onCounters(const QJsonObject& r) {
     set(2, human(p.dropsPerSecond) + QStringLiteral("pkt/s"));
     ++row;
   }
-  // Forward compatible: a daemon that reports conntrack use gets it shown.
+  // conntrack {count, max} of the daemon's namespace; null when the module is not loaded,
+  // absent from older daemons.
   auto ct = r.value(QStringLiteral("conntrack")).toObject();
-  if (!ct.isEmpty()) {
-    conntrack_->setText(tr("connections: %1 of %2")
-                            .arg(ct.value(QStringLiteral("count")).toInteger())
-                            .arg(ct.value(QStringLiteral("limit")).toInteger()));
+  if (ct.isEmpty()) {
+    conntrack_->setText(tr("connections: not reported by this daemon"));
+  } else if (ct.value(QStringLiteral("count")).isNull()) {
+    conntrack_->setText(tr("connections: conntrack not loaded in the gateway's namespace"));
   } else {
-    conntrack_->setText(tr("connections: not reported by this daemon's counters reply"));
+    const auto count = ct.value(QStringLiteral("count")).toInteger(), max = ct.value(QStringLiteral("max")).toInteger();
+    conntrack_->setText(tr("connections: %1 of %2 (%3 %)")
+                            .arg(count)
+                            .arg(max)
+                            .arg(max > 0 ? 100.0 * static_cast<double>(count) / static_cast<double>(max) : 0.0, 0, 'f', 1));
+  }
+  if (r.contains(QStringLiteral("table")) && !r.value(QStringLiteral("table")).toBool()) {
+    conntrack_->setText(conntrack_->text() + tr(" · Bulwark's table is not in the kernel"));
   }
   emit updated();
 }

@@ -1,0 +1,182 @@
+// The console's window against a real bulwarkd (started by console_e2e.py in a network
+// namespace with campus.yaml): edit rule lb-to-web in the YAML editor (add http) → the plan
+// shows it → apply with confirm → Confirm → probe lb1 → web1 (tcp/80 now passes, tcp/8080 as
+// before) → the dmz → app traffic series moves. Saves a PNG of every view.
+// Environment: BULWARK_E2E_SOCKET, BULWARK_E2E_POLICY (a Git working copy),
+// BULWARK_E2E_PROBE (shell command with {port}), BULWARK_E2E_SCREENSHOTS (a directory).
+#include <QPlainTextEdit>
+#include <QProcess>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QLabel>
+#include <QtTest>
+
+#include "app/main_window.h"
+#include "control/session.h"
+#include "policy/policy_document.h"
+#include "views/editor_view.h"
+#include "views/history_view.h"
+#include "views/plan_view.h"
+#include "views/state_bar.h"
+#include "views/traffic_view.h"
+#include "views/tunnels_view.h"
+
+using namespace bulwark::console;
+
+namespace {
+
+QString env(const char* name) {
+  auto v = qEnvironmentVariable(name);
+  if (v.isEmpty()) qFatal("%s is not set (run through console_e2e.py)", name);
+  return v;
+}
+
+// Runs the probe in the background (the window keeps painting); true when it connected.
+bool probe(int port) {
+  QProcess p;
+  p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), env("BULWARK_E2E_PROBE").replace(QStringLiteral("{port}"), QString::number(port))});
+  QElapsedTimer t;
+  t.start();
+  while (p.state() != QProcess::NotRunning && t.elapsed() < 10000) QTest::qWait(20);
+  if (p.state() != QProcess::NotRunning) {
+    p.kill();
+    p.waitForFinished(2000);
+    return false;
+  }
+  return p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+}
+
+}  // namespace
+
+class GuiE2eTest : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase() {
+    shots_ = env("BULWARK_E2E_SCREENSHOTS");
+    QDir().mkpath(shots_);
+    w_ = std::make_unique<MainWindow>();
+    w_->resize(1360, 860);
+    w_->show();
+    QVERIFY(QTest::qWaitForWindowExposed(w_.get()));
+    QString err;
+    QVERIFY2(w_->openPolicy(env("BULWARK_E2E_POLICY"), &err), qPrintable(err));
+    Endpoint e;
+    e.socketPath = env("BULWARK_E2E_SOCKET");
+    w_->connectTo(e);
+    QTRY_VERIFY_WITH_TIMEOUT(w_->session()->state() == Session::State::Connected && !w_->session()->status().isEmpty(), 10000);
+    QVERIFY(w_->stateBar()->text().contains(QStringLiteral("as root")));
+    QVERIFY(w_->stateBar()->text().contains(QStringLiteral("role: change")));
+    QTRY_VERIFY_WITH_TIMEOUT(w_->document()->analysis() != nullptr, 20000);
+  }
+
+  void editPlanApplyConfirmTraffic() {
+    // Before: lb1 reaches web1's backend port, not its port 80.
+    QVERIFY(probe(8080));
+    QVERIFY(!probe(80));
+
+    // Type the change into the editor, as an admin would.
+    w_->tabs()->setCurrentWidget(w_->editorView());
+    auto* edit = w_->editorView()->editor();
+    auto text = edit->toPlainText();
+    const QString rule = QStringLiteral("  - name: lb-to-web\n    from: [lb1, lb2]\n    to: [web1, web2]\n    services: [web-backend]");
+    auto at = text.indexOf(rule);
+    QVERIFY2(at >= 0, "campus.yaml changed: lb-to-web not found as expected");
+    auto cursor = edit->textCursor();
+    cursor.setPosition(static_cast<int>(at + rule.size() - 1));  // before the closing ']'
+    edit->setTextCursor(cursor);
+    QTest::keyClicks(edit, QStringLiteral(", http"));
+    QVERIFY(w_->document()->file(0).text.contains(QStringLiteral("services: [web-backend, http]")));
+    QTRY_VERIFY_WITH_TIMEOUT(!w_->document()->validating() && w_->document()->analysis() &&
+                                 w_->document()->analysis()->diagnostics.errorCount() == 0 &&
+                                 w_->document()->file(0).text == edit->toPlainText(),
+                             20000);
+    // Save to the working copy: git diff shows the edit.
+    QString err;
+    QVERIFY2(w_->document()->save(&err), qPrintable(err));
+    QSignalSpy diff(w_->document(), &PolicyDocument::gitDiffReady);
+    w_->document()->requestGitDiff();
+    QVERIFY(diff.wait(15000));
+    QVERIFY2(diff.at(0).at(0).toString().contains(QStringLiteral("+    services: [web-backend, http]")),
+             qPrintable(diff.at(0).at(1).toString()));
+    grab("policy-editor");
+
+    w_->tabs()->setCurrentIndex(1);
+    grab("tables");
+    w_->tabs()->setCurrentIndex(2);
+    grab("matrix");
+
+    // Plan: the daemon compiles the edited sources; the change to lb-to-web's services shows.
+    auto* plan = w_->planView();
+    w_->tabs()->setCurrentWidget(plan);
+    QSignalSpy planned(plan, &PlanView::planShown);
+    plan->requestPlan();
+    QVERIFY(planned.wait(30000));
+    const auto planText = plan->planText()->toPlainText();
+    QVERIFY2(planText.contains(QStringLiteral("lb-to-web")) && !planText.contains(QStringLiteral("refused")), qPrintable(planText.left(2000)));
+    QVERIFY2(planText.contains(QStringLiteral("tcp . 80")) || planText.contains(QStringLiteral("tcp . http")),
+             qPrintable(planText.left(2000)));
+    grab("plan");
+
+    // Apply with a confirm window, then confirm.
+    QSignalSpy applied(plan, &PlanView::applied);
+    plan->applyWithConfirm(120);
+    QVERIFY(applied.wait(30000));
+    QVERIFY2(applied.at(0).at(0).toJsonObject().value(QStringLiteral("ok")).toBool(),
+             qPrintable(plan->planText()->toPlainText().left(1500)));
+    QVERIFY(plan->pendingRevision() > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(w_->stateBar()->text().contains(QStringLiteral("pending confirm")), 10000);
+    grab("apply-pending");
+    QSignalSpy confirmed(plan, &PlanView::confirmed);
+    plan->confirmPending();
+    QVERIFY(confirmed.wait(15000));
+    QTRY_VERIFY_WITH_TIMEOUT(w_->session()->status().value(QStringLiteral("pending")).isNull(), 10000);
+
+    // The change is live: http from lb1 to web1 passes now. Probe while the chart polls.
+    w_->tabs()->setCurrentWidget(w_->trafficView());
+    auto* traffic = w_->trafficView();
+    const int pollsBefore = traffic->polls();
+    QTRY_VERIFY_WITH_TIMEOUT(traffic->polls() >= pollsBefore + 2, 10000);  // a baseline after the apply
+    QVERIFY(probe(80));
+    const QString pair = QStringLiteral("dmz → app");
+    QElapsedTimer t;
+    t.start();
+    while (traffic->peakBytesPerSecond(pair) <= 0 && t.elapsed() < 20000) {
+      QVERIFY(probe(8080));
+      QVERIFY(probe(80));
+      QTest::qWait(300);
+    }
+    QVERIFY2(traffic->peakBytesPerSecond(pair) > 0, qPrintable(traffic->plottedPairs().join(", ")));
+    QVERIFY(traffic->plottedPairs().contains(pair));
+    QTest::qWait(1200);  // one more point on the chart for the screenshot
+    grab("traffic");
+
+    // History: the confirmed revision is there.
+    auto* history = w_->historyView();
+    w_->tabs()->setCurrentWidget(history);
+    history->refresh();
+    QTRY_VERIFY_WITH_TIMEOUT(history->table()->rowCount() >= 2, 10000);
+    grab("history");
+
+    // Tunnels: the op's answer, or "not supported by this daemon".
+    w_->tabs()->setCurrentWidget(w_->tunnelsView());
+    w_->tunnelsView()->refresh();
+    QTRY_VERIFY_WITH_TIMEOUT(w_->tunnelsView()->stateLabel()->text().contains(QStringLiteral("not supported by this daemon")) ||
+                                 w_->tunnelsView()->stateLabel()->text().contains(QStringLiteral("tunnel(s)")),
+                             10000);
+    grab("tunnels");
+  }
+
+ private:
+  void grab(const QString& name) {
+    QTest::qWait(150);  // let the view lay out and paint
+    auto pix = w_->grab();
+    QVERIFY(!pix.isNull());
+    QVERIFY(pix.save(shots_ + QLatin1Char('/') + name + QStringLiteral(".png")));
+  }
+
+  std::unique_ptr<MainWindow> w_;
+  QString shots_;
+};
+
+QTEST_MAIN(GuiE2eTest)
+#include "gui_e2e_test.moc"
