@@ -18,6 +18,15 @@ namespace {
 
 constexpr std::size_t kMaxConnections = 64;
 constexpr std::size_t kMaxPendingOut = 16u << 20;  // a subscriber that stops reading is dropped
+// Unauthenticated connections (handshake not done) per source address: one host cannot take
+// every slot with idle handshakes and lock the administrators out.
+constexpr std::size_t kMaxHandshakesPerAddress = 4;
+
+// "10.99.0.5:51234" / "[2001:db8::5]:51234" -> the address part.
+std::string hostOf(const std::string& address) {
+  auto colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
 
 std::string opensslErrors() {
   std::string msg;
@@ -194,9 +203,18 @@ void TlsControlServer::onAccept() {
     UniqueFd fd(::accept4(listenFd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) return;  // EAGAIN, or a transient error: try again on the next event
     if (conns_.size() >= kMaxConnections) continue;  // closed by UniqueFd
+    std::string address = peerAddress(fd.get());
+    std::size_t handshaking = 0;
+    for (const auto& [other, oc] : conns_) {
+      if (!oc->established && hostOf(oc->peer.address) == hostOf(address)) ++handshaking;
+    }
+    if (handshaking >= kMaxHandshakesPerAddress) {
+      log_("tls: refusing " + address + ": " + std::to_string(handshaking) + " handshakes from it already pending");
+      continue;
+    }
     auto ctx = contexts_.current();  // reloads ca.crt / crl.pem / gateway.* when they changed
     if (!ctx) {
-      log_("tls: refusing " + peerAddress(fd.get()) + ": " + ctx.error().message);
+      log_("tls: refusing " + address + ": " + ctx.error().message);
       continue;
     }
     // Requests and replies are single small messages: no Nagle delay (with the client's
@@ -212,7 +230,7 @@ void TlsControlServer::onAccept() {
     c->peer.tls = true;
     c->peer.uid = static_cast<uid_t>(-1);
     c->peer.gid = static_cast<gid_t>(-1);
-    c->peer.address = peerAddress(fd.get());
+    c->peer.address = address;
     c->since = c->lastActivity = Clock::now();
     int raw = fd.get();
     c->fd = std::move(fd);

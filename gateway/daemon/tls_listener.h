@@ -9,7 +9,8 @@
 // EPOLLIN/EPOLLOUT, SSL_read/SSL_write with partial writes. Bounds: a handshake must finish
 // within kHandshakeTimeout, a connection that sends nothing for kIdleTimeout is closed
 // (subscribers of "events" excepted: they only listen), a request line is at most
-// gateway::kMaxMessageBytes, unsent replies/events at most 16 MiB, at most 64 connections.
+// gateway::kMaxMessageBytes, unsent replies/events at most 16 MiB, at most 64 connections
+// and at most 4 unfinished handshakes per source address.
 #include <chrono>
 #include <functional>
 #include <map>

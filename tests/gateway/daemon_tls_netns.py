@@ -17,7 +17,8 @@ refused; a certificate revoked after the daemon started is refused at the handsh
 is re-read without a restart); a certificate from a foreign CA with the same CA name is
 refused; a client without a certificate is refused; a TLS 1.2-only client is refused
 (`openssl s_client -tls1_2` as the witness, `-tls1_3` with the same certificate as the
-control); the other segment cannot reach the port. With --bench N it also measures the
+control); the other segment cannot reach the port; stalled handshakes are bounded (a 5th
+from one address is refused, the others closed at the 10 s handshake timeout). With --bench N it also measures the
 handshake time and the status round trip over an established connection (N of each, Python's
 ssl module as the client) and prints them.
 
@@ -293,9 +294,36 @@ def t_other_segment_cannot_reach(lab):
     check(r.returncode != 0, "the srv segment reached the control port")
 
 
+STALL = r"""
+import socket, sys, time
+addr, port = sys.argv[1], int(sys.argv[2])
+socks = []
+for i in range(5):
+    s = socket.create_connection((addr, port), timeout=20)
+    socks.append(s)
+    time.sleep(0.1)
+t0 = time.monotonic()
+socks[4].settimeout(2)
+fifth = socks[4].recv(1)              # b'': hung up at once (4 handshakes pending from us)
+first = socks[0].recv(1)              # b'': hung up at the handshake timeout
+print(repr(fifth), repr(first), round(time.monotonic() - t0, 1))
+"""
+
+
+def t_stalled_handshakes_bounded(lab):
+    r = lab.ns(lab.c, "python3", "-c", STALL, ADDR, str(PORT), timeout=40)
+    fifth, first, secs = r.stdout.split()
+    check(fifth == "b''", f"a 5th pending handshake from one address was not refused: {r.stdout}")
+    check(first == "b''" and 8.0 <= float(secs) <= 14.0, f"a stalled handshake was not closed after ~10 s: {r.stdout}")
+    check(wait_log(lab, "handshakes from it already pending") and wait_log(lab, "did not finish the handshake"),
+          "the daemon log does not show the limits")
+    r = lab.remote("alice", "status")
+    check(r.returncode == 0, f"alice after the stalled handshakes: {r.stderr}")
+
+
 TESTS = [t_listens_only_on_the_policy_address, t_change_group_can_apply, t_view_group_cannot_apply_but_reads,
          t_unmapped_group_refused, t_revoked_after_start_refused, t_foreign_ca_refused, t_tls12_refused_tls13_works,
-         t_no_client_certificate_refused, t_other_segment_cannot_reach]
+         t_no_client_certificate_refused, t_other_segment_cannot_reach, t_stalled_handshakes_bounded]
 
 
 BENCH = r"""
