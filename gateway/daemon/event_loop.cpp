@@ -45,6 +45,12 @@ void EventLoop::cancel(TimerId id) {
   }
 }
 
+void EventLoop::reportSlow(Clock::time_point start, const std::string& what) {
+  if (!onSlow_) return;
+  auto held = Clock::now() - start;
+  if (held > slowThreshold_) onSlow_(what, std::chrono::duration<double, std::milli>(held).count());
+}
+
 int EventLoop::run() {
   std::array<epoll_event, 64> evs{};
   while (!stopping_) {
@@ -59,13 +65,17 @@ int EventLoop::run() {
       auto it = handlers_.find(evs[static_cast<std::size_t>(i)].data.fd);
       if (it == handlers_.end()) continue;  // unwatched by an earlier handler in this round
       auto handler = it->second;            // the handler may unwatch itself
+      auto start = Clock::now();
       handler(evs[static_cast<std::size_t>(i)].events);
+      reportSlow(start, "fd " + std::to_string(evs[static_cast<std::size_t>(i)].data.fd));
     }
     auto now = Clock::now();
     while (!stopping_ && !timers_.empty() && timers_.begin()->first <= now) {
       auto fn = std::move(timers_.begin()->second.second);
       timers_.erase(timers_.begin());
+      auto start = Clock::now();
       fn();
+      reportSlow(start, "timer");
     }
   }
   return exitCode_;

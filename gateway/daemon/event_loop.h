@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <unordered_map>
 
 #include "bulwark/gateway/result.h"
@@ -30,6 +31,13 @@ class EventLoop {
   TimerId after(std::chrono::milliseconds delay, std::function<void()> fn);
   void cancel(TimerId id);
 
+  // Called after any handler or timer that held the loop longer than `threshold` (the loop
+  // is single-threaded: that long, no request was answered). For the log.
+  void onSlow(std::chrono::milliseconds threshold, std::function<void(const std::string& what, double millis)> fn) {
+    slowThreshold_ = threshold;
+    onSlow_ = std::move(fn);
+  }
+
   // Runs until stop(); returns the reason given to stop().
   int run();
   void stop(int code) {
@@ -39,10 +47,13 @@ class EventLoop {
 
  private:
   explicit EventLoop(UniqueFd ep) : epoll_(std::move(ep)) {}
+  void reportSlow(Clock::time_point start, const std::string& what);
   UniqueFd epoll_;
   std::unordered_map<int, FdHandler> handlers_;
   std::multimap<Clock::time_point, std::pair<TimerId, std::function<void()>>> timers_;
   TimerId nextTimer_ = 1;
+  std::chrono::milliseconds slowThreshold_{0};
+  std::function<void(const std::string&, double)> onSlow_;
   bool stopping_ = false;
   int exitCode_ = 0;
 };

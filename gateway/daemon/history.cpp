@@ -162,4 +162,6 @@ const Revision* History::find(int number) const {
   return nullptr;
 }
 
+gateway::Result<nlohmann::json> readJsonFile(const fs::path& path) { return readJson(path); }
+
 }  // namespace bulwark::daemon

@@ -41,6 +41,8 @@ class History {
   [[nodiscard]] std::vector<Revision> list(std::size_t limit) const;
   [[nodiscard]] const Revision* latest() const { return revs_.empty() ? nullptr : &revs_.back(); }
   [[nodiscard]] const Revision* find(int number) const;
+  // The state dir History::open() was given (revisions live in its "revisions" subdir).
+  [[nodiscard]] std::filesystem::path stateDir() const { return dir_.parent_path(); }
 
  private:
   explicit History(std::filesystem::path dir) : dir_(std::move(dir)) {}
@@ -53,5 +55,7 @@ class History {
 // Writes `data` to `path` atomically (tmp + fsync + rename), mode 0600.
 [[nodiscard]] gateway::Status writeFileAtomic(const std::filesystem::path& path, const std::string& data);
 [[nodiscard]] std::string utcNow();
+// A JSON object from a file (errors: unreadable, not a JSON object).
+[[nodiscard]] gateway::Result<nlohmann::json> readJsonFile(const std::filesystem::path& path);
 
 }  // namespace bulwark::daemon

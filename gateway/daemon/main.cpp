@@ -23,6 +23,8 @@
 #include "event_loop.h"
 #include "firewall_kind.h"
 #include "handlers.h"
+#include "link_watch.h"
+#include "links_kind.h"
 #include "metrics.h"
 #include "reconciler.h"
 #include "sd_notify.h"
@@ -115,11 +117,14 @@ int run(const Options& opt) {
     return 1;
   }
   EventLoop& ev = *loop;
+  // Everything runs on this one loop: say when something held it (no request answered).
+  ev.onSlow(std::chrono::milliseconds(250), [](const std::string& what, double ms) {
+    log("event loop held " + std::to_string(static_cast<long>(ms)) + " ms by " + what);
+  });
 
   std::vector<ResourceKindPtr> kinds;
   kinds.push_back(makeFirewallKind());
-  // TODO(bulwarkd): links (vlan::planLinks/applyLinks) and VPN (charon via VICI) as further
-  // ResourceKinds here, reconciled in order after the firewall.
+  kinds.push_back(makeLinksKind());  // after the firewall: new links are never unfiltered
   Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), std::move(kinds),
                  opt.drift == "alert" ? DriftMode::Alert : DriftMode::Repair);
 
@@ -179,6 +184,8 @@ int run(const Options& opt) {
   };
   auto watch = DriftWatch::start(ev, [&] { scheduleDrift("nftables event", std::chrono::milliseconds(50)); });
   if (!watch) log("drift watch disabled: " + watch.error().message);
+  auto linkWatch = LinkWatch::start(ev, [&] { scheduleDrift("link event", std::chrono::milliseconds(50)); });
+  if (!linkWatch) log("link drift watch disabled: " + linkWatch.error().message);
 
   auto started = rec.startup();
   releaseFreeMemory();

@@ -1,5 +1,6 @@
 #include "reconciler.h"
 
+#include <limits>
 #include <sstream>
 
 namespace bulwark::daemon {
@@ -46,6 +47,7 @@ Reconciler::Reconciler(EventLoop& loop, std::filesystem::path policyDir, History
 }
 
 Outcome Reconciler::startup() {
+  if (auto resumed = resumePending()) return *resumed;
   auto in = readPolicyPath(policyDir_);
   if (!in) {
     policyError_ = in.error().message;
@@ -54,9 +56,14 @@ Outcome Reconciler::startup() {
   }
   // The revision whose policy the kernel already holds: reuse its number instead of
   // recording the same policy again after a restart.
-  if (const auto* last = history_.latest(); last && last->hash == in->hash && last->status != "rolled-back") {
-    currentRevision_ = last->number;
-    currentHash_ = last->hash;
+  // The newest such revision that was not rolled back (later ones may have been, e.g. an
+  // unconfirmed apply on top of it).
+  for (const auto& r : history_.list(std::numeric_limits<std::size_t>::max())) {
+    if (r.hash == in->hash && r.status != "rolled-back") {
+      currentRevision_ = r.number;
+      currentHash_ = r.hash;
+      break;
+    }
   }
   return reconcile(*in, Actor{"bulwarkd (startup)", -1}, Mode::PerKind, "startup", std::nullopt);
 }
@@ -274,9 +281,11 @@ Outcome Reconciler::reconcile(const PolicyInput& input, const Actor& actor, Mode
     p.previous.resize(n);
     for (std::size_t i = 0; i < n; ++i) p.previous[i] = previous[i];
     p.deadline = Clock::now() + std::chrono::seconds(*confirmSeconds);
+    p.wallDeadline = std::chrono::system_clock::now() + std::chrono::seconds(*confirmSeconds);
     p.timer = loop_.after(std::chrono::seconds(*confirmSeconds), [this] { confirmTimedOut(); });
     p.who = actor.who;
     pending_ = std::move(p);
+    persistPending();
     body["confirm_deadline_seconds"] = *confirmSeconds;
   }
   body["revision"] = currentRevision_;
@@ -305,6 +314,7 @@ void Reconciler::confirmTimedOut() {
   Pending p = std::move(*pending_);
   pending_.reset();
   auto failures = restore(p.previous);
+  clearPending();
   auto st = history_.setStatus(p.revision, "rolled-back");
   (void)st;
   currentRevision_ = p.previousRevision;
@@ -312,7 +322,8 @@ void Reconciler::confirmTimedOut() {
   ++stats_.rollbacks;
   audit_.record({"rollback", "bulwarkd (confirm timeout)", -1, p.previousRevision, p.previousHash,
                  "revision " + std::to_string(p.revision) + " by " + p.who +
-                     " was not confirmed in time: restored the previous state",
+                     " was not confirmed in time: restored the previous state" +
+                     (p.resumed ? " (the confirm window outlived a daemon restart)" : ""),
                  failures.empty(), failures.empty() ? nlohmann::json::object() : nlohmann::json{{"errors", failures}}});
 }
 
@@ -321,6 +332,7 @@ Outcome Reconciler::confirm(const Actor& actor) {
   loop_.cancel(pending_->timer);
   int rev = pending_->revision;
   pending_.reset();
+  clearPending();
   auto st = history_.setStatus(rev, "confirmed");
   audit_.record({"confirm", actor.who, actor.uid, rev, currentHash_, "revision " + std::to_string(rev) + " confirmed",
                  true, {}});
@@ -345,6 +357,7 @@ Outcome Reconciler::rollback(int revision, const Actor& actor) {
     auto st = history_.setStatus(pending_->revision, "rolled-back");
     (void)st;
     pending_.reset();
+    clearPending();
   }
   if (out.ok) ++stats_.rollbacks;
   return out;
@@ -425,6 +438,139 @@ void Reconciler::checkDrift(const std::string& reason) {
     audit_.record({"drift-repaired", "bulwarkd (drift)", -1, currentRevision_, currentHash_, what + " reverted", true,
                    detail});
   }
+}
+
+// ---- a pending confirm across restarts ------------------------------------------------------
+//
+// STATE/pending.json: {"revision": N, "previous_revision": M, "previous_hash": "...",
+//   "deadline_unix_ms": T, "who": "...", "kinds": [{"kind": "firewall", "touched": true,
+//   "previous_null": false}, ...]}
+// The previous state of each touched kind is what revision M's policy compiles to (history
+// keeps its sources), or nothing ("previous_null": Bulwark owned nothing of that kind).
+
+namespace {
+std::filesystem::path pendingFile(const History& h) { return h.stateDir() / "pending.json"; }
+}  // namespace
+
+void Reconciler::persistPending() {
+  if (!pending_) return;
+  nlohmann::json kinds = nlohmann::json::array();
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const auto& prev = i < pending_->previous.size() ? pending_->previous[i] : std::optional<KindStatePtr>{};
+    kinds.push_back({{"kind", slots_[i].kind->name()},
+                     {"touched", prev.has_value()},
+                     {"previous_null", prev.has_value() && *prev == nullptr}});
+  }
+  nlohmann::json j{{"revision", pending_->revision},
+                   {"previous_revision", pending_->previousRevision},
+                   {"previous_hash", pending_->previousHash},
+                   {"deadline_unix_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            pending_->wallDeadline.time_since_epoch())
+                                            .count()},
+                   {"who", pending_->who},
+                   {"kinds", kinds}};
+  auto st = writeFileAtomic(pendingFile(history_), j.dump());
+  if (!st) {
+    // The confirm still works while the daemon runs; only a restart would forget it.
+    audit_.record({"pending-persist-failed", "bulwarkd", -1, pending_->revision, currentHash_, st.error().message,
+                   false, {}});
+  }
+}
+
+void Reconciler::clearPending() {
+  std::error_code ec;
+  std::filesystem::remove(pendingFile(history_), ec);
+}
+
+std::optional<Outcome> Reconciler::resumePending() {
+  const auto file = pendingFile(history_);
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return std::nullopt;
+  auto fail = [&](const std::string& why) -> std::optional<Outcome> {
+    audit_.record({"pending-resume-failed", "bulwarkd (startup)", -1, 0, "",
+                   "a pending confirm could not be resumed (" + why + "); starting from the policy dir", false, {}});
+    clearPending();
+    return std::nullopt;
+  };
+  auto j = readJsonFile(file);
+  if (!j) return fail(j.error().message);
+  const int number = j->value("revision", 0);
+  const int previousNumber = j->value("previous_revision", 0);
+  const auto deadlineMs = j->value("deadline_unix_ms", std::int64_t{0});
+  const auto kindsJson = j->value("kinds", nlohmann::json::array());
+  if (number <= 0 || !kindsJson.is_array() || kindsJson.size() != slots_.size()) return fail("damaged pending.json");
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (kindsJson[i].value("kind", std::string()) != slots_[i].kind->name()) return fail("kinds differ");
+  }
+
+  // A revision's per-kind states, from the policy sources history keeps.
+  auto statesOf = [&](int rev) -> std::optional<std::vector<KindStatePtr>> {
+    auto r = history_.load(rev);
+    if (!r) return std::nullopt;
+    PolicyInput in;
+    in.sources = r->sources;
+    in.hash = r->hash;
+    auto loaded = loadAndValidate(in);
+    if (!loaded.ok()) return std::nullopt;
+    std::vector<KindStatePtr> out;
+    for (auto& slot : slots_) {
+      auto d = slot.kind->desired(loaded.policy);
+      if (!isOk(d)) return std::nullopt;
+      out.push_back(std::get<KindStatePtr>(d));
+    }
+    return out;
+  };
+  auto current = statesOf(number);
+  if (!current) return fail("revision " + std::to_string(number) + " cannot be loaded");
+  std::optional<std::vector<KindStatePtr>> before;
+  if (previousNumber > 0) {
+    before = statesOf(previousNumber);
+    if (!before) return fail("revision " + std::to_string(previousNumber) + " cannot be loaded");
+  }
+  Pending p;
+  p.revision = number;
+  p.previousRevision = previousNumber;
+  p.previousHash = j->value("previous_hash", std::string());
+  p.who = j->value("who", std::string("?"));
+  p.resumed = true;
+  p.previous.resize(slots_.size());
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (!kindsJson[i].value("touched", false)) continue;
+    if (kindsJson[i].value("previous_null", false)) {
+      p.previous[i] = KindStatePtr{};
+    } else if (before) {
+      p.previous[i] = (*before)[i];
+    } else {
+      return fail(std::string(slots_[i].kind->name()) + ": the previous state was not a recorded revision");
+    }
+  }
+  // The kernel holds revision N (drift repair keeps it there while the window is open).
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    slots_[i].current = (*current)[i];
+    slots_[i].known = true;
+  }
+  currentRevision_ = number;
+  if (const auto* meta = history_.find(number)) currentHash_ = meta->hash;
+
+  p.wallDeadline = std::chrono::system_clock::time_point(std::chrono::milliseconds(deadlineMs));
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(p.wallDeadline - std::chrono::system_clock::now());
+  if (left.count() <= 0) {
+    pending_ = std::move(p);
+    confirmTimedOut();
+    return Outcome::success({{"summary", "revision " + std::to_string(number) +
+                                             " was pending and its confirm deadline passed while bulwarkd was "
+                                             "down: rolled back to revision " +
+                                             std::to_string(previousNumber)}});
+  }
+  p.deadline = Clock::now() + left;
+  p.timer = loop_.after(left, [this] { confirmTimedOut(); });
+  pending_ = std::move(p);
+  audit_.record({"pending-resumed", "bulwarkd (startup)", -1, number, currentHash_,
+                 "revision " + std::to_string(number) + " still awaits confirmation (" +
+                     std::to_string(left.count() / 1000) + " s left)",
+                 true, {}});
+  return Outcome::success({{"summary", "revision " + std::to_string(number) + " awaits confirmation, " +
+                                           std::to_string(left.count() / 1000) + " s left (resumed)"}});
 }
 
 }  // namespace bulwark::daemon

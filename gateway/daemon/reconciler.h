@@ -91,12 +91,22 @@ class Reconciler {
     Clock::time_point deadline;
     EventLoop::TimerId timer = 0;
     std::string who;
+    std::chrono::system_clock::time_point wallDeadline;  // the same deadline, for pending.json
+    bool resumed = false;  // re-armed from pending.json after a restart
   };
   enum class Mode { PerKind, AllOrNothing };
 
   Outcome reconcile(const PolicyInput& input, const Actor& actor, Mode mode, const std::string& event,
                     std::optional<int> confirmSeconds);
   void confirmTimedOut();
+  // The pending confirm on disk (STATE/pending.json), so it outlives the daemon: written when
+  // an apply starts waiting, removed when it is confirmed, rolled back or superseded.
+  void persistPending();
+  void clearPending();
+  // Startup with STATE/pending.json: the kernel holds the pending revision; adopt it and
+  // re-arm the timer, or roll back right away if the deadline passed while the daemon was
+  // down. nullopt: nothing pending (or unusable: audited, then a normal startup).
+  std::optional<Outcome> resumePending();
   // Re-apply `states` (one per kind, nullopt = leave alone); returns the kinds that failed.
   std::vector<std::string> restore(const std::vector<std::optional<KindStatePtr>>& states);
 

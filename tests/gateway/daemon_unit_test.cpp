@@ -14,6 +14,7 @@
 #include "counters.h"
 #include "drift_watch.h"
 #include "history.h"
+#include "links_kind.h"
 #include "metrics.h"
 #include "peer_auth.h"
 
@@ -125,6 +126,62 @@ TEST(Metrics, PerRuleAndZonePairDrops) {
   EXPECT_NE(text.find("bulwark_confirm_pending 1\n"), std::string::npos);
   EXPECT_NE(text.find("bulwark_conntrack_entries 12\n"), std::string::npos);
   EXPECT_NE(text.find("bulwark_conntrack_limit 262144\n"), std::string::npos);
+}
+
+vlan::Address addr(const char* ip, int len) { return vlan::Address{*policies::IpAddress::parse(ip), len}; }
+
+TEST(LinksKind, OwnedLinksSnapshot) {
+  vlan::ObservedState o;
+  vlan::ObservedLink trunk;
+  trunk.index = 2;
+  trunk.name = "eth1";
+  trunk.mtu = 1500;
+  trunk.up = true;
+  vlan::ObservedLink vl;
+  vl.index = 3;
+  vl.name = "eth1.30";
+  vl.kind = "vlan";
+  vl.parentIndex = 2;
+  vl.vlanId = 30;
+  vl.alias = "bulwark:db";
+  vl.mtu = 1400;
+  vl.up = true;
+  vl.addresses = {addr("10.30.0.1", 24), addr("fe80::1", 64), addr("2001:db8:30::1", 64)};
+  vlan::ObservedLink adopted;
+  adopted.index = 4;
+  adopted.name = "lan0";
+  adopted.alias = vlan::formatMark(vlan::Mark{"lan", true, {addr("10.1.0.1", 24)}});
+  adopted.mtu = 1500;
+  adopted.up = true;
+  adopted.addresses = {addr("10.1.0.1", 24), addr("10.1.0.2", 24)};  // .2 is not Bulwark's
+  vlan::ObservedLink foreign;
+  foreign.index = 5;
+  foreign.name = "eth2";
+  foreign.alias = "someone else";
+  o.links = {trunk, vl, adopted, foreign};
+
+  auto set = ownedLinks(o);
+  EXPECT_EQ(set.trunk, "eth1");
+  ASSERT_EQ(set.links.size(), 2u);
+  const auto& v = set.links[0];
+  EXPECT_EQ(v.kind, vlan::LinkKind::Vlan);
+  EXPECT_EQ(v.segment, "db");
+  EXPECT_EQ(v.parent, "eth1");
+  EXPECT_EQ(v.vlanId, 30);
+  EXPECT_EQ(v.mtu, 1400u);
+  EXPECT_EQ(v.addresses, (std::vector<vlan::Address>{addr("10.30.0.1", 24), addr("2001:db8:30::1", 64)}));
+  EXPECT_TRUE(v.ipv6);
+  const auto& a = set.links[1];
+  EXPECT_EQ(a.kind, vlan::LinkKind::Existing);
+  EXPECT_EQ(a.name, "lan0");
+  EXPECT_EQ(a.addresses, std::vector<vlan::Address>{addr("10.1.0.1", 24)});
+  EXPECT_FALSE(a.ipv6);
+  // Applied again, the snapshot changes nothing.
+  auto ops = vlan::diff(set, o);
+  ASSERT_TRUE(ops.ok()) << ops.error().message;
+  for (const auto& op : *ops) {
+    EXPECT_EQ(op.kind, vlan::OpKind::SetSysctl) << op.description();  // the fake state reports no sysctls
+  }
 }
 
 TEST(History, RecordsLoadsAndKeepsStatus) {

@@ -1,0 +1,24 @@
+#pragma once
+// The segment links (VLAN sub-interfaces Bulwark creates, plain interfaces it adopts) as a
+// ResourceKind: the desired LinkSet → vlan::observe()/diff() → vlan::applyLinks(). Ownership
+// is the interface alias ("bulwark:<segment>", see vlan/links.h): a null state ("Bulwark owns
+// nothing") deletes the VLANs Bulwark created and takes back the addresses it added.
+#include "bulwark/vlan/links.h"
+#include "resource_kind.h"
+
+namespace bulwark::daemon {
+
+class LinksState : public KindState {
+ public:
+  explicit LinksState(vlan::LinkSet s) : set(std::move(s)) {}
+  vlan::LinkSet set;
+};
+
+[[nodiscard]] ResourceKindPtr makeLinksKind();
+
+// Pure, for tests: the owned links of an observed state as a LinkSet that, applied again,
+// puts them back as they are (VLANs Bulwark created with their addresses; adopted interfaces
+// with the addresses Bulwark recorded).
+[[nodiscard]] vlan::LinkSet ownedLinks(const vlan::ObservedState& observed);
+
+}  // namespace bulwark::daemon
