@@ -2,9 +2,13 @@
 // The bulwarkd control protocol, shared by the daemon and its clients (bulwarkctl, tests,
 // benchmarks, later the console).
 //
-// Transport: a Unix stream socket (default /run/bulwark/control.sock). Messages are JSON
-// objects, one per line ('\n'-terminated, no raw newlines inside: nlohmann's dump() escapes
-// them), at most kMaxMessageBytes each.
+// Transport: a Unix stream socket (default /run/bulwark/control.sock), or -- for the console
+// and `bulwarkctl --connect` -- TLS 1.3 over TCP on the address the policy's gateway.control
+// names, with a client certificate from Bulwark's CA whose group (OU) the policy maps to
+// change or view (gateway/daemon/tls_listener.h). The same messages on both: JSON objects, one
+// per line ('\n'-terminated, no raw newlines inside: nlohmann's dump() escapes them), at most
+// kMaxMessageBytes each. Over TLS, `status` answers "you" as {"certificate": {"cn", "group",
+// "serial"}, "address", "role"} instead of {"user", "uid", "role"}.
 //
 // Request:   {"id": 7, "op": "apply", ...arguments}
 // Reply:     {"id": 7, "ok": true, ...}                  exactly one per request, same id
