@@ -37,7 +37,7 @@ nlohmann::json counters(const nlohmann::json& id) {
 nlohmann::json handleRequest(Reconciler& r, const Peer& peer, gateway::Op op, const nlohmann::json& req,
                              const HandlerLimits& limits) {
   const nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
-  Actor actor{peer.who(), static_cast<long>(peer.uid)};
+  Actor actor{peer.who(), peer.tls ? -1L : static_cast<long>(peer.uid)};  // a certificate has no uid
   switch (op) {
     case gateway::Op::ShowStatus: {
       auto body = r.status();

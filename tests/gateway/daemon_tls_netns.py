@@ -223,7 +223,8 @@ def t_change_group_can_apply(lab):
     who = json.loads(r.stdout)["revisions"][0]["who"]
     check(who.startswith("CN=alice, OU=netops (certificate "), f"history who: {who}")
     applies = [e for e in lab.audit() if e["event"] == "apply"]
-    check(applies and applies[-1]["who"].startswith("CN=alice, OU=netops"), f"audit: {applies[-1:]}")
+    check(applies and applies[-1]["who"].startswith("CN=alice, OU=netops") and applies[-1]["uid"] == -1,
+          f"audit: {applies[-1:]}")
 
 
 def t_view_group_cannot_apply_but_reads(lab):
