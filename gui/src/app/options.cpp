@@ -16,6 +16,7 @@ Options parseOptions(const QStringList& args) {
   p.addOption({QStringLiteral("p12"), QStringLiteral("admin PKCS#12 from `bulwarkctl pki issue`"), QStringLiteral("FILE")});
   p.addOption({QStringLiteral("p12-password-file"), QStringLiteral("file holding the PKCS#12 password"), QStringLiteral("FILE")});
   p.addOption({QStringLiteral("ca"), QStringLiteral("Bulwark's CA certificate (PEM) that signed the daemon's"), QStringLiteral("FILE")});
+  p.addOption({QStringLiteral("server-name"), QStringLiteral("name in the daemon's certificate (default: HOST)"), QStringLiteral("NAME")});
   p.addOption({QStringLiteral("policy"), QStringLiteral("policy file or directory of the working copy"), QStringLiteral("PATH")});
   Options o;
   if (!p.parse(args)) {
@@ -35,6 +36,7 @@ Options parseOptions(const QStringList& args) {
     }
     e.endpoint.p12Path = p.value(QStringLiteral("p12"));
     e.endpoint.caPath = p.value(QStringLiteral("ca"));
+    e.endpoint.serverName = p.value(QStringLiteral("server-name"));
     if (e.endpoint.p12Path.isEmpty() || e.endpoint.caPath.isEmpty()) {
       o.error = QStringLiteral("--connect needs --p12 and --ca");
       return o;

@@ -15,7 +15,8 @@ struct Options {
   QString error;                     // set when the command line is wrong
 };
 
-// --socket PATH | --connect tls://HOST:PORT --p12 FILE [--p12-password-file FILE] --ca FILE;
+// --socket PATH | --connect tls://HOST:PORT --p12 FILE [--p12-password-file FILE] --ca FILE
+// [--server-name NAME];
 // --policy PATH.
 [[nodiscard]] Options parseOptions(const QStringList& args);
 

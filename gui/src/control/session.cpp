@@ -101,7 +101,9 @@ bool Session::open(bool forEvents) {
     for (const auto& e : errors) l << e.errorString();
     lastError_ = QStringLiteral("TLS: ") + l.join(QStringLiteral("; "));  // never ignored: the handshake fails
   });
-  s->connectToHostEncrypted(endpoint_.host, endpoint_.port);
+  // The daemon's certificate names the gateway (vpn.local_id), not necessarily the address.
+  s->connectToHostEncrypted(endpoint_.host, endpoint_.port,
+                            endpoint_.serverName.isEmpty() ? endpoint_.host : endpoint_.serverName);
   return true;
 }
 

@@ -8,8 +8,9 @@ struct Endpoint {
   enum class Kind { Local, Tls };
   Kind kind = Kind::Local;
   QString socketPath;  // Local
-  QString host;        // Tls: the name the daemon's certificate carries
+  QString host;        // Tls: address or name to connect to
   quint16 port = 0;
+  QString serverName;  // Tls: the name the daemon's certificate must carry (its vpn.local_id); "" = host
   QString p12Path, p12Password, caPath;
 
   [[nodiscard]] QString describe() const;
