@@ -404,6 +404,18 @@ def main():
                 print(f"FAIL {t.__name__}: {e}")
         if a.bench and not failed:
             print("bench " + json.dumps(bench(lab, a.bench)))
+        # A clean exit on SIGTERM, and nothing from the sanitizers (asan preset) in the log.
+        rc = lab.daemon.poll()
+        if rc is None:
+            lab.daemon.send_signal(signal.SIGTERM)
+            rc = lab.daemon.wait(timeout=30)
+            lab.daemon = None
+        bad = [l for l in lab.log_text().splitlines() if "Sanitizer" in l or "runtime error" in l]
+        if rc != 0 or bad:
+            failed += 1
+            print(f"FAIL clean exit: rc {rc}; {bad[:5]}")
+        else:
+            print("ok   clean exit (SIGTERM)")
         if failed:
             print("daemon log:\n" + lab.log_text()[-3000:])
     finally:
