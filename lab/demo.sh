@@ -5,8 +5,8 @@
 # stream origin), the firewall programmed into the gateway namespace over netlink, the admin VPN
 # (real charons configured over VICI, certificates from bulwarkctl pki, one tunnel per admin
 # group, mgmt reached through it and not from the internet), every expectation probed with real
-# packets, 1,000 concurrent streams through the VIP with a policy change applied in the middle,
-# the per-rule counters, and the teardown.
+# packets, the per-rule counters, 1,000 concurrent streams through the VIP with a policy change
+# applied in the middle, and the teardown.
 #   lab/demo.sh [--keep]     (--keep leaves the lab up; remove it with lab/lab down --prefix <prefix>)
 #   DEMO_STREAMS=1000 DEMO_SECONDS=10 DEMO_BITRATE=64 change the load step.
 #   DEMO_BUILD_DIR=DIR builds there instead of build/release (configured with the release
@@ -67,11 +67,12 @@ say "bulwarkctl plan --detailed-exitcode $only (in the gateway namespace: nothin
 # shellcheck disable=SC2086
 ip netns exec "$prefix-gw" "$ctl" plan --detailed-exitcode $only "$policy"
 
+# before the load: its mid-load re-apply replaces the whole table, which starts every counter at 0
+say "bulwarkctl counters (what the matrix and the VPN probes hit, per policy rule; rules at 0 left out)"
+ip netns exec "$prefix-gw" "$ctl" counters "$policy" | awk 'NR == 1 || $1 > 0'
+
 say "lab/lab load: $streams concurrent streams at $bitrate kbit/s for ${seconds}s, internet -> VIP (DNAT) -> lb1 -> stream origin, a policy change in the middle"
 /usr/bin/python3 lab/lab load --prefix "$prefix" --streams "$streams" --duration "$seconds" --bitrate "$bitrate" --report-every 2
-
-say "bulwarkctl counters (what the probes and the load hit, per policy rule)"
-ip netns exec "$prefix-gw" "$ctl" counters "$policy" | awk 'NR == 1 || $1 > 0'
 
 say "bulwarkctl tunnels (the admin tunnels as the gateway's charon has them now)"
 "$ctl" tunnels --vici "unix:///var/lib/bulwark-lab/$prefix/gw/run/charon.vici"
