@@ -33,7 +33,7 @@ std::string_view errorCodeName(ErrorCode c) {
 }
 
 namespace {
-constexpr std::array<std::pair<Op, std::string_view>, 9> kOps{{
+constexpr std::array<std::pair<Op, std::string_view>, 11> kOps{{
     {Op::ShowStatus, "status"},
     {Op::Plan, "plan"},
     {Op::Apply, "apply"},
@@ -43,6 +43,8 @@ constexpr std::array<std::pair<Op, std::string_view>, 9> kOps{{
     {Op::History, "history"},
     {Op::Counters, "counters"},
     {Op::Events, "events"},
+    {Op::Tunnels, "tunnels"},
+    {Op::Terminate, "terminate"},
 }};
 }  // namespace
 
@@ -61,7 +63,7 @@ std::string_view opName(Op op) {
 }
 
 bool opChanges(Op op) {
-  return op == Op::Apply || op == Op::Confirm || op == Op::Rollback || op == Op::Reload;
+  return op == Op::Apply || op == Op::Confirm || op == Op::Rollback || op == Op::Reload || op == Op::Terminate;
 }
 
 nlohmann::json okReply(const nlohmann::json& id, nlohmann::json body) {

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "counters.h"
+#include "vpn_kind.h"
 
 namespace bulwark::daemon {
 
@@ -79,6 +80,25 @@ nlohmann::json handleRequest(Reconciler& r, const Peer& peer, gateway::Op op, co
     }
     case gateway::Op::Counters: return counters(id);
     case gateway::Op::Events: break;  // handled by the server (subscription)
+    case gateway::Op::Tunnels: {
+      if (limits.viciUri.empty()) return gateway::errorReply(id, ErrorCode::NotFound, "no VPN: bulwarkd runs without --vici");
+      auto rows = tunnelRows(limits.viciUri);
+      if (!rows) return gateway::errorReply(id, ErrorCode::Internal, rows.error().message);
+      return gateway::okReply(id, {{"tunnels", *rows}});
+    }
+    case gateway::Op::Terminate: {
+      if (limits.viciUri.empty()) return gateway::errorReply(id, ErrorCode::NotFound, "no VPN: bulwarkd runs without --vici");
+      if (!req.contains("user") || !req["user"].is_string() || req["user"].get<std::string>().empty()) {
+        return gateway::errorReply(id, ErrorCode::BadRequest, "terminate needs a 'user'");
+      }
+      const auto user = req["user"].get<std::string>();
+      auto n = terminateTunnels(limits.viciUri, user);
+      if (!n) return gateway::errorReply(id, ErrorCode::Internal, n.error().message);
+      r.audit().record({"terminate", actor.who, actor.uid, r.currentRevision(), "",
+                        "terminated " + std::to_string(*n) + " tunnel(s) of " + user, true, {{"user", user}}});
+      if (*n == 0) return gateway::errorReply(id, ErrorCode::NotFound, "no tunnel of " + user + " is up");
+      return gateway::okReply(id, {{"terminated", *n}});
+    }
   }
   return gateway::errorReply(id, ErrorCode::BadRequest, "unsupported op");
 }

@@ -25,6 +25,7 @@
 #include "handlers.h"
 #include "link_watch.h"
 #include "links_kind.h"
+#include "vpn_kind.h"
 #include "metrics.h"
 #include "reconciler.h"
 #include "sd_notify.h"
@@ -47,6 +48,8 @@ struct Options {
   int maxConfirm = 3600;
   int driftIntervalSeconds = 30;
   bool noJournal = false;
+  std::string vici;       // charon's VICI socket; empty: no VPN kind
+  bool libipsec = false;  // charon uses kernel-libipsec (force UDP encapsulation)
 };
 
 void releaseFreeMemory() { ::malloc_trim(0); }
@@ -125,10 +128,12 @@ int run(const Options& opt) {
   std::vector<ResourceKindPtr> kinds;
   kinds.push_back(makeFirewallKind());
   kinds.push_back(makeLinksKind());  // after the firewall: new links are never unfiltered
+  const std::string viciUri = opt.vici.empty() ? std::string() : viciUriOf(opt.vici);
+  if (!viciUri.empty()) kinds.push_back(makeVpnKind({viciUri, opt.pkiDir, opt.libipsec}));  // last: needs links
   Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), std::move(kinds),
                  opt.drift == "alert" ? DriftMode::Alert : DriftMode::Repair);
 
-  HandlerLimits limits{opt.maxConfirm};
+  HandlerLimits limits{opt.maxConfirm, viciUri};
   auto groups = resolveAccessGroups(opt.changeGroup, opt.viewGroup);
   // The remote (TLS) listener; configured from the policy dir's gateway.control below.
   std::unique_ptr<TlsControlServer> tls;
@@ -186,6 +191,17 @@ int run(const Options& opt) {
   if (!watch) log("drift watch disabled: " + watch.error().message);
   auto linkWatch = LinkWatch::start(ev, [&] { scheduleDrift("link event", std::chrono::milliseconds(50)); });
   if (!linkWatch) log("link drift watch disabled: " + linkWatch.error().message);
+  // Tunnel up/down for the events stream; a charon that comes back has lost its config.
+  std::unique_ptr<VpnEvents> vpnEvents;
+  if (!viciUri.empty()) {
+    vpnEvents = std::make_unique<VpnEvents>(
+        ev, viciUri,
+        [&srv, &tls](const nlohmann::json& e) {
+          srv.broadcast(e);
+          tls->broadcast(e);
+        },
+        [&] { scheduleDrift("charon reconnected", std::chrono::milliseconds(0)); });
+  }
 
   auto started = rec.startup();
   releaseFreeMemory();
@@ -279,6 +295,8 @@ int main(int argc, char** argv) {
   app.add_option("--pki", opt.pkiDir, "PKI directory (bulwarkctl pki): CA, CRL and server certificate of the TLS listener")
       ->capture_default_str();
   app.add_flag("--no-journal", opt.noJournal, "Audit to the state dir's audit.log only");
+  app.add_option("--vici", opt.vici, "charon's VICI socket (path or unix:// URI): reconcile the admin VPN (off when absent)");
+  app.add_flag("--libipsec", opt.libipsec, "charon uses kernel-libipsec (userspace ESP): force UDP encapsulation");
   CLI11_PARSE(app, argc, argv);
   return run(opt);
 }

@@ -42,6 +42,11 @@ TEST(Protocol, OpsAndRoles) {
   EXPECT_FALSE(gateway::parseOp("flush").has_value());
   EXPECT_TRUE(gateway::opChanges(gateway::Op::Rollback));
   EXPECT_FALSE(gateway::opChanges(gateway::Op::History));
+  EXPECT_EQ(gateway::parseOp("tunnels"), gateway::Op::Tunnels);
+  EXPECT_EQ(gateway::parseOp("terminate"), gateway::Op::Terminate);
+  EXPECT_EQ(gateway::opName(gateway::Op::Terminate), "terminate");
+  EXPECT_FALSE(gateway::opChanges(gateway::Op::Tunnels));
+  EXPECT_TRUE(gateway::opChanges(gateway::Op::Terminate));  // terminate = change role
   auto e = gateway::errorReply(3, gateway::ErrorCode::InvalidPolicy, "bad", nlohmann::json::array({"a:1:2: error: x"}));
   EXPECT_EQ(e["error"]["code"], "invalid_policy");
   EXPECT_EQ(e["id"], 3);

@@ -27,6 +27,8 @@
 //   history  {limit?}                        read
 //   counters                                 read
 //   events                                   read   (streamed)
+//   tunnels                                  read   (bulwarkd --vici only)
+//   terminate {user}                         change (bulwarkd --vici only)
 // `sources` is [{"name": "campus.yaml", "text": "..."}] (names appear in diagnostics);
 // `path` is a file or directory the daemon reads itself.
 //
@@ -49,6 +51,12 @@
 //    "conntrack": {"count": N|null, "max": N|null},       nf_conntrack_count / _max of the
 //                                                         daemon's netns (null: module not loaded)
 //    "dump_millis": 1.5}                                  time the kernel dump took
+//
+// `tunnels` reply: {"tunnels": [{"user": "alice", "group": "netops", "virtual_ip": "10.250.0.1",
+//   "outer": "192.0.2.2", "state": "ESTABLISHED", "since": <Unix time>, "bytes_in": N,
+//   "bytes_out": N}]}; `terminate {user}` reply: {"terminated": <IKE_SAs closed>}.
+// Tunnel events (after "events"): {"event": "tunnel", "state": "up"|"down", "sa": "ike"|"child",
+//   "connection": "bulwark-admin-netops", "user": "alice", "time": "..."}.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -81,7 +89,7 @@ enum class ErrorCode {
 };
 [[nodiscard]] std::string_view errorCodeName(ErrorCode c);
 
-enum class Op { ShowStatus, Plan, Apply, Confirm, Rollback, Reload, History, Counters, Events };
+enum class Op { ShowStatus, Plan, Apply, Confirm, Rollback, Reload, History, Counters, Events, Tunnels, Terminate };
 [[nodiscard]] std::optional<Op> parseOp(std::string_view name);
 [[nodiscard]] std::string_view opName(Op op);
 [[nodiscard]] bool opChanges(Op op);  // needs Role::Change

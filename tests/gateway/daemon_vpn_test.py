@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""bulwarkd with a REAL charon (strongSwan, kernel-libipsec) in network namespaces: the VPN as
+the daemon's third resource kind, `tunnels`, `terminate`, tunnel events, commit-confirm of
+the VPN configuration.
+
+The topology, PKI and client charons are tests/vpn/lab/charon_vpn_test.py's VpnLab (policy
+tests/vpn/lab/vpn-lab.yaml); here the gateway's charon is configured only by bulwarkd
+(`--vici`), which also programs the firewall and adopts the segment interfaces.
+
+Checks: startup loads the admin connections into charon (kinds firewall, links, vpn ok);
+alice's tunnel comes up and `tunnels` lists her (group, virtual IP, outer address, bytes);
+an `events` subscriber sees tunnel up; `terminate {user: alice}` closes it (tunnels empty,
+tunnel down event, audited); an unconfirmed apply that changes a VPN pool is put back in
+charon at the deadline; charon restarted → the daemon loads its configuration again.
+
+Usage: daemon_vpn_test.py --daemon BULWARKD --ctl BULWARKCTL   (root; exit 77 = skipped)
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "vpn", "lab"))
+import charon_vpn_test as cvt  # noqa: E402
+import charonlab  # noqa: E402
+
+POLICY = os.path.join(HERE, "..", "vpn", "lab", "vpn-lab.yaml")
+RESULTS = []
+
+
+def check(name, ok, detail=""):
+    RESULTS.append((name, bool(ok)))
+    print("%s  %s%s" % ("PASS" if ok else "FAIL", name, ("  -- " + str(detail)[:1500]) if detail and not ok else ""),
+          flush=True)
+    return ok
+
+
+class Daemon:
+    def __init__(self, t, exe, policy_dir):
+        self.t = t
+        self.dir = os.path.join(t.lab.dir, "bulwarkd")
+        os.makedirs(self.dir, exist_ok=True)
+        self.sock = os.path.join(self.dir, "control.sock")
+        self.log = os.path.join(self.dir, "bulwarkd.log")
+        self.proc = t.lab.spawn(t.ns_gw, [exe, "--policy", policy_dir, "--socket", self.sock, "--state-dir",
+                                          os.path.join(self.dir, "state"), "--metrics", "off", "--no-journal",
+                                          "--vici", t.gw.uri, "--pki", t.pki_dir, "--libipsec"],
+                                os.path.join("bulwarkd", "bulwarkd.log"))
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise charonlab.LabError("bulwarkd exited:\n" + cvt.read(self.log)[-2000:])
+            if "ready:" in cvt.read(self.log):
+                return
+            time.sleep(0.1)
+        raise charonlab.LabError("bulwarkd not ready:\n" + cvt.read(self.log)[-2000:])
+
+    def request(self, op, timeout=60, **args):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(timeout)
+            s.connect(self.sock)
+            f = s.makefile("rwb")
+            f.write(json.dumps({"id": 1, "op": op, **args}).encode() + b"\n")
+            f.flush()
+            return json.loads(f.readline())
+
+    def subscribe(self):
+        """Collects every event line in a list, from a thread."""
+        events = []
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.sock)
+        f = s.makefile("rwb")
+        f.write(b'{"id":1,"op":"events"}\n')
+        f.flush()
+
+        def reader():
+            for line in f:
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    pass
+
+        threading.Thread(target=reader, daemon=True).start()
+        return s, events
+
+    def audit(self):
+        p = os.path.join(self.dir, "state", "audit.log")
+        return [json.loads(l) for l in cvt.read(p).splitlines()]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--daemon", required=True)
+    ap.add_argument("--ctl", required=True)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces)")
+        return 77
+    why = charonlab.shared.missing()
+    if why:
+        print("SKIP: missing " + why)
+        return 77
+    t = cvt.VpnLab(os.path.abspath(a.ctl), os.path.abspath(POLICY), timeout=400)
+    d = None
+    try:
+        d = run(t, os.path.abspath(a.daemon))
+    except (charonlab.LabError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        check("lab setup/commands", False, str(e)[:2000])
+    finally:
+        if any(not ok for _, ok in RESULTS):
+            print("---- gw charon log (tail) ----\n" + t.gw.tail(30))
+            print("---- bulwarkd log (tail) ----\n" + cvt.read(os.path.join(t.lab.dir, "bulwarkd", "bulwarkd.log"))[-3000:])
+        t.lab.close()
+    failed = [n for n, ok in RESULTS if not ok]
+    print("%d checks, %d failed%s" % (len(RESULTS), len(failed), (": " + ", ".join(failed)) if failed else ""))
+    return 1 if failed else 0
+
+
+def run(t, exe):
+    L = t.lab
+    t.pki("init")
+    t.pki("gateway")
+    out = os.path.join(L.dir, "issued-alice")
+    t.pki("issue", "alice", "--group", "netops", "--out", out)
+    alice = (os.path.join(out, "alice.crt"), os.path.join(out, "alice.key"))
+    t.gw.start()
+
+    pol = os.path.join(L.dir, "policy")
+    os.makedirs(pol)
+    shutil.copy(POLICY, os.path.join(pol, "policy.yaml"))
+    d = Daemon(t, exe, pol)
+    st = d.request("status")
+    kinds = {k["kind"]: k["state"] for k in st["kinds"]}
+    check("startup reconciles firewall, links and vpn", kinds == {"firewall": "ok", "links": "ok", "vpn": "ok"}, st)
+    conns = t.gw.swanctl("--list-conns").stdout
+    check("bulwarkd loaded the admin connections into charon",
+          "bulwark-admin-netops" in conns and "bulwark-admin-dba" in conns, conns)
+    plan = d.request("plan")
+    check("plan is empty after startup", plan.get("ok") and plan.get("in_sync"), plan)
+
+    sub, events = d.subscribe()
+    adm1 = t.client("adm1", t.ns_adm[0])
+    t.add_user(adm1, "alice", "netops", *alice, remote_ts="10.99.0.0/24")
+    ok, msg = t.initiate(adm1, "alice")
+    check("alice's tunnel comes up", ok, msg)
+    vip = t.vip(adm1, "alice")
+    ok, msg = t.probe(t.ns_adm[0], "10.99.0.11")
+    check("alice reaches mgmt through the tunnel (firewall by bulwarkd)", ok, msg)
+    r = d.request("tunnels")
+    row = next((x for x in r.get("tunnels", []) if x["user"] == "alice"), None)
+    check("tunnels lists alice", r.get("ok") and row is not None and row["group"] == "netops"
+          and row["virtual_ip"] == vip and row["outer"] == "192.0.2.2" and row["since"] > 0
+          and row["bytes_in"] > 0 and row["bytes_out"] > 0, r)
+    cvt.wait_for(lambda: any(e.get("event") == "tunnel" and e["state"] == "up" and e["user"] == "alice"
+                             for e in events), 5)
+    check("events: tunnel up for alice", any(e.get("event") == "tunnel" and e["state"] == "up"
+                                             and e["user"] == "alice" for e in events), events)
+
+    r = d.request("terminate", user="alice")
+    check("terminate alice", r.get("ok") and r.get("terminated", 0) >= 1, r)
+    r = d.request("tunnels")
+    check("alice is gone from tunnels", r.get("ok") and not any(x["user"] == "alice" for x in r["tunnels"]), r)
+    cvt.wait_for(lambda: any(e.get("event") == "tunnel" and e["state"] == "down" and e["user"] == "alice"
+                             for e in events), 5)
+    check("events: tunnel down for alice", any(e.get("event") == "tunnel" and e["state"] == "down"
+                                               and e["user"] == "alice" for e in events), events)
+    check("terminate is audited", any(e["event"] == "terminate" and "alice" in e["summary"] for e in d.audit()))
+    r = d.request("terminate", user="alice")
+    check("terminate with no tunnel: not-found", not r.get("ok") and r["error"]["code"] == "not_found", r)
+    sub.close()
+
+    # commit-confirm covers the VPN: a changed pool, not confirmed → charon gets the old one back
+    def pools():
+        """(name, base, size) per pool: the lease counters (online/offline) are state, not config."""
+        out = set()
+        for line in t.gw.swanctl("--list-pools").stdout.splitlines():
+            f = line.split()
+            if len(f) >= 3 and f[0].startswith("bulwark-pool-"):
+                out.add((f[0], f[1], f[-1]))
+        return out
+
+    pools_before = pools()
+    changed = os.path.join(L.dir, "policy-changed")
+    os.makedirs(changed)
+    with open(POLICY) as f:
+        text = f.read().replace("pool: 10.250.0.0/25", "pool: 10.250.0.0/26")
+    with open(os.path.join(changed, "policy.yaml"), "w") as f:
+        f.write(text)
+    r = d.request("apply", path=changed, confirm=3)
+    check("apply with confirm changes the VPN", r.get("ok") and any(k["kind"] == "vpn" and k["changed"]
+                                                                    for k in r.get("kinds", [])), r)
+    pools_changed = pools()
+    check("charon has the changed pool", ("bulwark-pool-netops", "10.250.0.0", "62") in pools_changed, pools_changed)
+    back = cvt.wait_for(lambda: pools() == pools_before, 8)
+    check("unconfirmed: charon's pools are restored at the deadline", back, (pools_before, pools()))
+    st = d.request("status")
+    check("status after the rollback", st["pending"] is None and all(k["state"] == "ok" for k in st["kinds"]), st)
+
+    # charon restarted: its configuration is gone; the daemon loads it again
+    t0 = time.time()
+    t.gw.restart()
+    reloaded = cvt.wait_for(lambda: "bulwark-admin-netops" in t.gw.swanctl("--list-conns", check=False).stdout, 20)
+    check("charon restarted: bulwarkd loads the admin connections again", reloaded,
+          cvt.read(os.path.join(L.dir, "bulwarkd", "bulwarkd.log"))[-1500:])
+    print("     charon restart → config back: %.2f s (incl. charon start)" % (time.time() - t0))
+    return d
+
+
+if __name__ == "__main__":
+    sys.exit(main())
