@@ -8,7 +8,26 @@
    (one certificate per admin); all N `swanctl --initiate` start together; time until the
    last returns, failures, and the gateway's view (bulwarkctl tunnels).
 
-Usage: charon_vpn_bench.py BULWARKCTL [--clients 5 --per 10 --runs 5]   (root)
+Many admins behind ONE address (--per > 5) meet charon's per-IP half-open limit
+(strongswan.conf charon.block_threshold, default 5): IKE_SA_INITs beyond it are dropped
+("ignoring IKE_SA setup from ..., per-IP half-open IKE_SA limit of 5 reached") and only a
+client retransmit gets them in; a client that runs out of retransmits fails. The gateway's
+strongswan.conf is not VICI's to set, so the deployment sets it; here --block-threshold N
+writes it into the gateway charon's private strongswan.conf (0 = charon's default). After the
+N tunnels the gateway's and the clients' logs are counted: limit hits, COOKIE challenges
+(charon.cookie_threshold_ip, default 3: one extra round trip, harmless), client retransmits
+and give-ups.
+
+A client charon must have more worker threads than connections it initiates at once: each
+`swanctl --initiate` holds one of charon's worker threads (charon.threads, default 16) until
+its tunnel is up, and with all threads held nobody processes the gateway's IKE_AUTH
+responses — the client charon stalls until the initiates time out (seen in its log: no line
+for 60 s after the last "vici initiate", then "retransmit 1 of request with message ID 1",
+while the gateway had established those IKE_SAs at once and later dropped them after failed
+DPDs). So each client charon gets threads = per + 16 (--client-threads 0: charon's default).
+
+Usage: charon_vpn_bench.py BULWARKCTL [--clients 5 --per 10 --runs 5 --block-threshold N
+                                      --client-threads N]   (root)
 """
 import argparse
 import json
@@ -23,18 +42,42 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import charon_vpn_test as T  # noqa: E402
 
 
+def client_charon(t, key, ns, threads):
+    """t.client(key, ns), with charon.threads = threads (0: the default) in its strongswan.conf."""
+    c = t.lab.charon(key, ns)
+    if threads:
+        with open(c.conf) as f:
+            conf = f.read()
+        assert conf.startswith("charon {\n"), c.conf
+        with open(c.conf, "w") as f:
+            f.write(conf.replace("charon {\n", "charon {\n  threads = %d\n" % threads, 1))
+    t.clients[key] = c
+    c.start()
+    return c
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bulwarkctl")
     ap.add_argument("--clients", type=int, default=5)
     ap.add_argument("--per", type=int, default=10)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--client-threads", type=int, default=-1,
+                    help="charon.threads of each client charon; -1 = per + 16, 0 = charon's default (16)")
+    ap.add_argument("--block-threshold", type=int, default=0,
+                    help="gateway charon.block_threshold (half-open IKE_SAs per peer IP); 0 = default (5)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("SKIP: needs root")
         return 77
     t = T.VpnLab(os.path.abspath(a.bulwarkctl), os.path.join(T.HERE, "vpn-lab.yaml"), timeout=900)
     L = t.lab
+    if a.block_threshold:
+        with open(t.gw.conf) as f:
+            conf = f.read()
+        assert conf.startswith("charon {\n"), t.gw.conf
+        with open(t.gw.conf, "w") as f:
+            f.write(conf.replace("charon {\n", "charon {\n  block_threshold = %d\n" % a.block_threshold, 1))
     try:
         t.pki("init")
         t.pki("gateway")
@@ -64,7 +107,7 @@ def main():
             port = "g-c%d" % c
             L.veth(ns, "a-wan", "192.0.2.%d/24" % (10 + c), t.ns_gw, port, None)
             L.nsx(t.ns_gw, "ip", "link", "set", port, "master", "g-wan")
-            cl = t.client("cl%d" % c, ns)
+            cl = client_charon(t, "cl%d" % c, ns, a.per + 16 if a.client_threads < 0 else a.client_threads)
             for k in range(a.per):
                 u = "adm%02d" % (c * a.per + k)
                 out = os.path.join(L.dir, "issued-" + u)
@@ -96,6 +139,14 @@ def main():
                lat[-1], len(est), len({r["virtual_ip"] for r in est})))
         for f in fails[:3]:
             print("FAILED %s: %s" % (f[2], f[3][-300:]))
+        gwlog = T.read(t.gw.log)
+        cl = "".join(T.read(c.log) for c in t.clients.values())
+        print("gateway charon (block_threshold %s): per-IP half-open limit hits %d, COOKIE challenges %d, "
+              "IKE_SAs dropped after failed DPD %d; client charons (threads %s): IKE retransmits %d, give-ups %d" %
+              (a.block_threshold or "5 (default)", gwlog.count("per-IP half-open IKE_SA limit"),
+               gwlog.count("IKE_SA_INIT response 0 [ N(COOKIE) ]"), gwlog.count("giving up after"),
+               (a.per + 16 if a.client_threads < 0 else a.client_threads) or "16 (default)",
+               cl.count("] retransmit "), cl.count("giving up after")))
         ok, out = t.probe(L.namespaces[-1], "10.99.0.11")
         print("probe mgmt from the last client namespace through its tunnels: %s" % out)
         return 0 if not fails and len(est) == n else 1
