@@ -37,6 +37,19 @@ class ControlClientTest : public QObject {
     QCOMPARE(errors.size(), 1);
   }
 
+  void largeRepliesParsedOffTheUiThread() {
+    ControlClient c;
+    QSignalSpy events(&c, &ControlClient::eventReceived);
+    QJsonArray rows;
+    for (int i = 0; i < 5000; ++i) rows.append(QJsonObject{{"rule", QString("rule-%1").arg(i)}, {"bytes", i}});
+    auto big = ControlClient::frame({{"event", "big"}, {"rows", rows}});
+    QVERIFY(big.size() > ControlClient::kParseOffThreadBytes);
+    c.feed(big + "{\"event\":\"small\"}\n");
+    QCOMPARE(events.size(), 1);  // the small one at once; the big one from the worker
+    QTRY_COMPARE_WITH_TIMEOUT(events.size(), 2, 5000);
+    QCOMPARE(events.at(1).at(0).toJsonObject().value("rows").toArray().size(), 5000);
+  }
+
   void repliesReachTheirCallbacks() {
     QTemporaryDir dir;
     QLocalServer server;

@@ -3,6 +3,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
+#include <QFutureWatcher>
+#include <QtConcurrent/QtConcurrentRun>
 
 namespace bulwark::console {
 
@@ -65,15 +67,47 @@ void ControlClient::feed(const QByteArray& bytes) {
   while (auto line = framer_.next()) dispatch(QByteArray::fromStdString(*line));
 }
 
-void ControlClient::dispatch(const QByteArray& line) {
-  if (line.trimmed().isEmpty()) return;
+namespace {
+struct Parsed {
+  QJsonObject obj;
+  QString error;  // empty when obj is valid
+};
+Parsed parseLine(const QByteArray& line) {
   QJsonParseError err{};
   auto doc = QJsonDocument::fromJson(line, &err);
   if (err.error != QJsonParseError::NoError || !doc.isObject()) {
-    emit protocolError(QStringLiteral("not a JSON object: %1").arg(err.errorString()));
+    return {{}, err.error != QJsonParseError::NoError ? err.errorString() : QStringLiteral("not an object")};
+  }
+  return {doc.object(), {}};
+}
+}  // namespace
+
+void ControlClient::dispatch(const QByteArray& line) {
+  if (line.trimmed().isEmpty()) return;
+  if (line.size() >= kParseOffThreadBytes) {
+    // Parsing a megabyte takes tens of milliseconds: not on the UI thread.
+    auto* w = new QFutureWatcher<Parsed>(this);
+    connect(w, &QFutureWatcher<Parsed>::finished, this, [this, w, line] {
+      auto p = w->result();
+      w->deleteLater();
+      if (!p.error.isEmpty()) {
+        emit protocolError(QStringLiteral("not a JSON object: %1").arg(p.error));
+        return;
+      }
+      deliver(p.obj, line);
+    });
+    w->setFuture(QtConcurrent::run(&parseLine, line));
     return;
   }
-  auto obj = doc.object();
+  auto p = parseLine(line);
+  if (!p.error.isEmpty()) {
+    emit protocolError(QStringLiteral("not a JSON object: %1").arg(p.error));
+    return;
+  }
+  deliver(p.obj, line);
+}
+
+void ControlClient::deliver(const QJsonObject& obj, const QByteArray& line) {
   if (obj.contains(QStringLiteral("id")) && !obj.value(QStringLiteral("id")).isNull()) {
     auto it = pending_.find(obj.value(QStringLiteral("id")).toInteger(-1));
     if (it == pending_.end()) return;  // a reply nobody waits for (after failPending)

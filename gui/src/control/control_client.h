@@ -4,7 +4,10 @@
 // Requests carry an id; the one reply with that id goes to the request's callback. Lines
 // without an id but with "event" are events (only after an `events` request).
 //
-// Non-blocking: everything runs from the device's readyRead in the caller's event loop.
+// Non-blocking: everything runs from the device's readyRead in the caller's event loop, and a
+// large reply (a `counters` reply of a 10,000-rule policy is about 1 MB) is parsed on a worker
+// thread so the window keeps painting; replies find their callbacks by id, so they may
+// complete out of order.
 // The device may be a QLocalSocket (the Unix socket) or a QSslSocket (remote TLS); the
 // client does not care which.
 #include <QIODevice>
@@ -56,7 +59,12 @@ class ControlClient : public QObject {
  private:
   void onReadyRead();
   void dispatch(const QByteArray& line);
+  void deliver(const QJsonObject& obj, const QByteArray& line);
 
+ public:
+  static constexpr qsizetype kParseOffThreadBytes = 128 * 1024;
+
+ private:
   QPointer<QIODevice> device_;
   QMetaObject::Connection readConn_;
   gateway::LineFramer framer_;

@@ -101,6 +101,12 @@ void EditorView::showFile(int i) {
   }
   if (edit_->toPlainText() != doc_->file(i).text) {
     loading_ = true;
+    // QSyntaxHighlighter colours the whole document at once when it is set: for a
+    // machine-generated policy of megabytes that is seconds of frozen window, so such files
+    // are shown without colours (validation and diagnostics work the same).
+    const bool huge = doc_->file(i).text.size() > kMaxHighlightChars;
+    QTextDocument* target = huge ? nullptr : edit_->document();
+    if (highlighter_->document() != target) highlighter_->setDocument(target);
     // Keep the cursor line when a table edit rewrote a value in this file.
     int pos = edit_->textCursor().position();
     edit_->setPlainText(doc_->file(i).text);

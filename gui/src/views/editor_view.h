@@ -26,6 +26,7 @@ class EditorView : public QWidget {
   [[nodiscard]] QListWidget* diagnosticsList() const { return list_; }
   [[nodiscard]] QPlainTextEdit* diffView() const { return diff_; }
   void showLocation(const QString& file, int line, int col);
+  static constexpr qsizetype kMaxHighlightChars = 512 * 1024;
 
  private:
   void showFile(int i);
