@@ -16,12 +16,13 @@ for preset in dev asan; do
   cmake --preset "$preset" -DBULWARK_WERROR=ON >/dev/null
   cmake --build --preset "$preset" -j"$JOBS"
   step "test $preset"
-  # The 802.1Q group needs a real kernel: it runs once, below, in one QEMU boot.
+  # The kernel group (802.1Q, kernel ESP) needs a real kernel: it runs once, below, in one QEMU boot.
   ctest --preset "$preset" -j"$JOBS" -LE kernel
 done
 
-step "kernel tests: 802.1Q VLANs under QEMU (one VM boot)"
-ctest --preset dev -L kernel --output-on-failure
+step "kernel tests under QEMU, ONE VM boot: 802.1Q VLANs, the campus matrix over VLANs, kernel ESP, bulwarkd links"
+# Each kernel test's command is run-in-kernel.sh again, which inside the VM just runs it.
+tests/kernel/run-in-kernel.sh --verbose --timeout 900 -- ctest --preset dev -L kernel --output-on-failure
 
 step "build fuzz"
 cmake --preset fuzz -DBULWARK_WERROR=ON >/dev/null
