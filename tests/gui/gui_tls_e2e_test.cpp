@@ -82,10 +82,15 @@ class GuiTlsE2eTest : public QObject {
 
   void foreignCaRefusesTheDaemon() {
     Session s;
+    bool everConnected = false;
+    connect(&s, &Session::stateChanged, this, [&] { everConnected = everConnected || s.state() == Session::State::Connected; });
     s.connectTo(endpoint("BULWARK_TLS_ALICE", "BULWARK_TLS_FOREIGN_CA"));
-    QTest::qWait(2000);
+    // The handshake fails (certificate verification): wait for the reason, however slow the
+    // build (ASan) is.
+    QTRY_VERIFY_WITH_TIMEOUT(!s.lastError().isEmpty(), 20000);
+    QVERIFY(!everConnected);
     QVERIFY(s.state() != Session::State::Connected);
-    QVERIFY2(s.lastError().contains("TLS") || !s.lastError().isEmpty(), qPrintable(s.lastError()));
+    qInfo("refused: %s", qPrintable(s.lastError()));
     s.disconnectFromDaemon();
   }
 };
