@@ -121,7 +121,10 @@ def main():
         def go(cu):
             cl, u = cu
             s = time.perf_counter()
-            ok, out = t.initiate(cl, u, timeout=60)
+            try:
+                ok, out = t.initiate(cl, u, timeout=60)
+            except Exception as e:  # swanctl itself hung past its limit (a stalled charon): a failure
+                ok, out = False, str(e)
             return ok, (time.perf_counter() - s) * 1000, u, out
 
         t0 = time.perf_counter()
