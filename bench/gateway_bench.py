@@ -9,7 +9,8 @@ a network namespace this script creates and deletes.
    sets), after startup (apply), after 100 status calls and a metrics scrape: VmRSS and VmHWM.
 2. status round trip over the control socket (one connection, sequential), median/p99.
 3. metrics scrape with a 10k-RULE policy (one policy rule per client host → one counter each)
-   vs `nft list ruleset` and `nft -j list ruleset` in the same namespace, same run.
+   vs `nft list ruleset` and `nft -j list ruleset` in the same namespace, same run, and the
+   status round trip while the scrapes run (the scrape must not hold the event loop).
 """
 import argparse
 import json
@@ -149,6 +150,63 @@ def scrape(ns, port, n):
     return float(ms), int(size), int(series)
 
 
+def status_during(sock_path, busy):
+    """Status round trips while `busy()` runs in another thread: (calls, median us, max ms)."""
+    import threading
+    done = threading.Event()
+    result = {}
+
+    def work():
+        result["v"] = busy()
+        done.set()
+
+    th = threading.Thread(target=work)
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(sock_path))
+    f = s.makefile("rwb")
+    times = []
+    th.start()
+    while not done.is_set():
+        t = time.perf_counter()
+        f.write(b'{"id":1,"op":"status"}\n')
+        f.flush()
+        json.loads(f.readline())
+        times.append(time.perf_counter() - t)
+    th.join()
+    s.close()
+    times.sort()
+    return result["v"], len(times), statistics.median(times) * 1e6, times[-1] * 1000
+
+
+def daemon_scrape_seconds(ns, port):
+    r = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c",
+                        f"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:{port}/metrics').read().decode())"],
+                       capture_output=True, text=True, check=True)
+    for line in r.stdout.splitlines():
+        if line.startswith("bulwark_scrape_duration_seconds "):
+            return float(line.split()[1])
+    return float("nan")
+
+
+def flows_part(a, ns, tmp):
+    """1 + 2: the 10k-flow policy: RSS and status round trips."""
+    d1 = tmp / "flows"
+    (d1 / "pol").mkdir(parents=True)
+    text, rules = flow_policy(a.flows)
+    (d1 / "pol" / "policy.yaml").write_text(text)
+    d = Daemon(a.daemon, ns, d1 / "pol", d1, 19469)
+    after_start = rss(d.pid)
+    med, p99 = status_rtt(d.sock, a.status)
+    scrape(ns, 19469, 3)
+    after_use = rss(d.pid)
+    print(f"flows={a.flows} rules={rules} startup(apply)={d.startup:.2f}s "
+          f"rss_after_start={after_start['VmRSS']:.1f}MB rss_after_use={after_use['VmRSS']:.1f}MB "
+          f"peak(VmHWM)={after_use['VmHWM']:.1f}MB")
+    print(f"status round trip over {a.status} calls: median {med:.0f} us, p99 {p99:.0f} us")
+    d.stop()
+    subprocess.run(["ip", "netns", "exec", ns, "nft", "flush", "ruleset"], check=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--daemon", required=True)
@@ -156,6 +214,13 @@ def main():
     ap.add_argument("--rules", type=int, default=10000)
     ap.add_argument("--status", type=int, default=2000)
     ap.add_argument("--scrapes", type=int, default=10)
+    ap.add_argument("--nft-runs", type=int, help="runs of each nft list (default: --scrapes)")
+    ap.add_argument("--skip-flows", action="store_true", help="only the metrics part (3)")
+    ap.add_argument("--preload-nft", metavar="FILE",
+                    help="part 3: load this nft script (bulwarkctl render of the rules policy) with nft -f and "
+                         "start the daemon on an unusable policy dir, so it adopts nothing and only serves "
+                         "metrics: bulwarkd's startup read-back of a 10k-rule table (firewall::observe, one "
+                         "request per set) takes longer than the bench waits")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root")
@@ -165,34 +230,30 @@ def main():
     subprocess.run(["ip", "netns", "add", ns], check=True)
     subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
     try:
-        # 1 + 2: the 10k-flow policy
-        d1 = tmp / "flows"
-        (d1 / "pol").mkdir(parents=True)
-        text, rules = flow_policy(a.flows)
-        (d1 / "pol" / "policy.yaml").write_text(text)
-        d = Daemon(a.daemon, ns, d1 / "pol", d1, 19469)
-        after_start = rss(d.pid)
-        med, p99 = status_rtt(d.sock, a.status)
-        ms, size, series = scrape(ns, 19469, 3)
-        after_use = rss(d.pid)
-        print(f"flows={a.flows} rules={rules} startup(apply)={d.startup:.2f}s "
-              f"rss_after_start={after_start['VmRSS']:.1f}MB rss_after_use={after_use['VmRSS']:.1f}MB "
-              f"peak(VmHWM)={after_use['VmHWM']:.1f}MB")
-        print(f"status round trip over {a.status} calls: median {med:.0f} us, p99 {p99:.0f} us")
-        d.stop()
-        subprocess.run(["ip", "netns", "exec", ns, "nft", "flush", "ruleset"], check=True)
+        if not a.skip_flows:
+            flows_part(a, ns, tmp)
         # 3: the 10k-rule policy
         d2 = tmp / "rules"
         (d2 / "pol").mkdir(parents=True)
-        (d2 / "pol" / "policy.yaml").write_text(rule_policy(a.rules))
+        if a.preload_nft:
+            t = time.perf_counter()
+            subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", a.preload_nft], check=True)
+            print(f"preloaded {a.preload_nft} with nft -f in {time.perf_counter() - t:.0f} s")
+            (d2 / "pol" / "policy.yaml").write_text("segments: [\n")  # unusable: the daemon adopts nothing
+        else:
+            (d2 / "pol" / "policy.yaml").write_text(rule_policy(a.rules))
         d = Daemon(a.daemon, ns, d2 / "pol", d2, 19470)
-        ms, size, series = scrape(ns, 19470, a.scrapes)
-        nft_ms = timed(ns, ["nft", "list", "ruleset"], a.scrapes)
-        nftj_ms = timed(ns, ["nft", "-j", "list", "ruleset"], a.scrapes)
+        (ms, size, series), calls, st_med, st_max = status_during(d.sock, lambda: scrape(ns, 19470, a.scrapes))
+        inner = daemon_scrape_seconds(ns, 19470)
+        runs = a.nft_runs or a.scrapes
+        nft_ms = timed(ns, ["nft", "list", "ruleset"], runs)
+        nftj_ms = timed(ns, ["nft", "-j", "list", "ruleset"], runs)
         r = rss(d.pid)
-        print(f"rules={a.rules} startup(apply)={d.startup:.2f}s rss={r['VmRSS']:.1f}MB peak={r['VmHWM']:.1f}MB")
-        print(f"metrics scrape median {ms:.1f} ms ({size} bytes, {series} rule series) vs "
-              f"nft list ruleset {nft_ms:.1f} ms, nft -j list ruleset {nftj_ms:.1f} ms (median of {a.scrapes})")
+        print(f"rules={a.rules} startup={d.startup:.2f}s rss={r['VmRSS']:.1f}MB peak={r['VmHWM']:.1f}MB")
+        print(f"metrics scrape median {ms:.1f} ms ({size} bytes, {series} rule series; median of {a.scrapes}) vs "
+              f"nft list ruleset {nft_ms:.1f} ms, nft -j list ruleset {nftj_ms:.1f} ms (median of {runs})")
+        print(f"daemon-side scrape (bulwark_scrape_duration_seconds) {inner * 1000:.1f} ms; "
+              f"{calls} status calls during the scrapes: median {st_med:.0f} us, max {st_max:.1f} ms")
         d.stop()
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)

@@ -217,7 +217,7 @@ int run(const Options& opt) {
 
   std::unique_ptr<MetricsServer> metrics;
   if (!opt.metrics.empty() && opt.metrics != "off") {
-    auto m = MetricsServer::listen(ev, opt.metrics, rec);
+    auto m = MetricsServer::listen(ev, opt.metrics, rec, viciUri);
     if (m) {
       metrics = std::move(*m);
     } else {

@@ -14,6 +14,8 @@
 #include <map>
 #include <sstream>
 
+#include "vpn_kind.h"
+
 namespace bulwark::daemon {
 
 namespace {
@@ -88,7 +90,26 @@ std::string renderMetrics(const CounterReport& c, const ReconcilerStats& s, int 
   return o.str();
 }
 
-std::string collectMetrics(const Reconciler& r) {
+std::string renderTunnelMetrics(const nlohmann::json& tunnels) {
+  std::ostringstream o;
+  std::size_t up = 0;
+  for (const auto& t : tunnels) up += t.value("state", std::string()) == "ESTABLISHED" ? 1 : 0;
+  o << "# HELP bulwark_tunnels_up Admin tunnels established.\n# TYPE bulwark_tunnels_up gauge\nbulwark_tunnels_up " << up
+    << '\n';
+  for (const char* dir : {"in", "out"}) {
+    std::string name = std::string("bulwark_tunnel_bytes_") + dir + "_total";
+    o << "# HELP " << name << " Bytes " << dir << " per admin tunnel (ESP payload, summed over its CHILD_SAs).\n"
+      << "# TYPE " << name << " counter\n";
+    for (const auto& t : tunnels) {
+      o << name << "{user=\"" << esc(t.value("user", std::string())) << "\",group=\""
+        << esc(t.value("group", std::string())) << "\",virtual_ip=\"" << esc(t.value("virtual_ip", std::string()))
+        << "\"} " << t.value(std::string("bytes_") + dir, std::uint64_t{0}) << '\n';
+    }
+  }
+  return o.str();
+}
+
+std::string collectMetrics(const Reconciler& r, const std::string& viciUri) {
   auto start = std::chrono::steady_clock::now();
   auto counters = collectCounters();
   CounterReport report;
@@ -96,11 +117,15 @@ std::string collectMetrics(const Reconciler& r) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto text = renderMetrics(report, r.stats(), r.currentRevision(), r.pendingConfirm(), secs);
   if (!counters) text += "# counters unavailable: " + counters.error().message + "\n";
+  if (!viciUri.empty()) {
+    auto tunnels = tunnelRows(viciUri);
+    text += tunnels ? renderTunnelMetrics(*tunnels) : "# tunnels unavailable: " + tunnels.error().message + "\n";
+  }
   return text;
 }
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(EventLoop& loop, const std::string& address,
-                                                             const Reconciler& r) {
+                                                             const Reconciler& r, std::string viciUri) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) return gateway::Error{"metrics address must be HOST:PORT: " + address};
   std::string host = address.substr(0, colon);
@@ -131,6 +156,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(EventLoop& loop, co
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return gateway::sysError("bind " + address, errno);
   if (::listen(fd.get(), 16) != 0) return gateway::sysError("listen " + address, errno);
   std::unique_ptr<MetricsServer> s(new MetricsServer(loop, std::move(fd), r));
+  s->viciUri_ = std::move(viciUri);
   auto* raw = s.get();
   auto w = loop.watch(raw->fd_.get(), EPOLLIN, [raw](std::uint32_t) { raw->onAccept(); });
   if (!w) return w.error();
@@ -161,7 +187,7 @@ void MetricsServer::onAccept() {
     }
     std::string status = "200 OK", body, type = "text/plain; version=0.0.4; charset=utf-8";
     if (req.rfind("GET /metrics ", 0) == 0 || req.rfind("GET /metrics?", 0) == 0) {
-      body = collectMetrics(r_);
+      body = collectMetrics(r_, viciUri_);
       ::malloc_trim(0);  // the observed table of a large ruleset is freed again right away
     } else if (req.rfind("GET ", 0) == 0) {
       status = "404 Not Found";

@@ -12,6 +12,7 @@
 //   bulwark_drift_detected_total, bulwark_drift_repairs_total,
 //   bulwark_revision, bulwark_confirm_pending,
 //   bulwark_conntrack_entries, bulwark_conntrack_limit, bulwark_scrape_duration_seconds
+//   with --vici: bulwark_tunnels_up, bulwark_tunnel_bytes_{in,out}_total{user,group,virtual_ip}
 //
 // The counters come from one counters-only rule dump (counters.h), never from a read-back
 // of the whole table: a scrape of a 10k-rule table holds the event loop for milliseconds.
@@ -29,14 +30,18 @@ namespace bulwark::daemon {
 [[nodiscard]] std::string renderMetrics(const CounterReport& counters, const ReconcilerStats& s, int revision,
                                         bool pending, double scrapeSeconds);
 
-// Dumps the counters and renders.
-[[nodiscard]] std::string collectMetrics(const Reconciler& r);
+// Pure: the tunnel series from `tunnels` rows (vpn_kind.h: tunnelRows).
+[[nodiscard]] std::string renderTunnelMetrics(const nlohmann::json& tunnels);
+
+// Dumps the counters (and lists the tunnels when `viciUri` is set) and renders.
+[[nodiscard]] std::string collectMetrics(const Reconciler& r, const std::string& viciUri = {});
 
 class MetricsServer {
  public:
   // "127.0.0.1:9469" or "[::1]:9469".
   [[nodiscard]] static Result<std::unique_ptr<MetricsServer>> listen(EventLoop& loop, const std::string& address,
-                                                                     const Reconciler& r);
+                                                                     const Reconciler& r,
+                                                                     std::string viciUri = {});
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -47,6 +52,7 @@ class MetricsServer {
   EventLoop& loop_;
   UniqueFd fd_;
   const Reconciler& r_;
+  std::string viciUri_;
 };
 
 }  // namespace bulwark::daemon

@@ -189,6 +189,22 @@ TEST(LinksKind, OwnedLinksSnapshot) {
   }
 }
 
+TEST(Metrics, Tunnels) {
+  nlohmann::json rows = nlohmann::json::array();
+  rows.push_back({{"user", "alice"}, {"group", "netops"}, {"virtual_ip", "10.250.0.1"}, {"state", "ESTABLISHED"},
+                  {"bytes_in", 1200}, {"bytes_out", 3400}});
+  rows.push_back({{"user", "dave"}, {"group", "dba"}, {"virtual_ip", ""}, {"state", "CONNECTING"},
+                  {"bytes_in", 0}, {"bytes_out", 0}});
+  auto text = renderTunnelMetrics(rows);
+  EXPECT_NE(text.find("bulwark_tunnels_up 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("bulwark_tunnel_bytes_in_total{user=\"alice\",group=\"netops\",virtual_ip=\"10.250.0.1\"} 1200\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("bulwark_tunnel_bytes_out_total{user=\"alice\",group=\"netops\",virtual_ip=\"10.250.0.1\"} 3400\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(History, RecordsLoadsAndKeepsStatus) {
   auto dir = std::filesystem::temp_directory_path() / ("bulwarkd-history-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);

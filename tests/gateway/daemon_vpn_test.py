@@ -49,7 +49,7 @@ class Daemon:
         self.sock = os.path.join(self.dir, "control.sock")
         self.log = os.path.join(self.dir, "bulwarkd.log")
         self.proc = t.lab.spawn(t.ns_gw, [exe, "--policy", policy_dir, "--socket", self.sock, "--state-dir",
-                                          os.path.join(self.dir, "state"), "--metrics", "off", "--no-journal",
+                                          os.path.join(self.dir, "state"), "--metrics", "127.0.0.1:9469", "--no-journal",
                                           "--vici", t.gw.uri, "--pki", t.pki_dir, "--libipsec"],
                                 os.path.join("bulwarkd", "bulwarkd.log"))
         deadline = time.time() + 60
@@ -157,6 +157,11 @@ def run(t, exe):
     check("tunnels lists alice", r.get("ok") and row is not None and row["group"] == "netops"
           and row["virtual_ip"] == vip and row["outer"] == "192.0.2.2" and row["since"] > 0
           and row["bytes_in"] > 0 and row["bytes_out"] > 0, r)
+    metrics = L.nsx(t.ns_gw, "python3", "-c", "import urllib.request;print(urllib.request.urlopen("
+                    "'http://127.0.0.1:9469/metrics').read().decode())").stdout
+    line = [l for l in metrics.splitlines() if l.startswith('bulwark_tunnel_bytes_in_total{user="alice",group="netops"')]
+    check("metrics: tunnels up and bytes per tunnel", "bulwark_tunnels_up 1\n" in metrics and line
+          and int(line[0].split()[-1]) > 0, metrics[-800:])
     cvt.wait_for(lambda: any(e.get("event") == "tunnel" and e["state"] == "up" and e["user"] == "alice"
                              for e in events), 5)
     check("events: tunnel up for alice", any(e.get("event") == "tunnel" and e["state"] == "up"
