@@ -1,5 +1,6 @@
 // ControlClient: JSON-line framing (split and coalesced reads), request ids → callbacks,
 // events, failure of pending requests; over a real QLocalServer/QLocalSocket pair.
+#include <QBuffer>
 #include <QJsonArray>
 #include <QLocalServer>
 #include <QLocalSocket>
@@ -89,6 +90,19 @@ class ControlClientTest : public QObject {
     c.request("history", {}, [&](const QJsonObject& r) { failed = r.value("error").toObject().value("code").toString(); });
     c.failPending("gone");
     QCOMPARE(failed, QString("disconnected"));
+  }
+
+  void callbackSkippedWhenItsContextIsGone() {
+    ControlClient c;
+    QBuffer sink;
+    QVERIFY(sink.open(QIODevice::ReadWrite));
+    c.setDevice(&sink);
+    bool called = false;
+    auto* view = new QObject;
+    c.request("history", {}, view, [&](const QJsonObject&) { called = true; });
+    delete view;  // e.g. a view closed while its request was out
+    c.failPending("gone");
+    QVERIFY(!called);
   }
 
   void requestWithoutDeviceFailsAsynchronously() {

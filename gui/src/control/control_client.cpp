@@ -18,7 +18,7 @@ void ControlClient::setDevice(QIODevice* device) {
   if (device) readConn_ = connect(device, &QIODevice::readyRead, this, &ControlClient::onReadyRead);
 }
 
-qint64 ControlClient::request(const QString& op, const QJsonObject& args, ReplyFn onReply) {
+qint64 ControlClient::request(const QString& op, const QJsonObject& args, QObject* context, ReplyFn onReply) {
   const qint64 id = nextId_++;
   QJsonObject msg = args;
   msg.insert(QStringLiteral("id"), id);
@@ -26,7 +26,7 @@ qint64 ControlClient::request(const QString& op, const QJsonObject& args, ReplyF
   if (!device_ || !device_->isOpen()) {
     // Fail asynchronously too, so callers see one behaviour (never re-entered).
     QMetaObject::invokeMethod(
-        this,
+        context ? context : this,
         [fn = std::move(onReply), id] {
           fn(QJsonObject{{"id", id},
                          {"ok", false},
@@ -35,7 +35,7 @@ qint64 ControlClient::request(const QString& op, const QJsonObject& args, ReplyF
         Qt::QueuedConnection);
     return id;
   }
-  pending_.emplace(id, std::move(onReply));
+  pending_.emplace(id, Pending{std::move(onReply), QPointer<QObject>(context), context != nullptr});
   device_->write(frame(msg));
   return id;
 }

@@ -37,7 +37,12 @@ class ControlClient : public QObject {
   // Sends {"id": n, "op": op, ...args}; returns n. The callback runs exactly once: with
   // the reply, or with {"ok": false, "error": {"code": "disconnected"}} when the device
   // goes away first.
-  qint64 request(const QString& op, const QJsonObject& args, ReplyFn onReply);
+  qint64 request(const QString& op, const QJsonObject& args, ReplyFn onReply) {
+    return request(op, args, nullptr, std::move(onReply));
+  }
+  // The same, but the callback is skipped once `context` is destroyed (a view that closed
+  // while its request was out; the reply or the failure then has nobody to tell).
+  qint64 request(const QString& op, const QJsonObject& args, QObject* context, ReplyFn onReply);
   [[nodiscard]] std::size_t pending() const { return pending_.size(); }
 
   // Fails every pending request (the connection is gone).
@@ -69,7 +74,15 @@ class ControlClient : public QObject {
   QMetaObject::Connection readConn_;
   gateway::LineFramer framer_;
   qint64 nextId_ = 1;
-  std::map<qint64, ReplyFn> pending_;
+  struct Pending {
+    ReplyFn fn;
+    QPointer<QObject> context;
+    bool hasContext = false;
+    void operator()(const QJsonObject& reply) const {
+      if (!hasContext || context) fn(reply);
+    }
+  };
+  std::map<qint64, Pending> pending_;
 };
 
 // An error reply's message ("code: message"), or "" for an ok reply.

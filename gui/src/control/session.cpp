@@ -148,8 +148,12 @@ qint64 Session::request(const QString& op, const QJsonObject& args, ControlClien
   return requests_.request(op, args, std::move(onReply));
 }
 
+qint64 Session::request(const QString& op, const QJsonObject& args, QObject* context, ControlClient::ReplyFn onReply) {
+  return requests_.request(op, args, context, std::move(onReply));
+}
+
 void Session::refreshStatus() {
-  request(QStringLiteral("status"), {}, [this](const QJsonObject& r) {
+  request(QStringLiteral("status"), {}, this, [this](const QJsonObject& r) {
     if (!r.value(QStringLiteral("ok")).toBool()) {
       lastError_ = replyError(r);
       emit stateChanged();

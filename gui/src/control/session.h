@@ -27,6 +27,8 @@ class Session : public QObject {
 
   // Sends a request on the request connection (see ControlClient::request).
   qint64 request(const QString& op, const QJsonObject& args, ControlClient::ReplyFn onReply);
+  // With a context: the callback is skipped once `context` is gone (views pass themselves).
+  qint64 request(const QString& op, const QJsonObject& args, QObject* context, ControlClient::ReplyFn onReply);
   void refreshStatus();
 
   [[nodiscard]] State state() const { return state_; }

@@ -39,7 +39,7 @@ HistoryView::HistoryView(Session* session, QWidget* parent) : QWidget(parent), s
 void HistoryView::refresh() {
   if (inFlight_ || session_->state() != Session::State::Connected) return;
   inFlight_ = true;
-  session_->request(QStringLiteral("history"), {{"limit", 200}}, [this](const QJsonObject& r) {
+  session_->request(QStringLiteral("history"), {{"limit", 200}}, this, [this](const QJsonObject& r) {
     inFlight_ = false;
     if (!r.value(QStringLiteral("ok")).toBool()) {
       emit message(tr("history: %1").arg(replyError(r)));
@@ -76,7 +76,7 @@ void HistoryView::rollBackSelected() {
   int rev = table_->item(rows.first().row(), 0)->data(Qt::UserRole).toInt();
   if (QMessageBox::question(this, tr("Roll back"), tr("Re-apply revision %1 now?").arg(rev)) != QMessageBox::Yes) return;
   rollback_->setEnabled(false);
-  session_->request(QStringLiteral("rollback"), {{"revision", rev}}, [this, rev](const QJsonObject& r) {
+  session_->request(QStringLiteral("rollback"), {{"revision", rev}}, this, [this, rev](const QJsonObject& r) {
     rollback_->setEnabled(true);
     emit message(r.value(QStringLiteral("ok")).toBool() ? tr("rolled back to revision %1").arg(rev)
                                                         : tr("rollback: %1").arg(replyError(r)));

@@ -139,7 +139,7 @@ void PlanView::showReply(const QString& title, const QJsonObject& r) {
 void PlanView::requestPlan() {
   setBusy(true);
   state_->setText(tr("planning…"));
-  session_->request(QStringLiteral("plan"), {{"sources", doc_->sourcesJson()}}, [this](const QJsonObject& r) {
+  session_->request(QStringLiteral("plan"), {{"sources", doc_->sourcesJson()}}, this, [this](const QJsonObject& r) {
     setBusy(false);
     showReply(tr("plan of the edited policy against the kernel"), r);
     state_->setText(r.value(QStringLiteral("ok")).toBool()
@@ -154,7 +154,7 @@ void PlanView::applyWithConfirm(int seconds) {
   revisionBeforeApply_ = session_->status().value(QStringLiteral("revision")).toInt();
   state_->setText(tr("applying…"));
   session_->request(QStringLiteral("apply"), {{"sources", doc_->sourcesJson()}, {"confirm", seconds}},
-                    [this, seconds](const QJsonObject& r) {
+                    this, [this, seconds](const QJsonObject& r) {
                       setBusy(false);
                       showReply(tr("apply"), r);
                       if (!r.value(QStringLiteral("ok")).toBool()) {
@@ -175,7 +175,7 @@ void PlanView::applyWithConfirm(int seconds) {
 
 void PlanView::confirmPending() {
   setBusy(true);
-  session_->request(QStringLiteral("confirm"), {}, [this](const QJsonObject& r) {
+  session_->request(QStringLiteral("confirm"), {}, this, [this](const QJsonObject& r) {
     setBusy(false);
     if (!r.value(QStringLiteral("ok")).toBool()) {
       emit message(tr("confirm: %1").arg(replyError(r)));
@@ -198,7 +198,7 @@ void PlanView::rollBackPending() {
     return;
   }
   setBusy(true);
-  session_->request(QStringLiteral("rollback"), {{"revision", revisionBeforeApply_}}, [this](const QJsonObject& r) {
+  session_->request(QStringLiteral("rollback"), {{"revision", revisionBeforeApply_}}, this, [this](const QJsonObject& r) {
     setBusy(false);
     showReply(tr("rollback to revision %1").arg(revisionBeforeApply_), r);
     if (r.value(QStringLiteral("ok")).toBool()) {

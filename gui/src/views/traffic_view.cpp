@@ -83,7 +83,7 @@ void TrafficView::setPollInterval(int ms) { timer_->setInterval(ms); }
 void TrafficView::poll() {
   if (inFlight_ || session_->state() != Session::State::Connected) return;
   inFlight_ = true;
-  session_->request(QStringLiteral("counters"), {}, [this](const QJsonObject& r) {
+  session_->request(QStringLiteral("counters"), {}, this, [this](const QJsonObject& r) {
     inFlight_ = false;
     onCounters(r);
   });

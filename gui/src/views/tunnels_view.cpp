@@ -47,7 +47,7 @@ TunnelsView::TunnelsView(Session* session, QWidget* parent) : QWidget(parent), s
     if (rows.isEmpty()) return;
     auto user = table_->item(rows.first().row(), 0)->text();
     if (QMessageBox::question(this, tr("Terminate"), tr("Terminate %1's tunnel?").arg(user)) != QMessageBox::Yes) return;
-    session_->request(QStringLiteral("terminate"), {{"user", user}}, [this, user](const QJsonObject& r) {
+    session_->request(QStringLiteral("terminate"), {{"user", user}}, this, [this, user](const QJsonObject& r) {
       emit message(r.value(QStringLiteral("ok")).toBool() ? tr("terminated %1").arg(user) : tr("terminate: %1").arg(replyError(r)));
       refresh();
     });
@@ -57,7 +57,7 @@ TunnelsView::TunnelsView(Session* session, QWidget* parent) : QWidget(parent), s
 void TunnelsView::refresh() {
   if (!supported_ || inFlight_ || session_->state() != Session::State::Connected) return;
   inFlight_ = true;
-  session_->request(QStringLiteral("tunnels"), {}, [this](const QJsonObject& r) {
+  session_->request(QStringLiteral("tunnels"), {}, this, [this](const QJsonObject& r) {
     inFlight_ = false;
     if (!r.value(QStringLiteral("ok")).toBool()) {
       auto err = r.value(QStringLiteral("error")).toObject();
