@@ -91,6 +91,34 @@ class CounterRatesTest : public QObject {
     QVERIFY(!p->shared);
     QVERIFY(find(v, "mgmt → app")->shared);
   }
+
+  // Per segment from pair rates: out = pairs it sends into, in = pairs it receives from,
+  // traffic within a segment in both; drops belong to the sender.
+  void perSegment() {
+    const std::vector<PairRate> pairs{{"dmz → app", 1000, 2, false},
+                                      {"app → db", 300, 0, false},
+                                      {"mgmt → app", 50, 1, true},
+                                      {"db → db", 40, 0, false}};
+    auto seg = CounterRates::perSegment(pairs);
+    auto at = [&](const QString& name) -> const SegmentRate* {
+      for (const auto& s : seg)
+        if (s.segment == name) return &s;
+      return nullptr;
+    };
+    QCOMPARE(seg.size(), std::size_t{4});
+    QVERIFY(at("app"));
+    QCOMPARE(at("app")->inBytesPerSecond, 1050.0);
+    QCOMPARE(at("app")->outBytesPerSecond, 300.0);
+    QCOMPARE(at("app")->dropsPerSecond, 0.0);
+    QVERIFY(at("app")->shared);  // mgmt → app shares rules
+    QCOMPARE(at("dmz")->outBytesPerSecond, 1000.0);
+    QCOMPARE(at("dmz")->inBytesPerSecond, 0.0);
+    QCOMPARE(at("dmz")->dropsPerSecond, 2.0);
+    QVERIFY(!at("dmz")->shared);
+    QCOMPARE(at("db")->inBytesPerSecond, 340.0);
+    QCOMPARE(at("db")->outBytesPerSecond, 40.0);
+    QCOMPARE(at("mgmt")->dropsPerSecond, 1.0);
+  }
 };
 
 QTEST_GUILESS_MAIN(CounterRatesTest)

@@ -147,6 +147,9 @@ class GuiE2eTest : public QObject {
     }
     QVERIFY2(traffic->peakBytesPerSecond(pair) > 0, qPrintable(traffic->plottedPairs().join(", ")));
     QVERIFY(traffic->plottedPairs().contains(pair));
+    // The same packets on the per-segment chart: dmz sends them, app receives them.
+    QVERIFY(traffic->peakSegmentBytesPerSecond(QStringLiteral("dmz")) > 0);
+    QVERIFY(traffic->peakSegmentBytesPerSecond(QStringLiteral("app")) > 0);
     QTest::qWait(1200);  // one more point on the chart for the screenshot
     grab("traffic");
 

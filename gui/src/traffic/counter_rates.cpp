@@ -8,6 +8,29 @@ namespace bulwark::console {
 
 QString CounterRates::pairName(const QString& from, const QString& to) { return from + QStringLiteral(" → ") + to; }
 
+std::vector<SegmentRate> CounterRates::perSegment(const std::vector<PairRate>& pairs) {
+  std::map<QString, SegmentRate> bySegment;
+  const QString arrow = QStringLiteral(" → ");
+  for (const auto& p : pairs) {
+    const auto at = p.pair.indexOf(arrow);
+    if (at < 0) continue;
+    auto& from = bySegment[p.pair.left(at)];
+    auto& to = bySegment[p.pair.mid(at + arrow.size())];
+    from.outBytesPerSecond += p.bytesPerSecond;
+    from.dropsPerSecond += p.dropsPerSecond;
+    to.inBytesPerSecond += p.bytesPerSecond;
+    from.shared = from.shared || p.shared;
+    to.shared = to.shared || p.shared;
+  }
+  std::vector<SegmentRate> out;
+  out.reserve(bySegment.size());
+  for (auto& [name, r] : bySegment) {
+    r.segment = name;
+    out.push_back(r);
+  }
+  return out;
+}
+
 void CounterRates::setPolicy(const AnalysisPtr& analysis) {
   rulePairs_.clear();
   sharedPair_.clear();

@@ -27,6 +27,17 @@ struct PairRate {
   bool shared = false;  // includes rules that span other pairs too
 };
 
+// Per segment (zone), derived on the console from the pair rates: `out` sums the pairs the
+// segment sends into, `in` the pairs it receives from (traffic within one segment counts in
+// both), drops are the drops of the pairs it sends into. `shared` when any of those pairs is.
+struct SegmentRate {
+  QString segment;
+  double inBytesPerSecond = 0;
+  double outBytesPerSecond = 0;
+  double dropsPerSecond = 0;
+  bool shared = false;
+};
+
 class CounterRates {
  public:
   void setPolicy(const AnalysisPtr& analysis);
@@ -41,6 +52,7 @@ class CounterRates {
   [[nodiscard]] static QString ruleOfComment(const QString& comment);
   [[nodiscard]] static std::optional<std::pair<QString, QString>> dropPairOfComment(const QString& comment);
   [[nodiscard]] static QString pairName(const QString& from, const QString& to);
+  [[nodiscard]] static std::vector<SegmentRate> perSegment(const std::vector<PairRate>& pairs);
 
  private:
   struct Totals {

@@ -30,7 +30,7 @@ QChart* makeChart(const QString& title, QValueAxis*& x, QValueAxis*& y) {
   x->setLabelFormat(QStringLiteral("%d"));
   y = new QValueAxis;
   y->setRange(0, 1);
-  y->setLabelFormat(QStringLiteral("%.0f"));
+  y->setLabelFormat(QStringLiteral("%g"));  // small rates (0.5 drops/s) need their decimals
   c->addAxis(x, Qt::AlignBottom);
   c->addAxis(y, Qt::AlignLeft);
   return c;
@@ -48,11 +48,17 @@ TrafficView::TrafficView(Session* session, PolicyDocument* doc, QWidget* parent)
     : QWidget(parent), session_(session), doc_(doc) {
   bytesChart_ = makeChart(tr("bytes/s per zone pair"), bytesX_, bytesY_);
   dropsChart_ = makeChart(tr("drops/s per zone pair (packets)"), dropsX_, dropsY_);
+  segmentChart_ = makeChart(tr("bytes/s per segment (in + out)"), segmentX_, segmentY_);
   auto* bytesView = new QChartView(bytesChart_);
   bytesView->setObjectName(QStringLiteral("bytesChart"));
   auto* dropsView = new QChartView(dropsChart_);
   bytesView->setRenderHint(QPainter::Antialiasing);
   dropsView->setRenderHint(QPainter::Antialiasing);
+  auto* segmentView = new QChartView(segmentChart_);
+  segmentView->setObjectName(QStringLiteral("segmentChart"));
+  segmentView->setRenderHint(QPainter::Antialiasing);
+  // Below ~200 px Qt Charts elides the x axis labels and title to "…".
+  for (auto* v : {bytesView, dropsView, segmentView}) v->setMinimumHeight(210);
   table_ = new QTableWidget(0, 3);
   table_->setHorizontalHeaderLabels({tr("zone pair"), tr("bytes/s"), tr("drops/s")});
   table_->horizontalHeader()->setStretchLastSection(true);
@@ -63,13 +69,15 @@ TrafficView::TrafficView(Session* session, PolicyDocument* doc, QWidget* parent)
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(bytesView);
   split->addWidget(dropsView);
+  split->addWidget(segmentView);
   split->addWidget(table_);
   auto* lay = new QVBoxLayout(this);
   lay->addWidget(conntrack_);
   lay->addWidget(split, 1);
   lay->addWidget(state_);
   state_->setText(tr("Bytes/s: what the daemon counts as decided in each zone pair; ≈ marks pairs that share rules "
-                     "with other pairs (counted per rule only). Older daemons: summed here from per-rule counters."));
+                     "with other pairs (counted per rule only). Older daemons: summed here from per-rule counters. Per "
+                     "segment: the sum of the pairs it sends into and receives from."));
   timer_ = new QTimer(this);
   timer_->setInterval(1000);
   connect(timer_, &QTimer::timeout, this, &TrafficView::poll);
@@ -109,7 +117,10 @@ void TrafficView::append(QLineSeries* s, QValueAxis* y, double t, double v) {
   int old = 0;
   while (old < s->count() && s->at(old).x() < t - kWindowSeconds) ++old;
   if (old > 0) s->removePoints(0, old);
-  if (v > y->max()) y->setMax(v * 1.2);
+  if (v > y->max()) {
+    y->setMax(v * 1.2);
+    y->applyNiceNumbers();  // distinct, round tick labels
+  }
 }
 
 void TrafficView::onCounters(const QJsonObject& r) {
@@ -123,6 +134,7 @@ void TrafficView::onCounters(const QJsonObject& r) {
   if (t > kWindowSeconds) {
     bytesX_->setRange(t - kWindowSeconds, t);
     dropsX_->setRange(t - kWindowSeconds, t);
+    segmentX_->setRange(t - kWindowSeconds, t);
   }
   table_->setRowCount(static_cast<int>(rates.size()));
   int row = 0;
@@ -140,6 +152,12 @@ void TrafficView::onCounters(const QJsonObject& r) {
     set(1, human(p.bytesPerSecond) + QStringLiteral("B/s"));
     set(2, human(p.dropsPerSecond) + QStringLiteral("pkt/s"));
     ++row;
+  }
+  for (const auto& seg : CounterRates::perSegment(rates)) {
+    const double total = seg.inBytesPerSecond + seg.outBytesPerSecond;
+    segmentPeak_[seg.segment] = std::max(segmentPeak_[seg.segment], total);
+    const QString name = seg.shared ? seg.segment + QStringLiteral(" ≈") : seg.segment;
+    if (total > 0 || segmentSeries_.count(name)) append(series(segmentSeries_, segmentChart_, segmentY_, name), segmentY_, t, total);
   }
   // conntrack {count, max} of the daemon's namespace; null when the module is not loaded,
   // absent from older daemons.
@@ -164,6 +182,11 @@ void TrafficView::onCounters(const QJsonObject& r) {
 double TrafficView::peakBytesPerSecond(const QString& pair) const {
   auto it = peak_.find(pair);
   return it == peak_.end() ? 0 : it->second;
+}
+
+double TrafficView::peakSegmentBytesPerSecond(const QString& segment) const {
+  auto it = segmentPeak_.find(segment);
+  return it == segmentPeak_.end() ? 0 : it->second;
 }
 
 QStringList TrafficView::plottedPairs() const {

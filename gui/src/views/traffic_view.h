@@ -1,5 +1,5 @@
 #pragma once
-// Live traffic per zone pair: bytes/s and drops/s charts (Qt Charts) from polling `counters`
+// Live traffic per zone pair (bytes/s and drops/s charts) and per segment (in+out bytes/s) (Qt Charts) from polling `counters`
 // once a second (CounterRates explains the aggregation), a table of the current rates, and
 // the connection count against its limit when the daemon reports one. A poll is skipped
 // while the previous one is still out, so a slow daemon never queues requests; replies are
@@ -33,6 +33,8 @@ class TrafficView : public QWidget {
   // Largest bytes/s point ever plotted for a pair (tests: "the series moved").
   [[nodiscard]] double peakBytesPerSecond(const QString& pair) const;
   [[nodiscard]] QStringList plottedPairs() const;
+  // Largest in+out bytes/s point plotted for a segment (tests).
+  [[nodiscard]] double peakSegmentBytesPerSecond(const QString& segment) const;
   [[nodiscard]] int polls() const { return polls_; }
 
   static constexpr int kWindowSeconds = 120;
@@ -52,10 +54,10 @@ class TrafficView : public QWidget {
   CounterRates rates_;
   QElapsedTimer clock_;
   QTimer* timer_;
-  QChart *bytesChart_, *dropsChart_;
-  QValueAxis *bytesX_, *bytesY_, *dropsX_, *dropsY_;
-  std::map<QString, QLineSeries*> bytesSeries_, dropsSeries_;
-  std::map<QString, double> peak_;
+  QChart *bytesChart_, *dropsChart_, *segmentChart_;
+  QValueAxis *bytesX_, *bytesY_, *dropsX_, *dropsY_, *segmentX_, *segmentY_;
+  std::map<QString, QLineSeries*> bytesSeries_, dropsSeries_, segmentSeries_;
+  std::map<QString, double> peak_, segmentPeak_;
   QTableWidget* table_;
   QLabel* conntrack_;
   QLabel* state_;
