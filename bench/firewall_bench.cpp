@@ -7,6 +7,11 @@
 //       vs `nft -f` of renderReplaceScript() of the same IR (and `nft -f` of the same flows
 //       as a linear rule list, for reference); then one host added the way `bulwarkctl apply`
 //       does it (compile, observe, diff, applyElementChanges, read back) vs `nft add element`.
+//   firewall_bench readback [--rules 1000,2000,5000] [--reps 3]
+//       Needs root; private network namespace as above. The flat rule shape (one host to one
+//       host, one service per rule: bench/policy_textgen.h) at each size: compile, apply, then
+//       observe() (the read-back of plan, apply and the daemon's startup) and diff() against
+//       the compiled IR, next to `nft -j list table inet bulwark` of the same table.
 //   firewall_bench load-bulwark N     apply the N-flow policy in the CURRENT namespace
 //   firewall_bench linear-script N    print the N flows as a linear nft script
 //   firewall_bench last-flow N        print "SRC DST PORT RULE" of the last flow
@@ -33,7 +38,9 @@
 #include "bulwark/firewall/programmer.h"
 #include "bulwark/firewall/render.h"
 #include "bulwark/policies/validator.h"
+#include "bulwark/policies/loader.h"
 #include "firewall_policygen.h"
+#include "policy_textgen.h"
 
 namespace fw = bulwark::firewall;
 namespace bb = bulwark::bench;
@@ -76,6 +83,8 @@ Cpu g_lastChildCpu;
 
 // fork + exec; the child inherits our network namespace. Returns the exit status.
 int run(const std::vector<std::string>& argv, bool quiet = false) {
+  std::cout.flush();  // else the child's freopen() writes our buffered output a second time
+  std::fflush(nullptr);
   pid_t pid = fork();
   if (pid < 0) die("fork failed");
   if (pid == 0) {
@@ -97,9 +106,9 @@ int run(const std::vector<std::string>& argv, bool quiet = false) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-double timed(const std::vector<std::string>& argv) {
+double timed(const std::vector<std::string>& argv, bool quiet = false) {
   auto t0 = Clock::now();
-  if (run(argv) != 0) {
+  if (run(argv, quiet) != 0) {
     std::string cmd;
     for (const auto& a : argv) cmd += a + " ";
     die("command failed: " + cmd);
@@ -358,6 +367,52 @@ int cmdApply(const std::vector<std::size_t>& sizes, int reps, int incrReps, bool
   return 0;
 }
 
+// ---- readback: observe() + diff() of a table with many rules --------------------------------
+int cmdReadback(const std::vector<std::size_t>& sizes, int reps) {
+  if (unshare(CLONE_NEWNET) != 0) die("unshare(CLONE_NEWNET) failed (needs root / CAP_SYS_ADMIN)");
+  run({"ip", "link", "set", "lo", "up"}, true);
+  if (run({"nft", "list", "ruleset"}, true) != 0) die("nft does not run");
+  std::cout << "# firewall_bench readback: flat rules (1 host -> 1 host, 1 service), reps " << reps << "\n\n"
+            << "| policy rules | kernel rules | sets | compile ms | apply() ms | observe() ms | diff() ms | "
+               "observe()+diff() | nft -j list table ms | ratio |\n"
+            << "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (auto n : sizes) {
+    auto text = bb::generatePolicyText({bb::RuleShape::Flat, n});
+    auto loaded = bulwark::policies::loadPolicyText(text.text, "flat.yaml");
+    bulwark::policies::validatePolicy(loaded.policy, loaded.diagnostics);
+    if (loaded.diagnostics.hasErrors()) die("generated policy does not validate");
+    auto t0 = Clock::now();
+    auto rs = compileOrDie(loaded.policy);
+    double compileMs = msSince(t0);
+    deleteTable(fw::kTableName);
+    t0 = Clock::now();
+    auto r = fw::apply(rs);
+    double applyMs = msSince(t0);
+    if (!r) die("apply failed: " + r.error().message);
+    std::vector<double> to, td, tn;
+    for (int i = 0; i < reps; ++i) {
+      t0 = Clock::now();
+      auto obs = fw::observe();
+      to.push_back(msSince(t0));
+      if (!obs || !obs.value()) die("observe failed");
+      t0 = Clock::now();
+      auto d = fw::diff(rs, obs.value());
+      td.push_back(msSince(t0));
+      if (!d.empty()) die("read-back differs from the compiled IR: " + d.changes.front().description);
+      tn.push_back(timed({"nft", "-j", "list", "table", "inet", fw::kTableName}, true));
+      std::cerr << "[" << n << " rules] observe " << fmt(to.back()) << " ms, diff " << fmt(td.back()) << " ms, nft "
+                << fmt(tn.back()) << " ms\n";
+    }
+    double o = median(to), d = median(td), nft = median(tn);
+    std::cout << "| " << text.rules << " | " << ruleCount(rs) << " | " << rs.sets.size() << " | " << fmt(compileMs)
+              << " | " << fmt(applyMs) << " | " << fmt(o) << " | " << fmt(d) << " | " << fmt(o + d) << " | "
+              << fmt(nft) << " | " << ratio(o + d, nft) << " |\n";
+    std::cout.flush();
+    deleteTable(fw::kTableName);
+  }
+  return 0;
+}
+
 // ---- helpers for the forwarding benchmark (run-firewall-bench.sh) ------------------------
 int cmdLoadBulwark(std::size_t n) {
   auto g = validPolicy(n);
@@ -389,6 +444,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::cerr << "usage: firewall_bench apply [--sizes 1000,10000,50000] [--reps N] [--incr-reps N]\n"
+                 "       firewall_bench readback [--rules 1000,2000,5000] [--reps N]\n"
                  "       firewall_bench load-bulwark N | linear-script N | last-flow N\n";
     return 2;
   }
@@ -405,6 +461,16 @@ int main(int argc, char** argv) {
         else die("unknown option " + args[i]);
       }
       return cmdApply(sizes, std::max(1, reps), std::max(1, incrReps), incrOnly);
+    }
+    if (args[0] == "readback") {
+      std::vector<std::size_t> sizes{1000, 2000, 5000};
+      int reps = 3;
+      for (std::size_t i = 1; i + 1 < args.size(); i += 2) {
+        if (args[i] == "--rules") sizes = parseSizes(args[i + 1]);
+        else if (args[i] == "--reps") reps = std::stoi(args[i + 1]);
+        else die("unknown option " + args[i]);
+      }
+      return cmdReadback(sizes, std::max(1, reps));
     }
     if (args.size() == 2 && args[0] == "load-bulwark") return cmdLoadBulwark(std::stoul(args[1]));
     if (args.size() == 2 && args[0] == "linear-script") return cmdLinearScript(std::stoul(args[1]));

@@ -5,6 +5,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <cerrno>
+#include <unordered_map>
 
 #include "nl/nftnl.h"
 #include "nl/socket.h"
@@ -278,7 +279,10 @@ KernelResult<std::optional<ObservedTable>> observeOnce(nl::Socket& sock) {
     return cr.error();
   }
 
-  // Rules (the kernel filters the dump by table; checked again here).
+  // Rules (the kernel filters the dump by table; checked again here). Each dumped rule names
+  // its chain: found through an index, as a flat policy has one chain per rule.
+  std::unordered_map<std::string, std::size_t> chainAt;
+  for (std::size_t i = 0; i < t.chains.size(); ++i) chainAt.emplace(t.chains[i].name, i);
   nl::RulePtr rfilter(nftnl_rule_alloc());
   nftnl_rule_set_str(rfilter.get(), NFTNL_RULE_TABLE, kTableName);
   auto rr = sock.request(
@@ -294,13 +298,8 @@ KernelResult<std::optional<ObservedTable>> observeOnce(nl::Socket& sock) {
             nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY) != kFamily) {
           return MNL_CB_OK;
         }
-        const std::string chain = nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN);
-        for (auto& c : t.chains) {
-          if (c.name == chain) {
-            c.rules.push_back(toObservedRule(r.get()));
-            break;
-          }
-        }
+        auto at = chainAt.find(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
+        if (at != chainAt.end()) t.chains[at->second].rules.push_back(toObservedRule(r.get()));
         return MNL_CB_OK;
       });
   if (!rr) {

@@ -232,11 +232,19 @@ Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) 
     d.changes.push_back({k, std::move(set), std::move(chain), idx, std::move(el), std::move(text)});
   };
 
+  // Indexes by name: a table of 10,000 rules has as many chains, and a linear search per
+  // desired chain or set made the diff quadratic.
+  std::unordered_map<std::string_view, const ObservedSet*> observedSets;
+  for (const auto& o : observed->sets) observedSets.emplace(o.def.name, &o);
+  std::unordered_map<std::string_view, const ObservedChain*> observedChains;
+  for (const auto& o : observed->chains) observedChains.emplace(o.name, &o);
+
   // ---- sets
   std::set<std::string> wantedSets;
   for (const auto& s : desired.sets) {
     wantedSets.insert(s.name);
-    const ObservedSet* o = observed->findSet(s.name);
+    auto found = observedSets.find(s.name);
+    const ObservedSet* o = found == observedSets.end() ? nullptr : found->second;
     if (o == nullptr) {
       add(ChangeKind::SetAdded, s.name, "", 0, std::nullopt, "set '" + s.name + "' added");
       continue;
@@ -287,7 +295,8 @@ Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) 
   std::set<std::string> wantedChains;
   for (const auto& c : desired.chains) {
     wantedChains.insert(c.name);
-    const ObservedChain* o = observed->findChain(c.name);
+    auto found = observedChains.find(c.name);
+    const ObservedChain* o = found == observedChains.end() ? nullptr : found->second;
     if (o == nullptr) {
       add(ChangeKind::ChainAdded, "", c.name, 0, std::nullopt, "chain '" + c.name + "' added");
       continue;
@@ -299,12 +308,19 @@ Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) 
     // rule is reported as exactly that, not as a change of every rule after it.
     const auto& want = c.rules;
     const auto& have = o->rules;
+    // Each desired rule canonicalised once, on first use: the alignment below compares a rule
+    // with many others.
+    std::vector<std::optional<std::pair<Rule, std::string>>> canon(want.size());
+    auto wanted = [&](std::size_t i) -> const std::pair<Rule, std::string>& {
+      if (!canon[i]) canon[i].emplace(canonicalRule(want[i]), want[i].comment());
+      return *canon[i];
+    };
     auto same = [&](std::size_t i, std::size_t j) {
       const ObservedRule& h = have[j];
       if (!h.rule) return false;
-      const Rule w = canonicalRule(want[i]);
+      const auto& [w, comment] = wanted(i);
       return sameExprs(w.exprs, h.rule->exprs) && w.verdict.kind == h.rule->verdict.kind &&
-             w.verdict.chain == h.rule->verdict.chain && want[i].comment() == h.comment;
+             w.verdict.chain == h.rule->verdict.chain && comment == h.comment;
     };
     std::size_t head = 0;
     while (head < want.size() && head < have.size() && same(head, head)) ++head;
@@ -348,7 +364,7 @@ Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) 
       for (std::size_t k = 0; k < paired; ++k) {
         add(ChangeKind::RuleChanged, "", c.name, gw[k], std::nullopt,
             "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " differs: want `" +
-                ruleText(canonicalRule(want[gw[k]])) + "` have `" + haveText(gh[k]) + "`");
+                ruleText(wanted(gw[k]).first) + "` have `" + haveText(gh[k]) + "`");
       }
       for (std::size_t k = paired; k < gh.size(); ++k) {
         add(ChangeKind::RuleRemoved, "", c.name, gh[k], std::nullopt,

@@ -145,9 +145,10 @@ TEST(Compiler, AntiSpoofingAndSynGuardInPrerouting) {
 
 TEST(Compiler, AddingAHostChangesOnlySetElements) {
   std::string base = testing::kSmallPolicy;
+  base.replace(base.find("from: [web1]"), 12, "from: [web1, web2]");
   auto before = compileText(base);
   std::string more = base;
-  more.replace(more.find("from: [web1]"), 12, "from: [web1, web2]");
+  more.replace(more.find("from: [web1, web2]"), 18, "from: [web1, web2, web3]");
   auto after = compileText(more);
   ASSERT_EQ(before.result.ruleset.chains.size(), after.result.ruleset.chains.size());
   for (std::size_t i = 0; i < before.result.ruleset.chains.size(); ++i) {
@@ -159,22 +160,60 @@ TEST(Compiler, AddingAHostChangesOnlySetElements) {
   const SetDef* s1 = before.result.ruleset.findSet("web-to-db_saddr4");
   const SetDef* s2 = after.result.ruleset.findSet("web-to-db_saddr4");
   ASSERT_TRUE(s1 && s2);
-  EXPECT_EQ(s1->elements.size(), 1u);
-  EXPECT_EQ(s2->elements.size(), 2u);
+  EXPECT_EQ(s1->elements.size(), 2u);
+  EXPECT_EQ(s2->elements.size(), 3u);
+}
+
+// The zone pair line of rule web-to-db (the one that jumps to its chain).
+std::string webToDbLine(const Ruleset& rs) {
+  for (const auto& c : rs.chains) {
+    for (const auto& r : c.rules) {
+      if (r.verdict.kind == VerdictKind::Jump && r.verdict.chain == "rule_web-to-db") return renderRule(r);
+    }
+  }
+  return "";
+}
+
+TEST(Compiler, OneElementSetsBecomeInlineMatches) {
+  // One source, one destination, one port: no named set at all (the kernel finds named sets
+  // by name in a list, so a set per rule field made large flat policies quadratic to load).
+  auto one = compileText(testing::kSmallPolicy);
+  for (const char* name : {"web-to-db_saddr4", "web-to-db_daddr4", "web-to-db_svc"}) {
+    EXPECT_EQ(one.result.ruleset.findSet(name), nullptr) << name;
+  }
+  EXPECT_EQ(webToDbLine(one.result.ruleset),
+            "meta nfproto ipv4 ip saddr 10.20.0.11 ip daddr 10.30.0.11 meta l4proto tcp th dport 3306 jump rule_web-to-db "
+            "comment \"t.yaml:17 web-to-db\"");
+  // A second source: that field becomes a set again, the others stay inline.
+  std::string two = testing::kSmallPolicy;
+  two.replace(two.find("from: [web1]"), 12, "from: [web1, web2]");
+  auto c2 = compileText(two);
+  EXPECT_EQ(webToDbLine(c2.result.ruleset),
+            "meta nfproto ipv4 ip saddr @web-to-db_saddr4 ip daddr 10.30.0.11 meta l4proto tcp th dport 3306 jump "
+            "rule_web-to-db comment \"t.yaml:17 web-to-db\"");
+  ASSERT_NE(c2.result.ruleset.findSet("web-to-db_saddr4"), nullptr);
+  EXPECT_EQ(c2.result.ruleset.findSet("web-to-db_svc"), nullptr);
 }
 
 TEST(Compiler, OverlappingPrefixesAreMergedForIntervalSets) {
   std::string text = testing::kSmallPolicy;
   text.replace(text.find("from: [web1]"), 12, "from: [web1, app]");
-  text.replace(text.find("name: app\n    vlan: 20"), 21, "name: app\n    vlan: 20");
   text += R"(zones:
   - { name: front, segments: [app, db] }
 )";
   auto c = compileText(text);
-  const SetDef* s = c.result.ruleset.findSet("web-to-db_saddr4");
+  // web1's /32 lies inside app's /24: one prefix is left, so it is matched inline.
+  EXPECT_EQ(c.result.ruleset.findSet("web-to-db_saddr4"), nullptr);
+  EXPECT_NE(webToDbLine(c.result.ruleset).find("ip saddr 10.20.0.0/24 "), std::string::npos)
+      << webToDbLine(c.result.ruleset);
+  // With a second, disjoint source the set is kept, and still holds only the widest prefix.
+  text.replace(text.find("from: [web1, app]"), 17, "from: [web1, app, mysql1]");
+  auto c2 = compileText(text);
+  const SetDef* s = c2.result.ruleset.findSet("web-to-db_saddr4");
   ASSERT_NE(s, nullptr);
-  ASSERT_EQ(s->elements.size(), 1u);  // web1's /32 lies inside app's /24
+  ASSERT_EQ(s->elements.size(), 2u);
   EXPECT_EQ(std::get<Prefix>(s->elements[0].key[0]).str(), "10.20.0.0/24");
+  EXPECT_EQ(std::get<Prefix>(s->elements[1].key[0]).str(), "10.30.0.11/32");
 }
 
 }  // namespace

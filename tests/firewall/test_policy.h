@@ -46,6 +46,7 @@ segments:
 hosts:
   - { name: web1, segment: app, addresses: [10.20.0.11] }
   - { name: web2, segment: app, addresses: [10.20.0.12] }
+  - { name: web3, segment: app, addresses: [10.20.0.13] }
   - { name: mysql1, segment: db, addresses: [10.30.0.11] }
 services:
   - { name: mysql, ports: [tcp/3306] }
