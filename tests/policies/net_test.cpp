@@ -172,6 +172,26 @@ TEST(Prefix, ContainsAddresses) {
   EXPECT_FALSE(v6.contains(ip("10.20.0.1")));
 }
 
+TEST(Prefix, ContainsAtLengthsThatSplitAByte) {
+  // Every length from /0 to /32 against the addresses just inside and just outside.
+  const auto base = ip("172.16.0.0");
+  for (int len = 0; len <= 32; ++len) {
+    Prefix p(ip("172.16.255.255"), len);
+    EXPECT_TRUE(p.contains(p.address())) << len;
+    EXPECT_TRUE(p.contains(p.last())) << len;
+    if (len > 0) {
+      // Flip the last network bit: outside.
+      auto bytes = p.address().bytes();
+      bytes[static_cast<std::size_t>((len - 1) / 8)] ^= static_cast<std::uint8_t>(0x80u >> ((len - 1) % 8));
+      EXPECT_FALSE(p.contains(IpAddress::fromBytes(base.family(), bytes))) << len;
+    }
+  }
+  EXPECT_TRUE(pfx("2001:db8::/127").contains(ip("2001:db8::1")));
+  EXPECT_FALSE(pfx("2001:db8::/127").contains(ip("2001:db8::2")));
+  EXPECT_TRUE(pfx("10.250.0.128/25").contains(ip("10.250.0.200")));
+  EXPECT_FALSE(pfx("10.250.0.128/25").contains(ip("10.250.0.127")));
+}
+
 TEST(Prefix, ContainsAndOverlapsPrefixes) {
   auto big = pfx("10.0.0.0/8");
   auto small = pfx("10.20.0.0/24");
