@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "handlers.h"
+
 namespace bulwark::daemon {
 
 namespace {
@@ -112,45 +114,15 @@ void ControlServer::onReadable(int fd, std::uint32_t events) {
 
 void ControlServer::handleLine(Conn& c, const std::string& line) {
   if (line.empty()) return;
-  auto req = nlohmann::json::parse(line, nullptr, false);
-  if (req.is_discarded() || !req.is_object()) {
-    send(c, gateway::errorReply(nullptr, gateway::ErrorCode::BadRequest, "not a JSON object"));
-    return;
-  }
-  nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
-  if (c.peer.role == gateway::Role::None) {
-    if (denied_) denied_(c.peer, req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "?");
-    send(c, gateway::errorReply(id, gateway::ErrorCode::Denied,
-                                "permission denied: " + c.peer.who() + " is not root and not in group '" +
-                                    gateway::kGroupChange + "' (may change) or '" + gateway::kGroupView +
-                                    "' (may read)"));
-    c.closeAfterWrite = true;
-    return;
-  }
-  if (!req.contains("op") || !req["op"].is_string()) {
-    send(c, gateway::errorReply(id, gateway::ErrorCode::BadRequest, "missing 'op'"));
-    return;
-  }
-  auto opName = req["op"].get<std::string>();
-  auto op = gateway::parseOp(opName);
-  if (!op) {
-    send(c, gateway::errorReply(id, gateway::ErrorCode::BadRequest, "unknown op '" + opName + "'"));
-    return;
-  }
-  if (gateway::opChanges(*op) && c.peer.role != gateway::Role::Change) {
-    if (denied_) denied_(c.peer, opName);
-    send(c, gateway::errorReply(id, gateway::ErrorCode::Denied,
-                                "permission denied: " + c.peer.who() + " has the read-only role ('" +
-                                    gateway::kGroupView + "'); '" + opName + "' needs root or group '" +
-                                    gateway::kGroupChange + "'"));
-    return;
-  }
-  if (*op == gateway::Op::Events) {
-    c.subscribed = true;
-    send(c, gateway::okReply(id, {{"subscribed", true}}));
-    return;
-  }
-  send(c, handler_(c.peer, *op, req));
+  const int fd = c.fd.get();
+  // The same path as the TLS listener's (handlers.h): only the peer's identity differs.
+  auto d = dispatchRequest(c.peer, line, handler_, denied_);
+  // The handler's audit record is broadcast to subscribers, and a subscriber whose socket
+  // failed is dropped there: this connection may be gone.
+  if (conns_.count(fd) == 0) return;
+  if (d.subscribe) c.subscribed = true;
+  if (d.close) c.closeAfterWrite = true;
+  send(c, d.reply);
 }
 
 void ControlServer::send(Conn& c, const nlohmann::json& msg) {

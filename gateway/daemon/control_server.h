@@ -1,8 +1,9 @@
 #pragma once
 // The control socket: accepts local clients, identifies each by SO_PEERCRED/SO_PEERGROUPS,
-// frames newline-delimited JSON, checks the role against the operation, and hands requests
-// to a handler. A peer with no role gets one refusal (to its first request) and is hung up
-// on. Connections that asked for "events" receive broadcast() messages.
+// frames newline-delimited JSON and hands each line to dispatchRequest (handlers.h, the path
+// the TLS listener uses too), which checks the role against the operation and calls the
+// handler. A peer with no role gets one refusal (to its first request) and is hung up on.
+// Connections that asked for "events" receive broadcast() messages.
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -13,6 +14,7 @@
 
 #include "bulwark/gateway/protocol.h"
 #include "event_loop.h"
+#include "handlers.h"
 #include "peer_auth.h"
 
 namespace bulwark::daemon {
@@ -20,9 +22,9 @@ namespace bulwark::daemon {
 class ControlServer {
  public:
   // Returns the reply (okReply/errorReply); never called for ops the peer may not use.
-  using Handler = std::function<nlohmann::json(const Peer&, gateway::Op, const nlohmann::json& request)>;
+  using Handler = RequestHandler;
   // Refused attempts to change something (audited by the caller).
-  using DeniedHook = std::function<void(const Peer&, std::string_view op)>;
+  using DeniedHook = DeniedHandler;
 
   // Creates the socket (and its directory), refusing to start if another daemon answers on it.
   [[nodiscard]] static Result<std::unique_ptr<ControlServer>> listen(EventLoop& loop, const std::filesystem::path& path,

@@ -27,6 +27,23 @@ std::optional<gateway::Result<PolicyInput>> policyOf(const nlohmann::json& req) 
   return std::nullopt;
 }
 
+std::string deniedMessage(const Peer& p, std::string_view op) {
+  if (p.tls) {
+    if (p.role == gateway::Role::None) {
+      return "permission denied: " + p.who() + ": certificate group '" + p.certGroup +
+             "' is not named in the policy's gateway.control change or view";
+    }
+    return "permission denied: " + p.who() + " has the read-only role (certificate group '" + p.certGroup +
+           "' is in gateway.control view); '" + std::string(op) + "' needs a group listed in change";
+  }
+  if (p.role == gateway::Role::None) {
+    return "permission denied: " + p.who() + " is not root and not in group '" + gateway::kGroupChange +
+           "' (may change) or '" + gateway::kGroupView + "' (may read)";
+  }
+  return "permission denied: " + p.who() + " has the read-only role ('" + gateway::kGroupView + "'); '" +
+         std::string(op) + "' needs root or group '" + gateway::kGroupChange + "'";
+}
+
 nlohmann::json counters(const nlohmann::json& id) {
   auto report = collectCounters();
   if (!report) return gateway::errorReply(id, ErrorCode::Kernel, report.error().message);
@@ -34,6 +51,51 @@ nlohmann::json counters(const nlohmann::json& id) {
 }
 
 }  // namespace
+
+Dispatch dispatchRequest(const Peer& peer, const std::string& line, const RequestHandler& handler,
+                         const DeniedHandler& denied) {
+  Dispatch d;
+  auto req = nlohmann::json::parse(line, nullptr, false);
+  if (req.is_discarded() || !req.is_object()) {
+    d.reply = gateway::errorReply(nullptr, gateway::ErrorCode::BadRequest, "not a JSON object");
+    return d;
+  }
+  nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
+  std::string opName = req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "";
+  if (peer.role == gateway::Role::None) {
+    if (denied) denied(peer, opName.empty() ? "?" : opName);
+    d.reply = gateway::errorReply(id, gateway::ErrorCode::Denied, deniedMessage(peer, opName));
+    d.close = true;
+    return d;
+  }
+  if (opName.empty()) {
+    d.reply = gateway::errorReply(id, gateway::ErrorCode::BadRequest, "missing 'op'");
+    return d;
+  }
+  auto op = gateway::parseOp(opName);
+  if (!op) {
+    d.reply = gateway::errorReply(id, gateway::ErrorCode::BadRequest, "unknown op '" + opName + "'");
+    return d;
+  }
+  if (gateway::opChanges(*op) && peer.role != gateway::Role::Change) {
+    if (denied) denied(peer, opName);
+    d.reply = gateway::errorReply(id, gateway::ErrorCode::Denied, deniedMessage(peer, opName));
+    return d;
+  }
+  if (*op == gateway::Op::Events) {
+    d.subscribe = true;
+    d.reply = gateway::okReply(id, {{"subscribed", true}});
+    return d;
+  }
+  d.reply = handler(peer, *op, req);
+  if (peer.tls && *op == gateway::Op::ShowStatus && d.reply.value("ok", false)) {
+    // The handler describes Unix peers (user, uid); a remote peer is its certificate.
+    d.reply["you"] = {{"certificate", {{"cn", peer.certCn}, {"group", peer.certGroup}, {"serial", peer.certSerial}}},
+                      {"address", peer.address},
+                      {"role", gateway::roleName(peer.role)}};
+  }
+  return d;
+}
 
 nlohmann::json handleRequest(Reconciler& r, const Peer& peer, gateway::Op op, const nlohmann::json& req,
                              const HandlerLimits& limits) {

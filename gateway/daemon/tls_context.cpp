@@ -25,6 +25,9 @@ struct CrlFree {
 struct StoreFree {
   void operator()(X509_STORE* s) const { X509_STORE_free(s); }
 };
+struct StoreCtxFree {
+  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
+};
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
@@ -126,6 +129,24 @@ gateway::Result<SslCtxPtr> makeServerContext(const TlsFiles& files) {
 
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE, nullptr);
   return ctx;
+}
+
+gateway::Status verifyPeerAgain(SSL_CTX* ctx, SSL* ssl) {
+  X509* leaf = SSL_get0_peer_certificate(ssl);
+  if (leaf == nullptr) return gateway::Error{"no client certificate"};
+  // The certificates the client sent besides its own (none from `bulwarkctl pki`: the CA is
+  // the trust anchor; on the server side the list does not include the leaf).
+  STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
+  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> sc(X509_STORE_CTX_new());
+  if (!sc || X509_STORE_CTX_init(sc.get(), SSL_CTX_get_cert_store(ctx), leaf, sent) != 1) {
+    return sslError("X509_STORE_CTX_init");
+  }
+  // As libssl does for a client certificate: the store's flags (CRL check, strict), purpose
+  // and depth are inherited by the init above; "ssl_client" fills in the trust setting.
+  if (X509_STORE_CTX_set_default(sc.get(), "ssl_client") != 1) return sslError("X509_STORE_CTX_set_default");
+  if (X509_verify_cert(sc.get()) == 1) return gateway::okStatus();
+  ERR_clear_error();
+  return gateway::Error{X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc.get()))};
 }
 
 std::optional<CertIdentity> certIdentity(X509* cert) {

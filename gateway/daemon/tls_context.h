@@ -14,9 +14,14 @@
 //    EKU serverAuth, SAN = vpn.local_id); clients verify it against the same CA and the
 //    gateway's local id.
 //  * TlsContextSource re-reads the four files when one of them changes (checked with stat()
-//    before every accepted connection): a `bulwarkctl pki revoke` takes effect for the next
-//    connection without a restart. If the new files do not load, new connections are refused
-//    until they do (fail closed: an unreadable CRL must not mean "nothing is revoked").
+//    before every accepted connection, and once a second while connections are open): a
+//    `bulwarkctl pki revoke` takes effect for the next connection without a restart. If the
+//    new files do not load, new connections are refused until they do (fail closed: an
+//    unreadable CRL must not mean "nothing is revoked").
+//  * After each successful reload the listener verifies every open connection's client
+//    certificate again (verifyPeerAgain: chain to the new CA, the new CRL, validity, purpose)
+//    and closes the connections whose certificate no longer verifies: a revocation also ends
+//    the sessions opened before it (tls_listener.h).
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
@@ -69,6 +74,11 @@ struct CertRoles {
   bool operator==(const CertRoles&) const = default;
 };
 [[nodiscard]] gateway::Role roleForCertificate(const std::optional<CertIdentity>& id, const CertRoles& roles);
+
+// Verifies the client certificate of an established connection again, against the trust
+// store of `ctx` (its CA, its CRL, the flags and purpose makeServerContext set), as of now.
+// The error is OpenSSL's reason ("certificate revoked", "certificate has expired", ...).
+[[nodiscard]] gateway::Status verifyPeerAgain(SSL_CTX* ctx, SSL* ssl);
 
 // The current server context, rebuilt when the PKI files change.
 class TlsContextSource {

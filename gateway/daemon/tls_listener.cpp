@@ -55,23 +55,6 @@ std::string peerAddress(int fd) {
   return "[" + std::string(host) + "]:" + std::to_string(ntohs(a->sin6_port));
 }
 
-std::string deniedMessage(const Peer& p, std::string_view op) {
-  if (p.tls) {
-    if (p.role == gateway::Role::None) {
-      return "permission denied: " + p.who() + ": certificate group '" + p.certGroup +
-             "' is not named in the policy's gateway.control change or view";
-    }
-    return "permission denied: " + p.who() + " has the read-only role (certificate group '" + p.certGroup +
-           "' is in gateway.control view); '" + std::string(op) + "' needs a group listed in change";
-  }
-  if (p.role == gateway::Role::None) {
-    return "permission denied: " + p.who() + " is not root and not in group '" + gateway::kGroupChange +
-           "' (may change) or '" + gateway::kGroupView + "' (may read)";
-  }
-  return "permission denied: " + p.who() + " has the read-only role ('" + gateway::kGroupView + "'); '" +
-         std::string(op) + "' needs root or group '" + gateway::kGroupChange + "'";
-}
-
 }  // namespace
 
 std::optional<TlsListenConfig> tlsConfigOf(const policies::Policy& policy) {
@@ -83,51 +66,6 @@ std::optional<TlsListenConfig> tlsConfigOf(const policies::Policy& policy) {
   for (const auto& g : c.change) out.roles.change.insert(g.name);
   for (const auto& g : c.view) out.roles.view.insert(g.name);
   return out;
-}
-
-Dispatch dispatchRequest(const Peer& peer, const std::string& line, const RequestHandler& handler,
-                         const DeniedHandler& denied) {
-  Dispatch d;
-  auto req = nlohmann::json::parse(line, nullptr, false);
-  if (req.is_discarded() || !req.is_object()) {
-    d.reply = gateway::errorReply(nullptr, gateway::ErrorCode::BadRequest, "not a JSON object");
-    return d;
-  }
-  nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
-  std::string opName = req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "";
-  if (peer.role == gateway::Role::None) {
-    if (denied) denied(peer, opName.empty() ? "?" : opName);
-    d.reply = gateway::errorReply(id, gateway::ErrorCode::Denied, deniedMessage(peer, opName));
-    d.close = true;
-    return d;
-  }
-  if (opName.empty()) {
-    d.reply = gateway::errorReply(id, gateway::ErrorCode::BadRequest, "missing 'op'");
-    return d;
-  }
-  auto op = gateway::parseOp(opName);
-  if (!op) {
-    d.reply = gateway::errorReply(id, gateway::ErrorCode::BadRequest, "unknown op '" + opName + "'");
-    return d;
-  }
-  if (gateway::opChanges(*op) && peer.role != gateway::Role::Change) {
-    if (denied) denied(peer, opName);
-    d.reply = gateway::errorReply(id, gateway::ErrorCode::Denied, deniedMessage(peer, opName));
-    return d;
-  }
-  if (*op == gateway::Op::Events) {
-    d.subscribe = true;
-    d.reply = gateway::okReply(id, {{"subscribed", true}});
-    return d;
-  }
-  d.reply = handler(peer, *op, req);
-  if (peer.tls && *op == gateway::Op::ShowStatus && d.reply.value("ok", false)) {
-    // The handler describes Unix peers (user, uid); a remote peer is its certificate.
-    d.reply["you"] = {{"certificate", {{"cn", peer.certCn}, {"group", peer.certGroup}, {"serial", peer.certSerial}}},
-                      {"address", peer.address},
-                      {"role", gateway::roleName(peer.role)}};
-  }
-  return d;
 }
 
 TlsControlServer::TlsControlServer(EventLoop& loop, TlsFiles files, RequestHandler handler, DeniedHandler denied,
@@ -192,7 +130,7 @@ gateway::Status TlsControlServer::configure(const std::optional<TlsListenConfig>
   listenFd_ = std::move(fd);
   config_ = config;
   // Load the certificates now, so a broken PKI shows at startup rather than at the first client.
-  auto ctx = contexts_.current();
+  auto ctx = context();
   if (!ctx) log_("tls: " + where + ": no usable certificates yet (connections are refused until they load): " +
                  ctx.error().message);
   return gateway::okStatus();
@@ -212,7 +150,7 @@ void TlsControlServer::onAccept() {
       log_("tls: refusing " + address + ": " + std::to_string(handshaking) + " handshakes from it already pending");
       continue;
     }
-    auto ctx = contexts_.current();  // reloads ca.crt / crl.pem / gateway.* when they changed
+    auto ctx = context();  // reloads ca.crt / crl.pem / gateway.* when they changed
     if (!ctx) {
       log_("tls: refusing " + address + ": " + ctx.error().message);
       continue;
@@ -231,6 +169,7 @@ void TlsControlServer::onAccept() {
     c->peer.uid = static_cast<uid_t>(-1);
     c->peer.gid = static_cast<gid_t>(-1);
     c->peer.address = address;
+    c->pkiLoad = contexts_.loads();
     c->since = c->lastActivity = Clock::now();
     int raw = fd.get();
     c->fd = std::move(fd);
@@ -276,6 +215,20 @@ void TlsControlServer::handshake(Conn& c) {
     log_("tls: " + c.peer.address + " refused at the handshake: " + why);
     drop(fd);
     return;
+  }
+  // The handshake verified the certificate against the context it started with; if the PKI
+  // files were reloaded meanwhile, verify it against the current ones (else a certificate
+  // revoked during its own handshake would get in).
+  auto now = context();
+  if (conns_.count(fd) == 0) return;
+  if (!now || c.pkiLoad != contexts_.loads()) {
+    auto ok = now ? verifyPeerAgain(*now, c.ssl.get()) : gateway::Status(now.error());
+    if (!ok) {
+      log_("tls: " + c.peer.address + " refused at the handshake: client certificate: " + ok.error().message +
+           " (the PKI files changed during the handshake)");
+      drop(fd);
+      return;
+    }
   }
   c.established = true;
   c.lastActivity = Clock::now();
@@ -378,8 +331,67 @@ void TlsControlServer::drop(int fd) {
   conns_.erase(fd);  // SSL_free, then close(): the members' destructors in reverse order
 }
 
+gateway::Result<SSL_CTX*> TlsControlServer::context() {
+  auto ctx = contexts_.current();
+  if (contexts_.loads() == checkedLoads_) return ctx;
+  checkedLoads_ = contexts_.loads();
+  if (!ctx) {
+    // Nothing to check against: keep the open connections (their certificates verified
+    // against the last PKI that loaded) and check them when the files load again.
+    if (!conns_.empty()) {
+      log_("tls: the PKI files changed but do not load (" + ctx.error().message + "); new connections are refused, " +
+           std::to_string(conns_.size()) + " open connection(s) are checked again once they load");
+    }
+    return ctx;
+  }
+  recheckConnections(*ctx);
+  return ctx;
+}
+
+void TlsControlServer::recheckConnections(SSL_CTX* ctx) {
+  struct Failed {
+    int fd;
+    Peer peer;
+    std::string why;
+  };
+  std::vector<Failed> failed;
+  for (const auto& [fd, c] : conns_) {
+    if (!c->established) continue;  // verified at the end of its handshake (handshake())
+    auto ok = verifyPeerAgain(ctx, c->ssl.get());
+    if (!ok) failed.push_back({fd, c->peer, ok.error().message});
+  }
+  // Close them all first: the audit entries below are broadcast to subscribers, and a
+  // revoked subscriber must not receive them.
+  for (const auto& f : failed) closeNoLongerValid(f.fd, f.why);
+  for (const auto& f : failed) {
+    // who(): "CN=alice, OU=netops (certificate <serial>, <address>)"; no key material.
+    log_("tls: closed the connection of " + f.peer.who() +
+         ": its certificate no longer verifies after the PKI reload (" + f.why + ")");
+    if (denied_) denied_(f.peer, "open connection (certificate: " + f.why + ")");
+  }
+}
+
+void TlsControlServer::closeNoLongerValid(int fd, const std::string& why) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Conn& c = *it->second;
+  // One last line and a close_notify, best effort: undelivered replies and events are
+  // dropped, and a client that does not read cannot hold the connection open.
+  auto notice = gateway::frame(gateway::errorReply(
+      nullptr, gateway::ErrorCode::Denied,
+      "permission denied: " + c.peer.who() + ": certificate no longer valid (" + why + "); connection closed"));
+  ERR_clear_error();
+  if (c.out.empty()) (void)SSL_write(c.ssl.get(), notice.data(), static_cast<int>(notice.size()));
+  SSL_shutdown(c.ssl.get());
+  ERR_clear_error();
+  drop(fd);
+}
+
 void TlsControlServer::sweep() {
   sweepTimer_.reset();
+  // A revocation must also end the sessions opened before it, without waiting for the next
+  // new connection to notice the changed files: four stat() calls a second.
+  (void)context();
   auto now = Clock::now();
   std::vector<int> expired;
   for (const auto& [fd, c] : conns_) {

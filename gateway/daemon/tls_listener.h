@@ -11,6 +11,15 @@
 // (subscribers of "events" excepted: they only listen), a request line is at most
 // gateway::kMaxMessageBytes, unsent replies/events at most 16 MiB, at most 64 connections
 // and at most 4 unfinished handshakes per source address.
+//
+// Revocation reaches open connections too: while connections are open the PKI files are
+// checked once a second (stat), and after each reload (ca.crt, crl.pem, gateway.*) every
+// established connection's client certificate is verified again against the new CA and CRL
+// (verifyPeerAgain). One that no longer verifies gets a last error line, a close_notify, and
+// is closed; the log and the audit trail (a "denied" entry through the DeniedHandler) name
+// the certificate's CN, group, serial and address, and OpenSSL's reason. PKI files that do
+// not load close nothing (the check runs again when they do); new connections are refused
+// meanwhile.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -23,6 +32,7 @@
 #include "bulwark/gateway/protocol.h"
 #include "bulwark/policies/model.h"
 #include "event_loop.h"
+#include "handlers.h"  // dispatchRequest: the request path shared with the Unix socket
 #include "peer_auth.h"
 #include "tls_context.h"
 
@@ -40,18 +50,6 @@ struct TlsListenConfig {
 
 // gateway.control of a loaded policy; nullopt when the policy has none.
 [[nodiscard]] std::optional<TlsListenConfig> tlsConfigOf(const policies::Policy& policy);
-
-// The request handling shared with the Unix socket's semantics: parse, check the role,
-// "events" subscribes, everything else goes to the handler.
-struct Dispatch {
-  nlohmann::json reply;
-  bool subscribe = false;
-  bool close = false;  // refused peer: hang up after the reply
-};
-using RequestHandler = std::function<nlohmann::json(const Peer&, gateway::Op, const nlohmann::json& request)>;
-using DeniedHandler = std::function<void(const Peer&, std::string_view op)>;
-[[nodiscard]] Dispatch dispatchRequest(const Peer& peer, const std::string& line, const RequestHandler& handler,
-                                       const DeniedHandler& denied);
 
 class TlsControlServer {
  public:
@@ -81,6 +79,7 @@ class TlsControlServer {
     bool established = false;  // handshake done
     bool subscribed = false;
     bool closeAfterWrite = false;
+    unsigned pkiLoad = 0;            // contexts_.loads() of the context the handshake uses
     Clock::time_point since;         // accept time (handshake timeout)
     Clock::time_point lastActivity;  // idle timeout
   };
@@ -94,6 +93,10 @@ class TlsControlServer {
   void drop(int fd);
   void sweep();
   void closeListener();
+  // contexts_.current(), and after a reload the re-check of the open connections.
+  gateway::Result<SSL_CTX*> context();
+  void recheckConnections(SSL_CTX* ctx);
+  void closeNoLongerValid(int fd, const std::string& why);
 
   EventLoop& loop_;
   TlsContextSource contexts_;
@@ -104,6 +107,7 @@ class TlsControlServer {
   UniqueFd listenFd_;
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::optional<EventLoop::TimerId> sweepTimer_;
+  unsigned checkedLoads_ = 0;  // contexts_.loads() the open connections were last checked against
 };
 
 }  // namespace bulwark::daemon
