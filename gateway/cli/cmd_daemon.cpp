@@ -1,6 +1,7 @@
 // Verbs that talk to bulwarkd: status, confirm, rollback, history, events, reload; and plan /
 // apply, which go through the daemon by default when its socket exists (`--direct` keeps the
-// no-daemon mode of cmd_plan.cpp, unchanged).
+// no-daemon mode of cmd_plan.cpp, unchanged); likewise tunnels / tunnels terminate (`--direct`
+// or `--vici` keeps cmd_vpn.cpp's VICI mode).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -138,6 +139,37 @@ void printHistory(const nlohmann::json& b) {
   }
 }
 
+// bulwarkd's `tunnels` rows in the shape `bulwarkctl tunnels` prints from charon (cmd_vpn.cpp).
+nlohmann::json tunnelRowsOf(const nlohmann::json& body) {
+  auto rows = nlohmann::json::array();
+  if (!body.contains("tunnels") || !body["tunnels"].is_array()) return rows;
+  for (const auto& t : body["tunnels"]) {
+    rows.push_back({{"user", t.value("user", "")}, {"group", t.value("group", "")},
+                    {"identity", t.value("identity", "")}, {"virtual_ip", t.value("virtual_ip", "")},
+                    {"outer_address", t.value("outer", "")}, {"state", t.value("state", "")},
+                    {"up_since", t.value("since", std::int64_t{0})}, {"bytes_in", t.value("bytes_in", std::uint64_t{0})},
+                    {"bytes_out", t.value("bytes_out", std::uint64_t{0})},
+                    {"packets_in", t.value("packets_in", std::uint64_t{0})},
+                    {"packets_out", t.value("packets_out", std::uint64_t{0})}, {"ike_id", t.value("ike_id", "")}});
+  }
+  return rows;
+}
+
+int daemonTunnels(const std::string& socket, const GlobalOptions& opts) {
+  auto r = callDaemon(socket, "tunnels");
+  if (!r.transportOk) return kExitUsage;
+  if (!r.body.value("ok", false)) return printDaemonError(r.body);
+  return printTunnels(tunnelRowsOf(r.body), opts);
+}
+
+int daemonTerminate(const std::string& socket, const std::string& user, const GlobalOptions& opts) {
+  auto r = callDaemon(socket, "terminate", {{"user", user}});
+  if (!r.transportOk) return kExitUsage;
+  if (!r.body.value("ok", false)) return printDaemonError(r.body);
+  printTerminated(user, r.body.value("terminated", std::size_t{0}), opts);
+  return kExitOk;
+}
+
 int runEvents(const std::string& socket) {
   auto client = connectDaemon(socket);
   if (!client) {
@@ -234,7 +266,27 @@ void registerDaemonCommands(Registry& r) {
     auto* only = sub->get_option_no_throw("--only");
     return sub->count("--direct") > 0 || (only != nullptr && only->count() > 0);
   };
-  r.app.final_callback([&r, plan, apply, sock, args, directWanted] {
+  // tunnels / tunnels terminate (cmd_vpn.cpp): through the daemon when --socket or --connect
+  // names one or the default socket exists; --direct or an explicit --vici talks to charon.
+  auto* tunnels = r.app.get_subcommand("tunnels");
+  auto* terminate = tunnels->get_subcommand("terminate");
+  auto viciWanted = [](CLI::App* sub) { return sub->count("--direct") > 0 || sub->count("--vici") > 0; };
+  auto daemonWanted = [args, sock] { return !args->socket.empty() || daemonSocketExists(sock()); };
+  auto routeTunnels = [&r, tunnels, terminate, sock, viciWanted, daemonWanted] {
+    if (!tunnels->parsed() || viciWanted(tunnels) || (terminate->parsed() && viciWanted(terminate)) ||
+        !daemonWanted()) {
+      return;
+    }
+    if (terminate->parsed()) {
+      auto user = terminate->get_option("USER")->as<std::string>();
+      r.action = [&r, sock, user] { return daemonTerminate(sock(), user, r.opts); };
+    } else {
+      r.action = [&r, sock] { return daemonTunnels(sock(), r.opts); };
+    }
+  };
+  // One final callback (CLI11 keeps only the last one set).
+  r.app.final_callback([&r, plan, apply, sock, args, directWanted, routeTunnels] {
+    routeTunnels();
     if (plan->parsed() && !directWanted(plan) && daemonSocketExists(sock())) {
       bool detailed = plan->count("--detailed-exitcode") > 0;
       r.action = [&r, sock, detailed] { return daemonPlan(sock(), r.path, detailed, r.opts); };

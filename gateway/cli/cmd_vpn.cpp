@@ -1,5 +1,6 @@
 // bulwarkctl vpn apply|plan, tunnels [terminate USER]: the admin VPN driven over charon's
-// VICI socket. Exit codes: 0 ok (vpn plan --detailed-exitcode: 0 in sync, 3 changes
+// VICI socket (tunnels and terminate go through bulwarkd when its socket exists, see
+// cmd_daemon.cpp; --direct or --vici keeps them here). Exit codes: 0 ok (vpn plan --detailed-exitcode: 0 in sync, 3 changes
 // pending), 1 invalid policy or charon refused a change, 2 usage, I/O or VICI transport
 // error (charon not running, socket unreachable). Private keys are never printed.
 #include <CLI/CLI.hpp>
@@ -43,6 +44,7 @@ struct VpnArgs {
   bool watch = false;
   bool detailed = false;
   bool libipsec = false;
+  bool direct = false;  // tunnels/terminate: read by cmd_daemon.cpp through the option's count
   std::string user;
 };
 
@@ -245,6 +247,13 @@ std::string ago(std::int64_t since) {
   return buf;
 }
 
+nlohmann::json tunnelRow(const vpn::Tunnel& t) {
+  return {{"user", t.user}, {"group", t.group}, {"identity", t.identity}, {"virtual_ip", t.virtualIp},
+          {"outer_address", t.outerAddress}, {"state", t.state}, {"up_since", t.upSince},
+          {"bytes_in", t.bytesIn}, {"bytes_out", t.bytesOut}, {"packets_in", t.packetsIn},
+          {"packets_out", t.packetsOut}, {"ike_id", t.ikeId}};
+}
+
 int runTunnels(const VpnArgs& a, const GlobalOptions& opts) {
   auto client = vpn::ViciClient::connect(a.vici);
   if (!client) {
@@ -254,32 +263,14 @@ int runTunnels(const VpnArgs& a, const GlobalOptions& opts) {
   if (!tunnels) {
     return viciFailure(tunnels.error());
   }
-  if (opts.json) {
-    auto arr = nlohmann::json::array();
-    for (const auto& t : *tunnels) {
-      arr.push_back({{"user", t.user}, {"group", t.group}, {"identity", t.identity}, {"virtual_ip", t.virtualIp},
-                     {"outer_address", t.outerAddress}, {"state", t.state}, {"up_since", t.upSince},
-                     {"bytes_in", t.bytesIn}, {"bytes_out", t.bytesOut}, {"packets_in", t.packetsIn},
-                     {"packets_out", t.packetsOut}, {"ike_id", t.ikeId}});
-    }
-    std::cout << arr.dump(2) << '\n';
-    return kExitOk;
-  }
-  if (tunnels->empty()) {
-    std::cout << "no admin tunnels\n";
-    return kExitOk;
-  }
-  std::printf("%-16s %-12s %-16s %-18s %-20s %12s %12s\n", "USER", "GROUP", "VIRTUAL IP", "OUTER ADDRESS",
-              "UP SINCE", "BYTES IN", "BYTES OUT");
+  auto rows = nlohmann::json::array();
   for (const auto& t : *tunnels) {
-    std::printf("%-16s %-12s %-16s %-18s %-20s %12llu %12llu\n", t.user.c_str(), t.group.c_str(),
-                t.virtualIp.c_str(), t.outerAddress.c_str(), ago(t.upSince).c_str(),
-                static_cast<unsigned long long>(t.bytesIn), static_cast<unsigned long long>(t.bytesOut));
+    rows.push_back(tunnelRow(t));
   }
-  return kExitOk;
+  return printTunnels(rows, opts);
 }
 
-int runTerminate(const VpnArgs& a) {
+int runTerminate(const VpnArgs& a, const GlobalOptions& opts) {
   auto client = vpn::ViciClient::connect(a.vici);
   if (!client) {
     return viciFailure(client.error());
@@ -292,12 +283,20 @@ int runTerminate(const VpnArgs& a) {
     std::cerr << "bulwarkctl: no admin tunnel of '" << a.user << "' is up\n";
     return kExitFailure;
   }
-  std::cout << "terminated " << *n << " tunnel(s) of " << a.user << '\n';
+  printTerminated(a.user, *n, opts);
   return kExitOk;
 }
 
 void addViciOption(CLI::App* cmd, VpnArgs& a) {
   cmd->add_option("--vici", a.vici, "charon's VICI socket (default unix:///var/run/charon.vici)");
+}
+
+// tunnels / terminate go through bulwarkd when its socket exists (cmd_daemon.cpp routes them);
+// --direct or an explicit --vici talks to charon itself, as before the daemon had the ops.
+void addDirectOptions(CLI::App* cmd, VpnArgs& a) {
+  cmd->add_option("--vici", a.vici,
+                  "Talk to charon's VICI socket directly instead of bulwarkd (default unix:///var/run/charon.vici)");
+  cmd->add_flag("--direct", a.direct, "Talk to charon's VICI socket directly (--vici) instead of bulwarkd");
 }
 
 void addPkiOptions(CLI::App* cmd, VpnArgs& a) {
@@ -310,6 +309,35 @@ void addPkiOptions(CLI::App* cmd, VpnArgs& a) {
 }
 
 }  // namespace
+
+int printTunnels(const nlohmann::json& rows, const GlobalOptions& opts) {
+  if (opts.json) {
+    std::cout << rows.dump(2) << '\n';
+    return kExitOk;
+  }
+  if (rows.empty()) {
+    std::cout << "no admin tunnels\n";
+    return kExitOk;
+  }
+  std::printf("%-16s %-12s %-16s %-18s %-20s %12s %12s\n", "USER", "GROUP", "VIRTUAL IP", "OUTER ADDRESS",
+              "UP SINCE", "BYTES IN", "BYTES OUT");
+  for (const auto& t : rows) {
+    std::printf("%-16s %-12s %-16s %-18s %-20s %12llu %12llu\n", t.value("user", "").c_str(),
+                t.value("group", "").c_str(), t.value("virtual_ip", "").c_str(), t.value("outer_address", "").c_str(),
+                ago(t.value("up_since", std::int64_t{0})).c_str(),
+                static_cast<unsigned long long>(t.value("bytes_in", std::uint64_t{0})),
+                static_cast<unsigned long long>(t.value("bytes_out", std::uint64_t{0})));
+  }
+  return kExitOk;
+}
+
+void printTerminated(const std::string& user, std::size_t n, const GlobalOptions& opts) {
+  if (opts.json) {
+    std::cout << nlohmann::json{{"user", user}, {"terminated", n}}.dump(2) << '\n';
+  } else {
+    std::cout << "terminated " << n << " tunnel(s) of " << user << '\n';
+  }
+}
 
 void registerVpnCommands(Registry& r) {
   auto a = std::make_shared<VpnArgs>();
@@ -330,17 +358,19 @@ void registerVpnCommands(Registry& r) {
   plan->add_flag("--detailed-exitcode", a->detailed, "Exit 0 when in sync, 3 when changes are pending");
   plan->callback([&r, a] { r.action = [&r, a] { return runVpnApply(r.path, *a, r.opts, true); }; });
 
-  auto* tunnels = r.app.add_subcommand("tunnels", "Admin tunnels: user, group, virtual IP, outer address, bytes");
-  addViciOption(tunnels, *a);
+  auto* tunnels = r.app.add_subcommand(
+      "tunnels", "Admin tunnels: user, group, virtual IP, outer address, bytes (through bulwarkd, or --direct)");
+  addDirectOptions(tunnels, *a);
   tunnels->callback([&r, a] {
     if (!r.action) {
       r.action = [&r, a] { return runTunnels(*a, r.opts); };
     }
   });
-  auto* term = tunnels->add_subcommand("terminate", "Close every admin tunnel of USER (certificate CN)");
+  auto* term = tunnels->add_subcommand(
+      "terminate", "Close every admin tunnel of USER (certificate CN); through bulwarkd: needs the change role, audited");
   term->add_option("USER", a->user, "the admin's name (certificate CN)")->required();
-  addViciOption(term, *a);
-  term->callback([&r, a] { r.action = [a] { return runTerminate(*a); }; });
+  addDirectOptions(term, *a);
+  term->callback([&r, a] { r.action = [&r, a] { return runTerminate(*a, r.opts); }; });
 }
 
 }  // namespace bulwark::cli

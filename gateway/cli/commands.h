@@ -1,8 +1,11 @@
 #pragma once
 // One function per bulwarkctl verb. Exit codes: 0 ok, 1 invalid policy (or, for
 // `fmt --check`, files not in canonical form), 2 usage or I/O error.
+#include <cstddef>
 #include <functional>
 #include <string>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace CLI {
 class App;
@@ -56,6 +59,11 @@ enum class Parts { All, Firewall, Links };
 int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const GlobalOptions& opts);
 int runApply(const std::string& path, Parts parts, const GlobalOptions& opts);
 int runCounters(const std::string& path, const GlobalOptions& opts);
+// `tunnels` output, the same from charon (--direct) and from bulwarkd: rows
+// {user, group, identity, virtual_ip, outer_address, state, up_since, bytes_in, bytes_out,
+// packets_in, packets_out, ike_id}; a table, or the array with --json.
+int printTunnels(const nlohmann::json& rows, const GlobalOptions& opts);
+void printTerminated(const std::string& user, std::size_t n, const GlobalOptions& opts);
 int runWhy(const WhyArgs& args, const GlobalOptions& opts);
 
 }  // namespace bulwark::cli

@@ -128,12 +128,16 @@ gateway::Result<nlohmann::json> tunnelRows(const std::string& viciUri) {
   for (const auto& t : *tunnels) {
     rows.push_back({{"user", t.user},
                     {"group", t.group},
+                    {"identity", t.identity},
                     {"virtual_ip", t.virtualIp},
                     {"outer", t.outerAddress},
                     {"state", t.state},
                     {"since", t.upSince},
                     {"bytes_in", t.bytesIn},
-                    {"bytes_out", t.bytesOut}});
+                    {"bytes_out", t.bytesOut},
+                    {"packets_in", t.packetsIn},
+                    {"packets_out", t.packetsOut},
+                    {"ike_id", t.ikeId}});
   }
   return rows;
 }

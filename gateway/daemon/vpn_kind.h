@@ -34,7 +34,8 @@ class VpnState : public KindState {
 
 [[nodiscard]] ResourceKindPtr makeVpnKind(VpnOptions options);
 
-// `tunnels` reply rows: [{user, group, virtual_ip, outer, since, bytes_in, bytes_out}].
+// `tunnels` reply rows: [{user, group, identity, virtual_ip, outer, state, since, bytes_in,
+// bytes_out, packets_in, packets_out, ike_id}] (since: Unix time, 0 = not established).
 [[nodiscard]] gateway::Result<nlohmann::json> tunnelRows(const std::string& viciUri);
 // Terminates every admin tunnel of `user`; how many there were.
 [[nodiscard]] gateway::Result<std::size_t> terminateTunnels(const std::string& viciUri, const std::string& user);

@@ -12,9 +12,13 @@ group netops → change and auditors → view. Clients run in <prefix>-c (the ma
 
 Checks: the daemon listens on 10.1.0.1:9443 and on no other TCP address (`ss -ltn`); a
 netops certificate can apply (and history/audit name its CN); an auditors certificate gets
-`denied` on apply but can read status; a certificate whose group the policy does not map is
+`denied` on apply (and on `bulwarkctl tunnels terminate`) but can read status; `bulwarkctl
+tunnels` over --connect reaches the daemon's op; a certificate whose group the policy does not map is
 refused; a certificate revoked after the daemon started is refused at the handshake (the CRL
-is re-read without a restart); a certificate from a foreign CA with the same CA name is
+is re-read without a restart); a revocation also closes the connections its certificate
+already has open (a status connection and an events subscriber, within 5 s, with a last
+error line; audited and logged with CN and serial) while another admin's open connection
+keeps working; a certificate from a foreign CA with the same CA name is
 refused; a client without a certificate is refused; a TLS 1.2-only client is refused
 (`openssl s_client -tls1_2` as the witness, `-tls1_3` with the same certificate as the
 control); the other segment cannot reach the port; stalled handshakes are bounded (a 5th
@@ -139,7 +143,8 @@ class Lab:
         for d in (self.pki, self.foreign):
             run([ctl, "pki", "--dir", d, "init", "--ca-name", CA_NAME])  # the same CA name: a forgery attempt
             run([ctl, "pki", "--dir", d, "gateway", "--local-id", SERVER_NAME])
-        for name, group in (("alice", "netops"), ("bob", "auditors"), ("carol", "netops"), ("dave", "dba")):
+        for name, group in (("alice", "netops"), ("bob", "auditors"), ("carol", "netops"), ("dave", "dba"),
+                            ("erin", "netops")):
             run([ctl, "pki", "--dir", self.pki, "issue", name, "--group", group, "--password-file", self.pwfile])
         run([ctl, "pki", "--dir", self.foreign, "issue", "mallory", "--group", "netops", "--password-file", self.pwfile])
 
@@ -239,6 +244,23 @@ def t_view_group_cannot_apply_but_reads(lab):
     check(r.returncode == 0 and json.loads(r.stdout)["you"]["role"] == "view", f"bob cannot read: {r.stderr}")
 
 
+def t_tunnels_over_tls(lab):
+    # bulwarkctl tunnels / terminate over --connect reach the daemon's ops (this daemon runs
+    # without --vici: the daemon's answer, not a VICI connection error, proves the route);
+    # terminate needs the change role (tests/gateway/daemon_vpn_test.py has real tunnels).
+    r = lab.remote("bob", "tunnels", "terminate", "alice")
+    check(r.returncode == 1 and "read-only role" in r.stderr, f"bob could terminate: {r.returncode} {r.stderr}")
+    denied = [e for e in lab.audit() if e["event"] == "denied"]
+    check(denied and denied[-1]["who"].startswith("CN=bob, OU=auditors") and "'terminate'" in denied[-1]["summary"],
+          f"refused terminate not audited: {denied[-1:]}")
+    for who in ("alice", "bob"):
+        r = lab.remote(who, "tunnels")
+        check(r.returncode == 1 and "bulwarkd: no VPN: bulwarkd runs without --vici" in r.stderr,
+              f"{who}: tunnels over TLS: {r.returncode} {r.stderr}")
+    r = lab.remote("alice", "tunnels", "terminate", "alice")
+    check(r.returncode == 1 and "bulwarkd: no VPN" in r.stderr, f"alice terminate over TLS: {r.returncode} {r.stderr}")
+
+
 def t_unmapped_group_refused(lab):
     r = lab.remote("dave", "status")
     check(r.returncode != 0 and "certificate group 'dba'" in r.stderr, f"dave: {r.returncode} {r.stderr}")
@@ -254,6 +276,89 @@ def t_revoked_after_start_refused(lab):
           "the daemon did not refuse carol for revocation")
     r = lab.remote("alice", "status")  # the new CRL does not lock out everyone else
     check(r.returncode == 0, f"alice after carol's revocation: {r.stderr}")
+
+
+# Open connections in the client namespace: erin (a status connection and an events
+# subscriber) and alice; after "go" on stdin, how long until each of erin's is closed, what
+# it received last, and whether alice's still answers.
+OPEN_CONNECTIONS = r"""
+import json, socket, ssl, sys, time
+ca, addr, port, server_name, certs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+certs = json.loads(certs)
+def connect(name):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_verify_locations(ca)
+    ctx.load_cert_chain(*certs[name])
+    t = ctx.wrap_socket(socket.create_connection((addr, port), timeout=10), server_hostname=server_name)
+    return t, t.makefile("rwb")
+def request(f, op, i):
+    f.write((json.dumps({"id": i, "op": op}) + "\n").encode())
+    f.flush()
+    return json.loads(f.readline())
+erin, ef = connect("erin")
+alice, af = connect("alice")
+sub, sf = connect("erin")
+st = request(ef, "status", 1)
+ready = {"erin": st["ok"], "serial": st["you"]["certificate"]["serial"], "alice": request(af, "status", 1)["ok"],
+         "subscribed": request(sf, "events", 1)["ok"]}
+print(json.dumps(ready), flush=True)
+sys.stdin.readline()  # erin's certificate is revoked now
+t0 = time.monotonic()
+def until_closed(t, f):
+    lines = []
+    t.settimeout(10)
+    try:
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            lines.append(line.decode().strip())
+    except (ssl.SSLError, OSError) as e:  # a timeout included: then it was not closed
+        lines.append("error: " + type(e).__name__)
+    return {"lines": lines, "seconds": round(time.monotonic() - t0, 2)}
+out = {"status_conn": until_closed(erin, ef), "subscriber": until_closed(sub, sf)}
+out["alice_after"] = request(af, "status", 2)["ok"]
+print(json.dumps(out), flush=True)
+"""
+
+
+def t_revocation_closes_open_connections(lab):
+    certs = {n: [str(lab.bundle(n) / f"{n}.crt"), str(lab.bundle(n) / f"{n}.key")] for n in ("alice", "erin")}
+    p = subprocess.Popen(["ip", "netns", "exec", lab.c, "python3", "-c", OPEN_CONNECTIONS, str(lab.pki / "ca.crt"),
+                          ADDR, str(PORT), SERVER_NAME, json.dumps(certs)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(p.stdout.readline() or "{}")
+        check(ready.get("erin") and ready.get("alice") and ready.get("subscribed"),
+              f"the connections did not open: {ready}")
+        serial = ready["serial"]
+        run([lab.a.ctl, "pki", "--dir", lab.pki, "revoke", "erin"])  # writes the new crl.pem
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=40)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    res = json.loads(out.splitlines()[-1]) if out.strip() else {}
+    check(res, f"no result from the client: {err[-500:]}")
+    for conn in ("status_conn", "subscriber"):
+        r = res[conn]
+        check(r["seconds"] < 5.0 and not any(l.startswith("error: timeout") or l == "error: TimeoutError"
+                                             for l in r["lines"]),
+              f"erin's open {conn} was not closed within 5 s after the revocation: {r}")
+        check(any("certificate revoked" in l and "connection closed" in l for l in r["lines"]),
+              f"erin's {conn} got no closing notice: {r}")
+        print(f"     erin's {conn} closed {r['seconds']} s after the revocation")
+    check(res["alice_after"], "alice's open connection stopped working after erin's revocation")
+    check(wait_log(lab, f"closed the connection of CN=erin, OU=netops (certificate {serial}, "),
+          "the daemon log does not name the closed connection")
+    closed = [e for e in lab.audit() if e["event"] == "denied" and e["who"].startswith(
+        f"CN=erin, OU=netops (certificate {serial}, ") and "certificate revoked" in e["summary"]]
+    check(len(closed) == 2, f"audit: {len(closed)} entries for erin's closed connections, want 2")
+    r = lab.remote("erin", "status")
+    check(r.returncode != 0, "erin gets in with a new connection after the revocation")
 
 
 def t_foreign_ca_refused(lab):
@@ -323,7 +428,8 @@ def t_stalled_handshakes_bounded(lab):
 
 
 TESTS = [t_listens_only_on_the_policy_address, t_change_group_can_apply, t_view_group_cannot_apply_but_reads,
-         t_unmapped_group_refused, t_revoked_after_start_refused, t_foreign_ca_refused, t_tls12_refused_tls13_works,
+         t_tunnels_over_tls, t_unmapped_group_refused, t_revoked_after_start_refused, t_revocation_closes_open_connections,
+         t_foreign_ca_refused, t_tls12_refused_tls13_works,
          t_no_client_certificate_refused, t_other_segment_cannot_reach, t_stalled_handshakes_bounded]
 
 

@@ -9,9 +9,13 @@ tests/vpn/lab/vpn-lab.yaml); here the gateway's charon is configured only by bul
 
 Checks: startup loads the admin connections into charon (kinds firewall, links, vpn ok);
 alice's tunnel comes up and `tunnels` lists her (group, virtual IP, outer address, bytes);
-an `events` subscriber sees tunnel up; `terminate {user: alice}` closes it (tunnels empty,
-tunnel down event, audited); an unconfirmed apply that changes a VPN pool is put back in
-charon at the deadline; charon restarted → the daemon loads its configuration again.
+`bulwarkctl tunnels` through the daemon's socket lists her too (--json and the table, as root
+and as a view-role user), with the same rows as `bulwarkctl tunnels --direct` (VICI);
+an `events` subscriber sees tunnel up; `bulwarkctl tunnels terminate alice` as a view-role
+user is refused (tunnel still up, refusal audited), as a change-role user closes it (tunnels
+empty, tunnel down event, audited with that user); an unconfirmed apply that changes a VPN
+pool is put back in charon at the deadline; charon restarted → the daemon loads its
+configuration again.
 
 Usage: daemon_vpn_test.py --daemon BULWARKD --ctl BULWARKCTL   (root; exit 77 = skipped)
 """
@@ -22,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -32,6 +37,12 @@ import charonlab  # noqa: E402
 
 POLICY = os.path.join(HERE, "..", "vpn", "lab", "vpn-lab.yaml")
 RESULTS = []
+# The daemon's access groups (numeric: no group database entries needed) and two unprivileged
+# identities for bulwarkctl, as in daemon_netns.py.
+VIEW_GID = 64242
+CHANGE_GID = 64241
+VIEWER = ["--reuid=65534", "--regid=65534", "--groups=%d" % VIEW_GID]
+CHANGER = ["--reuid=65534", "--regid=65534", "--groups=%d" % CHANGE_GID]
 
 
 def check(name, ok, detail=""):
@@ -42,15 +53,17 @@ def check(name, ok, detail=""):
 
 
 class Daemon:
-    def __init__(self, t, exe, policy_dir):
+    def __init__(self, t, exe, policy_dir, sock_dir):
         self.t = t
         self.dir = os.path.join(t.lab.dir, "bulwarkd")
         os.makedirs(self.dir, exist_ok=True)
-        self.sock = os.path.join(self.dir, "control.sock")
+        # The socket outside the lab dir (0700): the unprivileged bulwarkctl runs must reach it.
+        self.sock = os.path.join(sock_dir, "control.sock")
         self.log = os.path.join(self.dir, "bulwarkd.log")
         self.proc = t.lab.spawn(t.ns_gw, [exe, "--policy", policy_dir, "--socket", self.sock, "--state-dir",
                                           os.path.join(self.dir, "state"), "--metrics", "127.0.0.1:9469", "--no-journal",
-                                          "--vici", t.gw.uri, "--pki", t.pki_dir, "--libipsec"],
+                                          "--vici", t.gw.uri, "--pki", t.pki_dir, "--libipsec",
+                                          "--change-group", str(CHANGE_GID), "--view-group", str(VIEW_GID)],
                                 os.path.join("bulwarkd", "bulwarkd.log"))
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -93,6 +106,13 @@ class Daemon:
         p = os.path.join(self.dir, "state", "audit.log")
         return [json.loads(l) for l in cvt.read(p).splitlines()]
 
+    def ctl(self, *argv, user=None):
+        """bulwarkctl through this daemon's socket; as root, or through setpriv as `user`."""
+        cmd = [self.t.ctl, "--socket", self.sock, *argv]
+        if user is not None:
+            cmd = ["setpriv", *user, *cmd]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -108,8 +128,10 @@ def main():
         return 77
     t = cvt.VpnLab(os.path.abspath(a.ctl), os.path.abspath(POLICY), timeout=400)
     d = None
+    sock_dir = tempfile.mkdtemp(prefix="bulwarkd-vpn-sock.")
+    os.chmod(sock_dir, 0o755)
     try:
-        d = run(t, os.path.abspath(a.daemon))
+        d = run(t, os.path.abspath(a.daemon), sock_dir)
     except (charonlab.LabError, subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
         check("lab setup/commands", False, str(e)[:2000])
     finally:
@@ -117,12 +139,13 @@ def main():
             print("---- gw charon log (tail) ----\n" + t.gw.tail(30))
             print("---- bulwarkd log (tail) ----\n" + cvt.read(os.path.join(t.lab.dir, "bulwarkd", "bulwarkd.log"))[-3000:])
         t.lab.close()
+        shutil.rmtree(sock_dir, ignore_errors=True)
     failed = [n for n, ok in RESULTS if not ok]
     print("%d checks, %d failed%s" % (len(RESULTS), len(failed), (": " + ", ".join(failed)) if failed else ""))
     return 1 if failed else 0
 
 
-def run(t, exe):
+def run(t, exe, sock_dir):
     L = t.lab
     t.pki("init")
     t.pki("gateway")
@@ -134,7 +157,7 @@ def run(t, exe):
     pol = os.path.join(L.dir, "policy")
     os.makedirs(pol)
     shutil.copy(POLICY, os.path.join(pol, "policy.yaml"))
-    d = Daemon(t, exe, pol)
+    d = Daemon(t, exe, pol, sock_dir)
     st = d.request("status")
     kinds = {k["kind"]: k["state"] for k in st["kinds"]}
     check("startup reconciles firewall, links and vpn", kinds == {"firewall": "ok", "links": "ok", "vpn": "ok"}, st)
@@ -167,17 +190,57 @@ def run(t, exe):
     check("events: tunnel up for alice", any(e.get("event") == "tunnel" and e["state"] == "up"
                                              and e["user"] == "alice" for e in events), events)
 
-    r = d.request("terminate", user="alice")
-    check("terminate alice", r.get("ok") and r.get("terminated", 0) >= 1, r)
+    # bulwarkctl tunnels through the daemon (the socket exists: no --direct, no --vici)
+    p = d.ctl("--json", "tunnels")
+    rows = json.loads(p.stdout) if p.returncode == 0 else []
+    mine = next((x for x in rows if x["user"] == "alice"), None)
+    check("bulwarkctl tunnels (daemon) lists alice: group, virtual IP, outer address, bytes",
+          mine is not None and mine["group"] == "netops" and mine["virtual_ip"] == vip
+          and mine["outer_address"] == "192.0.2.2" and mine["state"] == "ESTABLISHED" and mine["up_since"] > 0
+          and mine["bytes_in"] > 0 and mine["packets_in"] > 0 and mine["identity"].startswith("CN=alice"),
+          (p.returncode, p.stdout, p.stderr))
+    p = d.ctl("tunnels")
+    line = next((l for l in p.stdout.splitlines() if l.startswith("alice ")), "")
+    check("bulwarkctl tunnels (daemon, table) shows alice with group and virtual IP",
+          p.returncode == 0 and p.stdout.startswith("USER") and line.split()[1:3] == ["netops", vip], p.stdout + p.stderr)
+    p = t.bctl("--json", "tunnels", "--direct", "--vici", t.gw.uri)
+    direct = json.loads(p.stdout) if p.returncode == 0 else []
+    fixed = ("user", "group", "identity", "virtual_ip", "outer_address", "state", "up_since", "ike_id")
+    check("bulwarkctl tunnels --direct (VICI): the same rows as through the daemon",
+          [{k: x[k] for k in fixed} for x in direct] == [{k: x[k] for k in fixed} for x in rows]
+          and all(set(x) == set(y) for x, y in zip(direct, rows)), (direct, rows))
+    p = d.ctl("--json", "tunnels", user=VIEWER)
+    check("bulwarkctl tunnels as a view-role user lists alice",
+          p.returncode == 0 and any(x["user"] == "alice" for x in json.loads(p.stdout)), p.stdout + p.stderr)
+
+    # terminate: the view role is refused (and audited), the change role may
+    p = d.ctl("tunnels", "terminate", "alice", user=VIEWER)
+    check("bulwarkctl tunnels terminate as a view-role user is refused",
+          p.returncode != 0 and "permission denied" in p.stderr and "read-only role" in p.stderr,
+          (p.returncode, p.stdout, p.stderr))
     r = d.request("tunnels")
-    check("alice is gone from tunnels", r.get("ok") and not any(x["user"] == "alice" for x in r["tunnels"]), r)
+    check("alice's tunnel is still up after the refusal", r.get("ok") and any(x["user"] == "alice"
+                                                                              for x in r["tunnels"]), r)
+    check("the refused terminate is audited", any(e["event"] == "denied" and e["uid"] == 65534
+                                                  and "'terminate'" in e["summary"] for e in d.audit()), d.audit()[-3:])
+    p = d.ctl("tunnels", "terminate", "alice", user=CHANGER)
+    check("bulwarkctl tunnels terminate alice as a change-role user",
+          p.returncode == 0 and p.stdout.strip() == "terminated 1 tunnel(s) of alice", (p.returncode, p.stdout, p.stderr))
+    p = d.ctl("--json", "tunnels")
+    check("alice is gone from bulwarkctl tunnels", p.returncode == 0
+          and not any(x["user"] == "alice" for x in json.loads(p.stdout)), p.stdout + p.stderr)
     cvt.wait_for(lambda: any(e.get("event") == "tunnel" and e["state"] == "down" and e["user"] == "alice"
                              for e in events), 5)
     check("events: tunnel down for alice", any(e.get("event") == "tunnel" and e["state"] == "down"
                                                and e["user"] == "alice" for e in events), events)
-    check("terminate is audited", any(e["event"] == "terminate" and "alice" in e["summary"] for e in d.audit()))
+    check("terminate is audited, with the change-role user", any(
+        e["event"] == "terminate" and e["summary"] == "terminated 1 tunnel(s) of alice" and e["uid"] == 65534
+        for e in d.audit()), d.audit()[-3:])
     r = d.request("terminate", user="alice")
     check("terminate with no tunnel: not-found", not r.get("ok") and r["error"]["code"] == "not_found", r)
+    p = d.ctl("tunnels", "terminate", "alice")
+    check("bulwarkctl tunnels terminate with no tunnel: exit 1 and the daemon's reason",
+          p.returncode == 1 and "no tunnel of alice is up" in p.stderr, (p.returncode, p.stderr))
     sub.close()
 
     # commit-confirm covers the VPN: a changed pool, not confirmed → charon gets the old one back
