@@ -52,9 +52,10 @@
 //                                                         daemon's netns (null: module not loaded)
 //    "dump_millis": 1.5}                                  time the kernel dump took
 //
-// `tunnels` reply: {"tunnels": [{"user": "alice", "group": "netops", "virtual_ip": "10.250.0.1",
-//   "outer": "192.0.2.2", "state": "ESTABLISHED", "since": <Unix time>, "bytes_in": N,
-//   "bytes_out": N}]}; `terminate {user}` reply: {"terminated": <IKE_SAs closed>}.
+// `tunnels` reply: {"tunnels": [{"user": "alice", "group": "netops", "identity": "CN=alice, OU=netops",
+//   "virtual_ip": "10.250.0.1", "outer": "192.0.2.2", "state": "ESTABLISHED", "since": <Unix time>,
+//   "bytes_in": N, "bytes_out": N, "packets_in": N, "packets_out": N, "ike_id": "3"}]};
+//   `terminate {user}` reply: {"terminated": <IKE_SAs closed>} (not_found when none was up).
 // Tunnel events (after "events"): {"event": "tunnel", "state": "up"|"down", "sa": "ike"|"child",
 //   "connection": "bulwark-admin-netops", "user": "alice", "time": "..."}.
 #include <cstddef>
