@@ -4,6 +4,7 @@
 // and the server context's reload when the CRL changes (fail closed on a broken one).
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "bulwark/vpn/pki.h"
 #include "tls_context.h"
 #include "tls_listener.h"
+#include "unique_fd.h"
 
 namespace bulwark::daemon {
 namespace {
@@ -61,11 +63,44 @@ class TlsPki : public ::testing::Test {
     alice_ = *a;
     auto b = pki::issue(dir(), "bob", "auditors", o);
     ASSERT_TRUE(b.ok()) << b.error().str();
+    bob_ = *b;
   }
   [[nodiscard]] fs::path dir() const { return tmp_.path() / "pki"; }
   TempDir tmp_;
-  pki::IssuedCert alice_;
+  pki::IssuedCert alice_, bob_;
 };
+
+// A TLS connection made in-process over a socketpair: the server side as the listener has it
+// after SSL_accept, the client presenting `cert`'s certificate and key.
+struct Connection {
+  UniqueFd serverFd, clientFd;
+  SslCtxPtr clientCtx;
+  SslPtr server, client;
+};
+std::unique_ptr<Connection> handshake(SSL_CTX* serverCtx, const pki::IssuedCert& cert) {
+  auto c = std::make_unique<Connection>();
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) return nullptr;
+  c->serverFd = UniqueFd(fds[0]);
+  c->clientFd = UniqueFd(fds[1]);
+  c->clientCtx.reset(SSL_CTX_new(TLS_client_method()));
+  if (!c->clientCtx || SSL_CTX_use_certificate_file(c->clientCtx.get(), cert.certPath.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_use_PrivateKey_file(c->clientCtx.get(), cert.keyPath.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return nullptr;
+  }
+  c->server.reset(SSL_new(serverCtx));
+  c->client.reset(SSL_new(c->clientCtx.get()));
+  if (!c->server || !c->client) return nullptr;
+  SSL_set_fd(c->server.get(), c->serverFd.get());
+  SSL_set_fd(c->client.get(), c->clientFd.get());
+  bool serverDone = false, clientDone = false;
+  for (int i = 0; i < 100 && !(serverDone && clientDone); ++i) {  // non-blocking: take turns
+    if (!clientDone) clientDone = SSL_connect(c->client.get()) == 1;
+    if (!serverDone) serverDone = SSL_accept(c->server.get()) == 1;
+  }
+  if (!serverDone || !clientDone) return nullptr;
+  return c;
+}
 
 CertRoles roles() { return CertRoles{{"netops"}, {"auditors"}}; }
 
@@ -129,6 +164,39 @@ TEST_F(TlsPki, ContextReloadsWhenTheCrlChangesAndFailsClosed) {
   ASSERT_TRUE(pki::renewCrl(dir()).ok());
   EXPECT_TRUE(src.current());
   EXPECT_EQ(src.loads(), 4u);
+}
+
+// What the listener does with its open connections after a PKI reload (tls_listener.h).
+TEST_F(TlsPki, OpenConnectionsAreVerifiedAgainstTheNewCrlAndCa) {
+  auto before = makeServerContext(tlsFilesOfPki(dir()));
+  ASSERT_TRUE(before) << before.error().message;
+  auto alice = handshake(before->get(), alice_);
+  auto bob = handshake(before->get(), bob_);
+  ASSERT_TRUE(alice && bob);
+  EXPECT_TRUE(verifyPeerAgain(before->get(), alice->server.get()));
+
+  ASSERT_TRUE(pki::revoke(dir(), "alice").ok());
+  auto after = makeServerContext(tlsFilesOfPki(dir()));
+  ASSERT_TRUE(after) << after.error().message;
+  auto revoked = verifyPeerAgain(after->get(), alice->server.get());
+  ASSERT_FALSE(revoked);
+  EXPECT_EQ(revoked.error().message, "certificate revoked");
+  EXPECT_TRUE(verifyPeerAgain(after->get(), bob->server.get()));  // the others stay
+
+  // Another CA (the same name): nobody's certificate chains to it.
+  const auto other = tmp_.path() / "other-pki";
+  ASSERT_TRUE(pki::init(other, "Bulwark Test CA").ok());
+  ASSERT_TRUE(pki::issueGateway(other, "gw.test").ok());
+  auto foreign = makeServerContext(tlsFilesOfPki(other));
+  ASSERT_TRUE(foreign) << foreign.error().message;
+  auto unchained = verifyPeerAgain(foreign->get(), bob->server.get());
+  ASSERT_FALSE(unchained);
+  EXPECT_NE(unchained.error().message.find("local issuer"), std::string::npos) << unchained.error().message;
+
+  // The client side's peer is the gateway: its serverAuth certificate is no client certificate.
+  auto gateway = verifyPeerAgain(after->get(), alice->client.get());
+  ASSERT_FALSE(gateway);
+  EXPECT_NE(gateway.error().message.find("purpose"), std::string::npos) << gateway.error().message;
 }
 
 TEST(TlsConfig, FromThePolicysGatewayControl) {
@@ -234,6 +302,45 @@ TEST(TlsDispatch, ViewRoleCannotApplyButCanReadAndIsAudited) {
   EXPECT_EQ(d.reply["error"]["code"], "denied");
   EXPECT_TRUE(d.close);
   EXPECT_NE(d.reply["error"]["message"].get<std::string>().find("certificate group 'dba'"), std::string::npos);
+}
+
+// The Unix socket goes through the same dispatch: the same checks, its own wording.
+TEST(TlsDispatch, UnixPeersTakeTheSamePathWithTheirOwnRefusals) {
+  int handled = 0;
+  std::vector<std::string> deniedOps;
+  RequestHandler handler = [&](const Peer&, gateway::Op, const nlohmann::json& req) {
+    ++handled;
+    return gateway::okReply(req["id"], {{"revision", 3}});
+  };
+  DeniedHandler denied = [&](const Peer& p, std::string_view op) {
+    deniedOps.push_back(p.who() + " " + std::string(op));
+  };
+  Peer viewer;
+  viewer.uid = 65534;
+  viewer.user = "nobody";
+  viewer.role = gateway::Role::View;
+  auto d = dispatchRequest(viewer, R"({"id": 1, "op": "terminate", "user": "alice"})", handler, denied);
+  EXPECT_EQ(handled, 0);
+  EXPECT_EQ(d.reply["error"]["code"], "denied");
+  EXPECT_EQ(d.reply["error"]["message"], "permission denied: " + viewer.who() + " has the read-only role ('" +
+                                             gateway::kGroupView + "'); 'terminate' needs root or group '" +
+                                             gateway::kGroupChange + "'");
+  EXPECT_FALSE(d.close);
+  ASSERT_EQ(deniedOps.size(), 1u);
+  EXPECT_EQ(deniedOps[0], viewer.who() + " terminate");
+  d = dispatchRequest(viewer, R"({"id": 2, "op": "status"})", handler, denied);
+  EXPECT_EQ(handled, 1);
+  EXPECT_FALSE(d.reply.contains("you"));  // a Unix peer is described by the handler, not here
+
+  Peer stranger = viewer;
+  stranger.role = gateway::Role::None;
+  d = dispatchRequest(stranger, "not json", handler, denied);
+  EXPECT_EQ(d.reply["error"]["code"], "bad_request");
+  d = dispatchRequest(stranger, R"({"id": 3})", handler, denied);
+  EXPECT_TRUE(d.close);  // refused before anything else, and hung up on
+  EXPECT_EQ(deniedOps.back(), stranger.who() + " ?");
+  EXPECT_NE(d.reply["error"]["message"].get<std::string>().find("is not root and not in group"), std::string::npos);
+  EXPECT_EQ(handled, 1);
 }
 
 }  // namespace
