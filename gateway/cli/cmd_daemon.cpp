@@ -273,8 +273,17 @@ void registerDaemonCommands(Registry& r) {
   auto viciWanted = [](CLI::App* sub) { return sub->count("--direct") > 0 || sub->count("--vici") > 0; };
   auto daemonWanted = [args, sock] { return !args->socket.empty() || daemonSocketExists(sock()); };
   auto routeTunnels = [&r, tunnels, terminate, sock, viciWanted, daemonWanted] {
-    if (!tunnels->parsed() || viciWanted(tunnels) || (terminate->parsed() && viciWanted(terminate)) ||
-        !daemonWanted()) {
+    if (!tunnels->parsed() || viciWanted(tunnels) || (terminate->parsed() && viciWanted(terminate))) return;
+    if (!daemonWanted()) {
+      // No daemon socket: charon's default VICI socket, as before; say so when that fails too.
+      r.action = [direct = r.action, path = sock()] {
+        int rc = direct();
+        if (rc == kExitUsage) {
+          std::cerr << "bulwarkctl: (no bulwarkd socket at " << path
+                    << " either: --socket PATH or --connect HOST:PORT to go through the daemon)\n";
+        }
+        return rc;
+      };
       return;
     }
     if (terminate->parsed()) {
