@@ -47,7 +47,10 @@ Reconciler::Reconciler(EventLoop& loop, std::filesystem::path policyDir, History
 }
 
 Outcome Reconciler::startup() {
-  if (auto resumed = resumePending()) return *resumed;
+  if (auto resumed = resumePending()) {
+    if (auto in = readPolicyPath(policyDir_)) loadDirSettings(*in);
+    return *resumed;
+  }
   auto in = readPolicyPath(policyDir_);
   if (!in) {
     policyError_ = in.error().message;
@@ -65,7 +68,13 @@ Outcome Reconciler::startup() {
       break;
     }
   }
-  return reconcile(*in, Actor{"bulwarkd (startup)", -1}, Mode::PerKind, "startup", std::nullopt);
+  return reconcile(*in, Actor{"bulwarkd (startup)", -1}, Mode::PerKind, "startup", std::nullopt, true);
+}
+
+void Reconciler::loadDirSettings(const PolicyInput& in) {
+  if (!onDirPolicy_) return;
+  auto loaded = loadAndValidate(in);
+  if (loaded.ok()) onDirPolicy_(loaded.policy);
 }
 
 Outcome Reconciler::reload(const Actor& actor) {
@@ -75,7 +84,11 @@ Outcome Reconciler::reload(const Actor& actor) {
     audit_.record({"reload-failed", actor.who, actor.uid, currentRevision_, currentHash_, policyError_, false, {}});
     return Outcome::failure(gateway::ErrorCode::InvalidPolicy, policyError_);
   }
-  return reconcile(*in, actor, Mode::PerKind, "reload", std::nullopt);
+  // A pending confirm refuses the reload of the kinds (reconcile answers Conflict without
+  // loading), but the dir's own settings (TLS listener) still follow the dir, as they did
+  // when main re-read the dir after every reload.
+  if (pending_) loadDirSettings(*in);
+  return reconcile(*in, actor, Mode::PerKind, "reload", std::nullopt, true);
 }
 
 Outcome Reconciler::plan(const std::optional<PolicyInput>& input) {
@@ -122,39 +135,46 @@ Outcome Reconciler::apply(const PolicyInput& input, const Actor& actor, std::opt
 }
 
 Outcome Reconciler::reconcile(const PolicyInput& input, const Actor& actor, Mode mode, const std::string& event,
-                              std::optional<int> confirmSeconds) {
+                              std::optional<int> confirmSeconds, bool fromDir) {
   if (pending_ && event != "rollback") {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(pending_->deadline - Clock::now()).count();
     return Outcome::failure(gateway::ErrorCode::Conflict,
                             "revision " + std::to_string(pending_->revision) + " awaits confirmation (" +
                                 std::to_string(left) + " s left): confirm or rollback first");
   }
-  auto loaded = loadAndValidate(input);
-  auto diags = diagnosticLines(loaded.diagnostics);
-  if (!loaded.ok()) {
-    auto msg = "invalid policy: " + std::to_string(loaded.diagnostics.errorCount()) + " error(s); nothing was changed";
-    if (mode == Mode::PerKind) policyError_ = msg;
-    audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, msg, false, {}});
-    return Outcome::failure(gateway::ErrorCode::InvalidPolicy, msg, diags);
-  }
-  if (mode == Mode::PerKind) policyError_.clear();
-
   const std::size_t n = slots_.size();
   std::vector<std::optional<KindStatePtr>> desired(n);
   std::vector<std::string> failures;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto d = slots_[i].kind->desired(loaded.policy);
-    if (isOk(d)) {
-      desired[i] = std::get<KindStatePtr>(d);
-      continue;
+  std::vector<std::string> diags;
+  {
+    // The loaded policy is only needed for the desired states: scoped so that its model and
+    // diagnostics are freed before the kernel work below, which reuses that heap.
+    auto loaded = loadAndValidate(input);
+    diags = diagnosticLines(loaded.diagnostics);
+    if (!loaded.ok()) {
+      auto msg =
+          "invalid policy: " + std::to_string(loaded.diagnostics.errorCount()) + " error(s); nothing was changed";
+      if (mode == Mode::PerKind) policyError_ = msg;
+      audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, msg, false, {}});
+      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, msg, diags);
     }
-    const auto& e = std::get<KindError>(d);
-    if (mode == Mode::AllOrNothing) {
-      audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, e.message, false, {}});
-      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message + "; nothing was changed", e.details);
+    if (mode == Mode::PerKind) policyError_.clear();
+    if (fromDir && onDirPolicy_) onDirPolicy_(loaded.policy);
+
+    for (std::size_t i = 0; i < n; ++i) {
+      auto d = slots_[i].kind->desired(loaded.policy);
+      if (isOk(d)) {
+        desired[i] = std::get<KindStatePtr>(d);
+        continue;
+      }
+      const auto& e = std::get<KindError>(d);
+      if (mode == Mode::AllOrNothing) {
+        audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, e.message, false, {}});
+        return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message + "; nothing was changed", e.details);
+      }
+      slots_[i].lastError = e.message;
+      failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
     }
-    slots_[i].lastError = e.message;
-    failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
   }
 
   // What each kind returns to if this apply is not confirmed (or fails half way).

@@ -60,6 +60,16 @@ class Reconciler {
   Outcome startup();
   Outcome reload(const Actor& actor);  // SIGHUP or the API
 
+  // Called with the policy dir's policy each time startup or reload has loaded and validated
+  // it (before the kinds are reconciled, so also when one of them then fails). Settings that
+  // are not a resource kind (gateway.control, for the TLS listener) are taken from this same
+  // load: parsing a large policy takes tens of MB of heap, and a second parse only to read
+  // them doubled the daemon's resident size after startup. Also called at a startup that
+  // resumed a pending confirm and at a reload refused because a confirm is pending (the dir
+  // is loaded for its settings only). Not called when the dir fails to load or validate, or
+  // for an apply of other sources (API, rollback).
+  void onDirPolicy(std::function<void(const policies::Policy&)> fn) { onDirPolicy_ = std::move(fn); }
+
   Outcome plan(const std::optional<PolicyInput>& input);
   Outcome apply(const PolicyInput& input, const Actor& actor, std::optional<int> confirmSeconds);
   Outcome confirm(const Actor& actor);
@@ -96,8 +106,12 @@ class Reconciler {
   };
   enum class Mode { PerKind, AllOrNothing };
 
+  // fromDir: `input` is the policy dir (startup, reload): onDirPolicy_ sees the loaded policy.
   Outcome reconcile(const PolicyInput& input, const Actor& actor, Mode mode, const std::string& event,
-                    std::optional<int> confirmSeconds);
+                    std::optional<int> confirmSeconds, bool fromDir = false);
+  // Startup that resumed a pending confirm, reload while one is pending: the kernel keeps
+  // that revision, but the dir's settings outside the kinds still apply (onDirPolicy_).
+  void loadDirSettings(const PolicyInput& in);
   void confirmTimedOut();
   // The pending confirm on disk (STATE/pending.json), so it outlives the daemon: written when
   // an apply starts waiting, removed when it is confirmed, rolled back or superseded.
@@ -121,6 +135,7 @@ class Reconciler {
   std::optional<Pending> pending_;
   ReconcilerStats stats_;
   std::string policyError_;  // last load/validation failure of the policy dir
+  std::function<void(const policies::Policy&)> onDirPolicy_;
 };
 
 }  // namespace bulwark::daemon
