@@ -3,6 +3,7 @@
 a network namespace this script creates and deletes.
 
     gateway_bench.py --daemon BULWARKD [--flows 10000] [--rules 10000] [--status N] [--scrapes N]
+                     [--skip-flows] [--preload-nft FILE] [--parallel-scrapers K]
 
 1. RSS: the daemon started on the 10k-flow policy (the shape of bench/firewall_policygen.h:
    clients/servers segments, 125 client hosts per rule, tcp+udp per host → 40 rules, flows in
@@ -150,8 +151,11 @@ def scrape(ns, port, n):
     return float(ms), int(size), int(series)
 
 
-def status_during(sock_path, busy):
-    """Status round trips while `busy()` runs in another thread: (calls, median us, max ms)."""
+def status_during(sock_path, busy, interval=0.0):
+    """Status round trips while `busy()` runs in another thread: (calls, median us, p99 ms, max ms).
+    interval > 0: one request every `interval` s, each timed from when it was due (not from when
+    it could be sent), so a daemon that holds its loop for 200 ms counts as ~200/interval slow
+    calls, not as one (a back-to-back client makes a single call in that time)."""
     import threading
     done = threading.Event()
     result = {}
@@ -166,8 +170,14 @@ def status_during(sock_path, busy):
     f = s.makefile("rwb")
     times = []
     th.start()
+    due = time.perf_counter()
     while not done.is_set():
         t = time.perf_counter()
+        if interval > 0:
+            due += interval
+            if due > t:
+                time.sleep(due - t)
+            t = due
         f.write(b'{"id":1,"op":"status"}\n')
         f.flush()
         json.loads(f.readline())
@@ -175,7 +185,8 @@ def status_during(sock_path, busy):
     th.join()
     s.close()
     times.sort()
-    return result["v"], len(times), statistics.median(times) * 1e6, times[-1] * 1000
+    p99 = times[max(0, int(len(times) * 0.99) - 1)]
+    return result["v"], len(times), statistics.median(times) * 1e6, p99 * 1000, times[-1] * 1000
 
 
 def daemon_scrape_seconds(ns, port):
@@ -214,8 +225,10 @@ def main():
     ap.add_argument("--rules", type=int, default=10000)
     ap.add_argument("--status", type=int, default=2000)
     ap.add_argument("--scrapes", type=int, default=10)
-    ap.add_argument("--nft-runs", type=int, help="runs of each nft list (default: --scrapes)")
+    ap.add_argument("--nft-runs", type=int, help="runs of each nft list (default: --scrapes; 0: skip them)")
     ap.add_argument("--skip-flows", action="store_true", help="only the metrics part (3)")
+    ap.add_argument("--parallel-scrapers", type=int, default=1, metavar="K",
+                    help="part 3 again with K scrape loops at once (they should share dumps)")
     ap.add_argument("--preload-nft", metavar="FILE",
                     help="part 3: load this nft script (bulwarkctl render of the rules policy) with nft -f and "
                          "start the daemon on an unusable policy dir, so it adopts nothing and only serves "
@@ -243,17 +256,34 @@ def main():
         else:
             (d2 / "pol" / "policy.yaml").write_text(rule_policy(a.rules))
         d = Daemon(a.daemon, ns, d2 / "pol", d2, 19470)
-        (ms, size, series), calls, st_med, st_max = status_during(d.sock, lambda: scrape(ns, 19470, a.scrapes))
+        (ms, size, series), calls, st_med, st_p99, st_max = status_during(d.sock, lambda: scrape(ns, 19470, a.scrapes))
+        alone, _, _ = scrape(ns, 19470, a.scrapes)
+        _, pcalls, p_med, p_p99, p_max = status_during(d.sock, lambda: scrape(ns, 19470, a.scrapes), 0.005)
         inner = daemon_scrape_seconds(ns, 19470)
-        runs = a.nft_runs or a.scrapes
-        nft_ms = timed(ns, ["nft", "list", "ruleset"], runs)
-        nftj_ms = timed(ns, ["nft", "-j", "list", "ruleset"], runs)
+        runs = a.scrapes if a.nft_runs is None else a.nft_runs
+        nft_ms = timed(ns, ["nft", "list", "ruleset"], runs) if runs else float("nan")
+        nftj_ms = timed(ns, ["nft", "-j", "list", "ruleset"], runs) if runs else float("nan")
         r = rss(d.pid)
         print(f"rules={a.rules} startup={d.startup:.2f}s rss={r['VmRSS']:.1f}MB peak={r['VmHWM']:.1f}MB")
         print(f"metrics scrape median {ms:.1f} ms ({size} bytes, {series} rule series; median of {a.scrapes}) vs "
               f"nft list ruleset {nft_ms:.1f} ms, nft -j list ruleset {nftj_ms:.1f} ms (median of {runs})")
         print(f"daemon-side scrape (bulwark_scrape_duration_seconds) {inner * 1000:.1f} ms; "
-              f"{calls} status calls during the scrapes: median {st_med:.0f} us, max {st_max:.1f} ms")
+              f"{calls} status calls during the scrapes: median {st_med:.0f} us, p99 {st_p99:.1f} ms, max {st_max:.1f} ms")
+        print(f"scrape median without status calls {alone:.1f} ms; status every 5 ms during {a.scrapes} more scrapes "
+              f"(latency from the due time): {pcalls} calls, median {p_med:.0f} us, p99 {p_p99:.1f} ms, "
+              f"max {p_max:.1f} ms")
+        if a.parallel_scrapers > 1:
+            import concurrent.futures
+            k = a.parallel_scrapers
+
+            def parallel():
+                with concurrent.futures.ThreadPoolExecutor(k) as pool:
+                    return list(pool.map(lambda _: scrape(ns, 19470, a.scrapes), range(k)))
+
+            res, calls, st_med, st_p99, st_max = status_during(d.sock, parallel, 0.005)
+            print(f"{k} scrapers at once, {a.scrapes} scrapes each: scrape medians "
+                  f"{', '.join(f'{m:.0f}' for m, _, _ in res)} ms; status every 5 ms meanwhile: {calls} calls, "
+                  f"median {st_med:.0f} us, p99 {st_p99:.1f} ms, max {st_max:.1f} ms")
         d.stop()
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)

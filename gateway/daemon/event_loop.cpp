@@ -1,6 +1,7 @@
 #include "event_loop.h"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include <array>
 #include <cerrno>
@@ -9,9 +10,44 @@
 namespace bulwark::daemon {
 
 Result<EventLoop> EventLoop::create() {
-  int fd = ::epoll_create1(EPOLL_CLOEXEC);
-  if (fd < 0) return gateway::sysError("epoll_create1", errno);
-  return EventLoop(UniqueFd(fd));
+  UniqueFd ep(::epoll_create1(EPOLL_CLOEXEC));
+  if (!ep.valid()) return gateway::sysError("epoll_create1", errno);
+  auto posted = std::make_unique<Posted>();
+  posted->wake = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!posted->wake.valid()) return gateway::sysError("eventfd", errno);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = posted->wake.get();
+  if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, posted->wake.get(), &ev) != 0) return gateway::sysError("epoll_ctl", errno);
+  return EventLoop(std::move(ep), std::move(posted));
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(posted_->mutex);
+    posted_->queue.push_back(std::move(fn));
+  }
+  // Adds 1 to the eventfd's counter; it cannot overflow in practice (2^64 - 2).
+  const std::uint64_t one = 1;
+  ssize_t n = ::write(posted_->wake.get(), &one, sizeof one);
+  (void)n;
+}
+
+void EventLoop::runPosted() {
+  std::uint64_t count = 0;
+  ssize_t n = ::read(posted_->wake.get(), &count, sizeof count);  // resets the counter
+  (void)n;
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(posted_->mutex);
+    batch.swap(posted_->queue);
+  }
+  for (auto& fn : batch) {
+    if (stopping_) return;
+    auto start = Clock::now();
+    fn();
+    reportSlow(start, "posted");
+  }
 }
 
 Status EventLoop::watch(int fd, std::uint32_t events, FdHandler handler) {
@@ -62,6 +98,10 @@ int EventLoop::run() {
     int n = ::epoll_wait(epoll_.get(), evs.data(), static_cast<int>(evs.size()), timeout);
     if (n < 0 && errno != EINTR) return 1;
     for (int i = 0; i < n && !stopping_; ++i) {
+      if (evs[static_cast<std::size_t>(i)].data.fd == posted_->wake.get()) {
+        runPosted();
+        continue;
+      }
       auto it = handlers_.find(evs[static_cast<std::size_t>(i)].data.fd);
       if (it == handlers_.end()) continue;  // unwatched by an earlier handler in this round
       auto handler = it->second;            // the handler may unwatch itself

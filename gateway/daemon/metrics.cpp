@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -39,6 +38,10 @@ std::string esc(std::string_view v) {
 
 std::string renderMetrics(const CounterReport& c, const ReconcilerStats& s, int revision, bool pending,
                           double scrapeSeconds) {
+  return renderCounterSeries(c) + renderDaemonSeries(c, s, revision, pending, scrapeSeconds);
+}
+
+std::string renderCounterSeries(const CounterReport& c) {
   std::ostringstream o;
   auto series = [&o](const char* name, const char* type, const char* help) {
     o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
@@ -68,6 +71,12 @@ std::string renderMetrics(const CounterReport& c, const ReconcilerStats& s, int 
              [](const PairTotal& p) { return p.dropPackets; });
   pairSeries("bulwark_zone_drop_bytes_total", "Bytes dropped by the default deny of a zone pair.",
              [](const PairTotal& p) { return p.dropBytes; });
+  return o.str();
+}
+
+std::string renderDaemonSeries(const CounterReport& c, const ReconcilerStats& s, int revision, bool pending,
+                               double scrapeSeconds) {
+  std::ostringstream o;
   const auto& ct = c.conntrack;
   auto scalar = [&o](const char* name, const char* type, const char* help, auto value) {
     o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value << '\n';
@@ -109,13 +118,18 @@ std::string renderTunnelMetrics(const nlohmann::json& tunnels) {
   return o.str();
 }
 
-std::string collectMetrics(const Reconciler& r, const std::string& viciUri) {
-  auto start = std::chrono::steady_clock::now();
-  auto counters = collectCounters();
-  CounterReport report;
-  if (counters) report = std::move(*counters);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto text = renderMetrics(report, r.stats(), r.currentRevision(), r.pendingConfirm(), secs);
+std::string metricsText(const CounterWorker::Sample& sample, const Reconciler& r, const std::string& viciUri) {
+  const auto& counters = sample.counters;
+  std::string text;
+  if (counters && sample.series) {
+    // The bulk was rendered on the worker: only the daemon's own series are left for the loop.
+    text.reserve(sample.series->size() + 4096);
+    text = *sample.series;
+    text += renderDaemonSeries(*counters, r.stats(), r.currentRevision(), r.pendingConfirm(), sample.seconds);
+  } else {
+    text = renderMetrics(counters ? *counters : CounterReport{}, r.stats(), r.currentRevision(), r.pendingConfirm(),
+                         sample.seconds);
+  }
   if (!counters) text += "# counters unavailable: " + counters.error().message + "\n";
   if (!viciUri.empty()) {
     auto tunnels = tunnelRows(viciUri);
@@ -125,7 +139,8 @@ std::string collectMetrics(const Reconciler& r, const std::string& viciUri) {
 }
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(EventLoop& loop, const std::string& address,
-                                                             const Reconciler& r, std::string viciUri) {
+                                                             const Reconciler& r, CounterWorker& counters,
+                                                             std::string viciUri) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) return gateway::Error{"metrics address must be HOST:PORT: " + address};
   std::string host = address.substr(0, colon);
@@ -155,7 +170,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(EventLoop& loop, co
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return gateway::sysError("bind " + address, errno);
   if (::listen(fd.get(), 16) != 0) return gateway::sysError("listen " + address, errno);
-  std::unique_ptr<MetricsServer> s(new MetricsServer(loop, std::move(fd), r));
+  std::unique_ptr<MetricsServer> s(new MetricsServer(loop, std::move(fd), r, counters));
   s->viciUri_ = std::move(viciUri);
   auto* raw = s.get();
   auto w = loop.watch(raw->fd_.get(), EPOLLIN, [raw](std::uint32_t) { raw->onAccept(); });
@@ -163,48 +178,136 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(EventLoop& loop, co
   return s;
 }
 
-MetricsServer::~MetricsServer() { loop_.unwatch(fd_.get()); }
+MetricsServer::~MetricsServer() {
+  loop_.unwatch(fd_.get());
+  for (auto& [fd, c] : conns_) {
+    loop_.unwatch(fd);
+    loop_.cancel(c->deadline);
+  }
+}
 
 void MetricsServer::onAccept() {
   for (;;) {
-    UniqueFd c(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!c.valid()) return;
-    timeval tv{2, 0};
-    ::setsockopt(c.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    // One short request per connection, read with a small deadline so a silent client cannot
-    // hold the loop (the scrape itself is what takes time).
-    std::string req;
-    char buf[2048];
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-    while (req.find("\r\n\r\n") == std::string::npos && req.size() < 8192) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{c.get(), POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-      ssize_t n = ::recv(c.get(), buf, sizeof buf, 0);
-      if (n <= 0) break;
-      req.append(buf, static_cast<std::size_t>(n));
+    UniqueFd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) return;
+    if (conns_.size() >= kMaxConnections) continue;  // closed: Prometheus retries next interval
+    const int n = fd.get();
+    auto c = std::make_unique<Conn>();
+    c->id = nextId_++;
+    c->fd = std::move(fd);
+    // One deadline for the whole exchange: a silent or stalled client is dropped, never waited on.
+    c->deadline = loop_.after(kConnectionDeadline, [this, n, id = c->id] {
+      auto it = conns_.find(n);
+      if (it != conns_.end() && it->second->id == id) {
+        it->second->deadline = 0;
+        drop(n);
+      }
+    });
+    conns_[n] = std::move(c);
+    if (!loop_.watch(n, EPOLLIN, [this, n](std::uint32_t) { onReadable(n); })) drop(n);
+  }
+}
+
+void MetricsServer::onReadable(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Conn& c = *it->second;
+  char buf[2048];
+  bool complete = false;
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {  // closed or failed before a whole request
+      drop(fd);
+      return;
     }
-    std::string status = "200 OK", body, type = "text/plain; version=0.0.4; charset=utf-8";
-    if (req.rfind("GET /metrics ", 0) == 0 || req.rfind("GET /metrics?", 0) == 0) {
-      body = collectMetrics(r_, viciUri_);
-      ::malloc_trim(0);  // the observed table of a large ruleset is freed again right away
-    } else if (req.rfind("GET ", 0) == 0) {
-      status = "404 Not Found";
-      body = "try /metrics\n";
-    } else {
-      status = "405 Method Not Allowed";
-      body = "GET /metrics only\n";
+    c.in.append(buf, static_cast<std::size_t>(n));
+    if (c.in.find("\r\n\r\n") != std::string::npos || c.in.size() >= 8192) {
+      complete = true;
+      break;
     }
-    std::string resp = "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
-                       "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    std::size_t off = 0;
-    while (off < resp.size()) {
-      ssize_t n = ::send(c.get(), resp.data() + off, resp.size() - off, MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      off += static_cast<std::size_t>(n);
+  }
+  if (!complete) return;
+  // One request per connection: no more reading (level-triggered epoll would keep waking us).
+  loop_.unwatch(fd);
+  if (c.in.rfind("GET /metrics ", 0) == 0 || c.in.rfind("GET /metrics?", 0) == 0) {
+    const bool first = waiting_.empty();
+    waiting_.emplace_back(fd, c.id);
+    if (!first) return;  // the request already made covers this one too
+    std::weak_ptr<int> alive = life_;
+    if (!counters_.request(
+            [this, alive](const CounterWorker::Sample& s) {
+              if (!alive.expired()) onSample(s);
+            },
+            true)) {
+      waiting_.clear();
+      respond(c, "503 Service Unavailable", "too many counter dumps waiting\n");
     }
+  } else if (c.in.rfind("GET ", 0) == 0) {
+    respond(c, "404 Not Found", "try /metrics\n");
+  } else {
+    respond(c, "405 Method Not Allowed", "GET /metrics only\n");
+  }
+}
+
+void MetricsServer::onSample(const CounterWorker::Sample& s) {
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  std::string body;
+  bool rendered = false;
+  for (const auto& [fd, id] : waiting) {
+    auto it = conns_.find(fd);
+    if (it == conns_.end() || it->second->id != id) continue;  // gone (deadline) meanwhile
+    if (!rendered) {
+      // Once for all the scrapes that shared this dump (the same sample and daemon state).
+      body = metricsText(s, r_, viciUri_);
+      rendered = true;
+    }
+    respond(*it->second, "200 OK", body);
+  }
+  trimDue_ = true;
+  if (conns_.empty()) {
+    trimDue_ = false;
+    ::malloc_trim(0);
+  }
+}
+
+void MetricsServer::respond(Conn& c, const std::string& status, const std::string& body) {
+  c.out = "HTTP/1.1 " + status + "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  c.sent = 0;
+  flush(c.fd.get());
+}
+
+void MetricsServer::flush(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  Conn& c = *it->second;
+  while (c.sent < c.out.size()) {
+    ssize_t n = ::send(fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // The rest when the client has read some: the loop serves others meanwhile.
+      if (!loop_.watch(fd, EPOLLOUT, [this, fd](std::uint32_t) { flush(fd); })) drop(fd);
+      return;
+    }
+    if (n <= 0) break;  // the client went away
+    c.sent += static_cast<std::size_t>(n);
+  }
+  drop(fd);
+}
+
+void MetricsServer::drop(int fd) {
+  auto it = conns_.find(fd);
+  if (it == conns_.end()) return;
+  loop_.unwatch(fd);
+  if (it->second->deadline != 0) loop_.cancel(it->second->deadline);
+  conns_.erase(it);  // closes
+  if (conns_.empty() && trimDue_) {
+    // The rendered text and the dump of a large ruleset are freed by now; hand the heap back.
+    trimDue_ = false;
+    ::malloc_trim(0);
   }
 }
 

@@ -1,5 +1,6 @@
 // Pure parts of bulwarkd: line framing, op table, roles from credentials, the metrics text,
-// the history store, the nftables event filter.
+// the history store, the nftables event filter; the loop's cross-thread post and the counters
+// worker (with a stand-in dump, so no kernel is needed).
 #include <gtest/gtest.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -7,10 +8,15 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "bulwark/gateway/protocol.h"
+#include "counter_worker.h"
 #include "counters.h"
 #include "drift_watch.h"
 #include "history.h"
@@ -249,6 +255,99 @@ TEST(DriftWatch, FiltersOnTableInetBulwark) {
   EXPECT_FALSE(concernsBulwarkTable(message(NFT_MSG_NEWRULE, NFPROTO_INET, "other").data()));
   EXPECT_FALSE(concernsBulwarkTable(message(NFT_MSG_NEWRULE, NFPROTO_IPV4, "bulwark").data()));
   EXPECT_FALSE(concernsBulwarkTable(message(NFT_MSG_NEWGEN, NFPROTO_INET, nullptr).data()));
+}
+
+TEST(EventLoop, PostFromAnotherThreadWakesTheLoop) {
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop);
+  EventLoop& ev = *loop;
+  ev.after(std::chrono::seconds(10), [&ev] { ev.stop(2); });  // only if the post never arrives
+  const auto loopThread = std::this_thread::get_id();
+  std::vector<int> order;
+  std::thread::id ranOn;
+  std::thread poster([&ev, &order, &ranOn] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the loop is in epoll_wait by now
+    ev.post([&order] { order.push_back(1); });
+    ev.post([&ev, &order, &ranOn] {
+      order.push_back(2);
+      ranOn = std::this_thread::get_id();
+      ev.stop(0);
+    });
+  });
+  EXPECT_EQ(ev.run(), 0);
+  poster.join();
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  EXPECT_EQ(ranOn, loopThread);
+}
+
+// A stand-in dump that waits for the test to open a gate, and counts its calls.
+struct GatedDump {
+  std::mutex m;
+  std::condition_variable cv;
+  bool open = false;
+  std::atomic<int> calls{0};
+  std::thread::id ranOn;
+  gateway::Result<CounterReport> operator()() {
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait(lock, [this] { return open; });
+    ranOn = std::this_thread::get_id();
+    CounterReport r;
+    r.tablePresent = true;
+    r.rules.push_back(RuleTotal{"dump", "", static_cast<std::uint64_t>(++calls), 0, {}});
+    return r;
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> lock(m);
+      open = true;
+    }
+    cv.notify_all();
+  }
+};
+
+TEST(CounterWorker, ConcurrentRequestsShareOneDumpOffTheLoopThread) {
+  auto loop = EventLoop::create();
+  ASSERT_TRUE(loop);
+  EventLoop& ev = *loop;
+  ev.after(std::chrono::seconds(10), [&ev] { ev.stop(2); });
+  GatedDump dump;
+  CounterWorker worker(ev, [&dump] { return dump(); },
+                       [](const CounterReport& r) { return "rendered " + std::to_string(r.rules.at(0).packets); });
+  std::vector<std::uint64_t> seen;  // the dump number each callback got
+  std::vector<std::string> texts;   // what the worker rendered for each
+  bool refused = false;
+  ev.after(std::chrono::milliseconds(0), [&] {
+    for (std::size_t i = 0; i < CounterWorker::kMaxWaiters; ++i) {
+      ASSERT_TRUE(worker.request(
+          [&](const CounterWorker::Sample& s) {
+            ASSERT_TRUE(s.counters);
+            seen.push_back(s.counters->rules.at(0).packets);
+            texts.push_back(s.series.value_or("none"));
+            if (seen.size() == CounterWorker::kMaxWaiters) {
+              // All of them answered by one dump; the next request starts a second one.
+              EXPECT_TRUE(worker.request([&](const CounterWorker::Sample& s2) {
+                seen.push_back(s2.counters->rules.at(0).packets);
+                texts.push_back(s2.series.value_or("none"));
+                ev.stop(0);
+              }));
+            }
+          },
+          i == 0));  // the first asks for the text; those that join share it
+    }
+    refused = !worker.request([](const CounterWorker::Sample&) { ADD_FAILURE() << "a refused request was called"; });
+    EXPECT_EQ(worker.dumpsStarted(), 1U);
+    dump.release();  // only now may the one dump in flight finish
+  });
+  EXPECT_EQ(ev.run(), 0);
+  EXPECT_TRUE(refused);
+  ASSERT_EQ(seen.size(), CounterWorker::kMaxWaiters + 1);
+  for (std::size_t i = 0; i < CounterWorker::kMaxWaiters; ++i) EXPECT_EQ(seen[i], 1U) << i;
+  EXPECT_EQ(seen.back(), 2U);
+  for (std::size_t i = 0; i < CounterWorker::kMaxWaiters; ++i) EXPECT_EQ(texts[i], "rendered 1") << i;
+  EXPECT_EQ(texts.back(), "none");         // the second dump: nobody asked for text
+  EXPECT_EQ(dump.calls.load(), 2);
+  EXPECT_EQ(worker.dumpsStarted(), 2U);
+  EXPECT_NE(dump.ranOn, std::this_thread::get_id());
 }
 
 }  // namespace

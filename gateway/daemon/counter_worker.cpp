@@ -1,0 +1,77 @@
+#include "counter_worker.h"
+
+#include <pthread.h>
+
+#include <chrono>
+
+namespace bulwark::daemon {
+
+CounterWorker::CounterWorker(EventLoop& loop, Collect collect, Render render)
+    : state_(std::make_shared<State>(loop, std::move(collect), std::move(render))) {
+  // Created on the loop's thread after main blocked SIGHUP/SIGTERM/SIGINT: the worker
+  // inherits that mask, so those signals still only reach the loop's signalfd.
+  thread_ = std::thread([st = state_] { work(st); });
+  ::pthread_setname_np(thread_.native_handle(), "bulwarkd-dump");
+}
+
+CounterWorker::~CounterWorker() {
+  state_->closed = true;
+  state_->waiters.clear();
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->stop = true;
+  }
+  state_->wake.notify_one();
+  thread_.join();
+}
+
+bool CounterWorker::request(Done done, bool withText) {
+  auto& st = *state_;
+  if (st.waiters.size() >= kMaxWaiters) return false;
+  st.waiters.push_back(std::move(done));
+  if (st.inFlight) {  // joins the dump in progress (gets text if the worker has not begun yet)
+    if (withText) {
+      std::lock_guard<std::mutex> lock(st.mutex);
+      if (st.want) st.text = true;
+    }
+    return true;
+  }
+  st.inFlight = true;
+  ++st.dumps;
+  {
+    std::lock_guard<std::mutex> lock(st.mutex);
+    st.want = true;
+    st.text = withText;
+  }
+  st.wake.notify_one();
+  return true;
+}
+
+void CounterWorker::work(const std::shared_ptr<State>& st) {
+  for (;;) {
+    bool text = false;
+    {
+      std::unique_lock<std::mutex> lock(st->mutex);
+      st->wake.wait(lock, [&] { return st->want || st->stop; });
+      if (st->stop) return;
+      st->want = false;
+      text = st->text;
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto sample = std::make_shared<Sample>(Sample{st->collect(), 0, std::nullopt});
+    sample->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (text && st->render && sample->counters) sample->series = st->render(*sample->counters);
+    st->loop.post([st, sample] { finish(*st, *sample); });
+  }
+}
+
+void CounterWorker::finish(State& st, const Sample& s) {
+  if (st.closed) return;
+  // Taken out first: a callback may ask for the next dump.
+  auto waiters = std::move(st.waiters);
+  st.waiters.clear();
+  st.inFlight = false;
+  for (auto& w : waiters) w(s);
+}
+
+}  // namespace bulwark::daemon
