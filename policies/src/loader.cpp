@@ -511,12 +511,14 @@ void loadOne(const Source& src, Policy& policy, Diagnostics& diags,
     Location where{src.name, e.mark.is_null() ? 0 : e.mark.line + 1,
                    e.mark.is_null() ? 0 : e.mark.column + 1};
     diags.error(where, "YAML syntax: " + e.msg);
+    policy.unparsed.push_back(src.name);
     return;
   }
   if (doc.next) {
     Location where{src.name, doc.next->line + 1, doc.next->column + 1};
     if (doc.stray) {
       diags.error(where, "YAML syntax: unexpected text after the end of the document");
+      policy.unparsed.push_back(src.name);
     } else {
       diags.error(where, "a policy file holds one YAML document, this is the second",
                   "remove the '---' separator or split the file");

@@ -79,7 +79,8 @@ class Validator {
   // --- gateway and segments ----------------------------------------------------------
   void checkGateway() {
     if (!p_.gateway) {
-      if (!p_.files.empty()) {
+      // A file that did not parse may hold it: its syntax error is the one to fix.
+      if (!p_.files.empty() && p_.unparsed.empty()) {
         out_.error({p_.files.front(), 1, 1}, "the policy has no 'gateway' section",
                    "add 'gateway: { uplink: <interface> }' to one of its files");
       }

@@ -27,6 +27,16 @@ TEST(ValidatorErrors, MissingGatewaySectionInADirectoryPointsAtTheFirstFile) {
                    "  hint: add 'gateway: { uplink: <interface> }' to one of its files"}));
 }
 
+TEST(ValidatorErrors, NoMissingGatewayErrorWhenAFileDidNotParse) {
+  // The gateway section may be in the unparsable part: only the syntax error is reported.
+  EXPECT_EQ(diags("gateway:\n  uplink: eth0 : : [\n"),
+            (Lines{"t.yaml:2:16: error: YAML syntax: illegal map value"}));
+  auto r = loadPolicy(std::vector<Source>{{"a.yaml", "segments: []\n"}, {"b.yaml", "gateway: { uplink: [\n"}});
+  validatePolicy(r.policy, r.diagnostics);
+  ASSERT_EQ(r.diagnostics.items().size(), 1u) << ::testing::PrintToString(test::strs(r.diagnostics));
+  EXPECT_EQ(r.diagnostics.items()[0].message.rfind("YAML syntax: ", 0), 0u);
+}
+
 TEST(ValidatorErrors, TrunkSameAsUplink) {
   EXPECT_EQ(diags("gateway: { uplink: eth0, trunk: eth0 }\n"),
             (Lines{"t.yaml:1:33: error: the trunk and the uplink are the same interface 'eth0'"}));

@@ -191,6 +191,9 @@ struct Expectation : Located {
 
 struct Policy {
   std::vector<std::string> files;  // the files it was loaded from, in load order
+  // Files whose YAML did not parse (their syntax error is reported): nothing of them is in
+  // this model, so a section missing here may be in one of them.
+  std::vector<std::string> unparsed;
   std::optional<Gateway> gateway;
   std::vector<Segment> segments;
   std::vector<Host> hosts;
