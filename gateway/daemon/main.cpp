@@ -247,7 +247,10 @@ int run(const Options& opt) {
     if (srv.subscribers() + tls->subscribers() > 0) {
       (void)counterWorker.request([&](const CounterWorker::Sample& sample) {
         auto rows = drops.next(sample.counters);
-        if (!rows.empty()) srv.broadcast({{"event", "drop-summary"}, {"time", utcNow()}, {"drops", rows}});
+        if (rows.empty()) return;
+        nlohmann::json e{{"event", "drop-summary"}, {"time", utcNow()}, {"drops", rows}};
+        srv.broadcast(e);
+        tls->broadcast(e);  // the console's events over TLS too
       });  // false: 64 scrapes wait already; the next tick catches up (the drops are deltas)
     }
     ev.after(std::chrono::seconds(10), dropTick);
