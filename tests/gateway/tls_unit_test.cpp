@@ -263,16 +263,21 @@ Peer certPeer(const std::string& cn, const std::string& group, gateway::Role rol
   return p;
 }
 
-TEST(TlsDispatch, ViewRoleCannotApplyButCanReadAndIsAudited) {
+// A handler that counts the requests it gets and a denied hook that records "who op".
+class TlsDispatch : public ::testing::Test {
+ protected:
   int handled = 0;
   std::vector<std::string> deniedOps;
-  RequestHandler handler = [&](const Peer&, gateway::Op, const nlohmann::json& req) {
+  RequestHandler handler = [this](const Peer&, gateway::Op, const nlohmann::json& req) {
     ++handled;
     return gateway::okReply(req["id"], {{"revision", 3}});
   };
-  DeniedHandler denied = [&](const Peer& p, std::string_view op) {
+  DeniedHandler denied = [this](const Peer& p, std::string_view op) {
     deniedOps.push_back(p.who() + " " + std::string(op));
   };
+};
+
+TEST_F(TlsDispatch, ViewRoleCannotApplyButCanReadAndIsAudited) {
   auto bob = certPeer("bob", "auditors", gateway::Role::View);
   auto d = dispatchRequest(bob, R"({"id": 1, "op": "apply", "sources": []})", handler, denied);
   EXPECT_EQ(handled, 0);
@@ -305,16 +310,7 @@ TEST(TlsDispatch, ViewRoleCannotApplyButCanReadAndIsAudited) {
 }
 
 // The Unix socket goes through the same dispatch: the same checks, its own wording.
-TEST(TlsDispatch, UnixPeersTakeTheSamePathWithTheirOwnRefusals) {
-  int handled = 0;
-  std::vector<std::string> deniedOps;
-  RequestHandler handler = [&](const Peer&, gateway::Op, const nlohmann::json& req) {
-    ++handled;
-    return gateway::okReply(req["id"], {{"revision", 3}});
-  };
-  DeniedHandler denied = [&](const Peer& p, std::string_view op) {
-    deniedOps.push_back(p.who() + " " + std::string(op));
-  };
+TEST_F(TlsDispatch, UnixPeersTakeTheSamePathWithTheirOwnRefusals) {
   Peer viewer;
   viewer.uid = 65534;
   viewer.user = "nobody";
