@@ -1,5 +1,5 @@
 """A private strongSwan charon in a network namespace, for the lab (lab/lab vpn) and the admin-VPN
-tests (tests/vpn/lab/charonlab.py builds its own topology on this).
+tests (which build their own topology on this).
 
 Each charon runs inside its network namespace AND its own mount namespace (unshare -m) with a
 private directory bind-mounted over /run, because charon's pid file is hard-coded to
