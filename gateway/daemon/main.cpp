@@ -49,6 +49,7 @@ struct Options {
   int maxConfirm = 3600;
   int driftIntervalSeconds = 30;
   bool noJournal = false;
+  bool noLinks = false;   // the segment links are someone else's: no links kind
   std::string vici;       // charon's VICI socket; empty: no VPN kind
   bool libipsec = false;  // charon uses kernel-libipsec (force UDP encapsulation)
 };
@@ -128,7 +129,7 @@ int run(const Options& opt) {
 
   std::vector<ResourceKindPtr> kinds;
   kinds.push_back(makeFirewallKind());
-  kinds.push_back(makeLinksKind());  // after the firewall: new links are never unfiltered
+  if (!opt.noLinks) kinds.push_back(makeLinksKind());  // after the firewall: new links are never unfiltered
   const std::string viciUri = opt.vici.empty() ? std::string() : viciUriOf(opt.vici);
   if (!viciUri.empty()) kinds.push_back(makeVpnKind({viciUri, opt.pkiDir, opt.libipsec}));  // last: needs links
   Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), std::move(kinds),
@@ -311,6 +312,8 @@ int main(int argc, char** argv) {
   app.add_option("--pki", opt.pkiDir, "PKI directory (bulwarkctl pki): CA, CRL and server certificate of the TLS listener")
       ->capture_default_str();
   app.add_flag("--no-journal", opt.noJournal, "Audit to the state dir's audit.log only");
+  app.add_flag("--no-links", opt.noLinks,
+               "Leave the segment links alone (created by someone else): firewall (and VPN) only");
   app.add_option("--vici", opt.vici, "charon's VICI socket (path or unix:// URI): reconcile the admin VPN (off when absent)");
   app.add_flag("--libipsec", opt.libipsec, "charon uses kernel-libipsec (userspace ESP): force UDP encapsulation");
   CLI11_PARSE(app, argc, argv);
