@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The shortened demo as a test: lab/lab up (campus.yaml, real services, bulwarkctl apply
-# --direct), lab/lab vpn up (real charons, bulwarkctl pki certificates, bulwarkctl vpn apply over
+# The shortened demo as a test: lab/lab up (campus.yaml, real services, bulwarkd in the gateway
+# namespace programs the firewall), lab/lab vpn up (real charons, bulwarkctl pki certificates, bulwarkctl vpn apply over
 # VICI, one tunnel per admin group; the admins reach what their group may, the internet does
 # not: any mismatch fails), lab/lab matrix (every expectation probed, the VPN groups' through
 # their tunnels; any mismatch or a VPN expectation left unprobed fails), lab/lab load with 1,000
-# streams for 10 s and a policy change applied in the middle (any failed or dropped stream
-# fails), lab/lab down (no namespace, state or charon may be left). Everything in namespaces
+# streams for 10 s and a policy change applied in the middle through bulwarkd (any failed or
+# dropped stream fails), lab/lab down (no namespace, state, charon or bulwarkd may be left). Everything in namespaces
 # "bwt<pid>-*", removed on exit, also on failure.
 #   lab_short.sh BULWARKCTL TOOLS_DIR [SANITIZE]
 # Exit 0 pass, 1 a check failed, 2 the lab broke, 77 skipped (not root, no netns, no nginx, no
@@ -36,6 +36,8 @@ trap 'exit 2' INT TERM
 state="/run/bulwark-lab/$prefix/state.json"
 charons=$("$py" -c 'import json,sys; print(" ".join(str(p) for k, p in json.load(open(sys.argv[1]))["pids"].items() if k.startswith("vpn/")))' "$state")
 [ -n "$charons" ] || { echo "FAIL: vpn up recorded no charon"; exit 1; }
+daemon=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pids"].get("gateway/bulwarkd", ""))' "$state")
+[ -n "$daemon" ] || { echo "FAIL: up recorded no bulwarkd"; exit 1; }
 out="$(mktemp)"; trap 'rm -f "$out"; cleanup' EXIT
 "$py" "$lab" matrix --prefix "$prefix" --json-out "$out"; rc=$?
 [ $rc -eq 0 ] || { echo "FAIL: matrix (exit $rc)"; exit $rc; }
@@ -59,5 +61,6 @@ running() { [ -r "/proc/$1/stat" ] && ! awk '{ sub(/^.*\) /, ""); exit ($1 == "Z
 for pid in $charons; do
   ! running "$pid" || { echo "FAIL: charon $pid still running after down"; exit 1; }
 done
+! running "$daemon" || { echo "FAIL: bulwarkd $daemon still running after down"; exit 1; }
 echo "lab short demo: VPN tunnels up and checked, matrix OK (VPN groups through their tunnels), 1,000 streams,"
-echo "0 failed, 0 dropped across a mid-load re-apply; clean teardown (charons included)"
+echo "0 failed, 0 dropped across a mid-load apply through bulwarkd; clean teardown (charons and bulwarkd included)"

@@ -1,0 +1,145 @@
+"""bulwarkd as the lab runs it: the deployed daemon in the lab's gateway namespace, reading the
+lab's own policy directory, with its own state directory, control socket and metrics address.
+This file is the one place the lab starts, reaches and stops the daemon.
+
+    paths = gateway_daemon.Paths.under(state_dir)          # /run/bulwark-lab/<prefix>/...
+    pid = gateway_daemon.start(bulwarkd, ctl, gw_ns, policy_file, paths)
+    gateway_daemon.ctl(ctl, paths, "status")               # bulwarkctl --socket <paths.socket> status
+    gateway_daemon.metrics(gw_ns)                          # GET /metrics inside the gateway namespace
+    gateway_daemon.stop(pid)
+
+The daemon runs with --no-links: the lab's segments are veths named like the VLAN interfaces
+(this kernel has no 802.1Q), so the links are the lab's and bulwarkd programs the firewall only
+(as `bulwarkctl apply --only firewall`). Its Unix socket is a path, so bulwarkctl and
+bulwark-console in the root namespace reach it; the metrics listener is on the gateway
+namespace's own loopback, as on a gateway.
+
+It runs as root for now. To run it as the dedicated system user with CAP_NET_ADMIN, change
+argv() (prefix `setpriv --reuid=... --regid=... --init-groups --inh-caps=+net_admin
+--ambient-caps=+net_admin`) and give that user Paths' directories in start(); nothing else in
+the lab starts bulwarkd.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+METRICS = "127.0.0.1:9469"  # in the gateway namespace (its own loopback), bulwarkd's default
+PY = "/usr/bin/python3"
+
+
+class DaemonError(Exception):
+    pass
+
+
+@dataclass
+class Paths:
+    policy_dir: Path  # the daemon's policy directory: a copy of the lab's policy file
+    state_dir: Path   # history (revisions/), audit.log, pending.json
+    socket: Path      # the control socket
+    log: Path         # the daemon's stderr
+
+    @staticmethod
+    def under(lab_state: Path) -> "Paths":
+        return Paths(lab_state / "policy", lab_state / "bulwarkd", lab_state / "bulwarkd.sock",
+                     lab_state / "bulwarkd.log")
+
+
+def find_bulwarkd(ctl: str, given: str | None = None) -> str:
+    """--daemon, $BULWARK_DAEMON, else bulwarkd next to bulwarkctl (the same build)."""
+    cands = [given, os.environ.get("BULWARK_DAEMON"), str(Path(ctl).resolve().parent / "bulwarkd")]
+    for c in cands:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return os.path.abspath(c)
+    raise DaemonError(f"bulwarkd not found (tried {', '.join(c for c in cands if c)}): build it "
+                      "(cmake --build BUILD --target bulwarkd) or pass --daemon")
+
+
+def argv(bulwarkd: str, gw_ns: str, paths: Paths) -> list[str]:
+    """The daemon's command line: as deployed (bulwarkd.service), but the lab's paths."""
+    return ["ip", "netns", "exec", gw_ns, bulwarkd, "--policy", str(paths.policy_dir),
+            "--socket", str(paths.socket), "--state-dir", str(paths.state_dir),
+            "--metrics", METRICS, "--no-journal", "--no-links"]
+
+
+def ctl(ctl_path: str, paths: Paths, *args, timeout: float = 60, check: bool = True,
+        json_out: bool = False) -> subprocess.CompletedProcess:
+    """bulwarkctl against the lab's daemon."""
+    cmd = [ctl_path] + (["--json"] if json_out else []) + ["--socket", str(paths.socket), *map(str, args)]
+    try:
+        cp = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DaemonError(f"timed out after {timeout:.0f}s: {' '.join(cmd)}") from None
+    if check and cp.returncode != 0:
+        raise DaemonError(f"failed ({cp.returncode}): bulwarkctl --socket {paths.socket} "
+                          f"{' '.join(map(str, args))}\n{(cp.stdout + cp.stderr).strip()[-2000:]}")
+    return cp
+
+
+def start(bulwarkd: str, ctl_path: str, gw_ns: str, policy_file: str, paths: Paths,
+          timeout: float = 60) -> int:
+    """Copy the policy into a fresh policy directory, start bulwarkd in the gateway namespace
+    (its own session, output to paths.log) and wait until it answers `status`: by then its
+    startup reconcile has programmed the firewall. Returns its pid; on failure it is stopped
+    and the error carries the end of its log."""
+    for d in (paths.policy_dir, paths.state_dir):
+        shutil.rmtree(d, ignore_errors=True)
+    paths.policy_dir.mkdir(parents=True)
+    shutil.copy(policy_file, paths.policy_dir / Path(policy_file).name)
+    paths.state_dir.mkdir(parents=True)
+    with open(paths.log, "ab") as log:
+        p = subprocess.Popen(argv(bulwarkd, gw_ns, paths), stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if p.poll() is not None:
+            raise DaemonError(f"bulwarkd exited ({p.returncode}) at startup:\n{tail(paths)}")
+        if paths.socket.exists() and ctl(ctl_path, paths, "status", check=False, timeout=10).returncode == 0:
+            return p.pid
+        time.sleep(0.1)
+    stop(p.pid)
+    raise DaemonError(f"bulwarkd did not answer on {paths.socket} within {timeout:.0f}s:\n{tail(paths)}")
+
+
+def stop(pid: int, timeout: float = 10) -> None:
+    """SIGTERM (bulwarkd leaves the ruleset as it is on exit), then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)  # our child: reap it
+            except ChildProcessError:
+                done = pid if not Path(f"/proc/{pid}").exists() else 0
+            if done:
+                return
+            time.sleep(0.05)
+
+
+def tail(paths: Paths, lines: int = 20) -> str:
+    try:
+        return "\n".join(paths.log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def metrics(gw_ns: str, timeout: float = 15) -> str:
+    """GET /metrics from inside the gateway namespace, where the daemon listens."""
+    code = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+            f"'http://{METRICS}/metrics', timeout={timeout - 5:.0f}).read().decode())")
+    try:
+        cp = subprocess.run(["ip", "netns", "exec", gw_ns, PY, "-c", code], capture_output=True,
+                            text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DaemonError(f"GET http://{METRICS}/metrics in {gw_ns} timed out") from None
+    if cp.returncode != 0:
+        raise DaemonError(f"GET http://{METRICS}/metrics in {gw_ns} failed: {cp.stderr.strip()[-300:]}")
+    return cp.stdout
