@@ -1,35 +1,60 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs the packages, builds the
-# dev, asan and fuzz presets once each, runs every test in each, and a bounded fuzz run.
-#   FUZZ_SECONDS=60 (default)  JOBS=2 (default)
-set -euo pipefail
+# dev, asan and fuzz presets once each, checks that every file the build and the binaries use
+# comes from tools/packages.txt, runs every test in each preset, and a bounded fuzz run.
+#   FUZZ_SECONDS=60 (default)  JOBS=$(nproc) (default)
+# Any failure ends with one line naming the step and what to do.
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+. tools/lib/steps.sh
+steps_init run-all
 JOBS="${JOBS:-$(nproc)}"
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || die "JOBS=$JOBS is not a positive number: fix or unset it"
+[[ "$FUZZ_SECONDS" =~ ^[0-9]+$ ]] && [ "$FUZZ_SECONDS" -ge 2 ] ||
+  die "FUZZ_SECONDS=$FUZZ_SECONDS is not a number of seconds >= 2: fix or unset it"
 
+show() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step "install the Debian packages (tools/install-deps.sh)" \
+  "apt could not install what tools/packages.txt lists (see the lines above): fix the apt sources or the network, or run as root, then run tests/run-all.sh again"
 tools/install-deps.sh
 
-step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
-
 for preset in dev asan; do
-  step "build $preset"
+  # always configured (the -D flags): a dir that an earlier configure left half-made is made whole
+  step "configure $preset (cmake --preset $preset)" \
+    "see cmake's error above (a missing package: add it to tools/packages.txt); a build dir of another checkout: rm -rf build/$preset"
+  show "build $preset"
+  [ ! -f "build/$preset/CMakeCache.txt" ] || build_dir_configured "build/$preset" ||
+    echo "run-all: build/$preset has a CMakeCache.txt but no Makefile (an earlier configure stopped half-way): configuring it again"
   cmake --preset "$preset" -DBULWARK_WERROR=ON >/dev/null
+  step "build $preset" "see the compiler's error above"
   cmake --build --preset "$preset" -j"$JOBS"
-  step "test $preset"
+  if [ "$preset" = dev ]; then
+    step "check the package list (tools/check-packages.py build/dev)" \
+      "add the named package to tools/packages.txt (a fresh machine would lack it), then run again"
+    show "check that tools/packages.txt provides every file the build read and every library and command used"
+    tools/check-packages.py build/dev
+  fi
+  step "test $preset" "see the failed tests above (ctest --preset $preset -R NAME --output-on-failure reruns one)"
+  show "test $preset"
   # The kernel group (802.1Q, kernel ESP) needs a real kernel: it runs once, below, in one QEMU boot.
   ctest --preset "$preset" -j"$JOBS" -LE kernel
 done
 
-step "kernel tests under QEMU, ONE VM boot: 802.1Q VLANs, the campus matrix over VLANs, kernel ESP, bulwarkd links"
+step "kernel tests under QEMU" "see the failed test above; tests/kernel/README.md says how to run one alone"
+show "kernel tests under QEMU, ONE VM boot: 802.1Q VLANs, the campus matrix over VLANs, kernel ESP, bulwarkd links"
 # Each kernel test's command is run-in-kernel.sh again, which inside the VM just runs it.
 tests/kernel/run-in-kernel.sh --verbose --timeout 900 -- ctest --preset dev -L kernel --output-on-failure
 
-step "build fuzz"
+step "build fuzz" "see the compiler's error above (clang-14 from tools/packages.txt)"
+show "build fuzz"
 cmake --preset fuzz -DBULWARK_WERROR=ON >/dev/null
 cmake --build --preset fuzz -j"$JOBS" --target fuzz_policy_loader fuzz_vici_decoder
-step "fuzz the policy loader for ${FUZZ_SECONDS}s"
+step "fuzz" "a crash or sanitizer error: the reproducer and the log are in build/fuzz/fuzz-artifacts/ (rerun: the fuzz binary with that file)"
+show "fuzz the policy loader for ${FUZZ_SECONDS}s"
 tests/fuzz/run-fuzz.sh "$FUZZ_SECONDS"
-step "fuzz the VICI decoder for $((FUZZ_SECONDS / 2))s"
+show "fuzz the VICI decoder for $((FUZZ_SECONDS / 2))s"
 tests/fuzz/run-fuzz-vici.sh "$((FUZZ_SECONDS / 2))"
 
-step "all tests passed"
+show "all tests passed"
