@@ -1,0 +1,33 @@
+#pragma once
+// The conntrack table of the caller's network namespace over ctnetlink
+// (libnetfilter_conntrack, NFCT_Q_DUMP of both families). One reader keeps its netlink
+// handle; use it from one thread at a time (the daemon's top-talkers worker).
+#include <memory>
+#include <vector>
+
+#include "bulwark/conntrack/flow.h"
+#include "bulwark/gateway/result.h"
+
+namespace bulwark::conntrack {
+
+class Reader {
+ public:
+  [[nodiscard]] static gateway::Result<Reader> open();
+  ~Reader();
+  Reader(Reader&&) noexcept;
+  Reader& operator=(Reader&&) noexcept;
+
+  // Every entry into `out` (cleared first; its capacity is kept across calls). At most
+  // `limit` entries are kept (the rest of the dump is read and counted in `seen`).
+  [[nodiscard]] gateway::Status dump(std::vector<Flow>& out, std::size_t limit, std::size_t& seen);
+
+ private:
+  struct Impl;
+  explicit Reader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// 1 when nf_conntrack_acct is on in this namespace, 0 off, -1 unreadable.
+[[nodiscard]] int accountingEnabled();
+
+}  // namespace bulwark::conntrack
