@@ -497,42 +497,51 @@ class Compiler {
         }
       }
     }
-    if (p_.gateway && p_.gateway->control) controlAccess(c, *p_.gateway->control);
+    if (p_.gateway && p_.gateway->control) {
+      const auto& ctl = *p_.gateway->control;
+      gatewayListener(c, ctl.listen, ctl.port, ctl.where, "control");
+    }
+    if (p_.gateway && p_.gateway->web) {
+      const auto& web = *p_.gateway->web;
+      gatewayListener(c, web.listen, web.port, web.where, "web");
+    }
     c.rules.push_back(rule({StmtLimit{o_.dropLogRate, RateUnit::Second, o_.dropLogRate * 2, false},
                             StmtLog{"bulwark drop >gateway: "}},
                            {}, builtin("log input")));
     c.rules.push_back(rule({StmtCounter{}}, {VerdictKind::Drop, {}}, builtin("drop input")));
   }
 
-  // bulwarkd's remote control API (gateway.control, TLS with client certificates): reachable
-  // on its one address from the segment that holds it (on that segment's interface, from
-  // its subnet) and from the admin VPN's pools through the tunnel; from nowhere else.
-  void controlAccess(Chain& c, const policies::ControlAccess& ctl) {
-    auto fam = ctl.listen.family();
+  // bulwarkd's remote control API (gateway.control) and web view (gateway.web), TLS with
+  // client certificates: reachable on their one address from the segment that holds it (on
+  // that segment's interface, from its subnet) and from the admin VPN's pools through the
+  // tunnel; from nowhere else. `label`: "control" or "web" (the rules' origins).
+  void gatewayListener(Chain& c, const IpAddress& listen, std::uint16_t portNumber, const Location& where,
+                       const std::string& label) {
+    auto fam = listen.family();
     const policies::Segment* seg = nullptr;
     const policies::AddressFamilyConfig* cfg = nullptr;
     for (const auto& s : p_.segments) {
       const auto& f = fam == Family::V4 ? s.ipv4 : s.ipv6;
-      if (f && f->gateway && *f->gateway == ctl.listen) {
+      if (f && f->gateway && *f->gateway == listen) {
         seg = &s;
         cfg = &*f;
         break;
       }
     }
     if (seg == nullptr) return;  // the validator reports it
-    Prefix self(ctl.listen, ctl.listen.bits());
-    MatchPort port{{ctl.port, ctl.port}};
+    Prefix self(listen, listen.bits());
+    MatchPort port{{portNumber, portNumber}};
     auto iface = segmentInterface(p_, *seg);
     if (!iface.empty()) {
       c.rules.push_back(rule({MatchIfName{Selector::IifName, iface, false}, MatchNfProto{fam},
                               MatchPrefix{saddr(fam), cfg->subnet, false}, MatchPrefix{daddr(fam), self, false},
                               MatchL4Proto{kTcp}, port, StmtCounter{}},
-                             {VerdictKind::Accept, {}}, {ctl.where, "control:" + seg->name}));
+                             {VerdictKind::Accept, {}}, {where, label + ":" + seg->name}));
     }
     if (!p_.vpn) return;
     for (const auto& g : p_.vpn->groups) {
       if (g.pool.length() == 0 || g.pool.family() != fam) continue;
-      Origin o{ctl.where, "control-vpn:" + g.name};
+      Origin o{where, label + "-vpn:" + g.name};
       c.rules.push_back(rule({MatchNfProto{fam}, MatchPrefix{saddr(fam), g.pool, false}, MatchIpsecIn{},
                               MatchPrefix{daddr(fam), self, false}, MatchL4Proto{kTcp}, port, StmtCounter{}},
                              {VerdictKind::Accept, {}}, o));

@@ -22,8 +22,9 @@ constexpr std::size_t kMaxKey = 1000;  // YAML: an implicit key has at most 1024
 const std::map<std::string, std::vector<std::string>, std::less<>>& keyOrders() {
   static const std::map<std::string, std::vector<std::string>, std::less<>> orders = {
       {"", {"gateway", "segments", "hosts", "services", "zones", "rules", "nat", "vpn", "expect"}},
-      {"gateway", {"name", "uplink", "trunk", "control"}},
+      {"gateway", {"name", "uplink", "trunk", "control", "web"}},
       {"gateway.control", {"listen", "port", "change", "view"}},
+      {"gateway.web", {"listen", "port"}},
       {"segments[]", {"name", "description", "vlan", "interface", "ipv4", "ipv6", "mtu"}},
       {"segments[].ipv4", {"subnet", "gateway"}},
       {"segments[].ipv6", {"subnet", "gateway"}},

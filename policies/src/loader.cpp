@@ -87,14 +87,30 @@ class FileLoader {
 
   void loadGateway(const Field& f) {
     Gateway g;
-    auto fields = entry(f.value, "gateway", {"name", "uplink", "trunk", "control"}, {"uplink"}, g);
+    auto fields = entry(f.value, "gateway", {"name", "uplink", "trunk", "control", "web"}, {"uplink"}, g);
     if (!fields) return;
     g.where = r_.loc(f.keyNode);
     if (auto* x = fields->get("name")) g.name = r_.name(*x).value_or("");
     if (auto* x = fields->get("uplink")) g.uplink = interfaceName(*x);
     if (auto* x = fields->get("trunk")) g.trunk = interfaceName(*x);
     if (auto* x = fields->get("control")) g.control = loadControl(*x);
+    if (auto* x = fields->get("web")) g.web = loadWeb(*x);
     p_.gateway = std::move(g);
+  }
+
+  std::optional<WebAccess> loadWeb(const Field& f) {
+    WebAccess w;
+    auto fields = entry(f.value, "web", {"listen", "port"}, {"listen"}, w);
+    if (!fields) return std::nullopt;
+    w.where = r_.loc(f.keyNode);
+    auto* listen = fields->get("listen");
+    auto a = listen ? r_.address(*listen) : std::nullopt;
+    if (auto* x = fields->get("port")) {
+      if (auto port = r_.integer(*x, 1, 65535)) w.port = static_cast<std::uint16_t>(*port);
+    }
+    if (!a) return std::nullopt;
+    w.listen = *a;
+    return w;
   }
 
   std::optional<ControlAccess> loadControl(const Field& f) {

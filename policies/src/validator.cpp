@@ -91,32 +91,50 @@ class Validator {
       out_.error(g.at("trunk"), "the trunk and the uplink are the same interface '" + g.trunk + "'");
     }
     if (g.control) checkControl(*g.control);
+    if (g.web) checkWeb(g);
   }
 
-  // Remote control access: only on an address the gateway holds on one of its segments
-  // (the management segment, which the admin VPN reaches), never on every address or the
-  // uplink; the firewall opens the port from that segment and the VPN pools only.
-  void checkControl(const ControlAccess& c) {
+  // A listener of bulwarkd (`what`: "control API", "web view"; `key`: its key for messages)
+  // only on an address the gateway holds on one of its segments (the management segment,
+  // which the admin VPN reaches), never on every address or the uplink; the firewall opens
+  // its port from that segment and the VPN pools only.
+  void checkListenAddress(const Located& at, const IpAddress& listen, const std::string& what,
+                          const std::string& key) {
     std::vector<std::string> candidates;
-    const Segment* on = nullptr;
     for (const auto& s : p_.segments) {
       for (const auto* fam : {&s.ipv4, &s.ipv6}) {
         if (!*fam || !(*fam)->gateway) continue;
         candidates.push_back((*fam)->gateway->str() + " (" + s.name + ")");
-        if (*(*fam)->gateway == c.listen) on = &s;
+        if (*(*fam)->gateway == listen) return;
       }
     }
-    if (!on) {
-      bool any = c.listen.str() == "0.0.0.0" || c.listen.str() == "::";
-      std::string hint = candidates.empty() ? "give the management segment a 'gateway' address and name it here"
-                                            : "use the gateway's address on the management segment: one of ";
-      for (std::size_t i = 0; i < candidates.size(); ++i) hint += (i ? ", " : "") + candidates[i];
-      out_.error(c.at("listen"),
-                 any ? "the control API must not listen on every address (" + c.listen.str() + ")"
-                     : "control listen address " + c.listen.str() +
-                           " is not the gateway's own address on any segment",
-                 hint);
+    bool any = listen.str() == "0.0.0.0" || listen.str() == "::";
+    std::string hint = candidates.empty() ? "give the management segment a 'gateway' address and name it here"
+                                          : "use the gateway's address on the management segment: one of ";
+    for (std::size_t i = 0; i < candidates.size(); ++i) hint += (i ? ", " : "") + candidates[i];
+    out_.error(at.at("listen"),
+               any ? "the " + what + " must not listen on every address (" + listen.str() + ")"
+                   : key + " listen address " + listen.str() + " is not the gateway's own address on any segment",
+               hint);
+  }
+
+  // The web view: like control; the certificate groups of control may open it.
+  void checkWeb(const Gateway& g) {
+    const auto& w = *g.web;
+    checkListenAddress(w, w.listen, "web view", "web");
+    if (!g.control) {
+      out_.error(w.where, "'web' has no certificate groups: it admits the groups of 'control'",
+                 "add 'control: { listen: ..., change: [<group>], view: [<group>] }' (view suffices)");
+    } else if (g.control->listen == w.listen && g.control->port == w.port) {
+      out_.error(w.at("port"), "web port " + std::to_string(w.port) + " is the control API's port on " +
+                                   w.listen.str(),
+                 "use another port (the default is 8443)");
     }
+  }
+
+  // Remote control access: the address as checkListenAddress says, and its certificate groups.
+  void checkControl(const ControlAccess& c) {
+    checkListenAddress(c, c.listen, "control API", "control");
     if (c.change.empty() && c.view.empty()) {
       out_.error(c.where, "'control' grants no role: no certificate group may change or view",
                  "add 'change: [<group>]' and/or 'view: [<group>]' (the --group of `bulwarkctl pki issue`)");

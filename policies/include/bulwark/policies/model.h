@@ -70,11 +70,20 @@ struct ControlAccess : Located {
   std::vector<NameRef> view;    // certificate groups that may only read
 };
 
+// bulwarkd's read-only web view (HTTPS, TLS 1.3, client certificates from Bulwark's CA) on
+// one address of the gateway's own, like ControlAccess; the certificate groups of `control`
+// (change or view) may open it.
+struct WebAccess : Located {
+  IpAddress listen;
+  std::uint16_t port = 8443;
+};
+
 struct Gateway : Located {
   std::string name;
   std::string uplink;  // interface towards the internet
   std::string trunk;   // 802.1Q trunk carrying VLAN segments (optional)
   std::optional<ControlAccess> control;
+  std::optional<WebAccess> web;
 };
 
 struct AddressFamilyConfig {
