@@ -28,9 +28,11 @@
 #include "links_kind.h"
 #include "vpn_kind.h"
 #include "metrics.h"
+#include "monitor.h"
 #include "reconciler.h"
 #include "sd_notify.h"
 #include "tls_listener.h"
+#include "web_server.h"
 
 namespace {
 
@@ -144,7 +146,41 @@ int run(const Options& opt) {
   // that second parse left ~26 MB of freed heap resident after startup). Unset: the dir did
   // not load since the listener was last configured; the listener stays as it is.
   std::optional<std::optional<TlsListenConfig>> tlsWanted;
-  rec.onDirPolicy([&tlsWanted](const policies::Policy& p) { tlsWanted = tlsConfigOf(p); });
+  // The same for gateway.web and the segments the web view shows.
+  std::optional<std::optional<WebListenConfig>> webWanted;
+  std::optional<MonitorLayout> layoutWanted;
+  rec.onDirPolicy([&](const policies::Policy& p) {
+    tlsWanted = tlsConfigOf(p);
+    webWanted = webConfigOf(p);
+    layoutWanted = monitorLayoutOf(p);
+  });
+  // The web view: a server on threads of its own fed by the monitor on this loop.
+  WebFeed webFeed;
+  Monitor monitor(webFeed);
+  monitor.loadAuditTail((std::filesystem::path(opt.stateDir) / "audit.log").string());
+  WebServer web(tlsFilesOfPki(opt.pkiDir), webFeed, log);
+  std::unique_ptr<MonitorWorker> monitorWorker;
+  std::function<void(MonitorSample)> onMonitorSample;  // set below, once the counter worker exists
+  auto configureWeb = [&] {
+    if (layoutWanted) monitor.setLayout(std::move(*layoutWanted));
+    layoutWanted.reset();
+    if (!webWanted) return;  // as for the control API: keep the last good listener
+    auto cfg = std::move(*webWanted);
+    webWanted.reset();
+    bool changed = web.config() != cfg;
+    auto st = web.configure(cfg);
+    if (!st) {
+      log(st.error().message);
+    } else if (cfg && changed) {
+      log("web view: https://" + cfg->address + ":" + std::to_string(cfg->port) + "/");
+    }
+    // Sampling runs while the web view is configured (a page opened later shows the hour).
+    if (web.config() && !monitorWorker) {
+      monitorWorker = std::make_unique<MonitorWorker>(ev, viciUri, [&](MonitorSample s) { onMonitorSample(std::move(s)); });
+    } else if (!web.config()) {
+      monitorWorker.reset();
+    }
+  };
   auto configureTls = [&] {
     if (!tlsWanted) return;  // keep the last good listener; the failure shows in status
     auto cfg = std::move(*tlsWanted);
@@ -164,7 +200,10 @@ int run(const Options& opt) {
     // hand it back (cheap next to the work that produced it; keeps the steady-state RSS small).
     if (op != gateway::Op::ShowStatus && op != gateway::Op::History) releaseFreeMemory();
     // After the request's connection is done with: re-binding may close the listener.
-    if (op == gateway::Op::Reload) ev.after(std::chrono::milliseconds(0), configureTls);
+    if (op == gateway::Op::Reload) {
+      ev.after(std::chrono::milliseconds(0), configureTls);
+      ev.after(std::chrono::milliseconds(0), configureWeb);
+    }
     return reply;
   };
   auto refuse = [&rec](const Peer& p, std::string_view op) {
@@ -179,9 +218,10 @@ int run(const Options& opt) {
   }
   ControlServer& srv = **server;
   tls = std::make_unique<TlsControlServer>(ev, tlsFilesOfPki(opt.pkiDir), handle, refuse, log);
-  rec.audit().setListener([&srv, &tls](const nlohmann::json& e) {
+  rec.audit().setListener([&srv, &tls, &monitor](const nlohmann::json& e) {
     srv.broadcast(e);
     tls->broadcast(e);
+    monitor.onAudit(e);
   });
 
   // Drift: nftables notifications, debounced (one re-observe per burst), plus a slow
@@ -232,10 +272,30 @@ int run(const Options& opt) {
     auto m = MetricsServer::listen(ev, opt.metrics, rec, counterWorker, viciUri);
     if (m) {
       metrics = std::move(*m);
+      metrics->setExtraSeries([&rec, &monitor] {
+        std::string text = monitor.metricsText();
+        // For the "about to roll back" alert: seconds until a pending confirm rolls back.
+        text += "# HELP bulwark_confirm_seconds_left Seconds until a pending apply rolls back (0: none pending).\n"
+                "# TYPE bulwark_confirm_seconds_left gauge\nbulwark_confirm_seconds_left ";
+        auto deadline = rec.confirmDeadline();
+        text += std::to_string(
+            deadline ? std::max<double>(0, std::chrono::duration<double>(*deadline - Clock::now()).count()) : 0.0);
+        text += '\n';
+        return text;
+      });
     } else {
       log("metrics disabled: " + m.error().message);
     }
   }
+  // Each monitor sample with the rule counters of that moment (the shared counter dump).
+  onMonitorSample = [&](MonitorSample s) {
+    monitor.setRevision(rec.currentRevision());
+    auto shared = std::make_shared<MonitorSample>(std::move(s));
+    if (!counterWorker.request([&monitor, shared](const CounterWorker::Sample& c) { monitor.onSample(*shared, c.counters); })) {
+      monitor.onSample(*shared, gateway::Error{"counter dumps queued up"});
+    }
+  };
+  configureWeb();
 
   std::function<void()> periodic = [&] {
     scheduleDrift("periodic check", std::chrono::milliseconds(0));
@@ -273,6 +333,7 @@ int run(const Options& opt) {
         auto r = rec.reload(Actor{"SIGHUP from pid " + std::to_string(si.ssi_pid), static_cast<long>(si.ssi_uid)});
         log("reload: " + describe(r));
         configureTls();
+        configureWeb();
         releaseFreeMemory();
         notifyReady(statusLine());
       } else {

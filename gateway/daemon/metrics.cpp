@@ -262,6 +262,7 @@ void MetricsServer::onSample(const CounterWorker::Sample& s) {
     if (!rendered) {
       // Once for all the scrapes that shared this dump (the same sample and daemon state).
       body = metricsText(s, r_, viciUri_);
+      if (extra_) body += extra_();
       rendered = true;
     }
     respond(*it->second, "200 OK", body);

@@ -19,6 +19,7 @@
 // renders the text and moves bytes, so a scrape of a 10k-rule table does not hold up status
 // requests. Connections are non-blocking; scrapes that arrive together share one dump.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -59,6 +60,8 @@ class MetricsServer {
                                                                      const Reconciler& r, CounterWorker& counters,
                                                                      std::string viciUri = {});
   ~MetricsServer();
+  // More series appended to every scrape (rendered on the loop): the web view's monitor.
+  void setExtraSeries(std::function<std::string()> fn) { extra_ = std::move(fn); }
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
@@ -85,6 +88,7 @@ class MetricsServer {
   const Reconciler& r_;
   CounterWorker& counters_;
   std::string viciUri_;
+  std::function<std::string()> extra_;
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::uint64_t nextId_ = 1;
   std::vector<std::pair<int, std::uint64_t>> waiting_;  // (fd, id) of scrapes awaiting the dump

@@ -82,6 +82,10 @@ class Reconciler {
 
   [[nodiscard]] const ReconcilerStats& stats() const { return stats_; }
   [[nodiscard]] bool pendingConfirm() const { return pending_.has_value(); }
+  // When a pending confirm rolls back (monotonic clock); nullopt when none is pending.
+  [[nodiscard]] std::optional<Clock::time_point> confirmDeadline() const {
+    return pending_ ? std::optional<Clock::time_point>(pending_->deadline) : std::nullopt;
+  }
   [[nodiscard]] int currentRevision() const { return currentRevision_; }
   AuditLog& audit() { return audit_; }
 
