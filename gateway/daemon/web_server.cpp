@@ -243,7 +243,14 @@ struct WebServer::Impl {
     if ((where & SSL_CB_WRITE_ALERT) == 0 || SSL_is_init_finished(ssl)) return;
     auto* self = static_cast<Impl*>(SSL_get_app_data(ssl));
     if (self == nullptr) return;
-    self->log("web: handshake refused for " + peerOf(ssl) + ": " + SSL_alert_desc_string_long(ret));
+    char reason[256] = "";
+    unsigned long e = ERR_peek_last_error();
+    // A client that closed its connection (a browser's spare connections) refused nothing.
+    if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return;
+    if (e != 0) ERR_error_string_n(e, reason, sizeof reason);
+    self->log("web: handshake refused for " + peerOf(ssl) + ": " + SSL_alert_desc_string_long(ret) +
+              (reason[0] != 0 ? std::string(" (") + reason + ")" : std::string()) + " in " +
+              SSL_state_string_long(ssl));
   }
 
   struct Who {

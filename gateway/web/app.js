@@ -6,8 +6,13 @@
 
 const HOUR = 3600;
 const SVG = "http://www.w3.org/2000/svg";
-const stats = { updates: 0, lastLatencyMs: null, renderMs: [], firstSnapshotAt: null };
+const stats = { updates: 0, lastLatencyMs: null, latencyMs: [], renderMs: [], firstSnapshotAt: null, longTasks: [] };
 window.bulwarkStats = stats;  // read by the tests and the benchmarks
+if (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes &&
+    PerformanceObserver.supportedEntryTypes.includes("longtask")) {
+  new PerformanceObserver((l) => { for (const e of l.getEntries()) stats.longTasks.push([e.startTime, e.duration]); })
+    .observe({ type: "longtask", buffered: true });
+}
 
 // ---- units ---------------------------------------------------------------------------
 function si(v, unit, digits = 3) {
@@ -102,7 +107,8 @@ class Chart {
       legend: { live: true },
       scales: { y: { range: (u, min, max) => [0, Math.max(max * 1.1, 1)] } },
       axes: [
-        { values: (u, ticks) => ticks.map((t) => clock(t).slice(0, 5)) },
+        // HH:MM, or HH:MM:SS when the ticks are less than a minute apart.
+        { values: (u, ticks) => ticks.map((t) => (ticks.length > 1 && ticks[1] - ticks[0] < 60 ? clock(t) : clock(t).slice(0, 5))) },
         { size: 72, values: (u, ticks) => ticks.map((t) => format(t)) },
       ],
       series: [{ value: (u, t) => (t ? clock(t) : "–") },
@@ -155,30 +161,30 @@ function renderMap(snap) {
   const n = segs.length;
   const cols = Math.max(1, Math.min(n, box.clientWidth < 600 ? 2 : 6));
   const rows = Math.ceil(n / cols);
-  const W = 960, cellW = W / cols, gwY = 40, top = 130, cellH = 110;
-  const H = top + rows * cellH;
+  const W = 1200, cellW = W / cols, gwY = 26, top = 96, cellH = 86;
+  const H = top + rows * cellH - 8;
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, "aria-hidden": "true" });
   const gw = svg("g", { class: "node gw" });
-  gw.append(svg("rect", { x: W / 2 - 90, y: gwY - 22, width: 180, height: 44, rx: 6 }));
+  gw.append(svg("rect", { x: W / 2 - 90, y: gwY - 20, width: 180, height: 40, rx: 6 }));
   const gt = svg("text", { x: W / 2, y: gwY + 5, "text-anchor": "middle" });
   gt.textContent = snap.gateway || "gateway";
   gw.append(gt);
-  const peak = Math.max(1, ...segs.map((s) => (s.rx_bps || 0) + (s.tx_bps || 0)));
   segs.forEach((s, i) => {
     const cx = (i % cols) * cellW + cellW / 2;
-    const cy = top + Math.floor(i / cols) * cellH + 20;
+    const cy = top + Math.floor(i / cols) * cellH;
+    // Line width and shade by the absolute load: < 10 kbit/s, < 1, 10, 100 Mbit/s, more.
     const load = (s.rx_bps || 0) + (s.tx_bps || 0);
-    const level = load === 0 ? 0 : Math.min(4, 1 + Math.floor((3.99 * load) / peak));
-    const width = 2 + (8 * load) / peak;
-    root.append(svg("line", { class: `link l${level}`, x1: W / 2, y1: gwY + 22, x2: cx, y2: cy - 22,
+    const level = load < 1e4 ? 0 : load < 1e6 ? 1 : load < 1e7 ? 2 : load < 1e8 ? 3 : 4;
+    const width = 1.5 + 1.5 * Math.log10(1 + load / 1e4);
+    root.append(svg("line", { class: `link l${level}`, x1: W / 2, y1: gwY + 20, x2: cx, y2: cy - 18,
                               "stroke-width": width.toFixed(1) }));
     const g = svg("g", { class: `node${s.up === false ? " down" : ""}` });
-    g.append(svg("rect", { x: cx - cellW / 2 + 8, y: cy - 22, width: cellW - 16, height: 78, rx: 6 }));
-    const name = svg("text", { x: cx, y: cy - 2, "text-anchor": "middle" });
+    g.append(svg("rect", { x: cx - cellW / 2 + 6, y: cy - 18, width: cellW - 12, height: 70, rx: 6 }));
+    const name = svg("text", { x: cx, y: cy, "text-anchor": "middle" });
     name.textContent = `${s.name}${s.vlan ? ` (VLAN ${s.vlan})` : ""}${s.up === false ? " DOWN" : ""}`;
-    const rin = svg("text", { class: "rate in", x: cx, y: cy + 18, "text-anchor": "middle" });
+    const rin = svg("text", { class: "rate in", x: cx, y: cy + 20, "text-anchor": "middle" });
     rin.textContent = `in ${bits(s.rx_bps)}`;
-    const rout = svg("text", { class: "rate out", x: cx, y: cy + 36, "text-anchor": "middle" });
+    const rout = svg("text", { class: "rate out", x: cx, y: cy + 38, "text-anchor": "middle" });
     rout.textContent = `out ${bits(s.tx_bps)}`;
     g.append(name, rin, rout);
     root.append(g);
@@ -318,7 +324,12 @@ function render(snap) {
   stats.renderMs.push(spent);
   if (stats.renderMs.length > 600) stats.renderMs.shift();
   // Update-to-screen: from the daemon's publish time to the frame that shows it.
-  requestAnimationFrame(() => { if (snap.ms) stats.lastLatencyMs = Date.now() - snap.ms; });
+  requestAnimationFrame(() => {
+    if (!snap.ms) return;
+    stats.lastLatencyMs = Date.now() - snap.ms;
+    stats.latencyMs.push(stats.lastLatencyMs);
+    if (stats.latencyMs.length > 600) stats.latencyMs.shift();
+  });
   if (stats.firstSnapshotAt === null) stats.firstSnapshotAt = performance.now();
 }
 
