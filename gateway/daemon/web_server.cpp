@@ -2,7 +2,10 @@
 
 #include <httplib.h>
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <openssl/err.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -131,7 +134,6 @@ std::string logPath(const std::string& path) {
   return "<another path, " + std::to_string(path.size()) + " bytes>";
 }
 
-}  // namespace
 
 // The server's log lines, at most kBurst per 10 s (anyone who reaches the port can cause
 // refusals); the number left out is said with the next line that gets through.
@@ -180,6 +182,16 @@ std::string peerOf(const SSL* ssl) {
   return host;
 }
 
+// cpp-httplib listens with a backlog of 5; 1,000 idle clients (kept by the kernel, see
+// TCP_DEFER_ACCEPT below) would then crowd out a browser's connection: ask for more.
+class Listener : public httplib::SSLServer {
+ public:
+  using httplib::SSLServer::SSLServer;
+  bool widenBacklog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+};
+
+}  // namespace
+
 struct WebServer::Impl {
   Impl(TlsFiles files, WebFeed& f, Log l) : contexts(std::move(files)), feed(f), log(std::move(l)) {}
 
@@ -192,7 +204,7 @@ struct WebServer::Impl {
   std::mutex rolesMutex;
   CertRoles roles;
 
-  std::unique_ptr<httplib::SSLServer> server;
+  std::unique_ptr<Listener> server;
   std::thread listener;
   std::atomic<bool> stopping{false};  // ends the streams (WebFeed::waitNewer), set before stop()
 
@@ -407,8 +419,15 @@ struct WebServer::Impl {
           } else {
             msg = ": keep-alive\n\n";
           }
-          // Blocks at most kIoTimeout (the socket's send timeout) for a client that does not
-          // read; then the stream ends.
+          // A client that stopped reading: its unsent bytes pile up in the socket. Past
+          // kMaxUnsent (seconds of updates) the stream ends; else a write blocks at most
+          // kIoTimeout (the socket's send timeout).
+          int unsent = 0;
+          if (::ioctl(SSL_get_fd(ssl), SIOCOUTQ, &unsent) == 0 && static_cast<std::size_t>(unsent) > kMaxUnsent) {
+            log("web: closed the event stream of " + where + ": " + std::to_string(unsent) +
+                " bytes unsent (the client does not read)");
+            return false;
+          }
           if (!sink.write(msg.data(), msg.size())) {
             log("web: closed the event stream of " + where + ": the client did not take the data");
             return false;
@@ -459,7 +478,7 @@ gateway::Status WebServer::configure(const std::optional<WebListenConfig>& confi
   config_.reset();
   if (!config) return gateway::okStatus();
 
-  auto server = std::make_unique<httplib::SSLServer>([&m](SSL_CTX& ctx) { return m.setupBaseContext(ctx); });
+  auto server = std::make_unique<Listener>([&m](SSL_CTX& ctx) { return m.setupBaseContext(ctx); });
   if (!server->is_valid()) return gateway::Error{"web: cannot set up the TLS context"};
   server->new_task_queue = [&m] { return new BoundedPool(kWorkers, kMaxQueued, m.queueWaits); };
   const auto io = static_cast<time_t>(kIoTimeout.count());
@@ -475,6 +494,13 @@ gateway::Status WebServer::configure(const std::optional<WebListenConfig>& confi
     // The address may appear after the daemon starts (as for the control API).
     ::setsockopt(sock, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
     ::setsockopt(sock, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
+    // A connection that sends nothing never reaches a worker: the kernel keeps it until its
+    // first bytes (the ClientHello) arrive, and drops it if they do not.
+    int defer = static_cast<int>(kIoTimeout.count());
+    ::setsockopt(sock, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
+    // Accepted sockets inherit this: what a stream can leave unsent in the kernel is bounded.
+    int sndbuf = 256 * 1024;
+    ::setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   });
   server->set_default_headers({
       {"Content-Security-Policy", kCsp},
@@ -498,6 +524,7 @@ gateway::Status WebServer::configure(const std::optional<WebListenConfig>& confi
   if (!server->bind_to_port(config->address, config->port)) {
     return gateway::Error{"web: cannot listen on " + config->address + " port " + std::to_string(config->port)};
   }
+  if (!server->widenBacklog(kBacklog)) m.log("web: listen backlog stays at cpp-httplib's 5");
   m.server = std::move(server);
   m.listener = std::thread([&m] { m.server->listen_after_bind(); });
   config_ = config;

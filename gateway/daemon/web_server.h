@@ -19,7 +19,9 @@
 // Bounds: kWorkers threads (small stacks) serve connections; at most kMaxQueued accepted
 // connections wait for one, after which the accept thread itself waits (the kernel's backlog
 // takes the rest); reads, writes, keep-alive and the TLS handshake time out after
-// kIoTimeout; at most kMaxStreams event streams (kMaxStreamsPerCert per certificate);
+// kIoTimeout, and a connection that sends nothing is never accepted (TCP_DEFER_ACCEPT); an
+// event stream whose client leaves more than kMaxUnsent bytes unread is closed; at most
+// kMaxStreams event streams (kMaxStreamsPerCert per certificate);
 // request line and headers at most 8 KiB (cpp-httplib); GET and HEAD only, no body.
 // Responses carry a strict CSP (no inline script or style, nothing third-party), HSTS,
 // frame-ancestors 'none', nosniff, no-referrer.
@@ -82,9 +84,11 @@ class WebServer {
  public:
   static constexpr std::size_t kWorkers = 64;
   static constexpr std::size_t kMaxQueued = 64;
+  static constexpr int kBacklog = 4096;  // the kernel caps it at net.core.somaxconn
   static constexpr std::size_t kMaxStreams = 56;  // leaves workers for the page's other requests
   static constexpr std::size_t kMaxStreamsPerCert = 8;
   static constexpr std::chrono::seconds kIoTimeout{5};
+  static constexpr std::size_t kMaxUnsent = 64 * 1024;  // per event stream, in the socket
 
   using Log = std::function<void(const std::string&)>;
   WebServer(TlsFiles files, WebFeed& feed, Log log);
