@@ -89,6 +89,18 @@ def main():
         prom = subprocess.Popen(["ip", "netns", "exec", lab.gw, "prometheus", f"--config.file={lab.tmp}/prometheus.yml",
                                  f"--storage.tsdb.path={lab.tmp}/tsdb", "--web.listen-address=127.0.0.1:19090"],
                                 stdout=plog, stderr=plog)
+        # Prometheus has scraped bulwarkd once before anything changes (a counter's first
+        # sample must precede the change for increase() to see it).
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            out = run(["ip", "netns", "exec", lab.gw, "curl", "-sS", "--max-time", "2",
+                       "http://127.0.0.1:19090/api/v1/query?query=bulwark_revision"], check_rc=False).stdout
+            if '"result":[{' in out:
+                break
+            time.sleep(0.5)
+        else:
+            print("setup broke: Prometheus did not scrape bulwarkd within 30 s")
+            return 2
         # Traffic: an echo sink on the server, the client sends for a while; denied probes too.
         sink = subprocess.Popen(["ip", "netns", "exec", lab.s, sys.executable, "-c",
                                  "import socket,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
