@@ -156,6 +156,7 @@ def main():
             except subprocess.TimeoutExpired:
                 prom.kill()
         lab.down()
+        lab.remove()
     for f in failed:
         print("FAIL: " + f)
     if not failed:

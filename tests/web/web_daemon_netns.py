@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -144,6 +145,9 @@ class Lab:
                 self.daemon.wait()
         for n in (self.gw, self.c, self.s):
             subprocess.run(["ip", "netns", "del", n], capture_output=True)
+
+    def remove(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def cert(self, name, pki=None):
         d = (pki or self.pki) / "issued" / name
@@ -441,6 +445,7 @@ def main():
         return 1
     finally:
         lab.down()
+        lab.remove()
 
 
 if __name__ == "__main__":
