@@ -8,14 +8,13 @@ once per library and run: `--charts` charts of `--series` series of `--points` p
 (the last hour at 1 s), then 60 updates like the SSE stream's (every series gains a point and
 loses the oldest, every chart redraws). Prints main-thread milliseconds per update (median,
 p95, max) and the long tasks (> 50 ms) seen during the updates, and the ratio Chart.js/uPlot.
-The libraries come from npm into a temporary directory (the versions pinned below); uPlot is
-the one vendored in gateway/web/vendor/.
+uPlot is the one vendored in gateway/web/vendor/; Chart.js is Debian's (libjs-chart.js, 3.9.1 in
+Debian 12), so the bench runs from tools/packages.txt alone. The figures in docs/performance.md
+before 2026-12-06 10:00 were taken with Chart.js 4.6.2 from npm.
 """
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +22,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 HERE = Path(__file__).resolve().parent
-VERSIONS = {"uplot": "1.6.32", "chart.js": "4.6.2"}
+REPO = HERE.parents[1]
+LIBS = {"uplot": (REPO / "gateway/web/vendor/uPlot.iife.min.js", REPO / "gateway/web/vendor/uPlot.min.css"),
+        "chartjs": (Path("/usr/share/javascript/chart.js/chart.min.js"), None)}
 
 
 def driver():
@@ -42,36 +43,35 @@ def main():
     ap.add_argument("--points", type=int, default=3600)
     ap.add_argument("--updates", type=int, default=60)
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="chartbench") as tmp:
-        subprocess.run(["npm", "install", "--silent", "--prefix", tmp, "--no-audit", "--no-fund"] +
-                       [f"{k}@{v}" for k, v in VERSIONS.items()], check=True)
-        nm = Path(tmp) / "node_modules"
-        libs = {"uplot": (nm / "uplot/dist/uPlot.iife.min.js", nm / "uplot/dist/uPlot.min.css"),
-                "chartjs": (nm / "chart.js/dist/chart.umd.min.js", None)}
-        results = {k: [] for k in libs}
-        d = driver()
-        try:
-            for run in range(a.runs):
-                for kind, (js, css) in libs.items():
-                    url = (f"file://{HERE}/chart_bench.html?kind={kind}&lib=file://{js}"
-                           f"&charts={a.charts}&series={a.series}&points={a.points}&updates={a.updates}")
-                    if css:
-                        url += f"&css=file://{css}"
-                    d.get(url)
-                    deadline = time.time() + 300
-                    r = None
-                    while time.time() < deadline:
-                        r = d.execute_script("return window.result")
-                        if r:
-                            break
-                        time.sleep(0.2)
-                    if not r or "error" in r:
-                        print(f"{kind}: failed: {r}", file=sys.stderr)
-                        return 1
-                    results[kind].append(r)
-                    print(json.dumps(r))
-        finally:
-            d.quit()
+    libs = LIBS
+    for js, _ in libs.values():
+        if not js.is_file():
+            print(f"chart_bench: {js} missing (tools/packages.txt: libjs-chart.js)", file=sys.stderr)
+            return 2
+    results = {k: [] for k in libs}
+    d = driver()
+    try:
+        for run in range(a.runs):
+            for kind, (js, css) in libs.items():
+                url = (f"file://{HERE}/chart_bench.html?kind={kind}&lib=file://{js}"
+                       f"&charts={a.charts}&series={a.series}&points={a.points}&updates={a.updates}")
+                if css:
+                    url += f"&css=file://{css}"
+                d.get(url)
+                deadline = time.time() + 300
+                r = None
+                while time.time() < deadline:
+                    r = d.execute_script("return window.result")
+                    if r:
+                        break
+                    time.sleep(0.2)
+                if not r or "error" in r:
+                    print(f"{kind}: failed: {r}", file=sys.stderr)
+                    return 1
+                results[kind].append(r)
+                print(json.dumps(r))
+    finally:
+        d.quit()
     med = {k: sorted(x["medianMs"] for x in v)[len(v) // 2] for k, v in results.items()}
     print(f"\n{a.charts} charts x {a.series} series x {a.points} points, {a.updates} updates, {a.runs} runs")
     for k, v in results.items():
