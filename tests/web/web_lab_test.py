@@ -103,6 +103,15 @@ class Lab:
         (self.pol / "campus.yaml").write_text(self.policy_text())
         run([sys.executable, LAB, "up", "--prefix", self.prefix, "--policy", self.pol / "campus.yaml",
              "--ctl", self.a.ctl, "--tools", self.a.tools], timeout=240)
+        # The lab runs a bulwarkd of its own in the gateway namespace (without the web view's
+        # PKI); this test's bulwarkd takes its place and adopts the table it programmed.
+        lab_state = json.loads((Path("/run/bulwark-lab") / self.prefix / "state.json").read_text())
+        pid = lab_state["pids"].get("gateway/bulwarkd")
+        if pid:
+            os.kill(pid, signal.SIGTERM)  # bulwarkd leaves the ruleset as it is on exit
+            deadline = time.time() + 15
+            while Path(f"/proc/{pid}").exists() and time.time() < deadline:
+                time.sleep(0.05)
         ctl = self.a.ctl
         run([ctl, "pki", "--dir", self.pki, "init", "--ca-name", "Bulwark Web Test CA"])
         run([ctl, "pki", "--dir", self.pki, "gateway", "--local-id", "vpn.campus.example.edu"])
@@ -116,7 +125,7 @@ class Lab:
     def start_daemon(self):
         argv = ["ip", "netns", "exec", self.ns("gw"), self.a.daemon, "--policy", self.pol, "--socket",
                 self.tmp / "control.sock", "--state-dir", self.state, "--metrics", "127.0.0.1:9469",
-                "--no-journal", "--pki", self.pki, "--drift-interval", "0"]
+                "--no-journal", "--no-links", "--pki", self.pki, "--drift-interval", "0"]
         self.log = open(self.logpath, "a")
         self.daemon = subprocess.Popen([str(x) for x in argv], stdout=self.log, stderr=self.log)
         deadline = time.time() + 60
