@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 
+#include "bulwark/common/openssl.h"
 #include "bulwark/policies/validator.h"
 
 namespace bulwark::daemon {
@@ -28,8 +29,7 @@ gateway::Result<std::string> readFile(const std::filesystem::path& p) {
 }  // namespace
 
 std::string sha256Hex(const std::vector<policies::Source>& sources) {
-  using CtxPtr = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-  CtxPtr ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "";

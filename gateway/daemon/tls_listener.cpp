@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -26,18 +25,6 @@ constexpr std::size_t kMaxHandshakesPerAddress = 4;
 std::string hostOf(const std::string& address) {
   auto colon = address.rfind(':');
   return colon == std::string::npos ? address : address.substr(0, colon);
-}
-
-std::string opensslErrors() {
-  std::string msg;
-  unsigned long e = 0;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!msg.empty()) msg += "; ";
-    msg += buf;
-  }
-  return msg;
 }
 
 std::string peerAddress(int fd) {
@@ -162,7 +149,7 @@ void TlsControlServer::onAccept() {
     auto c = std::make_unique<Conn>();
     c->ssl.reset(SSL_new(*ctx));
     if (!c->ssl || SSL_set_fd(c->ssl.get(), fd.get()) != 1) {
-      log_("tls: SSL_new: " + opensslErrors());
+      log_("tls: SSL_new: " + ossl::errorQueueText());
       continue;
     }
     c->peer.tls = true;
@@ -210,7 +197,7 @@ void TlsControlServer::handshake(Conn& c) {
     }
     long verify = SSL_get_verify_result(c.ssl.get());
     std::string why = verify != X509_V_OK ? std::string("client certificate: ") + X509_verify_cert_error_string(verify)
-                                          : opensslErrors();
+                                          : ossl::errorQueueText();
     if (why.empty()) why = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ? "connection closed" : "failed";
     log_("tls: " + c.peer.address + " refused at the handshake: " + why);
     drop(fd);

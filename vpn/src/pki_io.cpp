@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <cerrno>
@@ -52,17 +51,7 @@ PkiError makeError(PkiErrorKind kind, std::string message) {
 }
 
 PkiError cryptoError(std::string_view what) {
-  std::string msg(what);
-  unsigned long code = 0;
-  bool first = true;
-  while ((code = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    msg += first ? ": " : "; ";
-    msg += buf;
-    first = false;
-  }
-  return PkiError{PkiErrorKind::Crypto, std::move(msg), 0};
+  return PkiError{PkiErrorKind::Crypto, ossl::withQueue(what), 0};
 }
 
 PkiError ioError(std::string_view what, const fs::path& path, int err) {
