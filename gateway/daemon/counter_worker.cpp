@@ -17,6 +17,7 @@ CounterWorker::CounterWorker(EventLoop& loop, Collect collect, Render render)
 CounterWorker::~CounterWorker() {
   state_->closed = true;
   state_->waiters.clear();
+  state_->nextWaiters.clear();
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->stop = true;
@@ -25,9 +26,13 @@ CounterWorker::~CounterWorker() {
   thread_.join();
 }
 
-bool CounterWorker::request(Done done, bool withText) {
+bool CounterWorker::request(Done done, bool withText, bool fresh) {
   auto& st = *state_;
-  if (st.waiters.size() >= kMaxWaiters) return false;
+  if (st.waiters.size() + st.nextWaiters.size() >= kMaxWaiters) return false;
+  if (st.inFlight && fresh) {
+    st.nextWaiters.push_back(std::move(done));
+    return true;
+  }
   st.waiters.push_back(std::move(done));
   if (st.inFlight) {  // joins the dump in progress (gets text if the worker has not begun yet)
     if (withText) {
@@ -36,6 +41,11 @@ bool CounterWorker::request(Done done, bool withText) {
     }
     return true;
   }
+  start(st, withText);
+  return true;
+}
+
+void CounterWorker::start(State& st, bool withText) {
   st.inFlight = true;
   ++st.dumps;
   {
@@ -44,7 +54,6 @@ bool CounterWorker::request(Done done, bool withText) {
     st.text = withText;
   }
   st.wake.notify_one();
-  return true;
 }
 
 void CounterWorker::work(const std::shared_ptr<State>& st) {
@@ -71,6 +80,12 @@ void CounterWorker::finish(State& st, const Sample& s) {
   auto waiters = std::move(st.waiters);
   st.waiters.clear();
   st.inFlight = false;
+  if (!st.nextWaiters.empty()) {
+    // Those who asked for a dump that starts after them: it starts now.
+    st.waiters = std::move(st.nextWaiters);
+    st.nextWaiters.clear();
+    start(st, false);
+  }
   for (auto& w : waiters) w(s);
 }
 

@@ -88,6 +88,7 @@ void EventLoop::reportSlow(Clock::time_point start, const std::string& what) {
 }
 
 int EventLoop::run() {
+  stopping_ = false;  // a loop may run again after it stopped (tests drive it in steps)
   std::array<epoll_event, 64> evs{};
   while (!stopping_) {
     int timeout = -1;

@@ -47,7 +47,8 @@ class EventLoop {
     onSlow_ = std::move(fn);
   }
 
-  // Runs until stop(); returns the reason given to stop().
+  // Runs until stop() (called from a handler or timer); returns the reason given to stop().
+  // May be called again afterwards.
   int run();
   void stop(int code) {
     stopping_ = true;

@@ -260,7 +260,8 @@ def run(t, exe, sock_dir):
         text = f.read().replace("pool: 10.250.0.0/25", "pool: 10.250.0.0/26")
     with open(os.path.join(changed, "policy.yaml"), "w") as f:
         f.write(text)
-    r = d.request("apply", path=changed, confirm=3)
+    # The client sends the policy's content (the daemon never opens a path a client names).
+    r = d.request("apply", sources=[{"name": "policy.yaml", "text": text}], confirm=3)
     check("apply with confirm changes the VPN", r.get("ok") and any(k["kind"] == "vpn" and k["changed"]
                                                                     for k in r.get("kinds", [])), r)
     pools_changed = pools()
