@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -75,7 +76,11 @@ using Status = PkiResult<Ok>;
 Status makeDir(const fs::path& path, mode_t mode, bool mustBePrivate);
 // O_CREAT|O_EXCL|O_NOFOLLOW with `mode`; `write` gets the fd. On failure the file is removed.
 Status createExclusive(const fs::path& path, mode_t mode, const std::string& data);
-Status writeKeyFile(const fs::path& path, EVP_PKEY* key);                    // 0600, PKCS#8 PEM
+// 0600, PKCS#8 PEM; with `readers`: 0640 and that group (the gateway key, for bulwarkd).
+Status writeKeyFile(const fs::path& path, EVP_PKEY* key, std::optional<gid_t> readers = std::nullopt);
+// The group that may read the gateway key: private/'s group when private/ is 0710 (bulwarkd's
+// group may open the key by name but not list the directory or read ca.key), else none.
+std::optional<gid_t> gatewayKeyReaders(const fs::path& dir);
 Status writeP12File(const fs::path& path, PKCS12* p12);                      // 0600, DER
 // Write to <path>.tmp (O_EXCL, mode), fsync, rename over `path`.
 Status writeAtomic(const fs::path& path, mode_t mode, const std::string& data);
