@@ -213,6 +213,25 @@ std::optional<std::string_view> LineFramer::next() {
   return line;
 }
 
+std::optional<std::string> LineFramer::nextOwned() {
+  if (ends_.empty()) return std::nullopt;
+  const std::size_t nl = ends_.front();
+  if (start_ != 0) {
+    auto line = next();
+    return std::string(*line);
+  }
+  ends_.pop_front();
+  // The line is the front of the buffer: hand the buffer over and keep only what follows.
+  std::string rest = buf_.substr(nl + 1);
+  std::string line = std::move(buf_);
+  line.resize(nl);
+  buf_ = std::move(rest);
+  for (auto& e : ends_) e -= nl + 1;
+  pendingStart_ -= nl + 1;
+  start_ = 0;
+  return line;
+}
+
 std::string frame(const nlohmann::json& msg) {
   // Invalid UTF-8 from a policy file must not make dump() throw: replace it.
   auto s = msg.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

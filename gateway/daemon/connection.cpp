@@ -160,7 +160,14 @@ void ControlConnections::onEvent(ConnId id, std::uint32_t events) {
 void ControlConnections::readSome(Conn& c) {
   const ConnId id = c.id;
   std::array<char, kChunk> buf;  // NOLINT: filled before use
-  std::size_t budget = limits_.readPerTurn;
+  // This connection's share of the turn, and what is left of the turn's share for everyone:
+  // eight connections each growing a many-MiB line would otherwise all copy it in one turn.
+  if (budgetTurn_ != loop_.turn()) {
+    budgetTurn_ = loop_.turn();
+    readLeft_ = limits_.readPerLoopTurn;
+  }
+  std::size_t budget = std::min(limits_.readPerTurn, readLeft_);
+  const std::size_t granted = budget;
   while (budget > 0 && !c.closing && !c.eof && !c.busy && !c.in.hasLine()) {
     auto r = c.stream->read(buf.data(), std::min(buf.size(), budget));
     if (r.io == ByteStream::Io::Done) {
@@ -192,9 +199,10 @@ void ControlConnections::readSome(Conn& c) {
     drop(id);  // Failed
     return;
   }
-  // Out of this turn's budget with bytes the fd cannot announce (decrypted TLS records): come
-  // back after the others had their turn.
-  if (budget == 0 && c.stream->buffered()) scheduleResume(c);
+  readLeft_ -= granted - budget;
+  // Out of this turn's budget with bytes the fd cannot announce (decrypted TLS records), or
+  // the turn's share was gone: come back after the others had their turn.
+  if (budget == 0 && (c.stream->buffered() || granted < limits_.readPerTurn)) scheduleResume(c);
   process(c);
 }
 
@@ -206,6 +214,12 @@ void ControlConnections::process(Conn& c) {
     if (lines == limits_.linesPerTurn || empty == kEmptyLinesPerTurn) {
       scheduleResume(c);
       break;
+    }
+    if (c.in.nextLength() > limits_.inlineParseBytes && parser_ != nullptr) {
+      ++lines;
+      handleLargeLine(c, *c.in.nextOwned());
+      if (find(id) == nullptr) return;
+      continue;
     }
     auto line = c.in.next();
     if (line->empty()) {  // skipped, cheaply, but not without end: a flood of them yields too
@@ -236,27 +250,28 @@ void ControlConnections::process(Conn& c) {
 
 void ControlConnections::handleLine(Conn& c, std::string_view line) {
   c.lastActivity = Clock::now();
-  if (line.size() > limits_.inlineParseBytes && parser_ != nullptr) {
-    // Parsing megabytes of JSON takes longer than the loop may be held: on the worker.
-    const ConnId id = c.id;
-    auto prio = c.role == 1 ? JobWorker::Priority::High : JobWorker::Priority::Normal;
-    auto job = [this, alive = std::weak_ptr<int>(alive_), id, text = std::string(line)]() mutable {
-      auto parsed = std::make_shared<gateway::ParsedRequest>(gateway::parseRequest(text));
-      std::string().swap(text);  // freed on the worker
-      return std::function<void()>([this, alive, id, parsed] {
-        if (!alive.expired()) onParsed(id, std::move(*parsed), true);
-      });
-    };
-    c.busy = true;
-    if (!parser_->submit(c.key, prio, std::move(job))) {
-      c.busy = false;
-      queue(c, gateway::frame(gateway::errorReply(nullptr, gateway::ErrorCode::Conflict,
-                                                  "busy: the policy worker's queue is full; try again in a moment")));
-      (void)flush(c);
-    }
-    return;
-  }
   onParsed(c.id, gateway::parseRequest(line), false);
+}
+
+void ControlConnections::handleLargeLine(Conn& c, std::string line) {
+  // Parsing megabytes of JSON takes longer than the loop may be held: on the worker.
+  c.lastActivity = Clock::now();
+  const ConnId id = c.id;
+  auto prio = c.role == 1 ? JobWorker::Priority::High : JobWorker::Priority::Normal;
+  auto job = [this, alive = std::weak_ptr<int>(alive_), id, text = std::move(line)]() mutable {
+    auto parsed = std::make_shared<gateway::ParsedRequest>(gateway::parseRequest(text));
+    std::string().swap(text);  // freed on the worker
+    return std::function<void()>([this, alive, id, parsed] {
+      if (!alive.expired()) onParsed(id, std::move(*parsed), true);
+    });
+  };
+  c.busy = true;
+  if (!parser_->submit(c.key, prio, std::move(job))) {
+    c.busy = false;
+    queue(c, gateway::frame(gateway::errorReply(nullptr, gateway::ErrorCode::Conflict,
+                                                "busy: the policy worker's queue is full; try again in a moment")));
+    (void)flush(c);
+  }
 }
 
 void ControlConnections::onParsed(ConnId id, gateway::ParsedRequest parsed, bool fromWorker) {

@@ -34,7 +34,7 @@
 #include "bulwark/gateway/protocol.h"
 #include "byte_stream.h"
 #include "event_loop.h"
-#include "handlers.h"
+#include "dispatch.h"
 #include "job_worker.h"
 #include "peer_auth.h"
 #include "rate_limited_log.h"
@@ -50,7 +50,8 @@ struct ConnectionLimits {
   std::size_t viewPoolBytes = 48u << 20;
   std::size_t changePoolBytes = 96u << 20;
   std::size_t bytesPerKey = gateway::kMaxRequestBytes + (1u << 20);
-  std::size_t readPerTurn = 256u << 10;
+  std::size_t readPerTurn = 256u << 10;  // per connection
+  std::size_t readPerLoopTurn = 1u << 20;  // all connections together: no turn copies much
   std::size_t linesPerTurn = 32;
   std::size_t inlineParseBytes = 64u << 10;
   std::size_t maxReplyBacklog = 1u << 20;
@@ -100,6 +101,7 @@ class ControlConnections {
   void readSome(Conn& c);
   void process(Conn& c);
   void handleLine(Conn& c, std::string_view line);
+  void handleLargeLine(Conn& c, std::string line);
   void onParsed(ConnId id, gateway::ParsedRequest parsed, bool fromWorker);
   Responder responderFor(ConnId id);
   void queue(Conn& c, std::string framed);
@@ -126,6 +128,8 @@ class ControlConnections {
   std::size_t poolUsed_[2] = {0, 0};
   std::map<std::string, std::size_t> bytesByKey_;
   std::optional<EventLoop::TimerId> sweepTimer_;
+  std::uint64_t budgetTurn_ = 0;  // the loop turn readLeft_ is for
+  std::size_t readLeft_ = 0;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // deferred callbacks check it
 };
 

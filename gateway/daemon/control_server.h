@@ -12,7 +12,7 @@
 
 #include "connection.h"
 #include "event_loop.h"
-#include "handlers.h"
+#include "dispatch.h"
 #include "peer_auth.h"
 #include "refusal_log.h"
 

@@ -47,6 +47,10 @@ class EventLoop {
     onSlow_ = std::move(fn);
   }
 
+  // Turns of the loop so far (one epoll_wait and what it reported, then the due timers): for
+  // budgets that are shared by everything one turn runs.
+  [[nodiscard]] std::uint64_t turn() const { return turn_; }
+
   // Runs until stop() (called from a handler or timer); returns the reason given to stop().
   // May be called again afterwards.
   int run();
@@ -74,6 +78,7 @@ class EventLoop {
   std::function<void(const std::string&, double)> onSlow_;
   bool stopping_ = false;
   int exitCode_ = 0;
+  std::uint64_t turn_ = 0;
 };
 
 }  // namespace bulwark::daemon

@@ -1,10 +1,9 @@
 #include "handlers.h"
 
-#include <climits>
 #include <map>
 
-#include "bulwark/policies/source_files.h"
 #include "counters.h"
+#include "request_args.h"
 #include "vpn_kind.h"
 
 namespace bulwark::daemon {
@@ -24,14 +23,6 @@ nlohmann::json busy(const nlohmann::json& id, std::string_view what) {
                              "busy: " + std::string(what) + "; try again in a moment");
 }
 
-// The request's "sources", taken out of it (the texts are moved, not copied), or nullopt when
-// the request names none (the daemon's own policy dir).
-std::optional<gateway::Result<PolicyInput>> sourcesOf(gateway::Request& req) {
-  auto it = req.body.find("sources");
-  if (it == req.body.end() || it->is_null()) return std::nullopt;
-  return policyFromJson(*it);
-}
-
 Actor actorOf(const Peer& peer) {
   return Actor{peer.who(), peer.tls ? -1L : static_cast<long>(peer.uid)};  // a certificate has no uid
 }
@@ -43,62 +34,6 @@ JobWorker::Priority priorityOf(const Peer& peer) {
 }
 
 }  // namespace
-
-std::string deniedMessage(const DispatchContext& ctx, const Peer& p, std::string_view op) {
-  if (p.tls) {
-    if (p.role == gateway::Role::None) {
-      return "permission denied: " + p.who() + ": certificate group '" + p.certGroup +
-             "' is not named in the policy's gateway.control change or view";
-    }
-    return "permission denied: " + p.who() + " has the read-only role (certificate group '" + p.certGroup +
-           "' is in gateway.control view); '" + std::string(op) + "' needs a group listed in change";
-  }
-  if (p.role == gateway::Role::None) {
-    return "permission denied: " + p.who() + " is not root and not in group '" + ctx.changeGroup +
-           "' (may change) or '" + ctx.viewGroup + "' (may read)";
-  }
-  return "permission denied: " + p.who() + " has the read-only role ('" + ctx.viewGroup + "'); '" +
-         std::string(op) + "' needs root or group '" + ctx.changeGroup + "'";
-}
-
-Dispatch dispatchRequest(const DispatchContext& ctx, const Peer& peer, gateway::Request& req, Responder respond) {
-  Dispatch d;
-  const auto op = gateway::opName(req.op);  // validated by parseRequest: one of ours
-  if (peer.role == gateway::Role::None) {
-    if (ctx.denied) ctx.denied(peer, op);
-    d.reply = gateway::errorReply(req.id, ErrorCode::Denied, deniedMessage(ctx, peer, "connect"));
-    d.close = true;
-    return d;
-  }
-  if (gateway::opChanges(req.op) && peer.role != gateway::Role::Change) {
-    if (ctx.denied) ctx.denied(peer, op);
-    d.reply = gateway::errorReply(req.id, ErrorCode::Denied, deniedMessage(ctx, peer, op));
-    return d;
-  }
-  if (req.op == gateway::Op::Events) {
-    d.subscribe = true;
-    d.reply = gateway::okReply(req.id, {{"subscribed", true}});
-    return d;
-  }
-  d.reply = ctx.handler(peer, req, respond);
-  if (d.reply && peer.tls && req.op == gateway::Op::ShowStatus && d.reply->value("ok", false)) {
-    // The handler describes Unix peers (user, uid); a remote peer is its certificate.
-    (*d.reply)["you"] = {{"certificate", {{"cn", peer.certCn}, {"group", peer.certGroup}, {"serial", peer.certSerial}}},
-                         {"address", peer.address},
-                         {"role", gateway::roleName(peer.role)}};
-  }
-  return d;
-}
-
-Dispatch dispatchLine(const DispatchContext& ctx, const Peer& peer, std::string_view line, Responder respond) {
-  auto parsed = gateway::parseRequest(line);
-  if (!parsed.request) {
-    Dispatch d;
-    d.reply = gateway::errorReply(parsed.id, ErrorCode::BadRequest, parsed.error);
-    return d;
-  }
-  return dispatchRequest(ctx, peer, *parsed.request, std::move(respond));
-}
 
 // ---- the ops -------------------------------------------------------------------------------
 
@@ -122,13 +57,7 @@ std::optional<nlohmann::json> RequestHandlers::operator()(const Peer& peer, gate
       reload(actorOf(peer), std::move(done));
       return std::nullopt;
     }
-    case gateway::Op::History: {
-      std::size_t limit = 50;
-      if (auto it = req.body.find("limit"); it != req.body.end() && it->is_number_unsigned()) {
-        limit = std::min<std::size_t>(it->get<std::uint64_t>(), limits_.maxHistory);
-      }
-      return gateway::okReply(id, {{"revisions", r_.history(limit)}});
-    }
+    case gateway::Op::History: return gateway::okReply(id, {{"revisions", r_.history(historyLimitArg(req))}});
     case gateway::Op::Counters: return counters(req, respond);
     case gateway::Op::Events: break;  // handled by dispatchRequest (subscription)
     case gateway::Op::Tunnels: return tunnels(peer, req, respond);
@@ -149,10 +78,9 @@ void RequestHandlers::heavyDone() {
 }
 
 std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::Request& req, Responder& respond) {
-  auto sources = sourcesOf(req);
-  if (sources && !*sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources->error().message);
-  std::optional<PolicyInput> in;
-  if (sources) in = std::move(sources->value());
+  auto sources = sourcesArg(req);
+  if (!sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources.error().message);
+  std::optional<PolicyInput> in = std::move(*sources);
   // All of it on the worker: load, validate, compile, observe, diff, and the reply's JSON.
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, respond]() mutable {
     Outcome out;
@@ -173,20 +101,12 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
 }
 
 std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::Request& req, Responder& respond) {
-  std::optional<int> confirm;
-  if (auto it = req.body.find("confirm"); it != req.body.end() && !it->is_null()) {
-    bool ok = it->is_number_integer() && it->get<std::int64_t>() >= 1 &&
-              it->get<std::int64_t>() <= limits_.maxConfirmSeconds;
-    if (!ok) {
-      return gateway::errorReply(req.id, ErrorCode::BadRequest,
-                                 "'confirm' must be 1.." + std::to_string(limits_.maxConfirmSeconds) + " seconds");
-    }
-    confirm = static_cast<int>(it->get<std::int64_t>());
-  }
-  auto sources = sourcesOf(req);
-  if (sources && !*sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources->error().message);
-  std::optional<PolicyInput> in;
-  if (sources) in = std::move(sources->value());
+  auto confirmed = confirmArg(req, limits_.maxConfirmSeconds);
+  if (!confirmed) return gateway::errorReply(req.id, ErrorCode::BadRequest, confirmed.error().message);
+  std::optional<int> confirm = *confirmed;
+  auto sources = sourcesArg(req);
+  if (!sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources.error().message);
+  std::optional<PolicyInput> in = std::move(*sources);
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, actor = actorOf(peer),
               confirm, respond, this]() mutable -> std::function<void()> {
     gateway::Result<PolicyInput> read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
@@ -207,15 +127,9 @@ std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::
 
 std::optional<nlohmann::json> RequestHandlers::rollback(const Peer& peer, gateway::Request& req,
                                                         Responder& respond) {
-  auto it = req.body.find("revision");
-  // Range-checked before any conversion: 4294967297 must not become revision 1.
-  bool ok = it != req.body.end() && it->is_number_integer() && it->get<std::int64_t>() >= 1 &&
-            it->get<std::int64_t>() <= INT_MAX;
-  if (!ok) {
-    return gateway::errorReply(req.id, ErrorCode::BadRequest,
-                               "rollback needs an integer 'revision' from 1 to " + std::to_string(INT_MAX));
-  }
-  const int revision = static_cast<int>(it->get<std::int64_t>());
+  auto rev = revisionArg(req);  // range-checked: 4294967297 must not become revision 1
+  if (!rev) return gateway::errorReply(req.id, ErrorCode::BadRequest, rev.error().message);
+  const int revision = *rev;
   auto in = r_.revisionInput(revision);
   if (!in) return gateway::errorReply(req.id, ErrorCode::NotFound, in.error().message);
   auto job = [prep = r_.preparer(), in = std::move(*in), id = req.id, actor = actorOf(peer), revision, respond,
@@ -285,12 +199,9 @@ std::optional<nlohmann::json> RequestHandlers::terminate(const Peer& peer, gatew
   if (limits_.viciUri.empty()) {
     return gateway::errorReply(req.id, ErrorCode::NotFound, "no VPN: bulwarkd runs without --vici");
   }
-  auto it = req.body.find("user");
-  if (it == req.body.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
-      it->get_ref<const std::string&>().size() > 64) {
-    return gateway::errorReply(req.id, ErrorCode::BadRequest, "terminate needs a 'user' (1-64 bytes)");
-  }
-  auto user = it->get<std::string>();
+  auto named = terminateUserArg(req);
+  if (!named) return gateway::errorReply(req.id, ErrorCode::BadRequest, named.error().message);
+  auto user = *named;
   auto job = [uri = limits_.viciUri, user, id = req.id, actor = actorOf(peer), respond,
               this]() -> std::function<void()> {
     auto n = terminateTunnels(uri, user);
@@ -301,7 +212,7 @@ std::optional<nlohmann::json> RequestHandlers::terminate(const Peer& peer, gatew
       }
       const auto count = **n;
       r_.audit().record({"terminate", actor.who, actor.uid, r_.currentRevision(), "",
-                         "terminated " + std::to_string(count) + " tunnel(s) of " + policies::printable(user, 64),
+                         "terminated " + std::to_string(count) + " tunnel(s) of " + user,
                          true, {{"user", user}}});
       if (count == 0) {
         respond(gateway::frame(gateway::errorReply(id, ErrorCode::NotFound, "no tunnel of " + user + " is up")));

@@ -1,6 +1,9 @@
 #include "job_worker.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -55,7 +58,17 @@ bool JobWorker::submit(const std::string& key, Priority priority, Job job) {
   return true;
 }
 
+void lowerThisThreadsPriority() {
+  // Below the loop's priority: on a busy machine the loop (status, confirm, the confirm timer)
+  // gets the CPU before the compile of a large policy does. Per thread on Linux; lowering needs
+  // no privilege. A daemon started with a real-time policy keeps it on the loop only.
+  sched_param normal{};
+  ::pthread_setschedparam(::pthread_self(), SCHED_OTHER, &normal);
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), JobWorker::kWorkerNice);
+}
+
 void JobWorker::work(const std::shared_ptr<State>& st) {
+  lowerThisThreadsPriority();
   for (;;) {
     Job job;
     {

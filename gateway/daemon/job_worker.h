@@ -24,11 +24,16 @@
 
 namespace bulwark::daemon {
 
+// The calling thread runs below the loop from now on: SCHED_OTHER, nice kWorkerNice (the
+// workers' threads call it first thing).
+void lowerThisThreadsPriority();
+
 class JobWorker {
  public:
   static constexpr std::size_t kMaxQueued = 8;
   static constexpr std::size_t kMaxPerKey = 2;
   static constexpr std::size_t kReservedHigh = 2;
+  static constexpr int kWorkerNice = 10;  // the worker thread's nice value (the loop's is the process's)
   enum class Priority { High, Normal };
   // Runs on the worker thread; what it returns then runs on the loop thread.
   using Job = std::function<std::function<void()>()>;

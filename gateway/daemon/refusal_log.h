@@ -11,7 +11,7 @@
 #include <string>
 
 #include "event_loop.h"
-#include "handlers.h"
+#include "dispatch.h"
 #include "peer_auth.h"
 
 namespace bulwark::daemon {

@@ -332,18 +332,18 @@ void TlsControlServer::established(int fd) {
 void TlsControlServer::drain(int fd) {
   auto it = handshakes_.find(fd);
   if (it == handshakes_.end()) return;
+  // At most 64 KiB per turn; the rest on the next (kDrainFor bounds the whole): closing with
+  // unread bytes would send a reset, which destroys the refusal still on its way.
   std::array<char, 4096> sink{};
   for (int i = 0; i < 16; ++i) {
     ssize_t n = ::recv(fd, sink.data(), sink.size(), 0);
     if (n > 0) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      auto w = loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t ev) { onHandshakeEvent(fd, ev); });
-      if (!w) dropHandshake(fd);
-      return;
-    }
-    break;  // EOF or an error: done
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+    dropHandshake(fd);  // EOF or an error: done
+    return;
   }
-  dropHandshake(fd);
+  auto w = loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t ev) { onHandshakeEvent(fd, ev); });
+  if (!w) dropHandshake(fd);
 }
 
 void TlsControlServer::dropHandshake(int fd) {

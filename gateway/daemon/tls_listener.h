@@ -35,7 +35,7 @@
 #include "bulwark/policies/model.h"
 #include "connection.h"
 #include "event_loop.h"
-#include "handlers.h"
+#include "dispatch.h"
 #include "peer_auth.h"
 #include "rate_limited_log.h"
 #include "refusal_log.h"

@@ -160,6 +160,11 @@ class LineFramer {
   [[nodiscard]] bool append(std::string_view bytes);
   // The next complete line without its '\n', if any; valid until the next append().
   [[nodiscard]] std::optional<std::string_view> next();
+  // The same line as a string of its own: a large line that starts the buffer takes the
+  // buffer's memory instead of being copied (only what follows it is).
+  [[nodiscard]] std::optional<std::string> nextOwned();
+  // The length of the line next() would return (0 when there is none).
+  [[nodiscard]] std::size_t nextLength() const { return ends_.empty() ? 0 : ends_.front() - start_; }
   // Bytes held (consumed lines not counted), and whether part of a line is among them.
   [[nodiscard]] std::size_t buffered() const { return buf_.size() - start_; }
   [[nodiscard]] bool partial() const { return pendingStart_ < buf_.size(); }
