@@ -1,4 +1,5 @@
 #include "counter_worker.h"
+#include "job_worker.h"
 
 #include <pthread.h>
 
@@ -31,6 +32,7 @@ bool CounterWorker::request(Done done, bool withText, bool fresh) {
   if (st.waiters.size() + st.nextWaiters.size() >= kMaxWaiters) return false;
   if (st.inFlight && fresh) {
     st.nextWaiters.push_back(std::move(done));
+    st.nextText = st.nextText || withText;
     return true;
   }
   st.waiters.push_back(std::move(done));
@@ -57,6 +59,7 @@ void CounterWorker::start(State& st, bool withText) {
 }
 
 void CounterWorker::work(const std::shared_ptr<State>& st) {
+  lowerThisThreadsPriority();  // below the loop, as the policy worker (job_worker.h)
   for (;;) {
     bool text = false;
     {
@@ -84,7 +87,8 @@ void CounterWorker::finish(State& st, const Sample& s) {
     // Those who asked for a dump that starts after them: it starts now.
     st.waiters = std::move(st.nextWaiters);
     st.nextWaiters.clear();
-    start(st, false);
+    start(st, st.nextText);
+    st.nextText = false;
   }
   for (auto& w : waiters) w(s);
 }

@@ -70,6 +70,7 @@ class CounterWorker {
     // Loop thread only:
     std::vector<Done> waiters;
     std::vector<Done> nextWaiters;  // fresh requests that came during a dump: the next one
+    bool nextText = false;          // ... one of them wants text
     bool inFlight = false;
     bool closed = false;
     std::size_t dumps = 0;

@@ -142,7 +142,9 @@ int run(const Options& opt) {
   auto groups = resolveAccessGroups(opt.changeGroup, opt.viewGroup);
   // Counter dumps (metrics, drop summaries, the counters op) on a thread of their own: at 10k
   // rules one dump takes ~0.5 s, which the loop (status, the control API) must not wait for.
-  CounterWorker counterWorker(ev, collectCounters, renderCounterSeries);
+  CounterWorker counterWorker(ev, collectCounters, [viciUri](const CounterReport& c) {
+    return renderCounterSeries(c) + tunnelSeries(viciUri);  // charon's answer too, off the loop
+  });
   // Loading, validating and compiling policies (plan, apply, rollback, reload), large request
   // lines and charon's answers: on the policy worker, never on the loop.
   JobWorker jobs(ev, "bulwarkd-policy");
@@ -275,9 +277,9 @@ int run(const Options& opt) {
     return line;
   };
 
-  std::unique_ptr<MetricsServer> metrics;
+  std::unique_ptr<MetricsEndpoint> metrics;
   if (!opt.metrics.empty() && opt.metrics != "off") {
-    auto m = MetricsServer::listen(ev, opt.metrics, rec, counterWorker, viciUri);
+    auto m = MetricsEndpoint::start(ev, opt.metrics, rec, counterWorker);
     if (m) {
       metrics = std::move(*m);
       metrics->setExtraSeries([&rec, &monitor] {
