@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -106,6 +107,11 @@ int run(const Options& opt) {
     return 1;
   }
 
+  if (::geteuid() == 0) {
+    // Works, but with every privilege root has (it could read /etc/shadow); the shipped unit
+    // and gateway/systemd/run-bulwarkd.sh run it as _bulwarkd with CAP_NET_ADMIN only.
+    log("running as root: run bulwarkd as its own user with CAP_NET_ADMIN only (gateway/daemon/README.md)");
+  }
   std::error_code ec;
   std::filesystem::create_directories(opt.stateDir, ec);
   ::chmod(opt.stateDir.c_str(), 0750);

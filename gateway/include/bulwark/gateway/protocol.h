@@ -91,7 +91,7 @@
 namespace bulwark::gateway {
 
 inline constexpr const char* kDefaultSocketPath = "/run/bulwark/control.sock";
-inline constexpr const char* kDefaultStateDir = "/var/lib/bulwark";
+inline constexpr const char* kDefaultStateDir = "/var/lib/bulwark/state";
 inline constexpr const char* kDefaultMetricsAddress = "127.0.0.1:9469";
 // A request line: a policy of policies::kMaxPolicyBytes plus its JSON escaping.
 inline constexpr std::size_t kMaxRequestBytes = 24u << 20;
