@@ -1,7 +1,8 @@
 #include "http_server.h"
 
+#include "http_bounds.h"
+
 #include <arpa/inet.h>
-#include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -11,7 +12,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <list>
 #include <set>
 
 namespace bulwark::daemon {
@@ -54,10 +54,6 @@ std::optional<SnapshotBoard::Snapshot> SnapshotBoard::get(std::chrono::milliseco
 // ---- HttpServer -----------------------------------------------------------------------------
 
 namespace {
-
-// Set on the accepting thread while a connection over the limit is handed to
-// process_and_close_socket: it answers 503 at once instead of serving.
-thread_local bool tlRejected = false;
 
 // A socket with deadlines for the whole exchange, not per read: the request head must be in
 // by `readBy` however slowly it trickles, the response out within writeFor of its first byte.
@@ -131,66 +127,6 @@ class DeadlineStream final : public httplib::Stream {
   mutable std::optional<Clock::time_point> writeStart_;
 };
 
-// One thread per connection being served, at most `max` at a time; over that, the connection
-// is answered 503 on the accepting thread (tlRejected) without waiting for anyone.
-class BoundedThreads final : public httplib::TaskQueue {
- public:
-  BoundedThreads(std::size_t max, std::function<void()> onShutdown)
-      : max_(max), onShutdown_(std::move(onShutdown)) {}
-  ~BoundedThreads() override { shutdown(); }
-
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock<std::mutex> lock(mutex_);
-    reap();
-    if (active_ >= max_ || stopping_) {
-      lock.unlock();
-      tlRejected = true;
-      fn();  // answers 503 and closes, without blocking
-      tlRejected = false;
-      return;
-    }
-    ++active_;
-    threads_.emplace_back();
-    auto it = std::prev(threads_.end());
-    *it = std::thread([this, fn = std::move(fn), it] {
-      fn();
-      std::lock_guard<std::mutex> g(mutex_);
-      --active_;
-      done_.push_back(it);
-      idle_.notify_all();
-    });
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_ && threads_.empty()) return;
-      stopping_ = true;
-    }
-    if (onShutdown_) onShutdown_();  // unblocks the connections being served
-    std::unique_lock<std::mutex> lock(mutex_);
-    idle_.wait(lock, [&] { return active_ == 0; });
-    reap();
-  }
-
- private:
-  void reap() {  // mutex_ held
-    for (auto it : done_) {
-      if (it->joinable()) it->join();
-      threads_.erase(it);
-    }
-    done_.clear();
-  }
-  std::size_t max_;
-  std::function<void()> onShutdown_;
-  std::mutex mutex_;
-  std::condition_variable idle_;
-  std::list<std::thread> threads_;
-  std::vector<std::list<std::thread>::iterator> done_;
-  std::size_t active_ = 0;
-  bool stopping_ = false;
-};
-
 bool splitAddress(const std::string& address, std::string& host, int& port) {
   auto colon = address.rfind(':');
   if (colon == std::string::npos) return false;
@@ -205,10 +141,14 @@ bool splitAddress(const std::string& address, std::string& host, int& port) {
 
 }  // namespace
 
-class HttpServer::Impl final : public httplib::Server {
+class HttpServer::Impl final : public http::Listener<httplib::Server> {
  public:
   explicit Impl(HttpOptions o) : opts_(std::move(o)) {
-    new_task_queue = [this] { return new BoundedThreads(opts_.maxConnections, [this] { closeAll(); }); };
+    // One thread per connection being served, at most maxConnections; over that, 503 at once
+    // on the accepting thread (process_and_close_socket below), never a wait.
+    new_task_queue = [this] {
+      return new http::BoundedPool(opts_.maxConnections, 0, http::BoundedPool::WhenFull::Reject, full_);
+    };
   }
 
   // Ends every connection being served (their threads see EOF/errors and finish).
@@ -221,7 +161,7 @@ class HttpServer::Impl final : public httplib::Server {
   // cpp-httplib's per-connection entry point (a private virtual of httplib::Server; overriding
   // it is how the deadlines and the connection limit get in without patching the library).
   bool process_and_close_socket(::socket_t sock) override {
-    if (tlRejected) {
+    if (http::BoundedPool::rejecting()) {
       static constexpr char k503[] =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 22\r\n"
           "Connection: close\r\n\r\ntoo many connections\r\n";
@@ -246,6 +186,7 @@ class HttpServer::Impl final : public httplib::Server {
   }
 
   HttpOptions opts_;
+  std::atomic<std::size_t> full_{0};
   std::mutex mutex_;
   std::set<int> active_;  // guarded by mutex_
 };
@@ -260,13 +201,10 @@ gateway::Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpOptions
     return gateway::Error{"address must be IP:PORT ([IPv6]:PORT): " + options.address};
   }
   auto impl = std::make_unique<Impl>(options);
-  impl->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
-    res.status = 405;
-    res.set_header("Allow", "GET, HEAD");
-    res.set_content("GET only\n", "text/plain");
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  http::Bounds bounds;  // the I/O timeouts are the stream's deadlines here (DeadlineStream)
+  bounds.io = std::chrono::duration_cast<std::chrono::seconds>(options.requestDeadline);
+  http::applyBounds(*impl, bounds);
+  impl->set_pre_routing_handler(&http::onlyGetAndHead);
   for (auto& [path, route] : getRoutes) {
     impl->Get(path, [route = std::move(route)](const httplib::Request&, httplib::Response& res) {
       auto r = route();
@@ -281,6 +219,7 @@ gateway::Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpOptions
   } else if (!impl->bind_to_port(host, port)) {
     return gateway::sysError("bind " + options.address, errno);
   }
+  (void)impl->widenBacklog(bounds.backlog);  // else cpp-httplib's 5 (a full backlog only delays)
   std::unique_ptr<HttpServer> s(new HttpServer(std::move(impl), port));
   auto* raw = s->impl_.get();
   s->listener_ = std::thread([raw] { raw->listen_after_bind(); });
@@ -290,6 +229,7 @@ gateway::Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpOptions
 
 HttpServer::~HttpServer() {
   impl_->stop();  // the listener closes; listen_after_bind() shuts the connection threads down
+  impl_->closeAll();  // ... which end sooner with their connections shut
   if (listener_.joinable()) listener_.join();
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -43,6 +44,20 @@ class RateLimitedLog {
   Clock::time_point windowStart_{};
   std::size_t lines_ = 0;
   std::size_t suppressed_ = 0;
+};
+
+// The same for lines logged from several threads (the HTTP servers' workers).
+class ThreadSafeRateLimitedLog {
+ public:
+  explicit ThreadSafeRateLimitedLog(RateLimitedLog::Log log) : inner_(std::move(log)) {}
+  void operator()(const std::string& line) {
+    std::lock_guard lock(mutex_);
+    inner_(line);
+  }
+
+ private:
+  std::mutex mutex_;
+  RateLimitedLog inner_;
 };
 
 }  // namespace bulwark::daemon

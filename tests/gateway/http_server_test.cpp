@@ -126,12 +126,28 @@ TEST_F(Http, MoreConnectionsThanTheLimitGet503AtOnce) {
   o.maxConnections = 2;
   o.requestDeadline = 3s;
   start(o);
+  // Two that started a request and stall: they hold both threads. (Ones that send nothing
+  // would not: TCP_DEFER_ACCEPT keeps them in the kernel, see IdleConnectionsHoldNoThread.)
   int a = connectTo(port), b = connectTo(port);
+  (void)::send(a, "G", 1, MSG_NOSIGNAL);
+  (void)::send(b, "G", 1, MSG_NOSIGNAL);
   std::this_thread::sleep_for(100ms);
   auto r = roundTrip(port, "GET /metrics HTTP/1.1\r\n\r\n", 2s);
   EXPECT_EQ(r.rfind("HTTP/1.1 503", 0), 0u) << r;
   ::close(a);
   ::close(b);
+}
+
+TEST_F(Http, IdleConnectionsHoldNoThread) {
+  HttpOptions o;
+  o.maxConnections = 2;
+  start(o);
+  std::vector<int> idle;
+  for (int i = 0; i < 16; ++i) idle.push_back(connectTo(port));  // connected, nothing sent
+  std::this_thread::sleep_for(100ms);
+  auto r = roundTrip(port, "GET /metrics HTTP/1.1\r\n\r\n", 2s);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+  for (int fd : idle) ::close(fd);
 }
 
 }  // namespace
