@@ -50,11 +50,13 @@ tests/kernel/run-in-kernel.sh --verbose --timeout 900 -- ctest --preset dev -L k
 step "build fuzz" "see the compiler's error above (clang-14 from tools/packages.txt)"
 show "build fuzz"
 cmake --preset fuzz -DBULWARK_WERROR=ON >/dev/null
-cmake --build --preset fuzz -j"$JOBS" --target fuzz_policy_loader fuzz_vici_decoder
+cmake --build --preset fuzz -j"$JOBS" --target fuzz_policy_loader fuzz_vici_decoder fuzz_dispatch
 step "fuzz" "a crash or sanitizer error: the reproducer and the log are in build/fuzz/fuzz-artifacts/ (rerun: the fuzz binary with that file)"
 show "fuzz the policy loader for ${FUZZ_SECONDS}s"
 tests/fuzz/run-fuzz.sh "$FUZZ_SECONDS"
 show "fuzz the VICI decoder for $((FUZZ_SECONDS / 2))s"
 tests/fuzz/run-fuzz-vici.sh "$((FUZZ_SECONDS / 2))"
+show "fuzz the control API's request dispatch (every role) for $((FUZZ_SECONDS / 2))s"
+tests/fuzz/run-fuzz-dispatch.sh "$((FUZZ_SECONDS / 2))"
 
 show "all tests passed"

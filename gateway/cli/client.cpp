@@ -7,10 +7,9 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "bulwark/gateway/control_client.h"
-#include "bulwark/policies/loader.h"
+#include "bulwark/policies/source_files.h"
 
 namespace bulwark::cli {
 
@@ -91,22 +90,15 @@ bool daemonSocketExists(const std::string& path) {
 }
 
 std::optional<nlohmann::json> policySources(const std::string& path) {
-  auto listed = policies::listPolicyFiles(path);
-  if (!listed.error.empty()) {
-    std::cerr << listed.error << '\n';
+  // Read here, with the caller's rights (the daemon never opens a path a client names):
+  // regular files only, within the protocol's bounds.
+  auto read = policies::readPolicySources(path);
+  if (!read.ok()) {
+    std::cerr << read.error << '\n';
     return std::nullopt;
   }
   nlohmann::json sources = nlohmann::json::array();
-  for (const auto& f : listed.files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) {
-      std::cerr << "bulwarkctl: cannot read " << f.string() << '\n';
-      return std::nullopt;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    sources.push_back({{"name", f.string()}, {"text", ss.str()}});
-  }
+  for (auto& s : read.sources) sources.push_back({{"name", std::move(s.name)}, {"text", std::move(s.text)}});
   return sources;
 }
 

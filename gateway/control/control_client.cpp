@@ -74,6 +74,9 @@ Result<nlohmann::json> ControlClient::call(std::string_view op, nlohmann::json a
     auto msg = readMessage(left);
     if (!msg) return msg;
     if (msg->contains("id") && (*msg)["id"] == id) return msg;
+    // A refusal the daemon sent before it read our request (no role, no free slot): it has
+    // no id, and the connection ends after it.
+    if (msg->contains("id") && (*msg)["id"].is_null() && !msg->value("ok", true)) return msg;
     // an event, or a stale reply: skip
   }
 }

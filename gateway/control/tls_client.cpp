@@ -2,7 +2,6 @@
 // the client does one thing at a time. The daemon is authenticated by Bulwark's CA and the
 // name (or address) its certificate carries; we authenticate with an admin certificate.
 #include <netdb.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/ssl.h>
@@ -21,19 +20,16 @@
 #include <cstdio>
 #include <memory>
 
+#include "bulwark/common/openssl.h"
 #include "bulwark/gateway/control_client.h"
 
 namespace bulwark::gateway {
 
 struct TlsState {
-  SSL_CTX* ctx = nullptr;
-  SSL* ssl = nullptr;
+  ossl::SslCtxPtr ctx;
+  ossl::SslPtr ssl;  // declared after ctx: freed first
   ~TlsState() {
-    if (ssl != nullptr) {
-      SSL_shutdown(ssl);  // one close_notify; not waiting for the daemon's
-      SSL_free(ssl);
-    }
-    SSL_CTX_free(ctx);
+    if (ssl) SSL_shutdown(ssl.get());  // one close_notify; not waiting for the daemon's
   }
 };
 
@@ -44,31 +40,12 @@ namespace {
 struct FileClose {
   void operator()(FILE* f) const { std::fclose(f); }
 };
-struct P12Free {
-  void operator()(PKCS12* p) const { PKCS12_free(p); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct ChainFree {
-  void operator()(STACK_OF(X509) * s) const { sk_X509_pop_free(s, X509_free); }
-};
 struct AddrFree {
   void operator()(addrinfo* a) const { freeaddrinfo(a); }
 };
 
 std::string sslErrors() {
-  std::string msg;
-  unsigned long e = 0;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!msg.empty()) msg += "; ";
-    msg += buf;
-  }
+  auto msg = ossl::errorQueueText();
   return msg.empty() ? "unknown TLS error" : msg;
 }
 
@@ -82,7 +59,7 @@ Status loadIdentity(SSL_CTX* ctx, const TlsClientOptions& o, bool& caFromBundle)
   if (endsWith(o.cert, ".p12") || endsWith(o.cert, ".pfx")) {
     std::unique_ptr<FILE, FileClose> f(std::fopen(o.cert.c_str(), "rb"));
     if (!f) return sysError("cannot read " + o.cert, errno);
-    std::unique_ptr<PKCS12, P12Free> p12(d2i_PKCS12_fp(f.get(), nullptr));
+    ossl::P12Ptr p12(d2i_PKCS12_fp(f.get(), nullptr));
     if (!p12) return Error{o.cert + ": not a PKCS#12 file: " + sslErrors()};
     EVP_PKEY* key = nullptr;
     X509* cert = nullptr;
@@ -90,9 +67,9 @@ Status loadIdentity(SSL_CTX* ctx, const TlsClientOptions& o, bool& caFromBundle)
     if (PKCS12_parse(p12.get(), o.password.c_str(), &key, &cert, &chain) != 1) {
       return Error{o.cert + ": cannot open the PKCS#12 bundle (wrong password?): " + sslErrors()};
     }
-    std::unique_ptr<EVP_PKEY, PkeyFree> k(key);
-    std::unique_ptr<X509, X509Free> c(cert);
-    std::unique_ptr<STACK_OF(X509), ChainFree> ch(chain);
+    ossl::PkeyPtr k(key);
+    ossl::X509Ptr c(cert);
+    ossl::X509StackOwnPtr ch(chain);
     if (SSL_CTX_use_certificate(ctx, c.get()) != 1 || SSL_CTX_use_PrivateKey(ctx, k.get()) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
       return Error{o.cert + ": " + sslErrors()};
@@ -152,16 +129,16 @@ Result<int> connectTcp(const TlsClientOptions& o) {
 
 Result<ControlClient> ControlClient::connectTls(const TlsClientOptions& o) {
   auto state = std::unique_ptr<TlsState, TlsStateDelete>(new TlsState);
-  state->ctx = SSL_CTX_new(TLS_client_method());
-  if (state->ctx == nullptr) return Error{"SSL_CTX_new: " + sslErrors()};
-  SSL_CTX_set_min_proto_version(state->ctx, TLS1_3_VERSION);
-  SSL_CTX_set_max_proto_version(state->ctx, TLS1_3_VERSION);
-  SSL_CTX_set_verify(state->ctx, SSL_VERIFY_PEER, nullptr);
+  state->ctx.reset(SSL_CTX_new(TLS_client_method()));
+  if (!state->ctx) return Error{"SSL_CTX_new: " + sslErrors()};
+  SSL_CTX_set_min_proto_version(state->ctx.get(), TLS1_3_VERSION);
+  SSL_CTX_set_max_proto_version(state->ctx.get(), TLS1_3_VERSION);
+  SSL_CTX_set_verify(state->ctx.get(), SSL_VERIFY_PEER, nullptr);
   bool caFromBundle = false;
-  auto id = loadIdentity(state->ctx, o, caFromBundle);
+  auto id = loadIdentity(state->ctx.get(), o, caFromBundle);
   if (!id) return id.error();
   if (!o.ca.empty()) {
-    if (SSL_CTX_load_verify_file(state->ctx, o.ca.c_str()) != 1) return Error{"CA " + o.ca + ": " + sslErrors()};
+    if (SSL_CTX_load_verify_file(state->ctx.get(), o.ca.c_str()) != 1) return Error{"CA " + o.ca + ": " + sslErrors()};
   } else if (!caFromBundle) {
     return Error{"no CA to check bulwarkd's certificate with: give --ca (Bulwark's ca.crt)"};
   }
@@ -169,25 +146,25 @@ Result<ControlClient> ControlClient::connectTls(const TlsClientOptions& o) {
   auto fd = connectTcp(o);
   if (!fd) return fd.error();
   ControlClient client(*fd);
-  state->ssl = SSL_new(state->ctx);
-  if (state->ssl == nullptr || SSL_set_fd(state->ssl, *fd) != 1) return Error{"SSL_new: " + sslErrors()};
+  state->ssl.reset(SSL_new(state->ctx.get()));
+  if (!state->ssl || SSL_set_fd(state->ssl.get(), *fd) != 1) return Error{"SSL_new: " + sslErrors()};
   std::string name = o.serverName.empty() ? o.host : o.serverName;
   in6_addr probe{};
   bool isAddress = ::inet_pton(AF_INET, name.c_str(), &probe) == 1 || ::inet_pton(AF_INET6, name.c_str(), &probe) == 1;
-  X509_VERIFY_PARAM* param = SSL_get0_param(state->ssl);
+  X509_VERIFY_PARAM* param = SSL_get0_param(state->ssl.get());
   if (isAddress) {
     if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) return Error{"bad address " + name};
   } else {
     // SNI by SSL_ctrl: SSL_set_tlsext_host_name is a macro with a C cast (-Wold-style-cast).
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (SSL_set1_host(state->ssl, name.c_str()) != 1 || SSL_ctrl(state->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+    if (SSL_set1_host(state->ssl.get(), name.c_str()) != 1 || SSL_ctrl(state->ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(name.c_str())) != 1) {
       return Error{"bad server name " + name};
     }
   }
   ERR_clear_error();
-  if (SSL_connect(state->ssl) != 1) {
-    long v = SSL_get_verify_result(state->ssl);
+  if (SSL_connect(state->ssl.get()) != 1) {
+    long v = SSL_get_verify_result(state->ssl.get());
     if (v != X509_V_OK) {
       return Error{"bulwarkd's certificate at " + o.host + " is not trusted: " + X509_verify_cert_error_string(v) +
                    " (expected name " + name + (o.serverName.empty() ? "; give --server-name: the name in its certificate, the "
@@ -200,13 +177,13 @@ Result<ControlClient> ControlClient::connectTls(const TlsClientOptions& o) {
   return client;
 }
 
-bool tlsPending(TlsState& s) { return SSL_pending(s.ssl) > 0; }
+bool tlsPending(TlsState& s) { return SSL_pending(s.ssl.get()) > 0; }
 
 Result<std::size_t> tlsSend(TlsState& s, const char* data, std::size_t size) {
   ERR_clear_error();
-  int n = SSL_write(s.ssl, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+  int n = SSL_write(s.ssl.get(), data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
   if (n > 0) return static_cast<std::size_t>(n);
-  int err = SSL_get_error(s.ssl, n);
+  int err = SSL_get_error(s.ssl.get(), n);
   if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
     // TLS 1.3: our handshake ended before the daemon checked our certificate; it refused it
     // and hung up before we could read its alert.
@@ -218,9 +195,9 @@ Result<std::size_t> tlsSend(TlsState& s, const char* data, std::size_t size) {
 
 Result<std::size_t> tlsRecv(TlsState& s, char* data, std::size_t size) {
   ERR_clear_error();
-  int n = SSL_read(s.ssl, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+  int n = SSL_read(s.ssl.get(), data, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
   if (n > 0) return static_cast<std::size_t>(n);
-  int err = SSL_get_error(s.ssl, n);
+  int err = SSL_get_error(s.ssl.get(), n);
   if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) return std::size_t{0};
   // In TLS 1.3 the daemon checks our certificate after our handshake finished: a refusal
   // (revoked, unknown CA) arrives here as an alert.

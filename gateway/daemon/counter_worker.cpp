@@ -1,4 +1,5 @@
 #include "counter_worker.h"
+#include "job_worker.h"
 
 #include <pthread.h>
 
@@ -17,6 +18,7 @@ CounterWorker::CounterWorker(EventLoop& loop, Collect collect, Render render)
 CounterWorker::~CounterWorker() {
   state_->closed = true;
   state_->waiters.clear();
+  state_->nextWaiters.clear();
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
     state_->stop = true;
@@ -25,9 +27,14 @@ CounterWorker::~CounterWorker() {
   thread_.join();
 }
 
-bool CounterWorker::request(Done done, bool withText) {
+bool CounterWorker::request(Done done, bool withText, bool fresh) {
   auto& st = *state_;
-  if (st.waiters.size() >= kMaxWaiters) return false;
+  if (st.waiters.size() + st.nextWaiters.size() >= kMaxWaiters) return false;
+  if (st.inFlight && fresh) {
+    st.nextWaiters.push_back(std::move(done));
+    st.nextText = st.nextText || withText;
+    return true;
+  }
   st.waiters.push_back(std::move(done));
   if (st.inFlight) {  // joins the dump in progress (gets text if the worker has not begun yet)
     if (withText) {
@@ -36,6 +43,11 @@ bool CounterWorker::request(Done done, bool withText) {
     }
     return true;
   }
+  start(st, withText);
+  return true;
+}
+
+void CounterWorker::start(State& st, bool withText) {
   st.inFlight = true;
   ++st.dumps;
   {
@@ -44,10 +56,10 @@ bool CounterWorker::request(Done done, bool withText) {
     st.text = withText;
   }
   st.wake.notify_one();
-  return true;
 }
 
 void CounterWorker::work(const std::shared_ptr<State>& st) {
+  lowerThisThreadsPriority();  // below the loop, as the policy worker (job_worker.h)
   for (;;) {
     bool text = false;
     {
@@ -71,6 +83,13 @@ void CounterWorker::finish(State& st, const Sample& s) {
   auto waiters = std::move(st.waiters);
   st.waiters.clear();
   st.inFlight = false;
+  if (!st.nextWaiters.empty()) {
+    // Those who asked for a dump that starts after them: it starts now.
+    st.waiters = std::move(st.nextWaiters);
+    st.nextWaiters.clear();
+    start(st, st.nextText);
+    st.nextText = false;
+  }
   for (auto& w : waiters) w(s);
 }
 

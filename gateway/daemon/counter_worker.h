@@ -46,11 +46,13 @@ class CounterWorker {
   // Loop thread. `done` runs on the loop thread with the next dump to finish: the one in
   // progress, if any, else a new one. false: kMaxWaiters already wait; `done` is not kept.
   // withText: the sample should carry `series` (metrics: the text is rendered off the loop).
-  bool request(Done done, bool withText = false);
+  // fresh: a dump that starts after this call (the `counters` op: counts the caller's traffic
+  // so far), the next one when a dump is in progress.
+  bool request(Done done, bool withText = false, bool fresh = false);
 
   // Loop thread: dumps started so far, and callbacks waiting now.
   [[nodiscard]] std::size_t dumpsStarted() const { return state_->dumps; }
-  [[nodiscard]] std::size_t waiting() const { return state_->waiters.size(); }
+  [[nodiscard]] std::size_t waiting() const { return state_->waiters.size() + state_->nextWaiters.size(); }
 
  private:
   // Shared with the worker thread and with the posted completion (which may outlive this
@@ -67,12 +69,15 @@ class CounterWorker {
     bool stop = false;  // guarded by mutex
     // Loop thread only:
     std::vector<Done> waiters;
+    std::vector<Done> nextWaiters;  // fresh requests that came during a dump: the next one
+    bool nextText = false;          // ... one of them wants text
     bool inFlight = false;
     bool closed = false;
     std::size_t dumps = 0;
   };
   static void work(const std::shared_ptr<State>& st);
   static void finish(State& st, const Sample& s);
+  static void start(State& st, bool withText);
 
   std::shared_ptr<State> state_;
   std::thread thread_;

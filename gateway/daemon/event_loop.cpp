@@ -88,6 +88,7 @@ void EventLoop::reportSlow(Clock::time_point start, const std::string& what) {
 }
 
 int EventLoop::run() {
+  stopping_ = false;  // a loop may run again after it stopped (tests drive it in steps)
   std::array<epoll_event, 64> evs{};
   while (!stopping_) {
     int timeout = -1;
@@ -97,6 +98,7 @@ int EventLoop::run() {
     }
     int n = ::epoll_wait(epoll_.get(), evs.data(), static_cast<int>(evs.size()), timeout);
     if (n < 0 && errno != EINTR) return 1;
+    ++turn_;
     for (int i = 0; i < n && !stopping_; ++i) {
       if (evs[static_cast<std::size_t>(i)].data.fd == posted_->wake.get()) {
         runPosted();

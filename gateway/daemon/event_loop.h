@@ -47,7 +47,12 @@ class EventLoop {
     onSlow_ = std::move(fn);
   }
 
-  // Runs until stop(); returns the reason given to stop().
+  // Turns of the loop so far (one epoll_wait and what it reported, then the due timers): for
+  // budgets that are shared by everything one turn runs.
+  [[nodiscard]] std::uint64_t turn() const { return turn_; }
+
+  // Runs until stop() (called from a handler or timer); returns the reason given to stop().
+  // May be called again afterwards.
   int run();
   void stop(int code) {
     stopping_ = true;
@@ -73,6 +78,7 @@ class EventLoop {
   std::function<void(const std::string&, double)> onSlow_;
   bool stopping_ = false;
   int exitCode_ = 0;
+  std::uint64_t turn_ = 0;
 };
 
 }  // namespace bulwark::daemon

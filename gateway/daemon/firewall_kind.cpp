@@ -1,6 +1,7 @@
 #include "firewall_kind.h"
 
 #include <chrono>
+#include <mutex>
 
 #include "../cli/plan_lines.h"
 #include "bulwark/firewall/observe.h"
@@ -44,10 +45,9 @@ class FirewallKind final : public ResourceKind {
     // can differ. Saves a full read-back, which on tables with thousands of sets holds the
     // event loop for seconds, after each of the daemon's own writes (their notifications
     // come back as drift events) and on every periodic check.
-    if (synced_ && synced_->state == state && state) {
-      if (auto gen = currentGenId(); gen && *gen == synced_->gen) return KindPlan{};
+    if (auto known = syncedGen(state)) {
+      if (auto gen = currentGenId(); gen && *gen == *known) return KindPlan{};
     }
-    synced_.reset();
     auto observed = observe();
     if (!observed) return KindError{"cannot read table inet bulwark: " + observed.error().message, {}};
     const auto* rs = firewallRuleset(state);
@@ -61,7 +61,15 @@ class FirewallKind final : public ResourceKind {
       return p;
     }
     auto d = diff(*rs, observed.value());
-    if (d.empty() && observed.value()) synced_ = Synced{state, observed.value()->genId};
+    {
+      // A plan of another policy (a `plan` request) leaves the drift check's cache alone.
+      std::lock_guard<std::mutex> lock(syncedMutex_);
+      if (d.empty() && observed.value()) {
+        synced_ = Synced{state, observed.value()->genId};
+      } else if (synced_ && synced_->state == state) {
+        synced_.reset();
+      }
+    }
     return toPlan(rs, observed.value(), d);
   }
 
@@ -122,7 +130,16 @@ class FirewallKind final : public ResourceKind {
     KindStatePtr state;  // held, so its address cannot be reused by another state
     std::uint32_t gen = 0;
   };
-  std::optional<Synced> synced_;  // the last plan() that found the kernel equal to `state`
+  // The generation at which the kernel last matched `state` exactly, if it was this state.
+  std::optional<std::uint32_t> syncedGen(const KindStatePtr& state) {
+    std::lock_guard<std::mutex> lock(syncedMutex_);
+    if (synced_ && synced_->state == state && state) return synced_->gen;
+    return std::nullopt;
+  }
+  // plan() also runs on the policy worker (a `plan` request) while the loop checks drift.
+  std::mutex syncedMutex_;
+  // Guarded by syncedMutex_: the last plan() that found the kernel equal to its state.
+  std::optional<Synced> synced_;
 };
 
 }  // namespace

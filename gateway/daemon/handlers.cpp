@@ -3,6 +3,7 @@
 #include <map>
 
 #include "counters.h"
+#include "request_args.h"
 #include "vpn_kind.h"
 
 namespace bulwark::daemon {
@@ -11,158 +12,216 @@ namespace {
 
 using gateway::ErrorCode;
 
-nlohmann::json reply(const nlohmann::json& id, Outcome out) {
-  if (out.ok) return gateway::okReply(id, std::move(out.body));
+nlohmann::json reply(const nlohmann::json& id, const Outcome& out) {
+  if (out.ok) return gateway::okReply(id, out.body);
   return gateway::errorReply(id, out.code, out.message,
                              out.details.empty() ? nlohmann::json(nullptr) : nlohmann::json(out.details));
 }
 
-// The policy of a plan/apply request: inline sources, or a path the daemon reads.
-std::optional<gateway::Result<PolicyInput>> policyOf(const nlohmann::json& req) {
-  if (req.contains("sources")) return policyFromJson(req["sources"]);
-  if (req.contains("path")) {
-    if (!req["path"].is_string()) return gateway::Result<PolicyInput>(gateway::Error{"'path' must be a string"});
-    return readPolicyPath(req["path"].get<std::string>());
-  }
-  return std::nullopt;
+nlohmann::json busy(const nlohmann::json& id, std::string_view what) {
+  return gateway::errorReply(id, ErrorCode::Conflict,
+                             "busy: " + std::string(what) + "; try again in a moment");
 }
 
-std::string deniedMessage(const Peer& p, std::string_view op) {
-  if (p.tls) {
-    if (p.role == gateway::Role::None) {
-      return "permission denied: " + p.who() + ": certificate group '" + p.certGroup +
-             "' is not named in the policy's gateway.control change or view";
-    }
-    return "permission denied: " + p.who() + " has the read-only role (certificate group '" + p.certGroup +
-           "' is in gateway.control view); '" + std::string(op) + "' needs a group listed in change";
-  }
-  if (p.role == gateway::Role::None) {
-    return "permission denied: " + p.who() + " is not root and not in group '" + gateway::kGroupChange +
-           "' (may change) or '" + gateway::kGroupView + "' (may read)";
-  }
-  return "permission denied: " + p.who() + " has the read-only role ('" + gateway::kGroupView + "'); '" +
-         std::string(op) + "' needs root or group '" + gateway::kGroupChange + "'";
+Actor actorOf(const Peer& peer) {
+  return Actor{peer.who(), peer.tls ? -1L : static_cast<long>(peer.uid)};  // a certificate has no uid
 }
 
-nlohmann::json counters(const nlohmann::json& id) {
-  auto report = collectCounters();
-  if (!report) return gateway::errorReply(id, ErrorCode::Kernel, report.error().message);
-  return gateway::okReply(id, countersJson(*report));
+JobWorker::Priority priorityOf(const Peer& peer) {
+  // Changes (and the change role's plans) before view-role plans: a viewer's big plan cannot
+  // make an administrator's apply wait behind several others.
+  return peer.role == gateway::Role::Change ? JobWorker::Priority::High : JobWorker::Priority::Normal;
 }
 
 }  // namespace
 
-Dispatch dispatchRequest(const Peer& peer, const std::string& line, const RequestHandler& handler,
-                         const DeniedHandler& denied) {
-  Dispatch d;
-  auto req = nlohmann::json::parse(line, nullptr, false);
-  if (req.is_discarded() || !req.is_object()) {
-    d.reply = gateway::errorReply(nullptr, gateway::ErrorCode::BadRequest, "not a JSON object");
-    return d;
-  }
-  nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
-  std::string opName = req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "";
-  if (peer.role == gateway::Role::None) {
-    if (denied) denied(peer, opName.empty() ? "?" : opName);
-    d.reply = gateway::errorReply(id, gateway::ErrorCode::Denied, deniedMessage(peer, opName));
-    d.close = true;
-    return d;
-  }
-  if (opName.empty()) {
-    d.reply = gateway::errorReply(id, gateway::ErrorCode::BadRequest, "missing 'op'");
-    return d;
-  }
-  auto op = gateway::parseOp(opName);
-  if (!op) {
-    d.reply = gateway::errorReply(id, gateway::ErrorCode::BadRequest, "unknown op '" + opName + "'");
-    return d;
-  }
-  if (gateway::opChanges(*op) && peer.role != gateway::Role::Change) {
-    if (denied) denied(peer, opName);
-    d.reply = gateway::errorReply(id, gateway::ErrorCode::Denied, deniedMessage(peer, opName));
-    return d;
-  }
-  if (*op == gateway::Op::Events) {
-    d.subscribe = true;
-    d.reply = gateway::okReply(id, {{"subscribed", true}});
-    return d;
-  }
-  d.reply = handler(peer, *op, req);
-  if (peer.tls && *op == gateway::Op::ShowStatus && d.reply.value("ok", false)) {
-    // The handler describes Unix peers (user, uid); a remote peer is its certificate.
-    d.reply["you"] = {{"certificate", {{"cn", peer.certCn}, {"group", peer.certGroup}, {"serial", peer.certSerial}}},
-                      {"address", peer.address},
-                      {"role", gateway::roleName(peer.role)}};
-  }
-  return d;
-}
+// ---- the ops -------------------------------------------------------------------------------
 
-nlohmann::json handleRequest(Reconciler& r, const Peer& peer, gateway::Op op, const nlohmann::json& req,
-                             const HandlerLimits& limits) {
-  const nlohmann::json id = req.contains("id") ? req["id"] : nlohmann::json(nullptr);
-  Actor actor{peer.who(), peer.tls ? -1L : static_cast<long>(peer.uid)};  // a certificate has no uid
-  switch (op) {
+std::optional<nlohmann::json> RequestHandlers::operator()(const Peer& peer, gateway::Request& req,
+                                                          Responder& respond) {
+  const nlohmann::json& id = req.id;
+  switch (req.op) {
     case gateway::Op::ShowStatus: {
-      auto body = r.status();
+      auto body = r_.status();
       body["you"] = {{"user", peer.user}, {"uid", peer.uid}, {"role", gateway::roleName(peer.role)}};
+      body["busy_jobs"] = jobs_.pending();
       return gateway::okReply(id, std::move(body));
     }
-    case gateway::Op::Plan: {
-      auto in = policyOf(req);
-      if (in && !*in) return gateway::errorReply(id, ErrorCode::BadRequest, (*in).error().message);
-      return reply(id, r.plan(in ? std::optional<PolicyInput>(std::move(in->value())) : std::nullopt));
+    case gateway::Op::Plan: return plan(peer, req, respond);
+    case gateway::Op::Apply: return apply(peer, req, respond);
+    case gateway::Op::Confirm: return reply(id, r_.confirm(actorOf(peer)));
+    case gateway::Op::Rollback: return rollback(peer, req, respond);
+    case gateway::Op::Reload: {
+      auto done = [this, id, respond](const Outcome& out) { respond(gateway::frame(reply(id, out))); };
+      if (jobs_.pending() >= JobWorker::kMaxQueued) return busy(id, "the policy worker's queue is full");
+      reload(actorOf(peer), std::move(done));
+      return std::nullopt;
     }
-    case gateway::Op::Apply: {
-      auto in = policyOf(req);
-      if (!in) return gateway::errorReply(id, ErrorCode::BadRequest, "apply needs 'sources' or 'path'");
-      if (!*in) return gateway::errorReply(id, ErrorCode::BadRequest, (*in).error().message);
-      std::optional<int> confirm;
-      if (req.contains("confirm") && !req["confirm"].is_null()) {
-        if (!req["confirm"].is_number_integer() || req["confirm"].get<long>() < 1 ||
-            req["confirm"].get<long>() > limits.maxConfirmSeconds) {
-          return gateway::errorReply(id, ErrorCode::BadRequest,
-                                     "'confirm' must be 1.." + std::to_string(limits.maxConfirmSeconds) + " seconds");
-        }
-        confirm = req["confirm"].get<int>();
-      }
-      return reply(id, r.apply(in->value(), actor, confirm));
-    }
-    case gateway::Op::Confirm: return reply(id, r.confirm(actor));
-    case gateway::Op::Rollback: {
-      if (!req.contains("revision") || !req["revision"].is_number_integer()) {
-        return gateway::errorReply(id, ErrorCode::BadRequest, "rollback needs an integer 'revision'");
-      }
-      return reply(id, r.rollback(req["revision"].get<int>(), actor));
-    }
-    case gateway::Op::Reload: return reply(id, r.reload(actor));
-    case gateway::Op::History: {
-      std::size_t limit = 50;
-      if (req.contains("limit") && req["limit"].is_number_unsigned()) limit = req["limit"].get<std::size_t>();
-      return gateway::okReply(id, {{"revisions", r.history(limit)}});
-    }
-    case gateway::Op::Counters: return counters(id);
-    case gateway::Op::Events: break;  // handled by the server (subscription)
-    case gateway::Op::Tunnels: {
-      if (limits.viciUri.empty()) return gateway::errorReply(id, ErrorCode::NotFound, "no VPN: bulwarkd runs without --vici");
-      auto rows = tunnelRows(limits.viciUri);
-      if (!rows) return gateway::errorReply(id, ErrorCode::Internal, rows.error().message);
-      return gateway::okReply(id, {{"tunnels", *rows}});
-    }
-    case gateway::Op::Terminate: {
-      if (limits.viciUri.empty()) return gateway::errorReply(id, ErrorCode::NotFound, "no VPN: bulwarkd runs without --vici");
-      if (!req.contains("user") || !req["user"].is_string() || req["user"].get<std::string>().empty()) {
-        return gateway::errorReply(id, ErrorCode::BadRequest, "terminate needs a 'user'");
-      }
-      const auto user = req["user"].get<std::string>();
-      auto n = terminateTunnels(limits.viciUri, user);
-      if (!n) return gateway::errorReply(id, ErrorCode::Internal, n.error().message);
-      r.audit().record({"terminate", actor.who, actor.uid, r.currentRevision(), "",
-                        "terminated " + std::to_string(*n) + " tunnel(s) of " + user, true, {{"user", user}}});
-      if (*n == 0) return gateway::errorReply(id, ErrorCode::NotFound, "no tunnel of " + user + " is up");
-      return gateway::okReply(id, {{"terminated", *n}});
-    }
+    case gateway::Op::History: return gateway::okReply(id, {{"revisions", r_.history(historyLimitArg(req))}});
+    case gateway::Op::Counters: return counters(req, respond);
+    case gateway::Op::Events: break;  // handled by dispatchRequest (subscription)
+    case gateway::Op::Tunnels: return tunnels(peer, req, respond);
+    case gateway::Op::Terminate: return terminate(peer, req, respond);
   }
   return gateway::errorReply(id, ErrorCode::BadRequest, "unsupported op");
+}
+
+std::optional<nlohmann::json> RequestHandlers::submit(const Peer& peer, const nlohmann::json& id, JobWorker::Job job) {
+  if (jobs_.submit(peer.limitKey(), priorityOf(peer), std::move(job))) return std::nullopt;
+  return busy(id, std::to_string(jobs_.pending()) + " policy job(s) queued or running (at most " +
+                      std::to_string(JobWorker::kMaxPerKey) + " per " +
+                      (peer.tls ? "source address" : "user") + ")");
+}
+
+void RequestHandlers::heavyDone() {
+  if (afterHeavy_) afterHeavy_();
+}
+
+std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::Request& req, Responder& respond) {
+  auto sources = sourcesArg(req);
+  if (!sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources.error().message);
+  std::optional<PolicyInput> in = std::move(*sources);
+  // All of it on the worker: load, validate, compile, observe, diff, and the reply's JSON.
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, respond]() mutable {
+    Outcome out;
+    if (in) {
+      out = prep.plan(std::move(*in));
+    } else if (auto read = readPolicyDir(dir)) {
+      out = prep.plan(std::move(*read));
+    } else {
+      out = Outcome::failure(ErrorCode::InvalidPolicy, read.error().message);
+    }
+    return std::function<void()>([line = gateway::frame(reply(id, out)), respond]() mutable {
+      respond(std::move(line));
+    });
+  };
+  auto refused = submit(peer, req.id, std::move(job));
+  if (refused) return refused;
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::Request& req, Responder& respond) {
+  auto confirmed = confirmArg(req, limits_.maxConfirmSeconds);
+  if (!confirmed) return gateway::errorReply(req.id, ErrorCode::BadRequest, confirmed.error().message);
+  std::optional<int> confirm = *confirmed;
+  auto sources = sourcesArg(req);
+  if (!sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources.error().message);
+  std::optional<PolicyInput> in = std::move(*sources);
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, actor = actorOf(peer),
+              confirm, respond, this]() mutable -> std::function<void()> {
+    gateway::Result<PolicyInput> read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
+    if (!read) {
+      return [line = gateway::frame(gateway::errorReply(id, ErrorCode::InvalidPolicy, read.error().message)),
+              respond]() mutable { respond(std::move(line)); };
+    }
+    auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*read)));
+    // The kernel half on the loop: it is what the loop serialises (confirm timer, drift).
+    return [this, prepared, id, actor, confirm, respond] {
+      auto out = r_.apply(std::move(*prepared), actor, confirm);
+      respond(gateway::frame(reply(id, out)));
+      heavyDone();
+    };
+  };
+  return submit(peer, req.id, std::move(job));
+}
+
+std::optional<nlohmann::json> RequestHandlers::rollback(const Peer& peer, gateway::Request& req,
+                                                        Responder& respond) {
+  auto rev = revisionArg(req);  // range-checked: 4294967297 must not become revision 1
+  if (!rev) return gateway::errorReply(req.id, ErrorCode::BadRequest, rev.error().message);
+  const int revision = *rev;
+  auto in = r_.revisionInput(revision);
+  if (!in) return gateway::errorReply(req.id, ErrorCode::NotFound, in.error().message);
+  auto job = [prep = r_.preparer(), in = std::move(*in), id = req.id, actor = actorOf(peer), revision, respond,
+              this]() mutable -> std::function<void()> {
+    auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(in)));
+    return [this, prepared, id, actor, revision, respond] {
+      auto out = r_.rollback(revision, std::move(*prepared), actor);
+      respond(gateway::frame(reply(id, out)));
+      heavyDone();
+    };
+  };
+  return submit(peer, req.id, std::move(job));
+}
+
+void RequestHandlers::reload(const Actor& actor, std::function<void(const Outcome&)> done) {
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), actor, done, this]() mutable -> std::function<void()> {
+    auto read = readPolicyDir(dir);
+    auto prepared = std::make_shared<gateway::Result<PreparedPolicy>>(
+        read ? gateway::Result<PreparedPolicy>(prep.prepare(std::move(*read), true))
+             : gateway::Result<PreparedPolicy>(read.error()));
+    return [this, prepared, actor, done] {
+      auto out = r_.reload(std::move(*prepared), actor);
+      if (done) done(out);
+      if (onReloaded_) onReloaded_();
+      heavyDone();
+    };
+  };
+  // The daemon's own request (SIGHUP) or the change role's: first in line.
+  if (!jobs_.submit("reload", JobWorker::Priority::High, job)) {
+    // Full: try again shortly (a reload must not be lost; the queue drains in seconds).
+    loop_.after(std::chrono::milliseconds(500), [this, actor, done] { reload(actor, done); });
+  }
+}
+
+std::optional<nlohmann::json> RequestHandlers::counters(gateway::Request& req, Responder& respond) {
+  // A dump that starts after the request (not one already under way): the caller may just
+  // have sent traffic it wants to see counted.
+  auto ok = counters_.request(
+      [id = req.id, respond](const CounterWorker::Sample& s) {
+        if (!s.counters) {
+          respond(gateway::frame(gateway::errorReply(id, ErrorCode::Kernel, s.counters.error().message)));
+          return;
+        }
+        respond(gateway::frame(gateway::okReply(id, countersJson(*s.counters))));
+      },
+      false, true);
+  if (!ok) return busy(req.id, "too many counter dumps waiting");
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> RequestHandlers::tunnels(const Peer& peer, gateway::Request& req, Responder& respond) {
+  if (limits_.viciUri.empty()) {
+    return gateway::errorReply(req.id, ErrorCode::NotFound, "no VPN: bulwarkd runs without --vici");
+  }
+  // charon answers over VICI, which may take a while: off the loop.
+  auto job = [uri = limits_.viciUri, id = req.id, respond]() -> std::function<void()> {
+    auto rows = tunnelRows(uri);
+    auto r = rows ? gateway::okReply(id, {{"tunnels", *rows}})
+                  : gateway::errorReply(id, ErrorCode::Internal, rows.error().message);
+    return [line = gateway::frame(r), respond]() mutable { respond(std::move(line)); };
+  };
+  return submit(peer, req.id, std::move(job));
+}
+
+std::optional<nlohmann::json> RequestHandlers::terminate(const Peer& peer, gateway::Request& req,
+                                                         Responder& respond) {
+  if (limits_.viciUri.empty()) {
+    return gateway::errorReply(req.id, ErrorCode::NotFound, "no VPN: bulwarkd runs without --vici");
+  }
+  auto named = terminateUserArg(req);
+  if (!named) return gateway::errorReply(req.id, ErrorCode::BadRequest, named.error().message);
+  auto user = *named;
+  auto job = [uri = limits_.viciUri, user, id = req.id, actor = actorOf(peer), respond,
+              this]() -> std::function<void()> {
+    auto n = terminateTunnels(uri, user);
+    return [this, n = std::make_shared<decltype(n)>(std::move(n)), user, id, actor, respond] {
+      if (!*n) {
+        respond(gateway::frame(gateway::errorReply(id, ErrorCode::Internal, (*n).error().message)));
+        return;
+      }
+      const auto count = **n;
+      r_.audit().record({"terminate", actor.who, actor.uid, r_.currentRevision(), "",
+                         "terminated " + std::to_string(count) + " tunnel(s) of " + user,
+                         true, {{"user", user}}});
+      if (count == 0) {
+        respond(gateway::frame(gateway::errorReply(id, ErrorCode::NotFound, "no tunnel of " + user + " is up")));
+        return;
+      }
+      respond(gateway::frame(gateway::okReply(id, {{"terminated", count}})));
+    };
+  };
+  return submit(peer, req.id, std::move(job));
 }
 
 }  // namespace bulwark::daemon

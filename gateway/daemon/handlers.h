@@ -1,13 +1,19 @@
 #pragma once
-// Control API operations → the reconciler: the request dispatch both transports share, and
-// one function per request (request in, reply out).
+// Control API operations → the reconciler: one case per op, with the arguments checked by
+// request_args.h. Heavy operations answer later: their work runs on the policy worker
+// (job_worker.h) or the counters thread, and the reply goes back through a Responder
+// (dispatch.h, the request path both transports share).
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "bulwark/gateway/protocol.h"
+#include "counter_worker.h"
+#include "dispatch.h"
+#include "job_worker.h"
 #include "peer_auth.h"
 #include "reconciler.h"
 
@@ -18,22 +24,38 @@ struct HandlerLimits {
   std::string viciUri;  // empty: no VPN (tunnels/terminate answer not-found)
 };
 
-// The one request path of both transports (control_server.* for the Unix socket,
-// tls_listener.* for TLS): parse the line, check the peer's role against the op (a peer with
-// no role is refused and hung up on; the view role may not change; refusals go to `denied`,
-// which audits them), "events" subscribes, everything else goes to `handler`. The refusal
-// texts name the peer as its transport knows it (uid and groups, or certificate and group).
-struct Dispatch {
-  nlohmann::json reply;
-  bool subscribe = false;
-  bool close = false;  // refused peer: hang up after the reply
-};
-using RequestHandler = std::function<nlohmann::json(const Peer&, gateway::Op, const nlohmann::json& request)>;
-using DeniedHandler = std::function<void(const Peer&, std::string_view op)>;
-[[nodiscard]] Dispatch dispatchRequest(const Peer& peer, const std::string& line, const RequestHandler& handler,
-                                       const DeniedHandler& denied);
+// The ops, against the reconciler and the workers. Loop thread only.
+class RequestHandlers {
+ public:
+  RequestHandlers(EventLoop& loop, Reconciler& r, JobWorker& jobs, CounterWorker& counters, HandlerLimits limits)
+      : loop_(loop), r_(r), jobs_(jobs), counters_(counters), limits_(std::move(limits)) {}
 
-[[nodiscard]] nlohmann::json handleRequest(Reconciler& r, const Peer& peer, gateway::Op op, const nlohmann::json& req,
-                                           const HandlerLimits& limits);
+  std::optional<nlohmann::json> operator()(const Peer& peer, gateway::Request& req, Responder& respond);
+
+  // SIGHUP: the same reload as the `reload` op; `done` gets the outcome (on the loop).
+  void reload(const Actor& actor, std::function<void(const Outcome&)> done);
+  // After each reload (op or SIGHUP), on the loop: main re-configures the TLS listener.
+  void onReloaded(std::function<void()> fn) { onReloaded_ = std::move(fn); }
+  // After each heavy request's completion (main hands freed heap back to the system).
+  void afterHeavyWork(std::function<void()> fn) { afterHeavy_ = std::move(fn); }
+
+ private:
+  [[nodiscard]] std::optional<nlohmann::json> submit(const Peer& peer, const nlohmann::json& id, JobWorker::Job job);
+  std::optional<nlohmann::json> plan(const Peer& peer, gateway::Request& req, Responder& respond);
+  std::optional<nlohmann::json> apply(const Peer& peer, gateway::Request& req, Responder& respond);
+  std::optional<nlohmann::json> rollback(const Peer& peer, gateway::Request& req, Responder& respond);
+  std::optional<nlohmann::json> counters(gateway::Request& req, Responder& respond);
+  std::optional<nlohmann::json> tunnels(const Peer& peer, gateway::Request& req, Responder& respond);
+  std::optional<nlohmann::json> terminate(const Peer& peer, gateway::Request& req, Responder& respond);
+  void heavyDone();
+
+  EventLoop& loop_;
+  Reconciler& r_;
+  JobWorker& jobs_;
+  CounterWorker& counters_;
+  HandlerLimits limits_;
+  std::function<void()> onReloaded_;
+  std::function<void()> afterHeavy_;
+};
 
 }  // namespace bulwark::daemon

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -24,6 +25,7 @@
 #include "event_loop.h"
 #include "firewall_kind.h"
 #include "handlers.h"
+#include "job_worker.h"
 #include "link_watch.h"
 #include "links_kind.h"
 #include "vpn_kind.h"
@@ -105,6 +107,11 @@ int run(const Options& opt) {
     return 1;
   }
 
+  if (::geteuid() == 0) {
+    // Works, but with every privilege root has (it could read /etc/shadow); the shipped unit
+    // and gateway/systemd/run-bulwarkd.sh run it as _bulwarkd with CAP_NET_ADMIN only.
+    log("running as root: run bulwarkd as its own user with CAP_NET_ADMIN only (gateway/daemon/README.md)");
+  }
   std::error_code ec;
   std::filesystem::create_directories(opt.stateDir, ec);
   ::chmod(opt.stateDir.c_str(), 0750);
@@ -139,6 +146,15 @@ int run(const Options& opt) {
 
   HandlerLimits limits{opt.maxConfirm, viciUri};
   auto groups = resolveAccessGroups(opt.changeGroup, opt.viewGroup);
+  // Counter dumps (metrics, drop summaries, the counters op) on a thread of their own: at 10k
+  // rules one dump takes ~0.5 s, which the loop (status, the control API) must not wait for.
+  CounterWorker counterWorker(ev, collectCounters, [viciUri](const CounterReport& c) {
+    return renderCounterSeries(c) + tunnelSeries(viciUri);  // charon's answer too, off the loop
+  });
+  // Loading, validating and compiling policies (plan, apply, rollback, reload), large request
+  // lines and charon's answers: on the policy worker, never on the loop.
+  JobWorker jobs(ev, "bulwarkd-policy");
+  RequestHandlers handlers(ev, rec, jobs, counterWorker, limits);
   // The remote (TLS) listener; configured from the policy dir's gateway.control below.
   std::unique_ptr<TlsControlServer> tls;
   // gateway.control as the reconciler's own load of the dir found it (startup, reload): the
@@ -193,31 +209,34 @@ int run(const Options& opt) {
       log("remote control: TLS on " + cfg->address + " port " + std::to_string(cfg->port));
     }
   };
-  auto handle = [&](const Peer& p, gateway::Op op, const nlohmann::json& req) {
-    auto reply = handleRequest(rec, p, op, req, limits);
-    // Loading and compiling a large policy leaves a big free heap behind: glibc keeps freed
-    // memory at the top of the heap and in fragmented arenas instead of returning it, so
-    // hand it back (cheap next to the work that produced it; keeps the steady-state RSS small).
-    if (op != gateway::Op::ShowStatus && op != gateway::Op::History) releaseFreeMemory();
-    // After the request's connection is done with: re-binding may close the listener.
-    if (op == gateway::Op::Reload) {
-      ev.after(std::chrono::milliseconds(0), configureTls);
-      ev.after(std::chrono::milliseconds(0), configureWeb);
-    }
-    return reply;
-  };
-  auto refuse = [&rec](const Peer& p, std::string_view op) {
+  // Loading and compiling a large policy leaves a big free heap behind: glibc keeps freed
+  // memory at the top of the heap and in fragmented arenas instead of returning it, so hand
+  // it back (cheap next to the work that produced it; keeps the steady-state RSS small).
+  handlers.afterHeavyWork(releaseFreeMemory);
+  jobs.afterEachJob(releaseFreeMemory);
+  // After the request's connection is done with: re-binding may close the listener.
+  handlers.onReloaded([&] {
+    ev.after(std::chrono::milliseconds(0), configureTls);
+    ev.after(std::chrono::milliseconds(0), configureWeb);
+  });
+  auto refuse = [&rec](const Peer& p, std::string_view what) {
+    // `what` is one of our op names or "connect ...": never bytes the peer sent.
     rec.audit().record({"denied", p.who(), p.tls ? -1L : static_cast<long>(p.uid), rec.currentRevision(), "",
-                        "refused '" + std::string(op) + "' for role " + std::string(gateway::roleName(p.role)), false,
-                        {}});
+                        "refused '" + std::string(what) + "' for role " + std::string(gateway::roleName(p.role)),
+                        false, {}});
   };
-  auto server = ControlServer::listen(ev, opt.socketPath, groups, handle, refuse);
+  DispatchContext dispatch;
+  dispatch.handler = [&handlers](const Peer& p, gateway::Request& req, Responder& respond) {
+    return handlers(p, req, respond);
+  };
+  dispatch.denied = refuse;
+  auto server = ControlServer::listen(ev, opt.socketPath, groups, dispatch, &jobs, log);
   if (!server) {
     log(server.error().message);
     return 1;
   }
   ControlServer& srv = **server;
-  tls = std::make_unique<TlsControlServer>(ev, tlsFilesOfPki(opt.pkiDir), handle, refuse, log);
+  tls = std::make_unique<TlsControlServer>(ev, tlsFilesOfPki(opt.pkiDir), dispatch, &jobs, log);
   rec.audit().setListener([&srv, &tls, &monitor](const nlohmann::json& e) {
     srv.broadcast(e);
     tls->broadcast(e);
@@ -264,12 +283,9 @@ int run(const Options& opt) {
     return line;
   };
 
-  // Counter dumps (metrics, drop summaries) on a thread of their own: at 10k rules one dump
-  // takes ~0.5 s, which the loop (status, the control API) must not wait for.
-  CounterWorker counterWorker(ev, collectCounters, renderCounterSeries);
-  std::unique_ptr<MetricsServer> metrics;
+  std::unique_ptr<MetricsEndpoint> metrics;
   if (!opt.metrics.empty() && opt.metrics != "off") {
-    auto m = MetricsServer::listen(ev, opt.metrics, rec, counterWorker, viciUri);
+    auto m = MetricsEndpoint::start(ev, opt.metrics, rec, counterWorker);
     if (m) {
       metrics = std::move(*m);
       metrics->setExtraSeries([&rec, &monitor] {
@@ -330,12 +346,12 @@ int run(const Options& opt) {
     while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
       if (si.ssi_signo == SIGHUP) {
         notifyReloading();
-        auto r = rec.reload(Actor{"SIGHUP from pid " + std::to_string(si.ssi_pid), static_cast<long>(si.ssi_uid)});
-        log("reload: " + describe(r));
-        configureTls();
-        configureWeb();
-        releaseFreeMemory();
-        notifyReady(statusLine());
+        // The same reload as the `reload` op: the dir is loaded on the policy worker.
+        handlers.reload(Actor{"SIGHUP from pid " + std::to_string(si.ssi_pid), static_cast<long>(si.ssi_uid)},
+                        [&](const Outcome& r) {
+                          log("reload: " + describe(r));
+                          notifyReady(statusLine());
+                        });
       } else {
         notifyStopping();
         log("stopping (the kernel keeps the ruleset)");

@@ -1,10 +1,6 @@
 #include "metrics.h"
 
-#include <arpa/inet.h>
 #include <malloc.h>
-#include <netinet/in.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -118,7 +114,13 @@ std::string renderTunnelMetrics(const nlohmann::json& tunnels) {
   return o.str();
 }
 
-std::string metricsText(const CounterWorker::Sample& sample, const Reconciler& r, const std::string& viciUri) {
+std::string tunnelSeries(const std::string& viciUri) {
+  if (viciUri.empty()) return {};
+  auto tunnels = tunnelRows(viciUri);
+  return tunnels ? renderTunnelMetrics(*tunnels) : "# tunnels unavailable: " + tunnels.error().message + "\n";
+}
+
+std::string metricsText(const CounterWorker::Sample& sample, const Reconciler& r) {
   const auto& counters = sample.counters;
   std::string text;
   if (counters && sample.series) {
@@ -131,185 +133,51 @@ std::string metricsText(const CounterWorker::Sample& sample, const Reconciler& r
                          sample.seconds);
   }
   if (!counters) text += "# counters unavailable: " + counters.error().message + "\n";
-  if (!viciUri.empty()) {
-    auto tunnels = tunnelRows(viciUri);
-    text += tunnels ? renderTunnelMetrics(*tunnels) : "# tunnels unavailable: " + tunnels.error().message + "\n";
-  }
   return text;
 }
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(EventLoop& loop, const std::string& address,
-                                                             const Reconciler& r, CounterWorker& counters,
-                                                             std::string viciUri) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) return gateway::Error{"metrics address must be HOST:PORT: " + address};
-  std::string host = address.substr(0, colon);
-  int port = std::atoi(address.c_str() + colon + 1);
-  if (port <= 0 || port > 65535) return gateway::Error{"bad metrics port in " + address};
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  int family = AF_INET;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(static_cast<std::uint16_t>(port));
-    len = sizeof *v4;
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    family = AF_INET6;
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(static_cast<std::uint16_t>(port));
-    len = sizeof *v6;
-  } else {
-    return gateway::Error{"metrics address must be a literal IP: " + address};
-  }
-  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return gateway::sysError("socket", errno);
-  int one = 1;
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return gateway::sysError("bind " + address, errno);
-  if (::listen(fd.get(), 16) != 0) return gateway::sysError("listen " + address, errno);
-  std::unique_ptr<MetricsServer> s(new MetricsServer(loop, std::move(fd), r, counters));
-  s->viciUri_ = std::move(viciUri);
-  auto* raw = s.get();
-  auto w = loop.watch(raw->fd_.get(), EPOLLIN, [raw](std::uint32_t) { raw->onAccept(); });
-  if (!w) return w.error();
-  return s;
-}
-
-MetricsServer::~MetricsServer() {
-  loop_.unwatch(fd_.get());
-  for (auto& [fd, c] : conns_) {
-    loop_.unwatch(fd);
-    loop_.cancel(c->deadline);
-  }
-}
-
-void MetricsServer::onAccept() {
-  for (;;) {
-    UniqueFd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd.valid()) return;
-    if (conns_.size() >= kMaxConnections) continue;  // closed: Prometheus retries next interval
-    const int n = fd.get();
-    auto c = std::make_unique<Conn>();
-    c->id = nextId_++;
-    c->fd = std::move(fd);
-    // One deadline for the whole exchange: a silent or stalled client is dropped, never waited on.
-    c->deadline = loop_.after(kConnectionDeadline, [this, n, id = c->id] {
-      auto it = conns_.find(n);
-      if (it != conns_.end() && it->second->id == id) {
-        it->second->deadline = 0;
-        drop(n);
-      }
+Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::start(EventLoop& loop, const std::string& address,
+                                                                 const Reconciler& r, CounterWorker& counters) {
+  std::unique_ptr<MetricsEndpoint> m(new MetricsEndpoint(r, counters));
+  auto* raw = m.get();
+  // From an HTTP thread: only a post to the loop (thread-safe); the loop does the asking.
+  m->board_.setRefresher([raw, &loop, alive = std::weak_ptr<int>(m->life_)] {
+    loop.post([raw, alive] {
+      if (!alive.expired()) raw->refresh();
     });
-    conns_[n] = std::move(c);
-    if (!loop_.watch(n, EPOLLIN, [this, n](std::uint32_t) { onReadable(n); })) drop(n);
-  }
+  });
+  HttpOptions o;
+  o.address = address;
+  o.maxConnections = kMaxConnections;
+  std::map<std::string, HttpServer::Route> routes;
+  routes["/metrics"] = [raw]() {
+    auto snap = raw->board_.get(kMaxAge, kWait);
+    if (!snap) return HttpReply{503, "text/plain; charset=utf-8", "counters not available in time; try again\n"};
+    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", *snap->body};
+  };
+  auto http = HttpServer::start(o, std::move(routes));
+  if (!http) return gateway::Error{"metrics " + http.error().message};
+  m->http_ = std::move(*http);
+  return m;
 }
 
-void MetricsServer::onReadable(int fd) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
-  Conn& c = *it->second;
-  char buf[2048];
-  bool complete = false;
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n <= 0) {  // closed or failed before a whole request
-      drop(fd);
-      return;
-    }
-    c.in.append(buf, static_cast<std::size_t>(n));
-    if (c.in.find("\r\n\r\n") != std::string::npos || c.in.size() >= 8192) {
-      complete = true;
-      break;
-    }
-  }
-  if (!complete) return;
-  // One request per connection: no more reading (level-triggered epoll would keep waking us).
-  loop_.unwatch(fd);
-  if (c.in.rfind("GET /metrics ", 0) == 0 || c.in.rfind("GET /metrics?", 0) == 0) {
-    const bool first = waiting_.empty();
-    waiting_.emplace_back(fd, c.id);
-    if (!first) return;  // the request already made covers this one too
-    std::weak_ptr<int> alive = life_;
-    if (!counters_.request(
-            [this, alive](const CounterWorker::Sample& s) {
-              if (!alive.expired()) onSample(s);
-            },
-            true)) {
-      waiting_.clear();
-      respond(c, "503 Service Unavailable", "too many counter dumps waiting\n");
-    }
-  } else if (c.in.rfind("GET ", 0) == 0) {
-    respond(c, "404 Not Found", "try /metrics\n");
-  } else {
-    respond(c, "405 Method Not Allowed", "GET /metrics only\n");
-  }
+MetricsEndpoint::~MetricsEndpoint() {
+  http_.reset();  // no HTTP thread can ask for a refresh any more
+  life_.reset();
 }
 
-void MetricsServer::onSample(const CounterWorker::Sample& s) {
-  auto waiting = std::move(waiting_);
-  waiting_.clear();
-  std::string body;
-  bool rendered = false;
-  for (const auto& [fd, id] : waiting) {
-    auto it = conns_.find(fd);
-    if (it == conns_.end() || it->second->id != id) continue;  // gone (deadline) meanwhile
-    if (!rendered) {
-      // Once for all the scrapes that shared this dump (the same sample and daemon state).
-      body = metricsText(s, r_, viciUri_);
-      if (extra_) body += extra_();
-      rendered = true;
-    }
-    respond(*it->second, "200 OK", body);
-  }
-  trimDue_ = true;
-  if (conns_.empty()) {
-    trimDue_ = false;
-    ::malloc_trim(0);
-  }
-}
-
-void MetricsServer::respond(Conn& c, const std::string& status, const std::string& body) {
-  c.out = "HTTP/1.1 " + status + "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
-          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-  c.sent = 0;
-  flush(c.fd.get());
-}
-
-void MetricsServer::flush(int fd) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
-  Conn& c = *it->second;
-  while (c.sent < c.out.size()) {
-    ssize_t n = ::send(fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      // The rest when the client has read some: the loop serves others meanwhile.
-      if (!loop_.watch(fd, EPOLLOUT, [this, fd](std::uint32_t) { flush(fd); })) drop(fd);
-      return;
-    }
-    if (n <= 0) break;  // the client went away
-    c.sent += static_cast<std::size_t>(n);
-  }
-  drop(fd);
-}
-
-void MetricsServer::drop(int fd) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
-  loop_.unwatch(fd);
-  if (it->second->deadline != 0) loop_.cancel(it->second->deadline);
-  conns_.erase(it);  // closes
-  if (conns_.empty() && trimDue_) {
-    // The rendered text and the dump of a large ruleset are freed by now; hand the heap back.
-    trimDue_ = false;
-    ::malloc_trim(0);
-  }
+void MetricsEndpoint::refresh() {
+  // A dump that starts now (not one under way), with its text rendered on the worker.
+  const bool asked = counters_.request(
+      [this, alive = std::weak_ptr<int>(life_)](const CounterWorker::Sample& s) {
+        if (alive.expired()) return;
+        std::string body = metricsText(s, r_);
+        if (extra_) body += extra_();
+        board_.publish(std::move(body));
+        ::malloc_trim(0);  // the dump and the text of a large ruleset are freed by now
+      },
+      true, true);
+  if (!asked) board_.publish("# counters unavailable: too many counter dumps waiting\n");
 }
 
 }  // namespace bulwark::daemon

@@ -15,9 +15,11 @@
 //   with --vici: bulwark_tunnels_up, bulwark_tunnel_bytes_{in,out}_total{user,group,virtual_ip}
 //
 // The counters come from one counters-only rule dump (counters.h), never from a read-back
-// of the whole table, and that dump runs on the CounterWorker's thread: the event loop only
-// renders the text and moves bytes, so a scrape of a 10k-rule table does not hold up status
-// requests. Connections are non-blocking; scrapes that arrive together share one dump.
+// of the whole table, and that dump (and the bulk of the text, and the tunnels) runs on the
+// CounterWorker's thread. The HTTP side is http_server.h: cpp-httplib on threads of its own,
+// serving the snapshot the loop publishes (a scrape never runs on the loop or waits for it to
+// be free; the loop only adds the daemon's own series); scrapes that arrive together share one
+// dump, and a snapshot younger than kMaxAge is served as it is.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -28,6 +30,7 @@
 #include "counter_worker.h"
 #include "counters.h"
 #include "event_loop.h"
+#include "http_server.h"
 #include "reconciler.h"
 
 namespace bulwark::daemon {
@@ -45,55 +48,40 @@ namespace bulwark::daemon {
 // Pure: the tunnel series from `tunnels` rows (vpn_kind.h: tunnelRows).
 [[nodiscard]] std::string renderTunnelMetrics(const nlohmann::json& tunnels);
 
-// The whole scrape text from a counters sample (and the tunnels, listed now, when `viciUri`
-// is set).
-[[nodiscard]] std::string metricsText(const CounterWorker::Sample& sample, const Reconciler& r,
-                                      const std::string& viciUri = {});
+// The tunnel series as listed now (the counter worker's render step runs it, off the loop);
+// a comment when charon cannot be asked.
+[[nodiscard]] std::string tunnelSeries(const std::string& viciUri);
 
-class MetricsServer {
+// The whole scrape text from a counters sample: the worker's text (rule and zone series, and
+// the tunnels when it renders them) plus the daemon's own series, rendered now (loop).
+[[nodiscard]] std::string metricsText(const CounterWorker::Sample& sample, const Reconciler& r);
+
+// GET /metrics: an HttpServer with one route, fed by the loop through a SnapshotBoard.
+class MetricsEndpoint {
  public:
-  static constexpr std::size_t kMaxConnections = 32;  // more are closed at accept
-  static constexpr std::chrono::seconds kConnectionDeadline{30};  // request + dump + response
+  static constexpr std::chrono::milliseconds kMaxAge{250};  // served as it is when younger
+  static constexpr std::chrono::milliseconds kWait{20000};  // a scrape waits this long for a dump
+  static constexpr std::size_t kMaxConnections = 64;        // served at once; more get 503
 
   // "127.0.0.1:9469" or "[::1]:9469". `counters` runs the dumps (shared with other users).
-  [[nodiscard]] static Result<std::unique_ptr<MetricsServer>> listen(EventLoop& loop, const std::string& address,
-                                                                     const Reconciler& r, CounterWorker& counters,
-                                                                     std::string viciUri = {});
-  ~MetricsServer();
+  [[nodiscard]] static Result<std::unique_ptr<MetricsEndpoint>> start(EventLoop& loop, const std::string& address,
+                                                                      const Reconciler& r, CounterWorker& counters);
+  ~MetricsEndpoint();
   // More series appended to every scrape (rendered on the loop): the web view's monitor.
   void setExtraSeries(std::function<std::string()> fn) { extra_ = std::move(fn); }
-  MetricsServer(const MetricsServer&) = delete;
-  MetricsServer& operator=(const MetricsServer&) = delete;
+  MetricsEndpoint(const MetricsEndpoint&) = delete;
+  MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
  private:
-  struct Conn {
-    std::uint64_t id = 0;
-    UniqueFd fd;
-    std::string in;
-    std::string out;
-    std::size_t sent = 0;
-    EventLoop::TimerId deadline = 0;
-  };
-  MetricsServer(EventLoop& loop, UniqueFd fd, const Reconciler& r, CounterWorker& counters)
-      : loop_(loop), fd_(std::move(fd)), r_(r), counters_(counters) {}
-  void onAccept();
-  void onReadable(int fd);
-  void respond(Conn& c, const std::string& status, const std::string& body);
-  void flush(int fd);
-  void drop(int fd);
-  void onSample(const CounterWorker::Sample& s);
+  MetricsEndpoint(const Reconciler& r, CounterWorker& counters) : r_(r), counters_(counters) {}
+  void refresh();  // loop thread: ask for a dump, publish the text when it is there
 
-  EventLoop& loop_;
-  UniqueFd fd_;
   const Reconciler& r_;
   CounterWorker& counters_;
-  std::string viciUri_;
   std::function<std::string()> extra_;
-  std::map<int, std::unique_ptr<Conn>> conns_;
-  std::uint64_t nextId_ = 1;
-  std::vector<std::pair<int, std::uint64_t>> waiting_;  // (fd, id) of scrapes awaiting the dump
-  bool trimDue_ = false;  // a scrape's heap is to be handed back once its connections are gone
-  std::shared_ptr<int> life_ = std::make_shared<int>(0);  // the worker's callback checks it
+  SnapshotBoard board_;
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);  // posted refreshes check it
+  std::unique_ptr<HttpServer> http_;  // stopped (its threads joined) first, in the destructor
 };
 
 }  // namespace bulwark::daemon

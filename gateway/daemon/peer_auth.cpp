@@ -15,6 +15,13 @@ std::string Peer::who() const {
   return user + " (uid " + std::to_string(uid) + ")";
 }
 
+std::string Peer::limitKey() const {
+  if (!tls) return "uid " + std::to_string(uid);
+  // "10.99.0.5:51234" / "[2001:db8::5]:51234" -> the address part.
+  auto colon = address.rfind(':');
+  return "addr " + (colon == std::string::npos ? address : address.substr(0, colon));
+}
+
 namespace {
 
 bool lookupGroup(const std::string& spec, gid_t& out) {
@@ -45,6 +52,8 @@ std::string userName(uid_t uid) {
 
 AccessGroups resolveAccessGroups(const std::string& changeGroup, const std::string& viewGroup) {
   AccessGroups g;
+  g.changeName = changeGroup;
+  g.viewName = viewGroup;
   g.haveChange = lookupGroup(changeGroup, g.change);
   g.haveView = lookupGroup(viewGroup, g.view);
   return g;

@@ -26,6 +26,9 @@ struct Peer {
   std::string address;  // "10.99.0.5:51234"
   // "alice (uid 1000)"; for a certificate "CN=alice, OU=netops (certificate 1A2B..., 10.99.0.5:51234)"
   [[nodiscard]] std::string who() const;
+  // What connection slots, buffer memory and worker jobs are counted by: "uid 1000", or for a
+  // certificate the source address "addr 10.99.0.5" (one host cannot take every slot).
+  [[nodiscard]] std::string limitKey() const;
 };
 
 struct AccessGroups {
@@ -34,6 +37,9 @@ struct AccessGroups {
   gid_t change = 0;
   bool haveView = false;
   gid_t view = 0;
+  // As configured (--change-group/--view-group, a name or a gid): for refusal texts.
+  std::string changeName = gateway::kGroupChange;
+  std::string viewName = gateway::kGroupView;
 };
 
 // A group name or a numeric gid; a name not in the group database grants nothing.

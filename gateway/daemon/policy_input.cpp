@@ -7,29 +7,16 @@
 
 #include <array>
 #include <cerrno>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
+#include "bulwark/common/openssl.h"
+#include "bulwark/policies/source_files.h"
 #include "bulwark/policies/validator.h"
 
 namespace bulwark::daemon {
 
-namespace {
-
-gateway::Result<std::string> readFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return gateway::sysError("cannot read " + p.string(), errno);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
-
 std::string sha256Hex(const std::vector<policies::Source>& sources) {
-  using CtxPtr = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-  CtxPtr ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return "";
@@ -88,35 +75,51 @@ std::string gitCommitOf(const std::filesystem::path& dir) {
   return out.size() == 40 || out.size() == 64 ? out : "";
 }
 
-gateway::Result<PolicyInput> readPolicyPath(const std::filesystem::path& path) {
-  auto listed = policies::listPolicyFiles(path);
-  if (!listed.error.empty()) return gateway::Error{listed.error};
+gateway::Result<PolicyInput> readPolicyDir(const std::filesystem::path& dir) {
+  policies::SourceLimits limits;
+  limits.followSymlinks = false;
+  auto read = policies::readPolicySources(dir, limits);
+  if (!read.ok()) return gateway::Error{read.error};
   PolicyInput in;
-  for (const auto& f : listed.files) {
-    auto text = readFile(f);
-    if (!text) return text.error();
-    in.sources.push_back({f.string(), std::move(*text)});
-  }
+  in.sources = std::move(read.sources);
   std::error_code ec;
-  auto dir = std::filesystem::is_directory(path, ec) ? path : path.parent_path();
-  in.origin = path.string();
-  in.gitCommit = gitCommitOf(dir.empty() ? "." : dir);
+  auto repo = std::filesystem::is_directory(dir, ec) ? dir : dir.parent_path();
+  in.origin = dir.string();
+  in.gitCommit = gitCommitOf(repo.empty() ? "." : repo);
   in.hash = sha256Hex(in.sources);
   return in;
 }
 
-gateway::Result<PolicyInput> policyFromJson(const nlohmann::json& sources) {
+gateway::Result<PolicyInput> policyFromJson(nlohmann::json& sources) {
   if (!sources.is_array() || sources.empty()) return gateway::Error{"'sources' must be a non-empty array"};
+  if (sources.size() > policies::kMaxPolicyFiles) {
+    return gateway::Error{"more than " + std::to_string(policies::kMaxPolicyFiles) + " sources"};
+  }
   PolicyInput in;
-  for (const auto& s : sources) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    auto& s = sources[i];
+    auto where = "source " + std::to_string(i + 1);
     if (!s.is_object() || !s.contains("name") || !s.contains("text") || !s["name"].is_string() ||
         !s["text"].is_string()) {
-      return gateway::Error{"each source needs string 'name' and 'text'"};
+      return gateway::Error{where + ": each source needs string 'name' and 'text'"};
     }
-    in.sources.push_back({s["name"].get<std::string>(), s["text"].get<std::string>()});
+    auto& name = s["name"].get_ref<std::string&>();
+    if (auto bad = policies::sourceNameProblem(name); !bad.empty()) return gateway::Error{where + ": " + bad};
+    auto& text = s["text"].get_ref<std::string&>();
+    total += text.size();
+    if (total > policies::kMaxPolicyBytes) {
+      return gateway::Error{"the sources hold more than " + std::to_string(policies::kMaxPolicyBytes >> 20) +
+                            " MiB of text"};
+    }
+    in.sources.push_back({std::move(name), std::move(text)});
   }
   in.origin = "payload";
-  in.hash = sha256Hex(in.sources);
+  return in;
+}
+
+PolicyInput withHash(PolicyInput in) {
+  if (in.hash.empty()) in.hash = sha256Hex(in.sources);
   return in;
 }
 

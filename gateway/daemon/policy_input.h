@@ -1,6 +1,7 @@
 #pragma once
-// Where a policy comes from (the daemon's directory, a path named in a request, or sources
-// sent inline), its content hash, its Git commit, and loading + validating it.
+// Where a policy comes from -- the daemon's own policy dir, or sources a client sent inline
+// (the daemon never opens a path a client names) -- its content hash, its Git commit, and
+// loading + validating it. Everything here may run on the policy worker thread: no state.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -16,13 +17,19 @@ struct PolicyInput {
   std::vector<policies::Source> sources;
   std::string origin;     // "dir /etc/bulwark/policy", "payload", ...
   std::string gitCommit;  // empty unless read from a directory inside a Git work tree
-  std::string hash;       // sha256 over names and texts, hex
+  std::string hash;       // sha256 over names and texts, hex (withHash() fills it in)
 };
 
-// Reads the files loadPolicy(path) would read. Errors: missing path, unreadable files.
-[[nodiscard]] gateway::Result<PolicyInput> readPolicyPath(const std::filesystem::path& path);
-// From a request's "sources" array: [{"name": ..., "text": ...}].
-[[nodiscard]] gateway::Result<PolicyInput> policyFromJson(const nlohmann::json& sources);
+// The daemon's own policy dir (or file), as --policy names it: regular files only, opened
+// O_NOFOLLOW | O_NONBLOCK (a symlink, FIFO or device in the dir is an error, never followed
+// or waited on), at most policies::kMaxPolicyBytes in all. Hash and Git commit included.
+[[nodiscard]] gateway::Result<PolicyInput> readPolicyDir(const std::filesystem::path& dir);
+// A request's "sources" array, [{"name": ..., "text": ...}], checked against the protocol's
+// bounds (files, bytes, names: policies/source_files.h); the texts are moved out of `sources`.
+// No hash yet (withHash, on the worker: hashing 16 MiB takes tens of ms).
+[[nodiscard]] gateway::Result<PolicyInput> policyFromJson(nlohmann::json& sources);
+// `in` with its hash computed (when empty).
+[[nodiscard]] PolicyInput withHash(PolicyInput in);
 
 [[nodiscard]] std::string sha256Hex(const std::vector<policies::Source>& sources);
 // `git -C DIR rev-parse HEAD` (no shell); empty when DIR is not in a repository.

@@ -46,12 +46,79 @@ Reconciler::Reconciler(EventLoop& loop, std::filesystem::path policyDir, History
   for (auto& k : kinds) slots_.push_back(Slot{std::move(k), nullptr, false, {}, {}});
 }
 
+namespace {
+
+nlohmann::json kindPlanJson(std::string_view kind, const KindPlan& kp) {
+  return {{"kind", kind},
+          {"in_sync", kp.inSync},
+          {"incremental", kp.incremental},
+          {"changes", kp.changes},
+          {"commands", kp.commands}};
+}
+
+}  // namespace
+
+PreparedPolicy PolicyPreparer::prepare(PolicyInput in, bool keepPolicy) const {
+  PreparedPolicy out;
+  out.input = withHash(std::move(in));
+  auto loaded = loadAndValidate(out.input);
+  const auto& items = loaded.diagnostics.items();
+  for (std::size_t i = 0; i < items.size() && i < kMaxDiagnosticLines; ++i) out.diagnostics.push_back(items[i].str());
+  if (items.size() > kMaxDiagnosticLines) {
+    out.diagnostics.push_back("... " + std::to_string(items.size() - kMaxDiagnosticLines) + " more");
+  }
+  out.errorCount = loaded.diagnostics.errorCount();
+  out.valid = loaded.ok();
+  if (!out.valid) return out;
+  for (auto* kind : kinds_) out.desired.push_back(kind->desired(loaded.policy));
+  if (keepPolicy) out.policy = std::make_shared<const policies::Policy>(std::move(loaded.policy));
+  return out;
+}
+
+Outcome PolicyPreparer::plan(PolicyInput in) const {
+  auto p = prepare(std::move(in));
+  if (!p.valid) {
+    return Outcome::failure(gateway::ErrorCode::InvalidPolicy,
+                            "invalid policy: " + std::to_string(p.errorCount) + " error(s)", p.diagnostics);
+  }
+  nlohmann::json kinds = nlohmann::json::array();
+  bool inSync = true;
+  for (std::size_t i = 0; i < kinds_.size(); ++i) {
+    if (!isOk(p.desired[i])) {
+      const auto& e = std::get<KindError>(p.desired[i]);
+      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message, e.details);
+    }
+    auto kp = kinds_[i]->plan(std::get<KindStatePtr>(p.desired[i]));
+    if (!isOk(kp)) {
+      const auto& e = std::get<KindError>(kp);
+      return Outcome::failure(gateway::ErrorCode::Kernel, std::string(kinds_[i]->name()) + ": " + e.message,
+                              e.details);
+    }
+    const auto& plan = std::get<KindPlan>(kp);
+    inSync = inSync && plan.inSync;
+    kinds.push_back(kindPlanJson(kinds_[i]->name(), plan));
+  }
+  return Outcome::success(
+      {{"in_sync", inSync}, {"policy_hash", p.input.hash}, {"kinds", kinds}, {"warnings", p.diagnostics}});
+}
+
+PolicyPreparer Reconciler::preparer() const {
+  std::vector<ResourceKind*> kinds;
+  for (const auto& slot : slots_) kinds.push_back(slot.kind.get());
+  return PolicyPreparer(std::move(kinds));
+}
+
 Outcome Reconciler::startup() {
   if (auto resumed = resumePending()) {
-    if (auto in = readPolicyPath(policyDir_)) loadDirSettings(*in);
+    // The kernel keeps the pending revision, but the dir's settings outside the kinds (the
+    // TLS listener) still follow the dir.
+    if (auto in = readPolicyDir(policyDir_); in && onDirPolicy_) {
+      auto p = preparer().prepare(std::move(*in), true);
+      if (p.valid && p.policy) onDirPolicy_(*p.policy);
+    }
     return *resumed;
   }
-  auto in = readPolicyPath(policyDir_);
+  auto in = readPolicyDir(policyDir_);
   if (!in) {
     policyError_ = in.error().message;
     audit_.record({"startup-failed", "bulwarkd", -1, 0, "", policyError_, false, {}});
@@ -68,73 +135,28 @@ Outcome Reconciler::startup() {
       break;
     }
   }
-  return reconcile(*in, Actor{"bulwarkd (startup)", -1}, Mode::PerKind, "startup", std::nullopt, true);
+  return reconcile(preparer().prepare(std::move(*in), true), Actor{"bulwarkd (startup)", -1}, Mode::PerKind,
+                   "startup", std::nullopt, true);
 }
 
-void Reconciler::loadDirSettings(const PolicyInput& in) {
-  if (!onDirPolicy_) return;
-  auto loaded = loadAndValidate(in);
-  if (loaded.ok()) onDirPolicy_(loaded.policy);
-}
-
-Outcome Reconciler::reload(const Actor& actor) {
-  auto in = readPolicyPath(policyDir_);
-  if (!in) {
-    policyError_ = in.error().message;
+Outcome Reconciler::reload(gateway::Result<PreparedPolicy> read, const Actor& actor) {
+  if (!read) {
+    policyError_ = read.error().message;
     audit_.record({"reload-failed", actor.who, actor.uid, currentRevision_, currentHash_, policyError_, false, {}});
     return Outcome::failure(gateway::ErrorCode::InvalidPolicy, policyError_);
   }
-  // A pending confirm refuses the reload of the kinds (reconcile answers Conflict without
-  // loading), but the dir's own settings (TLS listener) still follow the dir, as they did
-  // when main re-read the dir after every reload.
-  if (pending_) loadDirSettings(*in);
-  return reconcile(*in, actor, Mode::PerKind, "reload", std::nullopt, true);
+  // A pending confirm refuses the reload of the kinds (reconcile answers Conflict), but the
+  // dir's own settings (TLS listener) still follow the dir, as they did when main re-read the
+  // dir after every reload.
+  if (pending_ && onDirPolicy_ && read->valid && read->policy) onDirPolicy_(*read->policy);
+  return reconcile(std::move(*read), actor, Mode::PerKind, "reload", std::nullopt, true);
 }
 
-Outcome Reconciler::plan(const std::optional<PolicyInput>& input) {
-  PolicyInput in;
-  if (input) {
-    in = *input;
-  } else {
-    auto read = readPolicyPath(policyDir_);
-    if (!read) return Outcome::failure(gateway::ErrorCode::InvalidPolicy, read.error().message);
-    in = std::move(*read);
-  }
-  auto loaded = loadAndValidate(in);
-  auto diags = diagnosticLines(loaded.diagnostics);
-  if (!loaded.ok()) {
-    return Outcome::failure(gateway::ErrorCode::InvalidPolicy,
-                            "invalid policy: " + std::to_string(loaded.diagnostics.errorCount()) + " error(s)", diags);
-  }
-  nlohmann::json kinds = nlohmann::json::array();
-  bool inSync = true;
-  for (auto& slot : slots_) {
-    auto desired = slot.kind->desired(loaded.policy);
-    if (!isOk(desired)) {
-      const auto& e = std::get<KindError>(desired);
-      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message, e.details);
-    }
-    auto p = slot.kind->plan(std::get<KindStatePtr>(desired));
-    if (!isOk(p)) {
-      const auto& e = std::get<KindError>(p);
-      return Outcome::failure(gateway::ErrorCode::Kernel, std::string(slot.kind->name()) + ": " + e.message, e.details);
-    }
-    const auto& kp = std::get<KindPlan>(p);
-    inSync = inSync && kp.inSync;
-    kinds.push_back({{"kind", slot.kind->name()},
-                     {"in_sync", kp.inSync},
-                     {"incremental", kp.incremental},
-                     {"changes", kp.changes},
-                     {"commands", kp.commands}});
-  }
-  return Outcome::success({{"in_sync", inSync}, {"policy_hash", in.hash}, {"kinds", kinds}, {"warnings", diags}});
+Outcome Reconciler::apply(PreparedPolicy prepared, const Actor& actor, std::optional<int> confirmSeconds) {
+  return reconcile(std::move(prepared), actor, Mode::AllOrNothing, "apply", confirmSeconds);
 }
 
-Outcome Reconciler::apply(const PolicyInput& input, const Actor& actor, std::optional<int> confirmSeconds) {
-  return reconcile(input, actor, Mode::AllOrNothing, "apply", confirmSeconds);
-}
-
-Outcome Reconciler::reconcile(const PolicyInput& input, const Actor& actor, Mode mode, const std::string& event,
+Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode mode, const std::string& event,
                               std::optional<int> confirmSeconds, bool fromDir) {
   if (pending_ && event != "rollback") {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(pending_->deadline - Clock::now()).count();
@@ -142,40 +164,37 @@ Outcome Reconciler::reconcile(const PolicyInput& input, const Actor& actor, Mode
                             "revision " + std::to_string(pending_->revision) + " awaits confirmation (" +
                                 std::to_string(left) + " s left): confirm or rollback first");
   }
+  const PolicyInput& input = prepared.input;
   const std::size_t n = slots_.size();
   std::vector<std::optional<KindStatePtr>> desired(n);
   std::vector<std::string> failures;
-  std::vector<std::string> diags;
-  {
-    // The loaded policy is only needed for the desired states: scoped so that its model and
-    // diagnostics are freed before the kernel work below, which reuses that heap.
-    auto loaded = loadAndValidate(input);
-    diags = diagnosticLines(loaded.diagnostics);
-    if (!loaded.ok()) {
-      auto msg =
-          "invalid policy: " + std::to_string(loaded.diagnostics.errorCount()) + " error(s); nothing was changed";
-      if (mode == Mode::PerKind) policyError_ = msg;
-      audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, msg, false, {}});
-      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, msg, diags);
-    }
-    if (mode == Mode::PerKind) policyError_.clear();
-    if (fromDir && onDirPolicy_) onDirPolicy_(loaded.policy);
-
-    for (std::size_t i = 0; i < n; ++i) {
-      auto d = slots_[i].kind->desired(loaded.policy);
-      if (isOk(d)) {
-        desired[i] = std::get<KindStatePtr>(d);
-        continue;
-      }
-      const auto& e = std::get<KindError>(d);
-      if (mode == Mode::AllOrNothing) {
-        audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, e.message, false, {}});
-        return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message + "; nothing was changed", e.details);
-      }
-      slots_[i].lastError = e.message;
-      failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
-    }
+  std::vector<std::string> diags = std::move(prepared.diagnostics);
+  if (!prepared.valid) {
+    auto msg = "invalid policy: " + std::to_string(prepared.errorCount) + " error(s); nothing was changed";
+    if (mode == Mode::PerKind) policyError_ = msg;
+    audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, msg, false, {}});
+    return Outcome::failure(gateway::ErrorCode::InvalidPolicy, msg, diags);
   }
+  if (mode == Mode::PerKind) policyError_.clear();
+  if (fromDir && onDirPolicy_ && prepared.policy) onDirPolicy_(*prepared.policy);
+  // The model was only needed for the settings above: freed before the kernel work.
+  prepared.policy.reset();
+
+  for (std::size_t i = 0; i < n && i < prepared.desired.size(); ++i) {
+    auto& d = prepared.desired[i];
+    if (isOk(d)) {
+      desired[i] = std::get<KindStatePtr>(d);
+      continue;
+    }
+    const auto& e = std::get<KindError>(d);
+    if (mode == Mode::AllOrNothing) {
+      audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, e.message, false, {}});
+      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message + "; nothing was changed", e.details);
+    }
+    slots_[i].lastError = e.message;
+    failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
+  }
+  prepared.desired.clear();
 
   // What each kind returns to if this apply is not confirmed (or fails half way).
   std::vector<std::optional<KindStatePtr>> previous(n);
@@ -243,7 +262,7 @@ Outcome Reconciler::reconcile(const PolicyInput& input, const Actor& actor, Mode
     for (const auto& f : undoFailures) errorLines.push_back("undo failed: " + f);
     ++stats_.appliesFailed;
     audit_.record({event + "-failed", actor.who, actor.uid, currentRevision_, input.hash, joinSummaries(failures),
-                   false, {{"errors", errorLines}}});
+                   false, {{"errors", limitedLines(errorLines)}}});
     return Outcome::failure(gateway::ErrorCode::Kernel, joinSummaries(failures), errorLines);
   }
   if (!changed.empty()) {
@@ -361,17 +380,21 @@ Outcome Reconciler::confirm(const Actor& actor) {
   return Outcome::success(std::move(body));
 }
 
-Outcome Reconciler::rollback(int revision, const Actor& actor) {
+gateway::Result<PolicyInput> Reconciler::revisionInput(int revision) const {
   auto rev = history_.load(revision);
-  if (!rev) return Outcome::failure(gateway::ErrorCode::NotFound, rev.error().message);
+  if (!rev) return rev.error();
   PolicyInput in;
-  in.sources = rev->sources;
+  in.sources = std::move(rev->sources);
   in.origin = "revision " + std::to_string(revision);
   in.gitCommit = rev->gitCommit;
-  in.hash = sha256Hex(in.sources);
-  std::optional<Pending> wasPending = pending_;
-  auto out = reconcile(in, actor, Mode::AllOrNothing, "rollback", std::nullopt);
-  if (out.ok && wasPending && pending_ && pending_->revision == wasPending->revision) {
+  return in;
+}
+
+Outcome Reconciler::rollback(int revision, PreparedPolicy prepared, const Actor& actor) {
+  (void)revision;  // named in the prepared input's origin
+  std::optional<int> wasPending = pending_ ? std::optional<int>(pending_->revision) : std::nullopt;
+  auto out = reconcile(std::move(prepared), actor, Mode::AllOrNothing, "rollback", std::nullopt);
+  if (out.ok && wasPending && pending_ && pending_->revision == *wasPending) {
     // The unconfirmed revision is superseded by the rollback.
     loop_.cancel(pending_->timer);
     auto st = history_.setStatus(pending_->revision, "rolled-back");

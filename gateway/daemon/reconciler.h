@@ -5,6 +5,7 @@
 // loop's thread only.
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,14 +52,39 @@ struct ReconcilerStats {
   std::uint64_t rollbacks = 0;
 };
 
+// The CPU-heavy half of plan/apply/rollback/reload: load, validate, and each kind's desired
+// state. It touches no Reconciler state (only the kinds, whose desired() is const and pure),
+// so it runs on the policy worker (job_worker.h) while the loop answers status and confirm.
+struct PreparedPolicy {
+  PolicyInput input;                                // with its hash
+  bool valid = false;                               // loaded and validated without errors
+  std::size_t errorCount = 0;
+  std::vector<std::string> diagnostics;             // "file:line:col: ..." (at most kMaxDiagnosticLines)
+  std::vector<KindResult<KindStatePtr>> desired;    // per kind, in order, when valid
+  std::shared_ptr<const policies::Policy> policy;   // only when asked for (the dir's settings)
+};
+inline constexpr std::size_t kMaxDiagnosticLines = 1000;  // in one reply; then "... N more"
+
+class PolicyPreparer {
+ public:
+  explicit PolicyPreparer(std::vector<ResourceKind*> kinds) : kinds_(std::move(kinds)) {}
+  // Any thread. keepPolicy: also hand back the loaded model (for onDirPolicy).
+  [[nodiscard]] PreparedPolicy prepare(PolicyInput in, bool keepPolicy = false) const;
+  // Any thread: prepare, then each kind's plan() (observe + diff; kinds allow that off the
+  // loop, see resource_kind.h). The reply body of the `plan` op.
+  [[nodiscard]] Outcome plan(PolicyInput in) const;
+
+ private:
+  std::vector<ResourceKind*> kinds_;  // owned by the Reconciler, which outlives every job
+};
+
 class Reconciler {
  public:
   Reconciler(EventLoop& loop, std::filesystem::path policyDir, History history, AuditLog audit,
              std::vector<ResourceKindPtr> kinds, DriftMode driftMode);
 
   // Load the policy dir; adopt what already matches, apply what does not (per kind).
-  Outcome startup();
-  Outcome reload(const Actor& actor);  // SIGHUP or the API
+  Outcome startup();  // on the loop, before anything is served
 
   // Called with the policy dir's policy each time startup or reload has loaded and validated
   // it (before the kinds are reconciled, so also when one of them then fails). Settings that
@@ -70,10 +96,18 @@ class Reconciler {
   // for an apply of other sources (API, rollback).
   void onDirPolicy(std::function<void(const policies::Policy&)> fn) { onDirPolicy_ = std::move(fn); }
 
-  Outcome plan(const std::optional<PolicyInput>& input);
-  Outcome apply(const PolicyInput& input, const Actor& actor, std::optional<int> confirmSeconds);
+  // For jobs on the policy worker (prepare, plan) and the dir they read.
+  [[nodiscard]] PolicyPreparer preparer() const;
+  [[nodiscard]] const std::filesystem::path& policyDir() const { return policyDir_; }
+
+  // The loop halves of the changing operations, given what the worker prepared.
+  Outcome apply(PreparedPolicy prepared, const Actor& actor, std::optional<int> confirmSeconds);
+  // A reload of the dir: `read` is readPolicyDir's result (the read failed: recorded as such).
+  Outcome reload(gateway::Result<PreparedPolicy> read, const Actor& actor);
   Outcome confirm(const Actor& actor);
-  Outcome rollback(int revision, const Actor& actor);
+  // The sources of a recorded revision (loop: history is the loop's), to prepare on the worker.
+  [[nodiscard]] gateway::Result<PolicyInput> revisionInput(int revision) const;
+  Outcome rollback(int revision, PreparedPolicy prepared, const Actor& actor);
   [[nodiscard]] nlohmann::json status() const;
   [[nodiscard]] nlohmann::json history(std::size_t limit) const;
 
@@ -110,12 +144,9 @@ class Reconciler {
   };
   enum class Mode { PerKind, AllOrNothing };
 
-  // fromDir: `input` is the policy dir (startup, reload): onDirPolicy_ sees the loaded policy.
-  Outcome reconcile(const PolicyInput& input, const Actor& actor, Mode mode, const std::string& event,
+  // fromDir: `prepared` is the policy dir (startup, reload): onDirPolicy_ sees its model.
+  Outcome reconcile(PreparedPolicy prepared, const Actor& actor, Mode mode, const std::string& event,
                     std::optional<int> confirmSeconds, bool fromDir = false);
-  // Startup that resumed a pending confirm, reload while one is pending: the kernel keeps
-  // that revision, but the dir's settings outside the kinds still apply (onDirPolicy_).
-  void loadDirSettings(const PolicyInput& in);
   void confirmTimedOut();
   // The pending confirm on disk (STATE/pending.json), so it outlives the daemon: written when
   // an apply starts waiting, removed when it is confirmed, rolled back or superseded.

@@ -6,6 +6,11 @@
 //   plan(state)      observe the kernel (or charon), diff against `state`: what would change
 //   apply(state)     observe, diff, write, read back; all or nothing for this kind
 //
+// Threads: desired() and plan() may also run on the policy worker thread (job_worker.h: a
+// `plan` request observes and diffs off the loop) while the loop calls plan()/apply() for a
+// drift check or an apply; each call opens its own kernel or charon socket, and a kind keeps no
+// mutable state that is not guarded. apply() and adoptObserved() run on the loop only.
+//
 // A null state means "Bulwark owns nothing of this kind" (e.g. no table before the first
 // apply): applying it removes what Bulwark owns. The daemon keeps the last state each kind
 // applied successfully ("last good"), which is what commit-confirm restores and what drift is

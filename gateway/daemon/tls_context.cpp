@@ -1,7 +1,6 @@
 #include "tls_context.h"
 
 #include <openssl/bn.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -13,48 +12,11 @@ namespace bulwark::daemon {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct X509Free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct CrlFree {
-  void operator()(X509_CRL* c) const { X509_CRL_free(c); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
-};
-struct BnFree {
-  void operator()(BIGNUM* b) const { BN_free(b); }
-};
-struct OsslStrFree {
-  void operator()(char* p) const { OPENSSL_free(p); }
-};
-struct Utf8Free {
-  void operator()(unsigned char* p) const { OPENSSL_free(p); }
-};
-
 // "what: <OpenSSL's error queue>" (the queue is emptied).
-gateway::Error sslError(const std::string& what) {
-  std::string msg = what;
-  unsigned long e = 0;
-  const char* sep = ": ";
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    msg += sep;
-    msg += buf;
-    sep = "; ";
-  }
-  return gateway::Error{msg};
-}
+gateway::Error sslError(const std::string& what) { return gateway::Error{ossl::withQueue(what)}; }
 
-gateway::Result<std::unique_ptr<BIO, BioFree>> openRead(const std::filesystem::path& p) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_file(p.c_str(), "r"));
+gateway::Result<ossl::BioPtr> openRead(const std::filesystem::path& p) {
+  ossl::BioPtr bio(BIO_new_file(p.c_str(), "r"));
   if (!bio) {
     ERR_clear_error();
     return gateway::sysError("cannot read " + p.string(), errno);
@@ -65,7 +27,7 @@ gateway::Result<std::unique_ptr<BIO, BioFree>> openRead(const std::filesystem::p
 std::string entryText(X509_NAME_ENTRY* e) {
   unsigned char* raw = nullptr;
   int n = ASN1_STRING_to_UTF8(&raw, X509_NAME_ENTRY_get_data(e));
-  std::unique_ptr<unsigned char, Utf8Free> owned(raw);
+  ossl::BytesPtr owned(raw);
   if (n < 0 || raw == nullptr) return {};
   return std::string(reinterpret_cast<const char*>(raw), static_cast<std::size_t>(n));
 }
@@ -99,16 +61,16 @@ gateway::Result<SslCtxPtr> makeServerContext(const TlsFiles& files) {
   if (SSL_CTX_check_private_key(ctx.get()) != 1) return sslError("server key does not match its certificate");
 
   // The trust store: Bulwark's CA and its CRL, nothing else.
-  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
+  ossl::StorePtr store(X509_STORE_new());
   if (!store) return sslError("X509_STORE_new");
   auto caBio = openRead(files.caCert);
   if (!caBio) return caBio.error();
-  std::unique_ptr<X509, X509Free> ca(PEM_read_bio_X509(caBio->get(), nullptr, nullptr, nullptr));
+  ossl::X509Ptr ca(PEM_read_bio_X509(caBio->get(), nullptr, nullptr, nullptr));
   if (!ca) return sslError("CA certificate " + files.caCert.string());
   if (X509_STORE_add_cert(store.get(), ca.get()) != 1) return sslError("adding the CA certificate");
   auto crlBio = openRead(files.crl);
   if (!crlBio) return crlBio.error();
-  std::unique_ptr<X509_CRL, CrlFree> crl(PEM_read_bio_X509_CRL(crlBio->get(), nullptr, nullptr, nullptr));
+  ossl::CrlPtr crl(PEM_read_bio_X509_CRL(crlBio->get(), nullptr, nullptr, nullptr));
   if (!crl) return sslError("CRL " + files.crl.string());
   if (X509_STORE_add_crl(store.get(), crl.get()) != 1) return sslError("adding the CRL");
   if (X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_X509_STRICT) != 1 ||
@@ -137,7 +99,7 @@ gateway::Status verifyPeerAgain(SSL_CTX* ctx, SSL* ssl) {
   // The certificates the client sent besides its own (none from `bulwarkctl pki`: the CA is
   // the trust anchor; on the server side the list does not include the leaf).
   STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
-  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> sc(X509_STORE_CTX_new());
+  ossl::StoreCtxPtr sc(X509_STORE_CTX_new());
   if (!sc || X509_STORE_CTX_init(sc.get(), SSL_CTX_get_cert_store(ctx), leaf, sent) != 1) {
     return sslError("X509_STORE_CTX_init");
   }
@@ -167,9 +129,9 @@ std::optional<CertIdentity> certIdentity(X509* cert) {
     }
   }
   if (cn != 1 || ou != 1 || id.cn.empty() || id.group.empty()) return std::nullopt;
-  std::unique_ptr<BIGNUM, BnFree> bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  ossl::BnPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
   if (bn) {
-    std::unique_ptr<char, OsslStrFree> hex(BN_bn2hex(bn.get()));
+    ossl::StringPtr hex(BN_bn2hex(bn.get()));
     if (hex) id.serial = hex.get();
   }
   return id;

@@ -33,19 +33,14 @@
 #include <string>
 #include <vector>
 
+#include "bulwark/common/openssl.h"
 #include "bulwark/gateway/protocol.h"
 #include "bulwark/gateway/result.h"
 
 namespace bulwark::daemon {
 
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
-using SslPtr = std::unique_ptr<SSL, SslFree>;
+using SslCtxPtr = ossl::SslCtxPtr;
+using SslPtr = ossl::SslPtr;
 
 struct TlsFiles {
   std::filesystem::path caCert, serverCert, serverKey, crl;

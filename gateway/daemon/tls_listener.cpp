@@ -3,41 +3,70 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <vector>
 
 namespace bulwark::daemon {
 
 namespace {
 
-constexpr std::size_t kMaxConnections = 64;
-constexpr std::size_t kMaxPendingOut = 16u << 20;  // a subscriber that stops reading is dropped
-// Unauthenticated connections (handshake not done) per source address: one host cannot take
-// every slot with idle handshakes and lock the administrators out.
-constexpr std::size_t kMaxHandshakesPerAddress = 4;
+// A handshake pending this long without finishing may give way to a new connection when the
+// handshake pool is full (a real client finishes in milliseconds).
+constexpr auto kEvictableAfter = std::chrono::milliseconds(500);
+// A refused peer (no role) gets this long to read our last line before the socket closes.
+constexpr auto kDrainFor = std::chrono::seconds(2);
+constexpr int kAcceptsPerTurn = 64;
+
+// TLS over a connected TCP socket, after the handshake (SSL_read / SSL_write, non-blocking).
+class TlsStream final : public ByteStream {
+ public:
+  TlsStream(UniqueFd fd, SslPtr ssl) : fd_(std::move(fd)), ssl_(std::move(ssl)) {}
+  ~TlsStream() override { ssl_.reset(); }  // SSL_free before the fd closes
+  [[nodiscard]] int fd() const override { return fd_.get(); }
+  [[nodiscard]] SSL* ssl() const { return ssl_.get(); }
+  [[nodiscard]] Result read(char* buf, std::size_t cap) override {
+    ERR_clear_error();
+    int n = SSL_read(ssl_.get(), buf, static_cast<int>(std::min<std::size_t>(cap, INT_MAX)));
+    if (n > 0) return {Io::Done, static_cast<std::size_t>(n)};
+    return outcome(n);
+  }
+  [[nodiscard]] Result write(const char* data, std::size_t len) override {
+    ERR_clear_error();
+    int n = SSL_write(ssl_.get(), data, static_cast<int>(std::min<std::size_t>(len, INT_MAX / 2)));
+    if (n > 0) return {Io::Done, static_cast<std::size_t>(n)};
+    return outcome(n);
+  }
+  [[nodiscard]] bool buffered() const override { return SSL_pending(ssl_.get()) > 0; }
+  void goodbye() override {
+    ERR_clear_error();
+    SSL_shutdown(ssl_.get());  // one close_notify; we do not wait for the peer's
+    ERR_clear_error();
+  }
+
+ private:
+  Result outcome(int n) {
+    int err = SSL_get_error(ssl_.get(), n);
+    ERR_clear_error();
+    if (err == SSL_ERROR_WANT_READ) return {Io::WantRead, 0};
+    if (err == SSL_ERROR_WANT_WRITE) return {Io::WantWrite, 0};
+    if (err == SSL_ERROR_ZERO_RETURN) return {Io::Closed, 0};
+    return {Io::Failed, 0};
+  }
+  UniqueFd fd_;
+  SslPtr ssl_;
+};
 
 // "10.99.0.5:51234" / "[2001:db8::5]:51234" -> the address part.
 std::string hostOf(const std::string& address) {
   auto colon = address.rfind(':');
   return colon == std::string::npos ? address : address.substr(0, colon);
-}
-
-std::string opensslErrors() {
-  std::string msg;
-  unsigned long e = 0;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!msg.empty()) msg += "; ";
-    msg += buf;
-  }
-  return msg;
 }
 
 std::string peerAddress(int fd) {
@@ -68,14 +97,24 @@ std::optional<TlsListenConfig> tlsConfigOf(const policies::Policy& policy) {
   return out;
 }
 
-TlsControlServer::TlsControlServer(EventLoop& loop, TlsFiles files, RequestHandler handler, DeniedHandler denied,
-                                   Log log)
-    : loop_(loop), contexts_(std::move(files)), handler_(std::move(handler)), denied_(std::move(denied)),
-      log_(std::move(log)) {}
+ConnectionLimits tlsConnectionLimits() {
+  ConnectionLimits l;
+  l.viewSlots = 32;
+  l.changeSlots = 16;
+  l.slotsPerKey = 8;
+  l.viewPoolBytes = 32u << 20;
+  l.changePoolBytes = 64u << 20;
+  return l;
+}
+
+TlsControlServer::TlsControlServer(EventLoop& loop, TlsFiles files, DispatchContext ctx, JobWorker* parser, Log log,
+                                   ConnectionLimits limits)
+    : loop_(loop), contexts_(std::move(files)), ctx_(ctx), log_(log), note_(log),
+      conns_(loop, "tls", limits, std::move(ctx), parser, std::move(log)) {}
 
 TlsControlServer::~TlsControlServer() {
   if (sweepTimer_) loop_.cancel(*sweepTimer_);
-  for (auto& [fd, c] : conns_) loop_.unwatch(fd);
+  for (auto& [fd, h] : handshakes_) loop_.unwatch(fd);
   closeListener();
 }
 
@@ -137,18 +176,13 @@ gateway::Status TlsControlServer::configure(const std::optional<TlsListenConfig>
 }
 
 void TlsControlServer::onAccept() {
-  for (;;) {
+  for (int i = 0; i < kAcceptsPerTurn; ++i) {
     UniqueFd fd(::accept4(listenFd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) return;  // EAGAIN, or a transient error: try again on the next event
-    if (conns_.size() >= kMaxConnections) continue;  // closed by UniqueFd
     std::string address = peerAddress(fd.get());
-    std::size_t handshaking = 0;
-    for (const auto& [other, oc] : conns_) {
-      if (!oc->established && hostOf(oc->peer.address) == hostOf(address)) ++handshaking;
-    }
-    if (handshaking >= kMaxHandshakesPerAddress) {
-      log_("tls: refusing " + address + ": " + std::to_string(handshaking) + " handshakes from it already pending");
-      continue;
+    if (auto full = makeRoom(hostOf(address)); !full.empty()) {
+      note_("tls: refusing " + address + ": " + full);
+      continue;  // closed by UniqueFd: no slot, no TLS, no bytes read
     }
     auto ctx = context();  // reloads ca.crt / crl.pem / gateway.* when they changed
     if (!ctx) {
@@ -159,176 +193,162 @@ void TlsControlServer::onAccept() {
     // delayed ACK it would add ~40 ms to every exchange that follows a partial segment).
     int one = 1;
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    auto c = std::make_unique<Conn>();
-    c->ssl.reset(SSL_new(*ctx));
-    if (!c->ssl || SSL_set_fd(c->ssl.get(), fd.get()) != 1) {
-      log_("tls: SSL_new: " + opensslErrors());
+    auto h = std::make_unique<Handshake>();
+    h->ssl.reset(SSL_new(*ctx));
+    if (!h->ssl || SSL_set_fd(h->ssl.get(), fd.get()) != 1) {
+      log_("tls: SSL_new: " + ossl::errorQueueText());
       continue;
     }
-    c->peer.tls = true;
-    c->peer.uid = static_cast<uid_t>(-1);
-    c->peer.gid = static_cast<gid_t>(-1);
-    c->peer.address = address;
-    c->pkiLoad = contexts_.loads();
-    c->since = c->lastActivity = Clock::now();
-    int raw = fd.get();
-    c->fd = std::move(fd);
-    Conn& ref = *c;
-    conns_[raw] = std::move(c);
-    auto w = loop_.watch(raw, EPOLLIN, [this, raw](std::uint32_t ev) { onEvent(raw, ev); });
+    h->address = address;
+    h->pkiLoad = contexts_.loads();
+    h->since = Clock::now();
+    const int raw = fd.get();
+    h->fd = std::move(fd);
+    handshakes_[raw] = std::move(h);
+    auto w = loop_.watch(raw, EPOLLIN, [this, raw](std::uint32_t ev) { onHandshakeEvent(raw, ev); });
     if (!w) {
-      conns_.erase(raw);
+      handshakes_.erase(raw);
       continue;
     }
-    if (!sweepTimer_) sweepTimer_ = loop_.after(std::chrono::seconds(1), [this] { sweep(); });
-    handshake(ref);  // the ClientHello may already be there
+    scheduleSweep();
+    handshake(raw);  // the ClientHello may already be there
   }
 }
 
-void TlsControlServer::onEvent(int fd, std::uint32_t events) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
-  Conn& c = *it->second;
-  if (!c.established) {
-    handshake(c);
+std::string TlsControlServer::makeRoom(const std::string& host) {
+  std::size_t fromHost = 0;
+  for (const auto& [fd, h] : handshakes_) fromHost += hostOf(h->address) == host ? 1 : 0;
+  if (fromHost >= kMaxHandshakesPerAddress) {
+    return std::to_string(fromHost) + " handshakes from it already pending";
+  }
+  if (handshakes_.size() < kMaxHandshakes) return {};
+  // Full: the oldest handshake that has been pending for a while gives way (a client that
+  // connects and sends nothing loses its place to one that is about to authenticate).
+  auto victim = handshakes_.end();
+  for (auto it = handshakes_.begin(); it != handshakes_.end(); ++it) {
+    if (Clock::now() - it->second->since < kEvictableAfter) continue;
+    if (victim == handshakes_.end() || it->second->since < victim->second->since) victim = it;
+  }
+  if (victim == handshakes_.end()) return "the handshake pool (" + std::to_string(kMaxHandshakes) + ") is full";
+  dropHandshake(victim->first);
+  return {};
+}
+
+void TlsControlServer::onHandshakeEvent(int fd, std::uint32_t events) {
+  auto it = handshakes_.find(fd);
+  if (it == handshakes_.end()) return;
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) it->second->heard = true;
+  if (it->second->draining) {
+    drain(fd);
     return;
   }
-  if (events & EPOLLOUT) flush(c);
-  if (conns_.count(fd) == 0) return;
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) readRequests(c);
+  handshake(fd);
 }
 
-void TlsControlServer::handshake(Conn& c) {
-  int fd = c.fd.get();
+void TlsControlServer::handshake(int fd) {
+  auto it = handshakes_.find(fd);
+  if (it == handshakes_.end()) return;
+  Handshake& h = *it->second;
   ERR_clear_error();
-  int r = SSL_accept(c.ssl.get());
+  int r = SSL_accept(h.ssl.get());
   if (r != 1) {
-    int err = SSL_get_error(c.ssl.get(), r);
+    int err = SSL_get_error(h.ssl.get(), r);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      rearm(c, err == SSL_ERROR_WANT_WRITE);
+      auto w = loop_.watch(fd, err == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN,
+                           [this, fd](std::uint32_t ev) { onHandshakeEvent(fd, ev); });
+      if (!w) dropHandshake(fd);
       return;
     }
-    long verify = SSL_get_verify_result(c.ssl.get());
+    long verify = SSL_get_verify_result(h.ssl.get());
     std::string why = verify != X509_V_OK ? std::string("client certificate: ") + X509_verify_cert_error_string(verify)
-                                          : opensslErrors();
+                                          : ossl::errorQueueText();
     if (why.empty()) why = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ? "connection closed" : "failed";
-    log_("tls: " + c.peer.address + " refused at the handshake: " + why);
-    drop(fd);
+    note_("tls: " + h.address + " refused at the handshake: " + why);
+    dropHandshake(fd);
     return;
   }
+  established(fd);
+}
+
+void TlsControlServer::established(int fd) {
+  auto it = handshakes_.find(fd);
+  if (it == handshakes_.end()) return;
+  Handshake& h = *it->second;
   // The handshake verified the certificate against the context it started with; if the PKI
   // files were reloaded meanwhile, verify it against the current ones (else a certificate
   // revoked during its own handshake would get in).
   auto now = context();
-  if (conns_.count(fd) == 0) return;
-  if (!now || c.pkiLoad != contexts_.loads()) {
-    auto ok = now ? verifyPeerAgain(*now, c.ssl.get()) : gateway::Status(now.error());
+  if (handshakes_.count(fd) == 0) return;
+  if (!now || h.pkiLoad != contexts_.loads()) {
+    auto ok = now ? verifyPeerAgain(*now, h.ssl.get()) : gateway::Status(now.error());
     if (!ok) {
-      log_("tls: " + c.peer.address + " refused at the handshake: client certificate: " + ok.error().message +
+      log_("tls: " + h.address + " refused at the handshake: client certificate: " + ok.error().message +
            " (the PKI files changed during the handshake)");
-      drop(fd);
+      dropHandshake(fd);
       return;
     }
   }
-  c.established = true;
-  c.lastActivity = Clock::now();
-  X509* cert = SSL_get0_peer_certificate(c.ssl.get());  // verified (chain, CRL, purpose) by now
+  Peer peer;
+  peer.tls = true;
+  peer.uid = static_cast<uid_t>(-1);
+  peer.gid = static_cast<gid_t>(-1);
+  peer.address = h.address;
+  X509* cert = SSL_get0_peer_certificate(h.ssl.get());  // verified (chain, CRL, purpose) by now
   auto id = certIdentity(cert);
   if (id) {
-    c.peer.certCn = id->cn;
-    c.peer.certGroup = id->group;
-    c.peer.certSerial = id->serial;
-    c.peer.user = id->cn;
+    peer.certCn = id->cn;
+    peer.certGroup = id->group;
+    peer.certSerial = id->serial;
+    peer.user = id->cn;
   } else {
-    c.peer.certCn = "?";
-    c.peer.certGroup = "?";
+    peer.certCn = "?";
+    peer.certGroup = "?";
   }
-  c.peer.role = roleForCertificate(id, config_ ? config_->roles : CertRoles{});
-  if (c.peer.role == gateway::Role::None) {
-    // Refused at the first request (with the reason), as on the Unix socket.
-    log_("tls: " + c.peer.who() + " has no role (group not in gateway.control)");
-  }
-  readRequests(c);  // a request may have come with the handshake's last flight
-}
-
-void TlsControlServer::readRequests(Conn& c) {
-  int fd = c.fd.get();
-  std::array<char, 65536> buf{};
-  for (;;) {
+  peer.role = roleForCertificate(id, config_ ? config_->roles : CertRoles{});
+  if (peer.role == gateway::Role::None) {
+    // Verified, but its group has no role: told why, audited (rate-limited), never a slot.
+    note_("tls: " + peer.who() + " has no role (group not in gateway.control)");
+    auto line = gateway::frame(gateway::errorReply(nullptr, gateway::ErrorCode::Denied,
+                                                   deniedMessage(ctx_, peer, "connect")));
     ERR_clear_error();
-    int n = SSL_read(c.ssl.get(), buf.data(), static_cast<int>(buf.size()));
-    if (n <= 0) {
-      int err = SSL_get_error(c.ssl.get(), n);
-      if (err == SSL_ERROR_WANT_READ) break;
-      if (err == SSL_ERROR_WANT_WRITE) {  // a key update needs to send first
-        rearm(c, true);
-        return;
-      }
-      drop(fd);  // closed (close_notify or EOF) or a TLS error
-      return;
-    }
-    c.lastActivity = Clock::now();
-    if (!c.in.append(std::string_view(buf.data(), static_cast<std::size_t>(n)))) {
-      c.closeAfterWrite = true;
-      send(c, gateway::errorReply(nullptr, gateway::ErrorCode::BadRequest, "message too large"));
-      return;
-    }
-    while (auto line = c.in.next()) {
-      if (line->empty()) continue;
-      auto d = dispatchRequest(c.peer, *line, handler_, denied_);
-      // The handler may have run for a while (apply): the connection may be gone.
-      if (conns_.count(fd) == 0) return;
-      if (d.subscribe) c.subscribed = true;
-      if (d.close) c.closeAfterWrite = true;
-      send(c, d.reply);
-      if (conns_.count(fd) == 0 || c.closeAfterWrite) return;
-    }
-  }
-  rearm(c, !c.out.empty());
-}
-
-void TlsControlServer::send(Conn& c, const nlohmann::json& msg) {
-  c.out += gateway::frame(msg);
-  flush(c);
-}
-
-void TlsControlServer::flush(Conn& c) {
-  int fd = c.fd.get();
-  while (!c.out.empty()) {
+    (void)SSL_write(h.ssl.get(), line.data(), static_cast<int>(line.size()));
+    SSL_shutdown(h.ssl.get());
     ERR_clear_error();
-    int chunk = static_cast<int>(std::min<std::size_t>(c.out.size(), INT_MAX / 2));
-    int n = SSL_write(c.ssl.get(), c.out.data(), chunk);
-    if (n > 0) {
-      c.out.erase(0, static_cast<std::size_t>(n));
-      continue;
-    }
-    int err = SSL_get_error(c.ssl.get(), n);
-    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) break;
-    drop(fd);
+    // Our side is done; reading on until the peer closes (or kDrainFor) keeps its unread
+    // request from turning our close into a reset that would destroy the refusal in flight.
+    ::shutdown(fd, SHUT_WR);
+    h.draining = true;
+    h.since = Clock::now();
+    refusals_.refused(peer, ctx_.denied);
+    drain(fd);
     return;
   }
-  if (c.out.empty() && c.closeAfterWrite) {
-    SSL_shutdown(c.ssl.get());  // best effort close_notify; we do not wait for the peer's
-    drop(fd);
-    return;
-  }
-  if (c.out.size() > kMaxPendingOut) {
-    drop(fd);
-    return;
-  }
-  rearm(c, !c.out.empty());
-}
-
-void TlsControlServer::rearm(Conn& c, bool wantWrite) {
-  int fd = c.fd.get();
-  auto w = loop_.watch(fd, EPOLLIN | (wantWrite ? static_cast<std::uint32_t>(EPOLLOUT) : 0u),
-                       [this, fd](std::uint32_t ev) { onEvent(fd, ev); });
-  if (!w) drop(fd);
-}
-
-void TlsControlServer::drop(int fd) {
   loop_.unwatch(fd);
-  conns_.erase(fd);  // SSL_free, then close(): the members' destructors in reverse order
+  auto stream = std::make_unique<TlsStream>(std::move(h.fd), std::move(h.ssl));
+  handshakes_.erase(it);
+  (void)conns_.admit(std::move(stream), std::move(peer));
+}
+
+void TlsControlServer::drain(int fd) {
+  auto it = handshakes_.find(fd);
+  if (it == handshakes_.end()) return;
+  // At most 64 KiB per turn; the rest on the next (kDrainFor bounds the whole): closing with
+  // unread bytes would send a reset, which destroys the refusal still on its way.
+  std::array<char, 4096> sink{};
+  for (int i = 0; i < 16; ++i) {
+    ssize_t n = ::recv(fd, sink.data(), sink.size(), 0);
+    if (n > 0) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+    dropHandshake(fd);  // EOF or an error: done
+    return;
+  }
+  auto w = loop_.watch(fd, EPOLLIN, [this, fd](std::uint32_t ev) { onHandshakeEvent(fd, ev); });
+  if (!w) dropHandshake(fd);
+}
+
+void TlsControlServer::dropHandshake(int fd) {
+  loop_.unwatch(fd);
+  handshakes_.erase(fd);  // SSL_free, then close(): the members' destructors in reverse order
 }
 
 gateway::Result<SSL_CTX*> TlsControlServer::context() {
@@ -338,7 +358,7 @@ gateway::Result<SSL_CTX*> TlsControlServer::context() {
   if (!ctx) {
     // Nothing to check against: keep the open connections (their certificates verified
     // against the last PKI that loaded) and check them when the files load again.
-    if (!conns_.empty()) {
+    if (conns_.size() > 0) {
       log_("tls: the PKI files changed but do not load (" + ctx.error().message + "); new connections are refused, " +
            std::to_string(conns_.size()) + " open connection(s) are checked again once they load");
     }
@@ -350,78 +370,58 @@ gateway::Result<SSL_CTX*> TlsControlServer::context() {
 
 void TlsControlServer::recheckConnections(SSL_CTX* ctx) {
   struct Failed {
-    int fd;
+    ControlConnections::ConnId id;
     Peer peer;
     std::string why;
   };
   std::vector<Failed> failed;
-  for (const auto& [fd, c] : conns_) {
-    if (!c->established) continue;  // verified at the end of its handshake (handshake())
-    auto ok = verifyPeerAgain(ctx, c->ssl.get());
-    if (!ok) failed.push_back({fd, c->peer, ok.error().message});
-  }
+  conns_.forEach([&](ControlConnections::ConnId id, const Peer& peer, ByteStream& stream) {
+    auto* tls = dynamic_cast<TlsStream*>(&stream);
+    if (tls == nullptr) return;
+    auto ok = verifyPeerAgain(ctx, tls->ssl());
+    if (!ok) failed.push_back({id, peer, ok.error().message});
+  });
   // Close them all first: the audit entries below are broadcast to subscribers, and a
   // revoked subscriber must not receive them.
-  for (const auto& f : failed) closeNoLongerValid(f.fd, f.why);
+  for (const auto& f : failed) {
+    conns_.closeWithNotice(f.id, gateway::errorReply(nullptr, gateway::ErrorCode::Denied,
+                                                     "permission denied: " + f.peer.who() +
+                                                         ": certificate no longer valid (" + f.why +
+                                                         "); connection closed"));
+  }
   for (const auto& f : failed) {
     // who(): "CN=alice, OU=netops (certificate <serial>, <address>)"; no key material.
     log_("tls: closed the connection of " + f.peer.who() +
          ": its certificate no longer verifies after the PKI reload (" + f.why + ")");
-    if (denied_) denied_(f.peer, "open connection (certificate: " + f.why + ")");
+    if (ctx_.denied) ctx_.denied(f.peer, "open connection (certificate: " + f.why + ")");
   }
 }
 
-void TlsControlServer::closeNoLongerValid(int fd, const std::string& why) {
-  auto it = conns_.find(fd);
-  if (it == conns_.end()) return;
-  Conn& c = *it->second;
-  // One last line and a close_notify, best effort: undelivered replies and events are
-  // dropped, and a client that does not read cannot hold the connection open.
-  auto notice = gateway::frame(gateway::errorReply(
-      nullptr, gateway::ErrorCode::Denied,
-      "permission denied: " + c.peer.who() + ": certificate no longer valid (" + why + "); connection closed"));
-  ERR_clear_error();
-  if (c.out.empty()) (void)SSL_write(c.ssl.get(), notice.data(), static_cast<int>(notice.size()));
-  SSL_shutdown(c.ssl.get());
-  ERR_clear_error();
-  drop(fd);
+void TlsControlServer::scheduleSweep() {
+  if (sweepTimer_) return;
+  sweepTimer_ = loop_.after(std::chrono::seconds(1), [this] {
+    sweepTimer_.reset();
+    sweep();
+  });
 }
 
 void TlsControlServer::sweep() {
-  sweepTimer_.reset();
   // A revocation must also end the sessions opened before it, without waiting for the next
   // new connection to notice the changed files: four stat() calls a second.
   (void)context();
   auto now = Clock::now();
   std::vector<int> expired;
-  for (const auto& [fd, c] : conns_) {
-    if (!c->established && now - c->since > kHandshakeTimeout) {
-      log_("tls: " + c->peer.address + " did not finish the handshake in " +
-           std::to_string(kHandshakeTimeout.count()) + " s");
+  for (const auto& [fd, h] : handshakes_) {
+    if (h->draining && now - h->since > kDrainFor) {
       expired.push_back(fd);
-    } else if (c->established && !c->subscribed && now - c->lastActivity > kIdleTimeout) {
+    } else if (!h->draining && now - h->since > kHandshakeTimeout) {
+      note_("tls: " + h->address + " did not finish the handshake in " + std::to_string(kHandshakeTimeout.count()) +
+            " s");
       expired.push_back(fd);
     }
   }
-  for (int fd : expired) drop(fd);
-  if (!conns_.empty()) sweepTimer_ = loop_.after(std::chrono::seconds(1), [this] { sweep(); });
-}
-
-void TlsControlServer::broadcast(const nlohmann::json& event) {
-  std::vector<int> targets;
-  for (auto& [fd, c] : conns_) {
-    if (c->subscribed && c->established) targets.push_back(fd);
-  }
-  for (int fd : targets) {
-    auto it = conns_.find(fd);
-    if (it != conns_.end()) send(*it->second, event);
-  }
-}
-
-std::size_t TlsControlServer::subscribers() const {
-  std::size_t n = 0;
-  for (const auto& [fd, c] : conns_) n += c->subscribed ? 1 : 0;
-  return n;
+  for (int fd : expired) dropHandshake(fd);
+  if (!handshakes_.empty() || conns_.size() > 0) scheduleSweep();
 }
 
 }  // namespace bulwark::daemon

@@ -5,12 +5,14 @@
 // certificate's group (OU) through the policy's change/view lists (tls_context.h); the
 // audit trail and history name the certificate (Peer::who()).
 //
-// Everything runs on the daemon's epoll loop: non-blocking accept, SSL_accept driven by
-// EPOLLIN/EPOLLOUT, SSL_read/SSL_write with partial writes. Bounds: a handshake must finish
-// within kHandshakeTimeout, a connection that sends nothing for kIdleTimeout is closed
-// (subscribers of "events" excepted: they only listen), a request line is at most
-// gateway::kMaxMessageBytes, unsent replies/events at most 16 MiB, at most 64 connections
-// and at most 4 unfinished handshakes per source address.
+// This file adds to the connection core (connection.h) only what TLS needs: the handshake and
+// the certificate re-checks. Handshakes have a pool of their own, small and short-lived
+// (kMaxHandshakes, kMaxHandshakesPerAddress, kHandshakeTimeout; when it is full the oldest
+// handshake that has been pending for a while gives way), so unauthenticated connections never
+// hold a slot of an authenticated session. Only a verified certificate gets a slot in the core;
+// one whose group has no role gets one refusal line and is closed (audited, rate-limited:
+// refusal_log.h). Everything runs on the daemon's epoll loop (non-blocking SSL_accept,
+// SSL_read, SSL_write).
 //
 // Revocation reaches open connections too: while connections are open the PKI files are
 // checked once a second (stat), and after each reload (ca.crt, crl.pem, gateway.*) every
@@ -31,15 +33,19 @@
 
 #include "bulwark/gateway/protocol.h"
 #include "bulwark/policies/model.h"
+#include "connection.h"
 #include "event_loop.h"
-#include "handlers.h"  // dispatchRequest: the request path shared with the Unix socket
+#include "dispatch.h"
 #include "peer_auth.h"
+#include "rate_limited_log.h"
+#include "refusal_log.h"
 #include "tls_context.h"
 
 namespace bulwark::daemon {
 
 inline constexpr std::chrono::seconds kHandshakeTimeout{10};
-inline constexpr std::chrono::seconds kIdleTimeout{300};
+inline constexpr std::size_t kMaxHandshakes = 16;
+inline constexpr std::size_t kMaxHandshakesPerAddress = 4;
 
 struct TlsListenConfig {
   std::string address;  // an IP address literal (v4 or v6), from the policy
@@ -51,10 +57,14 @@ struct TlsListenConfig {
 // gateway.control of a loaded policy; nullopt when the policy has none.
 [[nodiscard]] std::optional<TlsListenConfig> tlsConfigOf(const policies::Policy& policy);
 
+// The connection core's bounds for TLS: fewer slots than the local socket, per source address.
+[[nodiscard]] ConnectionLimits tlsConnectionLimits();
+
 class TlsControlServer {
  public:
   using Log = std::function<void(const std::string&)>;
-  TlsControlServer(EventLoop& loop, TlsFiles files, RequestHandler handler, DeniedHandler denied, Log log);
+  TlsControlServer(EventLoop& loop, TlsFiles files, DispatchContext ctx, JobWorker* parser, Log log,
+                   ConnectionLimits limits = tlsConnectionLimits());
   ~TlsControlServer();
   TlsControlServer(const TlsControlServer&) = delete;
   TlsControlServer& operator=(const TlsControlServer&) = delete;
@@ -65,47 +75,47 @@ class TlsControlServer {
   gateway::Status configure(const std::optional<TlsListenConfig>& config);
   [[nodiscard]] const std::optional<TlsListenConfig>& config() const { return config_; }
 
-  void broadcast(const nlohmann::json& event);
-  [[nodiscard]] std::size_t subscribers() const;
-  [[nodiscard]] std::size_t connections() const { return conns_.size(); }
+  void broadcast(const nlohmann::json& event) { conns_.broadcast(event); }
+  [[nodiscard]] std::size_t subscribers() const { return conns_.subscribers(); }
+  [[nodiscard]] std::size_t connections() const { return conns_.size() + handshakes_.size(); }
+  [[nodiscard]] std::size_t handshakes() const { return handshakes_.size(); }
 
  private:
-  struct Conn {
+  struct Handshake {
     UniqueFd fd;
     SslPtr ssl;
-    Peer peer;
-    gateway::LineFramer in;
-    std::string out;
-    bool established = false;  // handshake done
-    bool subscribed = false;
-    bool closeAfterWrite = false;
-    unsigned pkiLoad = 0;            // contexts_.loads() of the context the handshake uses
-    Clock::time_point since;         // accept time (handshake timeout)
-    Clock::time_point lastActivity;  // idle timeout
+    std::string address;
+    unsigned pkiLoad = 0;    // contexts_.loads() of the context the handshake uses
+    Clock::time_point since;
+    bool heard = false;      // the peer has sent something
+    bool draining = false;   // refused after the handshake: our last line is out, reading to EOF
   };
   void onAccept();
-  void onEvent(int fd, std::uint32_t events);
-  void handshake(Conn& c);
-  void readRequests(Conn& c);
-  void send(Conn& c, const nlohmann::json& msg);
-  void flush(Conn& c);
-  void rearm(Conn& c, bool wantWrite);
-  void drop(int fd);
-  void sweep();
+  // "" when a new handshake from `host` may start (evicting a stale one if the pool is full),
+  // else why not.
+  std::string makeRoom(const std::string& host);
+  void onHandshakeEvent(int fd, std::uint32_t events);
+  void handshake(int fd);
+  void established(int fd);
+  void drain(int fd);
+  void dropHandshake(int fd);
   void closeListener();
+  void scheduleSweep();
+  void sweep();
   // contexts_.current(), and after a reload the re-check of the open connections.
   gateway::Result<SSL_CTX*> context();
   void recheckConnections(SSL_CTX* ctx);
-  void closeNoLongerValid(int fd, const std::string& why);
 
   EventLoop& loop_;
   TlsContextSource contexts_;
-  RequestHandler handler_;
-  DeniedHandler denied_;
+  DispatchContext ctx_;
   Log log_;
+  RateLimitedLog note_;  // what any host that reaches the port can cause
   std::optional<TlsListenConfig> config_;
   UniqueFd listenFd_;
-  std::map<int, std::unique_ptr<Conn>> conns_;
+  std::map<int, std::unique_ptr<Handshake>> handshakes_;
+  RefusalLog refusals_;
+  ControlConnections conns_;
   std::optional<EventLoop::TimerId> sweepTimer_;
   unsigned checkedLoads_ = 0;  // contexts_.loads() the open connections were last checked against
 };

@@ -1,6 +1,5 @@
 #include "web_server.h"
 
-#include <httplib.h>
 #include <arpa/inet.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -16,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "http_bounds.h"
+#include "rate_limited_log.h"
 #include "tls_listener.h"  // tlsConfigOf: gateway.control's groups
 #include "web_assets.h"
 
@@ -57,71 +58,6 @@ constexpr const char* kCsp =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-// cpp-httplib's TaskQueue with a bound: kWorkers threads with 256 KiB stacks (a worker holds
-// one connection; most of them sit in an event stream), at most kMaxQueued connections
-// waiting. A full queue makes enqueue() (the accept thread) wait: further clients wait in
-// the kernel's listen backlog instead of in our memory.
-class BoundedPool : public httplib::TaskQueue {
- public:
-  BoundedPool(std::size_t workers, std::size_t maxQueued, std::atomic<std::size_t>& waits)
-      : maxQueued_(maxQueued), waits_(waits) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    for (std::size_t i = 0; i < workers; ++i) {
-      pthread_t t;
-      if (pthread_create(&t, &attr, &BoundedPool::run, this) == 0) threads_.push_back(t);
-    }
-    pthread_attr_destroy(&attr);
-  }
-  ~BoundedPool() override = default;
-
-  void enqueue(std::function<void()> fn) override {
-    std::unique_lock lock(mutex_);
-    if (jobs_.size() >= maxQueued_) {
-      ++waits_;
-      notFull_.wait(lock, [&] { return jobs_.size() < maxQueued_ || stop_; });
-    }
-    jobs_.push_back(std::move(fn));
-    notEmpty_.notify_one();
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    notEmpty_.notify_all();
-    notFull_.notify_all();
-    for (auto t : threads_) pthread_join(t, nullptr);
-  }
-
- private:
-  static void* run(void* self) {
-    auto* p = static_cast<BoundedPool*>(self);
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock lock(p->mutex_);
-        p->notEmpty_.wait(lock, [&] { return !p->jobs_.empty() || p->stop_; });
-        if (p->jobs_.empty()) return nullptr;  // stopping and drained
-        fn = std::move(p->jobs_.front());
-        p->jobs_.pop_front();
-      }
-      p->notFull_.notify_one();
-      fn();
-    }
-  }
-
-  std::size_t maxQueued_;
-  std::atomic<std::size_t>& waits_;
-  std::mutex mutex_;
-  std::condition_variable notEmpty_, notFull_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<pthread_t> threads_;
-  bool stop_ = false;
-};
-
 // A request's path for the log: ours as is, anything else only by its length (no raw client
 // bytes in logs).
 std::string logPath(const std::string& path) {
@@ -134,39 +70,6 @@ std::string logPath(const std::string& path) {
   return "<another path, " + std::to_string(path.size()) + " bytes>";
 }
 
-
-// The server's log lines, at most kBurst per 10 s (anyone who reaches the port can cause
-// refusals); the number left out is said with the next line that gets through.
-class LimitedLog {
- public:
-  static constexpr int kBurst = 20;
-  explicit LimitedLog(WebServer::Log log) : log_(std::move(log)) {}
-  void operator()(const std::string& line) {
-    std::lock_guard lock(mutex_);
-    auto now = std::chrono::steady_clock::now();
-    if (now - windowStart_ > std::chrono::seconds(10)) {
-      windowStart_ = now;
-      inWindow_ = 0;
-    }
-    if (++inWindow_ > kBurst) {
-      ++suppressed_;
-      return;
-    }
-    if (suppressed_ > 0) {
-      log_("web: " + std::to_string(suppressed_) + " more log lines left out (at most " + std::to_string(kBurst) +
-           " per 10 s)");
-      suppressed_ = 0;
-    }
-    log_(line);
-  }
-
- private:
-  WebServer::Log log_;
-  std::mutex mutex_;
-  std::chrono::steady_clock::time_point windowStart_{};
-  int inWindow_ = 0;
-  std::size_t suppressed_ = 0;
-};
 
 std::string peerOf(const SSL* ssl) {
   sockaddr_storage ss{};
@@ -182,14 +85,6 @@ std::string peerOf(const SSL* ssl) {
   return host;
 }
 
-// cpp-httplib listens with a backlog of 5; 1,000 idle clients (kept by the kernel, see
-// TCP_DEFER_ACCEPT below) would then crowd out a browser's connection: ask for more.
-class Listener : public httplib::SSLServer {
- public:
-  using httplib::SSLServer::SSLServer;
-  bool widenBacklog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
-};
-
 }  // namespace
 
 struct WebServer::Impl {
@@ -200,11 +95,12 @@ struct WebServer::Impl {
   TlsContextSource contexts;
 
   WebFeed& feed;
-  LimitedLog log;
+  // Anyone who reaches the port can cause refusals: at most 20 lines per 10 s.
+  ThreadSafeRateLimitedLog log;
   std::mutex rolesMutex;
   CertRoles roles;
 
-  std::unique_ptr<Listener> server;
+  std::unique_ptr<http::Listener<httplib::SSLServer>> server;
   std::thread listener;
   std::atomic<bool> stopping{false};  // ends the streams (WebFeed::waitNewer), set before stop()
 
@@ -324,10 +220,8 @@ struct WebServer::Impl {
       plain(res, 403, "forbidden: " + w.refusal);
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.method != "GET" && req.method != "HEAD") {
+    if (http::onlyGetAndHead(req, res) == httplib::Server::HandlerResponse::Handled) {  // after the role
       ++badRequests;
-      res.set_header("Allow", "GET, HEAD");
-      plain(res, 405, "read-only: GET and HEAD only");
       return httplib::Server::HandlerResponse::Handled;
     }
     if (!req.body.empty()) {
@@ -480,30 +374,18 @@ gateway::Status WebServer::configure(const std::optional<WebListenConfig>& confi
   config_.reset();
   if (!config) return gateway::okStatus();
 
-  auto server = std::make_unique<Listener>([&m](SSL_CTX& ctx) { return m.setupBaseContext(ctx); });
+  auto server = std::make_unique<http::Listener<httplib::SSLServer>>(
+      [&m](SSL_CTX& ctx) { return m.setupBaseContext(ctx); });
   if (!server->is_valid()) return gateway::Error{"web: cannot set up the TLS context"};
-  server->new_task_queue = [&m] { return new BoundedPool(kWorkers, kMaxQueued, m.queueWaits); };
-  const auto io = static_cast<time_t>(kIoTimeout.count());
-  server->set_read_timeout(io, 0);
-  server->set_write_timeout(io, 0);
-  server->set_keep_alive_timeout(io);
+  server->new_task_queue = [&m] {
+    return new http::BoundedPool(kWorkers, kMaxQueued, http::BoundedPool::WhenFull::Wait, m.queueWaits);
+  };
+  http::Bounds bounds;
+  bounds.io = kIoTimeout;
+  bounds.backlog = kBacklog;
+  bounds.freeBind = true;  // the address may appear after the daemon starts (as for the control API)
+  http::applyBounds(*server, bounds);
   server->set_keep_alive_max_count(1000);
-  server->set_payload_max_length(4096);
-  server->set_tcp_nodelay(true);
-  server->set_socket_options([](int sock) {
-    int one = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // The address may appear after the daemon starts (as for the control API).
-    ::setsockopt(sock, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
-    ::setsockopt(sock, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
-    // A connection that sends nothing never reaches a worker: the kernel keeps it until its
-    // first bytes (the ClientHello) arrive, and drops it if they do not.
-    int defer = static_cast<int>(kIoTimeout.count());
-    ::setsockopt(sock, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
-    // Accepted sockets inherit this: what a stream can leave unsent in the kernel is bounded.
-    int sndbuf = 256 * 1024;
-    ::setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-  });
   server->set_default_headers({
       {"Content-Security-Policy", kCsp},
       {"Strict-Transport-Security", "max-age=31536000"},

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <sstream>
 
+#include "bulwark/policies/source_files.h"
 #include "bulwark/policies/validator.h"
 #include "yaml_reader.h"
 
@@ -552,6 +552,12 @@ LoadResult loadPolicy(const std::vector<Source>& sources) {
   LoadResult result;
   std::map<std::string, Location> singletons;
   for (const auto& src : sources) {
+    // The name reaches diagnostics, history and kernel rule comments: refused before the text
+    // is looked at (shown escaped).
+    if (auto bad = sourceNameProblem(src.name); !bad.empty()) {
+      result.diagnostics.error({printable(src.name, 128), 0, 0}, bad);
+      continue;
+    }
     loadOne(src, result.policy, result.diagnostics, singletons);
   }
   return result;
@@ -571,6 +577,11 @@ PolicyFiles listPolicyFiles(const std::filesystem::path& path) {
     return out;
   }
   if (!fs::is_directory(status)) {
+    // A FIFO or a device would block or never end: only regular files are policies.
+    if (!fs::is_regular_file(status)) {
+      out.error = printable(path.string(), kMaxSourceNameBytes) + ": error: not a regular file";
+      return out;
+    }
     out.files.push_back(path);
     return out;
   }
@@ -592,28 +603,15 @@ PolicyFiles listPolicyFiles(const std::filesystem::path& path) {
 }
 
 LoadResult loadPolicy(const std::filesystem::path& path) {
-  auto listed = listPolicyFiles(path);
-  if (!listed.error.empty()) {
+  auto read = readPolicySources(path);
+  if (!read.ok()) {
     LoadResult r;
-    r.diagnostics.error({path.string(), 0, 0},
-                        listed.error.substr(listed.error.find("error: ") + 7));
+    auto at = read.error.find(": error: ");
+    r.diagnostics.error({at == std::string::npos ? printable(path.string()) : read.error.substr(0, at), 0, 0},
+                        at == std::string::npos ? read.error : read.error.substr(at + 9));
     return r;
   }
-  std::vector<Source> sources;
-  LoadResult failed;
-  for (const auto& file : listed.files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-      failed.diagnostics.error({file.string(), 0, 0}, "cannot open file");
-      continue;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    sources.push_back({file.string(), ss.str()});
-  }
-  auto result = loadPolicy(sources);
-  result.diagnostics.append(failed.diagnostics);
-  return result;
+  return loadPolicy(read.sources);
 }
 
 LoadResult loadAndValidate(const std::filesystem::path& path) {

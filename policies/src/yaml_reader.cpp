@@ -214,7 +214,34 @@ std::optional<std::string> YamlReader::string(const Field& f) {
     diags_.error(loc(f), "'" + f.key + "' must be a single value, got " + nodeKind(f.value));
     return std::nullopt;
   }
+  // Free text may span lines and hold tabs; nothing else may hold a control character.
+  if (!controlCharsOk(f.value, f.key, f.key == "description")) {
+    return std::nullopt;
+  }
   return f.value.Scalar();
+}
+
+bool YamlReader::controlCharsOk(const YAML::Node& n, std::string_view key, bool freeText) {
+  const auto& text = n.Scalar();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (freeText && (u == '\n' || u == '\t')) {
+      continue;
+    }
+    if (u < 0x20 || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string code = "U+00";
+      code.push_back(kHex[u >> 4]);
+      code.push_back(kHex[u & 0xf]);
+      // Names and values end up in kernel objects (comments, interface names), charon's
+      // configuration and logs, where a NUL cuts them short and a newline forges a line.
+      diags_.error(loc(n), "'" + std::string(key) + "' holds the control character " + code + " at byte " +
+                               std::to_string(i + 1),
+                   "names and values are printable text");
+      return false;
+    }
+  }
+  return true;
 }
 
 std::optional<std::string> YamlReader::name(const Field& f) {
@@ -274,6 +301,9 @@ std::optional<IpAddress> YamlReader::address(const YAML::Node& n) {
     diags_.error(loc(n), std::string("expected an IP address, got ") + nodeKind(n));
     return std::nullopt;
   }
+  if (!controlCharsOk(n, "address", false)) {
+    return std::nullopt;
+  }
   auto a = IpAddress::parse(n.Scalar());
   if (!a) {
     std::string hint;
@@ -319,7 +349,9 @@ std::vector<std::pair<std::string, Location>> YamlReader::scalarList(const Field
     return out;
   }
   if (f.value.IsScalar() && allowScalar) {
-    out.emplace_back(f.value.Scalar(), loc(f.value));
+    if (controlCharsOk(f.value, f.key, false)) {
+      out.emplace_back(f.value.Scalar(), loc(f.value));
+    }
     return out;
   }
   if (!f.value.IsSequence()) {
@@ -330,6 +362,9 @@ std::vector<std::pair<std::string, Location>> YamlReader::scalarList(const Field
   for (const auto& item : f.value) {
     if (!item.IsScalar()) {
       diags_.error(loc(item), "items of '" + f.key + "' must be single values, got " + nodeKind(item));
+      continue;
+    }
+    if (!controlCharsOk(item, f.key, false)) {
       continue;
     }
     out.emplace_back(item.Scalar(), loc(item));

@@ -62,6 +62,9 @@ class YamlReader {
 
  private:
   bool isEmpty(const Field& f);
+  // false (with a diagnostic at the node) when the scalar holds a control character; `freeText`
+  // allows newlines and tabs (descriptions).
+  bool controlCharsOk(const YAML::Node& n, std::string_view key, bool freeText);
   std::string file_;
   Diagnostics& diags_;
 };

@@ -268,74 +268,92 @@ class TlsDispatch : public ::testing::Test {
  protected:
   int handled = 0;
   std::vector<std::string> deniedOps;
-  RequestHandler handler = [this](const Peer&, gateway::Op, const nlohmann::json& req) {
-    ++handled;
-    return gateway::okReply(req["id"], {{"revision", 3}});
-  };
-  DeniedHandler denied = [this](const Peer& p, std::string_view op) {
-    deniedOps.push_back(p.who() + " " + std::string(op));
-  };
+  DispatchContext ctx() {
+    DispatchContext c;
+    c.handler = [this](const Peer&, gateway::Request& req, Responder&) -> std::optional<nlohmann::json> {
+      ++handled;
+      return gateway::okReply(req.id, {{"revision", 3}});
+    };
+    c.denied = [this](const Peer& p, std::string_view op) { deniedOps.push_back(p.who() + " " + std::string(op)); };
+    return c;
+  }
+  Dispatch run(const Peer& p, std::string_view line) {
+    auto c = ctx();
+    return dispatchLine(c, p, line, [](std::string) {});
+  }
 };
 
 TEST_F(TlsDispatch, ViewRoleCannotApplyButCanReadAndIsAudited) {
   auto bob = certPeer("bob", "auditors", gateway::Role::View);
-  auto d = dispatchRequest(bob, R"({"id": 1, "op": "apply", "sources": []})", handler, denied);
+  auto d = run(bob, R"({"id": 1, "op": "apply", "sources": []})");
   EXPECT_EQ(handled, 0);
-  EXPECT_FALSE(d.reply["ok"].get<bool>());
-  EXPECT_EQ(d.reply["error"]["code"], "denied");
+  ASSERT_TRUE(d.reply.has_value());
+  EXPECT_FALSE((*d.reply)["ok"].get<bool>());
+  EXPECT_EQ((*d.reply)["error"]["code"], "denied");
   EXPECT_FALSE(d.close);  // may go on reading
   ASSERT_EQ(deniedOps.size(), 1u);
   EXPECT_EQ(deniedOps[0], "CN=bob, OU=auditors (certificate 0A, 10.99.0.5:40000) apply");
 
-  d = dispatchRequest(bob, R"({"id": 2, "op": "status"})", handler, denied);
+  d = run(bob, R"({"id": 2, "op": "status"})");
   EXPECT_EQ(handled, 1);
-  EXPECT_TRUE(d.reply["ok"].get<bool>());
-  EXPECT_EQ(d.reply["you"]["certificate"]["cn"], "bob");
-  EXPECT_EQ(d.reply["you"]["role"], "view");
+  EXPECT_TRUE((*d.reply)["ok"].get<bool>());
+  EXPECT_EQ((*d.reply)["you"]["certificate"]["cn"], "bob");
+  EXPECT_EQ((*d.reply)["you"]["role"], "view");
 
-  d = dispatchRequest(bob, R"({"id": 3, "op": "events"})", handler, denied);
+  d = run(bob, R"({"id": 3, "op": "events"})");
   EXPECT_TRUE(d.subscribe);
 
   auto alice = certPeer("alice", "netops", gateway::Role::Change);
-  d = dispatchRequest(alice, R"({"id": 4, "op": "apply", "sources": []})", handler, denied);
+  d = run(alice, R"({"id": 4, "op": "apply", "sources": []})");
   EXPECT_EQ(handled, 2);
-  EXPECT_TRUE(d.reply["ok"].get<bool>());
+  EXPECT_TRUE((*d.reply)["ok"].get<bool>());
 
+  // A certificate without a role never reaches a dispatch (refused after the handshake); if
+  // one did, it is refused and hung up on all the same.
   auto dave = certPeer("dave", "dba", gateway::Role::None);
-  d = dispatchRequest(dave, R"({"id": 5, "op": "status"})", handler, denied);
+  d = run(dave, R"({"id": 5, "op": "status"})");
   EXPECT_EQ(handled, 2);
-  EXPECT_EQ(d.reply["error"]["code"], "denied");
+  EXPECT_EQ((*d.reply)["error"]["code"], "denied");
   EXPECT_TRUE(d.close);
-  EXPECT_NE(d.reply["error"]["message"].get<std::string>().find("certificate group 'dba'"), std::string::npos);
+  EXPECT_NE((*d.reply)["error"]["message"].get<std::string>().find("certificate group 'dba'"), std::string::npos);
 }
 
-// The Unix socket goes through the same dispatch: the same checks, its own wording.
+// The Unix socket goes through the same dispatch: the same checks, its own wording, with the
+// group names the daemon was started with.
 TEST_F(TlsDispatch, UnixPeersTakeTheSamePathWithTheirOwnRefusals) {
   Peer viewer;
   viewer.uid = 65534;
   viewer.user = "nobody";
   viewer.role = gateway::Role::View;
-  auto d = dispatchRequest(viewer, R"({"id": 1, "op": "terminate", "user": "alice"})", handler, denied);
+  auto c = ctx();
+  c.changeGroup = "netadmins";
+  c.viewGroup = "auditors";
+  auto d = dispatchLine(c, viewer, R"({"id": 1, "op": "terminate", "user": "alice"})", [](std::string) {});
   EXPECT_EQ(handled, 0);
-  EXPECT_EQ(d.reply["error"]["code"], "denied");
-  EXPECT_EQ(d.reply["error"]["message"], "permission denied: " + viewer.who() + " has the read-only role ('" +
-                                             gateway::kGroupView + "'); 'terminate' needs root or group '" +
-                                             gateway::kGroupChange + "'");
+  EXPECT_EQ((*d.reply)["error"]["code"], "denied");
+  EXPECT_EQ((*d.reply)["error"]["message"], "permission denied: " + viewer.who() +
+                                                " has the read-only role ('auditors'); 'terminate' needs root or "
+                                                "group 'netadmins'");
   EXPECT_FALSE(d.close);
   ASSERT_EQ(deniedOps.size(), 1u);
   EXPECT_EQ(deniedOps[0], viewer.who() + " terminate");
-  d = dispatchRequest(viewer, R"({"id": 2, "op": "status"})", handler, denied);
+  d = run(viewer, R"({"id": 2, "op": "status"})");
   EXPECT_EQ(handled, 1);
-  EXPECT_FALSE(d.reply.contains("you"));  // a Unix peer is described by the handler, not here
+  EXPECT_FALSE(d.reply->contains("you"));  // a Unix peer is described by the handler, not here
+
+  d = run(viewer, "not json");
+  EXPECT_EQ((*d.reply)["error"]["code"], "bad_request");
+  d = run(viewer, R"({"id": 3})");
+  EXPECT_EQ((*d.reply)["error"]["code"], "bad_request");
+  EXPECT_EQ((*d.reply)["error"]["message"], "missing 'op'");
 
   Peer stranger = viewer;
   stranger.role = gateway::Role::None;
-  d = dispatchRequest(stranger, "not json", handler, denied);
-  EXPECT_EQ(d.reply["error"]["code"], "bad_request");
-  d = dispatchRequest(stranger, R"({"id": 3})", handler, denied);
-  EXPECT_TRUE(d.close);  // refused before anything else, and hung up on
-  EXPECT_EQ(deniedOps.back(), stranger.who() + " ?");
-  EXPECT_NE(d.reply["error"]["message"].get<std::string>().find("is not root and not in group"), std::string::npos);
+  d = dispatchLine(c, stranger, R"({"id": 4, "op": "status"})", [](std::string) {});
+  EXPECT_TRUE(d.close);
+  EXPECT_EQ(deniedOps.back(), stranger.who() + " connect");  // refused before its line is parsed
+  EXPECT_NE((*d.reply)["error"]["message"].get<std::string>().find("is not root and not in group 'netadmins'"),
+            std::string::npos);
   EXPECT_EQ(handled, 1);
 }
 

@@ -325,6 +325,25 @@ TEST_F(PkiTest, KeyFilesAre0600FromCreation) {
   EXPECT_EQ(entries->size(), 2u);
 }
 
+// bulwarkd runs as its own user: with private/ at 0710 and the daemon's group, the gateway
+// key is written 0640 with that group (readable by the daemon), the CA key stays 0600.
+TEST_F(PkiTest, GatewayKeyIsGroupReadableWhenPrivateIsGroupTraversable) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files to another group";
+  const gid_t daemonGroup = 64250;
+  ASSERT_TRUE(fs::create_directories(dir_ / "private"));
+  ASSERT_EQ(::chmod((dir_ / "private").c_str(), 0710), 0);
+  ASSERT_EQ(::chown((dir_ / "private").c_str(), static_cast<uid_t>(-1), daemonGroup), 0);
+  initPki(dir_);
+  struct stat st {};
+  ASSERT_EQ(::stat(pki::gatewayKeyPath(dir_).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(st.st_gid, daemonGroup);
+  ASSERT_EQ(::stat(pki::caKeyPath(dir_).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(st.st_gid, daemonGroup);
+  EXPECT_EQ(modeOf(dir_ / "private"), 0710u);  // accepted as private, left as it was
+}
+
 TEST_F(PkiTest, Pkcs12OpensWithThePasswordAndHoldsKeyCertAndCa) {
   initPki(dir_);
   pki::IssueOptions opts;

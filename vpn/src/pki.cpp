@@ -348,7 +348,8 @@ PkiResult<GatewayCert> issueGateway(const fs::path& dir, const std::string& loca
     return pem.error();
   }
   Rollback rollback;
-  if (Status st = writeKeyFile(gatewayKeyPath(dir), key->get()); !st) {
+  // bulwarkd (its own user) reads the gateway key through private/'s group, when it has one.
+  if (Status st = writeKeyFile(gatewayKeyPath(dir), key->get(), gatewayKeyReaders(dir)); !st) {
     return st.error();
   }
   rollback.add(gatewayKeyPath(dir));

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,7 @@
 
 #include <sys/types.h>
 
+#include "bulwark/common/openssl.h"
 #include "bulwark/vpn/pki.h"
 
 namespace bulwark::vpn::pki::detail {
@@ -26,30 +28,21 @@ namespace bulwark::vpn::pki::detail {
 namespace fs = std::filesystem;
 
 // ---- RAII ----
-template <auto Fn>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using CrlPtr = std::unique_ptr<X509_CRL, Deleter<X509_CRL_free>>;
-using RevokedPtr = std::unique_ptr<X509_REVOKED, Deleter<X509_REVOKED_free>>;
-using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
-using NamePtr = std::unique_ptr<X509_NAME, Deleter<X509_NAME_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
-using Asn1IntPtr = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>>;
-using Asn1TimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME_free>>;
-using P12Ptr = std::unique_ptr<PKCS12, Deleter<PKCS12_free>>;
-inline void freeX509StackShallow(STACK_OF(X509)* s) { sk_X509_free(s); }  // elements not owned
-using X509StackPtr = std::unique_ptr<STACK_OF(X509), Deleter<freeX509StackShallow>>;
-inline void freeX509Stack(STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); }
-using X509StackOwnPtr = std::unique_ptr<STACK_OF(X509), Deleter<freeX509Stack>>;
-inline void freeOpensslString(char* s) { OPENSSL_free(s); }
-using OsslStringPtr = std::unique_ptr<char, Deleter<freeOpensslString>>;
+// The OpenSSL owners are bulwark/common/openssl.h's (one set for the whole tree).
+using ossl::Asn1IntPtr;
+using ossl::Asn1TimePtr;
+using ossl::BioPtr;
+using ossl::BnPtr;
+using ossl::CrlPtr;
+using ossl::ExtPtr;
+using ossl::NamePtr;
+using ossl::P12Ptr;
+using ossl::PkeyPtr;
+using ossl::RevokedPtr;
+using ossl::X509Ptr;
+using ossl::X509StackOwnPtr;
+using ossl::X509StackPtr;
+using OsslStringPtr = ossl::StringPtr;
 
 // A file descriptor.
 class Fd {
@@ -83,7 +76,11 @@ using Status = PkiResult<Ok>;
 Status makeDir(const fs::path& path, mode_t mode, bool mustBePrivate);
 // O_CREAT|O_EXCL|O_NOFOLLOW with `mode`; `write` gets the fd. On failure the file is removed.
 Status createExclusive(const fs::path& path, mode_t mode, const std::string& data);
-Status writeKeyFile(const fs::path& path, EVP_PKEY* key);                    // 0600, PKCS#8 PEM
+// 0600, PKCS#8 PEM; with `readers`: 0640 and that group (the gateway key, for bulwarkd).
+Status writeKeyFile(const fs::path& path, EVP_PKEY* key, std::optional<gid_t> readers = std::nullopt);
+// The group that may read the gateway key: private/'s group when private/ is 0710 (bulwarkd's
+// group may open the key by name but not list the directory or read ca.key), else none.
+std::optional<gid_t> gatewayKeyReaders(const fs::path& dir);
 Status writeP12File(const fs::path& path, PKCS12* p12);                      // 0600, DER
 // Write to <path>.tmp (O_EXCL, mode), fsync, rename over `path`.
 Status writeAtomic(const fs::path& path, mode_t mode, const std::string& data);

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <cerrno>
@@ -52,17 +51,7 @@ PkiError makeError(PkiErrorKind kind, std::string message) {
 }
 
 PkiError cryptoError(std::string_view what) {
-  std::string msg(what);
-  unsigned long code = 0;
-  bool first = true;
-  while ((code = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    msg += first ? ": " : "; ";
-    msg += buf;
-    first = false;
-  }
-  return PkiError{PkiErrorKind::Crypto, std::move(msg), 0};
+  return PkiError{PkiErrorKind::Crypto, ossl::withQueue(what), 0};
 }
 
 PkiError ioError(std::string_view what, const fs::path& path, int err) {
@@ -89,9 +78,12 @@ Status makeDir(const fs::path& path, mode_t mode, bool mustBePrivate) {
   if (!S_ISDIR(st.st_mode)) {
     return makeError(PkiErrorKind::Io, path.string() + " exists and is not a directory");
   }
-  if (mustBePrivate && ((st.st_mode & 077) != 0 || st.st_uid != ::geteuid())) {
+  // 0710 is private too: the group may open a file it knows the name of (bulwarkd's group:
+  // the gateway key, see gatewayKeyReaders), but not list the directory or read ca.key.
+  if (mustBePrivate && (((st.st_mode & 077) != 0 && (st.st_mode & 077) != 010) || st.st_uid != ::geteuid())) {
     return makeError(PkiErrorKind::Io, path.string() +
-                                           " must be a directory of the current user with mode 0700 (it holds keys)");
+                                           " must be a directory of the current user with mode 0700 or 0710 (it "
+                                           "holds keys)");
   }
   return Ok{};
 }
@@ -133,8 +125,9 @@ Status finish(Fd& fd, const fs::path& path) {
 }
 
 // Write what `emit` puts into a memory BIO to a new file, wiping the buffer afterwards.
+// `group`: the file is given to that group with mode 0640 before a byte is written.
 template <typename Emit>
-Status createFromBio(const fs::path& path, mode_t mode, Emit emit) {
+Status createFromBio(const fs::path& path, mode_t mode, Emit emit, std::optional<gid_t> group = std::nullopt) {
   BioPtr mem(BIO_new(BIO_s_mem()));
   if (!mem) {
     return cryptoError("BIO_new");
@@ -148,6 +141,12 @@ Status createFromBio(const fs::path& path, mode_t mode, Emit emit) {
   if (!fd) {
     OPENSSL_cleanse(buf->data, buf->length);
     return fd.error();
+  }
+  if (group && (::fchown(fd->get(), static_cast<uid_t>(-1), *group) != 0 || ::fchmod(fd->get(), 0640) != 0)) {
+    int err = errno;
+    OPENSSL_cleanse(buf->data, buf->length);
+    ::unlink(path.c_str());
+    return ioError("cannot give to the group of its directory", path, err);
   }
   Status st = writeAll(fd->get(), buf->data, buf->length, path);
   OPENSSL_cleanse(buf->data, buf->length);
@@ -177,10 +176,18 @@ Status createExclusive(const fs::path& path, mode_t mode, const std::string& dat
   return st;
 }
 
-Status writeKeyFile(const fs::path& path, EVP_PKEY* key) {
-  return createFromBio(path, 0600, [key](BIO* b) {
-    return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-  });
+Status writeKeyFile(const fs::path& path, EVP_PKEY* key, std::optional<gid_t> readers) {
+  return createFromBio(
+      path, 0600,
+      [key](BIO* b) { return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr) == 1; },
+      readers);
+}
+
+std::optional<gid_t> gatewayKeyReaders(const fs::path& dir) {
+  struct stat st {};
+  if (::lstat((dir / "private").c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+  if ((st.st_mode & 077) != 010) return std::nullopt;
+  return st.st_gid;
 }
 
 Status writeP12File(const fs::path& path, PKCS12* p12) {

@@ -64,7 +64,7 @@ void ControlClient::feed(const QByteArray& bytes) {
     emit protocolError(QStringLiteral("a message is longer than the protocol allows"));
     return;
   }
-  while (auto line = framer_.next()) dispatch(QByteArray::fromStdString(*line));
+  while (auto line = framer_.next()) dispatch(QByteArray(line->data(), static_cast<qsizetype>(line->size())));
 }
 
 namespace {

@@ -6,9 +6,19 @@
 // and `bulwarkctl --connect` -- TLS 1.3 over TCP on the address the policy's gateway.control
 // names, with a client certificate from Bulwark's CA whose group (OU) the policy maps to
 // change or view (gateway/daemon/tls_listener.h). The same messages on both: JSON objects, one
-// per line ('\n'-terminated, no raw newlines inside: nlohmann's dump() escapes them), at most
-// kMaxMessageBytes each. Over TLS, `status` answers "you" as {"certificate": {"cn", "group",
-// "serial"}, "address", "role"} instead of {"user", "uid", "role"}.
+// per line ('\n'-terminated, no raw newlines inside: nlohmann's dump() escapes them). Over TLS,
+// `status` answers "you" as {"certificate": {"cn", "group", "serial"}, "address", "role"}
+// instead of {"user", "uid", "role"}.
+//
+// Who may talk at all is settled before a byte is parsed: a Unix peer without a role (not
+// root, not in the change or view group) gets one refusal line at accept and is hung up on; a
+// TLS peer has no connection slot until its certificate is verified, and one whose group has
+// no role gets the same one-line refusal. Everything an authorised peer sends is bounded
+// before anything recursive runs (parseRequest): a request line holds at most
+// kMaxRequestBytes, nesting at most kMaxJsonDepth, at most kMaxJsonValues values; `id` is a
+// scalar (a string of at most kMaxIdBytes); `op` one of the names below. A violation gets
+// `bad_request` (with "id": null when the id itself was the problem); replies and logs quote
+// at most a short, escaped part of what the client sent.
 //
 // Request:   {"id": 7, "op": "apply", ...arguments}
 // Reply:     {"id": 7, "ok": true, ...}                  exactly one per request, same id
@@ -17,20 +27,32 @@
 // Event:     {"event": "apply", "time": "...", ...}       only after an "events" request;
 //            the connection then stays open and carries events until the client closes it.
 //
-// Operations (read = any authorised peer; change = root or group `bulwark`):
+// Operations (read = any authorised peer; change = root or the change group, `bulwark` by
+// default):
 //   status                                   read
-//   plan     {sources | path}                read   (no sources: the daemon's policy dir)
-//   apply    {sources | path, confirm?}      change (confirm: seconds until automatic rollback)
+//   plan     {sources?}                      read   (no sources: the daemon's policy dir)
+//   apply    {sources?, confirm?}            change (no sources: the daemon's policy dir;
+//                                                    confirm: seconds until automatic rollback)
 //   confirm                                  change
-//   rollback {revision}                      change
+//   rollback {revision}                      change (revision: 1 .. 2^31-1)
 //   reload                                   change (re-read the daemon's policy dir, as SIGHUP)
 //   history  {limit?}                        read
 //   counters                                 read
 //   events                                   read   (streamed)
 //   tunnels                                  read   (bulwarkd --vici only)
 //   terminate {user}                         change (bulwarkd --vici only)
-// `sources` is [{"name": "campus.yaml", "text": "..."}] (names appear in diagnostics);
-// `path` is a file or directory the daemon reads itself.
+// `sources` is [{"name": "campus.yaml", "text": "..."}]: the policy's files as the client read
+// them with its own rights (the daemon never opens a path a client names). At most
+// policies::kMaxPolicyFiles files and policies::kMaxPolicyBytes of text in all; a name is
+// 1..policies::kMaxSourceNameBytes bytes without NUL or other control characters (names appear
+// in diagnostics, history and the comments of kernel rules). Diagnostics quote only the
+// sources sent, or, without sources, the daemon's own policy dir.
+//
+// Heavy requests are answered later, in order per connection: plan, apply, rollback and reload
+// load and compile the policy on a worker thread (status and confirm are answered meanwhile),
+// counters dump on the counters thread, tunnels/terminate talk to charon off the loop. A
+// connection has one request in flight; further lines wait. When the workers are full the
+// reply is `conflict` ("busy").
 //
 // `counters` reply (one counters-only dump of table inet bulwark; values are the kernel's
 // cumulative counters since the table was last replaced; all numbers are JSON integers):
@@ -59,6 +81,7 @@
 // Tunnel events (after "events"): {"event": "tunnel", "state": "up"|"down", "sa": "ike"|"child",
 //   "connection": "bulwark-admin-netops", "user": "alice", "time": "..."}.
 #include <cstddef>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,9 +91,16 @@
 namespace bulwark::gateway {
 
 inline constexpr const char* kDefaultSocketPath = "/run/bulwark/control.sock";
-inline constexpr const char* kDefaultStateDir = "/var/lib/bulwark";
+inline constexpr const char* kDefaultStateDir = "/var/lib/bulwark/state";
 inline constexpr const char* kDefaultMetricsAddress = "127.0.0.1:9469";
-inline constexpr std::size_t kMaxMessageBytes = 64u << 20;  // policies are large, but not that large
+// A request line: a policy of policies::kMaxPolicyBytes plus its JSON escaping.
+inline constexpr std::size_t kMaxRequestBytes = 24u << 20;
+// A reply line as a client accepts it (a plan of a large policy lists every command).
+inline constexpr std::size_t kMaxReplyBytes = 256u << 20;
+inline constexpr std::size_t kMaxJsonDepth = 64;
+inline constexpr std::size_t kMaxJsonValues = 10000;
+inline constexpr std::size_t kMaxIdBytes = 128;
+inline constexpr std::size_t kMaxOpBytes = 32;
 
 // Group names that grant access over the Unix socket (root always may change).
 inline constexpr const char* kGroupChange = "bulwark";
@@ -100,18 +130,52 @@ enum class Op { ShowStatus, Plan, Apply, Confirm, Rollback, Reload, History, Cou
 [[nodiscard]] nlohmann::json errorReply(const nlohmann::json& id, ErrorCode code, std::string_view message,
                                         const nlohmann::json& diagnostics = nullptr);
 
-// Splits a byte stream into lines. append() returns false when a line grows beyond the limit
-// (the peer is then dropped: the stream cannot be resynchronised).
+// An authorised peer's request after parseRequest: id and op checked, the rest of the object
+// (the arguments) bounded in size, depth and value count.
+struct Request {
+  nlohmann::json id;    // null, a boolean, a number, or a string of at most kMaxIdBytes
+  Op op = Op::ShowStatus;
+  nlohmann::json body;  // the whole request object; arguments by name
+};
+struct ParsedRequest {
+  std::optional<Request> request;  // set: well-formed
+  nlohmann::json id;               // else: the reply's id (null when the id was the problem) ...
+  std::string error;               // ... and why (code bad_request)
+};
+// Bounds first (a linear scan of the bytes: nesting depth and value count, nothing recursive),
+// then the JSON parse, then id and op. Never throws.
+[[nodiscard]] ParsedRequest parseRequest(std::string_view line);
+// The scan parseRequest starts with: false when `text` nests deeper than maxDepth or holds more
+// than maxValues values (counted from the structural characters outside strings).
+[[nodiscard]] bool jsonWithinBounds(std::string_view text, std::size_t maxDepth, std::size_t maxValues);
+
+// Splits a byte stream into lines, in time linear in the bytes received: every byte is looked
+// at once (newline positions are remembered), consumed lines are skipped by an offset, and the
+// buffer is compacted only when the consumed part is at least half of it. append() returns
+// false when a line (complete or not) grows beyond the limit (the peer is then dropped: the
+// stream cannot be resynchronised).
 class LineFramer {
  public:
-  explicit LineFramer(std::size_t maxLine = kMaxMessageBytes) : max_(maxLine) {}
+  explicit LineFramer(std::size_t maxLine = kMaxReplyBytes) : max_(maxLine) {}
   [[nodiscard]] bool append(std::string_view bytes);
-  // The next complete line without its '\n', if any.
-  [[nodiscard]] std::optional<std::string> next();
+  // The next complete line without its '\n', if any; valid until the next append().
+  [[nodiscard]] std::optional<std::string_view> next();
+  // The same line as a string of its own: a large line that starts the buffer takes the
+  // buffer's memory instead of being copied (only what follows it is).
+  [[nodiscard]] std::optional<std::string> nextOwned();
+  // The length of the line next() would return (0 when there is none).
+  [[nodiscard]] std::size_t nextLength() const { return ends_.empty() ? 0 : ends_.front() - start_; }
+  // Bytes held (consumed lines not counted), and whether part of a line is among them.
+  [[nodiscard]] std::size_t buffered() const { return buf_.size() - start_; }
+  [[nodiscard]] bool partial() const { return pendingStart_ < buf_.size(); }
+  [[nodiscard]] bool hasLine() const { return !ends_.empty(); }
+  [[nodiscard]] std::size_t maxLine() const { return max_; }
 
  private:
   std::string buf_;
-  std::size_t scanned_ = 0;
+  std::size_t start_ = 0;         // first byte not yet returned by next()
+  std::size_t pendingStart_ = 0;  // first byte of the line whose newline has not arrived
+  std::deque<std::size_t> ends_;  // positions of newlines not yet returned by next()
   std::size_t max_;
 };
 

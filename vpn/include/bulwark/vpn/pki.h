@@ -6,6 +6,11 @@
 // Layout of a PKI directory (default /var/lib/bulwark/pki, created 0700):
 //   ca.crt                 the CA certificate (CN = the policy's vpn.ca)
 //   private/ (0700)        ca.key, gateway.key (0600, created O_EXCL with mode 0600)
+//                          For bulwarkd, which runs as its own user (gateway/daemon/README.md):
+//                          the PKI dir and private/ may be 0710 with the daemon's group; the
+//                          group then traverses them (opens ca.crt, gateway.crt, crl.pem and
+//                          gateway.key by name) but lists nothing, and issueGateway() writes
+//                          gateway.key 0640 with private/'s group. ca.key stays 0600.
 //   gateway.crt            the gateway certificate for the policy's vpn.local_id
 //   crl.pem                the current CRL (v2, crlNumber, AKI; nextUpdate = now + 7 days)
 //   certs/<SERIAL>.crt     a copy of every issued certificate

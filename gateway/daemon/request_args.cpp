@@ -1,0 +1,59 @@
+#include "request_args.h"
+
+#include <climits>
+#include <cstdint>
+
+namespace bulwark::daemon {
+
+gateway::Result<std::optional<PolicyInput>> sourcesArg(gateway::Request& req) {
+  auto it = req.body.find("sources");
+  if (it == req.body.end() || it->is_null()) return std::optional<PolicyInput>();
+  auto in = policyFromJson(*it);
+  if (!in) return in.error();
+  return std::optional<PolicyInput>(std::move(*in));
+}
+
+gateway::Result<std::optional<int>> confirmArg(const gateway::Request& req, int maxSeconds) {
+  auto it = req.body.find("confirm");
+  if (it == req.body.end() || it->is_null()) return std::optional<int>();
+  // is_number_integer covers the unsigned ones too; get<std::int64_t> of a value above
+  // INT64_MAX wraps, so unsigned values are compared as unsigned first.
+  bool ok = it->is_number_unsigned() ? it->get<std::uint64_t>() >= 1 &&
+                                           it->get<std::uint64_t>() <= static_cast<std::uint64_t>(maxSeconds)
+                                     : it->is_number_integer() && it->get<std::int64_t>() >= 1 &&
+                                           it->get<std::int64_t>() <= maxSeconds;
+  if (!ok) return gateway::Error{"'confirm' must be 1.." + std::to_string(maxSeconds) + " seconds"};
+  return std::optional<int>(static_cast<int>(it->get<std::int64_t>()));
+}
+
+gateway::Result<int> revisionArg(const gateway::Request& req) {
+  auto it = req.body.find("revision");
+  bool ok = it != req.body.end() &&
+            (it->is_number_unsigned() ? it->get<std::uint64_t>() >= 1 && it->get<std::uint64_t>() <= INT_MAX
+                                      : it->is_number_integer() && it->get<std::int64_t>() >= 1 &&
+                                            it->get<std::int64_t>() <= INT_MAX);
+  if (!ok) return gateway::Error{"rollback needs an integer 'revision' from 1 to " + std::to_string(INT_MAX)};
+  return static_cast<int>(it->get<std::int64_t>());
+}
+
+std::size_t historyLimitArg(const gateway::Request& req) {
+  auto it = req.body.find("limit");
+  if (it == req.body.end() || !it->is_number_unsigned()) return kDefaultHistory;
+  auto v = it->get<std::uint64_t>();
+  return v > kMaxHistory ? kMaxHistory : static_cast<std::size_t>(v);
+}
+
+gateway::Result<std::string> terminateUserArg(const gateway::Request& req) {
+  auto it = req.body.find("user");
+  if (it == req.body.end() || !it->is_string()) return gateway::Error{"terminate needs a 'user'"};
+  const auto& user = it->get_ref<const std::string&>();
+  bool ok = !user.empty() && user.size() <= kMaxUserBytes;
+  for (char c : user) ok = ok && static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+  if (!ok) {
+    return gateway::Error{"terminate needs a 'user' of 1-" + std::to_string(kMaxUserBytes) +
+                          " bytes without control characters"};
+  }
+  return user;
+}
+
+}  // namespace bulwark::daemon

@@ -1,0 +1,31 @@
+#pragma once
+// The arguments of the control API's operations, checked in one place before a handler acts
+// on them: types, ranges and sizes. Pure (the request dispatch fuzz target runs them too).
+// Error texts say what was wrong and never quote the client's bytes.
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "bulwark/gateway/protocol.h"
+#include "bulwark/gateway/result.h"
+#include "policy_input.h"
+
+namespace bulwark::daemon {
+
+inline constexpr std::size_t kDefaultHistory = 50;
+inline constexpr std::size_t kMaxHistory = 1000;
+inline constexpr std::size_t kMaxUserBytes = 64;
+
+// plan/apply "sources": nullopt when absent or null (the daemon's own policy dir); the texts
+// are moved out of the request (policyFromJson: at most 256 files, 16 MiB, clean names).
+[[nodiscard]] gateway::Result<std::optional<PolicyInput>> sourcesArg(gateway::Request& req);
+// apply "confirm": absent/null, or whole seconds 1..maxSeconds.
+[[nodiscard]] gateway::Result<std::optional<int>> confirmArg(const gateway::Request& req, int maxSeconds);
+// rollback "revision": 1 .. 2^31-1, range-checked before any conversion (4294967297 is not 1).
+[[nodiscard]] gateway::Result<int> revisionArg(const gateway::Request& req);
+// history "limit": an unsigned number, at most kMaxHistory; kDefaultHistory when absent.
+[[nodiscard]] std::size_t historyLimitArg(const gateway::Request& req);
+// terminate "user": 1..kMaxUserBytes bytes, no control characters.
+[[nodiscard]] gateway::Result<std::string> terminateUserArg(const gateway::Request& req);
+
+}  // namespace bulwark::daemon
