@@ -232,7 +232,7 @@ class Compiler {
   void dnat() {
     auto& c = baseChain("prerouting_nat", ChainType::Nat, Hook::Prerouting, -100, false);
     for (const auto& d : p_.dnat) {
-      const auto* host = p_.findHost(d.to.name);
+      const auto* host = d.to.empty() ? nullptr : p_.findHost(d.to.front().text);
       auto svc = index_.service(d.service);
       if (!host || !svc) continue;
       auto target = std::find_if(host->addresses.begin(), host->addresses.end(),
