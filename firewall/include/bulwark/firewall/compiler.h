@@ -4,7 +4,8 @@
 // Shape of the table (inet bulwark):
 //   prerouting  (filter, raw-ish priority -150): anti-spoofing (fib), SYN-flood guard on
 //               the uplink, invalid dropped
-//   prerouting_nat (nat, dstnat): DNAT of VIPs
+//   prerouting_nat (nat, dstnat): DNAT of VIPs (several backends: through a map per pool,
+//               see dnat_pools.h)
 //   forward     (filter, policy drop): established/related accepted first, invalid dropped,
 //               VPN sources dispatched only when they arrived through IPsec, then
 //               `iifname . oifname vmap @zone_dispatch` → one chain per zone pair
@@ -16,6 +17,7 @@
 //   postrouting_nat (nat, srcnat): SNAT / masquerade out of the uplink
 #include <string>
 
+#include "bulwark/firewall/dnat_pools.h"
 #include "bulwark/firewall/ruleset.h"
 #include "bulwark/policies/model.h"
 #include "bulwark/policies/resolve.h"
@@ -34,7 +36,8 @@ struct CompileOptions {
 };
 
 struct CompileResult {
-  Ruleset ruleset;
+  Ruleset ruleset;               // DNAT maps as with every backend up
+  std::vector<DnatPool> pools;   // the DNAT maps whose elements follow the backends' health
   policies::Diagnostics diagnostics;  // e.g. interface names too long
   [[nodiscard]] bool ok() const { return !diagnostics.hasErrors(); }
 };
