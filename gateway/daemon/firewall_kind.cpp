@@ -24,7 +24,8 @@ KindPlan toPlan(const Ruleset* desired, const std::optional<ObservedTable>& obse
 
 class FirewallKind final : public ResourceKind {
  public:
-  explicit FirewallKind(CompileOptions options) : options_(std::move(options)) {}
+  FirewallKind(CompileOptions options, FirewallOverlay overlay)
+      : options_(std::move(options)), overlay_(std::move(overlay)) {}
 
   std::string_view name() const override { return "firewall"; }
 
@@ -35,7 +36,7 @@ class FirewallKind final : public ResourceKind {
       for (const auto& d : compiled.diagnostics.items()) e.details.push_back(d.str());
       return e;
     }
-    return KindStatePtr(std::make_shared<FirewallState>(std::move(compiled.ruleset)));
+    return KindStatePtr(std::make_shared<FirewallState>(std::move(compiled.ruleset), std::move(compiled.pools)));
   }
 
   KindResult<KindPlan> plan(const KindStatePtr& state) override {
@@ -44,13 +45,15 @@ class FirewallKind final : public ResourceKind {
     // can differ. Saves a full read-back, which on tables with thousands of sets holds the
     // event loop for seconds, after each of the daemon's own writes (their notifications
     // come back as drift events) and on every periodic check.
-    if (synced_ && synced_->state == state && state) {
+    if (synced_ && synced_->state == state && state && synced_->overlay == overlayVersion()) {
       if (auto gen = currentGenId(); gen && *gen == synced_->gen) return KindPlan{};
     }
     synced_.reset();
     auto observed = observe();
     if (!observed) return KindError{"cannot read table inet bulwark: " + observed.error().message, {}};
-    const auto* rs = firewallRuleset(state);
+    const auto version = overlayVersion();
+    Ruleset effective;
+    const auto* rs = effectiveRuleset(state, effective);
     if (!rs) {
       KindPlan p;
       if (observed.value()) {
@@ -61,12 +64,13 @@ class FirewallKind final : public ResourceKind {
       return p;
     }
     auto d = diff(*rs, observed.value());
-    if (d.empty() && observed.value()) synced_ = Synced{state, observed.value()->genId};
+    if (d.empty() && observed.value()) synced_ = Synced{state, observed.value()->genId, version};
     return toPlan(rs, observed.value(), d);
   }
 
   KindResult<KindApplied> apply(const KindStatePtr& state) override {
-    const auto* rs = firewallRuleset(state);
+    Ruleset effective;
+    const auto* rs = effectiveRuleset(state, effective);
     KindApplied out;
     auto start = std::chrono::steady_clock::now();
     if (!rs) {
@@ -117,17 +121,31 @@ class FirewallKind final : public ResourceKind {
   }
 
  private:
+  // The state's ruleset with the overlay (health) applied; `storage` holds it when it is a copy.
+  const Ruleset* effectiveRuleset(const KindStatePtr& state, Ruleset& storage) const {
+    const auto* fs = dynamic_cast<const FirewallState*>(state.get());
+    if (!fs) return nullptr;
+    if (fs->pools.empty() || !overlay_.effective) return &fs->ruleset;
+    storage = overlay_.effective(*fs);
+    return &storage;
+  }
+  [[nodiscard]] std::uint64_t overlayVersion() const { return overlay_.version ? overlay_.version() : 0; }
+
   CompileOptions options_;
+  FirewallOverlay overlay_;
   struct Synced {
     KindStatePtr state;  // held, so its address cannot be reused by another state
     std::uint32_t gen = 0;
+    std::uint64_t overlay = 0;
   };
   std::optional<Synced> synced_;  // the last plan() that found the kernel equal to `state`
 };
 
 }  // namespace
 
-ResourceKindPtr makeFirewallKind(CompileOptions options) { return std::make_unique<FirewallKind>(std::move(options)); }
+ResourceKindPtr makeFirewallKind(CompileOptions options, FirewallOverlay overlay) {
+  return std::make_unique<FirewallKind>(std::move(options), std::move(overlay));
+}
 
 const Ruleset* firewallRuleset(const KindStatePtr& state) {
   const auto* fs = dynamic_cast<const FirewallState*>(state.get());

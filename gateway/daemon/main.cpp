@@ -22,8 +22,10 @@
 #include "counters.h"
 #include "drift_watch.h"
 #include "event_loop.h"
+#include "dnat_health.h"
 #include "firewall_kind.h"
 #include "handlers.h"
+#include "health_kind.h"
 #include "link_watch.h"
 #include "links_kind.h"
 #include "vpn_kind.h"
@@ -129,13 +131,19 @@ int run(const Options& opt) {
     log("event loop held " + std::to_string(static_cast<long>(ms)) + " ms by " + what);
   });
 
+  // Health checks (gateway/health) on threads of their own, from this namespace; the DNAT
+  // maps follow them (one element update per change), and the firewall kind writes the maps
+  // as health has them (dnat_health.h).
+  DnatHealth dnatHealth(ev);
   std::vector<ResourceKindPtr> kinds;
-  kinds.push_back(makeFirewallKind());
+  kinds.push_back(makeFirewallKind({}, dnatHealth.overlay()));
   if (!opt.noLinks) kinds.push_back(makeLinksKind());  // after the firewall: new links are never unfiltered
   const std::string viciUri = opt.vici.empty() ? std::string() : viciUriOf(opt.vici);
-  if (!viciUri.empty()) kinds.push_back(makeVpnKind({viciUri, opt.pkiDir, opt.libipsec}));  // last: needs links
+  if (!viciUri.empty()) kinds.push_back(makeVpnKind({viciUri, opt.pkiDir, opt.libipsec}));  // needs links
+  kinds.push_back(makeHealthKind(dnatHealth));  // probes what the applied policy names
   Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), std::move(kinds),
                  opt.drift == "alert" ? DriftMode::Alert : DriftMode::Repair);
+  dnatHealth.attach(rec);
 
   HandlerLimits limits{opt.maxConfirm, viciUri};
   auto groups = resolveAccessGroups(opt.changeGroup, opt.viewGroup);
@@ -272,7 +280,7 @@ int run(const Options& opt) {
     auto m = MetricsServer::listen(ev, opt.metrics, rec, counterWorker, viciUri);
     if (m) {
       metrics = std::move(*m);
-      metrics->setExtraSeries([&rec, &monitor] {
+      metrics->addSeries([&rec, &monitor] {
         std::string text = monitor.metricsText();
         // For the "about to roll back" alert: seconds until a pending confirm rolls back.
         text += "# HELP bulwark_confirm_seconds_left Seconds until a pending apply rolls back (0: none pending).\n"
@@ -283,6 +291,7 @@ int run(const Options& opt) {
         text += '\n';
         return text;
       });
+      metrics->addSeries([&dnatHealth] { return dnatHealth.metrics(); });
     } else {
       log("metrics disabled: " + m.error().message);
     }

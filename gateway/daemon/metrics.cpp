@@ -262,7 +262,7 @@ void MetricsServer::onSample(const CounterWorker::Sample& s) {
     if (!rendered) {
       // Once for all the scrapes that shared this dump (the same sample and daemon state).
       body = metricsText(s, r_, viciUri_);
-      if (extra_) body += extra_();
+      for (const auto& f : extra_) body += f();
       rendered = true;
     }
     respond(*it->second, "200 OK", body);

@@ -60,8 +60,9 @@ class MetricsServer {
                                                                      const Reconciler& r, CounterWorker& counters,
                                                                      std::string viciUri = {});
   ~MetricsServer();
-  // More series appended to every scrape (rendered on the loop): the web view's monitor.
-  void setExtraSeries(std::function<std::string()> fn) { extra_ = std::move(fn); }
+  // More series appended to every scrape, rendered on the loop (the web view's monitor, the
+  // health checks).
+  void addSeries(std::function<std::string()> fn) { extra_.push_back(std::move(fn)); }
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
@@ -88,7 +89,7 @@ class MetricsServer {
   const Reconciler& r_;
   CounterWorker& counters_;
   std::string viciUri_;
-  std::function<std::string()> extra_;
+  std::vector<std::function<std::string()>> extra_;
   std::map<int, std::unique_ptr<Conn>> conns_;
   std::uint64_t nextId_ = 1;
   std::vector<std::pair<int, std::uint64_t>> waiting_;  // (fd, id) of scrapes awaiting the dump
