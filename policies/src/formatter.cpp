@@ -23,7 +23,7 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& keyOrders() 
   static const std::map<std::string, std::vector<std::string>, std::less<>> orders = {
       {"",
        {"gateway", "segments", "hosts", "services", "checks", "zones", "rules", "nat", "vpn",
-        "expect"}},
+        "ha", "expect"}},
       {"gateway", {"name", "uplink", "trunk", "control", "web"}},
       {"gateway.control", {"listen", "port", "change", "view"}},
       {"gateway.web", {"listen", "port"}},
@@ -43,6 +43,11 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& keyOrders() 
       {"vpn", {"ca", "local_id", "listen", "ike_proposals", "esp_proposals", "groups"}},
       {"vpn.groups[]", {"name", "description", "pool", "access"}},
       {"vpn.groups[].access[]", {"to", "services"}},
+      {"ha", {"nodes", "uplink", "sync", "vrrp", "failback", "preempt_delay", "floating"}},
+      {"ha.nodes[]", {"name", "uplink", "sync", "control", "segments"}},
+      {"ha.sync", {"interface", "segment"}},
+      {"ha.vrrp", {"id", "advert"}},
+      {"ha.floating[]", {"address", "segment", "uplink"}},
       {"expect[]", {"from", "to", "service", "verdict"}},
   };
   return orders;
@@ -89,7 +94,7 @@ std::string childContext(const std::string& ctx, const std::string& key) {
 bool mayFlowItem(const std::string& ctx) {
   static const std::vector<std::string> flowItems = {
       "hosts[]", "services[]", "checks[]", "zones[]", "expect[]", "nat.dnat[]", "nat.snat[]",
-      "vpn.groups[].access[]"};
+      "vpn.groups[].access[]", "ha.floating[]"};
   return std::find(flowItems.begin(), flowItems.end(), ctx) != flowItems.end();
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bulwark/policies/validator.h"
+#include "load_ha.h"
 #include "yaml_reader.h"
 
 namespace bulwark::policies {
@@ -35,7 +36,7 @@ class FileLoader {
     }
     auto top = r_.mapping(root, {r_.file(), 1, 1}, "the policy",
                           {"gateway", "segments", "hosts", "services", "checks", "zones", "rules",
-                           "nat", "vpn", "expect"});
+                           "nat", "vpn", "ha", "expect"});
     if (!top) {
       return;
     }
@@ -58,6 +59,8 @@ class FileLoader {
         loadNat(f);
       } else if (f.key == "vpn") {
         if (claimSingleton(f)) loadVpn(f);
+      } else if (f.key == "ha") {
+        if (claimSingleton(f)) p_.ha = detail::loadHa(r_, f);
       } else if (f.key == "expect") {
         for (const auto& n : r_.sequence(f)) loadExpectation(n);
       }
@@ -93,8 +96,8 @@ class FileLoader {
     if (!fields) return;
     g.where = r_.loc(f.keyNode);
     if (auto* x = fields->get("name")) g.name = r_.name(*x).value_or("");
-    if (auto* x = fields->get("uplink")) g.uplink = interfaceName(*x);
-    if (auto* x = fields->get("trunk")) g.trunk = interfaceName(*x);
+    if (auto* x = fields->get("uplink")) g.uplink = r_.interfaceName(*x);
+    if (auto* x = fields->get("trunk")) g.trunk = r_.interfaceName(*x);
     if (auto* x = fields->get("control")) g.control = loadControl(*x);
     if (auto* x = fields->get("web")) g.web = loadWeb(*x);
     p_.gateway = std::move(g);
@@ -145,20 +148,6 @@ class FileLoader {
     return c;
   }
 
-  std::string interfaceName(const Field& f) {
-    auto s = r_.string(f);
-    if (!s) return {};
-    bool ok = !s->empty() && s->size() <= 15 && std::none_of(s->begin(), s->end(), [](char c) {
-      return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c));
-    });
-    if (!ok) {
-      r_.diags().error(r_.loc(f), "invalid interface name '" + *s + "'",
-                       "Linux interface names have 1-15 characters, without '/', ':' or spaces");
-      return {};
-    }
-    return *s;
-  }
-
   std::optional<AddressFamilyConfig> loadFamily(const Field& f, Family family) {
     const char* what = family == Family::V4 ? "ipv4" : "ipv6";
     Located ignored;
@@ -197,7 +186,7 @@ class FileLoader {
       else if (f.key == "description") s.description = r_.string(f).value_or("");
       else if (f.key == "vlan") {
         if (auto v = r_.integer(f, 1, 4094)) s.vlan = static_cast<int>(*v);
-      } else if (f.key == "interface") s.interface = interfaceName(f);
+      } else if (f.key == "interface") s.interface = r_.interfaceName(f);
       else if (f.key == "ipv4") s.ipv4 = loadFamily(f, Family::V4);
       else if (f.key == "ipv6") s.ipv6 = loadFamily(f, Family::V6);
       else if (f.key == "mtu") s.mtu = static_cast<int>(r_.integer(f, 576, 9216).value_or(1500));

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "bulwark/policies/resolve.h"
+#include "validate_ha.h"
 #include "yaml_reader.h"
 
 namespace bulwark::policies {
@@ -32,6 +33,7 @@ class Validator {
     checkHealthChecks();
     checkVpn();
     checkExpectations();
+    detail::validateHa(p_, out_);
   }
 
  private:

@@ -238,6 +238,57 @@ struct Vpn : Located {
   std::vector<VpnGroup> groups;
 };
 
+// ---- ha: an active/standby gateway pair (keepalived VRRP + conntrackd state sync) -------
+
+// An address with the prefix length of the subnet it sits on: "198.51.100.2/24" (host bits
+// kept, unlike Prefix). Used where the policy knows no subnet of its own (uplink, sync link).
+struct InterfaceAddress {
+  IpAddress ip;
+  int length = 0;
+  [[nodiscard]] std::string str() const;  // "198.51.100.2/24"
+  [[nodiscard]] Prefix subnet() const { return Prefix(ip, length); }
+  friend auto operator<=>(const InterfaceAddress&, const InterfaceAddress&) = default;
+};
+
+// One node's own addresses on one segment (never the floating gateway address).
+struct HaSegmentAddresses {
+  NameRef segment;
+  std::vector<IpAddress> addresses;
+  std::vector<Location> where;  // one per address
+};
+
+struct HaNode : Located {
+  std::string name;
+  std::vector<InterfaceAddress> uplink;     // its own addresses on the uplink
+  std::optional<InterfaceAddress> sync;     // on a dedicated sync interface
+  std::optional<IpAddress> control;         // where the peer reaches its control API
+  std::vector<HaSegmentAddresses> segments;
+};
+
+// A floating address written out in `ha.floating` (otherwise they are derived, see ha.h).
+struct HaFloating : Located {
+  IpAddress address;
+  std::optional<int> length;  // given as "address/length"
+  bool uplink = false;        // on the uplink ...
+  NameRef segment;            // ... or on this segment
+};
+
+enum class HaFailback : std::uint8_t { NoPreempt, Preempt };
+
+struct Ha : Located {
+  std::vector<HaNode> nodes;
+  std::vector<InterfaceAddress> uplink;  // the pair's floating addresses on the uplink
+  std::string syncInterface;             // the sync link: a dedicated interface ...
+  NameRef syncSegment;                   // ... or a segment
+  int vrrpId = 51;                       // the first VRRP id; one per floating interface
+  int advertCentis = 100;                // VRRPv3 advert interval in centiseconds
+  HaFailback failback = HaFailback::NoPreempt;
+  std::optional<int> preemptDelay;       // seconds, with failback: preempt
+  bool floatingListed = false;           // `floating` given: exactly these float
+  std::vector<HaFloating> floating;
+  [[nodiscard]] const HaNode* findNode(std::string_view name) const;
+};
+
 struct Expectation : Located {
   Endpoint from;
   Endpoint to;
@@ -260,6 +311,7 @@ struct Policy {
   std::vector<Dnat> dnat;
   std::vector<Snat> snat;
   std::optional<Vpn> vpn;
+  std::optional<Ha> ha;
   std::vector<Expectation> expectations;
 
   [[nodiscard]] const Segment* findSegment(std::string_view name) const;
