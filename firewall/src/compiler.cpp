@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "bulwark/policies/resolve.h"
+#include "compile_ha.h"
 
 namespace bulwark::firewall {
 
@@ -553,6 +554,7 @@ class Compiler {
       const auto& web = *p_.gateway->web;
       gatewayListener(c, web.listen, web.port, web.where, "web");
     }
+    for (auto& r : detail::haInputRules(p_)) c.rules.push_back(std::move(r));  // ha: VRRP, state sync
     c.rules.push_back(rule({StmtLimit{o_.dropLogRate, RateUnit::Second, o_.dropLogRate * 2, false},
                             StmtLog{"bulwark drop >gateway: "}},
                            {}, builtin("log input")));
@@ -621,7 +623,9 @@ class Compiler {
       addPrefixes(name, Family::V4, sources, "sources SNATed by " + s.name);
       std::vector<Expr> exprs{MatchIfName{Selector::OifName, uplink_, false}, MatchNfProto{Family::V4},
                               MatchLookup{{Selector::Ip4Saddr}, name, false}, StmtCounter{}};
-      if (s.masquerade) exprs.push_back(StmtMasquerade{});
+      auto pairAddress = s.masquerade ? detail::haSnatAddress(p_) : std::nullopt;  // ha: the floating one
+      if (pairAddress) exprs.push_back(StmtSnat{*pairAddress});
+      else if (s.masquerade) exprs.push_back(StmtMasquerade{});
       else if (s.address) exprs.push_back(StmtSnat{*s.address});
       c.rules.push_back(rule(std::move(exprs), {}, {s.where, "snat:" + s.name}));
     }

@@ -4,6 +4,7 @@
 
 #include "bulwark/firewall/compiler.h"
 #include "bulwark/firewall/render.h"
+#include "bulwark/policies/ha.h"
 #include "overloaded.h"
 
 namespace bulwark::firewall {
@@ -221,6 +222,22 @@ std::optional<std::string> RouteTable::lookup(const IpAddress& dst) const {
   return best->iface;
 }
 
+namespace {
+
+// A pair: the sync link's subnet on its interface; the floating addresses and both nodes' own
+// are the gateway's (the evaluator looks at the pair, not at one node).
+void addHaRoutes(const policies::Policy& policy, RouteTable& t) {
+  for (const auto& f : policies::floatingAddresses(policy)) t.local.push_back(f.address.ip);
+  for (const auto& n : policy.ha->nodes) {
+    for (const auto& a : policies::nodeAddresses(policy, n)) {
+      t.local.push_back(a.address.ip);
+      if (a.segment.empty() && a.interface == policy.ha->syncInterface) t.routes.push_back({a.address.subnet(), a.interface});
+    }
+  }
+}
+
+}  // namespace
+
 RouteTable routesFromPolicy(const policies::Policy& policy, const std::string& libipsecInterface) {
   RouteTable t;
   if (policy.vpn && !libipsecInterface.empty()) {
@@ -236,6 +253,7 @@ RouteTable routesFromPolicy(const policies::Policy& policy, const std::string& l
       if ((*fam)->gateway) t.local.push_back(*(*fam)->gateway);
     }
   }
+  if (policy.ha) addHaRoutes(policy, t);
   if (policy.gateway && !policy.gateway->uplink.empty()) {
     t.routes.push_back({*Prefix::parse("0.0.0.0/0"), policy.gateway->uplink});
     t.routes.push_back({*Prefix::parse("::/0"), policy.gateway->uplink});

@@ -12,9 +12,11 @@
 //   zone pair chains "<from>__<to>": the policy rules for that pair in order (each a few
 //               set lookups, jumping to the rule's own chain: counter, limits, log, verdict),
 //               then a rate-limited log naming the pair and drop
-//   input       (filter, policy drop): the gateway itself (IKE/ESP, SSH from mgmt/VPN)
+//   input       (filter, policy drop): the gateway itself (IKE/ESP, SSH from mgmt/VPN; with
+//               ha: VRRP and conntrackd's sync between the two nodes on the sync link)
 //   output      (filter, policy accept)
-//   postrouting_nat (nat, srcnat): SNAT / masquerade out of the uplink
+//   postrouting_nat (nat, srcnat): SNAT / masquerade out of the uplink (with ha: SNAT to the
+//               floating uplink address instead of masquerade)
 #include <string>
 
 #include "bulwark/firewall/dnat_pools.h"
