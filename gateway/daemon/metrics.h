@@ -61,7 +61,7 @@ class MetricsServer {
                                                                      std::string viciUri = {});
   ~MetricsServer();
   // More series appended to every scrape, rendered on the loop (the web view's monitor, the
-  // health checks).
+  // health checks, the HA pair).
   void addSeries(std::function<std::string()> fn) { extra_.push_back(std::move(fn)); }
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

@@ -77,6 +77,7 @@ Result<NodeView> nodeView(const policies::Policy& p, std::string_view node) {
     addOnce(v.floating, f.address.ip);
     addOnce(v.ownAndFloating, f.address.ip);
   }
+  for (const auto& a : policies::nodeAddresses(p, *self)) v.own.push_back({a.interface, a.address});
   for (const auto* n : {self, peer}) {
     for (const auto& a : policies::nodeAddresses(p, *n)) addOnce(v.ownAndFloating, a.address.ip);
   }

@@ -25,11 +25,11 @@ std::string renderKeepalived(const NodeView& v, const RuntimePaths& paths) {
     << "}\n\n";
 
   o << "# This node stands down (FAULT: no floating address) while the file holds a non-zero\n"
-    << "# value: bulwarkd writes it when another node claims the floating addresses.\n"
+    << "# value: bulwarkd writes it (0 before keepalived starts, 1 in a split brain).\n"
     << "track_file bulwark_stand_down {\n"
     << "  file " << quoted(paths.standDownFile()) << "\n"
     << "  weight 0\n"
-    << "  init_file 0 overwrite\n"
+    << "  init_file 0\n"
     << "}\n\n";
 
   if (v.instances.size() > 1) {

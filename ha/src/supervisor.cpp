@@ -143,14 +143,13 @@ void Supervisor::stop(std::chrono::milliseconds grace) {
 }
 
 void Supervisor::restart(const std::string& name) {
-  std::size_t first = slots_.size();
+  if (!started_) return;
   for (std::size_t i = 0; i < slots_.size(); ++i) {
-    if (slots_[i]->state.name == name) first = i;
+    if (slots_[i]->state.name != name) continue;
+    stopOne(*slots_[i], std::chrono::milliseconds(5000));
+    slots_[i]->backoff = kMinBackoff;
+    launch(i);
   }
-  if (first == slots_.size() || !started_) return;
-  for (std::size_t i = slots_.size(); i-- > first;) stopOne(*slots_[i], std::chrono::milliseconds(5000));
-  for (std::size_t i = first; i < slots_.size(); ++i) slots_[i]->backoff = kMinBackoff;
-  launch(first);
 }
 
 bool Supervisor::signal(const std::string& name, int sig) {

@@ -34,6 +34,12 @@ struct NodeView {
   policies::HaFailback failback = policies::HaFailback::NoPreempt;
   std::optional<int> preemptDelay;
   std::vector<VrrpInstance> instances;
+  // This node's own addresses, by interface (uplink, segments, sync link).
+  struct Own {
+    std::string interface;
+    policies::InterfaceAddress address;
+  };
+  std::vector<Own> own;
   // Flows from or to these are the gateways' own (the control API, IKE, ...): not synced.
   std::vector<policies::IpAddress> ownAndFloating;
   std::vector<policies::IpAddress> floating;

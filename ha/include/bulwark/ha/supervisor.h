@@ -52,7 +52,8 @@ class Supervisor {
   void start();
   // Reverse order; each gets SIGTERM and `grace` to exit, then SIGKILL. Blocks (bounded).
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
-  // Stops `name` and everything after it, then starts them again in order (a changed config).
+  // Stops `name` and starts it again (a changed config); the others keep running (a restarted
+  // keepalived would hand the floating addresses to the peer and back).
   void restart(const std::string& name);
   // Sends `sig` to a running child (SIGHUP: keepalived reloads its configuration).
   bool signal(const std::string& name, int sig);
