@@ -65,6 +65,8 @@ class HaRuntime {
   void shutdown();
   [[nodiscard]] bool running() const { return sup_ && sup_->running(); }
   [[nodiscard]] const ha::RuntimePaths& paths() const { return paths_; }
+  // --charon: this node runs no charon now (it is not the active node).
+  [[nodiscard]] bool charonStandby() const { return !opt_.charon.empty() && !charon_; }
 
   [[nodiscard]] nlohmann::json status() const;
   [[nodiscard]] std::string metrics() const;  // Prometheus text (bulwark_ha_*)

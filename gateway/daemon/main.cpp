@@ -158,7 +158,11 @@ int run(const Options& opt) {
     kinds.push_back(makeConntrackdKind(*haRuntime));
   }
   const std::string viciUri = opt.vici.empty() ? std::string() : viciUriOf(opt.vici);
-  if (!viciUri.empty()) kinds.push_back(makeVpnKind({viciUri, opt.pkiDir, opt.libipsec}));  // needs links
+  if (!viciUri.empty()) {  // needs links
+    VpnOptions vo{viciUri, opt.pkiDir, opt.libipsec, {}};
+    if (haRuntime) vo.standby = [rt = haRuntime.get()] { return rt->charonStandby(); };
+    kinds.push_back(makeVpnKind(std::move(vo)));
+  }
   kinds.push_back(makeHealthKind(dnatHealth));  // probes what the applied policy names
   Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), std::move(kinds),
                  opt.drift == "alert" ? DriftMode::Alert : DriftMode::Repair);

@@ -183,7 +183,8 @@ def start(state: dict, role: str, extra: list | None = None) -> int:
             'mount -t tmpfs -o mode=0755 bulwark-run /run && exec "$@"', "sh",
             bulwarkd_of(state["ctl"]), "--policy", state["policy"], "--socket", d / "control.sock",
             "--state-dir", d / "state", "--metrics", METRICS, "--no-journal", "--ha", "--node", node,
-            "--ha-dir", d / "ha", "--no-links", "--drift-interval", "30"] + list(extra or state.get("ha_extra", []))
+            "--ha-dir", d / "ha", "--no-links", "--drift-interval", "30"]
+    argv += list(extra if extra is not None else state.get("ha_extra", {}).get(role, []))
     with open(d / "bulwarkd.log", "ab") as log:
         p = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True)
@@ -457,3 +458,89 @@ class FailoverRun:
             fb["active_after"] = node_of(lay, active(self.state)) if active(self.state) in ROLES else active(self.state)
             out["failback"] = fb
         return out
+
+
+# --------------------------------------------------------------------------------------------
+# the admin VPN on the pair: charon on the active node only
+# --------------------------------------------------------------------------------------------
+def stop(state: dict, role: str, timeout: float = 15):
+    """SIGTERM the node's bulwarkd (it stops keepalived first: the peer takes over)."""
+    pid = state["pids"].pop(f"{role}/bulwarkd", None)
+    if not pid:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and topology._alive(pid):
+        time.sleep(0.05)
+
+
+def restart_pair(state: dict):
+    """bulwarkd restarted on both nodes (new arguments): the standby first; restarting the
+    active one then hands the pair to the restarted standby."""
+    act = active(state)
+    for role in sorted(ROLES, key=lambda r: r == act):
+        stop(state, role)
+        start(state, role)
+        wait_up(state, role, time.monotonic() + 30)
+
+
+def vpn_gateways(state: dict, charon_mod, vd: Path, pki: Path, say):
+    """bulwarkd on both nodes again, now with --charon (run on the active node only), --vici,
+    --pki and --libipsec: the VPN kind configures the active node's charon. Each node gets a
+    charon directory of its own (config, VICI socket). Returns the active node's Charon."""
+    lay = state["ha"]
+    cs = {}
+    for role in ROLES:
+        node = node_of(lay, role)
+        c = charon_mod.Charon(str(vd), f"gw-{node}", state["ns"][role])  # its files only: bulwarkd starts it
+        cs[role] = c
+        state.setdefault("ha_extra", {})[role] = ["--vici", c.socket, "--pki", str(pki), "--libipsec",
+                                                  "--charon", charon_mod.CHARON, "--charon-conf", c.conf]
+        topology._ns_sh(state["ns"][role], "echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter; "
+                                           "echo 0 > /proc/sys/net/ipv4/conf/default/rp_filter")
+    restart_pair(state)
+    now = active(state)
+    if now not in ROLES:
+        raise HaError(f"no single active node after the restart ({now})")
+    c = cs[now]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        cp = _run([state["ctl"], "vpn", "plan", state["policy"], "--vici", c.uri, "--pki", pki, "--libipsec",
+                   "--detailed-exitcode"], check=False)
+        if cp.returncode == 0:
+            break
+        time.sleep(0.2)
+    say(f"vpn: charon on the active node {node_of(lay, now)} only, started and configured by its bulwarkd "
+        f"(--charon, --vici {c.socket}); the standby runs none")
+    return c
+
+
+def vpn_reconnect(state: dict, groups: dict, t_kill: float, limit: float = 60) -> dict:
+    """Each admin drops its dead tunnel and initiates again until a tunnel is up: the time
+    from the kill, per admin."""
+    import threading
+    import charon as charon_mod  # lab/netns/charon.py
+    out = {}
+    vd = Path(state["vpn"]["dir"])
+
+    def one(g, info):  # each admin on its own: their reconnects overlap, as in life
+        c = charon_mod.Charon(str(vd), f"client-{g}", info["ns"])
+        t0 = time.monotonic()
+        c.swanctl("--terminate", "--ike", info["user"], "--force", "--timeout", "1", check=False)
+        t_drop = time.monotonic() - t0
+        attempts, ok = 0, False
+        while not ok and time.monotonic() - t_kill < limit:
+            attempts += 1
+            ok, _ = c.initiate(info["user"], timeout=3)
+        out[g] = {"user": info["user"], "reconnect_s": round(time.monotonic() - t_kill, 2) if ok else None,
+                  "dropping_old_tunnel_s": round(t_drop, 2), "attempts": attempts,
+                  "vip": c.virtual_ip(info["user"]) if ok else None}
+    threads = [threading.Thread(target=one, args=(g, info)) for g, info in groups.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
