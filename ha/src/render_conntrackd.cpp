@@ -40,10 +40,17 @@ std::string renderConntrackd(const NodeView& v, const RuntimePaths& paths) {
     << "  }\n"
     << "  NetlinkBufferSize 2097152\n"
     << "  NetlinkBufferSizeMaxGrowth 8388608\n"
-    << "  Filter From Userspace {\n"
+    // In the kernel: events the filter drops are never copied to conntrackd (its CPU).
+    << "  Filter From Kernelspace {\n"
     << "    Protocol Accept {\n"
     << "      TCP\n"
     << "      UDP\n"
+    << "    }\n"
+    // A TCP connection is synced once established and when it ends, not at every handshake
+    // step (half the events at high connection rates): one that has not finished its
+    // handshake at a failover starts again with its SYN retransmit.
+    << "    State Accept {\n"
+    << "      ESTABLISHED CLOSED TIME_WAIT CLOSE_WAIT for TCP\n"
     << "    }\n"
     // Matched against the original and the reply source: flows to or from the gateways
     // themselves (control API, IKE) are not synced. A DNATed flow's reply source is the
