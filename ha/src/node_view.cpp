@@ -75,7 +75,8 @@ Result<NodeView> nodeView(const policies::Policy& p, std::string_view node) {
   }
   for (const auto& f : floating) {
     addOnce(v.floating, f.address.ip);
-    addOnce(v.ownAndFloating, f.address.ip);
+    bool vip = std::any_of(p.dnat.begin(), p.dnat.end(), [&](const policies::Dnat& d) { return d.vip == f.address.ip; });
+    if (!vip) addOnce(v.ownAndFloating, f.address.ip);
   }
   for (const auto& a : policies::nodeAddresses(p, *self)) v.own.push_back({a.interface, a.address});
   for (const auto* n : {self, peer}) {

@@ -52,9 +52,9 @@ std::string renderConntrackd(const NodeView& v, const RuntimePaths& paths) {
     << "    State Accept {\n"
     << "      ESTABLISHED CLOSED TIME_WAIT CLOSE_WAIT for TCP\n"
     << "    }\n"
-    // Matched against the original and the reply source: flows to or from the gateways
-    // themselves (control API, IKE) are not synced. A DNATed flow's reply source is the
-    // server, so listing the VIPs does not exclude forwarded traffic.
+    // In the kernel, matched against the original source and destination: flows to or from
+    // the gateways themselves (control API, IKE) are not synced. The DNAT VIPs are not in
+    // the list: a flow to a VIP is forwarded traffic (its original destination is the VIP).
     << "    Address Ignore {\n"
     << "      IPv4_address 127.0.0.1\n";
   for (const auto& a : v.ownAndFloating) {

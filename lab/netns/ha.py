@@ -258,9 +258,12 @@ def _ports(state: dict, role: str, up: bool, only: list[str] | None = None):
 
 
 def kill(state: dict, role: str) -> float:
-    """The node's cables out, then every process in its namespace killed (a crash)."""
+    """A crash: the node's cables out, the sync link's first (so that nothing it does while
+    dying, such as keepalived's priority-0 advert on seeing its links go, reaches the peer),
+    then every process in its namespace SIGKILLed."""
     t = time.monotonic()
-    _ports(state, role, False)
+    sw = switches(state)
+    _ports(state, role, False, [state["ns"]["x:sync"]] + [s for s in sw if s != state["ns"]["x:sync"]])
     for pid in topology.ns_pids(state["ns"][role]):
         try:
             os.kill(pid, signal.SIGKILL)

@@ -351,6 +351,10 @@ int main(int argc, char** argv) {
       double gap = end - std::max(c.last_rx, hold_start);
       if (gap > c.max_gap) c.max_gap = gap;
       if (gap * 1000 > static_cast<double>(stall_ms)) ++c.stalls;
+      if (gap_events_ms > 0 && gap * 1000 > static_cast<double>(gap_events_ms)) {  // still silent at the end
+        std::printf("{\"gap\":{\"stream\":%ld,\"start\":%.4f,\"ms\":%.0f,\"open\":true}}\n",
+                    static_cast<long>(&c - cl.data()), end - gap, gap * 1000);
+      }
     }
     if (c.fd >= 0) close(c.fd);
     if (c.st != St::Streaming && c.st != St::Dropped) continue;

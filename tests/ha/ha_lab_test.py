@@ -129,10 +129,13 @@ def run(a, prefix):
     check("failover: the floating addresses on the standby within 1 s",
           f.get("failover_s") is not None and f["failover_s"] <= 1.0, f.get("failover_s"))
     check("failover: the standby took over", f.get("took_over") not in (None, f.get("killed")), f)
+    check("failover: every stream flows again, per-stream largest gap p99 <= 2 s",
+          (f.get("gap_ms") or {}).get("p99", 1e9) <= 2000, f.get("gap_ms"))
     fb = f.get("failback") or {}
     check("failback (nopreempt): the node returns as standby", fb.get("role") == "backup", fb)
     check("failback: 0 streams lost, the active node stays", fb.get("streams_lost") == 0 and
           fb.get("active_after") == f.get("took_over"), fb)
+    check("failback: per-stream largest gap p99 <= 2 s", (fb.get("gap_ms") or {}).get("p99", 1e9) <= 2000, fb)
     check("no stream dropped in the whole run", r.get("clients", {}).get("dropped") == 0, r.get("clients"))
     ev = audit_events(prefix, f.get("took_over"))
     takeovers = [e for e in ev if e.get("event") == "ha-transition" and e.get("detail", {}).get("to") == "master"]
@@ -150,6 +153,8 @@ def run(a, prefix):
     c = r.get("sync_cut", {})
     check("sync link cut: 0 established streams lost", c.get("streams_lost") == 0 and
           r.get("clients", {}).get("dropped") == 0, c)
+    check("sync link cut: every stream flows on, per-stream largest gap p99 <= 2 s",
+          (c.get("gap_ms") or {}).get("p99", 1e9) <= 2000, c.get("gap_ms"))
     check("sync link cut: the split brain detected (metric)", c.get("split_brain_detected") is True, c.get("split_brain"))
     during = c.get("during", {})
     check("sync link cut: one node stood down", sorted((v or {}).get("role") or "" for v in during.values()) == ["fault", "master"]

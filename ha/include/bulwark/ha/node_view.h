@@ -41,6 +41,8 @@ struct NodeView {
   };
   std::vector<Own> own;
   // Flows from or to these are the gateways' own (the control API, IKE, ...): not synced.
+  // Both nodes' addresses and the floating ones, but not the DNAT VIPs: a flow to a VIP is
+  // forwarded (DNAT), and conntrackd's kernel filter matches the original destination too.
   std::vector<policies::IpAddress> ownAndFloating;
   std::vector<policies::IpAddress> floating;
 };
