@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "reconciler.h"
+#include "utc_time.h"
 
 namespace bulwark::daemon {
 
@@ -169,6 +170,25 @@ void DnatHealth::onTransition(const health::Transition& t) {
     reconciler_->audit().record({t.to == health::State::Down ? "health-down" : "health-up", "bulwarkd (health)", -1,
                                  reconciler_->currentRevision(), reconciler_->currentHash(), summary, ok, detail});
   }
+}
+
+nlohmann::json DnatHealth::webStatus() const {
+  auto iso = [](std::chrono::system_clock::time_point t) {
+    return t.time_since_epoch().count() == 0 ? std::string() : utcString(t);  // "": never changed
+  };
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : engine_->snapshot()) {
+    const std::string type(policies::checkTypeName(s.target.type));
+    out.push_back({{"name", s.target.host + " " + s.target.check},
+                   {"host", s.target.host},
+                   {"service", type + "/" + std::to_string(s.target.port)},
+                   {"check", type},
+                   {"state", health::stateName(s.state)},
+                   {"latency_ms", s.latencyMs >= 0 ? nlohmann::json(s.latencyMs) : nlohmann::json()},
+                   {"since", iso(s.lastChange)},
+                   {"detail", s.lastError}});
+  }
+  return out;
 }
 
 std::string DnatHealth::metrics() const {

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bulwark/firewall/dnat_pools.h"
 #include "bulwark/firewall/programmer.h"
 #include "bulwark/health/engine.h"
@@ -56,6 +58,8 @@ class DnatHealth {
   // bulwark_health_* and bulwark_dnat_* series (Prometheus text).
   [[nodiscard]] std::string metrics() const;
   [[nodiscard]] std::vector<health::Status> snapshot() const { return engine_->snapshot(); }
+  // The web view's `health` array (gateway/web/README.md): one entry per check and host.
+  [[nodiscard]] nlohmann::json webStatus() const;
   [[nodiscard]] const Stats& stats() const { return stats_; }
 
   // On the loop: one transition of one target (public for tests).

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bulwark/ha/keepalived_check.h"
+#include "utc_time.h"
 
 namespace bulwark::daemon {
 
@@ -19,15 +20,6 @@ using ha::VrrpState;
 constexpr std::chrono::seconds kSyncSilence{3};  // FTFW sends at least an alive message a second
 
 void log(const std::string& line) { std::cerr << "bulwarkd: ha: " << line << std::endl; }
-
-std::string utcString(std::chrono::system_clock::time_point t) {
-  auto tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 ha::Status writeFile(const std::filesystem::path& p, const std::string& text) {
   auto tmp = p;

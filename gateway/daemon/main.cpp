@@ -326,6 +326,8 @@ int run(const Options& opt) {
   // Each monitor sample with the rule counters of that moment (the shared counter dump).
   onMonitorSample = [&](MonitorSample s) {
     monitor.setRevision(rec.currentRevision());
+    monitor.setHealth(dnatHealth.webStatus());
+    monitor.setHa(haRuntime ? haRuntime->status() : nlohmann::json());
     auto shared = std::make_shared<MonitorSample>(std::move(s));
     if (!counterWorker.request([&monitor, shared](const CounterWorker::Sample& c) { monitor.onSample(*shared, c.counters); })) {
       monitor.onSample(*shared, gateway::Error{"counter dumps queued up"});
