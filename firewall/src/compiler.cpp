@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "bulwark/policies/resolve.h"
+#include "compile_ha.h"
 
 namespace bulwark::firewall {
 
@@ -145,7 +146,7 @@ class Compiler {
     }
     std::unordered_map<std::string, const SetDef*> inlined;
     for (const auto& s : sets_) {
-      if (s.dynamic || s.verdictMap || s.elements.size() != 1 || otherUses.count(s.name) != 0) continue;
+      if (s.dynamic || s.verdictMap || s.addressMap || s.elements.size() != 1 || otherUses.count(s.name) != 0) continue;
       inlined.emplace(s.name, &s);
     }
     std::unordered_map<std::string, bool> used;  // set → still looked up by a rule
@@ -229,23 +230,71 @@ class Compiler {
   }
 
   // ---- DNAT ---------------------------------------------------------------------------
+  // One backend without a check: a plain `dnat to`. Otherwise the entry joins the pool of
+  // entries with the same backends, mode and check, and DNATs through that pool's map.
   void dnat() {
     auto& c = baseChain("prerouting_nat", ChainType::Nat, Hook::Prerouting, -100, false);
     for (const auto& d : p_.dnat) {
-      const auto* host = p_.findHost(d.to.name);
       auto svc = index_.service(d.service);
-      if (!host || !svc) continue;
-      auto target = std::find_if(host->addresses.begin(), host->addresses.end(),
-                                 [&](const IpAddress& a) { return a.family() == d.vip.family(); });
-      if (target == host->addresses.end()) continue;
+      if (!svc) continue;
+      std::vector<DnatBackend> backends;
+      for (const auto& b : d.to) {
+        if (auto a = backendAddress(b, d.vip.family())) backends.push_back({b.text, *a});
+      }
+      if (backends.size() != d.to.size() || backends.empty()) continue;  // the validator reports it
+      const auto fam = d.vip.family();
+      const Origin origin{d.where, "dnat:" + d.name};
+      std::optional<Expr> nat;
+      if (backends.size() == 1 && !d.check) {
+        nat = StmtDnat{backends.front().address, d.port};
+      } else {
+        auto& pool = dnatPool(d, std::move(backends));
+        nat = StmtDnatMap{fam, pool.mode == policies::DnatMode::Balance ? static_cast<std::uint32_t>(pool.slots()) : 0,
+                          pool.map, d.port};
+      }
       for (const auto& spec : svc->specs) {
-        c.rules.push_back(rule({MatchNfProto{d.vip.family()},
-                                MatchPrefix{daddr(d.vip.family()), Prefix(d.vip, d.vip.bits()), false},
+        c.rules.push_back(rule({MatchNfProto{fam}, MatchPrefix{daddr(fam), Prefix(d.vip, d.vip.bits()), false},
                                 MatchL4Proto{policies::protocolNumber(spec.protocol)}, MatchPort{spec.ports},
-                                StmtCounter{}, StmtDnat{*target, d.port}},
-                               {}, {d.where, "dnat:" + d.name}));
+                                StmtCounter{}, *nat},
+                               {}, origin));
       }
     }
+    for (const auto& pool : result_.pools) set(poolMapDef(pool));
+  }
+
+  std::optional<IpAddress> backendAddress(const policies::Backend& b, Family fam) const {
+    if (b.literal) return b.literal->family() == fam ? b.literal : std::nullopt;
+    const auto* host = p_.findHost(b.text);
+    if (!host) return std::nullopt;
+    for (const auto& a : host->addresses) {
+      if (a.family() == fam) return a;
+    }
+    return std::nullopt;
+  }
+
+  DnatPool& dnatPool(const policies::Dnat& d, std::vector<DnatBackend> backends) {
+    const auto mode = d.to.size() > 1 ? d.mode : policies::DnatMode::Failover;
+    const std::string check = d.check ? d.check->name : "";
+    for (auto& p : result_.pools) {
+      bool same = p.mode == mode && p.family == d.vip.family() && p.check == check &&
+                  p.backends.size() == backends.size() &&
+                  std::equal(p.backends.begin(), p.backends.end(), backends.begin(),
+                             [](const DnatBackend& a, const DnatBackend& b) { return a.address == b.address; });
+      if (!same) continue;
+      p.entries.push_back(d.name);
+      if (std::find(p.vips.begin(), p.vips.end(), d.vip) == p.vips.end()) p.vips.push_back(d.vip);
+      return p;
+    }
+    DnatPool p;
+    p.map = std::string("dnat") + famSuffix(d.vip.family()) + "_" + d.name;
+    p.mode = mode;
+    p.family = d.vip.family();
+    p.backends = std::move(backends);
+    p.check = check;
+    p.vips.push_back(d.vip);
+    p.entries.push_back(d.name);
+    result_.pools.push_back(std::move(p));
+    return result_.pools.back();
   }
 
   // ---- forward ------------------------------------------------------------------------
@@ -505,6 +554,7 @@ class Compiler {
       const auto& web = *p_.gateway->web;
       gatewayListener(c, web.listen, web.port, web.where, "web");
     }
+    for (auto& r : detail::haInputRules(p_)) c.rules.push_back(std::move(r));  // ha: VRRP, state sync
     c.rules.push_back(rule({StmtLimit{o_.dropLogRate, RateUnit::Second, o_.dropLogRate * 2, false},
                             StmtLog{"bulwark drop >gateway: "}},
                            {}, builtin("log input")));
@@ -573,7 +623,9 @@ class Compiler {
       addPrefixes(name, Family::V4, sources, "sources SNATed by " + s.name);
       std::vector<Expr> exprs{MatchIfName{Selector::OifName, uplink_, false}, MatchNfProto{Family::V4},
                               MatchLookup{{Selector::Ip4Saddr}, name, false}, StmtCounter{}};
-      if (s.masquerade) exprs.push_back(StmtMasquerade{});
+      auto pairAddress = s.masquerade ? detail::haSnatAddress(p_) : std::nullopt;  // ha: the floating one
+      if (pairAddress) exprs.push_back(StmtSnat{*pairAddress});
+      else if (s.masquerade) exprs.push_back(StmtMasquerade{});
       else if (s.address) exprs.push_back(StmtSnat{*s.address});
       c.rules.push_back(rule(std::move(exprs), {}, {s.where, "snat:" + s.name}));
     }

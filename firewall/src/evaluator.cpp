@@ -4,6 +4,7 @@
 
 #include "bulwark/firewall/compiler.h"
 #include "bulwark/firewall/render.h"
+#include "bulwark/policies/ha.h"
 #include "overloaded.h"
 
 namespace bulwark::firewall {
@@ -108,6 +109,7 @@ class Interpreter {
                           [&](const Prefix& p) { return v.addr && p.contains(*v.addr); },
                           [&](std::uint8_t proto) { return v.number && *v.number == proto; },
                           [&](const PortRange& r) { return v.number && r.first <= *v.number && *v.number <= r.last; },
+                          [&](std::uint32_t slot) { return v.number && *v.number == slot; },
                       },
                       part);
   }
@@ -164,6 +166,26 @@ class Interpreter {
               if (d.port) p_.dport = *d.port;
               return true;
             },
+            [&](const StmtDnatMap& d) {
+              const SetDef* map = rs_.findSet(d.map);
+              if (!map) return false;
+              const SetElement* hit = nullptr;
+              const Value key = d.numgenMod != 0
+                                    ? Value{{}, {}, 0u}
+                                    : field(d.family == policies::Family::V4 ? Selector::Ip4Daddr : Selector::Ip6Daddr);
+              for (const auto& el : map->elements) {
+                if (el.key.size() == 1 && el.target && partMatches(el.key[0], key)) {
+                  hit = &el;
+                  break;
+                }
+              }
+              if (!hit) return false;  // a lookup miss ends the rule in the kernel (NFT_BREAK)
+              out_.dnatTo = *hit->target;
+              out_.dnatMap = d.map;
+              p_.dst = *hit->target;
+              if (d.port) p_.dport = *d.port;
+              return true;
+            },
             [&](const StmtSnat&) { return true; },
             [&](const StmtMasquerade&) { return true; },
             [&](const StmtVmap& v) {
@@ -200,6 +222,22 @@ std::optional<std::string> RouteTable::lookup(const IpAddress& dst) const {
   return best->iface;
 }
 
+namespace {
+
+// A pair: the sync link's subnet on its interface; the floating addresses and both nodes' own
+// are the gateway's (the evaluator looks at the pair, not at one node).
+void addHaRoutes(const policies::Policy& policy, RouteTable& t) {
+  for (const auto& f : policies::floatingAddresses(policy)) t.local.push_back(f.address.ip);
+  for (const auto& n : policy.ha->nodes) {
+    for (const auto& a : policies::nodeAddresses(policy, n)) {
+      t.local.push_back(a.address.ip);
+      if (a.segment.empty() && a.interface == policy.ha->syncInterface) t.routes.push_back({a.address.subnet(), a.interface});
+    }
+  }
+}
+
+}  // namespace
+
 RouteTable routesFromPolicy(const policies::Policy& policy, const std::string& libipsecInterface) {
   RouteTable t;
   if (policy.vpn && !libipsecInterface.empty()) {
@@ -215,6 +253,7 @@ RouteTable routesFromPolicy(const policies::Policy& policy, const std::string& l
       if ((*fam)->gateway) t.local.push_back(*(*fam)->gateway);
     }
   }
+  if (policy.ha) addHaRoutes(policy, t);
   if (policy.gateway && !policy.gateway->uplink.empty()) {
     t.routes.push_back({*Prefix::parse("0.0.0.0/0"), policy.gateway->uplink});
     t.routes.push_back({*Prefix::parse("::/0"), policy.gateway->uplink});
@@ -244,6 +283,23 @@ Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& p
   out.oif = *oif;
   if (const auto* c = baseChain(rs, Hook::Forward, ChainType::Filter); c && deny(in.runBase(*c))) return out;
   out.accepted = true;
+  return out;
+}
+
+std::vector<BackendEvaluation> evaluatePerBackend(const Ruleset& rs, const std::vector<DnatPool>& pools,
+                                                  const RouteTable& routes, const Packet& packet,
+                                                  const Evaluation& first) {
+  std::vector<BackendEvaluation> out;
+  if (first.dnatMap.empty()) return out;
+  for (std::size_t p = 0; p < pools.size(); ++p) {
+    if (pools[p].map != first.dnatMap) continue;
+    for (std::size_t b = 0; b < pools[p].backends.size(); ++b) {
+      std::vector<PoolChoice> choices(pools.size());
+      for (std::size_t q = 0; q < pools.size(); ++q) choices[q] = allUpChoice(pools[q]);
+      choices[p] = PoolChoice(pools[p].slots(), b);
+      out.push_back({&pools[p], b, evaluate(withPoolChoices(rs, pools, choices), routes, packet)});
+    }
+  }
   return out;
 }
 

@@ -104,7 +104,7 @@ std::optional<Placement> placeEndpoint(const policies::Policy& policy, const Rou
 }
 
 std::vector<ExpectationResult> checkExpectations(const policies::Policy& policy, const Ruleset& rs,
-                                                 const CompileOptions& options) {
+                                                 const CompileOptions& options, const std::vector<DnatPool>& pools) {
   std::vector<ExpectationResult> out;
   policies::PolicyIndex index(policy);
   for (const auto& e : policy.expectations) {
@@ -150,9 +150,16 @@ std::vector<ExpectationResult> checkExpectations(const policies::Policy& policy,
         Packet pkt{src->iif, src->address, dst->address, pp.first, pp.second, src->viaIpsec};
         auto ev = evaluate(rs, routes, pkt);
         bool want = e.verdict == policies::Action::Allow;
-        if (ev.accepted != want) r.passed = false;
         std::string how = vpn ? (path == IpsecPath::Kernel ? " (kernel IPsec)" : " (libipsec)") : "";
-        r.probes.push_back({label + how, pkt, std::move(ev)});
+        auto perBackend = evaluatePerBackend(rs, pools, routes, pkt, ev);
+        if (perBackend.empty()) {
+          if (ev.accepted != want) r.passed = false;
+          r.probes.push_back({label + how, pkt, std::move(ev)});
+        }
+        for (auto& b : perBackend) {
+          if (b.evaluation.accepted != want) r.passed = false;
+          r.probes.push_back({label + how + " via " + b.pool->backends[b.backend].name, pkt, std::move(b.evaluation)});
+        }
       }
     }
     out.push_back(std::move(r));

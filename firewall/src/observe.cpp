@@ -67,10 +67,16 @@ ObservedSet toObservedSet(nftnl_set* s) {
   o.def.interval = (flags & NFT_SET_INTERVAL) != 0;
   o.def.dynamic = (flags & NFT_SET_EVAL) != 0;
   if ((flags & NFT_SET_MAP) != 0) {
-    if (nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) == NFT_DATA_VERDICT) {
+    const std::uint32_t dataType = nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE);
+    const std::uint32_t dataLen = nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN);
+    if (dataType == NFT_DATA_VERDICT) {
       o.def.verdictMap = true;
+    } else if (dataType == nl::keyTypeId(KeyType::Ipv4Addr) && dataLen == 4) {
+      o.def.addressMap = policies::Family::V4;
+    } else if (dataType == nl::keyTypeId(KeyType::Ipv6Addr) && dataLen == 16) {
+      o.def.addressMap = policies::Family::V6;
     } else {
-      o.unknown += (o.unknown.empty() ? "" : "; ") + std::string("map to non-verdict data");
+      o.unknown += (o.unknown.empty() ? "" : "; ") + std::string("map to data Bulwark does not use");
     }
   }
   const std::uint32_t known = NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_MAP | NFT_SET_EVAL | NFT_SET_TIMEOUT;
@@ -87,6 +93,11 @@ ObservedSet toObservedSet(nftnl_set* s) {
     std::uint32_t len = 0;
     const void* d = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
     o.def.comment = udataOf(d, len, NFTNL_UDATA_SET_COMMENT);
+    o.def.numgenMod = nl::numgenModOfUserdata(d, len);
+  }
+  const bool slotKey = o.def.key.size() == 1 && o.def.key[0] == KeyType::Slot;
+  if (slotKey != (o.def.numgenMod != 0) || (slotKey && !o.def.addressMap)) {
+    o.unknown += (o.unknown.empty() ? "" : "; ") + std::string("integer key without Bulwark's numgen map shape");
   }
   return o;
 }
@@ -121,6 +132,9 @@ KernelResult<nl::Unit> readElements(nl::Socket& sock, ObservedSet& os) {
        e = nftnl_set_elems_iter_next(it.get())) {
     nl::RawElement x;
     x.key = elemData(e, NFTNL_SET_ELEM_KEY);
+    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
+      x.data = elemData(e, NFTNL_SET_ELEM_DATA);
+    }
     if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
       x.keyEnd = elemData(e, NFTNL_SET_ELEM_KEY_END);
     }

@@ -47,6 +47,7 @@ std::string partText(const KeyPart& p) {
     std::string operator()(const Prefix& p) const { return p.str(); }
     std::string operator()(std::uint8_t x) const { return std::to_string(x); }
     std::string operator()(const PortRange& r) const { return ports(r); }
+    std::string operator()(std::uint32_t slot) const { return std::to_string(slot); }
   };
   return std::visit(V{}, p);
 }
@@ -59,6 +60,9 @@ std::string elementId(const SetElement& e) {
   }
   if (!e.jumpTo.empty()) {
     s += " : jump " + e.jumpTo;
+  }
+  if (e.target) {
+    s += " : " + e.target->str();
   }
   if (!e.comment.empty()) {
     s += " comment \"" + e.comment + "\"";
@@ -93,7 +97,8 @@ std::string ruleText(const Rule& r) {
 
 bool sameSetDef(const SetDef& a, const SetDef& b) {
   return a.key == b.key && a.interval == b.interval && a.verdictMap == b.verdictMap && a.dynamic == b.dynamic &&
-         a.timeoutSec == b.timeoutSec && a.size == b.size && a.comment == b.comment;
+         a.timeoutSec == b.timeoutSec && a.size == b.size && a.comment == b.comment && a.addressMap == b.addressMap &&
+         a.numgenMod == b.numgenMod;
 }
 
 bool sameBase(const std::optional<BaseChain>& a, const std::optional<BaseChain>& b) {
@@ -154,6 +159,12 @@ std::string describeExpr(const Expr& e) {
     std::string operator()(const StmtDnat& d) const {
       return std::string("dnat ") + (d.to.isV4() ? "ip" : "ip6") + " to " +
              (d.to.isV4() ? d.to.str() : "[" + d.to.str() + "]") + (d.port ? ":" + std::to_string(*d.port) : "");
+    }
+    std::string operator()(const StmtDnatMap& d) const {
+      const bool v4 = d.family == policies::Family::V4;
+      return std::string("dnat ") + (v4 ? "ip" : "ip6") + " to " +
+             (d.numgenMod ? "numgen inc mod " + std::to_string(d.numgenMod) : std::string(v4 ? "ip daddr" : "ip6 daddr")) +
+             " map @" + d.map + (d.port ? " : " + std::to_string(*d.port) : "");
     }
     std::string operator()(const StmtSnat& s) const {
       return std::string("snat ") + (s.to.isV4() ? "ip" : "ip6") + " to " + s.to.str();

@@ -162,6 +162,41 @@ class Raiser {
     return std::nullopt;
   }
 
+  // After a map lookup into NFT_REG_1 at `i`: [immediate reg 2 port] nat dnat from reg 1.
+  std::optional<Piece> dnatMap(std::size_t i, const std::string& map, std::uint32_t mod, Piece pc) {
+    const OpImmData* portImm = opAt<OpImmData>(ops_, i);
+    if (portImm) {
+      ++i;
+    }
+    const auto* nat = opAt<OpNat>(ops_, i);
+    if (!nat || nat->type != NFT_NAT_DNAT || nat->regAddrMin != NFT_REG_1 || nat->regAddrMax != NFT_REG_1 ||
+        (nat->family != NFPROTO_IPV4 && nat->family != NFPROTO_IPV6)) {
+      return fail("map lookup not followed by the dnat Bulwark emits");
+    }
+    std::optional<std::uint16_t> port;
+    std::uint32_t wantFlags = NF_NAT_RANGE_MAP_IPS;
+    if (portImm) {
+      if (portImm->dreg != NFT_REG_2 || portImm->data.size() != 2 || nat->regProtoMin != NFT_REG_2 ||
+          nat->regProtoMax != NFT_REG_2) {
+        return fail("nat port Bulwark does not emit");
+      }
+      port = beU16(portImm->data);
+      wantFlags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+    } else if (nat->regProtoMin != 0 || nat->regProtoMax != 0) {
+      return fail("nat port register without a port");
+    }
+    if (nat->flags != wantFlags) {
+      return fail("nat flags Bulwark does not emit");
+    }
+    const Family f = nat->family == NFPROTO_IPV4 ? Family::V4 : Family::V6;
+    if (mod == 0 && pc.needsFamily && *pc.needsFamily != f) {
+      return fail("dnat family differs from the address looked up");
+    }
+    pc.expr = StmtDnatMap{f, mod, map, port};
+    pc.next = i + 1;
+    return pc;
+  }
+
   // Key loads into consecutive registers from NFT_REG_1, ended by a lookup/dynset.
   std::optional<std::vector<Selector>> parseKey(std::size_t& k, std::optional<Family> fam,
                                                 std::optional<Family>& needs) {
@@ -368,6 +403,10 @@ class Raiser {
           pc.expr = StmtVmap{*key, l->set};
           return pc;
         }
+        if (l->dreg && *l->dreg == NFT_REG_1 && l->flags == 0 && key->size() == 1 &&
+            (key->front() == Selector::Ip4Daddr || key->front() == Selector::Ip6Daddr)) {
+          return dnatMap(i + 1, l->set, 0, pc);
+        }
         return fail("lookup Bulwark does not emit");
       }
       if (const auto* d = opAt<OpDynset>(ops_, i);
@@ -393,6 +432,14 @@ class Raiser {
         return fail("dynset Bulwark does not emit");
       }
       return fail("key loads not followed by a lookup or dynset");
+    }
+    if (const auto* ng = std::get_if<OpNumgen>(&op)) {
+      const auto* l = opAt<OpLookup>(ops_, k + 1);
+      if (ng->dreg != NFT_REG_1 || ng->type != NFT_NG_INCREMENTAL || ng->offset != 0 || ng->modulus == 0 ||
+          l == nullptr || l->sreg != NFT_REG_1 || !l->dreg || *l->dreg != NFT_REG_1 || l->flags != 0) {
+        return fail("numgen Bulwark does not emit");
+      }
+      return dnatMap(k + 2, l->set, ng->modulus, pc);
     }
     if (std::holds_alternative<OpCounter>(op)) {
       pc.expr = StmtCounter{};
@@ -561,6 +608,8 @@ std::string describeOp(const Op& op) {
           o << "immediate verdict " << x.verdict << (x.chain.empty() ? "" : " -> " + x.chain);
         } else if constexpr (std::is_same_v<T, OpReject>) {
           o << "reject type " << x.type << " code " << x.code;
+        } else if constexpr (std::is_same_v<T, OpNumgen>) {
+          o << "numgen reg " << x.dreg << " = type " << x.type << " mod " << x.modulus << " offset " << x.offset;
         } else {
           o << x.text;
         }

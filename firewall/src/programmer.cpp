@@ -39,6 +39,7 @@ std::string describePart(const KeyPart& p) {
     std::string operator()(const PortRange& r) const {
       return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
     }
+    std::string operator()(std::uint32_t slot) const { return std::to_string(slot); }
   };
   return std::visit(V{}, p);
 }
@@ -50,6 +51,9 @@ std::string describeElement(const SetElement& e) {
   }
   if (!e.jumpTo.empty()) {
     s += " : jump " + e.jumpTo;
+  }
+  if (e.target) {
+    s += " : " + e.target->str();
   }
   return s;
 }
@@ -112,6 +116,11 @@ class Builder {
     if (s.verdictMap) {
       flags |= NFT_SET_MAP;
       nftnl_set_set_u32(n.get(), NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+    } else if (s.addressMap) {
+      flags |= NFT_SET_MAP;
+      const bool v4 = *s.addressMap == policies::Family::V4;
+      nftnl_set_set_u32(n.get(), NFTNL_SET_DATA_TYPE, nl::keyTypeId(v4 ? KeyType::Ipv4Addr : KeyType::Ipv6Addr));
+      nftnl_set_set_u32(n.get(), NFTNL_SET_DATA_LEN, v4 ? 4 : 16);
     }
     if (s.dynamic) {
       flags |= NFT_SET_EVAL;
@@ -133,11 +142,8 @@ class Builder {
       }
       nftnl_set_set_data(n.get(), NFTNL_SET_DESC_CONCAT, lens.data(), static_cast<std::uint32_t>(lens.size()));
     }
-    nl::UdataPtr ud;
-    if (!s.comment.empty()) {
-      ud = nl::udataComment(NFTNL_UDATA_SET_COMMENT, s.comment);
-      nftnl_set_set_data(n.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
-    }
+    const nl::Bytes ud = nl::setUserdata(s);
+    nftnl_set_set_data(n.get(), NFTNL_SET_USERDATA, ud.data(), static_cast<std::uint32_t>(ud.size()));
     auto seq = batch_.add(4096 + s.comment.size(), [&](char* buf, std::uint32_t sq) {
       nlmsghdr* nlh = nftnl_set_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, kFamily, NLM_F_CREATE | NLM_F_ACK, sq);
       nftnl_set_nlmsg_build_payload(nlh, n.get());
@@ -170,6 +176,9 @@ class Builder {
             std::abort();
           }
           nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, x.key.data(), static_cast<std::uint32_t>(x.key.size()));
+          if (x.data && type == NFT_MSG_NEWSETELEM) {
+            nftnl_set_elem_set(el, NFTNL_SET_ELEM_DATA, x.data->data(), static_cast<std::uint32_t>(x.data->size()));
+          }
           if (x.keyEnd) {
             nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY_END, x.keyEnd->data(),
                                static_cast<std::uint32_t>(x.keyEnd->size()));
@@ -256,7 +265,7 @@ class Builder {
   }
 };
 
-KernelResult<ApplyReport> send(Builder& b) {
+KernelResult<ApplyReport> send(Builder& b, nl::Socket* open = nullptr) {
   if (!b.encodeErrors.empty()) {
     KernelError e;
     e.sysErrno = EINVAL;
@@ -267,11 +276,15 @@ KernelResult<ApplyReport> send(Builder& b) {
     return e;
   }
   b.batch_.end();
-  auto sock = nl::Socket::open();
-  if (!sock) {
-    return sock.error();
+  std::optional<KernelResult<nl::Socket>> own;
+  if (open == nullptr) {
+    own.emplace(nl::Socket::open());
+    if (!*own) {
+      return own->error();
+    }
+    open = &own->value();
   }
-  auto acks = sock->talk(b.batch_);
+  auto acks = open->talk(b.batch_);
   if (!acks) {
     return acks.error();
   }
@@ -335,10 +348,10 @@ KernelResult<ApplyReport> apply(const Ruleset& rs, const ApplyOptions& options) 
   return send(b);
 }
 
-KernelResult<ApplyReport> applyElementChanges(const Ruleset& defs, const std::vector<ElementChange>& additions,
-                                              const std::vector<ElementChange>& removals,
-                                              const ApplyOptions& options) {
-  Builder b(options);
+namespace {
+
+void buildElementChanges(Builder& b, const Ruleset& defs, const std::vector<ElementChange>& additions,
+                         const std::vector<ElementChange>& removals) {
   auto group = [&](const std::vector<ElementChange>& changes, std::uint16_t type) -> bool {
     std::map<std::string, std::vector<const SetElement*>> bySet;
     for (const auto& c : changes) {
@@ -356,7 +369,37 @@ KernelResult<ApplyReport> applyElementChanges(const Ruleset& defs, const std::ve
   };
   group(removals, NFT_MSG_DELSETELEM);
   group(additions, NFT_MSG_NEWSETELEM);
+}
+
+}  // namespace
+
+KernelResult<ApplyReport> applyElementChanges(const Ruleset& defs, const std::vector<ElementChange>& additions,
+                                              const std::vector<ElementChange>& removals,
+                                              const ApplyOptions& options) {
+  Builder b(options);
+  buildElementChanges(b, defs, additions, removals);
   return send(b);
+}
+
+ElementWriter::ElementWriter(std::unique_ptr<nl::Socket> s) : sock_(std::move(s)) {}
+ElementWriter::ElementWriter(ElementWriter&&) noexcept = default;
+ElementWriter& ElementWriter::operator=(ElementWriter&&) noexcept = default;
+ElementWriter::~ElementWriter() = default;
+
+KernelResult<ElementWriter> ElementWriter::open() {
+  auto sock = nl::Socket::open();
+  if (!sock) {
+    return sock.error();
+  }
+  return ElementWriter(std::make_unique<nl::Socket>(std::move(sock.value())));
+}
+
+KernelResult<ApplyReport> ElementWriter::apply(const Ruleset& defs, const std::vector<ElementChange>& additions,
+                                               const std::vector<ElementChange>& removals,
+                                               const ApplyOptions& options) {
+  Builder b(options);
+  buildElementChanges(b, defs, additions, removals);
+  return send(b, sock_.get());
 }
 
 KernelResult<std::uint32_t> currentGenId() {

@@ -6,6 +6,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <algorithm>
+#include <array>
 
 #include "nl/ops.h"
 
@@ -17,6 +18,7 @@ constexpr std::uint32_t kTypeIp6Addr = 8;
 constexpr std::uint32_t kTypeInetProto = 12;
 constexpr std::uint32_t kTypeInetService = 13;
 constexpr std::uint32_t kTypeIfname = 41;
+constexpr std::uint32_t kTypeInteger = 4;
 constexpr std::uint32_t kTypeBits = 6;
 
 std::uint32_t round4(std::uint32_t n) { return (n + 3) / 4 * 4; }
@@ -72,6 +74,16 @@ std::optional<FieldRange> fieldRange(KeyType t, const KeyPart& part, std::string
         return Bytes{static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v & 0xff)};
       };
       return FieldRange{be(r->first), be(r->last)};
+    }
+    case KeyType::Slot: {
+      const auto* v = std::get_if<std::uint32_t>(&part);
+      if (!v) {
+        error = "expected a slot number";
+        return std::nullopt;
+      }
+      Bytes b(4);
+      for (std::size_t i = 0; i < 4; ++i) b[i] = static_cast<std::uint8_t>(*v >> (8 * i));  // host order (numgen)
+      return FieldRange{b, b};
     }
   }
   return std::nullopt;
@@ -140,6 +152,14 @@ std::optional<KeyPart> partFromRange(KeyType t, const Bytes& first, const Bytes&
     case KeyType::InetService:
       return KeyPart{PortRange{static_cast<std::uint16_t>((first[0] << 8) | first[1]),
                                static_cast<std::uint16_t>((last[0] << 8) | last[1])}};
+    case KeyType::Slot: {
+      if (first != last) {
+        return std::nullopt;
+      }
+      std::uint32_t v = 0;
+      for (std::size_t i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(first[i]) << (8 * i);
+      return KeyPart{v};
+    }
   }
   return std::nullopt;
 }
@@ -173,6 +193,7 @@ std::uint32_t keyTypeLen(KeyType t) {
     case KeyType::Ipv6Addr: return 16;
     case KeyType::InetProto: return 1;
     case KeyType::InetService: return 2;
+    case KeyType::Slot: return 4;
   }
   return 0;
 }
@@ -184,6 +205,7 @@ std::uint32_t keyTypeId(KeyType t) {
     case KeyType::Ipv6Addr: return kTypeIp6Addr;
     case KeyType::InetProto: return kTypeInetProto;
     case KeyType::InetService: return kTypeInetService;
+    case KeyType::Slot: return kTypeInteger;
   }
   return 0;
 }
@@ -218,6 +240,7 @@ std::optional<std::vector<KeyType>> keyTypesFromId(std::uint32_t id, std::uint32
       case kTypeIp6Addr: out.push_back(KeyType::Ipv6Addr); break;
       case kTypeInetProto: out.push_back(KeyType::InetProto); break;
       case kTypeInetService: out.push_back(KeyType::InetService); break;
+      case kTypeInteger: out.push_back(KeyType::Slot); break;
       default: return std::nullopt;
     }
   }
@@ -263,14 +286,23 @@ EncodeResult encodeElement(const SetDef& set, const SetElement& e) {
     r.error = "element of set '" + set.name + "' is a range/prefix but the set has no interval flag";
     return r;
   }
+  std::optional<Bytes> data;
+  if (set.addressMap) {
+    if (!e.target || e.target->family() != *set.addressMap) {
+      r.error = "element of map '" + set.name + "' needs a target address of the map's family";
+      return r;
+    }
+    const auto& b = e.target->bytes();
+    data = Bytes(b.begin(), b.begin() + (e.target->isV4() ? 4 : 16));
+  }
   if (!set.interval) {
-    r.elems.push_back({key, std::nullopt, false});
+    r.elems.push_back({key, data, std::nullopt, false});
   } else if (concat) {
-    r.elems.push_back({key, keyEnd, false});
+    r.elems.push_back({key, data, keyEnd, false});
   } else {
-    r.elems.push_back({key, std::nullopt, false});
+    r.elems.push_back({key, data, std::nullopt, false});
     if (increment(keyEnd)) {
-      r.elems.push_back({keyEnd, std::nullopt, true});
+      r.elems.push_back({keyEnd, std::nullopt, std::nullopt, true});
     }
   }
   return r;
@@ -296,6 +328,16 @@ DecodeResult decodeElements(const SetDef& set, std::vector<RawElement> raw) {
     }
     e.jumpTo = start.jumpTo.value_or("");
     e.comment = start.comment;
+    if (set.addressMap && start.data) {
+      const std::size_t n = *set.addressMap == policies::Family::V4 ? 4 : 16;
+      if (start.data->size() != n) {
+        out.unknown.push_back(hex(first) + " : " + hex(*start.data));
+        return;
+      }
+      std::array<std::uint8_t, 16> a{};
+      std::copy(start.data->begin(), start.data->end(), a.begin());
+      e.target = IpAddress::fromBytes(*set.addressMap, a);
+    }
     out.elements.push_back(std::move(e));
   };
 

@@ -223,6 +223,26 @@ class Lowerer {
     ops.emplace_back(nat);
   }
   void operator()(const StmtDnat& s) { nat(NFT_NAT_DNAT, s.to, s.port); }
+  // nft: [numgen reg 1 = inc mod N] or [payload daddr => reg 1], [lookup reg 1 set m dreg 1],
+  // [immediate reg 2 port], [nat dnat addr_min reg 1 (proto_min reg 2)]. nft leaves out
+  // addr_max and the MAP_IPS flag; the kernel fills in both, so the same is sent here as for
+  // an immediate address (what the kernel holds either way).
+  void operator()(const StmtDnatMap& s) {
+    if (s.numgenMod != 0) {
+      ops.emplace_back(OpNumgen{NFT_REG_1, s.numgenMod, NFT_NG_INCREMENTAL, 0});
+    } else {
+      keyLoads({s.family == policies::Family::V4 ? Selector::Ip4Daddr : Selector::Ip6Daddr});
+    }
+    ops.emplace_back(OpLookup{NFT_REG_1, s.map, NFT_REG_1, 0});
+    OpNat nat{NFT_NAT_DNAT, nfproto(s.family), NFT_REG_1, NFT_REG_1, 0, 0, NF_NAT_RANGE_MAP_IPS};
+    if (s.port) {
+      ops.emplace_back(OpImmData{NFT_REG_2, portBytes(*s.port)});
+      nat.regProtoMin = NFT_REG_2;
+      nat.regProtoMax = NFT_REG_2;
+      nat.flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+    }
+    ops.emplace_back(nat);
+  }
   void operator()(const StmtSnat& s) { nat(NFT_NAT_SNAT, s.to, std::nullopt); }
   void operator()(const StmtMasquerade&) { ops.emplace_back(OpMasq{}); }
   void operator()(const StmtVmap& s) {

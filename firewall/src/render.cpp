@@ -31,6 +31,7 @@ std::string keyType(KeyType k) {
     case KeyType::Ipv6Addr: return "ipv6_addr";
     case KeyType::InetProto: return "inet_proto";
     case KeyType::InetService: return "inet_service";
+    case KeyType::Slot: return "integer";  // only in `typeof numgen ...` (setType)
   }
   return "?";
 }
@@ -121,6 +122,13 @@ std::string expr(const Expr& e) {
             if (s.to.isV4()) return "dnat ip to " + s.to.str() + (s.port ? ":" + std::to_string(*s.port) : "");
             return s.port ? "dnat ip6 to [" + s.to.str() + "]:" + std::to_string(*s.port) : "dnat ip6 to " + s.to.str();
           },
+          [](const StmtDnatMap& s) {
+            const bool v4 = s.family == policies::Family::V4;
+            std::string key = s.numgenMod ? "numgen inc mod " + std::to_string(s.numgenMod)
+                                           : std::string(v4 ? "ip daddr" : "ip6 daddr");
+            return std::string("dnat ") + (v4 ? "ip" : "ip6") + " to " + key + " map @" + s.map +
+                   (s.port ? " : " + std::to_string(*s.port) : "");
+          },
           [](const StmtSnat& s) { return std::string("snat ") + (s.to.isV4() ? "ip" : "ip6") + " to " + s.to.str(); },
           [](const StmtMasquerade&) { return std::string("masquerade"); },
           [](const StmtVmap& s) { return joinKey(s.key) + " vmap @" + s.map; },
@@ -147,6 +155,7 @@ std::string keyPart(const KeyPart& k) {
                         [](const Prefix& p) { return prefix(p); },
                         [](std::uint8_t p) { return proto(p); },
                         [](const PortRange& r) { return ports(r); },
+                        [](std::uint32_t slot) { return std::to_string(slot); },
                     },
                     k);
 }
@@ -162,11 +171,20 @@ std::string hookName(Hook h) {
   return "?";
 }
 
+// "type ipv4_addr . inet_service", "type ipv4_addr : ipv4_addr", or for numgen-keyed maps
+// (no named key type exists for them) "typeof numgen inc mod 2 : ip daddr".
 std::string setType(const SetDef& set) {
+  const bool v6 = set.addressMap == policies::Family::V6;
+  if (set.numgenMod != 0) {
+    return "typeof numgen inc mod " + std::to_string(set.numgenMod) + " : " + (v6 ? "ip6 daddr" : "ip daddr");
+  }
   std::string type;
   for (auto k : set.key) type += (type.empty() ? "" : " . ") + keyType(k);
-  return type + (set.verdictMap ? " : verdict" : "");
+  if (set.addressMap) return "type " + type + " : " + (v6 ? "ipv6_addr" : "ipv4_addr");
+  return "type " + type + (set.verdictMap ? " : verdict" : "");
 }
+
+bool isMap(const SetDef& set) { return set.verdictMap || set.addressMap; }
 
 std::string setFlags(const SetDef& set) {
   std::string flags;
@@ -192,12 +210,13 @@ std::string renderRule(const Rule& r) {
 std::string renderSetElement(const SetDef&, const SetElement& e) {
   std::string s;
   for (const auto& k : e.key) s += (s.empty() ? "" : " . ") + keyPart(k);
-  if (!e.jumpTo.empty()) s += " : goto " + e.jumpTo;
+  if (!e.jumpTo.empty()) s += " : jump " + e.jumpTo;
+  if (e.target) s += " : " + e.target->str();
   return s;
 }
 
 std::string renderSetHeader(const SetDef& set) {
-  std::string s = std::string(set.verdictMap ? "map " : "set ") + set.name + " { type " + setType(set) + ";";
+  std::string s = std::string(isMap(set) ? "map " : "set ") + set.name + " { " + setType(set) + ";";
   if (auto flags = setFlags(set); !flags.empty()) s += " flags " + flags + ";";
   if (set.timeoutSec) s += " timeout " + std::to_string(set.timeoutSec) + "s;";
   if (set.size) s += " size " + std::to_string(set.size) + ";";
@@ -216,8 +235,8 @@ std::string renderTable(const Ruleset& rs) {
   std::ostringstream out;
   out << "table inet " << kTableName << " {\n";
   for (const auto& set : rs.sets) {
-    out << "\t" << (set.verdictMap ? "map " : "set ") << set.name << " {\n";
-    out << "\t\ttype " << setType(set) << "\n";
+    out << "\t" << (isMap(set) ? "map " : "set ") << set.name << " {\n";
+    out << "\t\t" << setType(set) << "\n";
     if (set.size) out << "\t\tsize " << set.size << "\n";
     if (auto flags = setFlags(set); !flags.empty()) out << "\t\tflags " << flags << "\n";
     if (set.timeoutSec) out << "\t\ttimeout " << set.timeoutSec << "s\n";

@@ -102,6 +102,26 @@ int simpleCall(const std::string& socket, const std::string& op, nlohmann::json 
   return kExitOk;
 }
 
+// bulwarkd --ha: this node of the pair.
+void printHaStatus(const nlohmann::json& h) {
+  std::cout << "  ha: node " << h.value("node", "") << " (peer " << h.value("peer", "") << "): "
+            << h.value("role", "") << (h.value("since", "").empty() ? "" : " since " + h.value("since", ""))
+            << "; sync link " << h.value("sync_link", "");
+  if (h.value("split_brain", false)) std::cout << "; SPLIT BRAIN";
+  if (h.value("standing_down", false)) std::cout << "; standing down";
+  std::cout << '\n';
+  for (const auto& d : h.value("daemons", nlohmann::json::array())) {
+    std::cout << "    " << d.value("name", "") << ": "
+              << (d.value("pid", -1) > 0 ? "pid " + std::to_string(d.value("pid", -1)) : std::string("not running"))
+              << ", " << d.value("restarts", 0) << " restart(s)"
+              << (d.value("last_exit", "").empty() ? "" : ", last exit: " + d.value("last_exit", "")) << '\n';
+  }
+  if (h.contains("charon")) std::cout << "    charon: " << h.value("charon", "") << '\n';
+  if (h.contains("last_transition")) {
+    std::cout << "    last role change: " << h["last_transition"].value("summary", "") << '\n';
+  }
+}
+
 void printStatus(const nlohmann::json& b) {
   std::cout << "revision " << b.value("revision", 0) << "  policy " << b.value("policy_hash", "").substr(0, 12) << "  ("
             << b.value("policy_dir", "") << ")\n";
@@ -117,6 +137,7 @@ void printStatus(const nlohmann::json& b) {
   }
   std::cout << "  drift: " << b.value("drift_mode", "") << ", " << b.value("drift_repairs", 0) << " repair(s); "
             << b.value("applies", 0) << " apply(s) since start\n";
+  if (b.contains("ha") && b["ha"].is_object()) printHaStatus(b["ha"]);
   if (b.contains("you") && b["you"].contains("certificate")) {  // over --connect
     const auto& c = b["you"]["certificate"];
     std::cout << "  you: CN=" << c.value("cn", "") << ", OU=" << c.value("group", "") << " from "

@@ -9,6 +9,7 @@
 #include "bulwark/firewall/observe.h"
 #include "bulwark/firewall/programmer.h"
 #include "bulwark/firewall/render.h"
+#include "bulwark/ha/node_view.h"
 #include "bulwark/vlan/reconcile.h"
 #include "compiled.h"
 #include "output.h"
@@ -45,7 +46,14 @@ std::optional<Planned> makePlan(const std::string& path, Parts parts, const Glob
     p.diff = diff(p.compiled.compiled.ruleset, p.observed);
   }
   if (parts != Parts::Firewall) {
-    auto links = vlan::planLinks(p.compiled.loaded.policy);
+    // A pair's node (policy ha:) plans its own addresses: which node this is comes from
+    // /etc/bulwark/node, else the hostname (as for bulwarkd --ha without --node).
+    std::string node;
+    if (p.compiled.loaded.policy.ha) {
+      auto n = ha::localNodeName("");
+      if (n) node = *n;
+    }
+    auto links = vlan::planLinks(p.compiled.loaded.policy, node);
     if (!links) {
       std::cerr << links.error().message << '\n';
       std::cerr << "bulwarkctl: cannot plan the segment links (use --only firewall where the segments' "

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "bulwark/policies/ha.h"
 #include "bulwark/policies/loader.h"
 #include "bulwark/policies/matrix.h"
 #include "commands.h"
@@ -38,6 +39,29 @@ std::string cellText(const std::vector<policies::MatrixEntry>& entries) {
     }
   }
   return s.empty() ? "-" : s;
+}
+
+// The pair (policy ha:): what floats where, and each node's own addresses.
+nlohmann::json haJson(const policies::Policy& p) {
+  const auto& ha = *p.ha;
+  nlohmann::json floating = nlohmann::json::array();
+  for (const auto& f : policies::floatingAddresses(p)) {
+    floating.push_back({{"address", f.address.str()}, {"interface", f.interface}, {"segment", f.segment}});
+  }
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& n : ha.nodes) {
+    nlohmann::json addrs = nlohmann::json::array();
+    for (const auto& a : policies::nodeAddresses(p, n)) {
+      addrs.push_back({{"address", a.address.str()}, {"interface", a.interface}, {"segment", a.segment}});
+    }
+    auto sync = policies::haSyncAddress(p, n);
+    nodes.push_back({{"name", n.name}, {"priority", &n == &ha.nodes.front() ? 150 : 100},
+                     {"sync", sync ? sync->str() : ""}, {"addresses", addrs}});
+  }
+  return {{"sync_interface", policies::haSyncInterface(p)}, {"vrrp_id", ha.vrrpId},
+          {"advert_s", ha.advertCentis / 100.0}, {"failback", ha.failback == policies::HaFailback::Preempt ? "preempt" : "nopreempt"},
+          {"preempt_delay", ha.preemptDelay ? nlohmann::json(*ha.preemptDelay) : nlohmann::json(nullptr)},
+          {"floating", floating}, {"nodes", nodes}};
 }
 
 }  // namespace
@@ -78,10 +102,10 @@ int runShow(const std::string& path, const GlobalOptions& opts) {
                          {"partial", e.partial}});
       }
     }
-    std::cout << nlohmann::json{{"segments", segs}, {"zones", matrix.zones}, {"matrix", cells},
-                                {"diagnostics", diagnosticsJson(result.diagnostics)}}
-                     .dump(2)
-              << '\n';
+    nlohmann::json out{{"segments", segs}, {"zones", matrix.zones}, {"matrix", cells},
+                       {"diagnostics", diagnosticsJson(result.diagnostics)}};
+    if (p.ha) out["ha"] = haJson(p);
+    std::cout << out.dump(2) << '\n';
     return kExitOk;
   }
 
@@ -108,6 +132,17 @@ int runShow(const std::string& path, const GlobalOptions& opts) {
     }
   }
   printTable(seg);
+  if (p.ha) {
+    auto h = haJson(p);
+    std::cout << "\nHA pair (sync link " << h["sync_interface"].get<std::string>() << ", failback "
+              << h["failback"].get<std::string>() << ")\n";
+    Table t{{"ADDRESS", "INTERFACE", "HELD BY"}};
+    for (const auto& f : h["floating"]) t.push_back({f["address"], f["interface"], "the active node (floats)"});
+    for (const auto& n : h["nodes"]) {
+      for (const auto& a : n["addresses"]) t.push_back({a["address"], a["interface"], n["name"]});
+    }
+    printTable(t);
+  }
 
   std::cout << "\nZone matrix (row = from, column = to; * = only some hosts; !x = denied)\n";
   Table mat;

@@ -10,7 +10,7 @@ int runTest(const std::string& path, const GlobalOptions& opts) {
   auto c = loadCompiled(path, opts);
   if (!c) return kExitInvalid;
   const auto& policy = c->loaded.policy;
-  auto results = firewall::checkExpectations(policy, c->compiled.ruleset);
+  auto results = firewall::checkExpectations(policy, c->compiled.ruleset, {}, c->compiled.pools);
   std::size_t failures = 0;
   nlohmann::json items = nlohmann::json::array();
   for (const auto& r : results) {

@@ -32,7 +32,19 @@ int runWhy(const WhyArgs& args, const GlobalOptions& opts) {
   std::uint8_t proto = policies::protocolNumber(spec.protocol);
   firewall::Packet pkt{src->iif, src->address, dst->address, proto, spec.ports.first, src->viaIpsec};
   auto ev = firewall::evaluate(c->compiled.ruleset, routes, pkt);
+  const auto& pools = c->compiled.pools;
+  auto perBackend = firewall::evaluatePerBackend(c->compiled.ruleset, pools, routes, pkt, ev);
+  const firewall::DnatPool* pool = perBackend.empty() ? nullptr : perBackend.front().pool;
   if (opts.json) {
+    nlohmann::json backends = nlohmann::json::array();
+    for (const auto& b : perBackend) {
+      const auto& be = b.pool->backends[b.backend];
+      backends.push_back({{"backend", be.name},
+                          {"address", be.address.str()},
+                          {"accepted", b.evaluation.accepted},
+                          {"decided_by", b.evaluation.decidedBy.what},
+                          {"rule_location", b.evaluation.decidedBy.where.str()}});
+    }
     std::cout << nlohmann::json{{"accepted", ev.accepted},
                                 {"src", pkt.src.str()},
                                 {"dst", pkt.dst.str()},
@@ -44,14 +56,30 @@ int runWhy(const WhyArgs& args, const GlobalOptions& opts) {
                                 {"rule_location", ev.decidedBy.where.str()},
                                 {"chain", ev.decidingChain},
                                 {"rule", ev.decidingRule},
-                                {"trace", ev.trace}}
+                                {"trace", ev.trace},
+                                {"dnat_map", ev.dnatMap},
+                                {"dnat_mode", pool ? std::string(policies::dnatModeName(pool->mode)) : ""},
+                                {"health_check", pool ? pool->check : ""},
+                                {"depends_on_health", pool != nullptr},
+                                {"backends", backends}}
                      .dump(2)
               << '\n';
     return kExitOk;
   }
   std::cout << spec.str() << " " << pkt.src.str() << " (in " << pkt.iif << (pkt.viaIpsec ? ", via IPsec" : "")
             << ") -> " << args.dst << " " << pkt.dst.str();
-  if (ev.dnatTo) std::cout << " (DNAT to " << ev.dnatTo->str() << ")";
+  if (ev.dnatTo) {
+    std::cout << " (DNAT to " << ev.dnatTo->str();
+    if (pool) {
+      for (const auto& b : pool->backends) {
+        if (b.address == *ev.dnatTo) {
+          std::cout << ", " << b.name;
+          break;
+        }
+      }
+    }
+    std::cout << ")";
+  }
   std::cout << ": " << (ev.accepted ? "ACCEPTED" : "DROPPED") << '\n';
   std::cout << "  decided by: " << ev.decidedBy.what;
   if (!ev.decidedBy.where.file.empty()) std::cout << " at " << ev.decidedBy.where.str();
@@ -59,6 +87,23 @@ int runWhy(const WhyArgs& args, const GlobalOptions& opts) {
   if (!ev.decidingChain.empty()) std::cout << "  in chain " << ev.decidingChain << ": " << ev.decidingRule << '\n';
   std::cout << "  path:\n";
   for (const auto& t : ev.trace) std::cout << "    " << t << '\n';
+  if (pool) {
+    const bool balance = pool->mode == policies::DnatMode::Balance;
+    std::string names;
+    for (const auto& b : pool->backends) names += (names.empty() ? "" : balance ? ", " : ", then ") + b.name;
+    std::cout << "  depends on health: map " << pool->map << " ("
+              << (balance ? "balance over " : "failover: ") << names
+              << (pool->check.empty() ? ", no check" : "; check " + pool->check)
+              << ") names the backend; shown with every backend up. Per backend:\n";
+    for (const auto& b : perBackend) {
+      const auto& be = b.pool->backends[b.backend];
+      const auto& x = b.evaluation;
+      std::cout << "    via " << be.name << " (" << be.address.str() << "): " << (x.accepted ? "ACCEPTED" : "DROPPED")
+                << " by " << x.decidedBy.what;
+      if (!x.decidedBy.where.file.empty()) std::cout << " at " << x.decidedBy.where.str();
+      std::cout << '\n';
+    }
+  }
   return kExitOk;
 }
 

@@ -25,7 +25,8 @@ KindPlan toPlan(const Ruleset* desired, const std::optional<ObservedTable>& obse
 
 class FirewallKind final : public ResourceKind {
  public:
-  explicit FirewallKind(CompileOptions options) : options_(std::move(options)) {}
+  FirewallKind(CompileOptions options, FirewallOverlay overlay)
+      : options_(std::move(options)), overlay_(std::move(overlay)) {}
 
   std::string_view name() const override { return "firewall"; }
 
@@ -36,7 +37,7 @@ class FirewallKind final : public ResourceKind {
       for (const auto& d : compiled.diagnostics.items()) e.details.push_back(d.str());
       return e;
     }
-    return KindStatePtr(std::make_shared<FirewallState>(std::move(compiled.ruleset)));
+    return KindStatePtr(std::make_shared<FirewallState>(std::move(compiled.ruleset), std::move(compiled.pools)));
   }
 
   KindResult<KindPlan> plan(const KindStatePtr& state) override {
@@ -50,7 +51,9 @@ class FirewallKind final : public ResourceKind {
     }
     auto observed = observe();
     if (!observed) return KindError{"cannot read table inet bulwark: " + observed.error().message, {}};
-    const auto* rs = firewallRuleset(state);
+    const auto version = overlayVersion();
+    Ruleset effective;
+    const auto* rs = effectiveRuleset(state, effective);
     if (!rs) {
       KindPlan p;
       if (observed.value()) {
@@ -65,7 +68,7 @@ class FirewallKind final : public ResourceKind {
       // A plan of another policy (a `plan` request) leaves the drift check's cache alone.
       std::lock_guard<std::mutex> lock(syncedMutex_);
       if (d.empty() && observed.value()) {
-        synced_ = Synced{state, observed.value()->genId};
+        synced_ = Synced{state, observed.value()->genId, version};
       } else if (synced_ && synced_->state == state) {
         synced_.reset();
       }
@@ -74,7 +77,8 @@ class FirewallKind final : public ResourceKind {
   }
 
   KindResult<KindApplied> apply(const KindStatePtr& state) override {
-    const auto* rs = firewallRuleset(state);
+    Ruleset effective;
+    const auto* rs = effectiveRuleset(state, effective);
     KindApplied out;
     auto start = std::chrono::steady_clock::now();
     if (!rs) {
@@ -125,15 +129,28 @@ class FirewallKind final : public ResourceKind {
   }
 
  private:
+  // The state's ruleset with the overlay (health) applied; `storage` holds it when it is a copy.
+  const Ruleset* effectiveRuleset(const KindStatePtr& state, Ruleset& storage) const {
+    const auto* fs = dynamic_cast<const FirewallState*>(state.get());
+    if (!fs) return nullptr;
+    if (fs->pools.empty() || !overlay_.effective) return &fs->ruleset;
+    storage = overlay_.effective(*fs);
+    return &storage;
+  }
+  [[nodiscard]] std::uint64_t overlayVersion() const { return overlay_.version ? overlay_.version() : 0; }
+
   CompileOptions options_;
+  FirewallOverlay overlay_;
   struct Synced {
     KindStatePtr state;  // held, so its address cannot be reused by another state
     std::uint32_t gen = 0;
+    std::uint64_t overlay = 0;
   };
   // The generation at which the kernel last matched `state` exactly, if it was this state.
   std::optional<std::uint32_t> syncedGen(const KindStatePtr& state) {
     std::lock_guard<std::mutex> lock(syncedMutex_);
-    if (synced_ && synced_->state == state && state) return synced_->gen;
+    // The overlay (health) changes the effective ruleset without changing the state.
+    if (synced_ && synced_->state == state && state && synced_->overlay == overlayVersion()) return synced_->gen;
     return std::nullopt;
   }
   // plan() also runs on the policy worker (a `plan` request) while the loop checks drift.
@@ -144,7 +161,9 @@ class FirewallKind final : public ResourceKind {
 
 }  // namespace
 
-ResourceKindPtr makeFirewallKind(CompileOptions options) { return std::make_unique<FirewallKind>(std::move(options)); }
+ResourceKindPtr makeFirewallKind(CompileOptions options, FirewallOverlay overlay) {
+  return std::make_unique<FirewallKind>(std::move(options), std::move(overlay));
+}
 
 const Ruleset* firewallRuleset(const KindStatePtr& state) {
   const auto* fs = dynamic_cast<const FirewallState*>(state.get());

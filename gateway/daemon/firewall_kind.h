@@ -1,5 +1,9 @@
 #pragma once
 // The firewall as a ResourceKind: the compiled Ruleset of table inet bulwark.
+#include <cstdint>
+#include <functional>
+#include <vector>
+
 #include "bulwark/firewall/compiler.h"
 #include "bulwark/firewall/ruleset.h"
 #include "resource_kind.h"
@@ -8,11 +12,21 @@ namespace bulwark::daemon {
 
 class FirewallState : public KindState {
  public:
-  explicit FirewallState(firewall::Ruleset rs) : ruleset(std::move(rs)) {}
-  firewall::Ruleset ruleset;
+  explicit FirewallState(firewall::Ruleset rs, std::vector<firewall::DnatPool> p = {})
+      : ruleset(std::move(rs)), pools(std::move(p)) {}
+  firewall::Ruleset ruleset;            // DNAT maps as with every backend up
+  std::vector<firewall::DnatPool> pools;  // the maps whose elements follow the backends' health
 };
 
-[[nodiscard]] ResourceKindPtr makeFirewallKind(firewall::CompileOptions options = {});
+// The backends' health on top of a state (dnat_health.h): the ruleset the kernel must hold
+// right now, so applies, rollbacks and drift repair write the maps as health has them, never
+// back to "every backend up". `version` changes whenever the result would.
+struct FirewallOverlay {
+  std::function<firewall::Ruleset(const FirewallState&)> effective;
+  std::function<std::uint64_t()> version;
+};
+
+[[nodiscard]] ResourceKindPtr makeFirewallKind(firewall::CompileOptions options = {}, FirewallOverlay overlay = {});
 
 // The ruleset a state holds, or nullptr (no state / another kind's state).
 [[nodiscard]] const firewall::Ruleset* firewallRuleset(const KindStatePtr& state);

@@ -45,6 +45,7 @@ std::optional<nlohmann::json> RequestHandlers::operator()(const Peer& peer, gate
       auto body = r_.status();
       body["you"] = {{"user", peer.user}, {"uid", peer.uid}, {"role", gateway::roleName(peer.role)}};
       body["busy_jobs"] = jobs_.pending();
+      if (statusExtra_) statusExtra_(body);
       return gateway::okReply(id, std::move(body));
     }
     case gateway::Op::Plan: return plan(peer, req, respond);

@@ -38,6 +38,8 @@ class RequestHandlers {
   void onReloaded(std::function<void()> fn) { onReloaded_ = std::move(fn); }
   // After each heavy request's completion (main hands freed heap back to the system).
   void afterHeavyWork(std::function<void()> fn) { afterHeavy_ = std::move(fn); }
+  // More of the daemon's state in every `status` reply, on the loop (the HA pair's role).
+  void addToStatus(std::function<void(nlohmann::json&)> fn) { statusExtra_ = std::move(fn); }
 
  private:
   [[nodiscard]] std::optional<nlohmann::json> submit(const Peer& peer, const nlohmann::json& id, JobWorker::Job job);
@@ -56,6 +58,7 @@ class RequestHandlers {
   HandlerLimits limits_;
   std::function<void()> onReloaded_;
   std::function<void()> afterHeavy_;
+  std::function<void(nlohmann::json&)> statusExtra_;
 };
 
 }  // namespace bulwark::daemon

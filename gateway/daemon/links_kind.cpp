@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "bulwark/ha/node_view.h"
 #include "bulwark/vlan/reconcile.h"
 
 namespace bulwark::daemon {
@@ -43,10 +44,17 @@ KindPlan toPlan(const std::vector<vlan::Op>& ops) {
 
 class LinksKind final : public ResourceKind {
  public:
+  LinksKind(bool ha, std::string haNode) : ha_(ha), haNode_(std::move(haNode)) {}
   std::string_view name() const override { return "links"; }
 
   KindResult<KindStatePtr> desired(const policies::Policy& policy) const override {
-    auto set = vlan::desiredLinks(policy);
+    std::string node;
+    if (policy.ha && ha_) {
+      auto n = ha::localNodeName(haNode_);
+      if (!n) return KindError{"links: " + n.error().message, {}};
+      node = *n;
+    }
+    auto set = vlan::desiredLinks(policy, node);
     if (!set.problems.empty()) return KindError{"the policy's links are unusable", set.problems};
     return KindStatePtr(std::make_shared<LinksState>(std::move(set)));
   }
@@ -86,6 +94,8 @@ class LinksKind final : public ResourceKind {
   }
 
  private:
+  bool ha_;
+  std::string haNode_;
   static vlan::Result<vlan::Plan> makePlan(const KindStatePtr& state) {
     vlan::Plan plan;
     plan.desired = setOf(state);
@@ -130,6 +140,6 @@ vlan::LinkSet ownedLinks(const vlan::ObservedState& observed) {
   return out;
 }
 
-ResourceKindPtr makeLinksKind() { return std::make_unique<LinksKind>(); }
+ResourceKindPtr makeLinksKind(bool ha, std::string haNode) { return std::make_unique<LinksKind>(ha, std::move(haNode)); }
 
 }  // namespace bulwark::daemon

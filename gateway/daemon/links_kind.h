@@ -14,7 +14,11 @@ class LinksState : public KindState {
   vlan::LinkSet set;
 };
 
-[[nodiscard]] ResourceKindPtr makeLinksKind();
+// `haNode`: bulwarkd --ha's node (its --node, else /etc/bulwark/node, else the hostname):
+// a pair's links carry the node's own addresses and leave the floating ones to keepalived.
+// Without --ha a policy with an ha: section makes the kind fail (both nodes would hold the
+// gateway addresses).
+[[nodiscard]] ResourceKindPtr makeLinksKind(bool ha = false, std::string haNode = {});
 
 // Pure, for tests: the owned links of an observed state as a LinkSet that, applied again,
 // puts them back as they are (VLANs Bulwark created with their addresses; adopted interfaces

@@ -23,9 +23,13 @@
 #include "counters.h"
 #include "drift_watch.h"
 #include "event_loop.h"
+#include "dnat_health.h"
 #include "firewall_kind.h"
+#include "ha_kinds.h"
+#include "ha_runtime.h"
 #include "handlers.h"
 #include "job_worker.h"
+#include "health_kind.h"
 #include "link_watch.h"
 #include "links_kind.h"
 #include "vpn_kind.h"
@@ -56,6 +60,8 @@ struct Options {
   bool noLinks = false;   // the segment links are someone else's: no links kind
   std::string vici;       // charon's VICI socket; empty: no VPN kind
   bool libipsec = false;  // charon uses kernel-libipsec (force UDP encapsulation)
+  bool ha = false;        // the HA pair (policy ha:): keepalived and conntrackd as kinds
+  HaOptions haOptions;
 };
 
 void releaseFreeMemory() { ::malloc_trim(0); }
@@ -136,13 +142,39 @@ int run(const Options& opt) {
     log("event loop held " + std::to_string(static_cast<long>(ms)) + " ms by " + what);
   });
 
+  // ---- ha: the pair's daemons (audited through the reconciler, once it exists) ----
+  Reconciler* recPtr = nullptr;
+  std::unique_ptr<HaRuntime> haRuntime;
+  if (opt.ha) {
+    haRuntime = std::make_unique<HaRuntime>(ev, opt.haOptions, [&recPtr](AuditEvent e) {
+      if (recPtr == nullptr) return;
+      e.revision = recPtr->currentRevision();
+      recPtr->audit().record(e);
+    });
+  }
+  // ---- end ha ----
+  // Health checks (gateway/health) on threads of their own, from this namespace; the DNAT
+  // maps follow them (one element update per change), and the firewall kind writes the maps
+  // as health has them (dnat_health.h).
+  DnatHealth dnatHealth(ev);
   std::vector<ResourceKindPtr> kinds;
-  kinds.push_back(makeFirewallKind());
-  if (!opt.noLinks) kinds.push_back(makeLinksKind());  // after the firewall: new links are never unfiltered
+  kinds.push_back(makeFirewallKind({}, dnatHealth.overlay()));
+  if (!opt.noLinks) kinds.push_back(makeLinksKind(opt.ha, opt.haOptions.node));  // after the firewall: never unfiltered
+  if (haRuntime) {  // after the firewall (VRRP and the sync accepted before keepalived runs)
+    kinds.push_back(makeKeepalivedKind(*haRuntime));
+    kinds.push_back(makeConntrackdKind(*haRuntime));
+  }
   const std::string viciUri = opt.vici.empty() ? std::string() : viciUriOf(opt.vici);
-  if (!viciUri.empty()) kinds.push_back(makeVpnKind({viciUri, opt.pkiDir, opt.libipsec}));  // last: needs links
+  if (!viciUri.empty()) {  // needs links
+    VpnOptions vo{viciUri, opt.pkiDir, opt.libipsec, {}};
+    if (haRuntime) vo.standby = [rt = haRuntime.get()] { return rt->charonStandby(); };
+    kinds.push_back(makeVpnKind(std::move(vo)));
+  }
+  kinds.push_back(makeHealthKind(dnatHealth));  // probes what the applied policy names
   Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), std::move(kinds),
                  opt.drift == "alert" ? DriftMode::Alert : DriftMode::Repair);
+  dnatHealth.attach(rec);
+  recPtr = &rec;
 
   HandlerLimits limits{opt.maxConfirm, viciUri};
   auto groups = resolveAccessGroups(opt.changeGroup, opt.viewGroup);
@@ -169,6 +201,7 @@ int run(const Options& opt) {
     tlsWanted = tlsConfigOf(p);
     webWanted = webConfigOf(p);
     layoutWanted = monitorLayoutOf(p);
+    if (p.ha && !opt.ha) log("the policy has an ha: section but bulwarkd runs without --ha: keepalived and conntrackd are not managed");
   });
   // The web view: a server on threads of its own fed by the monitor on this loop.
   WebFeed webFeed;
@@ -219,6 +252,7 @@ int run(const Options& opt) {
     ev.after(std::chrono::milliseconds(0), configureTls);
     ev.after(std::chrono::milliseconds(0), configureWeb);
   });
+  if (haRuntime) handlers.addToStatus([&haRuntime](nlohmann::json& body) { body["ha"] = haRuntime->status(); });
   auto refuse = [&rec](const Peer& p, std::string_view what) {
     // `what` is one of our op names or "connect ...": never bytes the peer sent.
     rec.audit().record({"denied", p.who(), p.tls ? -1L : static_cast<long>(p.uid), rec.currentRevision(), "",
@@ -288,7 +322,7 @@ int run(const Options& opt) {
     auto m = MetricsEndpoint::start(ev, opt.metrics, rec, counterWorker);
     if (m) {
       metrics = std::move(*m);
-      metrics->setExtraSeries([&rec, &monitor] {
+      metrics->addSeries([&rec, &monitor] {
         std::string text = monitor.metricsText();
         // For the "about to roll back" alert: seconds until a pending confirm rolls back.
         text += "# HELP bulwark_confirm_seconds_left Seconds until a pending apply rolls back (0: none pending).\n"
@@ -299,6 +333,8 @@ int run(const Options& opt) {
         text += '\n';
         return text;
       });
+      metrics->addSeries([&dnatHealth] { return dnatHealth.metrics(); });
+      if (haRuntime) metrics->addSeries([&haRuntime] { return haRuntime->metrics(); });
     } else {
       log("metrics disabled: " + m.error().message);
     }
@@ -306,6 +342,8 @@ int run(const Options& opt) {
   // Each monitor sample with the rule counters of that moment (the shared counter dump).
   onMonitorSample = [&](MonitorSample s) {
     monitor.setRevision(rec.currentRevision());
+    monitor.setHealth(dnatHealth.webStatus());
+    monitor.setHa(haRuntime ? haRuntime->status() : nlohmann::json());
     auto shared = std::make_shared<MonitorSample>(std::move(s));
     if (!counterWorker.request([&monitor, shared](const CounterWorker::Sample& c) { monitor.onSample(*shared, c.counters); })) {
       monitor.onSample(*shared, gateway::Error{"counter dumps queued up"});
@@ -366,7 +404,10 @@ int run(const Options& opt) {
 
   notifyReady(statusLine());
   log("ready: " + statusLine() + "; control socket " + opt.socketPath);
-  return ev.run();
+  int rc = ev.run();
+  // keepalived first (it hands the floating addresses to the peer), while the audit log is open.
+  if (haRuntime) haRuntime->shutdown();
+  return rc;
 }
 
 }  // namespace
@@ -393,6 +434,13 @@ int main(int argc, char** argv) {
                "Leave the segment links alone (created by someone else): firewall (and VPN) only");
   app.add_option("--vici", opt.vici, "charon's VICI socket (path or unix:// URI): reconcile the admin VPN (off when absent)");
   app.add_flag("--libipsec", opt.libipsec, "charon uses kernel-libipsec (userspace ESP): force UDP encapsulation");
+  app.add_flag("--ha", opt.ha, "Run the HA pair of the policy's ha: section (keepalived, conntrackd) as children");
+  app.add_option("--node", opt.haOptions.node, "This node's name in ha.nodes (default: /etc/bulwark/node, else the hostname)");
+  app.add_option("--ha-dir", opt.haOptions.dir, "Private runtime directory of keepalived and conntrackd")->capture_default_str();
+  app.add_option("--keepalived", opt.haOptions.keepalived, "keepalived binary")->capture_default_str();
+  app.add_option("--conntrackd", opt.haOptions.conntrackd, "conntrackd binary")->capture_default_str();
+  app.add_option("--charon", opt.haOptions.charon, "With --ha: charon binary to run on the active node only (admin VPN)");
+  app.add_option("--charon-conf", opt.haOptions.charonConf, "strongswan.conf for --charon (STRONGSWAN_CONF)");
   CLI11_PARSE(app, argc, argv);
   return run(opt);
 }

@@ -172,7 +172,7 @@ void MetricsEndpoint::refresh() {
       [this, alive = std::weak_ptr<int>(life_)](const CounterWorker::Sample& s) {
         if (alive.expired()) return;
         std::string body = metricsText(s, r_);
-        if (extra_) body += extra_();
+        for (const auto& f : extra_) body += f();
         board_.publish(std::move(body));
         ::malloc_trim(0);  // the dump and the text of a large ruleset are freed by now
       },

@@ -67,8 +67,9 @@ class MetricsEndpoint {
   [[nodiscard]] static Result<std::unique_ptr<MetricsEndpoint>> start(EventLoop& loop, const std::string& address,
                                                                       const Reconciler& r, CounterWorker& counters);
   ~MetricsEndpoint();
-  // More series appended to every scrape (rendered on the loop): the web view's monitor.
-  void setExtraSeries(std::function<std::string()> fn) { extra_ = std::move(fn); }
+  // More series appended to every scrape, rendered on the loop (the web view's monitor, the
+  // health checks, the HA pair).
+  void addSeries(std::function<std::string()> fn) { extra_.push_back(std::move(fn)); }
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
@@ -78,7 +79,7 @@ class MetricsEndpoint {
 
   const Reconciler& r_;
   CounterWorker& counters_;
-  std::function<std::string()> extra_;
+  std::vector<std::function<std::string()>> extra_;
   SnapshotBoard board_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);  // posted refreshes check it
   std::unique_ptr<HttpServer> http_;  // stopped (its threads joined) first, in the destructor

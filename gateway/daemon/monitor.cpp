@@ -358,7 +358,7 @@ void Monitor::onSample(const MonitorSample& s, const gateway::Result<CounterRepo
                         {"tx_dropped", l.txDropped}});
   }
   res["interfaces"] = std::move(ifErrors);
-  res["ha"] = nullptr;  // the HA pair's role, once there is one
+  res["ha"] = ha_;
   snap["resources"] = std::move(res);
 
   snap["health"] = health_;

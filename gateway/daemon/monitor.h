@@ -110,6 +110,9 @@ class Monitor {
   // The health checks' state (from the health-check engine): an array of
   // {name, host, service, check, state: up|down|unknown, latency_ms, since, detail}.
   void setHealth(nlohmann::json health) { health_ = std::move(health); }
+  // The HA pair's state on this node (HaRuntime::status(): node, peer, role, sync link ...);
+  // null without --ha.
+  void setHa(nlohmann::json ha) { ha_ = std::move(ha); }
 
   // A sample and the counters dumped for it (an error: no zone pairs this time). Records the
   // series and publishes the snapshot.
@@ -133,6 +136,7 @@ class Monitor {
   MonitorLayout layout_;
   int revision_ = 0;
   nlohmann::json health_ = nlohmann::json::array();
+  nlohmann::json ha_;  // null: no pair
   std::deque<nlohmann::json> events_;
   std::map<std::string, Prev> linkPrev_, pairPrev_, tunnelPrev_;
   std::optional<CpuTimes> cpuPrev_;

@@ -406,6 +406,13 @@ Outcome Reconciler::rollback(int revision, PreparedPolicy prepared, const Actor&
   return out;
 }
 
+KindStatePtr Reconciler::currentState(std::string_view kind) const {
+  for (const auto& s : slots_) {
+    if (s.kind->name() == kind) return s.current;
+  }
+  return nullptr;
+}
+
 nlohmann::json Reconciler::status() const {
   nlohmann::json kinds = nlohmann::json::array();
   for (const auto& s : slots_) {

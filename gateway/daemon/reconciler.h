@@ -121,6 +121,9 @@ class Reconciler {
     return pending_ ? std::optional<Clock::time_point>(pending_->deadline) : std::nullopt;
   }
   [[nodiscard]] int currentRevision() const { return currentRevision_; }
+  [[nodiscard]] const std::string& currentHash() const { return currentHash_; }
+  // The last good state of the kind named `kind` (null: none, or no such kind).
+  [[nodiscard]] KindStatePtr currentState(std::string_view kind) const;
   AuditLog& audit() { return audit_; }
 
  private:

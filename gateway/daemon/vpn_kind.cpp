@@ -71,6 +71,7 @@ class VpnKind final : public ResourceKind {
   }
 
   KindResult<KindPlan> plan(const KindStatePtr& state) override {
+    if (o_.standby && o_.standby()) return KindPlan{};  // no charon here: the active node's
     auto client = vpn::ViciClient::connect(o_.viciUri);
     if (!client) return viciError("vpn: charon at " + o_.viciUri, client.error());
     auto observed = vpn::observe(**client);
@@ -79,6 +80,7 @@ class VpnKind final : public ResourceKind {
   }
 
   KindResult<KindApplied> apply(const KindStatePtr& state) override {
+    if (o_.standby && o_.standby()) return KindApplied{};  // no charon here: the active node's
     auto client = vpn::ViciClient::connect(o_.viciUri);
     if (!client) return viciError("vpn: charon at " + o_.viciUri, client.error());
     auto start = std::chrono::steady_clock::now();

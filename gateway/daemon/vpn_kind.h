@@ -21,6 +21,10 @@ struct VpnOptions {
   std::string viciUri;  // "unix:///run/charon.vici"
   std::string pkiDir;   // ca.crt, gateway.crt, private/gateway.key, crl.pem
   bool libipsec = false;  // charon uses kernel-libipsec: force UDP encapsulation
+  // An HA pair's standby (bulwarkd --ha --charon): charon runs on the active node only, so
+  // there is nothing to configure while this returns true (in sync); the node that becomes
+  // active starts charon, the reconnect schedules a check, and the kind loads it.
+  std::function<bool()> standby;
 };
 
 // "/run/charon.vici" → "unix:///run/charon.vici"; URIs are kept.

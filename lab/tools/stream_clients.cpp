@@ -3,6 +3,7 @@
 //   bulwark-stream-clients --dst 203.0.113.10 --port 1935 --streams 5000 --duration 60
 //       [--bps 64000] [--src-net 198.18.0.0/20] [--src-count 4094] [--connect-rate 1000]
 //       [--connect-timeout-ms 5000] [--ramp-timeout 120] [--stall-ms 1000] [--chunk-ms 100]
+//       [--gap-events-ms 0]
 //
 // Each client binds a source address (round-robin over --src-count addresses of --src-net,
 // which the caller has made local, e.g. `ip route add local 198.18.0.0/20 dev lo`), connects,
@@ -17,7 +18,10 @@
 // (EOF, reset, error) before the hold is over is a drop.
 //
 // Output: one JSON line per second ({"t", "phase", "established", ...}), a line
-// {"event":"hold"} when the hold starts, and a final {"summary": {...}}. Exit 0 when every
+// {"event":"hold"} when the hold starts, and a final {"summary": {...}}. With
+// --gap-events-ms N also a line per hold-time gap longer than N ms, when it ends
+// ({"gap":{"stream":i,"start":T,"ms":X}}) and per drop ({"drop":{"stream":i,"at":T}}), T on
+// CLOCK_MONOTONIC, so a caller can attribute them to what it did when (a failover). Exit 0 when every
 // stream was established and none dropped, 1 otherwise, 2 on usage/system errors.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -87,7 +91,7 @@ double pct(std::vector<double> v, double p) {
 int main(int argc, char** argv) {
   std::string dst, src_net = "198.18.0.0/20";
   long port = 0, streams = 1000, duration = 60, bps = 64000, src_count = 0, rate = 1000;
-  long conn_timeout_ms = 5000, ramp_timeout = 120, stall_ms = 1000, chunk_ms = 100;
+  long conn_timeout_ms = 5000, ramp_timeout = 120, stall_ms = 1000, chunk_ms = 100, gap_events_ms = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dst") dst = lab::opt_value(argc, argv, i);
@@ -102,10 +106,11 @@ int main(int argc, char** argv) {
     else if (a == "--ramp-timeout") ramp_timeout = lab::to_long(lab::opt_value(argc, argv, i), "--ramp-timeout");
     else if (a == "--stall-ms") stall_ms = lab::to_long(lab::opt_value(argc, argv, i), "--stall-ms");
     else if (a == "--chunk-ms") chunk_ms = lab::to_long(lab::opt_value(argc, argv, i), "--chunk-ms");
+    else if (a == "--gap-events-ms") gap_events_ms = lab::to_long(lab::opt_value(argc, argv, i), "--gap-events-ms");
     else {
       std::fprintf(stderr, "usage: bulwark-stream-clients --dst ADDR --port N [--streams N] [--duration S] [--bps B]\n"
                            "  [--src-net CIDR] [--src-count K] [--connect-rate R] [--connect-timeout-ms MS]\n"
-                           "  [--ramp-timeout S] [--stall-ms MS] [--chunk-ms MS]\n");
+                           "  [--ramp-timeout S] [--stall-ms MS] [--chunk-ms MS] [--gap-events-ms MS]\n");
       return 2;
     }
   }
@@ -164,6 +169,10 @@ int main(int argc, char** argv) {
       c.st = St::Dropped;
       ++dropped;
       ++fail_reasons["drop:" + why];
+      if (gap_events_ms > 0) {
+        std::printf("{\"drop\":{\"stream\":%ld,\"at\":%.4f,\"reason\":\"%s\"}}\n", static_cast<long>(&c - cl.data()),
+                    lab::now_s(), why.c_str());
+      }
     } else {
       c.st = St::Failed;
       ++failed;
@@ -305,6 +314,10 @@ int main(int argc, char** argv) {
             double gap = now - std::max(c.last_rx, hold_start);
             if (gap > c.max_gap) c.max_gap = gap;
             if (gap * 1000 > static_cast<double>(stall_ms)) ++c.stalls;
+            if (gap_events_ms > 0 && gap * 1000 > static_cast<double>(gap_events_ms)) {
+              std::printf("{\"gap\":{\"stream\":%ld,\"start\":%.4f,\"ms\":%.0f}}\n", static_cast<long>(&c - cl.data()),
+                          now - gap, gap * 1000);
+            }
             c.bytes_hold += static_cast<uint64_t>(r);
           }
           c.last_rx = now;
@@ -330,7 +343,7 @@ int main(int argc, char** argv) {
   uint64_t stall_events = 0, bytes_hold = 0;
   double max_gap = 0;
   long hist[5] = {0, 0, 0, 0, 0};  // max gap <0.25s, <0.5s, <1s, <2s, >=2s
-  std::vector<double> kbps;
+  std::vector<double> kbps, gaps_ms;
   double expected_hold = static_cast<double>(bps) / 8 * hold_s;
   for (auto& c : cl) {
     if (c.st == St::Streaming) {
@@ -338,6 +351,10 @@ int main(int argc, char** argv) {
       double gap = end - std::max(c.last_rx, hold_start);
       if (gap > c.max_gap) c.max_gap = gap;
       if (gap * 1000 > static_cast<double>(stall_ms)) ++c.stalls;
+      if (gap_events_ms > 0 && gap * 1000 > static_cast<double>(gap_events_ms)) {  // still silent at the end
+        std::printf("{\"gap\":{\"stream\":%ld,\"start\":%.4f,\"ms\":%.0f,\"open\":true}}\n",
+                    static_cast<long>(&c - cl.data()), end - gap, gap * 1000);
+      }
     }
     if (c.fd >= 0) close(c.fd);
     if (c.st != St::Streaming && c.st != St::Dropped) continue;
@@ -345,6 +362,7 @@ int main(int argc, char** argv) {
     stall_events += c.stalls;
     if (c.stalls) ++stalled;
     max_gap = std::max(max_gap, c.max_gap);
+    gaps_ms.push_back(c.max_gap * 1000);
     hist[c.max_gap < 0.25 ? 0 : c.max_gap < 0.5 ? 1 : c.max_gap < 1 ? 2 : c.max_gap < 2 ? 3 : 4]++;
     if (c.st == St::Streaming && hold_s > 0) {
       kbps.push_back(static_cast<double>(c.bytes_hold) * 8 / 1000 / hold_s);
@@ -357,6 +375,7 @@ int main(int argc, char** argv) {
               "\"reasons\":{%s},\"bps\":%ld,\"ramp_s\":%.2f,\"hold_s\":%.2f,\"bytes_total\":%llu,\"bytes_hold\":%llu,"
               "\"goodput_mbit_s\":%.2f,\"expected_mbit_s\":%.2f,\"kbit_s_per_stream\":{\"min\":%.1f,\"p50\":%.1f,\"max\":%.1f},"
               "\"short_streams\":%ld,\"chunk_ms\":%ld,\"stall_ms\":%ld,\"stalled_streams\":%ld,\"stall_events\":%llu,\"max_gap_ms\":%.0f,"
+              "\"stream_max_gap_ms\":{\"p50\":%.0f,\"p99\":%.0f},"
               "\"max_gap_hist\":{\"lt250ms\":%ld,\"lt500ms\":%ld,\"lt1s\":%ld,\"lt2s\":%ld,\"ge2s\":%ld},"
               "\"first_byte_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},\"sources\":%ld,\"interrupted\":%s}}\n",
               streams, established, failed, dropped, alive_end, reasons.c_str(), bps, hold_start - t0, hold_s,
@@ -365,7 +384,7 @@ int main(int argc, char** argv) {
               static_cast<double>(alive_end) * static_cast<double>(bps) / 1e6,
               kbps.empty() ? 0 : *std::min_element(kbps.begin(), kbps.end()), pct(kbps, 0.5),
               kbps.empty() ? 0 : *std::max_element(kbps.begin(), kbps.end()), short_conns, chunk_ms, stall_ms, stalled,
-              static_cast<unsigned long long>(stall_events), max_gap * 1000, hist[0], hist[1], hist[2], hist[3], hist[4],
+              static_cast<unsigned long long>(stall_events), max_gap * 1000, pct(gaps_ms, 0.5), pct(gaps_ms, 0.99), hist[0], hist[1], hist[2], hist[3], hist[4],
               pct(connect_ms, 0.5), pct(connect_ms, 0.99), connect_ms.empty() ? 0 : *std::max_element(connect_ms.begin(), connect_ms.end()),
               src_count, g_stop ? "true" : "false");
   return (established == streams && dropped == 0 && !g_stop) ? 0 : 1;

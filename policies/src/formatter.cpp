@@ -21,24 +21,33 @@ constexpr std::size_t kMaxKey = 1000;  // YAML: an implicit key has at most 1024
 // Canonical key order per place in the document ("segments[]" = an item of segments).
 const std::map<std::string, std::vector<std::string>, std::less<>>& keyOrders() {
   static const std::map<std::string, std::vector<std::string>, std::less<>> orders = {
-      {"", {"gateway", "segments", "hosts", "services", "zones", "rules", "nat", "vpn", "expect"}},
+      {"",
+       {"gateway", "segments", "hosts", "services", "checks", "zones", "rules", "nat", "vpn",
+        "ha", "expect"}},
       {"gateway", {"name", "uplink", "trunk", "control", "web"}},
       {"gateway.control", {"listen", "port", "change", "view"}},
       {"gateway.web", {"listen", "port"}},
       {"segments[]", {"name", "description", "vlan", "interface", "ipv4", "ipv6", "mtu"}},
       {"segments[].ipv4", {"subnet", "gateway"}},
       {"segments[].ipv6", {"subnet", "gateway"}},
-      {"hosts[]", {"name", "description", "segment", "addresses"}},
+      {"hosts[]", {"name", "description", "segment", "addresses", "checks"}},
       {"services[]", {"name", "description", "ports"}},
+      {"checks[]",
+       {"name", "description", "type", "service", "path", "host", "expect", "interval", "timeout", "rise", "fall"}},
       {"zones[]", {"name", "description", "segments", "vpn_groups"}},
       {"rules[]", {"name", "description", "from", "to", "services", "action", "limit", "log"}},
       {"rules[].limit", {"rate", "burst", "connections"}},
       {"nat", {"dnat", "snat"}},
-      {"nat.dnat[]", {"name", "vip", "service", "to", "port"}},
+      {"nat.dnat[]", {"name", "vip", "service", "to", "mode", "check", "port"}},
       {"nat.snat[]", {"name", "from", "to"}},
       {"vpn", {"ca", "local_id", "listen", "ike_proposals", "esp_proposals", "groups"}},
       {"vpn.groups[]", {"name", "description", "pool", "access"}},
       {"vpn.groups[].access[]", {"to", "services"}},
+      {"ha", {"nodes", "uplink", "sync", "vrrp", "failback", "preempt_delay", "floating"}},
+      {"ha.nodes[]", {"name", "uplink", "sync", "control", "segments"}},
+      {"ha.sync", {"interface", "segment"}},
+      {"ha.vrrp", {"id", "advert"}},
+      {"ha.floating[]", {"address", "segment", "uplink"}},
       {"expect[]", {"from", "to", "service", "verdict"}},
   };
   return orders;
@@ -84,8 +93,8 @@ std::string childContext(const std::string& ctx, const std::string& key) {
 // Entities reviewed field by field stay in block style; small records may take one line.
 bool mayFlowItem(const std::string& ctx) {
   static const std::vector<std::string> flowItems = {
-      "hosts[]", "services[]", "zones[]", "expect[]", "nat.dnat[]", "nat.snat[]",
-      "vpn.groups[].access[]"};
+      "hosts[]", "services[]", "checks[]", "zones[]", "expect[]", "nat.dnat[]", "nat.snat[]",
+      "vpn.groups[].access[]", "ha.floating[]"};
   return std::find(flowItems.begin(), flowItems.end(), ctx) != flowItems.end();
 }
 

@@ -6,6 +6,7 @@
 
 #include "bulwark/policies/source_files.h"
 #include "bulwark/policies/validator.h"
+#include "load_ha.h"
 #include "yaml_reader.h"
 
 namespace bulwark::policies {
@@ -34,8 +35,8 @@ class FileLoader {
       return;  // an empty file is an empty policy fragment
     }
     auto top = r_.mapping(root, {r_.file(), 1, 1}, "the policy",
-                          {"gateway", "segments", "hosts", "services", "zones", "rules", "nat",
-                           "vpn", "expect"});
+                          {"gateway", "segments", "hosts", "services", "checks", "zones", "rules",
+                           "nat", "vpn", "ha", "expect"});
     if (!top) {
       return;
     }
@@ -48,6 +49,8 @@ class FileLoader {
         for (const auto& n : r_.sequence(f)) loadHost(n);
       } else if (f.key == "services") {
         for (const auto& n : r_.sequence(f)) loadService(n);
+      } else if (f.key == "checks") {
+        for (const auto& n : r_.sequence(f)) loadCheck(n);
       } else if (f.key == "zones") {
         for (const auto& n : r_.sequence(f)) loadZone(n);
       } else if (f.key == "rules") {
@@ -56,6 +59,8 @@ class FileLoader {
         loadNat(f);
       } else if (f.key == "vpn") {
         if (claimSingleton(f)) loadVpn(f);
+      } else if (f.key == "ha") {
+        if (claimSingleton(f)) p_.ha = detail::loadHa(r_, f);
       } else if (f.key == "expect") {
         for (const auto& n : r_.sequence(f)) loadExpectation(n);
       }
@@ -91,8 +96,8 @@ class FileLoader {
     if (!fields) return;
     g.where = r_.loc(f.keyNode);
     if (auto* x = fields->get("name")) g.name = r_.name(*x).value_or("");
-    if (auto* x = fields->get("uplink")) g.uplink = interfaceName(*x);
-    if (auto* x = fields->get("trunk")) g.trunk = interfaceName(*x);
+    if (auto* x = fields->get("uplink")) g.uplink = r_.interfaceName(*x);
+    if (auto* x = fields->get("trunk")) g.trunk = r_.interfaceName(*x);
     if (auto* x = fields->get("control")) g.control = loadControl(*x);
     if (auto* x = fields->get("web")) g.web = loadWeb(*x);
     p_.gateway = std::move(g);
@@ -143,20 +148,6 @@ class FileLoader {
     return c;
   }
 
-  std::string interfaceName(const Field& f) {
-    auto s = r_.string(f);
-    if (!s) return {};
-    bool ok = !s->empty() && s->size() <= 15 && std::none_of(s->begin(), s->end(), [](char c) {
-      return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c));
-    });
-    if (!ok) {
-      r_.diags().error(r_.loc(f), "invalid interface name '" + *s + "'",
-                       "Linux interface names have 1-15 characters, without '/', ':' or spaces");
-      return {};
-    }
-    return *s;
-  }
-
   std::optional<AddressFamilyConfig> loadFamily(const Field& f, Family family) {
     const char* what = family == Family::V4 ? "ipv4" : "ipv6";
     Located ignored;
@@ -195,7 +186,7 @@ class FileLoader {
       else if (f.key == "description") s.description = r_.string(f).value_or("");
       else if (f.key == "vlan") {
         if (auto v = r_.integer(f, 1, 4094)) s.vlan = static_cast<int>(*v);
-      } else if (f.key == "interface") s.interface = interfaceName(f);
+      } else if (f.key == "interface") s.interface = r_.interfaceName(f);
       else if (f.key == "ipv4") s.ipv4 = loadFamily(f, Family::V4);
       else if (f.key == "ipv6") s.ipv6 = loadFamily(f, Family::V6);
       else if (f.key == "mtu") s.mtu = static_cast<int>(r_.integer(f, 576, 9216).value_or(1500));
@@ -205,7 +196,7 @@ class FileLoader {
 
   void loadHost(const YAML::Node& n) {
     Host h;
-    auto fields = entry(n, "a host", {"name", "description", "segment", "addresses"},
+    auto fields = entry(n, "a host", {"name", "description", "segment", "addresses", "checks"},
                         {"name", "segment", "addresses"}, h);
     if (!fields) return;
     for (const auto& f : fields->all()) {
@@ -224,9 +215,97 @@ class FileLoader {
                                  : "");
           }
         }
+      } else if (f.key == "checks") {
+        h.checks = nameRefs(f);
       }
     }
     p_.hosts.push_back(std::move(h));
+  }
+
+  // "500ms", "2s", "1m": a duration in milliseconds within [min, max].
+  std::optional<std::uint32_t> duration(const Field& f, std::uint32_t minMs, std::uint32_t maxMs) {
+    auto s = r_.string(f);
+    if (!s) return std::nullopt;
+    std::size_t digits = 0;
+    while (digits < s->size() && std::isdigit(static_cast<unsigned char>((*s)[digits]))) ++digits;
+    auto unit = s->substr(digits);
+    unsigned long v = 0;
+    auto [end, ec] = std::from_chars(s->data(), s->data() + digits, v);
+    std::uint64_t scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 0;
+    if (digits == 0 || digits > 9 || ec != std::errc{} || end != s->data() + digits || scale == 0) {
+      r_.diags().error(r_.loc(f), "invalid duration '" + *s + "' for '" + f.key + "'",
+                       "write it as N ms, s or m without a space, e.g. 500ms, 2s, 1m");
+      return std::nullopt;
+    }
+    std::uint64_t ms = v * scale;
+    if (ms < minMs || ms > maxMs) {
+      r_.diags().error(r_.loc(f), "'" + f.key + "' " + *s + " is out of range (" + std::to_string(minMs) +
+                                      "ms to " + std::to_string(maxMs / 1000) + "s)");
+      return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(ms);
+  }
+
+  void loadCheck(const YAML::Node& n) {
+    HealthCheck c;
+    auto fields = entry(n, "a check",
+                        {"name", "description", "type", "service", "path", "host", "expect", "interval",
+                         "timeout", "rise", "fall"},
+                        {"name", "type"}, c);
+    if (!fields) return;
+    for (const auto& f : fields->all()) {
+      if (f.key == "name") c.name = r_.name(f).value_or("");
+      else if (f.key == "description") c.description = r_.string(f).value_or("");
+      else if (f.key == "type") {
+        auto t = r_.string(f);
+        if (!t) continue;
+        if (*t == "tcp") c.type = CheckType::Tcp;
+        else if (*t == "http") c.type = CheckType::Http;
+        else if (*t == "https") c.type = CheckType::Https;
+        else if (*t == "tls") c.type = CheckType::Tls;
+        else {
+          c.typeKnown = false;
+          r_.diags().error(r_.loc(f), "unknown check type '" + *t + "'", "use tcp, http, https or tls");
+        }
+      } else if (f.key == "service") {
+        if (auto s = r_.string(f)) c.service = serviceRef(*s, r_.loc(f));
+      } else if (f.key == "path") {
+        auto s = r_.string(f);
+        if (!s) continue;
+        bool ok = !s->empty() && s->size() <= 256 && s->front() == '/' &&
+                  std::all_of(s->begin(), s->end(), [](char ch) { return ch > 0x20 && ch < 0x7f; });
+        if (ok) c.path = *s;
+        else r_.diags().error(r_.loc(f), "invalid check path '" + *s + "'",
+                              "a path starts with '/' and holds up to 256 printable characters, no spaces");
+      } else if (f.key == "host") {
+        auto s = r_.string(f);
+        if (!s) continue;
+        bool ok = !s->empty() && s->size() <= 253 && std::all_of(s->begin(), s->end(), [](char ch) {
+          return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == ':';
+        });
+        if (ok) c.host = *s;
+        else r_.diags().error(r_.loc(f), "invalid check host name '" + *s + "'",
+                              "a DNS name (letters, digits, '-', '.') of at most 253 characters");
+      } else if (f.key == "expect") {
+        for (const auto& [text, where] : r_.scalarList(f, true)) {
+          int v = 0;
+          auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+          if (ec != std::errc{} || end != text.data() + text.size() || v < 100 || v > 599) {
+            r_.diags().error(where, "invalid HTTP status '" + text + "'", "expected statuses are 100-599");
+            continue;
+          }
+          c.expect.push_back(static_cast<std::uint16_t>(v));
+        }
+      } else if (f.key == "interval") {
+        c.intervalMs = duration(f, kCheckIntervalMinMs, kCheckIntervalMaxMs).value_or(c.intervalMs);
+      } else if (f.key == "timeout") {
+        c.timeoutMs = duration(f, kCheckTimeoutMinMs, kCheckIntervalMaxMs).value_or(c.timeoutMs);
+      } else if (f.key == "rise" || f.key == "fall") {
+        auto v = r_.integer(f, 1, kCheckCountMax);
+        if (v) (f.key == "rise" ? c.rise : c.fall) = static_cast<std::uint32_t>(*v);
+      }
+    }
+    p_.checks.push_back(std::move(c));
   }
 
   void loadService(const YAML::Node& n) {
@@ -411,20 +490,41 @@ class FileLoader {
 
   void loadDnat(const YAML::Node& n) {
     Dnat d;
-    auto fields = entry(n, "a dnat entry", {"name", "vip", "service", "to", "port"},
+    auto fields = entry(n, "a dnat entry", {"name", "vip", "service", "to", "mode", "check", "port"},
                         {"name", "vip", "service", "to"}, d);
     if (!fields) return;
+    bool modeGiven = false;
     for (const auto& f : fields->all()) {
       if (f.key == "name") d.name = r_.name(f).value_or("");
       else if (f.key == "vip") d.vip = r_.address(f).value_or(IpAddress{});
       else if (f.key == "service") {
         if (auto s = r_.string(f)) d.service = serviceRef(*s, r_.loc(f));
-      } else if (f.key == "to") d.to = {r_.string(f).value_or(""), r_.loc(f)};
-      else if (f.key == "port") {
+      } else if (f.key == "to") {
+        for (auto& [text, where] : r_.scalarList(f, true)) d.to.push_back(backend(text, where));
+      } else if (f.key == "mode") {
+        auto m = r_.string(f);
+        if (!m) continue;
+        modeGiven = true;
+        if (*m == "failover") d.mode = DnatMode::Failover;
+        else if (*m == "balance") d.mode = DnatMode::Balance;
+        else r_.diags().error(r_.loc(f), "unknown dnat mode '" + *m + "'", "use failover or balance");
+      } else if (f.key == "check") {
+        if (auto s = r_.string(f)) d.check = NameRef{*s, r_.loc(f)};
+      } else if (f.key == "port") {
         if (auto v = r_.integer(f, 1, 65535)) d.port = static_cast<std::uint16_t>(*v);
       }
     }
+    if (!modeGiven && d.to.size() > 1) d.mode = DnatMode::Failover;
     p_.dnat.push_back(std::move(d));
+  }
+
+  Backend backend(const std::string& text, const Location& where) {
+    Backend b{text, where, std::nullopt};
+    if (!text.empty() && (std::isdigit(static_cast<unsigned char>(text[0])) || text.find(':') != std::string::npos)) {
+      b.literal = IpAddress::parse(text);
+      if (!b.literal) r_.diags().error(where, "invalid backend address '" + text + "'", "a backend is a host name or one address");
+    }
+    return b;
   }
 
   void loadSnat(const YAML::Node& n) {

@@ -45,6 +45,25 @@ std::string_view actionName(Action a) {
   return "?";
 }
 
+std::string_view checkTypeName(CheckType t) {
+  switch (t) {
+    case CheckType::Tcp: return "tcp";
+    case CheckType::Http: return "http";
+    case CheckType::Https: return "https";
+    case CheckType::Tls: return "tls";
+  }
+  return "?";
+}
+
+std::string_view dnatModeName(DnatMode m) {
+  switch (m) {
+    case DnatMode::Single: return "single";
+    case DnatMode::Failover: return "failover";
+    case DnatMode::Balance: return "balance";
+  }
+  return "?";
+}
+
 std::string PortSpec::str() const {
   std::string s(protocolName(protocol));
   if (!protocolHasPorts(protocol) || ports.all()) {
@@ -126,6 +145,7 @@ const T* findByName(const std::vector<T>& items, std::string_view name) {
 const Segment* Policy::findSegment(std::string_view name) const { return findByName(segments, name); }
 const Host* Policy::findHost(std::string_view name) const { return findByName(hosts, name); }
 const Service* Policy::findService(std::string_view name) const { return findByName(services, name); }
+const HealthCheck* Policy::findCheck(std::string_view name) const { return findByName(checks, name); }
 const Zone* Policy::findZone(std::string_view name) const { return findByName(zones, name); }
 const VpnGroup* Policy::findVpnGroup(std::string_view name) const {
   return vpn ? findByName(vpn->groups, name) : nullptr;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "bulwark/policies/resolve.h"
+#include "validate_ha.h"
 #include "yaml_reader.h"
 
 namespace bulwark::policies {
@@ -29,8 +30,10 @@ class Validator {
     checkZones();
     checkRules();
     checkNat();
+    checkHealthChecks();
     checkVpn();
     checkExpectations();
+    detail::validateHa(p_, out_);
   }
 
  private:
@@ -67,6 +70,8 @@ class Validator {
       declare(services, s.name, "service", s.at("name"));
     }
     for (const auto& r : p_.rules) declare(rules, r.name, "rule", r.at("name"));
+    std::map<std::string, Named> checks;
+    for (const auto& c : p_.checks) declare(checks, c.name, "check", c.at("name"));
     for (const auto& d : p_.dnat) declare(nat, d.name, "dnat entry", d.at("name"));
     for (const auto& s : p_.snat) declare(nat, s.name, "snat entry", s.at("name"));
     for (const auto& [name, _] : endpoints_) endpointNames_.push_back(name);
@@ -481,16 +486,7 @@ class Validator {
                                     it->second->name + "'s address",
                    "a VIP is an address only the gateway answers for");
       }
-      const Host* target = nullptr;
-      if (!d.to.name.empty()) {
-        target = p_.findHost(d.to.name);
-        if (!target) unknown(d.to.name, "host", d.to.where, hostNames());
-      }
-      if (target && std::none_of(target->addresses.begin(), target->addresses.end(),
-                                 [&](const IpAddress& a) { return a.family() == d.vip.family(); })) {
-        out_.error(d.to.where, "dnat '" + d.name + "' sends an IPv" + (d.vip.isV4() ? "4" : "6") +
-                                   " VIP to host '" + target->name + "', which has no such address");
-      }
+      auto targets = dnatBackends(d);
       auto svc = service(d.service);
       if (!svc) continue;
       if (svc->any) {
@@ -518,7 +514,7 @@ class Validator {
         }
       }
       seen.emplace_back(&d, *svc);
-      if (target) warnIfNotAllowed(d, *target, *svc, rules);
+      for (const auto& t : targets) warnIfNotAllowed(d, t, *svc, rules);
     }
     for (const auto& s : p_.snat) {
       for (const auto& e : s.from) endpoint(e);
@@ -529,11 +525,240 @@ class Validator {
     }
   }
 
+  // The backends of a DNAT entry that resolve (each problem reported at its own place):
+  // known hosts, or address literals inside a segment, of the VIP's family.
+  struct DnatTarget {
+    std::string name;  // host name or the literal's text
+    Location where;
+    std::optional<Prefix> literal;
+  };
+  std::vector<DnatTarget> dnatBackends(const Dnat& d) {
+    std::vector<DnatTarget> out;
+    std::set<std::string> seen;
+    if (d.to.size() > kMaxDnatBackends) {
+      out_.error(d.at("to"), "dnat '" + d.name + "' names " + std::to_string(d.to.size()) + " backends, at most " +
+                                 std::to_string(kMaxDnatBackends) + " are allowed");
+      return out;
+    }
+    for (const auto& b : d.to) {
+      if (b.text.empty()) continue;
+      if (!seen.insert(b.literal ? b.literal->str() : b.text).second) {
+        out_.error(b.where, "backend '" + b.text + "' is named twice in dnat '" + d.name + "'");
+        continue;
+      }
+      if (b.literal) {
+        if (b.literal->family() != d.vip.family()) {
+          out_.error(b.where, "backend " + b.literal->str() + " of dnat '" + d.name + "' is not of the VIP's address family");
+          continue;
+        }
+        if (!segmentOf(*b.literal)) {
+          out_.error(b.where, "backend " + b.literal->str() + " of dnat '" + d.name + "' is outside every segment",
+                     "a backend sits in one of the gateway's segments: give an address of a segment's subnet or a host name");
+          continue;
+        }
+        out.push_back({b.text, b.where, Prefix(*b.literal, b.literal->bits())});
+        continue;
+      }
+      if (b.text.find_first_of("0123456789:") == 0) continue;  // a malformed literal, reported by the loader
+      const Host* h = p_.findHost(b.text);
+      if (!h) {
+        unknown(b.text, "host", b.where, hostNames());
+        continue;
+      }
+      if (std::none_of(h->addresses.begin(), h->addresses.end(),
+                       [&](const IpAddress& a) { return a.family() == d.vip.family(); })) {
+        out_.error(b.where, "dnat '" + d.name + "' sends an IPv" + (d.vip.isV4() ? "4" : "6") + " VIP to host '" +
+                                h->name + "', which has no such address");
+        continue;
+      }
+      out.push_back({h->name, b.where, std::nullopt});
+    }
+    bool several = d.to.size() > 1;
+    if (d.fields.count("mode") && !several) {
+      out_.error(d.at("mode"), "dnat '" + d.name + "' has mode '" + std::string(dnatModeName(d.mode)) +
+                                   "' but one backend",
+                 "name the backends in order: 'to: [first, second]'");
+    }
+    if (d.check && !d.check->name.empty() && !p_.findCheck(d.check->name)) {
+      unknown(d.check->name, "check", d.check->where, healthCheckNames());
+    } else if (d.check && !several) {
+      out_.warning(d.check->where, "dnat '" + d.name + "' has a check but one backend: when it fails there is "
+                                   "no other backend, so the check changes nothing",
+                   "name a standby backend: 'to: [" + (d.to.empty() ? std::string("a") : d.to.front().text) + ", b]'");
+    }
+    if (several && d.mode == DnatMode::Failover && !d.check) {
+      out_.error(d.at("to"), "dnat '" + d.name + "' fails over between backends but has no 'check'",
+                 "add 'check: <name>' naming an entry of 'checks:', or use 'mode: balance'");
+    }
+    return out;
+  }
+
+  const Segment* segmentOf(const IpAddress& a) const {
+    for (const auto& s : p_.segments) {
+      const auto& fam = a.isV4() ? s.ipv4 : s.ipv6;
+      if (fam && fam->subnet.contains(a)) return &s;
+    }
+    return nullptr;
+  }
+
+  std::vector<std::string_view> healthCheckNames() const {
+    std::vector<std::string_view> v;
+    for (const auto& c : p_.checks) v.push_back(c.name);
+    return v;
+  }
+
+  // --- health checks -----------------------------------------------------------------------
+  static constexpr std::size_t kMaxCheckTargets = 1024;
+
+  // The TCP port a check probes: its service (one TCP port), or the type's default.
+  std::optional<std::uint16_t> checkPort(const HealthCheck& c, bool report) {
+    if (!c.service) {
+      if (c.type == CheckType::Http) return 80;
+      if (c.type == CheckType::Https || c.type == CheckType::Tls) return 443;
+      if (report) {
+        out_.error(c.at("type"), "tcp check '" + c.name + "' needs a 'service'",
+                   "name the TCP port it connects to, e.g. 'service: tcp/443' or a service with one TCP port");
+      }
+      return std::nullopt;
+    }
+    auto svc = report ? service(*c.service) : index_.service(*c.service);
+    if (!svc) return std::nullopt;
+    if (svc->any || svc->specs.size() != 1 || svc->specs[0].protocol != Protocol::Tcp ||
+        svc->specs[0].ports.first != svc->specs[0].ports.last) {
+      if (report) {
+        out_.error(c.service->where, "check '" + c.name + "' probes '" + c.service->text + "' (" + svc->str() +
+                                        "), but a check probes exactly one TCP port",
+                   "use a service with one TCP port, or a literal like tcp/443");
+      }
+      return std::nullopt;
+    }
+    return svc->specs[0].ports.first;
+  }
+
+  // Does anything send tcp/port to `host` (a rule allowing it there, or a DNAT)? A check of a
+  // port nothing uses probes a service the policy does not know the host has.
+  bool hostServes(const std::string& host, std::optional<Prefix> literal, std::uint16_t port) {
+    ServiceSet want;
+    want.specs.push_back(PortSpec{Protocol::Tcp, {port, port}});
+    std::vector<Atom> target;
+    if (literal) {
+      auto zone = index_.zoneOfAddress(literal->address());
+      target.push_back(Atom{zone, literal});
+    } else {
+      auto r = index_.endpoint(Endpoint{host, {}, std::nullopt});
+      if (!r) return true;  // reported elsewhere
+      target = r->atoms;
+    }
+    if (!allowed_) {
+      // Resolved once: a policy may have thousands of rules and hundreds of checks.
+      allowed_.emplace();
+      for (const auto& fr : flowRules(p_)) {
+        if (fr.action != Action::Allow) continue;
+        std::pair<std::vector<Atom>, ServiceSet> entry;
+        for (const auto& e : fr.to) {
+          if (auto r = index_.endpoint(e)) entry.first.insert(entry.first.end(), r->atoms.begin(), r->atoms.end());
+        }
+        for (const auto& sref : fr.services) {
+          if (auto r = index_.service(sref)) {
+            entry.second.any = entry.second.any || r->any;
+            entry.second.specs.insert(entry.second.specs.end(), r->specs.begin(), r->specs.end());
+          }
+        }
+        allowed_->push_back(std::move(entry));
+      }
+    }
+    for (const auto& [to, all] : *allowed_) {
+      if (coversAll(to, target) && all.covers(want)) return true;
+    }
+    for (const auto& d : p_.dnat) {
+      bool toHost = std::any_of(d.to.begin(), d.to.end(), [&](const Backend& b) {
+        return literal ? (b.literal && *b.literal == literal->address()) : b.text == host;
+      });
+      if (!toHost) continue;
+      auto svc = index_.service(d.service);
+      if (!svc) continue;
+      for (const auto& spec : svc->specs) {
+        PortRange translated = d.port ? PortRange{*d.port, *d.port} : spec.ports;
+        if (spec.protocol == Protocol::Tcp && translated.first <= port && port <= translated.last) return true;
+      }
+    }
+    return false;
+  }
+
+  void checkHealthChecks() {
+    for (const auto& c : p_.checks) {
+      if (c.name.empty()) continue;
+      if (c.timeoutMs >= c.intervalMs) {
+        out_.error(c.at(c.fields.count("timeout") ? "timeout" : "interval"),
+                   "check '" + c.name + "' has a timeout (" + std::to_string(c.timeoutMs) +
+                       "ms) not below its interval (" + std::to_string(c.intervalMs) + "ms)",
+                   "a probe must end before the next one starts: lower 'timeout' or raise 'interval'");
+      }
+      if (!c.typeKnown) continue;  // the loader reported it; type-specific checks would only guess
+      bool web = c.type == CheckType::Http || c.type == CheckType::Https;
+      for (const char* key : {"path", "expect"}) {
+        if (c.fields.count(key) && !web) {
+          out_.error(c.at(key), "'" + std::string(key) + "' applies to http and https checks; check '" + c.name +
+                                    "' is of type " + std::string(checkTypeName(c.type)));
+        }
+      }
+      if (c.fields.count("host") && c.type == CheckType::Tcp) {
+        out_.error(c.at("host"), "'host' (HTTP Host header, TLS server name) does not apply to tcp check '" +
+                                     c.name + "'");
+      }
+      (void)checkPort(c, true);
+    }
+    std::size_t targets = 0;
+    auto probe = [&](const HealthCheck& c, const std::string& host, std::optional<Prefix> literal,
+                     const Location& where, const std::string& via) {
+      ++targets;
+      auto port = c.typeKnown ? checkPort(c, false) : std::nullopt;
+      if (!port || hostServes(host, literal, *port)) return;
+      out_.error(where, "check '" + c.name + "' probes tcp/" + std::to_string(*port) + " on " + via + "'" + host +
+                            "', but no rule or dnat sends tcp/" + std::to_string(*port) + " to it",
+                 "check a service the host offers, or allow that service to it");
+    };
+    for (const auto& h : p_.hosts) {
+      std::set<std::string> seen;
+      for (const auto& ref : h.checks) {
+        if (ref.name.empty()) continue;
+        if (!seen.insert(ref.name).second) {
+          out_.error(ref.where, "check '" + ref.name + "' is listed twice for host '" + h.name + "'");
+          continue;
+        }
+        const auto* c = p_.findCheck(ref.name);
+        if (!c) {
+          unknown(ref.name, "check", ref.where, healthCheckNames());
+          continue;
+        }
+        probe(*c, h.name, std::nullopt, ref.where, "host ");
+      }
+    }
+    for (const auto& d : p_.dnat) {
+      if (!d.check) continue;
+      const auto* c = p_.findCheck(d.check->name);
+      if (!c) continue;
+      for (const auto& b : d.to) {
+        if (b.text.empty()) continue;
+        if (b.literal) {
+          if (segmentOf(*b.literal)) probe(*c, b.text, Prefix(*b.literal, b.literal->bits()), d.check->where, "backend ");
+        } else if (p_.findHost(b.text)) {
+          probe(*c, b.text, std::nullopt, d.check->where, "backend ");
+        }
+      }
+    }
+    if (targets > kMaxCheckTargets) {
+      out_.error(p_.checks.empty() ? Location{p_.files.empty() ? "" : p_.files.front(), 1, 1} : p_.checks.front().where,
+                 "the policy runs " + std::to_string(targets) + " health checks, at most " +
+                     std::to_string(kMaxCheckTargets) + " are allowed");
+    }
+  }
+
   // DNAT only rewrites the destination; a rule must still let internet reach the target.
-  void warnIfNotAllowed(const Dnat& d, const Host& target, const ServiceSet& svc,
+  void warnIfNotAllowed(const Dnat& d, const DnatTarget& target, const ServiceSet& svc,
                         const std::vector<FlowRule>& rules) {
     Endpoint internet{std::string(kInternet), {}, std::nullopt};
-    Endpoint host{target.name, {}, std::nullopt};
+    Endpoint host{target.name, {}, target.literal};
     auto from = index_.endpoint(internet);
     auto to = index_.endpoint(host);
     ServiceSet translated = svc;
@@ -563,8 +788,9 @@ class Validator {
         return;
       }
     }
-    out_.warning(d.where, "dnat '" + d.name + "' sends " + translated.str() + " to host '" + target.name +
-                              "', but no rule allows internet to reach it there",
+    out_.warning(d.to.size() > 1 ? target.where : d.where,
+                 "dnat '" + d.name + "' sends " + translated.str() + " to " + (target.literal ? "" : "host ") + "'" +
+                     target.name + "', but no rule allows internet to reach it there",
                  "add a rule from internet to " + target.name + " for " + translated.str());
   }
 
@@ -620,6 +846,8 @@ class Validator {
   std::map<std::string, Named> endpoints_;
   std::vector<std::string_view> endpointNames_;
   std::vector<std::string_view> serviceNames_;
+  // Allow rules as (destination atoms, services), for hostServes.
+  std::optional<std::vector<std::pair<std::vector<Atom>, ServiceSet>>> allowed_;
 };
 
 }  // namespace

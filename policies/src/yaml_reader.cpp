@@ -343,6 +343,20 @@ std::optional<Prefix> YamlReader::prefix(const Field& f) {
   return p;
 }
 
+std::string YamlReader::interfaceName(const Field& f) {
+  auto s = string(f);
+  if (!s) return {};
+  bool ok = !s->empty() && s->size() <= 15 && std::none_of(s->begin(), s->end(), [](char c) {
+    return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c));
+  });
+  if (!ok) {
+    diags_.error(loc(f), "invalid interface name '" + *s + "'",
+                 "Linux interface names have 1-15 characters, without '/', ':' or spaces");
+    return {};
+  }
+  return *s;
+}
+
 std::vector<std::pair<std::string, Location>> YamlReader::scalarList(const Field& f, bool allowScalar) {
   std::vector<std::pair<std::string, Location>> out;
   if (isEmpty(f)) {

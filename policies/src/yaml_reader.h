@@ -52,6 +52,8 @@ class YamlReader {
   std::optional<IpAddress> address(const Field& f);
   std::optional<IpAddress> address(const YAML::Node& n);
   std::optional<Prefix> prefix(const Field& f);
+  // A Linux interface name (1-15 characters, no '/', ':' or white space); "" when invalid.
+  std::string interfaceName(const Field& f);
 
   // A list of scalars; a single scalar is taken as a one-element list.
   std::vector<std::pair<std::string, Location>> scalarList(const Field& f, bool allowScalar);

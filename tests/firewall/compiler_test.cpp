@@ -69,7 +69,7 @@ TEST(Compiler, EveryPolicyRuleIsTraceableToItsLine) {
     EXPECT_TRUE(seen) << rule.name;
   }
   const auto& pair = chainOf(rs, "internet__dmz");
-  EXPECT_EQ(pair.rules.front().comment(), "campus.yaml:78 public-web");
+  EXPECT_EQ(pair.rules.front().comment(), "campus.yaml:92 public-web");
 }
 
 TEST(Compiler, AdminVpnOnlyThroughIpsecInBothModes) {
@@ -81,12 +81,12 @@ TEST(Compiler, AdminVpnOnlyThroughIpsecInBothModes) {
     return std::find(lines.begin(), lines.end(), text) != lines.end();
   };
   EXPECT_TRUE(has("meta nfproto ipv4 ip saddr 10.250.0.0/25 meta ipsec exists oifname vmap @egress_netops "
-                  "comment \"campus.yaml:138 vpn:netops\""));
+                  "comment \"campus.yaml:154 vpn:netops\""));
   EXPECT_TRUE(has("iifname \"ipsec0\" meta nfproto ipv4 ip saddr 10.250.0.0/25 oifname vmap @egress_netops "
-                  "comment \"campus.yaml:138 vpn:netops\""));
+                  "comment \"campus.yaml:154 vpn:netops\""));
   // A pool address that did not come through IPsec is dropped before zone dispatch.
   auto poolDrop = std::find(lines.begin(), lines.end(),
-                            "meta nfproto ipv4 ip saddr 10.250.0.0/25 counter drop comment \"campus.yaml:138 "
+                            "meta nfproto ipv4 ip saddr 10.250.0.0/25 counter drop comment \"campus.yaml:154 "
                             "vpn-pool-without-ipsec:netops\"");
   auto dispatch = std::find(lines.begin(), lines.end(), "iifname . oifname vmap @dispatch comment \"bulwark: dispatch\"");
   ASSERT_NE(poolDrop, lines.end());
@@ -104,10 +104,10 @@ TEST(Compiler, PerSourceLimitsLiveInTheRuleChain) {
   for (const auto& r : chain.rules) lines.push_back(renderRule(r));
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[0], "meta nfproto ipv4 ct state new add @public-web_rate4 { ip saddr limit rate over 500/second "
-                      "burst 1000 packets } counter drop comment \"campus.yaml:78 public-web:rate\"");
+                      "burst 1000 packets } counter drop comment \"campus.yaml:92 public-web:rate\"");
   EXPECT_EQ(lines[1], "meta nfproto ipv4 ct state new add @public-web_conn4 { ip saddr ct count over 2000 } counter "
-                      "drop comment \"campus.yaml:78 public-web:connections\"");
-  EXPECT_EQ(lines[4], "counter accept comment \"campus.yaml:78 public-web\"");
+                      "drop comment \"campus.yaml:92 public-web:connections\"");
+  EXPECT_EQ(lines[4], "counter accept comment \"campus.yaml:92 public-web\"");
   const SetDef* meter = c.result.ruleset.findSet("public-web_rate4");
   ASSERT_NE(meter, nullptr);
   EXPECT_TRUE(meter->dynamic);
@@ -118,11 +118,11 @@ TEST(Compiler, NatRules) {
   const auto& dnat = chainOf(c.result.ruleset, "prerouting_nat");
   ASSERT_EQ(dnat.rules.size(), 3u);
   EXPECT_EQ(renderRule(dnat.rules[1]), "meta nfproto ipv4 ip daddr 203.0.113.10 meta l4proto tcp th dport 443 counter "
-                                       "dnat ip to 203.0.113.11 comment \"campus.yaml:129 dnat:vip-https\"");
+                                       "dnat ip to ip daddr map @dnat4_vip-http comment \"campus.yaml:145 dnat:vip-https\"");
   const auto& snat = chainOf(c.result.ruleset, "postrouting_nat");
   ASSERT_EQ(snat.rules.size(), 1u);
   EXPECT_EQ(renderRule(snat.rules[0]), "oifname \"eth0\" meta nfproto ipv4 ip saddr @snat_servers-out_saddr4 counter "
-                                       "masquerade comment \"campus.yaml:132 snat:servers-out\"");
+                                       "masquerade comment \"campus.yaml:148 snat:servers-out\"");
   const SetDef* sources = c.result.ruleset.findSet("snat_servers-out_saddr4");
   ASSERT_NE(sources, nullptr);
   EXPECT_EQ(sources->elements.size(), 4u);  // app, db, storage, mgmt subnets

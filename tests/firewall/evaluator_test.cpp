@@ -47,7 +47,7 @@ TEST(Evaluator, DnatThroughTheVipNamesTheDecidingRule) {
   EXPECT_EQ(ev.dnatTo->str(), "203.0.113.11");
   EXPECT_EQ(ev.oif, "eth1.10");
   EXPECT_EQ(ev.decidedBy.what, "public-web");
-  EXPECT_EQ(ev.decidedBy.where.line, 78);
+  EXPECT_EQ(ev.decidedBy.where.line, 92);
   // The VIP on a port without DNAT is not forwarded anywhere useful: dropped.
   auto ssh = evaluate(c.result.ruleset, routes, Packet{"eth0", ip("198.51.100.7"), ip("203.0.113.10"), 6, 22, false});
   EXPECT_FALSE(ssh.accepted);

@@ -85,6 +85,25 @@ Ruleset fullRuleset() {
   svc.elements = {{{PortRange{80, 90}}, "", ""}, {{PortRange{443, 443}}, "", ""}};
   rs.sets.push_back(svc);
   rs.sets.push_back(SetDef{"meter4", {KeyType::Ipv4Addr}, false, false, true, 60, 65535, {}, ""});
+  // DNAT maps: VIP → backend (failover), numgen slot → backend (balance), both families.
+  SetDef vip4{"vip4", {KeyType::Ipv4Addr}, false, false, false, 0, 0, {}, "backends of dnat web"};
+  vip4.addressMap = policies::Family::V4;
+  vip4.elements = {{{pfx("1.2.3.5/32")}, "", "", ip("10.0.0.2")}};
+  rs.sets.push_back(vip4);
+  SetDef spread4{"spread4", {KeyType::Slot}, false, false, false, 0, 0, {}, ""};
+  spread4.addressMap = policies::Family::V4;
+  spread4.numgenMod = 2;
+  spread4.elements = {{{std::uint32_t{0}}, "", "", ip("10.0.0.2")}, {{std::uint32_t{1}}, "", "", ip("10.0.0.3")}};
+  rs.sets.push_back(spread4);
+  SetDef vip6{"vip6", {KeyType::Ipv6Addr}, false, false, false, 0, 0, {}, ""};
+  vip6.addressMap = policies::Family::V6;
+  vip6.elements = {{{pfx("2001:db8::5/128")}, "", "", ip("2001:db8::6")}};
+  rs.sets.push_back(vip6);
+  SetDef spread6{"spread6", {KeyType::Slot}, false, false, false, 0, 0, {}, "six"};
+  spread6.addressMap = policies::Family::V6;
+  spread6.numgenMod = 3;
+  spread6.elements = {{{std::uint32_t{2}}, "", "", ip("2001:db8::7")}};
+  rs.sets.push_back(spread6);
   rs.sets.push_back(SetDef{"cl4", {KeyType::Ipv4Addr}, false, false, true, 0, 65535, {}, ""});
 
   Chain fwd{"forward", BaseChain{ChainType::Filter, Hook::Forward, 0, true}, {}, "forwarded traffic"};
@@ -126,7 +145,19 @@ Ruleset fullRuleset() {
   pre.rules = {rule(40, "dnat:web", {MatchPrefix{Selector::Ip4Daddr, pfx("1.2.3.4/32"), false}, MatchL4Proto{6},
                                      StmtDnat{ip("10.0.0.1"), std::uint16_t{8080}}}),
                rule(41, "dnat:web6", {MatchPrefix{Selector::Ip6Daddr, pfx("2001:db8::1/128"), false},
-                                      StmtDnat{ip("2001:db8::2"), std::nullopt}})};
+                                      StmtDnat{ip("2001:db8::2"), std::nullopt}}),
+               rule(42, "dnat:fo", {MatchPrefix{Selector::Ip4Daddr, pfx("1.2.3.5/32"), false},
+                                    StmtCounter{}, StmtDnatMap{policies::Family::V4, 0, "vip4", std::nullopt}}),
+               rule(43, "dnat:fo-port", {MatchPrefix{Selector::Ip4Daddr, pfx("1.2.3.5/32"), false},
+                                         MatchL4Proto{6}, StmtDnatMap{policies::Family::V4, 0, "vip4", std::uint16_t{8443}}}),
+               rule(44, "dnat:spread", {MatchPrefix{Selector::Ip4Daddr, pfx("1.2.3.6/32"), false},
+                                        StmtDnatMap{policies::Family::V4, 2, "spread4", std::nullopt}}),
+               rule(45, "dnat:spread-port", {MatchPrefix{Selector::Ip4Daddr, pfx("1.2.3.6/32"), false}, MatchL4Proto{6},
+                                             StmtDnatMap{policies::Family::V4, 2, "spread4", std::uint16_t{80}}}),
+               rule(46, "dnat:fo6", {MatchPrefix{Selector::Ip6Daddr, pfx("2001:db8::5/128"), false},
+                                     StmtDnatMap{policies::Family::V6, 0, "vip6", std::uint16_t{443}}}),
+               rule(47, "dnat:spread6", {MatchPrefix{Selector::Ip6Daddr, pfx("2001:db8::8/128"), false},
+                                         StmtDnatMap{policies::Family::V6, 3, "spread6", std::nullopt}})};
   rs.chains.push_back(pre);
   Chain post{"postrouting_nat", BaseChain{ChainType::Nat, Hook::Postrouting, 100, false}, {}, ""};
   post.rules = {rule(50, "snat", {MatchIfName{Selector::OifName, "eth0", false}, StmtSnat{ip("1.2.3.4")}}),
@@ -197,6 +228,11 @@ TEST_F(Programmer, AppliesEveryVariantAndNftListsIt) {
         "iifname . oifname vmap @zone_dispatch", "ip6 saddr @nets6 ip6 daddr 2001:db8:1::/48",
         "th dport @svc", "iifname . ip daddr . th dport @hosts", "ip saddr @nets4",
         "dnat ip to 10.0.0.1:8080", "dnat ip6 to 2001:db8::2", "snat ip to 1.2.3.4", "masquerade",
+        "dnat ip to ip daddr map @vip4", "dnat ip to ip daddr map @vip4:8443", "dnat ip to numgen inc mod 2 map @spread4",
+        "dnat ip to numgen inc mod 2 map @spread4:80", "dnat ip6 to ip6 daddr map @vip6:443",
+        "dnat ip6 to numgen inc mod 3 map @spread6", "typeof numgen inc mod 2 : ip daddr",
+        "typeof numgen inc mod 3 : ip6 daddr", "type ipv4_addr : ipv4_addr", "1.2.3.5 : 10.0.0.2",
+        "0 : 10.0.0.2, 1 : 10.0.0.3", "2 : 2001:db8::7", "2001:db8::5 : 2001:db8::6",
         "comment \"campus.yaml:12 public-web\"", "comment \"bulwark: builtin:input\"",
         "10.0.0.0/8 comment \"rfc1918\", 11.0.0.0/8", "10.0.0.0/8 . tcp . 80-90", "\"eth0\" . \"eth1\" comment \"lan to dmz\" : jump lan__dmz",
         "type ipv4_addr . inet_proto . inet_service", "flags dynamic,timeout", "timeout 1m",
@@ -242,6 +278,8 @@ TEST_F(Programmer, ObserveRoundTripsTheIr) {
     EXPECT_EQ(have->def.timeoutSec, want.timeoutSec);
     EXPECT_EQ(have->def.size, want.size);
     EXPECT_EQ(have->def.comment, want.comment);
+    EXPECT_EQ(have->def.addressMap, want.addressMap) << want.name;
+    EXPECT_EQ(have->def.numgenMod, want.numgenMod) << want.name;
     EXPECT_TRUE(have->unknownElements.empty());
     ASSERT_EQ(have->def.elements.size(), want.elements.size()) << want.name;
     for (const auto& e : want.elements) {
@@ -258,7 +296,7 @@ TEST_F(Programmer, ObserveRoundTripsTheIr) {
   }
   // counters: one per rule with a counter expression, keyed by chain + index + comment
   auto counters = t.counters();
-  ASSERT_EQ(counters.size(), 4u);
+  ASSERT_EQ(counters.size(), 5u);
   EXPECT_EQ(counters[0].chain, "forward");
   EXPECT_EQ(counters[0].index, 1u);
   EXPECT_EQ(counters[0].comment, "campus.yaml:11 ifnames");

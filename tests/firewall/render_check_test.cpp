@@ -56,7 +56,8 @@ TEST_P(RenderCheck, NftAcceptsTheRenderedRuleset) {
 std::vector<std::string> examples() {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(BULWARK_EXAMPLES_DIR)) {
-    if (e.path().extension() == ".yaml") names.push_back(e.path().filename().string());
+    // Files, and directory policies (campus-ha: campus.yaml + ha.yaml).
+    if (e.path().extension() == ".yaml" || e.is_directory()) names.push_back(e.path().filename().string());
   }
   std::sort(names.begin(), names.end());
   return names;

@@ -31,12 +31,12 @@ mkdir -p "$artifacts"
 work="$(mktemp -d "${TMPDIR:-/tmp}/bulwark-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
-seeds=("$root"/policies/examples/*.yaml)
+seeds=("$root"/policies/examples/*.yaml "$root"/policies/examples/campus-ha/ha.yaml)
 if [[ ! -e "${seeds[0]}" ]]; then
   echo "$0: no seed policies in $root/policies/examples" >&2
   exit 2
 fi
-cp "${seeds[@]}" "$work/corpus/"
+for s in "${seeds[@]}"; do cp "$s" "$work/corpus/$(basename "$(dirname "$s")")-$(basename "$s")"; done
 
 # Sanitizers: stop at the first report, with a stack; look for leaks.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1}"

@@ -502,7 +502,7 @@ def t_links_applied_and_rolled_back(lab):
     if lab.a.vlan:
         check(l["linkinfo"]["info_kind"] == "vlan" and l["linkinfo"]["info_data"]["id"] == 30, f"not VLAN 30: {l}")
     st = json.loads(lab.ctl("--json", "status").stdout)
-    check([k["kind"] for k in st["kinds"]] == ["firewall", "links"] and all(k["state"] == "ok" for k in st["kinds"]),
+    check([k["kind"] for k in st["kinds"]] == ["firewall", "links", "health"] and all(k["state"] == "ok" for k in st["kinds"]),
           f"kinds: {st['kinds']}")
     gone = wait_for(lambda: released(lab), window * 2 + 2)
     check(gone is not None, f"the unconfirmed link change was not undone: {link(lab, name)}")

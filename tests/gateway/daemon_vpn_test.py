@@ -160,7 +160,7 @@ def run(t, exe, sock_dir):
     d = Daemon(t, exe, pol, sock_dir)
     st = d.request("status")
     kinds = {k["kind"]: k["state"] for k in st["kinds"]}
-    check("startup reconciles firewall, links and vpn", kinds == {"firewall": "ok", "links": "ok", "vpn": "ok"}, st)
+    check("startup reconciles firewall, links and vpn", kinds == {"firewall": "ok", "links": "ok", "vpn": "ok", "health": "ok"}, st)
     conns = t.gw.swanctl("--list-conns").stdout
     check("bulwarkd loaded the admin connections into charon",
           "bulwark-admin-netops" in conns and "bulwark-admin-dba" in conns, conns)

@@ -31,12 +31,21 @@ std::string summary(const Policy& p) {
   for (const auto& x : p.hosts) {
     std::string a;
     for (const auto& ip : x.addresses) a += ip.str() + ",";
+    for (const auto& c : x.checks) a += " check=" + c.name;
     line("host " + x.name + " [" + x.description + "] " + x.segment.name + " " + a);
   }
   for (const auto& x : p.services) {
     std::string ports;
     for (const auto& sp : x.ports) ports += sp.str() + ",";
     line("service " + x.name + " [" + x.description + "] " + ports);
+  }
+  for (const auto& x : p.checks) {
+    std::string expect;
+    for (auto e : x.expect) expect += std::to_string(e) + ",";
+    line("check " + x.name + " [" + x.description + "] " + std::string(checkTypeName(x.type)) + " " +
+         (x.service ? x.service->text : "-") + " " + x.path + " " + x.host + " " + expect + " " +
+         std::to_string(x.intervalMs) + "/" + std::to_string(x.timeoutMs) + " " + std::to_string(x.rise) + "/" +
+         std::to_string(x.fall));
   }
   for (const auto& x : p.zones) {
     std::string m;
@@ -59,7 +68,10 @@ std::string summary(const Policy& p) {
          std::string(actionName(x.action)) + " " + lim + (x.log ? " log" : ""));
   }
   for (const auto& x : p.dnat) {
-    line("dnat " + x.name + " " + x.vip.str() + " " + x.service.text + " " + x.to.name +
+    std::string to;
+    for (const auto& b : x.to) to += b.text + ",";
+    line("dnat " + x.name + " " + x.vip.str() + " " + x.service.text + " " + to + " " +
+         std::string(dnatModeName(x.mode)) + " " + (x.check ? x.check->name : "-") +
          (x.port ? " " + std::to_string(*x.port) : ""));
   }
   for (const auto& x : p.snat) {

@@ -98,8 +98,8 @@ segments:
                    "  hint: allowed keys: subnet, gateway"}));
   EXPECT_EQ(loadDiags("- gateway\n- segments\n"),
             (Lines{"t.yaml:1:1: error: the policy must be a mapping (key: value), got a list\n"
-                   "  hint: allowed keys: gateway, segments, hosts, services, zones, rules, nat, "
-                   "vpn, expect"}));
+                   "  hint: allowed keys: gateway, segments, hosts, services, checks, zones, rules, nat, "
+                   "vpn, ha, expect"}));
   EXPECT_EQ(loadDiags("gateway: eth0\n"),
             (Lines{"t.yaml:1:10: error: gateway must be a mapping (key: value), got a scalar\n"
                    "  hint: allowed keys: name, uplink, trunk, control, web"}));
@@ -507,7 +507,7 @@ TEST(LoaderErrors, SyntaxErrorInOneFileStillReadsTheOthers) {
   EXPECT_EQ(r.diagnostics.items()[0].message.rfind("YAML syntax: ", 0), 0u);
   EXPECT_EQ(r.diagnostics.items()[1].str(),
             "b.yaml:2:54: error: unknown key 'colour' in a host\n"
-            "  hint: allowed keys: name, description, segment, addresses");
+            "  hint: allowed keys: name, description, segment, addresses, checks");
   EXPECT_EQ(r.policy.hosts.size(), 1u);
 }
 

@@ -210,6 +210,11 @@ class Checker:
                 True: ["1/second", "500/second", "100/minute", "1000000/hour"],
                 False: ["0/second", "1000001/second", "10/day", "10 /second", "ten/second", "10"],
             },
+            "interfaceAddress": {
+                True: ["198.51.100.2/24", "10.0.0.1/32", "10.0.0.1/1", "2001:db8::2/64", "::1/128"],
+                False: ["198.51.100.2", "198.51.100.2/33", "198.51.100.2/0", "10.0.0.256/24",
+                        "2001:db8::2/129", "2001:db8::2/0", "198.51.100.2/24/1", "198.51.100.2/ 24"],
+            },
             "declaredName": {
                 True: ["a", "web1", "web-backend", "sensor_1", "A" * 32],
                 False: ["A" * 33, "1web", "-a", "web.1", "any", "internet", "Ωmega", ""],
@@ -262,7 +267,7 @@ def main():
     c = Checker(args.schema)
     print(f"ok   {args.schema} is a valid draft-07 schema")
 
-    examples = sorted(p for p in Path(args.examples_dir).iterdir() if p.suffix in (".yaml", ".yml"))
+    examples = sorted(p for p in Path(args.examples_dir).rglob("*") if p.suffix in (".yaml", ".yml"))
     if not examples:
         c.fail(f"{args.examples_dir}: no example policies (*.yaml, *.yml) found")
     good_files = sorted(p for p in (HERE / "good").rglob("*") if p.suffix in (".yaml", ".yml"))

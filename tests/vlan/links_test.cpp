@@ -295,6 +295,42 @@ TEST(Diff, OwnedLinkDriftIsRepaired) {
   expectUndoRestores(st, *ops);
 }
 
+// A pair (policy ha:): each node's links carry its own addresses; the floating gateway
+// addresses are keepalived's, neither added nor removed.
+const char* kPairHa = R"(ha:
+  nodes:
+    - { name: a, uplink: 198.51.100.2/24, sync: 10.255.0.1/30, segments: { app: [10.20.0.2, 2001:db8:20::2], db: 10.30.0.2 } }
+    - { name: b, uplink: 198.51.100.3/24, sync: 10.255.0.2/30, segments: { app: [10.20.0.3, 2001:db8:20::3], db: 10.30.0.3 } }
+  uplink: 198.51.100.1/24
+  sync: { interface: eth2 }
+)";
+
+TEST(DesiredLinks, APairsNodeHasItsOwnAddressesAndLeavesTheFloatingOnes) {
+  auto policy = load(std::string(kTwoVlans) + kPairHa);
+  auto set = desiredLinks(policy, "b");
+  ASSERT_TRUE(set.problems.empty()) << set.problems.front();
+  const auto& app = set.links[0];
+  EXPECT_EQ(app.addresses, (std::vector<Address>{addr("10.20.0.3", 24), addr("2001:db8:20::3", 64)}));
+  EXPECT_EQ(app.tolerated, (std::vector<Address>{addr("10.20.0.1", 24), addr("2001:db8:20::1", 64)}));
+  auto none = desiredLinks(policy);
+  ASSERT_EQ(none.problems.size(), 1u);
+  EXPECT_EQ(none.problems[0], "t.yaml:11:1: the links of an HA pair's node need its name");
+  EXPECT_EQ(desiredLinks(policy, "c").problems, std::vector<std::string>{"t.yaml:11:1: 'c' is not one of ha.nodes"});
+}
+
+TEST(Diff, APairsFloatingAddressesAreLeftToKeepalived) {
+  auto set = desiredLinks(load(std::string(kTwoVlans) + kPairHa), "a");
+  ObservedState st = hostWithTrunk();
+  applyAll(st, *diff(set, st));
+  auto* l = findLink(st, "eth1.20");
+  EXPECT_EQ(l->addresses, (std::vector<Address>{addr("10.20.0.2", 24), addr("2001:db8:20::2", 64)}));
+  l->addresses.push_back(addr("10.20.0.1", 24));    // keepalived made this node active
+  l->addresses.push_back(addr("192.0.2.9", 24));    // anything else on an owned link: removed
+  auto ops = diff(set, st);
+  ASSERT_TRUE(ops.ok());
+  EXPECT_EQ(descriptions(*ops), std::vector<std::string>{"ip address del 192.0.2.9/24 dev eth1.20"});
+}
+
 TEST(Diff, OwnedLinkWithWrongVlanIdIsRecreated) {
   auto set = desiredLinks(load(kTwoVlans));
   ObservedState st = hostWithTrunk();

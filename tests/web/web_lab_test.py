@@ -342,11 +342,19 @@ def browser_phase(a):
             results["tiles"] = "no health checks in the snapshot"
         else:
             tile = "[data-check^='web1']"
-            run([*["ip", "netns", "exec", f"{prefix}-h-web1"], "sh", "-c", "pkill -STOP -f 'nginx' || true"])
+            # web1's servers by the pids of its namespace: `pkill -f nginx` in `ip netns exec` would
+            # match every nginx of the machine (no pid namespace) and its own `sh -c` (it hung).
+            web1 = [int(x) for x in run(["ip", "netns", "pids", f"{prefix}-h-web1"]).stdout.split()]
+            for pid in web1:
+                os.kill(pid, signal.SIGSTOP)
             try:
                 wait(d, f"return document.querySelector(\"{tile}.down\")", 30, "web1's tile red")
             finally:
-                run([*["ip", "netns", "exec", f"{prefix}-h-web1"], "sh", "-c", "pkill -CONT -f 'nginx' || true"])
+                for pid in web1:
+                    try:
+                        os.kill(pid, signal.SIGCONT)
+                    except ProcessLookupError:
+                        pass
             wait(d, f"return document.querySelector(\"{tile}.up\")", 30, "web1's tile green again")
             results["tiles"] = "red and back"
 

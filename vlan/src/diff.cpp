@@ -295,9 +295,12 @@ class Differ {
     auto wanted = [&](const Address& a) {
       return std::find(l.addresses.begin(), l.addresses.end(), a) != l.addresses.end();
     };
+    auto keepalived = [&](const Address& a) {  // a pair's floating address: never Bulwark's to remove
+      return std::find(l.tolerated.begin(), l.tolerated.end(), a) != l.tolerated.end();
+    };
     for (const auto& a : present) {
       const bool ours = all ? !a.linkLocalV6() : std::find(mine.begin(), mine.end(), a) != mine.end();
-      if (ours && !wanted(a)) {
+      if (ours && !wanted(a) && !keepalived(a)) {
         Op rm = baseOp(OpKind::RemoveAddress, l.name, l.segment, l.where);
         rm.address = a;
         Op add = rm;

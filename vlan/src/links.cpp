@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "bulwark/policies/ha.h"
 #include "bulwark/policies/resolve.h"
 
 namespace bulwark::vlan {
@@ -40,7 +41,35 @@ std::string at(const policies::Location& where) { return where.line > 0 ? where.
 
 }  // namespace
 
-LinkSet desiredLinks(const policies::Policy& policy) {
+namespace {
+
+// A pair's node: its own addresses on the link instead of the segment's gateway address, which
+// floats (keepalived's).
+void pairAddresses(const policies::Policy& policy, std::string_view haNode, LinkSet& set) {
+  const auto* node = policy.ha->findNode(haNode);
+  if (node == nullptr) {
+    set.problems.push_back(at(policy.ha->where) + (haNode.empty() ? std::string("the links of an HA pair's node need its name")
+                                                                  : "'" + std::string(haNode) + "' is not one of ha.nodes"));
+    return;
+  }
+  auto floating = policies::floatingAddresses(policy);
+  auto own = policies::nodeAddresses(policy, *node);
+  for (auto& l : set.links) {
+    l.addresses.clear();
+    for (bool v4 : {true, false}) {
+      for (const auto& a : own) {
+        if (a.interface == l.name && a.address.ip.isV4() == v4) l.addresses.push_back({a.address.ip, a.address.length});
+      }
+    }
+    for (const auto& f : floating) {
+      if (f.interface == l.name) l.tolerated.push_back({f.address.ip, f.address.length});
+    }
+  }
+}
+
+}  // namespace
+
+LinkSet desiredLinks(const policies::Policy& policy, std::string_view haNode) {
   LinkSet set;
   if (policy.gateway) {
     set.trunk = policy.gateway->trunk;
@@ -91,6 +120,7 @@ LinkSet desiredLinks(const policies::Policy& policy) {
     d.ipv6 = s.ipv6.has_value();
     set.links.push_back(std::move(d));
   }
+  if (policy.ha) pairAddresses(policy, haNode, set);
   return set;
 }
 

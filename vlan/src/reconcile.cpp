@@ -94,9 +94,9 @@ Result<ObservedState> observe() {
   return rtnl->observe();
 }
 
-Result<Plan> planLinks(const policies::Policy& policy) {
+Result<Plan> planLinks(const policies::Policy& policy, std::string_view haNode) {
   Plan plan;
-  plan.desired = desiredLinks(policy);
+  plan.desired = desiredLinks(policy, haNode);
   if (!plan.desired.problems.empty()) {
     // Do not even look at the kernel: the policy itself is unusable.
     auto r = diff(plan.desired, plan.observed);

@@ -201,6 +201,14 @@ ExprPtr toNftnl(const Op& op) {
             }
             return e;
           },
+          [](const OpNumgen& x) {
+            auto e = make("numgen");
+            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_DREG, x.dreg);
+            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_MODULUS, x.modulus);
+            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_TYPE, x.type);
+            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_OFFSET, x.offset);
+            return e;
+          },
           [](const OpReject& x) {
             auto e = make("reject");
             nftnl_expr_set_u32(e.get(), NFTNL_EXPR_REJECT_TYPE, x.type);
@@ -315,6 +323,10 @@ Op fromNftnl(const nftnl_expr* e) {
       return OpImmVerdict{static_cast<std::int32_t>(u32(e, NFTNL_EXPR_IMM_VERDICT)), str(e, NFTNL_EXPR_IMM_CHAIN)};
     }
     return OpImmData{dreg, getData(e, NFTNL_EXPR_IMM_DATA)};
+  }
+  if (name == "numgen") {
+    return OpNumgen{u32(e, NFTNL_EXPR_NG_DREG), u32(e, NFTNL_EXPR_NG_MODULUS), u32(e, NFTNL_EXPR_NG_TYPE),
+                    u32(e, NFTNL_EXPR_NG_OFFSET)};
   }
   if (name == "reject") {
     return OpReject{u32(e, NFTNL_EXPR_REJECT_TYPE),

@@ -103,13 +103,19 @@ struct OpReject {
   std::uint32_t type = 0;
   std::uint32_t code = 0;
 };
+struct OpNumgen {  // numgen reg = inc mod N (+ offset)
+  std::uint32_t dreg = 0;
+  std::uint32_t modulus = 0;
+  std::uint32_t type = 0;  // NFT_NG_INCREMENTAL
+  std::uint32_t offset = 0;
+};
 struct OpUnknown {  // read back only: an expression Bulwark never emits
   std::string text;
 };
 
 using Op = std::variant<OpMeta, OpPayload, OpCmp, OpBitwise, OpByteorder, OpCt, OpFib, OpLimit,
                         OpConnlimit, OpLookup, OpDynset, OpLog, OpNat, OpMasq, OpCounter,
-                        OpImmData, OpImmVerdict, OpReject, OpUnknown>;
+                        OpImmData, OpImmVerdict, OpReject, OpNumgen, OpUnknown>;
 
 // IR rule → expressions (without the rule's comment).
 [[nodiscard]] std::vector<Op> lower(const Rule& rule);
@@ -137,6 +143,7 @@ struct Raised {
 
 struct EncodedElement {
   Bytes key;
+  std::optional<Bytes> data;    // address maps: the target address
   std::optional<Bytes> keyEnd;  // concatenated ranges (pipapo)
   bool intervalEnd = false;     // single-field interval sets: the exclusive end marker
 };
@@ -151,6 +158,7 @@ struct EncodeResult {
 // Kernel elements → IR keys. `raw` is what a dump returned (flags: interval end).
 struct RawElement {
   Bytes key;
+  std::optional<Bytes> data;  // address maps
   std::optional<Bytes> keyEnd;
   bool intervalEnd = false;
   std::optional<std::string> jumpTo;
@@ -163,5 +171,12 @@ struct DecodeResult {
 [[nodiscard]] DecodeResult decodeElements(const SetDef& set, std::vector<RawElement> raw);
 
 [[nodiscard]] std::string hex(const Bytes& b);
+
+// Set userdata as nft 1.0.6 writes it (key/data byte order, typeof for concatenations and
+// numgen keys, comment): `nft list` prints a set from it (`typeof numgen ...`, an ifname
+// key), so the kernel's listing of Bulwark's table equals that of `nft -f` of the render.
+[[nodiscard]] Bytes setUserdata(const SetDef& s);
+// The `mod N` of a set whose userdata says `typeof numgen inc mod N` (0: none).
+[[nodiscard]] std::uint32_t numgenModOfUserdata(const void* data, std::uint32_t len);
 
 }  // namespace bulwark::firewall::nl

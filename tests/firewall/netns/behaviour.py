@@ -176,9 +176,9 @@ def main(argv=None):
         # 3. New-connection rate per source: a burst of 5, then (at 1/minute) nothing. A busy
         # machine can make an in-burst connect time out, so the check is the bound (at most 5
         # succeed, the first does) and the kernel's count of SYNs the meter dropped.
-        before = counter(gw, "rule_public-web", "campus-tight.yaml:78 public-web:rate")
+        before = counter(gw, "rule_public-web", "campus-tight.yaml:92 public-web:rate")
         burst = connections(inet, "198.51.100.21", LB1, 443, 10, False, timeout=1.5)
-        after = counter(gw, "rule_public-web", "campus-tight.yaml:78 public-web:rate")
+        after = counter(gw, "rule_public-web", "campus-tight.yaml:92 public-web:rate")
         ok = burst[0] and burst.count(True) <= 5 and after - before >= 5
         check(results, "rate limit bites after the burst", ok,
               f"10 quick connections from one source: {burst}; rate-drop counter {before} -> {after}")

@@ -4,18 +4,22 @@
 // Shape of the table (inet bulwark):
 //   prerouting  (filter, raw-ish priority -150): anti-spoofing (fib), SYN-flood guard on
 //               the uplink, invalid dropped
-//   prerouting_nat (nat, dstnat): DNAT of VIPs
+//   prerouting_nat (nat, dstnat): DNAT of VIPs (several backends: through a map per pool,
+//               see dnat_pools.h)
 //   forward     (filter, policy drop): established/related accepted first, invalid dropped,
 //               VPN sources dispatched only when they arrived through IPsec, then
 //               `iifname . oifname vmap @zone_dispatch` → one chain per zone pair
 //   zone pair chains "<from>__<to>": the policy rules for that pair in order (each a few
 //               set lookups, jumping to the rule's own chain: counter, limits, log, verdict),
 //               then a rate-limited log naming the pair and drop
-//   input       (filter, policy drop): the gateway itself (IKE/ESP, SSH from mgmt/VPN)
+//   input       (filter, policy drop): the gateway itself (IKE/ESP, SSH from mgmt/VPN; with
+//               ha: VRRP and conntrackd's sync between the two nodes on the sync link)
 //   output      (filter, policy accept)
-//   postrouting_nat (nat, srcnat): SNAT / masquerade out of the uplink
+//   postrouting_nat (nat, srcnat): SNAT / masquerade out of the uplink (with ha: SNAT to the
+//               floating uplink address instead of masquerade)
 #include <string>
 
+#include "bulwark/firewall/dnat_pools.h"
 #include "bulwark/firewall/ruleset.h"
 #include "bulwark/policies/model.h"
 #include "bulwark/policies/resolve.h"
@@ -34,7 +38,8 @@ struct CompileOptions {
 };
 
 struct CompileResult {
-  Ruleset ruleset;
+  Ruleset ruleset;               // DNAT maps as with every backend up
+  std::vector<DnatPool> pools;   // the DNAT maps whose elements follow the backends' health
   policies::Diagnostics diagnostics;  // e.g. interface names too long
   [[nodiscard]] bool ok() const { return !diagnostics.hasErrors(); }
 };

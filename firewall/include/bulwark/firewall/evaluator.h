@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bulwark/firewall/dnat_pools.h"
 #include "bulwark/firewall/ruleset.h"
 #include "bulwark/policies/model.h"
 
@@ -41,6 +42,8 @@ struct Evaluation {
   std::string oif;                  // egress interface ("" when delivered locally or dropped early)
   bool local = false;               // for the gateway itself (input chain)
   std::optional<IpAddress> dnatTo;  // destination after DNAT
+  std::string dnatMap;              // the DNAT map that chose it ("": a fixed DNAT); a numgen map
+                                    // is read at slot 0 (the next connection's slot may differ)
   Origin decidedBy;                 // the rule whose verdict ended evaluation
   std::string decidingRule;         // that rule, rendered
   std::string decidingChain;
@@ -48,5 +51,17 @@ struct Evaluation {
 };
 
 [[nodiscard]] Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet);
+
+// A flow DNATed through a pool's map (`first.dnatMap`) depends on the backends' health: the
+// same packet once per backend, as if that backend were the one the map names (every slot).
+// Empty when `first` used no pool.
+struct BackendEvaluation {
+  const DnatPool* pool = nullptr;  // not owned: an element of the `pools` passed in
+  std::size_t backend = 0;         // index into pool->backends
+  Evaluation evaluation;
+};
+[[nodiscard]] std::vector<BackendEvaluation> evaluatePerBackend(const Ruleset& rs, const std::vector<DnatPool>& pools,
+                                                                const RouteTable& routes, const Packet& packet,
+                                                                const Evaluation& first);
 
 }  // namespace bulwark::firewall

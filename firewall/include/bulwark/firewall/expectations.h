@@ -42,7 +42,10 @@ struct ExpectationResult {
   std::vector<ProbeResult> probes;
 };
 
+// `pools` (CompileResult::pools): a probe DNATed through a pool's map is checked once per
+// backend (labelled "tcp/443 via lb2"): the expectation must hold whichever is healthy.
 [[nodiscard]] std::vector<ExpectationResult> checkExpectations(const policies::Policy& policy, const Ruleset& rs,
-                                                               const CompileOptions& options = {});
+                                                               const CompileOptions& options = {},
+                                                               const std::vector<DnatPool>& pools = {});
 
 }  // namespace bulwark::firewall

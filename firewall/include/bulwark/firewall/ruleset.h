@@ -34,17 +34,20 @@ enum class Selector : std::uint8_t {
   ThDport,   // th dport (transport header destination port: tcp, udp, sctp)
 };
 
-// Key types of sets/maps, one per concatenated field.
-enum class KeyType : std::uint8_t { IfName, Ipv4Addr, Ipv6Addr, InetProto, InetService };
+// Key types of sets/maps, one per concatenated field. Slot: the output of `numgen inc mod N`
+// (a 32-bit integer in host byte order), the key of a DNAT map that spreads connections.
+enum class KeyType : std::uint8_t { IfName, Ipv4Addr, Ipv6Addr, InetProto, InetService, Slot };
 
 // One field of a set element's key. Addresses are prefixes (interval sets) or hosts;
 // ports are ranges (a single port is first == last).
-using KeyPart = std::variant<std::string /*ifname*/, Prefix, std::uint8_t /*proto*/, PortRange>;
+using KeyPart = std::variant<std::string /*ifname*/, Prefix, std::uint8_t /*proto*/, PortRange,
+                             std::uint32_t /*slot*/>;
 
 struct SetElement {
   std::vector<KeyPart> key;
   std::string jumpTo;  // verdict maps only: the chain this element jumps to
   std::string comment;
+  std::optional<IpAddress> target = std::nullopt;  // address maps only: the element's data
 };
 
 struct SetDef {
@@ -57,6 +60,10 @@ struct SetDef {
   std::uint32_t size = 0;        // dynamic sets: max entries
   std::vector<SetElement> elements;
   std::string comment;
+  // A map to addresses of this family (DNAT backends): `type <key> : ipv4_addr|ipv6_addr`.
+  std::optional<policies::Family> addressMap = std::nullopt;
+  // Key {Slot}: the map is declared `typeof numgen inc mod N : ip[6] daddr`, N = this.
+  std::uint32_t numgenMod = 0;
 };
 
 // ---- matches -------------------------------------------------------------------------
@@ -134,6 +141,16 @@ struct StmtDnat {
   IpAddress to;
   std::optional<std::uint16_t> port;
 };
+// DNAT to the address a map holds, keyed by the destination address (failover: VIP → the
+// backend chosen) or by `numgen inc mod N` (balance: slot → backend). A backend's health
+// change is then one element update of the map, never a rule change.
+//   dnat ip to ip daddr map @m[:port]    /    dnat ip to numgen inc mod N map @m[:port]
+struct StmtDnatMap {
+  policies::Family family = policies::Family::V4;
+  std::uint32_t numgenMod = 0;  // 0: keyed by ip/ip6 daddr
+  std::string map;
+  std::optional<std::uint16_t> port;
+};
 struct StmtSnat {
   IpAddress to;
 };
@@ -147,7 +164,8 @@ struct StmtVmap {
 using Expr = std::variant<MatchCtState, MatchIfName, MatchNfProto, MatchL4Proto, MatchPrefix,
                           MatchPort, MatchLookup, MatchIpsecIn, MatchFibSaddrMissing,
                           MatchTcpSynOnly, MatchNotTcpSyn, StmtCounter, StmtLimit, StmtMeterOver,
-                          StmtConnLimitOver, StmtLog, StmtDnat, StmtSnat, StmtMasquerade, StmtVmap>;
+                          StmtConnLimitOver, StmtLog, StmtDnat, StmtDnatMap, StmtSnat, StmtMasquerade,
+                          StmtVmap>;
 
 enum class VerdictKind : std::uint8_t { None, Accept, Drop, Reject, Jump, Goto, Return };
 struct Verdict {

@@ -101,11 +101,57 @@ struct Segment : Located {
   int mtu = 1500;
 };
 
+// An endpoint in a rule: "any", "internet", a zone/segment/host/VPN group name, or an
+// address/prefix literal ("198.51.100.0/24").
+struct Endpoint {
+  std::string text;
+  Location where;
+  std::optional<Prefix> literal;  // set when text is an address or prefix
+};
+
+// A service in a rule: a named service, "any", or a literal like "tcp/8443".
+struct ServiceRef {
+  std::string text;
+  Location where;
+  std::optional<PortSpec> literal;
+};
+
 struct Host : Located {
   std::string name;
   std::string description;
   NameRef segment;
   std::vector<IpAddress> addresses;
+  std::vector<NameRef> checks;  // health checks run against this host (names in `checks:`)
+};
+
+// A health check the gateway runs against hosts (hosts[].checks) and DNAT backends
+// (nat.dnat[].check), from its own network namespace. The engine is gateway/health.
+enum class CheckType : std::uint8_t { Tcp, Http, Https, Tls };
+[[nodiscard]] std::string_view checkTypeName(CheckType t);
+
+// Defaults and bounds of the timing fields, shared by the loader (bounds), the validator
+// (timeout < interval) and the engine.
+inline constexpr std::uint32_t kCheckIntervalDefaultMs = 1000;
+inline constexpr std::uint32_t kCheckTimeoutDefaultMs = 500;
+inline constexpr std::uint32_t kCheckIntervalMinMs = 100;
+inline constexpr std::uint32_t kCheckIntervalMaxMs = 300000;
+inline constexpr std::uint32_t kCheckTimeoutMinMs = 50;
+inline constexpr std::uint32_t kCheckCountDefault = 2;  // rise and fall
+inline constexpr std::uint32_t kCheckCountMax = 10;
+
+struct HealthCheck : Located {
+  std::string name;
+  std::string description;
+  CheckType type = CheckType::Tcp;
+  bool typeKnown = true;              // false: 'type' did not parse (reported by the loader)
+  std::optional<ServiceRef> service;  // the TCP port probed; default http 80, https/tls 443
+  std::string path = "/";             // http(s): the GET request's path
+  std::string host;                   // http(s): Host header; https/tls: SNI ("": the address)
+  std::vector<std::uint16_t> expect;  // http(s): statuses counted as up (empty: 200)
+  std::uint32_t intervalMs = kCheckIntervalDefaultMs;
+  std::uint32_t timeoutMs = kCheckTimeoutDefaultMs;
+  std::uint32_t rise = kCheckCountDefault;  // consecutive successes to be up
+  std::uint32_t fall = kCheckCountDefault;  // consecutive failures to be down
 };
 
 struct Zone : Located {
@@ -129,20 +175,6 @@ struct Limits : Located {
   std::optional<std::uint32_t> connections;  // concurrent connections per source
 };
 
-// An endpoint in a rule: "any", "internet", a zone/segment/host/VPN group name, or an
-// address/prefix literal ("198.51.100.0/24").
-struct Endpoint {
-  std::string text;
-  Location where;
-  std::optional<Prefix> literal;  // set when text is an address or prefix
-};
-
-// A service in a rule: a named service, "any", or a literal like "tcp/8443".
-struct ServiceRef {
-  std::string text;
-  Location where;
-  std::optional<PortSpec> literal;
-};
 
 struct Rule : Located {
   std::string name;
@@ -155,11 +187,26 @@ struct Rule : Located {
   bool log = false;
 };
 
+// How a DNAT with several backends picks one: the first healthy in the order written
+// (standby backends take over), or new connections spread over all healthy ones.
+enum class DnatMode : std::uint8_t { Single, Failover, Balance };
+[[nodiscard]] std::string_view dnatModeName(DnatMode m);
+inline constexpr std::size_t kMaxDnatBackends = 32;
+
+// A DNAT backend: a host name, or an address literal inside one of the segments.
+struct Backend {
+  std::string text;
+  Location where;
+  std::optional<IpAddress> literal;
+};
+
 struct Dnat : Located {
   std::string name;
   IpAddress vip;
   ServiceRef service;
-  NameRef to;                         // host receiving the traffic
+  std::vector<Backend> to;            // backends receiving the traffic, in order
+  DnatMode mode = DnatMode::Single;   // several backends: failover unless 'mode' says
+  std::optional<NameRef> check;       // health check deciding which backends get traffic
   std::optional<std::uint16_t> port;  // translated port; default: unchanged
 };
 
@@ -191,6 +238,57 @@ struct Vpn : Located {
   std::vector<VpnGroup> groups;
 };
 
+// ---- ha: an active/standby gateway pair (keepalived VRRP + conntrackd state sync) -------
+
+// An address with the prefix length of the subnet it sits on: "198.51.100.2/24" (host bits
+// kept, unlike Prefix). Used where the policy knows no subnet of its own (uplink, sync link).
+struct InterfaceAddress {
+  IpAddress ip;
+  int length = 0;
+  [[nodiscard]] std::string str() const;  // "198.51.100.2/24"
+  [[nodiscard]] Prefix subnet() const { return Prefix(ip, length); }
+  friend auto operator<=>(const InterfaceAddress&, const InterfaceAddress&) = default;
+};
+
+// One node's own addresses on one segment (never the floating gateway address).
+struct HaSegmentAddresses {
+  NameRef segment;
+  std::vector<IpAddress> addresses;
+  std::vector<Location> where;  // one per address
+};
+
+struct HaNode : Located {
+  std::string name;
+  std::vector<InterfaceAddress> uplink;     // its own addresses on the uplink
+  std::optional<InterfaceAddress> sync;     // on a dedicated sync interface
+  std::optional<IpAddress> control;         // where the peer reaches its control API
+  std::vector<HaSegmentAddresses> segments;
+};
+
+// A floating address written out in `ha.floating` (otherwise they are derived, see ha.h).
+struct HaFloating : Located {
+  IpAddress address;
+  std::optional<int> length;  // given as "address/length"
+  bool uplink = false;        // on the uplink ...
+  NameRef segment;            // ... or on this segment
+};
+
+enum class HaFailback : std::uint8_t { NoPreempt, Preempt };
+
+struct Ha : Located {
+  std::vector<HaNode> nodes;
+  std::vector<InterfaceAddress> uplink;  // the pair's floating addresses on the uplink
+  std::string syncInterface;             // the sync link: a dedicated interface ...
+  NameRef syncSegment;                   // ... or a segment
+  int vrrpId = 51;                       // the first VRRP id; one per floating interface
+  int advertCentis = 100;                // VRRPv3 advert interval in centiseconds
+  HaFailback failback = HaFailback::NoPreempt;
+  std::optional<int> preemptDelay;       // seconds, with failback: preempt
+  bool floatingListed = false;           // `floating` given: exactly these float
+  std::vector<HaFloating> floating;
+  [[nodiscard]] const HaNode* findNode(std::string_view name) const;
+};
+
 struct Expectation : Located {
   Endpoint from;
   Endpoint to;
@@ -207,16 +305,19 @@ struct Policy {
   std::vector<Segment> segments;
   std::vector<Host> hosts;
   std::vector<Service> services;
+  std::vector<HealthCheck> checks;
   std::vector<Zone> zones;
   std::vector<Rule> rules;
   std::vector<Dnat> dnat;
   std::vector<Snat> snat;
   std::optional<Vpn> vpn;
+  std::optional<Ha> ha;
   std::vector<Expectation> expectations;
 
   [[nodiscard]] const Segment* findSegment(std::string_view name) const;
   [[nodiscard]] const Host* findHost(std::string_view name) const;
   [[nodiscard]] const Service* findService(std::string_view name) const;
+  [[nodiscard]] const HealthCheck* findCheck(std::string_view name) const;
   [[nodiscard]] const Zone* findZone(std::string_view name) const;
   [[nodiscard]] const VpnGroup* findVpnGroup(std::string_view name) const;
 };

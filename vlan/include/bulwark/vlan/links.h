@@ -44,7 +44,10 @@ struct DesiredLink {
   std::string parent;       // the trunk (Vlan only)
   std::uint16_t vlanId = 0; // Vlan only
   std::uint32_t mtu = 1500;
-  std::vector<Address> addresses;  // IPv4 then IPv6 gateway addresses
+  std::vector<Address> addresses;  // IPv4 then IPv6 gateway addresses (a pair's node: its own)
+  // A pair (policy ha:): the floating addresses keepalived adds and removes on this link.
+  // Bulwark's link reconciler neither adds nor removes them.
+  std::vector<Address> tolerated;
   bool ipv6 = false;               // the segment has IPv6 (IPv6 forwarding wanted)
 };
 
@@ -57,8 +60,11 @@ struct LinkSet {
   std::vector<std::string> problems;
 };
 
-// The policy's links. Pure; never fails (problems are recorded in the set).
-[[nodiscard]] LinkSet desiredLinks(const policies::Policy& policy);
+// The policy's links. Pure; never fails (problems are recorded in the set). A policy with an
+// `ha:` section describes a pair: each node's links carry its own addresses, the floating ones
+// are left to keepalived (`tolerated`), so `haNode` (the node's name in ha.nodes) is needed;
+// without it the set holds a problem (the gateway address on both nodes would collide).
+[[nodiscard]] LinkSet desiredLinks(const policies::Policy& policy, std::string_view haNode = {});
 
 // ---- the kernel's view ---------------------------------------------------------------------
 struct ObservedLink {

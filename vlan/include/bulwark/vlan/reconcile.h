@@ -34,7 +34,7 @@ struct Plan {
 };
 
 // desiredLinks + observe + diff. Errors: policy problems, conflicts, missing interfaces.
-[[nodiscard]] Result<Plan> planLinks(const policies::Policy& policy);
+[[nodiscard]] Result<Plan> planLinks(const policies::Policy& policy, std::string_view haNode = {});
 
 struct ApplyReport {
   std::size_t ops = 0;       // operations applied

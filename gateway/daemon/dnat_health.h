@@ -1,0 +1,85 @@
+#pragma once
+// Health checks in bulwarkd: runs the health engine (gateway/health) for the policy's checks
+// and keeps every DNAT pool's map on the backends that are up. A backend's transition
+// arrives from an engine thread, is handed to the event loop (EventLoop::post), and becomes
+// one element update of each map that names it (ElementWriter: a netlink socket kept open,
+// ~0.2 ms), an audit entry (journald, STATE/audit.log, the events stream) and metrics.
+//
+// The firewall kind asks effective() for the ruleset with the current choices, so an apply,
+// a rollback or a drift repair writes the maps as health has them (never back to "every
+// backend up"), and the maps a health change wrote are not drift.
+//
+// When every backend of a pool is down, each element keeps the backend it had (the last
+// one up): refusing would turn failing checks into a certain outage, while a check can fail
+// on a backend that still serves (a wrong path, an overloaded health page). That state is
+// audited ("dnat-all-down") and visible in the metrics.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bulwark/firewall/dnat_pools.h"
+#include "bulwark/firewall/programmer.h"
+#include "bulwark/health/engine.h"
+#include "event_loop.h"
+#include "firewall_kind.h"
+
+namespace bulwark::daemon {
+
+class Reconciler;
+
+class DnatHealth {
+ public:
+  struct Stats {
+    std::uint64_t mapUpdates = 0;       // element updates written
+    std::uint64_t mapUpdateFailures = 0;
+    double lastUpdateSeconds = 0;       // the last element update's duration
+  };
+
+  explicit DnatHealth(EventLoop& loop, health::Engine::Options options = {});
+  DnatHealth(const DnatHealth&) = delete;
+  DnatHealth& operator=(const DnatHealth&) = delete;
+
+  // After the reconciler exists (it owns the audit log and the firewall's current state).
+  void attach(Reconciler& r) { reconciler_ = &r; }
+
+  // The targets the engine probes (the health kind's apply).
+  void configure(std::vector<health::Target> targets);
+  [[nodiscard]] const std::vector<health::Target>& targets() const { return targets_; }
+
+  // The firewall kind's overlay: `state`'s ruleset with each pool's map on its choice.
+  [[nodiscard]] firewall::Ruleset effective(const FirewallState& state) const;
+  [[nodiscard]] std::uint64_t version() const { return version_; }
+  [[nodiscard]] FirewallOverlay overlay();
+
+  // bulwark_health_* and bulwark_dnat_* series (Prometheus text).
+  [[nodiscard]] std::string metrics() const;
+  [[nodiscard]] std::vector<health::Status> snapshot() const { return engine_->snapshot(); }
+  // The web view's `health` array (gateway/web/README.md): one entry per check and host.
+  [[nodiscard]] nlohmann::json webStatus() const;
+  [[nodiscard]] const Stats& stats() const { return stats_; }
+
+  // On the loop: one transition of one target (public for tests).
+  void onTransition(const health::Transition& t);
+
+ private:
+  [[nodiscard]] std::vector<firewall::BackendHealth> healthOf(const firewall::DnatPool& pool) const;
+  [[nodiscard]] firewall::PoolChoice choiceOf(const firewall::DnatPool& pool) const;
+  void log(const std::string& line) const;
+
+  EventLoop& loop_;
+  Reconciler* reconciler_ = nullptr;  // not owned; set by attach()
+  std::vector<health::Target> targets_;
+  std::map<std::string, health::State> health_;             // "check|host" → state
+  std::map<std::string, firewall::PoolChoice> choices_;    // map → the choice written last
+  std::uint64_t version_ = 1;
+  Stats stats_;
+  std::optional<firewall::ElementWriter> writer_;
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);   // posted closures check it
+  std::unique_ptr<health::Engine> engine_;                  // last: its threads stop first
+};
+
+}  // namespace bulwark::daemon
