@@ -133,11 +133,8 @@ class Builder {
       }
       nftnl_set_set_data(n.get(), NFTNL_SET_DESC_CONCAT, lens.data(), static_cast<std::uint32_t>(lens.size()));
     }
-    nl::UdataPtr ud;
-    if (!s.comment.empty()) {
-      ud = nl::udataComment(NFTNL_UDATA_SET_COMMENT, s.comment);
-      nftnl_set_set_data(n.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
-    }
+    nl::UdataPtr ud = nl::setUserdata(s);
+    nftnl_set_set_data(n.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
     auto seq = batch_.add(4096 + s.comment.size(), [&](char* buf, std::uint32_t sq) {
       nlmsghdr* nlh = nftnl_set_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, kFamily, NLM_F_CREATE | NLM_F_ACK, sq);
       nftnl_set_nlmsg_build_payload(nlh, n.get());

@@ -86,6 +86,10 @@ Ruleset fullRuleset() {
   rs.sets.push_back(svc);
   rs.sets.push_back(SetDef{"meter4", {KeyType::Ipv4Addr}, false, false, true, 60, 65535, {}, ""});
   rs.sets.push_back(SetDef{"cl4", {KeyType::Ipv4Addr}, false, false, true, 0, 65535, {}, ""});
+  // One interface as the key: nft prints such keys from the set's byte order hint.
+  SetDef eg{"egress", {KeyType::IfName}, false, true, false, 0, 0, {}, "by egress"};
+  eg.elements.push_back({{std::string("eth2")}, "dmz__lan", ""});
+  rs.sets.push_back(eg);
 
   Chain fwd{"forward", BaseChain{ChainType::Filter, Hook::Forward, 0, true}, {}, "forwarded traffic"};
   fwd.rules = {
@@ -117,6 +121,7 @@ Ruleset fullRuleset() {
                        MatchLookup{{Selector::Ip4Saddr}, "nets4", false}},
            accept()),
       rule(24, "dispatch", {StmtVmap{{Selector::IifName, Selector::OifName}, "zone_dispatch"}}),
+      rule(25, "egress", {StmtVmap{{Selector::OifName}, "egress"}}),
   };
   rs.chains.push_back(fwd);
   rs.chains.push_back(Chain{"c1", std::nullopt, {rule(30, "c1-counter", {StmtCounter{}}, accept())}, ""});
@@ -194,7 +199,7 @@ TEST_F(Programmer, AppliesEveryVariantAndNftListsIt) {
         "limit rate over 10/minute", "reject",
         "add @meter4 { ip saddr limit rate over 1000/second burst 2000 packets } drop",
         "add @cl4 { ip saddr ct count over 20 } drop", "log prefix \"hello \" limit rate 5/hour burst 3 packets goto c1",
-        "iifname . oifname vmap @zone_dispatch", "ip6 saddr @nets6 ip6 daddr 2001:db8:1::/48",
+        "iifname . oifname vmap @zone_dispatch", "elements = { \"eth2\" : jump dmz__lan }", "ip6 saddr @nets6 ip6 daddr 2001:db8:1::/48",
         "th dport @svc", "iifname . ip daddr . th dport @hosts", "ip saddr @nets4",
         "dnat ip to 10.0.0.1:8080", "dnat ip6 to 2001:db8::2", "snat ip to 1.2.3.4", "masquerade",
         "comment \"campus.yaml:12 public-web\"", "comment \"bulwark: builtin:input\"",

@@ -57,4 +57,10 @@ using ElemIterPtr = std::unique_ptr<nftnl_set_elems_iter, ElemIterDeleter>;
 [[nodiscard]] UdataPtr udataComment(std::uint8_t type, const std::string& comment);
 [[nodiscard]] std::string udataFind(const void* data, std::uint32_t len, std::uint8_t type);
 
+// A set's userdata exactly as nft writes it: key (and data) byte order hints, the typeof
+// record of a concatenation, the comment (set_udata.cpp).
+[[nodiscard]] UdataPtr setUserdata(const SetDef& s);
+// nft's byte order hint for a key (0 = concatenation, 1 = host: ifname, 2 = big endian).
+[[nodiscard]] std::uint32_t nftKeyByteorder(const std::vector<KeyType>& key);
+
 }  // namespace bulwark::firewall::nl
