@@ -58,7 +58,7 @@ std::string elementId(const SetElement& e) {
     s += (s.empty() ? "" : " . ") + partText(p);
   }
   if (!e.jumpTo.empty()) {
-    s += " : jump " + e.jumpTo;
+    s += " : goto " + e.jumpTo;
   }
   if (!e.comment.empty()) {
     s += " comment \"" + e.comment + "\"";

@@ -199,11 +199,11 @@ TEST_F(Programmer, AppliesEveryVariantAndNftListsIt) {
         "limit rate over 10/minute", "reject",
         "add @meter4 { ip saddr limit rate over 1000/second burst 2000 packets } drop",
         "add @cl4 { ip saddr ct count over 20 } drop", "log prefix \"hello \" limit rate 5/hour burst 3 packets goto c1",
-        "iifname . oifname vmap @zone_dispatch", "elements = { \"eth2\" : jump dmz__lan }", "ip6 saddr @nets6 ip6 daddr 2001:db8:1::/48",
+        "iifname . oifname vmap @zone_dispatch", "elements = { \"eth2\" : goto dmz__lan }", "ip6 saddr @nets6 ip6 daddr 2001:db8:1::/48",
         "th dport @svc", "iifname . ip daddr . th dport @hosts", "ip saddr @nets4",
         "dnat ip to 10.0.0.1:8080", "dnat ip6 to 2001:db8::2", "snat ip to 1.2.3.4", "masquerade",
         "comment \"campus.yaml:12 public-web\"", "comment \"bulwark: builtin:input\"",
-        "10.0.0.0/8 comment \"rfc1918\", 11.0.0.0/8", "10.0.0.0/8 . tcp . 80-90", "\"eth0\" . \"eth1\" comment \"lan to dmz\" : jump lan__dmz",
+        "10.0.0.0/8 comment \"rfc1918\", 11.0.0.0/8", "10.0.0.0/8 . tcp . 80-90", "\"eth0\" . \"eth1\" comment \"lan to dmz\" : goto lan__dmz",
         "type ipv4_addr . inet_proto . inet_service", "flags dynamic,timeout", "timeout 1m",
         "type filter hook forward priority filter; policy drop;", "type nat hook prerouting priority dstnat;",
         "80-90, 443"}) {
