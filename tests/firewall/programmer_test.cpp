@@ -391,6 +391,28 @@ TEST_F(Programmer, DiffSeesForeignEdits) {
   EXPECT_TRUE(diff(rs, *obs3).empty());
 }
 
+// issue 21: the read-back called a table whose map elements were jumps "in sync". A jump
+// returns into the calling chain (another firewall than the IR's goto), so it must show.
+TEST_F(Programmer, DiffSeesAJumpWhereTheMapGoes) {
+  const Ruleset rs = fullRuleset();
+  ASSERT_TRUE(apply(rs).ok());
+  ASSERT_EQ(run("nft delete element inet bulwark egress '{ \"eth2\" }' && "
+                "nft add element inet bulwark egress '{ \"eth2\" : jump dmz__lan }'")
+                .status,
+            0);
+  auto obs = observe();
+  ASSERT_TRUE(obs.ok() && obs->has_value());
+  Diff d = diff(rs, *obs);
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].kind, ChangeKind::SetChanged);
+  EXPECT_NE(d.changes[0].description.find("goto"), std::string::npos) << d.changes[0].description;
+  ASSERT_TRUE(apply(rs).ok());
+  auto again = observe();
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_TRUE(diff(rs, *again).empty());
+  EXPECT_NE(listTable().find("\"eth2\" : goto dmz__lan"), std::string::npos);
+}
+
 TEST_F(Programmer, TableAbsentIsNotAnError) {
   auto obs = observe();
   ASSERT_TRUE(obs.ok()) << obs.error().message;
