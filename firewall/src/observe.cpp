@@ -9,6 +9,7 @@
 
 #include "nl/nftnl.h"
 #include "nl/socket.h"
+#include "observe_sets.h"
 
 namespace bulwark::firewall {
 namespace {
@@ -52,62 +53,6 @@ std::optional<Hook> hookFrom(std::uint32_t n) {
   }
 }
 
-ObservedSet toObservedSet(nftnl_set* s) {
-  ObservedSet o;
-  o.def.name = nftnl_set_get_str(s, NFTNL_SET_NAME);
-  o.handle = nftnl_set_get_u64(s, NFTNL_SET_HANDLE);
-  const std::uint32_t flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
-  auto keys = nl::keyTypesFromId(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN));
-  if (keys) {
-    o.def.key = *keys;
-  } else {
-    o.unknown = "key type " + std::to_string(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE)) + " len " +
-                std::to_string(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN));
-  }
-  o.def.interval = (flags & NFT_SET_INTERVAL) != 0;
-  o.def.dynamic = (flags & NFT_SET_EVAL) != 0;
-  if ((flags & NFT_SET_MAP) != 0) {
-    const std::uint32_t dataType = nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE);
-    const std::uint32_t dataLen = nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN);
-    if (dataType == NFT_DATA_VERDICT) {
-      o.def.verdictMap = true;
-    } else if (dataType == nl::keyTypeId(KeyType::Ipv4Addr) && dataLen == 4) {
-      o.def.addressMap = policies::Family::V4;
-    } else if (dataType == nl::keyTypeId(KeyType::Ipv6Addr) && dataLen == 16) {
-      o.def.addressMap = policies::Family::V6;
-    } else {
-      o.unknown += (o.unknown.empty() ? "" : "; ") + std::string("map to data Bulwark does not use");
-    }
-  }
-  const std::uint32_t known = NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_MAP | NFT_SET_EVAL | NFT_SET_TIMEOUT;
-  if ((flags & ~known) != 0) {
-    o.unknown += (o.unknown.empty() ? "" : "; ") + std::string("set flags ") + std::to_string(flags);
-  }
-  if (nftnl_set_is_set(s, NFTNL_SET_TIMEOUT)) {
-    o.def.timeoutSec = static_cast<std::uint32_t>(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT) / 1000);
-  }
-  if (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE)) {
-    o.def.size = nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE);
-  }
-  if (nftnl_set_is_set(s, NFTNL_SET_USERDATA)) {
-    std::uint32_t len = 0;
-    const void* d = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
-    o.def.comment = udataOf(d, len, NFTNL_UDATA_SET_COMMENT);
-    o.def.numgenMod = nl::numgenModOfUserdata(d, len);
-  }
-  const bool slotKey = o.def.key.size() == 1 && o.def.key[0] == KeyType::Slot;
-  if (slotKey != (o.def.numgenMod != 0) || (slotKey && !o.def.addressMap)) {
-    o.unknown += (o.unknown.empty() ? "" : "; ") + std::string("integer key without Bulwark's numgen map shape");
-  }
-  return o;
-}
-
-nl::Bytes elemData(nftnl_set_elem* e, std::uint16_t attr) {
-  std::uint32_t len = 0;
-  const auto* p = static_cast<const std::uint8_t*>(nftnl_set_elem_get(e, attr, &len));
-  return p == nullptr ? nl::Bytes{} : nl::Bytes(p, p + len);
-}
-
 KernelResult<nl::Unit> readElements(nl::Socket& sock, ObservedSet& os) {
   nl::SetPtr s(nftnl_set_alloc());
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
@@ -126,34 +71,7 @@ KernelResult<nl::Unit> readElements(nl::Socket& sock, ObservedSet& os) {
   if (!r) {
     return r.error();
   }
-  std::vector<nl::RawElement> raw;
-  nl::ElemIterPtr it(nftnl_set_elems_iter_create(s.get()));
-  for (nftnl_set_elem* e = nftnl_set_elems_iter_next(it.get()); e != nullptr;
-       e = nftnl_set_elems_iter_next(it.get())) {
-    nl::RawElement x;
-    x.key = elemData(e, NFTNL_SET_ELEM_KEY);
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
-      x.data = elemData(e, NFTNL_SET_ELEM_DATA);
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END)) {
-      x.keyEnd = elemData(e, NFTNL_SET_ELEM_KEY_END);
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS)) {
-      x.intervalEnd = (nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) & NFT_SET_ELEM_INTERVAL_END) != 0;
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) {
-      x.jumpTo = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
-    }
-    if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_USERDATA)) {
-      std::uint32_t len = 0;
-      const void* d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
-      x.comment = udataOf(d, len, NFTNL_UDATA_SET_ELEM_COMMENT);
-    }
-    raw.push_back(std::move(x));
-  }
-  auto dec = nl::decodeElements(os.def, std::move(raw));
-  os.def.elements = std::move(dec.elements);
-  os.unknownElements = std::move(dec.unknown);
+  takeElements(s.get(), os);
   return nl::Unit{};
 }
 

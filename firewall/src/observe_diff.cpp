@@ -4,7 +4,6 @@
 #include <unordered_map>
 
 #include "bulwark/firewall/observe.h"
-#include "nl/ops.h"
 
 namespace bulwark::firewall {
 namespace {
@@ -59,7 +58,7 @@ std::string elementId(const SetElement& e) {
     s += (s.empty() ? "" : " . ") + partText(p);
   }
   if (!e.jumpTo.empty()) {
-    s += " : jump " + e.jumpTo;
+    s += " : goto " + e.jumpTo;
   }
   if (e.target) {
     s += " : " + e.target->str();
@@ -188,16 +187,6 @@ bool sameExprs(const std::vector<Expr>& a, const std::vector<Expr>& b) {
 }
 
 bool sameElement(const SetElement& a, const SetElement& b) { return elementId(a) == elementId(b); }
-
-Rule canonicalRule(const Rule& r) {
-  Rule out = r;
-  auto raised = nl::raise(nl::lower(r));
-  if (raised.ok) {
-    out.exprs = std::move(raised.exprs);
-    out.verdict = raised.verdict;
-  }
-  return out;
-}
 
 bool Diff::elementsOnly() const {
   if (changes.empty()) {

@@ -50,7 +50,7 @@ std::string describeElement(const SetElement& e) {
     s += (s.empty() ? "" : " . ") + describePart(p);
   }
   if (!e.jumpTo.empty()) {
-    s += " : jump " + e.jumpTo;
+    s += " : goto " + e.jumpTo;
   }
   if (e.target) {
     s += " : " + e.target->str();
@@ -187,7 +187,7 @@ class Builder {
             nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
           } else if (type == NFT_MSG_NEWSETELEM) {
             if (s.verdictMap) {
-              nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, static_cast<std::uint32_t>(NFT_JUMP));
+              nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, static_cast<std::uint32_t>(NFT_GOTO));
               nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, e.jumpTo.c_str());
             }
             if (!e.comment.empty()) {

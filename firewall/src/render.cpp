@@ -210,7 +210,7 @@ std::string renderRule(const Rule& r) {
 std::string renderSetElement(const SetDef&, const SetElement& e) {
   std::string s;
   for (const auto& k : e.key) s += (s.empty() ? "" : " . ") + keyPart(k);
-  if (!e.jumpTo.empty()) s += " : jump " + e.jumpTo;
+  if (!e.jumpTo.empty()) s += " : goto " + e.jumpTo;  // the programmer writes NFT_GOTO
   if (e.target) s += " : " + e.target->str();
   return s;
 }

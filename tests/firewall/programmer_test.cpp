@@ -105,6 +105,10 @@ Ruleset fullRuleset() {
   spread6.elements = {{{std::uint32_t{2}}, "", "", ip("2001:db8::7")}};
   rs.sets.push_back(spread6);
   rs.sets.push_back(SetDef{"cl4", {KeyType::Ipv4Addr}, false, false, true, 0, 65535, {}, ""});
+  // One interface as the key: nft prints such keys from the set's byte order hint.
+  SetDef eg{"egress", {KeyType::IfName}, false, true, false, 0, 0, {}, "by egress"};
+  eg.elements.push_back({{std::string("eth2")}, "dmz__lan", ""});
+  rs.sets.push_back(eg);
 
   Chain fwd{"forward", BaseChain{ChainType::Filter, Hook::Forward, 0, true}, {}, "forwarded traffic"};
   fwd.rules = {
@@ -136,6 +140,7 @@ Ruleset fullRuleset() {
                        MatchLookup{{Selector::Ip4Saddr}, "nets4", false}},
            accept()),
       rule(24, "dispatch", {StmtVmap{{Selector::IifName, Selector::OifName}, "zone_dispatch"}}),
+      rule(25, "egress", {StmtVmap{{Selector::OifName}, "egress"}}),
   };
   rs.chains.push_back(fwd);
   rs.chains.push_back(Chain{"c1", std::nullopt, {rule(30, "c1-counter", {StmtCounter{}}, accept())}, ""});
@@ -225,7 +230,7 @@ TEST_F(Programmer, AppliesEveryVariantAndNftListsIt) {
         "limit rate over 10/minute", "reject",
         "add @meter4 { ip saddr limit rate over 1000/second burst 2000 packets } drop",
         "add @cl4 { ip saddr ct count over 20 } drop", "log prefix \"hello \" limit rate 5/hour burst 3 packets goto c1",
-        "iifname . oifname vmap @zone_dispatch", "ip6 saddr @nets6 ip6 daddr 2001:db8:1::/48",
+        "iifname . oifname vmap @zone_dispatch", "elements = { \"eth2\" : goto dmz__lan }", "ip6 saddr @nets6 ip6 daddr 2001:db8:1::/48",
         "th dport @svc", "iifname . ip daddr . th dport @hosts", "ip saddr @nets4",
         "dnat ip to 10.0.0.1:8080", "dnat ip6 to 2001:db8::2", "snat ip to 1.2.3.4", "masquerade",
         "dnat ip to ip daddr map @vip4", "dnat ip to ip daddr map @vip4:8443", "dnat ip to numgen inc mod 2 map @spread4",
@@ -234,7 +239,7 @@ TEST_F(Programmer, AppliesEveryVariantAndNftListsIt) {
         "typeof numgen inc mod 3 : ip6 daddr", "type ipv4_addr : ipv4_addr", "1.2.3.5 : 10.0.0.2",
         "0 : 10.0.0.2, 1 : 10.0.0.3", "2 : 2001:db8::7", "2001:db8::5 : 2001:db8::6",
         "comment \"campus.yaml:12 public-web\"", "comment \"bulwark: builtin:input\"",
-        "10.0.0.0/8 comment \"rfc1918\", 11.0.0.0/8", "10.0.0.0/8 . tcp . 80-90", "\"eth0\" . \"eth1\" comment \"lan to dmz\" : jump lan__dmz",
+        "10.0.0.0/8 comment \"rfc1918\", 11.0.0.0/8", "10.0.0.0/8 . tcp . 80-90", "\"eth0\" . \"eth1\" comment \"lan to dmz\" : goto lan__dmz",
         "type ipv4_addr . inet_proto . inet_service", "flags dynamic,timeout", "timeout 1m",
         "type filter hook forward priority filter; policy drop;", "type nat hook prerouting priority dstnat;",
         "80-90, 443"}) {
@@ -422,6 +427,28 @@ TEST_F(Programmer, DiffSeesForeignEdits) {
   auto obs3 = observe();
   ASSERT_TRUE(obs3.ok() && obs3->has_value());
   EXPECT_TRUE(diff(rs, *obs3).empty());
+}
+
+// issue 21: the read-back called a table whose map elements were jumps "in sync". A jump
+// returns into the calling chain (another firewall than the IR's goto), so it must show.
+TEST_F(Programmer, DiffSeesAJumpWhereTheMapGoes) {
+  const Ruleset rs = fullRuleset();
+  ASSERT_TRUE(apply(rs).ok());
+  ASSERT_EQ(run("nft delete element inet bulwark egress '{ \"eth2\" }' && "
+                "nft add element inet bulwark egress '{ \"eth2\" : jump dmz__lan }'")
+                .status,
+            0);
+  auto obs = observe();
+  ASSERT_TRUE(obs.ok() && obs->has_value());
+  Diff d = diff(rs, *obs);
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].kind, ChangeKind::SetChanged);
+  EXPECT_NE(d.changes[0].description.find("goto"), std::string::npos) << d.changes[0].description;
+  ASSERT_TRUE(apply(rs).ok());
+  auto again = observe();
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_TRUE(diff(rs, *again).empty());
+  EXPECT_NE(listTable().find("\"eth2\" : goto dmz__lan"), std::string::npos);
 }
 
 TEST_F(Programmer, TableAbsentIsNotAnError) {

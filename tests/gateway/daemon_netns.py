@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "lab" / "netns"))
+import nft_witness  # noqa: E402  (lab/netns/nft_witness.py)
 VIEW_GID = 64242
 CHANGE_GID = 64241
 
@@ -174,6 +176,12 @@ EXTRA_RULE = """
     services: [tcp/443]
     action: allow
 """
+
+
+def t_startup_table_is_what_render_says(lab):
+    """nft, not the daemon's read-back, witnesses its startup reconcile (issue 21)."""
+    problems = nft_witness.check(lab.gw, ctl=lab.a.ctl, policy=str(lab.pol))
+    check(not problems, "nft as witness: " + "\n    ".join(problems[:40]))
 
 
 def t_wrong_uid_denied(lab):
@@ -587,7 +595,7 @@ def t_metrics(lab):
     check("bulwark_zone_drop_packets_total{" in text, "no zone-pair drop counter")
 
 
-TESTS = [t_wrong_uid_denied, t_view_role_cannot_apply, t_invalid_policy_changes_nothing,
+TESTS = [t_startup_table_is_what_render_says, t_wrong_uid_denied, t_view_role_cannot_apply, t_invalid_policy_changes_nothing,
          t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_links_applied_and_rolled_back,
          t_link_drift_repaired, t_metrics, t_counters_follow_traffic,
          t_scrape_does_not_block_status, t_pending_confirm_survives_restart, t_kill9_keeps_connections_and_adopts]
@@ -622,7 +630,8 @@ def main():
             try:
                 t(lab)
                 print(f"ok   {t.__name__} ({time.monotonic() - start:.1f} s)")
-            except (Failed, RuntimeError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+            except (Failed, RuntimeError, subprocess.TimeoutExpired, ValueError, KeyError,
+                    nft_witness.WitnessError) as e:
                 failed += 1
                 print(f"FAIL {t.__name__}: {e}")
         if failed:

@@ -10,7 +10,9 @@
 3. programs the gateway namespace's firewall with --apply-cmd, a shell command template with
    {gw} {inet} {prefix} {ctl} {policy} (each shell-quoted), e.g.
        "ip netns exec {gw} {ctl} apply --direct {policy}"
-   or `none` to apply nothing;
+   or `none` to apply nothing; after an apply, nft is asked as an independent witness whether
+   the gateway's table inet bulwark is what `bulwarkctl render` says and whether its own
+   listing reloads (lab/netns/nft_witness.py); a difference fails the run like a mismatch;
 4. probes every expectation: from the `from` namespace to the `to` address, every port of the
    service, tcp and udp, every address family both ends have; `internet` is the internet
    namespace (198.51.100.7); an address literal is that address; a DNAT VIP is probed at the
@@ -60,6 +62,7 @@ sys.path.insert(0, str(LAB))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import topology  # noqa: E402  (lab/netns/topology.py)
 from offline_check import ask_offline, compare_offline  # noqa: E402  (lab/netns/offline_check.py)
+import nft_witness  # noqa: E402  (lab/netns/nft_witness.py)
 from probe_plan import Probe, plan, print_table  # noqa: E402  (lab/netns/probe_plan.py)
 
 PY = "/usr/bin/python3"
@@ -413,6 +416,7 @@ def main(argv=None) -> int:
     servers = Servers()
     offline_bg = cf.ThreadPoolExecutor(max_workers=1)
     offline = None
+    nft_problems: list[str] = []
     rc = 0
     timings = {}
     try:
@@ -451,6 +455,17 @@ def main(argv=None) -> int:
                 print(f"  | {line}")
             if cp.returncode != 0:
                 raise Abort(f"apply command failed ({cp.returncode})")
+            # nft, not Bulwark's read-back, says whether the kernel holds what render says
+            t0 = time.monotonic()
+            try:
+                nft_problems = nft_witness.check(ns["gw"], ctl=ctl, policy=model.policy)
+            except nft_witness.WitnessError as e:
+                raise Abort(f"nft witness cannot check: {e}") from None
+            timings["nft-witness"] = time.monotonic() - t0
+            print(f"nft witness: {'holds' if not nft_problems else 'DOES NOT HOLD'} "
+                  f"({timings['nft-witness']:.2f}s)")
+            for line in nft_problems[:60]:
+                print(f"  {line[:600]}")
         else:
             print("apply: none (no firewall in the gateway namespace)")
         if a.vlan:
@@ -556,7 +571,7 @@ def main(argv=None) -> int:
         return rc
     if notrun:
         return EXIT_LAB
-    return EXIT_MISMATCH if mism or disagree else 0
+    return EXIT_MISMATCH if mism or disagree or nft_problems else 0
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@
 Checks what the expectation matrix cannot: spoofed sources are dropped by the anti-spoofing
 rule; the per-source connection and rate limits of the public rule bite (and only for the
 source that exceeds them); an established connection survives a full atomic re-apply of a
-changed policy. Needs root; everything happens in namespaces this script creates and
-removes (lab/netns/topology.py). Exit 0 all passed, 1 a check failed, 2 the lab broke,
-77 not root.
+changed policy; after each apply, nft is asked as an independent witness whether the kernel
+holds what `bulwarkctl render` says (lab/netns/nft_witness.py). Needs root; everything happens
+in namespaces this script creates and removes (lab/netns/topology.py). Exit 0 all passed, 1 a
+check failed, 2 the lab broke, 77 not root.
 """
 import argparse
 import json
@@ -20,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "lab" / "netns"))
+import nft_witness  # noqa: E402  (lab/netns/nft_witness.py)
 import topology  # noqa: E402
 
 PROBE = ROOT / "lab" / "netns" / "probe.py"
@@ -111,6 +113,14 @@ def check(results, name, ok, detail):
     print(f"{'ok' if ok else 'FAIL'}  {name}: {detail}", flush=True)
 
 
+def witnessed(results, gw, ctl, policy):
+    """nft, not Bulwark's read-back, says whether the kernel holds what render says."""
+    problems = nft_witness.check(gw, ctl=ctl, policy=str(policy))
+    check(results, f"nft witness after applying {Path(policy).name}", not problems,
+          "nft -j list table = nft -f of render, nft list ruleset reloads" if not problems
+          else "\n    ".join(p[:400] for p in problems[:30]))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ctl", required=True)
@@ -153,6 +163,7 @@ def main(argv=None):
             in_ns(inet, "ip", "addr", "add", f"{addr}/32", "dev", "eth0")
         out = in_ns(gw, a.ctl, "apply", "--direct", "--only", "firewall", str(p1)).stdout.strip()
         print(f"apply: {out}")
+        witnessed(results, gw, a.ctl, p1)
 
         # 1. Spoofing: web1's address (allowed to reach mysql1) arriving from the internet.
         before = counter(gw, "prerouting", "bulwark: antispoof")
@@ -196,9 +207,11 @@ def main(argv=None):
         check(results, "established connection survives a full re-apply",
               first == "up" and second == "again" and replaced,
               f"before: {first}, after: {second}; apply said: {out}")
+        witnessed(results, gw, a.ctl, p2)
         plan = in_ns(gw, a.ctl, "plan", "--detailed-exitcode", "--only", "firewall", str(p2), check=False)
         check(results, "plan is empty after apply", plan.returncode == 0, plan.stdout.strip())
-    except (RuntimeError, subprocess.TimeoutExpired, topology.LabError, json.JSONDecodeError) as e:
+    except (RuntimeError, subprocess.TimeoutExpired, topology.LabError, json.JSONDecodeError,
+            nft_witness.WitnessError) as e:
         print(f"behaviour: lab failed: {e}", file=sys.stderr)
         rc = 2
     finally:

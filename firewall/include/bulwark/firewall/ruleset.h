@@ -45,7 +45,7 @@ using KeyPart = std::variant<std::string /*ifname*/, Prefix, std::uint8_t /*prot
 
 struct SetElement {
   std::vector<KeyPart> key;
-  std::string jumpTo;  // verdict maps only: the chain this element jumps to
+  std::string jumpTo;  // verdict maps only: the chain this element goes to (goto)
   std::string comment;
   std::optional<IpAddress> target = std::nullopt;  // address maps only: the element's data
 };
@@ -155,7 +155,7 @@ struct StmtSnat {
   IpAddress to;
 };
 struct StmtMasquerade {};
-// <key> vmap @map : jump to the chain the element names (falls through on no match)
+// <key> vmap @map : goto the chain the element names (falls through on no match)
 struct StmtVmap {
   std::vector<Selector> key;
   std::string map;
