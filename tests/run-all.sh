@@ -20,6 +20,13 @@ step "install the Debian packages (tools/install-deps.sh)" \
   "apt could not install what tools/packages.txt lists (see the lines above): fix the apt sources or the network, or run as root, then run tests/run-all.sh again"
 tools/install-deps.sh
 
+# ccache (tools/packages.txt): a machine that built this tree before (a developer's, CI's
+# own) rebuilds only what changed; paths are taken relative to the checkout, so a fresh clone
+# elsewhere still hits. A fresh machine starts cold and builds everything, as without it.
+if command -v ccache >/dev/null; then
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache CCACHE_BASEDIR="$PWD"
+fi
+
 for preset in dev asan; do
   # always configured (the -D flags): a dir that an earlier configure left half-made is made whole
   step "configure $preset (cmake --preset $preset)" \
