@@ -775,7 +775,7 @@ def a5_starvation(lab):
         mem = lab.rss()
         a.notes.append(f"sent {out['sent'] / 1e6:.1f} MB; {out['open_at_end']} connections still open; "
                        f"daemon RSS {mem.get('VmRSS', 0):.1f} MB, peak {mem.get('VmHWM', 0):.1f} MB")
-        a.check(mem.get("VmHWM", 1e9) < 400, f"peak RSS {mem}")
+        a.check(mem.get("VmHWM", 1e9) < 400 * lab.a.rss_factor, f"peak RSS {mem}")
 
 
 def a6_audit_fill(lab):
@@ -831,7 +831,7 @@ def a8_smaller(lab):
                        f"{sum(len(k.get('commands', [])) for k in (r[0].get('kinds', []) if r else []))} commands; "
                        f"daemon peak RSS {mem.get('VmHWM', 0):.0f} MB")
         a.check(r and r[0].get("ok"), f"big plan: {str(r)[:300]}")
-        a.check(mem.get("VmHWM", 1e9) < 1000, f"peak RSS {mem}")
+        a.check(mem.get("VmHWM", 1e9) < 1000 * lab.a.rss_factor, f"peak RSS {mem}")
 
 
 ATTACKS = [a1_deep_id, a2_file_read, a3_fifo_zero, a4_lockout, a5_starvation, a6_audit_fill, a7_nul_name, a8_smaller]
@@ -847,6 +847,9 @@ def main():
     ap.add_argument("--baseline", action="store_true", help="measure only (a daemon before the fixes, as root)")
     ap.add_argument("--latency-ms", type=float, default=50.0, help="status p99 bound during every attack")
     ap.add_argument("--latency-max-ms", type=float, default=50.0, help="status max bound during every attack")
+    ap.add_argument("--rss-factor", type=float, default=1.0,
+                    help="scale the peak-RSS bounds (400 MB for attack 5b, 1 GB for 8b): a sanitized daemon "
+                         "keeps shadow memory and a quarantine of freed blocks")
     ap.add_argument("--big-mb", type=float, default=1.0, help="size of the policy of attack 8b (without --full)")
     ap.add_argument("--report", help="write the measurements here (JSON)")
     ap.add_argument("--rt", action="store_true",
