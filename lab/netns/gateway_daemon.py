@@ -81,16 +81,26 @@ def ctl(ctl_path: str, paths: Paths, *args, timeout: float = 60, check: bool = T
     return cp
 
 
+def copy_policy(src: str | Path, dst: Path) -> Path:
+    """A fresh policy directory `dst` holding the lab's policy (a file, or a directory's *.yaml)
+    as regular files: bulwarkd reads only regular files of its own policy dir and refuses a
+    symbolic link (policies/examples/campus-ha/campus.yaml is one), as deployed."""
+    src = Path(src)
+    shutil.rmtree(dst, ignore_errors=True)
+    dst.mkdir(parents=True)
+    for f in (sorted(p for p in src.iterdir() if p.suffix in (".yaml", ".yml")) if src.is_dir() else [src]):
+        shutil.copyfile(f.resolve(), dst / f.name)
+    return dst
+
+
 def start(bulwarkd: str, ctl_path: str, gw_ns: str, policy_file: str, paths: Paths,
           timeout: float = 60) -> int:
     """Copy the policy into a fresh policy directory, start bulwarkd in the gateway namespace
     (its own session, output to paths.log) and wait until it answers `status`: by then its
     startup reconcile has programmed the firewall. Returns its pid; on failure it is stopped
     and the error carries the end of its log."""
-    for d in (paths.policy_dir, paths.state_dir):
-        shutil.rmtree(d, ignore_errors=True)
-    paths.policy_dir.mkdir(parents=True)
-    shutil.copy(policy_file, paths.policy_dir / Path(policy_file).name)
+    shutil.rmtree(paths.state_dir, ignore_errors=True)
+    copy_policy(policy_file, paths.policy_dir)
     paths.state_dir.mkdir(parents=True)
     with open(paths.log, "ab") as log:
         p = subprocess.Popen(argv(bulwarkd, gw_ns, paths), stdin=subprocess.DEVNULL, stdout=log,

@@ -37,6 +37,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import gateway_daemon
 import topology
 
 HA_ROOT = Path("/var/lib/bulwark-lab")
@@ -171,18 +172,6 @@ def socket_of(prefix: str, node: str) -> Path:
     return node_dir(prefix, node) / "control.sock"
 
 
-def policy_copy(state: dict, d: Path) -> Path:
-    """The node's own policy directory: bulwarkd reads only regular files of its policy dir
-    (a symbolic link is refused, as deployed), so each node gets a copy of the lab's policy
-    with links resolved (campus-ha/campus.yaml links ../campus.yaml)."""
-    src, dst = Path(state["policy"]), d / "policy"
-    shutil.rmtree(dst, ignore_errors=True)
-    dst.mkdir(parents=True)
-    for f in (sorted(p for p in src.iterdir() if p.suffix in (".yaml", ".yml")) if src.is_dir() else [src]):
-        shutil.copyfile(f.resolve(), dst / f.name)
-    return dst
-
-
 def start(state: dict, role: str, extra: list | None = None) -> int:
     """bulwarkd --ha in the node's namespace, in its own mount namespace with a private /run."""
     lay, prefix = state["ha"], state["prefix"]
@@ -193,7 +182,7 @@ def start(state: dict, role: str, extra: list | None = None) -> int:
         (d / stale).unlink(missing_ok=True)
     argv = ["ip", "netns", "exec", state["ns"][role], "unshare", "-m", "--propagation", "private", "sh", "-c",
             'mount -t tmpfs -o mode=0755 bulwark-run /run && exec "$@"', "sh",
-            bulwarkd_of(state["ctl"]), "--policy", policy_copy(state, d), "--socket", d / "control.sock",
+            bulwarkd_of(state["ctl"]), "--policy", gateway_daemon.copy_policy(state["policy"], d / "policy"), "--socket", d / "control.sock",
             "--state-dir", d / "state", "--metrics", METRICS, "--no-journal", "--ha", "--node", node,
             "--ha-dir", d / "ha", "--no-links", "--drift-interval", "30"]
     argv += list(extra if extra is not None else state.get("ha_extra", {}).get(role, []))
