@@ -172,6 +172,11 @@ void DnatHealth::onTransition(const health::Transition& t) {
   }
 }
 
+health::State DnatHealth::actedOn(const health::Target& t) const {
+  auto it = health_.find(healthKey(t.check, t.host));
+  return it == health_.end() ? health::State::Unknown : it->second;
+}
+
 nlohmann::json DnatHealth::webStatus() const {
   auto iso = [](std::chrono::system_clock::time_point t) {
     return t.time_since_epoch().count() == 0 ? std::string() : utcString(t);  // "": never changed
@@ -183,7 +188,7 @@ nlohmann::json DnatHealth::webStatus() const {
                    {"host", s.target.host},
                    {"service", type + "/" + std::to_string(s.target.port)},
                    {"check", type},
-                   {"state", health::stateName(s.state)},
+                   {"state", health::stateName(actedOn(s.target))},
                    {"latency_ms", s.latencyMs >= 0 ? nlohmann::json(s.latencyMs) : nlohmann::json()},
                    {"since", iso(s.lastChange)},
                    {"detail", s.lastError}});
@@ -202,10 +207,11 @@ std::string DnatHealth::metrics() const {
   };
   head("bulwark_health_up", "gauge", "1 when the check passes on the host (rise in a row), 0 when it fails (fall in a row).");
   for (const auto& s : snap) {
-    if (s.state != health::State::Unknown) o << "bulwark_health_up" << labels(s) << ' ' << (s.state == health::State::Up ? 1 : 0) << '\n';
+    const auto state = actedOn(s.target);
+    if (state != health::State::Unknown) o << "bulwark_health_up" << labels(s) << ' ' << (state == health::State::Up ? 1 : 0) << '\n';
   }
   head("bulwark_health_state", "gauge", "The check's state on the host: 0 unknown, 1 up, 2 down.");
-  for (const auto& s : snap) o << "bulwark_health_state" << labels(s) << ' ' << static_cast<int>(s.state) << '\n';
+  for (const auto& s : snap) o << "bulwark_health_state" << labels(s) << ' ' << static_cast<int>(actedOn(s.target)) << '\n';
   head("bulwark_health_latency_seconds", "gauge", "Duration of the last probe.");
   for (const auto& s : snap) {
     if (s.latencyMs >= 0) o << "bulwark_health_latency_seconds" << labels(s) << ' ' << s.latencyMs / 1000 << '\n';

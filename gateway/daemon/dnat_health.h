@@ -68,6 +68,9 @@ class DnatHealth {
  private:
   [[nodiscard]] std::vector<firewall::BackendHealth> healthOf(const firewall::DnatPool& pool) const;
   [[nodiscard]] firewall::PoolChoice choiceOf(const firewall::DnatPool& pool) const;
+  // The state the loop has acted on (maps written). The series and the web view report this one,
+  // not the probe thread's newer state, so "lb1 up" is never read while the map still says lb2.
+  [[nodiscard]] health::State actedOn(const health::Target& t) const;
   void log(const std::string& line) const;
 
   EventLoop& loop_;
