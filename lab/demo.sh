@@ -107,7 +107,7 @@ step "lab/lab up" "see the lab's error above; lab/lab status --prefix $prefix sh
 say "lab/lab up: the reference deployment in namespaces, real services, bulwarkd in the gateway namespace"
 lab_up=1
 "$py" lab/lab up --prefix "$prefix" --ctl "$ctl" --tools "$tools" --policy "$policy"
-sock="/run/bulwark-lab/$prefix/bulwarkd.sock"
+sock="/run/bulwark-lab/$prefix/run/bulwarkd.sock"
 step "bulwarkctl status" "bulwarkd does not answer on $sock: see /run/bulwark-lab/$prefix/bulwarkd.log (run with --keep to look)"
 say "bulwarkctl --socket $sock status   (bulwarkd in $prefix-gw, over its control socket)"
 "$ctl" --socket "$sock" status

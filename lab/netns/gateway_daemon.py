@@ -14,14 +14,17 @@ The daemon runs with --no-links: the lab's segments are veths named like the VLA
 bulwark-console in the root namespace reach it; the metrics listener is on the gateway
 namespace's own loopback, as on a gateway.
 
-It runs as root for now. To run it as the dedicated system user with CAP_NET_ADMIN, change
-argv() (prefix `setpriv --reuid=... --regid=... --init-groups --inh-caps=+net_admin
---ambient-caps=+net_admin`) and give that user Paths' directories in start(); nothing else in
-the lab starts bulwarkd.
+It runs as deployed (gateway/systemd/bulwarkd.service): as the system user _bulwarkd with
+CAP_NET_ADMIN as its only capability, through gateway/systemd/run-bulwarkd.sh (what systemd's
+User=/AmbientCapabilities= do, where there is no systemd). The lab creates that user when it is
+missing, as the package's sysusers.d entry does on install, and gives it what the unit's
+StateDirectory=/RuntimeDirectory= give it: its state dir and the socket's directory; the policy
+copy is world-readable, as /etc/bulwark/policy. Nothing else in the lab starts this daemon.
 """
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -31,6 +34,10 @@ from pathlib import Path
 
 METRICS = "127.0.0.1:9469"  # in the gateway namespace (its own loopback), bulwarkd's default
 PY = "/usr/bin/python3"
+DAEMON_USER = "_bulwarkd"  # gateway/daemon/README.md "Running as _bulwarkd"
+# run-bulwarkd.sh: in the source tree next to the unit, or where the install puts it.
+RUNNERS = (Path(__file__).resolve().parents[2] / "gateway/systemd/run-bulwarkd.sh",
+           Path("/usr/lib/bulwark/run-bulwarkd.sh"))
 
 
 class DaemonError(Exception):
@@ -41,12 +48,12 @@ class DaemonError(Exception):
 class Paths:
     policy_dir: Path  # the daemon's policy directory: a copy of the lab's policy file
     state_dir: Path   # history (revisions/), audit.log, pending.json
-    socket: Path      # the control socket
+    socket: Path      # the control socket, in a directory of its own the daemon's user owns
     log: Path         # the daemon's stderr
 
     @staticmethod
     def under(lab_state: Path) -> "Paths":
-        return Paths(lab_state / "policy", lab_state / "bulwarkd", lab_state / "bulwarkd.sock",
+        return Paths(lab_state / "policy", lab_state / "bulwarkd", lab_state / "run" / "bulwarkd.sock",
                      lab_state / "bulwarkd.log")
 
 
@@ -60,9 +67,34 @@ def find_bulwarkd(ctl: str, given: str | None = None) -> str:
                       "(cmake --build BUILD --target bulwarkd) or pass --daemon")
 
 
+def runner() -> str:
+    for r in RUNNERS:
+        if r.is_file() and os.access(r, os.X_OK):
+            return str(r)
+    raise DaemonError(f"run-bulwarkd.sh not found (tried {', '.join(map(str, RUNNERS))})")
+
+
+def ensure_user() -> tuple[int, int]:
+    """The daemon's system user (uid, gid); created when missing, as the package's sysusers.d
+    entry does on install. Never removed: it is the deployed daemon's user, not a lab's."""
+    try:
+        pw = pwd.getpwnam(DAEMON_USER)
+    except KeyError:
+        cp = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", DAEMON_USER],
+                            capture_output=True, text=True)
+        if cp.returncode != 0 and "already exists" not in cp.stderr:  # another lab, just now
+            raise DaemonError(f"cannot create the daemon's user {DAEMON_USER}: {cp.stderr.strip()}")
+        pw = pwd.getpwnam(DAEMON_USER)
+    if pw.pw_uid == 0:
+        raise DaemonError(f"{DAEMON_USER} is root; bulwarkd's user must not be")
+    return pw.pw_uid, pw.pw_gid
+
+
 def argv(bulwarkd: str, gw_ns: str, paths: Paths) -> list[str]:
     """The daemon's command line: as deployed (bulwarkd.service), but the lab's paths."""
-    return ["ip", "netns", "exec", gw_ns, bulwarkd, "--policy", str(paths.policy_dir),
+    return ["ip", "netns", "exec", gw_ns, runner(), "--user", DAEMON_USER, "--", bulwarkd,
+            "--policy", str(paths.policy_dir),
             "--socket", str(paths.socket), "--state-dir", str(paths.state_dir),
             "--metrics", METRICS, "--no-journal", "--no-links"]
 
@@ -99,9 +131,16 @@ def start(bulwarkd: str, ctl_path: str, gw_ns: str, policy_file: str, paths: Pat
     (its own session, output to paths.log) and wait until it answers `status`: by then its
     startup reconcile has programmed the firewall. Returns its pid; on failure it is stopped
     and the error carries the end of its log."""
+    uid, gid = ensure_user()
     shutil.rmtree(paths.state_dir, ignore_errors=True)
     copy_policy(policy_file, paths.policy_dir)
-    paths.state_dir.mkdir(parents=True)
+    # What the unit's StateDirectory= (0750) and RuntimeDirectory= (0755) give the daemon's user.
+    for d, mode in ((paths.state_dir, 0o750), (paths.socket.parent, 0o755)):
+        d.mkdir(parents=True, exist_ok=True)
+        os.chown(d, uid, gid)
+        os.chmod(d, mode)
+    for p in (paths.policy_dir, *paths.policy_dir.iterdir(), paths.policy_dir.parent):
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)  # readable as /etc/bulwark/policy is
     with open(paths.log, "ab") as log:
         p = subprocess.Popen(argv(bulwarkd, gw_ns, paths), stdin=subprocess.DEVNULL, stdout=log,
                              stderr=subprocess.STDOUT, start_new_session=True)
