@@ -53,7 +53,7 @@ std::optional<Hook> hookFrom(std::uint32_t n) {
   }
 }
 
-KernelResult<nl::Unit> readElements(nl::Socket& sock, ObservedSet& os) {
+KernelResult<Unit> readElements(nl::Socket& sock, ObservedSet& os) {
   nl::SetPtr s(nftnl_set_alloc());
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
   nftnl_set_set_str(s.get(), NFTNL_SET_NAME, os.def.name.c_str());
@@ -72,7 +72,7 @@ KernelResult<nl::Unit> readElements(nl::Socket& sock, ObservedSet& os) {
     return r.error();
   }
   takeElements(s.get(), os);
-  return nl::Unit{};
+  return Unit{};
 }
 
 ObservedRule toObservedRule(nftnl_rule* r) {
@@ -243,7 +243,7 @@ KernelResult<std::optional<ObservedTable>> observeOnce(nl::Socket& sock) {
     return gen2.error();
   }
   if (*gen2 != t.genId) {
-    return nl::sysError("ruleset changed while reading table inet bulwark", EINTR);
+    return sysError<KernelError>(EINTR, "ruleset changed while reading table inet bulwark");
   }
   return std::optional<ObservedTable>(std::move(t));
 }

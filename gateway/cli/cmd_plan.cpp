@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-#include "bulwark/firewall/observe.h"
+#include "bulwark/firewall/diff.h"
 #include "bulwark/firewall/programmer.h"
 #include "bulwark/firewall/render.h"
 #include "bulwark/ha/node_view.h"

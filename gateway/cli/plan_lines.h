@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "bulwark/firewall/observe.h"
+#include "bulwark/firewall/diff.h"
 #include "bulwark/firewall/ruleset.h"
 
 namespace bulwark::cli {

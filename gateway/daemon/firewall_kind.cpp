@@ -4,7 +4,7 @@
 #include <mutex>
 
 #include "../cli/plan_lines.h"
-#include "bulwark/firewall/observe.h"
+#include "bulwark/firewall/diff.h"
 #include "bulwark/firewall/programmer.h"
 #include "nft_delete_table.h"
 
@@ -83,8 +83,8 @@ class FirewallKind final : public ResourceKind {
     auto start = std::chrono::steady_clock::now();
     if (!rs) {
       auto planned = plan(state);
-      if (!isOk(planned)) return std::get<KindError>(planned);
-      out.plan = std::move(std::get<KindPlan>(planned));
+      if (!planned.ok()) return planned.error();
+      out.plan = std::move(planned.value());
       if (out.plan.inSync) return out;
       start = std::chrono::steady_clock::now();
       auto del = deleteBulwarkTable();
@@ -113,10 +113,10 @@ class FirewallKind final : public ResourceKind {
     out.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     // Read back: the kernel must now hold exactly the desired state.
     auto check = plan(state);
-    if (!isOk(check)) return std::get<KindError>(check);
-    if (!std::get<KindPlan>(check).inSync) {
+    if (!check.ok()) return check.error();
+    if (!check.value().inSync) {
       return KindError{"applied, but the kernel's table still differs from the policy",
-                       std::get<KindPlan>(check).changes};
+                       check.value().changes};
     }
     return out;
   }

@@ -78,8 +78,8 @@ class HaFileKind : public ResourceKind {
   KindResult<KindApplied> apply(const KindStatePtr& state) override {
     KindApplied out;
     auto p = plan(state);
-    if (!isOk(p)) return std::get<KindError>(p);
-    out.plan = std::get<KindPlan>(p);
+    if (!p.ok()) return p.error();
+    out.plan = p.value();
     if (out.plan.inSync) return out;
     auto t0 = std::chrono::steady_clock::now();
     const auto* s = dynamic_cast<const HaFileState*>(state.get());

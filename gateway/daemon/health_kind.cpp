@@ -50,7 +50,7 @@ class HealthKind final : public ResourceKind {
   KindResult<KindApplied> apply(const KindStatePtr& state) override {
     auto planned = plan(state);
     KindApplied out;
-    out.plan = std::get<KindPlan>(planned);
+    out.plan = planned.value();
     if (!out.plan.inSync) health_.configure(targetsOf(state));
     return out;
   }

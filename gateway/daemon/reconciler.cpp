@@ -84,17 +84,17 @@ Outcome PolicyPreparer::plan(PolicyInput in) const {
   nlohmann::json kinds = nlohmann::json::array();
   bool inSync = true;
   for (std::size_t i = 0; i < kinds_.size(); ++i) {
-    if (!isOk(p.desired[i])) {
-      const auto& e = std::get<KindError>(p.desired[i]);
+    if (!p.desired[i].ok()) {
+      const auto& e = p.desired[i].error();
       return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message, e.details);
     }
-    auto kp = kinds_[i]->plan(std::get<KindStatePtr>(p.desired[i]));
-    if (!isOk(kp)) {
-      const auto& e = std::get<KindError>(kp);
+    auto kp = kinds_[i]->plan(p.desired[i].value());
+    if (!kp.ok()) {
+      const auto& e = kp.error();
       return Outcome::failure(gateway::ErrorCode::Kernel, std::string(kinds_[i]->name()) + ": " + e.message,
                               e.details);
     }
-    const auto& plan = std::get<KindPlan>(kp);
+    const auto& plan = kp.value();
     inSync = inSync && plan.inSync;
     kinds.push_back(kindPlanJson(kinds_[i]->name(), plan));
   }
@@ -182,11 +182,11 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
 
   for (std::size_t i = 0; i < n && i < prepared.desired.size(); ++i) {
     auto& d = prepared.desired[i];
-    if (isOk(d)) {
-      desired[i] = std::get<KindStatePtr>(d);
+    if (d.ok()) {
+      desired[i] = d.value();
       continue;
     }
-    const auto& e = std::get<KindError>(d);
+    const auto& e = d.error();
     if (mode == Mode::AllOrNothing) {
       audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, e.message, false, {}});
       return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message + "; nothing was changed", e.details);
@@ -205,15 +205,15 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
       continue;
     }
     auto adopted = slots_[i].kind->adoptObserved();
-    if (!isOk(adopted)) {
-      const auto& e = std::get<KindError>(adopted);
+    if (!adopted.ok()) {
+      const auto& e = adopted.error();
       if (mode == Mode::AllOrNothing) return Outcome::failure(gateway::ErrorCode::Kernel, e.message, e.details);
       slots_[i].lastError = e.message;
       failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
       desired[i].reset();
       continue;
     }
-    previous[i] = std::get<KindStatePtr>(adopted);
+    previous[i] = adopted.value();
   }
 
   nlohmann::json kinds = nlohmann::json::array();
@@ -226,8 +226,8 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     if (!desired[i]) continue;
     auto& slot = slots_[i];
     auto r = slot.kind->apply(*desired[i]);
-    if (!isOk(r)) {
-      const auto& e = std::get<KindError>(r);
+    if (!r.ok()) {
+      const auto& e = r.error();
       failed = true;
       slot.lastError = e.message;
       errorLines.push_back(std::string(slot.kind->name()) + ": " + e.message);
@@ -236,7 +236,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
       if (mode == Mode::AllOrNothing) break;
       continue;  // this kind keeps its last good state; the others go on
     }
-    const auto& a = std::get<KindApplied>(r);
+    const auto& a = r.value();
     slot.current = *desired[i];
     slot.known = true;
     slot.lastError.clear();
@@ -337,9 +337,9 @@ std::vector<std::string> Reconciler::restore(const std::vector<std::optional<Kin
   for (std::size_t i = 0; i < slots_.size() && i < states.size(); ++i) {
     if (!states[i]) continue;
     auto r = slots_[i].kind->apply(*states[i]);
-    if (!isOk(r)) {
-      failures.push_back(std::string(slots_[i].kind->name()) + ": " + std::get<KindError>(r).message);
-      slots_[i].lastError = std::get<KindError>(r).message;
+    if (!r.ok()) {
+      failures.push_back(std::string(slots_[i].kind->name()) + ": " + r.error().message);
+      slots_[i].lastError = r.error().message;
       continue;
     }
     slots_[i].current = *states[i];
@@ -452,11 +452,11 @@ void Reconciler::checkDrift(const std::string& reason) {
   for (auto& slot : slots_) {
     if (!slot.known) continue;
     auto p = slot.kind->plan(slot.current);
-    if (!isOk(p)) {
-      slot.lastError = std::get<KindError>(p).message;
+    if (!p.ok()) {
+      slot.lastError = p.error().message;
       continue;
     }
-    const auto& kp = std::get<KindPlan>(p);
+    const auto& kp = p.value();
     if (kp.inSync) {
       slot.lastDrift.clear();
       continue;
@@ -475,8 +475,8 @@ void Reconciler::checkDrift(const std::string& reason) {
     }
     ++stats_.driftDetected;
     auto r = slot.kind->apply(slot.current);
-    if (!isOk(r)) {
-      const auto& e = std::get<KindError>(r);
+    if (!r.ok()) {
+      const auto& e = r.error();
       slot.lastError = e.message;
       detail["errors"] = e.details;
       audit_.record({"drift-repair-failed", "bulwarkd (drift)", -1, currentRevision_, currentHash_,
@@ -484,7 +484,7 @@ void Reconciler::checkDrift(const std::string& reason) {
       continue;
     }
     ++stats_.driftRepairs;
-    detail["millis"] = std::get<KindApplied>(r).millis;
+    detail["millis"] = r.value().millis;
     audit_.record({"drift-repaired", "bulwarkd (drift)", -1, currentRevision_, currentHash_, what + " reverted", true,
                    detail});
   }
@@ -565,8 +565,8 @@ std::optional<Outcome> Reconciler::resumePending() {
     std::vector<KindStatePtr> out;
     for (auto& slot : slots_) {
       auto d = slot.kind->desired(loaded.policy);
-      if (!isOk(d)) return std::nullopt;
-      out.push_back(std::get<KindStatePtr>(d));
+      if (!d.ok()) return std::nullopt;
+      out.push_back(d.value());
     }
     return out;
   };

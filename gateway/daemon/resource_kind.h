@@ -19,7 +19,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 #include "bulwark/gateway/result.h"
@@ -53,7 +52,7 @@ struct KindError {
 };
 
 template <typename T>
-using KindResult = std::variant<T, KindError>;
+using KindResult = bulwark::Result<T, KindError>;
 
 class ResourceKind {
  public:
@@ -67,10 +66,5 @@ class ResourceKind {
   [[nodiscard]] virtual KindResult<KindStatePtr> adoptObserved() = 0;
 };
 using ResourceKindPtr = std::unique_ptr<ResourceKind>;
-
-template <typename T>
-[[nodiscard]] bool isOk(const KindResult<T>& r) {
-  return r.index() == 0;
-}
 
 }  // namespace bulwark::daemon

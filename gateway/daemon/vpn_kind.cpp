@@ -97,9 +97,9 @@ class VpnKind final : public ResourceKind {
     }
     if (out.plan.inSync) return out;
     auto check = plan(state);
-    if (!isOk(check)) return std::get<KindError>(check);
-    if (!std::get<KindPlan>(check).inSync) {
-      return KindError{"vpn: applied, but charon still differs from the policy", std::get<KindPlan>(check).changes};
+    if (!check.ok()) return check.error();
+    if (!check.value().inSync) {
+      return KindError{"vpn: applied, but charon still differs from the policy", check.value().changes};
     }
     return out;
   }

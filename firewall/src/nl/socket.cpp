@@ -16,14 +16,6 @@
 
 namespace bulwark::firewall::nl {
 
-KernelError sysError(const std::string& what, int err) {
-  KernelError e;
-  e.sysErrno = err;
-  e.message = what + ": " + std::strerror(err);
-  e.items.push_back(e.message);
-  return e;
-}
-
 // ---- Batch ----------------------------------------------------------------------------------
 Batch::Batch(std::optional<std::uint32_t> genId)
     : seq_(static_cast<std::uint32_t>(std::time(nullptr))) {
@@ -64,10 +56,10 @@ Socket::Socket(std::unique_ptr<mnl_socket, Closer> s)
 KernelResult<Socket> Socket::open() {
   std::unique_ptr<mnl_socket, Closer> s(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
   if (!s) {
-    return sysError("netlink socket", errno);
+    return sysError<KernelError>(errno, "netlink socket");
   }
   if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-    return sysError("netlink bind", errno);
+    return sysError<KernelError>(errno, "netlink bind");
   }
   int one = 1;
   // Best effort: error strings and capped acks (the request is not echoed back).
@@ -148,7 +140,7 @@ KernelResult<std::vector<AckError>> Socket::talk(const Batch& batch) {
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   if (sendmsg(fd, &msg, 0) < 0) {
-    return sysError("sending the nftables batch (" + std::to_string(batch.size()) + " bytes)", errno);
+    return sysError<KernelError>(errno, "sending the nftables batch (" + std::to_string(batch.size()) + " bytes)");
   }
 
   std::vector<AckError> errors;
@@ -169,9 +161,8 @@ KernelResult<std::vector<AckError>> Socket::talk(const Batch& batch) {
     }
     if (pr <= 0) {
       if (!complete) {
-        return sysError("waiting for nftables acks (" + std::to_string(ctx.acks) + "/" +
-                            std::to_string(expected) + ")",
-                        ETIMEDOUT);
+        return sysError<KernelError>(ETIMEDOUT, "waiting for nftables acks (" + std::to_string(ctx.acks) +
+                                                    "/" + std::to_string(expected) + ")");
       }
       break;
     }
@@ -181,13 +172,13 @@ KernelResult<std::vector<AckError>> Socket::talk(const Batch& batch) {
         continue;
       }
       // ENOBUFS: acks were lost; the outcome of the batch is unknown → re-observe.
-      return sysError("receiving nftables acks", errno);
+      return sysError<KernelError>(errno, "receiving nftables acks");
     }
     const int r = mnl_cb_run2(buf.data(), static_cast<std::size_t>(n), 0, portid_, nullptr, &ctx, ctl,
                               NLMSG_MIN_TYPE);
     if (r < 0 && errno != 0 && errno != ENOENT) {
       // mnl_cb_run2 only fails on malformed/foreign messages here.
-      return sysError("parsing nftables acks", errno);
+      return sysError<KernelError>(errno, "parsing nftables acks");
     }
   }
   return errors;
@@ -209,7 +200,7 @@ KernelResult<Unit> Socket::request(const std::function<nlmsghdr*(char* buf, std:
   const std::uint32_t seq = ++seq_;
   nlmsghdr* nlh = build(out.data(), seq);
   if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
-    return sysError("netlink request", errno);
+    return sysError<KernelError>(errno, "netlink request");
   }
   std::vector<char> buf(32768);
   DumpCtx ctx{&cb};
@@ -219,11 +210,11 @@ KernelResult<Unit> Socket::request(const std::function<nlmsghdr*(char* buf, std:
       if (errno == EINTR) {
         continue;
       }
-      return sysError("netlink receive", errno);
+      return sysError<KernelError>(errno, "netlink receive");
     }
     const int r = mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, portid_, onData, &ctx);
     if (r < 0) {
-      return sysError("netlink request", errno);
+      return sysError<KernelError>(errno, "netlink request");
     }
     if (r == MNL_CB_STOP) {
       break;
@@ -249,7 +240,7 @@ KernelResult<std::uint32_t> Socket::genId() {
     return r.error();
   }
   if (!gen) {
-    return sysError("NFT_MSG_GETGEN: no generation in the reply", EPROTO);
+    return sysError<KernelError>(EPROTO, "NFT_MSG_GETGEN: no generation in the reply");
   }
   return *gen;
 }

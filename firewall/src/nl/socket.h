@@ -10,13 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "bulwark/firewall/programmer.h"
+#include "bulwark/firewall/kernel_error.h"
 
 struct nlmsghdr;
 
 namespace bulwark::firewall::nl {
-
-struct Unit {};
 
 // A batch under construction: a growable buffer of netlink messages with unique seqs.
 class Batch {
@@ -75,7 +73,5 @@ class Socket {
   std::uint32_t portid_ = 0;
   std::uint32_t seq_ = 0;
 };
-
-[[nodiscard]] KernelError sysError(const std::string& what, int err);
 
 }  // namespace bulwark::firewall::nl
