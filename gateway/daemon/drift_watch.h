@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "event_loop.h"
-#include "unique_fd.h"
+#include "bulwark/base/unique_fd.h"
 
 struct mnl_socket;
 

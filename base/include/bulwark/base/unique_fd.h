@@ -1,10 +1,10 @@
 #pragma once
-// One owner per file descriptor.
+// One owner per file descriptor, for every module (bulwarkd, the HA module, the health probes).
 #include <unistd.h>
 
 #include <utility>
 
-namespace bulwark::daemon {
+namespace bulwark {
 
 class UniqueFd {
  public:
@@ -24,6 +24,8 @@ class UniqueFd {
 
   [[nodiscard]] int get() const { return fd_; }
   [[nodiscard]] bool valid() const { return fd_ >= 0; }
+  // Hands the descriptor over (to an owner that is not a UniqueFd); this one owns none.
+  [[nodiscard]] int release() { return std::exchange(fd_, -1); }
   void reset() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -33,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace bulwark::daemon
+}  // namespace bulwark
