@@ -285,6 +285,44 @@ Result<Rtnl> Rtnl::open() {
   return Rtnl(std::move(s));
 }
 
+Result<Rtnl> Rtnl::openWatch(std::initializer_list<unsigned> groups) {
+  std::unique_ptr<mnl_socket, Closer> s(mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (!s) {
+    return sysError(errno, "rtnetlink socket", kIoError);
+  }
+  if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+    return sysError(errno, "rtnetlink bind", kIoError);
+  }
+  for (unsigned g : groups) {
+    int group = static_cast<int>(g);
+    if (mnl_socket_setsockopt(s.get(), NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+      return sysError(errno, "subscribe to rtnetlink group " + std::to_string(g), kIoError);
+    }
+  }
+  return Rtnl(std::move(s));
+}
+
+bool Rtnl::drain() {
+  // Which link changed does not matter (see watch.h): only whether anything did.
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  bool any = false;
+  for (;;) {
+    const ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+    if (n < 0 && errno == ENOBUFS) {
+      any = true;  // notifications were lost: re-plan
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;  // EAGAIN: drained
+    }
+    any = true;
+  }
+  return any;
+}
+
 Result<Unit> Rtnl::dump(std::uint16_t type, std::uint8_t family, Parser parse, void* data, int& dumps) {
   std::vector<char> buf(kRecvBuf);
   for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {

@@ -20,6 +20,7 @@ struct ElementChange {
 
 enum class ChangeKind : std::uint8_t {
   TableAbsent,
+  TableRemoved,  // Bulwark owns no table any more (reconcile.h: a plan for no desired table)
   SetAdded,
   SetRemoved,
   SetChanged,  // definition differs (key, flags, timeout, ...): needs a table replacement

@@ -14,6 +14,9 @@ struct KernelError {
   std::string message;              // every problem, one per line
   int sysErrno = 0;                 // errno of the first failure (0 = not a system error)
   std::vector<std::string> items;   // one entry per failing message / object
+  // The kernel had committed a write before this failure (reconcile.h: the read-back): what
+  // the table held before is gone, the caller restores it.
+  bool written = false;
 };
 
 template <typename T>

@@ -3,7 +3,8 @@
 // in ONE batch (create-if-missing, delete, define again: all sets with their elements, all
 // chains, all rules), so the kernel commits everything or nothing and conntrack entries of
 // established connections are untouched. applyElementChanges() adds/removes elements of
-// named sets in one batch without replacing the table. No other table is ever touched.
+// named sets in one batch without replacing the table; deleteTable() removes it. No other
+// table is ever touched. reconcile.h runs these as the plan says, and reads back.
 //
 // Errors are values (kernel_error.h): every failing batch message is mapped back to the IR
 // object it came from.
@@ -62,6 +63,10 @@ class ElementWriter {
   explicit ElementWriter(std::unique_ptr<nl::Socket> s);
   std::unique_ptr<nl::Socket> sock_;
 };
+
+// Remove table inet bulwark in one batch (Bulwark owns nothing of the firewall any more);
+// not an error when it is already absent.
+[[nodiscard]] KernelResult<ApplyReport> deleteTable(const ApplyOptions& options = {});
 
 // The current ruleset generation (NFT_MSG_GETGEN), for ApplyOptions::expectedGenId.
 [[nodiscard]] KernelResult<std::uint32_t> currentGenId();

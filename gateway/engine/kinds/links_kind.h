@@ -1,12 +1,12 @@
 #pragma once
 // The segment links (VLAN sub-interfaces Bulwark creates, plain interfaces it adopts) as a
-// ResourceKind: the desired LinkSet → vlan::observe()/diff() → vlan::applyLinks(). Ownership
+// resource kind: the desired LinkSet → vlan::observe()/diff() → vlan::applyLinks(). Ownership
 // is the interface alias ("bulwark:<segment>", see vlan/links.h): a null state ("Bulwark owns
 // nothing") deletes the VLANs Bulwark created and takes back the addresses it added.
 #include "bulwark/vlan/links.h"
 #include "resource_kind.h"
 
-namespace bulwark::daemon {
+namespace bulwark::engine {
 
 class LinksState : public KindState {
  public:
@@ -25,4 +25,4 @@ class LinksState : public KindState {
 // with the addresses Bulwark recorded).
 [[nodiscard]] vlan::LinkSet ownedLinks(const vlan::ObservedState& observed);
 
-}  // namespace bulwark::daemon
+}  // namespace bulwark::engine

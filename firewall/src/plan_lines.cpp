@@ -1,16 +1,14 @@
-// The firewall plan as nft commands (moved here from cmd_plan.cpp, unchanged, so bulwarkd
-// prints the same plan as direct mode).
-#include "plan_lines.h"
+// The firewall plan as nft commands: what `nft` would have to run to get from the kernel's
+// table to the policy's.
+#include "bulwark/firewall/plan_lines.h"
 
 #include <sstream>
 
 #include "bulwark/firewall/render.h"
 
-namespace bulwark::cli {
+namespace bulwark::firewall {
 
 namespace {
-
-using namespace firewall;
 
 const std::string kTable = std::string("inet ") + kTableName;
 
@@ -26,15 +24,14 @@ std::string ruleTextAt(const std::optional<ObservedTable>& observed, const std::
 
 }  // namespace
 
-using namespace firewall;
-
-// The plan as nft commands: what `nft` would have to run to get from the kernel's table
-// to the policy's.
-std::vector<std::string> planLines(const Ruleset& desired, const std::optional<ObservedTable>& observed,
+std::vector<std::string> planLines(const Ruleset* wanted, const std::optional<ObservedTable>& observed,
                                    const Diff& d) {
+  static const Ruleset kNone;
+  const Ruleset& desired = wanted != nullptr ? *wanted : kNone;
   std::vector<std::string> out;
   for (const auto& c : d.changes) {
     switch (c.kind) {
+      case ChangeKind::TableRemoved: out.push_back("delete table " + kTable); break;
       case ChangeKind::TableAbsent: {
         std::istringstream in(renderTable(desired));
         out.push_back("add table " + kTable);
@@ -102,4 +99,4 @@ std::vector<std::string> planLines(const Ruleset& desired, const std::optional<O
   return out;
 }
 
-}  // namespace bulwark::cli
+}  // namespace bulwark::firewall

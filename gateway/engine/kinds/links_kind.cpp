@@ -5,9 +5,15 @@
 #include "bulwark/ha/node_view.h"
 #include "bulwark/vlan/reconcile.h"
 
-namespace bulwark::daemon {
+namespace bulwark::engine {
 
 namespace {
+
+class LinksObserved : public KindObserved {
+ public:
+  explicit LinksObserved(vlan::ObservedState s) : state(std::move(s)) {}
+  vlan::ObservedState state;
+};
 
 const vlan::LinkSet& setOf(const KindStatePtr& state) {
   static const vlan::LinkSet kNothing;  // null state: Bulwark owns no link
@@ -15,8 +21,8 @@ const vlan::LinkSet& setOf(const KindStatePtr& state) {
   return ls ? ls->set : kNothing;
 }
 
-KindError errorOf(const vlan::Error& e) {
-  KindError out{"links: ", {}};
+KindError errorOf(const vlan::Error& e, bool written = false) {
+  KindError out{"links: ", {}, written};
   // vlan errors carry one problem per line, each led by the policy file:line:col.
   std::string first;
   std::size_t start = 0;
@@ -51,44 +57,60 @@ class LinksKind final : public ResourceKind {
     std::string node;
     if (policy.ha && ha_) {
       auto n = ha::localNodeName(haNode_);
-      if (!n) return KindError{"links: " + n.error().message, {}};
+      if (!n) return KindError{"links: " + n.error().message, {}, false};
       node = *n;
     }
     auto set = vlan::desiredLinks(policy, node);
-    if (!set.problems.empty()) return KindError{"the policy's links are unusable", set.problems};
+    if (!set.problems.empty()) return KindError{"the policy's links are unusable", set.problems, false};
     return KindStatePtr(std::make_shared<LinksState>(std::move(set)));
   }
 
-  KindResult<KindPlan> plan(const KindStatePtr& state) override {
-    auto made = makePlan(state);
-    if (!made) return errorOf(made.error());
-    return toPlan(made->ops);
+  KindResult<KindObservedPtr> observe(const KindStatePtr&) override {
+    auto observed = vlan::observe();
+    if (!observed) return errorOf(observed.error());
+    return KindObservedPtr(std::make_shared<LinksObserved>(std::move(*observed)));
   }
 
-  KindResult<KindApplied> apply(const KindStatePtr& state) override {
-    auto made = makePlan(state);
-    if (!made) return errorOf(made.error());
+  KindResult<KindPlan> plan(const KindStatePtr& state, const KindObservedPtr& observed) override {
+    auto made = std::make_shared<vlan::Plan>();
+    made->desired = setOf(state);
+    made->observed = observedOf(observed);
+    auto ops = vlan::diff(made->desired, made->observed);
+    if (!ops) return errorOf(ops.error());
+    made->ops = std::move(*ops);
+    KindPlan p = toPlan(made->ops);
+    if (!p.inSync) p.detail = std::move(made);
+    return p;
+  }
+
+  KindResult<KindApplied> apply(const KindStatePtr&, const KindPlan& plan) override {
     KindApplied out;
-    out.plan = toPlan(made->ops);
-    if (out.plan.inSync) return out;
+    out.plan = plan;
+    out.plan.detail.reset();
+    const auto* made = static_cast<const vlan::Plan*>(plan.detail.get());
+    if (made == nullptr) return out;
     auto start = std::chrono::steady_clock::now();
-    auto done = vlan::applyLinks(*made);  // all or nothing: undone in reverse on failure
-    if (!done) return errorOf(done.error());
+    // All or nothing: applyLinks undoes its own ops in reverse on failure. Should that undo
+    // fail too, something is left behind: written, so the engine restores (a no-op plan when
+    // the undo worked). Stale: the kernel moved since the plan, nothing was written.
+    auto done = vlan::applyLinks(*made);
+    if (!done) return errorOf(done.error(), done.error().code != vlan::Error::Code::Stale);
     out.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     out.messages = done->messages + done->sysctls;
+    out.counts = std::to_string(done->messages) + " netlink messages, " + std::to_string(done->sysctls) + " sysctls";
     // Read back: nothing may be left to do.
-    auto check = makePlan(state);
-    if (!check) return errorOf(check.error());
-    if (!check->ops.empty()) {
-      return KindError{"applied, but the links still differ from the policy", toPlan(check->ops).changes};
+    auto again = vlan::observe();
+    if (!again) return errorOf(again.error(), true);
+    auto left = vlan::diff(made->desired, *again);
+    if (!left) return errorOf(left.error(), true);
+    if (!left->empty()) {
+      return KindError{"applied, but the links still differ from the policy", toPlan(*left).changes, true};
     }
     return out;
   }
 
-  KindResult<KindStatePtr> adoptObserved() override {
-    auto observed = vlan::observe();
-    if (!observed) return errorOf(observed.error());
-    auto set = ownedLinks(*observed);
+  KindResult<KindStatePtr> adopt(const KindObservedPtr& observed) override {
+    auto set = ownedLinks(observedOf(observed));
     if (set.links.empty()) return KindStatePtr{};
     return KindStatePtr(std::make_shared<LinksState>(std::move(set)));
   }
@@ -96,16 +118,10 @@ class LinksKind final : public ResourceKind {
  private:
   bool ha_;
   std::string haNode_;
-  static vlan::Result<vlan::Plan> makePlan(const KindStatePtr& state) {
-    vlan::Plan plan;
-    plan.desired = setOf(state);
-    auto observed = vlan::observe();
-    if (!observed) return observed.error();
-    plan.observed = std::move(*observed);
-    auto ops = vlan::diff(plan.desired, plan.observed);
-    if (!ops) return ops.error();
-    plan.ops = std::move(*ops);
-    return plan;
+  static const vlan::ObservedState& observedOf(const KindObservedPtr& observed) {
+    static const vlan::ObservedState kNone;
+    const auto* o = dynamic_cast<const LinksObserved*>(observed.get());
+    return o ? o->state : kNone;
   }
 };
 
@@ -142,4 +158,4 @@ vlan::LinkSet ownedLinks(const vlan::ObservedState& observed) {
 
 ResourceKindPtr makeLinksKind(bool ha, std::string haNode) { return std::make_unique<LinksKind>(ha, std::move(haNode)); }
 
-}  // namespace bulwark::daemon
+}  // namespace bulwark::engine
