@@ -12,10 +12,6 @@
 namespace bulwark::conntrack {
 namespace {
 
-gateway::Error sysError(const std::string& what, int err) {
-  return gateway::Error{what + ": " + std::strerror(err), err};
-}
-
 struct DumpCtx {
   std::vector<Flow>* out;
   std::size_t limit;
@@ -67,28 +63,28 @@ Reader::~Reader() = default;
 Reader::Reader(Reader&&) noexcept = default;
 Reader& Reader::operator=(Reader&&) noexcept = default;
 
-gateway::Result<Reader> Reader::open() {
+Result<Reader> Reader::open() {
   auto impl = std::make_unique<Impl>();
   impl->h.reset(nfct_open(CONNTRACK, 0));  // no event groups: dumps only
-  if (!impl->h) return sysError("ctnetlink socket", errno);
+  if (!impl->h) return sysError<Error>(errno, "ctnetlink socket");
   // Read the dump in 64 KiB gulps, not libnfnetlink's default 8 KiB: the kernel then fills
   // larger batches and a 10k-entry dump takes a quarter of the system calls.
   nfnl_set_rcv_buffer_size(const_cast<nfnl_handle*>(nfct_nfnlh(impl->h.get())), 65536);
   return Reader(std::move(impl));
 }
 
-gateway::Status Reader::dump(std::vector<Flow>& out, std::size_t limit, std::size_t& seen) {
+Status Reader::dump(std::vector<Flow>& out, std::size_t limit, std::size_t& seen) {
   out.clear();
   DumpCtx ctx{&out, limit};
   nfct_callback_unregister(impl_->h.get());
   if (nfct_callback_register(impl_->h.get(), NFCT_T_ALL, onEntry, &ctx) < 0) {
-    return sysError("ctnetlink callback", errno);
+    return sysError<Error>(errno, "ctnetlink callback");
   }
   std::uint32_t family = AF_UNSPEC;
   int r = nfct_query(impl_->h.get(), NFCT_Q_DUMP, &family);
   seen = ctx.seen;
-  if (r < 0) return sysError("conntrack dump", errno);
-  return gateway::okStatus();
+  if (r < 0) return sysError<Error>(errno, "conntrack dump");
+  return Unit{};
 }
 
 int accountingEnabled() {

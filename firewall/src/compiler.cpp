@@ -367,11 +367,14 @@ class Compiler {
     for (auto& c : chains_) {
       if (c.name.find("__") == std::string::npos || c.base) continue;
       auto sep = c.name.find("__");
-      auto label = c.name.substr(0, sep) + ">" + c.name.substr(sep + 2);
+      auto from = c.name.substr(0, sep);
+      auto to = c.name.substr(sep + 2);
+      auto label = from + ">" + to;
       c.rules.push_back(rule({StmtLimit{o_.dropLogRate, RateUnit::Second, o_.dropLogRate * 2, false},
                               StmtLog{("bulwark drop " + label + ": ").substr(0, 127)}},
                              {}, builtin("log " + label)));
-      c.rules.push_back(rule({StmtCounter{}}, {VerdictKind::Drop, {}}, builtin("drop " + label)));
+      // Counted: the counters find the pair chains by this comment (pairOfDropComment).
+      c.rules.push_back(rule({StmtCounter{}}, {VerdictKind::Drop, {}}, pairDropOrigin(from, to)));
     }
   }
 

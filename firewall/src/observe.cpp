@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <unordered_map>
 
+#include "bulwark/firewall/reconcile.h"
 #include "nl/nftnl.h"
 #include "nl/socket.h"
 #include "observe_sets.h"
@@ -20,28 +21,6 @@ std::string udataOf(const void* data, std::uint32_t len, std::uint8_t type) {
   return nl::udataFind(data, len, type);
 }
 
-Origin originFromComment(const std::string& c) {
-  Origin o;
-  const std::string builtin = "bulwark: ";
-  if (c.rfind(builtin, 0) == 0) {
-    o.what = c.substr(builtin.size());
-    return o;
-  }
-  const auto sp = c.find(' ');
-  const auto colon = c.rfind(':', sp);
-  if (sp != std::string::npos && colon != std::string::npos && colon < sp) {
-    const std::string line = c.substr(colon + 1, sp - colon - 1);
-    if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos) {
-      o.where.file = c.substr(0, colon);
-      o.where.line = std::stoi(line);
-      o.what = c.substr(sp + 1);
-      return o;
-    }
-  }
-  o.what = c;
-  return o;
-}
-
 std::optional<Hook> hookFrom(std::uint32_t n) {
   switch (n) {
     case NF_INET_PRE_ROUTING: return Hook::Prerouting;
@@ -53,7 +32,7 @@ std::optional<Hook> hookFrom(std::uint32_t n) {
   }
 }
 
-KernelResult<nl::Unit> readElements(nl::Socket& sock, ObservedSet& os) {
+KernelResult<Unit> readElements(nl::Socket& sock, ObservedSet& os) {
   nl::SetPtr s(nftnl_set_alloc());
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
   nftnl_set_set_str(s.get(), NFTNL_SET_NAME, os.def.name.c_str());
@@ -72,7 +51,7 @@ KernelResult<nl::Unit> readElements(nl::Socket& sock, ObservedSet& os) {
     return r.error();
   }
   takeElements(s.get(), os);
-  return nl::Unit{};
+  return Unit{};
 }
 
 ObservedRule toObservedRule(nftnl_rule* r) {
@@ -96,7 +75,7 @@ ObservedRule toObservedRule(nftnl_rule* r) {
     Rule rule;
     rule.exprs = std::move(raised.exprs);
     rule.verdict = raised.verdict;
-    rule.origin = originFromComment(o.comment);
+    rule.origin = originOfComment(o.comment);
     o.rule = std::move(rule);
   } else {
     o.unknown = raised.problem + "; rule:";
@@ -108,11 +87,13 @@ ObservedRule toObservedRule(nftnl_rule* r) {
 }
 
 // One consistent read; EINTR when the generation moved while dumping.
-KernelResult<std::optional<ObservedTable>> observeOnce(nl::Socket& sock) {
+KernelResult<TableState> observeOnce(nl::Socket& sock) {
   auto gen = sock.genId();
   if (!gen) {
     return gen.error();
   }
+  TableState state;
+  state.genId = *gen;
   ObservedTable t;
   t.genId = *gen;
 
@@ -127,7 +108,7 @@ KernelResult<std::optional<ObservedTable>> observeOnce(nl::Socket& sock) {
       [](const nlmsghdr*) { return MNL_CB_OK; });
   if (!tr) {
     if (tr.error().sysErrno == ENOENT) {
-      return std::optional<ObservedTable>{};
+      return state;
     }
     return tr.error();
   }
@@ -243,14 +224,13 @@ KernelResult<std::optional<ObservedTable>> observeOnce(nl::Socket& sock) {
     return gen2.error();
   }
   if (*gen2 != t.genId) {
-    return nl::sysError("ruleset changed while reading table inet bulwark", EINTR);
+    return sysError<KernelError>(EINTR, "ruleset changed while reading table inet bulwark");
   }
-  return std::optional<ObservedTable>(std::move(t));
+  state.table = std::move(t);
+  return state;
 }
 
-}  // namespace
-
-KernelResult<std::optional<ObservedTable>> observe() {
+KernelResult<TableState> observeState() {
   auto sock = nl::Socket::open();
   if (!sock) {
     return sock.error();
@@ -261,6 +241,24 @@ KernelResult<std::optional<ObservedTable>> observe() {
       return r;
     }
   }
+}
+
+}  // namespace
+
+KernelResult<std::optional<ObservedTable>> observe() {
+  auto r = observeState();
+  if (!r) {
+    return r.error();
+  }
+  return std::move(r->table);
+}
+
+KernelResult<TableStatePtr> observeTable() {
+  auto r = observeState();
+  if (!r) {
+    return r.error();
+  }
+  return TableStatePtr(std::make_shared<const TableState>(std::move(r.value())));
 }
 
 const ObservedChain* ObservedTable::findChain(std::string_view name) const {

@@ -3,7 +3,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "bulwark/firewall/observe.h"
+#include "bulwark/firewall/diff.h"
 
 namespace bulwark::firewall {
 namespace {

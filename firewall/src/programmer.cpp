@@ -402,6 +402,17 @@ KernelResult<ApplyReport> ElementWriter::apply(const Ruleset& defs, const std::v
   return send(b, sock_.get());
 }
 
+KernelResult<ApplyReport> deleteTable(const ApplyOptions& options) {
+  Builder b(options);
+  // DESTROY would ignore absence, but needs Linux 6.3: DELTABLE, and ENOENT means done.
+  b.table(NFT_MSG_DELTABLE, "deleting");
+  auto r = send(b);
+  if (!r && r.error().sysErrno == ENOENT && r.error().items.size() == 1) {
+    return ApplyReport{b.batch_.messages(), b.batch_.size()};
+  }
+  return r;
+}
+
 KernelResult<std::uint32_t> currentGenId() {
   auto sock = nl::Socket::open();
   if (!sock) {

@@ -1,230 +1,195 @@
 // plan / apply / counters in direct mode: this process talks netlink itself (root or
-// CAP_NET_ADMIN in the gateway's network namespace). Only table inet bulwark is read or
-// written.
-#include <chrono>
+// CAP_NET_ADMIN in the gateway's network namespace), through the apply engine bulwarkd runs
+// too (gateway/engine). Only table inet bulwark and the links Bulwark owns are read or written.
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
-#include <map>
-#include <sstream>
 
-#include "bulwark/firewall/observe.h"
-#include "bulwark/firewall/programmer.h"
-#include "bulwark/firewall/render.h"
-#include "bulwark/ha/node_view.h"
-#include "bulwark/vlan/reconcile.h"
+#include "apply_engine.h"
+#include "bulwark/firewall/counters.h"
+#include "bulwark/policies/loader.h"
+#include "commands.h"
 #include "compiled.h"
+#include "kinds.h"
+#include "kinds/links_kind.h"
 #include "output.h"
-#include "plan_lines.h"
 
 namespace bulwark::cli {
 
 namespace {
 
-using namespace firewall;
+// registeredKinds' order without a VPN: the firewall, then the links.
+constexpr std::size_t kFirewall = 0;
+constexpr std::size_t kLinks = 1;
 
-const std::string kTable = std::string("inet ") + kTableName;
+const std::string kTable = std::string("inet ") + firewall::kTableName;
 
-struct Planned {
-  Compiled compiled;
-  std::optional<ObservedTable> observed;
-  Diff diff;
-  std::optional<vlan::Plan> links;  // none with --only firewall
-  [[nodiscard]] bool empty() const { return diff.empty() && (!links || links->empty()); }
-};
-
-std::optional<Planned> makePlan(const std::string& path, Parts parts, const GlobalOptions& opts) {
-  auto c = loadCompiled(path, opts);
-  if (!c) return std::nullopt;
-  Planned p{std::move(*c), std::nullopt, {}, std::nullopt};
-  if (parts != Parts::Links) {
-    auto observed = observe();
-    if (!observed) {
-      std::cerr << "bulwarkctl: cannot read table " << kTable << " from the kernel: " << observed.error().message
-                << '\n';
-      return std::nullopt;
-    }
-    p.observed = std::move(observed.value());
-    p.diff = diff(p.compiled.compiled.ruleset, p.observed);
-  }
-  if (parts != Parts::Firewall) {
-    // A pair's node (policy ha:) plans its own addresses: which node this is comes from
-    // /etc/bulwark/node, else the hostname (as for bulwarkd --ha without --node).
-    std::string node;
-    if (p.compiled.loaded.policy.ha) {
-      auto n = ha::localNodeName("");
-      if (n) node = *n;
-    }
-    auto links = vlan::planLinks(p.compiled.loaded.policy, node);
-    if (!links) {
-      std::cerr << links.error().message << '\n';
-      std::cerr << "bulwarkctl: cannot plan the segment links (use --only firewall where the segments' "
-                   "interfaces are managed by something else)\n";
-      return std::nullopt;
-    }
-    p.links = std::move(links.value());
-  }
-  return p;
+// The kinds of a direct run. A pair's node (policy ha:) plans its own addresses: which node
+// this is comes from /etc/bulwark/node, else the hostname (as for bulwarkd --ha without --node).
+engine::KindOptions directKinds() {
+  engine::KindOptions o;
+  o.ha = true;
+  return o;
 }
 
-void printLinks(const vlan::Plan& plan) {
-  if (plan.empty()) {
-    std::cout << "links: in sync (" << plan.desired.links.size() << " segment interfaces)\n";
-    return;
+bool wanted(std::size_t kind, Parts parts) {
+  return parts == Parts::All || (parts == Parts::Firewall ? kind == kFirewall : kind == kLinks);
+}
+
+void printKindError(std::size_t kind, const engine::KindError& e) {
+  std::cerr << "bulwarkctl: " << e.message << '\n';
+  for (const auto& d : e.details) std::cerr << d << '\n';
+  if (kind == kLinks) {
+    std::cerr << "bulwarkctl: cannot plan the segment links (use --only firewall where the segments' "
+                 "interfaces are managed by something else)\n";
   }
-  std::cout << "links: " << plan.ops.size() << " operation(s), in this order\n";
-  for (const auto& op : plan.ops) std::cout << "  " << op.description() << '\n';
+}
+
+// The policy's desired state of each kind of this run; nullopt (printed why) when unusable.
+std::optional<std::vector<std::optional<engine::KindStatePtr>>> desiredStates(engine::ApplyEngine& eng,
+                                                                             const std::string& path, Parts parts,
+                                                                             const GlobalOptions& opts) {
+  auto loaded = policies::loadAndValidate(path);
+  if (failed(loaded.diagnostics, opts.werror)) {
+    printDiagnostics(loaded.diagnostics);
+    std::cerr << path << ": invalid policy\n";
+    return std::nullopt;
+  }
+  std::vector<std::optional<engine::KindStatePtr>> want(eng.size());
+  auto desired = eng.desired(loaded.policy);
+  for (std::size_t i = 0; i < eng.size(); ++i) {
+    if (!desired[i]) {
+      // The firewall compiler's diagnostics are the policy's own errors: they count with
+      // --only links too.
+      if (i == kFirewall) {
+        for (const auto& d : desired[i].error().details) std::cerr << d << '\n';
+        return std::nullopt;
+      }
+      if (!wanted(i, parts)) continue;
+      printKindError(i, desired[i].error());
+      return std::nullopt;
+    }
+    if (wanted(i, parts)) want[i] = *desired[i];
+  }
+  return want;
+}
+
+std::size_t segmentLinks(const engine::KindStatePtr& state) {
+  const auto* ls = dynamic_cast<const engine::LinksState*>(state.get());
+  return ls ? ls->set.links.size() : 0;
 }
 
 }  // namespace
 
 int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const GlobalOptions& opts) {
-  auto p = makePlan(path, parts, opts);
-  if (!p) return kExitInvalid;
-  auto lines = planLines(p->compiled.compiled.ruleset, p->observed, p->diff);
-  if (opts.json) {
-    nlohmann::json changes = nlohmann::json::array();
-    for (const auto& c : p->diff.changes) changes.push_back(c.description);
-    nlohmann::json links = nlohmann::json::array();
-    if (p->links) {
-      for (const auto& op : p->links->ops) links.push_back(op.description());
+  engine::ApplyEngine eng(engine::registeredKinds(directKinds()));
+  auto want = desiredStates(eng, path, parts, opts);
+  if (!want) return kExitInvalid;
+  std::vector<std::optional<engine::KindPlan>> plans(eng.size());
+  for (std::size_t i = 0; i < eng.size(); ++i) {
+    if (!(*want)[i]) continue;
+    auto p = eng.plan(i, *(*want)[i]);
+    if (!p) {
+      printKindError(i, p.error());
+      return kExitInvalid;
     }
-    std::cout << nlohmann::json{{"in_sync", p->empty()},
-                                {"elements_only", !p->diff.empty() && p->diff.elementsOnly()},
-                                {"changes", changes},
-                                {"nft", lines},
-                                {"links", links}}
-                     .dump(2)
-              << '\n';
-  } else if (parts == Parts::Links) {
-    // links only: printed below
-  } else if (p->diff.empty()) {
-    std::cout << "firewall: in sync (table " << kTable << ")\n";
+    plans[i] = std::move(p->plan);
+  }
+  const bool inSync = std::all_of(plans.begin(), plans.end(), [](const auto& p) { return !p || p->inSync; });
+  const auto& fw = plans[kFirewall];
+  const auto& links = plans[kLinks];
+  if (opts.json) {
+    nlohmann::json j{{"in_sync", inSync},
+                     {"elements_only", fw && !fw->inSync && fw->incremental},
+                     {"changes", fw ? fw->changes : std::vector<std::string>{}},
+                     {"nft", fw ? fw->commands : std::vector<std::string>{}},
+                     {"links", links ? links->changes : std::vector<std::string>{}}};
+    std::cout << j.dump(2) << '\n';
   } else {
-    std::cout << "firewall: " << p->diff.changes.size() << " change(s)"
-              << (p->diff.elementsOnly() ? ", set elements only (applied without replacing the table)"
-                                         : ", applied as one atomic replacement of the table")
-              << '\n';
-    for (const auto& l : lines) std::cout << "  " << l << '\n';
+    if (fw && fw->inSync) {
+      std::cout << "firewall: in sync (table " << kTable << ")\n";
+    } else if (fw) {
+      std::cout << "firewall: " << fw->changes.size() << " change(s)"
+                << (fw->incremental ? ", set elements only (applied without replacing the table)"
+                                    : ", applied as one atomic replacement of the table")
+                << '\n';
+      for (const auto& l : fw->commands) std::cout << "  " << l << '\n';
+    }
+    if (links && links->inSync) {
+      std::cout << "links: in sync (" << segmentLinks(*(*want)[kLinks]) << " segment interfaces)\n";
+    } else if (links) {
+      std::cout << "links: " << links->changes.size() << " operation(s), in this order\n";
+      for (const auto& op : links->changes) std::cout << "  " << op << '\n';
+    }
   }
-  if (!opts.json && p->links) printLinks(*p->links);
   if (!detailedExitCode) return kExitOk;
-  return p->empty() ? kExitOk : 2;
+  return inSync ? kExitOk : 2;
 }
-
-namespace {
-
-// The firewall part of apply: atomic replacement or element updates, then read back.
-bool applyFirewall(const Planned& p) {
-  const auto& desired = p.compiled.compiled.ruleset;
-  if (p.diff.empty()) {
-    std::cout << "firewall: in sync, nothing to apply\n";
-    return true;
-  }
-  auto start = std::chrono::steady_clock::now();
-  ApplyOptions ao;
-  ao.expectedGenId = p.observed ? std::optional(p.observed->genId) : std::nullopt;
-  bool incremental = p.diff.elementsOnly();
-  auto result = incremental ? applyElementChanges(desired, p.diff.elementAdditions(), p.diff.elementRemovals(), ao)
-                            : apply(desired, ao);
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (!result) {
-    std::cerr << result.error().message << '\n';
-    std::cerr << "bulwarkctl: the firewall was not changed (the kernel applies a batch whole or not at all)\n";
-    return false;
-  }
-  // Read back: what the kernel holds must now be exactly the policy.
-  auto after = observe();
-  if (!after) {
-    std::cerr << "bulwarkctl: applied, but reading the table back failed: " << after.error().message << '\n';
-    return false;
-  }
-  auto remaining = diff(desired, after.value());
-  if (!remaining.empty()) {
-    std::cerr << "bulwarkctl: applied, but the kernel's table still differs from the policy:\n";
-    for (const auto& c : remaining.changes) std::cerr << "  " << c.description << '\n';
-    return false;
-  }
-  std::cout << "firewall: applied " << p.diff.changes.size() << " change(s) "
-            << (incremental ? "as set element updates" : "as one atomic table replacement") << " in "
-            << static_cast<int>(ms * 10) / 10.0 << " ms (" << result->messages << " netlink messages, "
-            << result->bytes << " bytes); read back: in sync\n";
-  return true;
-}
-
-// Puts back the table as it was before this run (or removes it if there was none).
-void restoreFirewall(const Planned& p) {
-  if (p.diff.empty()) return;
-  KernelResult<ApplyReport> r = p.observed ? apply(p.observed->ruleset()) : apply(Ruleset{});
-  std::cerr << (r ? "bulwarkctl: the firewall was restored to its state before this apply\n"
-                  : "bulwarkctl: restoring the previous firewall failed too: " + r.error().message + "\n");
-}
-
-}  // namespace
 
 int runApply(const std::string& path, Parts parts, const GlobalOptions& opts) {
-  auto p = makePlan(path, parts, opts);
-  if (!p) return kExitInvalid;
-  if (p->empty()) {
+  engine::ApplyEngine eng(engine::registeredKinds(directKinds()));
+  auto want = desiredStates(eng, path, parts, opts);
+  if (!want) return kExitInvalid;
+  // What each kind goes back to on a failure: what is observed before anything is written.
+  auto run = eng.run(*want, std::vector<std::optional<engine::KindStatePtr>>(eng.size()),
+                     engine::FailureMode::AllOrNothing);
+  const bool failed = run.failed();
+  const bool inSync = std::all_of(run.kinds.begin(), run.kinds.end(),
+                                  [](const engine::KindRun& k) { return k.applied && k.applied->plan.inSync; });
+  if (!failed && inSync) {
     std::cout << "in sync, nothing to apply\n";
     return kExitOk;
   }
-  // Firewall first: new segments are protected before their links come up, and the firewall
-  // matches interfaces by name, so it does not need them to exist yet.
-  if (parts != Parts::Links && !applyFirewall(*p)) return kExitInvalid;
-  if (p->links) {
-    if (p->links->empty()) {
-      std::cout << "links: in sync, nothing to apply\n";
-    } else {
-      auto done = vlan::applyLinks(*p->links);
-      if (!done) {
-        std::cerr << done.error().message << '\n';
-        std::cerr << "bulwarkctl: the link changes of this run were undone\n";
-        if (parts != Parts::Links) restoreFirewall(*p);
-        return kExitInvalid;
-      }
-      std::cout << "links: applied " << done->ops << " operation(s) (" << done->messages << " netlink messages, "
-                << done->sysctls << " sysctls)\n";
+  for (const auto& k : run.kinds) {
+    const auto name = eng.kind(k.index).name();
+    if (k.error) {
+      std::cerr << "bulwarkctl: " << name << ": " << k.error->message << '\n';
+      for (const auto& d : k.error->details) std::cerr << "  " << d << '\n';
+      if (!k.error->written) std::cerr << "bulwarkctl: " << name << " was not changed\n";
+    } else if (k.applied && k.applied->plan.inSync) {
+      std::cout << name << ": in sync, nothing to apply\n";
+    } else if (k.applied && !k.restored) {
+      const auto& a = *k.applied;
+      std::cout << name << ": applied " << a.plan.changes.size() << " change(s)"
+                << (k.index != kFirewall  ? ""
+                    : a.plan.incremental ? " as set element updates"
+                                         : " as one atomic table replacement")
+                << " in " << static_cast<int>(a.millis * 10) / 10.0 << " ms (" << a.counts << "); read back: in sync\n";
     }
+    if (k.restored) std::cerr << "bulwarkctl: " << name << ": restored to its state before this apply\n";
   }
-  return kExitOk;
+  for (const auto& f : run.restoreFailures) std::cerr << "bulwarkctl: restoring failed too: " << f << '\n';
+  return failed ? kExitInvalid : kExitOk;
 }
 
 int runCounters(const std::string& path, const GlobalOptions& opts) {
   auto c = loadCompiled(path, opts);
   if (!c) return kExitInvalid;
-  auto observed = observe();
-  if (!observed) {
-    std::cerr << "bulwarkctl: " << observed.error().message << '\n';
+  auto totals = firewall::counterTotals();
+  if (!totals) {
+    std::cerr << "bulwarkctl: " << totals.error().message << '\n';
     return kExitInvalid;
   }
-  if (!observed.value()) {
+  if (!totals->tablePresent) {
     std::cerr << "bulwarkctl: table " << kTable << " is not in the kernel (apply first)\n";
     return kExitInvalid;
   }
-  // Kernel comments ("campus.yaml:78 public-web") name the policy rule or the built-in
-  // ("bulwark: drop app>db"); kernel rules with the same comment add up.
-  struct Sum {
-    std::uint64_t packets = 0, bytes = 0;
-  };
-  std::map<std::string, Sum> byComment;
-  for (const auto& rc : observed.value()->counters()) {
-    auto& sum = byComment[rc.comment];
-    sum.packets += rc.packets;
-    sum.bytes += rc.bytes;
-  }
+  // One row per policy rule (or built-in), named by its kernel comment ("campus.yaml:78
+  // public-web", "bulwark: drop app>db"); kernel rules with the same comment add up.
+  auto rules = totals->rules;
+  std::sort(rules.begin(), rules.end(), [](const auto& a, const auto& b) { return a.comment < b.comment; });
   if (opts.json) {
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& [comment, s] : byComment) {
-      rows.push_back({{"rule", comment}, {"packets", s.packets}, {"bytes", s.bytes}});
-    }
+    for (const auto& r : rules) rows.push_back({{"rule", r.comment}, {"packets", r.packets}, {"bytes", r.bytes}});
     std::cout << rows.dump(2) << '\n';
     return kExitOk;
   }
   std::cout << "PACKETS       BYTES  RULE\n";
-  for (const auto& [comment, s] : byComment) {
+  for (const auto& r : rules) {
     char line[64];
-    std::snprintf(line, sizeof line, "%10llu %11llu  ", static_cast<unsigned long long>(s.packets),
-                  static_cast<unsigned long long>(s.bytes));
-    std::cout << line << comment << '\n';
+    std::snprintf(line, sizeof line, "%10llu %11llu  ", static_cast<unsigned long long>(r.packets),
+                  static_cast<unsigned long long>(r.bytes));
+    std::cout << line << r.comment << '\n';
   }
   return kExitOk;
 }

@@ -11,16 +11,14 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "bulwark/policies/loader.h"
 #include "bulwark/vpn/charon_config.h"
+#include "bulwark/vpn/credentials.h"
 #include "bulwark/vpn/pki.h"
 #include "bulwark/vpn/tunnels.h"
 #include "commands.h"
@@ -30,7 +28,6 @@ namespace bulwark::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
 namespace pki = bulwark::vpn::pki;
 using vpn::ViciError;
 
@@ -53,17 +50,6 @@ int viciFailure(const ViciError& e) {
   return e.isTransport() || e.kind == vpn::ViciErrorKind::Config ? kExitUsage : kExitFailure;
 }
 
-bool readFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
 // The desired charon config, or an exit code.
 struct Desired {
   vpn::CharonConfig config;
@@ -81,23 +67,18 @@ Desired loadDesired(const std::string& path, const VpnArgs& a, const GlobalOptio
   }
   vpn::Credentials creds;
   if (result.policy.vpn) {
-    const fs::path dir = a.pkiDir;
-    const std::string ca = a.ca.empty() ? pki::caCertPath(dir).string() : a.ca;
-    const std::string cert = a.cert.empty() ? pki::gatewayCertPath(dir).string() : a.cert;
-    const std::string key = a.key.empty() ? pki::gatewayKeyPath(dir).string() : a.key;
-    const std::string crl = a.crl.empty() ? pki::crlPath(dir).string() : a.crl;
-    for (const auto& [file, out] : {std::pair{ca, &creds.caCert}, std::pair{cert, &creds.gatewayCert},
-                                    std::pair{key, &creds.gatewayKey}}) {
-      if (!readFile(file, *out)) {
-        std::cerr << "bulwarkctl: cannot read " << file << ": " << std::strerror(errno) << '\n';
-        d.exitCode = kExitUsage;
-        return d;
-      }
+    auto files = vpn::credentialFiles(a.pkiDir);
+    for (const auto& [arg, file] : {std::pair{&a.ca, &files.ca}, std::pair{&a.cert, &files.cert},
+                                    std::pair{&a.key, &files.key}, std::pair{&a.crl, &files.crl}}) {
+      if (!arg->empty()) *file = *arg;
     }
-    std::string crlText;
-    if (readFile(crl, crlText) && !crlText.empty()) {
-      creds.crl = std::move(crlText);
+    auto loaded = vpn::loadCredentials(files);
+    if (!loaded) {
+      std::cerr << "bulwarkctl: " << loaded.error().message << '\n';
+      d.exitCode = kExitUsage;
+      return d;
     }
+    creds = std::move(*loaded);
   }
   vpn::CharonOptions co;
   co.forceEncap = a.libipsec;

@@ -2,15 +2,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <utility>
 
 #include "bulwark/gateway/result.h"
 #include "bulwark/policies/source_files.h"
 
 namespace bulwark::gateway {
-
-Error sysError(const std::string& what, int err) { return Error{what + ": " + std::strerror(err), err}; }
 
 std::string_view roleName(Role r) {
   switch (r) {

@@ -20,7 +20,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "bulwark/common/openssl.h"
+#include "bulwark/base/openssl.h"
 #include "bulwark/gateway/control_client.h"
 
 namespace bulwark::gateway {

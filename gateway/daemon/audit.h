@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bulwark/gateway/result.h"
-#include "unique_fd.h"
+#include "bulwark/base/unique_fd.h"
 
 namespace bulwark::daemon {
 

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 
-#include "unique_fd.h"
+#include "bulwark/base/unique_fd.h"
 
 namespace bulwark::daemon {
 

@@ -25,13 +25,16 @@
 #include "bulwark/firewall/programmer.h"
 #include "bulwark/health/engine.h"
 #include "event_loop.h"
-#include "firewall_kind.h"
+#include "kinds/firewall_kind.h"
+#include "kinds/health_kind.h"
 
 namespace bulwark::daemon {
 
 class Reconciler;
+using engine::FirewallOverlay;
+using engine::FirewallState;
 
-class DnatHealth {
+class DnatHealth final : public engine::HealthChecks {
  public:
   struct Stats {
     std::uint64_t mapUpdates = 0;       // element updates written
@@ -46,8 +49,9 @@ class DnatHealth {
   // After the reconciler exists (it owns the audit log and the firewall's current state).
   void attach(Reconciler& r) { reconciler_ = &r; }
 
-  // The targets the engine probes (the health kind's apply).
-  void configure(std::vector<health::Target> targets);
+  // The targets the engine probes (the health kind's observe and apply).
+  void configure(std::vector<health::Target> targets) override;
+  [[nodiscard]] std::vector<health::Target> probed() const override { return targets_; }
   [[nodiscard]] const std::vector<health::Target>& targets() const { return targets_; }
 
   // The firewall kind's overlay: `state`'s ruleset with each pool's map on its choice.

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "bulwark/gateway/result.h"
-#include "unique_fd.h"
+#include "bulwark/base/unique_fd.h"
 
 namespace bulwark::daemon {
 

@@ -8,7 +8,8 @@
 // step, empty commit, split brain and daemon restart is audited (and so on the events
 // stream); `status` and /metrics show the rest.
 //
-// The two resource kinds (ha_kinds.h) write the configuration files through it and start it.
+// The two resource kinds (gateway/engine/kinds/ha_kinds.h) write the configuration files
+// through it and start it.
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "bulwark/ha/transitions.h"
 #include "event_loop.h"
 #include "ha_loop.h"
+#include "kinds/ha_kinds.h"
 
 namespace bulwark::daemon {
 
@@ -39,9 +41,9 @@ struct HaOptions {
   std::string charonConf;  // --charon-conf: its strongswan.conf (STRONGSWAN_CONF)
 };
 
-enum class HaFile { Keepalived, Conntrackd };
+using engine::HaFile;
 
-class HaRuntime {
+class HaRuntime final : public engine::HaFiles {
  public:
   using Audit = std::function<void(AuditEvent)>;
   HaRuntime(EventLoop& loop, HaOptions options, Audit audit);
@@ -51,20 +53,20 @@ class HaRuntime {
 
   // This node's view of `policy` (which node it is: --node, /etc/bulwark/node, hostname),
   // with every interface it names checked to exist here.
-  [[nodiscard]] ha::Result<ha::NodeView> view(const policies::Policy& policy) const;
+  [[nodiscard]] ha::Result<ha::NodeView> view(const policies::Policy& policy) const override;
   // `keepalived -t` of a rendering, on a scratch file next to the real one.
-  [[nodiscard]] ha::Status checkKeepalived(const std::string& text) const;
+  [[nodiscard]] ha::Status checkKeepalived(const std::string& text) const override;
 
-  [[nodiscard]] std::optional<std::string> installed(HaFile f) const;  // the file as it is now
+  [[nodiscard]] std::optional<std::string> installed(HaFile f) const override;  // the file as it is now
   // Writes the file (atomically, 0600) and puts it in effect: keepalived reloads (SIGHUP),
   // conntrackd restarts; once both files exist the children start.
   // `view`: the node view it was rendered from (nullopt: a file adopted from disk, keep the last).
-  [[nodiscard]] ha::Status install(HaFile f, const std::string& text, const std::optional<ha::NodeView>& view);
+  [[nodiscard]] ha::Status install(HaFile f, const std::string& text, const std::optional<ha::NodeView>& view) override;
   // No ha section any more: stop both daemons (keepalived first: it hands the floating
   // addresses to the peer) and remove everything in the runtime directory.
-  void shutdown();
-  [[nodiscard]] bool running() const { return sup_ && sup_->running(); }
-  [[nodiscard]] const ha::RuntimePaths& paths() const { return paths_; }
+  void shutdown() override;
+  [[nodiscard]] bool running() const override { return sup_ && sup_->running(); }
+  [[nodiscard]] const ha::RuntimePaths& paths() const override { return paths_; }
   // --charon: this node runs no charon now (it is not the active node).
   [[nodiscard]] bool charonStandby() const { return !opt_.charon.empty() && !charon_; }
 

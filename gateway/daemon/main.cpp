@@ -1,8 +1,8 @@
 // bulwarkd: keeps the kernel in line with the policy. Loads and validates the policy
-// directory, reconciles each resource kind (firewall now; links and VPN slot in as further
-// ResourceKinds), serves the control socket, repairs drift, writes the audit trail, serves
-// metrics, and talks to systemd. It never flushes anything on exit: the kernel keeps the
-// ruleset, and the next start adopts it with an empty plan.
+// directory, reconciles each resource kind (the apply engine's: firewall, links, VPN), serves
+// the control socket, repairs drift, writes the audit trail, serves metrics, and talks to
+// systemd. It never flushes anything on exit: the kernel keeps the ruleset, and the next
+// start adopts it with an empty plan.
 #include <CLI/CLI.hpp>
 #include <malloc.h>
 #include <signal.h>
@@ -24,14 +24,11 @@
 #include "drift_watch.h"
 #include "event_loop.h"
 #include "dnat_health.h"
-#include "firewall_kind.h"
-#include "ha_kinds.h"
 #include "ha_runtime.h"
 #include "handlers.h"
 #include "job_worker.h"
-#include "health_kind.h"
+#include "kinds.h"
 #include "link_watch.h"
-#include "links_kind.h"
 #include "vpn_kind.h"
 #include "metrics.h"
 #include "monitor.h"
@@ -157,21 +154,22 @@ int run(const Options& opt) {
   // maps follow them (one element update per change), and the firewall kind writes the maps
   // as health has them (dnat_health.h).
   DnatHealth dnatHealth(ev);
-  std::vector<ResourceKindPtr> kinds;
-  kinds.push_back(makeFirewallKind({}, dnatHealth.overlay()));
-  if (!opt.noLinks) kinds.push_back(makeLinksKind(opt.ha, opt.haOptions.node));  // after the firewall: never unfiltered
-  if (haRuntime) {  // after the firewall (VRRP and the sync accepted before keepalived runs)
-    kinds.push_back(makeKeepalivedKind(*haRuntime));
-    kinds.push_back(makeConntrackdKind(*haRuntime));
-  }
+  // The engine's registered kinds, as `bulwarkctl apply --direct` gets them, plus what only
+  // the daemon runs: the health overlay and checks, the pair's keepalived and conntrackd.
   const std::string viciUri = opt.vici.empty() ? std::string() : viciUriOf(opt.vici);
-  if (!viciUri.empty()) {  // needs links
+  engine::KindOptions kindOptions;
+  kindOptions.firewallOverlay = dnatHealth.overlay();
+  kindOptions.links = !opt.noLinks;
+  kindOptions.ha = opt.ha;
+  kindOptions.haNode = opt.haOptions.node;
+  kindOptions.haFiles = haRuntime.get();
+  if (!viciUri.empty()) {
     VpnOptions vo{viciUri, opt.pkiDir, opt.libipsec, {}};
     if (haRuntime) vo.standby = [rt = haRuntime.get()] { return rt->charonStandby(); };
-    kinds.push_back(makeVpnKind(std::move(vo)));
+    kindOptions.vpn = std::move(vo);
   }
-  kinds.push_back(makeHealthKind(dnatHealth));  // probes what the applied policy names
-  Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), std::move(kinds),
+  kindOptions.health = &dnatHealth;
+  Reconciler rec(ev, opt.policyDir, std::move(*history), std::move(*audit), engine::registeredKinds(kindOptions),
                  opt.drift == "alert" ? DriftMode::Alert : DriftMode::Repair);
   dnatHealth.attach(rec);
   recPtr = &rec;

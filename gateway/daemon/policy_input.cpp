@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <memory>
 
-#include "bulwark/common/openssl.h"
+#include "bulwark/base/openssl.h"
 #include "bulwark/policies/source_files.h"
 #include "bulwark/policies/validator.h"
 

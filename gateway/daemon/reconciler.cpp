@@ -1,5 +1,6 @@
 #include "reconciler.h"
 
+#include <algorithm>
 #include <limits>
 #include <sstream>
 
@@ -42,9 +43,9 @@ Reconciler::Reconciler(EventLoop& loop, std::filesystem::path policyDir, History
       policyDir_(std::move(policyDir)),
       history_(std::move(history)),
       audit_(std::move(audit)),
-      driftMode_(driftMode) {
-  for (auto& k : kinds) slots_.push_back(Slot{std::move(k), nullptr, false, {}, {}});
-}
+      engine_(std::move(kinds)),
+      slots_(engine_.size()),
+      driftMode_(driftMode) {}
 
 namespace {
 
@@ -70,7 +71,7 @@ PreparedPolicy PolicyPreparer::prepare(PolicyInput in, bool keepPolicy) const {
   out.errorCount = loaded.diagnostics.errorCount();
   out.valid = loaded.ok();
   if (!out.valid) return out;
-  for (auto* kind : kinds_) out.desired.push_back(kind->desired(loaded.policy));
+  out.desired = engine_->desired(loaded.policy);
   if (keepPolicy) out.policy = std::make_shared<const policies::Policy>(std::move(loaded.policy));
   return out;
 }
@@ -83,30 +84,26 @@ Outcome PolicyPreparer::plan(PolicyInput in) const {
   }
   nlohmann::json kinds = nlohmann::json::array();
   bool inSync = true;
-  for (std::size_t i = 0; i < kinds_.size(); ++i) {
-    if (!isOk(p.desired[i])) {
-      const auto& e = std::get<KindError>(p.desired[i]);
+  for (std::size_t i = 0; i < engine_->size(); ++i) {
+    if (!p.desired[i].ok()) {
+      const auto& e = p.desired[i].error();
       return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message, e.details);
     }
-    auto kp = kinds_[i]->plan(std::get<KindStatePtr>(p.desired[i]));
-    if (!isOk(kp)) {
-      const auto& e = std::get<KindError>(kp);
-      return Outcome::failure(gateway::ErrorCode::Kernel, std::string(kinds_[i]->name()) + ": " + e.message,
-                              e.details);
+    auto kp = engine_->plan(i, p.desired[i].value());
+    const auto name = engine_->kind(i).name();
+    if (!kp.ok()) {
+      const auto& e = kp.error();
+      return Outcome::failure(gateway::ErrorCode::Kernel, std::string(name) + ": " + e.message, e.details);
     }
-    const auto& plan = std::get<KindPlan>(kp);
+    const auto& plan = kp->plan;
     inSync = inSync && plan.inSync;
-    kinds.push_back(kindPlanJson(kinds_[i]->name(), plan));
+    kinds.push_back(kindPlanJson(name, plan));
   }
   return Outcome::success(
       {{"in_sync", inSync}, {"policy_hash", p.input.hash}, {"kinds", kinds}, {"warnings", p.diagnostics}});
 }
 
-PolicyPreparer Reconciler::preparer() const {
-  std::vector<ResourceKind*> kinds;
-  for (const auto& slot : slots_) kinds.push_back(slot.kind.get());
-  return PolicyPreparer(std::move(kinds));
-}
+PolicyPreparer Reconciler::preparer() { return PolicyPreparer(engine_); }
 
 Outcome Reconciler::startup() {
   if (auto resumed = resumePending()) {
@@ -182,39 +179,28 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
 
   for (std::size_t i = 0; i < n && i < prepared.desired.size(); ++i) {
     auto& d = prepared.desired[i];
-    if (isOk(d)) {
-      desired[i] = std::get<KindStatePtr>(d);
+    if (d.ok()) {
+      desired[i] = d.value();
       continue;
     }
-    const auto& e = std::get<KindError>(d);
+    const auto& e = d.error();
     if (mode == Mode::AllOrNothing) {
       audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, e.message, false, {}});
       return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message + "; nothing was changed", e.details);
     }
     slots_[i].lastError = e.message;
-    failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
+    failures.push_back(std::string(kindName(i)) + ": " + e.message);
   }
   prepared.desired.clear();
 
-  // What each kind returns to if this apply is not confirmed (or fails half way).
+  // What each kind returns to if this apply is not confirmed (or fails half way): its last
+  // good state, or (never applied by this daemon) what the engine observes before writing.
   std::vector<std::optional<KindStatePtr>> previous(n);
   for (std::size_t i = 0; i < n; ++i) {
-    if (!desired[i]) continue;
-    if (slots_[i].known) {
-      previous[i] = slots_[i].current;
-      continue;
-    }
-    auto adopted = slots_[i].kind->adoptObserved();
-    if (!isOk(adopted)) {
-      const auto& e = std::get<KindError>(adopted);
-      if (mode == Mode::AllOrNothing) return Outcome::failure(gateway::ErrorCode::Kernel, e.message, e.details);
-      slots_[i].lastError = e.message;
-      failures.push_back(std::string(slots_[i].kind->name()) + ": " + e.message);
-      desired[i].reset();
-      continue;
-    }
-    previous[i] = std::get<KindStatePtr>(adopted);
+    if (desired[i] && slots_[i].known) previous[i] = slots_[i].current;
   }
+  auto run = engine_.run(desired, previous,
+                         mode == Mode::AllOrNothing ? engine::FailureMode::AllOrNothing : engine::FailureMode::PerKind);
 
   nlohmann::json kinds = nlohmann::json::array();
   std::vector<std::string> summaries;
@@ -222,29 +208,35 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   std::vector<std::string> errorLines;
   double seconds = 0;
   bool failed = false;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!desired[i]) continue;
+  std::vector<std::optional<KindStatePtr>> touched(n);  // the previous state of each kind run
+  for (const auto& k : run.kinds) {
+    const std::size_t i = k.index;
     auto& slot = slots_[i];
-    auto r = slot.kind->apply(*desired[i]);
-    if (!isOk(r)) {
-      const auto& e = std::get<KindError>(r);
+    if (k.restored) {
+      // Put back to what it held before this run (the engine's undo after a failure).
+      slot.current = k.previous;
+      slot.known = true;
+    }
+    if (k.error) {
+      const auto& e = *k.error;
       failed = true;
       slot.lastError = e.message;
-      errorLines.push_back(std::string(slot.kind->name()) + ": " + e.message);
+      errorLines.push_back(std::string(kindName(i)) + ": " + e.message);
       for (const auto& d : e.details) errorLines.push_back("  " + d);
-      failures.push_back(std::string(slot.kind->name()) + ": " + e.message);
-      if (mode == Mode::AllOrNothing) break;
-      continue;  // this kind keeps its last good state; the others go on
+      failures.push_back(std::string(kindName(i)) + ": " + e.message);
+      continue;  // this kind keeps its last good state; the others go on (PerKind)
     }
-    const auto& a = std::get<KindApplied>(r);
+    touched[i] = k.previous;
+    if (k.restored) continue;
+    const auto& a = *k.applied;
     slot.current = *desired[i];
     slot.known = true;
     slot.lastError.clear();
     slot.lastDrift.clear();
     if (!a.plan.inSync) changed.push_back(i);
     seconds += a.millis / 1000.0;
-    summaries.push_back(kindSummary(slot.kind->name(), a.plan));
-    kinds.push_back({{"kind", slot.kind->name()},
+    summaries.push_back(kindSummary(kindName(i), a.plan));
+    kinds.push_back({{"kind", kindName(i)},
                      {"changed", !a.plan.inSync},
                      {"incremental", a.plan.incremental},
                      {"changes", limitedLines(a.plan.changes)},
@@ -255,11 +247,9 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   }
 
   if (failed && mode == Mode::AllOrNothing) {
-    // Kinds already changed by this apply go back to where they were: all or nothing.
-    std::vector<std::optional<KindStatePtr>> undo(n);
-    for (auto i : changed) undo[i] = previous[i];
-    auto undoFailures = restore(undo);
-    for (const auto& f : undoFailures) errorLines.push_back("undo failed: " + f);
+    // The engine put every kind this apply wrote back where it was (the failing one included
+    // when it failed after writing): all or nothing.
+    for (const auto& f : run.restoreFailures) errorLines.push_back("undo failed: " + f);
     ++stats_.appliesFailed;
     audit_.record({event + "-failed", actor.who, actor.uid, currentRevision_, input.hash, joinSummaries(failures),
                    false, {{"errors", limitedLines(errorLines)}}});
@@ -304,7 +294,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   nlohmann::json detail{{"changes", nlohmann::json::array()}};
   for (auto i : changed) {
     for (const auto& k : kinds) {
-      if (k["kind"] == slots_[i].kind->name()) detail["changes"].push_back({{"kind", k["kind"]}, {"changes", k["changes"]}});
+      if (k["kind"] == kindName(i)) detail["changes"].push_back({{"kind", k["kind"]}, {"changes", k["changes"]}});
     }
   }
   if (!input.gitCommit.empty()) detail["git_commit"] = input.gitCommit;
@@ -318,7 +308,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     p.previousRevision = previousRevision;
     p.previousHash = previousHash;
     p.previous.resize(n);
-    for (std::size_t i = 0; i < n; ++i) p.previous[i] = previous[i];
+    for (std::size_t i = 0; i < n; ++i) p.previous[i] = touched[i];
     p.deadline = Clock::now() + std::chrono::seconds(*confirmSeconds);
     p.wallDeadline = std::chrono::system_clock::now() + std::chrono::seconds(*confirmSeconds);
     p.timer = loop_.after(std::chrono::seconds(*confirmSeconds), [this] { confirmTimedOut(); });
@@ -334,12 +324,13 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
 
 std::vector<std::string> Reconciler::restore(const std::vector<std::optional<KindStatePtr>>& states) {
   std::vector<std::string> failures;
+  auto failed = engine_.restore(states);
   for (std::size_t i = 0; i < slots_.size() && i < states.size(); ++i) {
     if (!states[i]) continue;
-    auto r = slots_[i].kind->apply(*states[i]);
-    if (!isOk(r)) {
-      failures.push_back(std::string(slots_[i].kind->name()) + ": " + std::get<KindError>(r).message);
-      slots_[i].lastError = std::get<KindError>(r).message;
+    auto f = std::find_if(failed.begin(), failed.end(), [&](const auto& x) { return x.first == i; });
+    if (f != failed.end()) {
+      failures.push_back(std::string(kindName(i)) + ": " + f->second.message);
+      slots_[i].lastError = f->second.message;
       continue;
     }
     slots_[i].current = *states[i];
@@ -407,16 +398,17 @@ Outcome Reconciler::rollback(int revision, PreparedPolicy prepared, const Actor&
 }
 
 KindStatePtr Reconciler::currentState(std::string_view kind) const {
-  for (const auto& s : slots_) {
-    if (s.kind->name() == kind) return s.current;
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    if (kindName(i) == kind) return slots_[i].current;
   }
   return nullptr;
 }
 
 nlohmann::json Reconciler::status() const {
   nlohmann::json kinds = nlohmann::json::array();
-  for (const auto& s : slots_) {
-    kinds.push_back({{"kind", s.kind->name()},
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const auto& s = slots_[i];
+    kinds.push_back({{"kind", kindName(i)},
                      {"state", !s.lastError.empty() ? "error" : (s.known ? "ok" : "unknown")},
                      {"last_error", s.lastError}});
   }
@@ -449,14 +441,15 @@ nlohmann::json Reconciler::history(std::size_t limit) const {
 }
 
 void Reconciler::checkDrift(const std::string& reason) {
-  for (auto& slot : slots_) {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    auto& slot = slots_[i];
     if (!slot.known) continue;
-    auto p = slot.kind->plan(slot.current);
-    if (!isOk(p)) {
-      slot.lastError = std::get<KindError>(p).message;
+    auto p = engine_.plan(i, slot.current);
+    if (!p.ok()) {
+      slot.lastError = p.error().message;
       continue;
     }
-    const auto& kp = std::get<KindPlan>(p);
+    const auto& kp = p->plan;
     if (kp.inSync) {
       slot.lastDrift.clear();
       continue;
@@ -464,7 +457,7 @@ void Reconciler::checkDrift(const std::string& reason) {
     std::string joined;
     for (const auto& c : kp.changes) joined += c + "\n";
     nlohmann::json detail{{"changes", limitedLines(kp.changes)}, {"trigger", reason}};
-    std::string what = std::string(slot.kind->name()) + ": " + std::to_string(kp.changes.size()) + " foreign change(s)";
+    std::string what = std::string(kindName(i)) + ": " + std::to_string(kp.changes.size()) + " foreign change(s)";
     if (driftMode_ == DriftMode::Alert) {
       if (joined != slot.lastDrift) {
         ++stats_.driftDetected;
@@ -474,9 +467,9 @@ void Reconciler::checkDrift(const std::string& reason) {
       continue;
     }
     ++stats_.driftDetected;
-    auto r = slot.kind->apply(slot.current);
-    if (!isOk(r)) {
-      const auto& e = std::get<KindError>(r);
+    auto r = engine_.kind(i).apply(slot.current, kp);
+    if (!r.ok()) {
+      const auto& e = r.error();
       slot.lastError = e.message;
       detail["errors"] = e.details;
       audit_.record({"drift-repair-failed", "bulwarkd (drift)", -1, currentRevision_, currentHash_,
@@ -484,7 +477,7 @@ void Reconciler::checkDrift(const std::string& reason) {
       continue;
     }
     ++stats_.driftRepairs;
-    detail["millis"] = std::get<KindApplied>(r).millis;
+    detail["millis"] = r.value().millis;
     audit_.record({"drift-repaired", "bulwarkd (drift)", -1, currentRevision_, currentHash_, what + " reverted", true,
                    detail});
   }
@@ -507,7 +500,7 @@ void Reconciler::persistPending() {
   nlohmann::json kinds = nlohmann::json::array();
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     const auto& prev = i < pending_->previous.size() ? pending_->previous[i] : std::optional<KindStatePtr>{};
-    kinds.push_back({{"kind", slots_[i].kind->name()},
+    kinds.push_back({{"kind", kindName(i)},
                      {"touched", prev.has_value()},
                      {"previous_null", prev.has_value() && *prev == nullptr}});
   }
@@ -550,7 +543,7 @@ std::optional<Outcome> Reconciler::resumePending() {
   const auto kindsJson = j->value("kinds", nlohmann::json::array());
   if (number <= 0 || !kindsJson.is_array() || kindsJson.size() != slots_.size()) return fail("damaged pending.json");
   for (std::size_t i = 0; i < slots_.size(); ++i) {
-    if (kindsJson[i].value("kind", std::string()) != slots_[i].kind->name()) return fail("kinds differ");
+    if (kindsJson[i].value("kind", std::string()) != kindName(i)) return fail("kinds differ");
   }
 
   // A revision's per-kind states, from the policy sources history keeps.
@@ -563,10 +556,9 @@ std::optional<Outcome> Reconciler::resumePending() {
     auto loaded = loadAndValidate(in);
     if (!loaded.ok()) return std::nullopt;
     std::vector<KindStatePtr> out;
-    for (auto& slot : slots_) {
-      auto d = slot.kind->desired(loaded.policy);
-      if (!isOk(d)) return std::nullopt;
-      out.push_back(std::get<KindStatePtr>(d));
+    for (auto& d : engine_.desired(loaded.policy)) {
+      if (!d.ok()) return std::nullopt;
+      out.push_back(d.value());
     }
     return out;
   };
@@ -591,7 +583,7 @@ std::optional<Outcome> Reconciler::resumePending() {
     } else if (before) {
       p.previous[i] = (*before)[i];
     } else {
-      return fail(std::string(slots_[i].kind->name()) + ": the previous state was not a recorded revision");
+      return fail(std::string(kindName(i)) + ": the previous state was not a recorded revision");
     }
   }
   // The kernel holds revision N (drift repair keeps it there while the window is open).

@@ -1,8 +1,10 @@
 #pragma once
-// The reconcile loop and the state it keeps: per resource kind the last good desired state,
-// the current revision, a pending commit-confirm, and counters for the metrics. Every entry
-// point (startup, reload, the control API, drift) goes through here; it runs on the event
-// loop's thread only.
+// The daemon's side of reconciling: per resource kind the last good desired state, the
+// current revision and its history, the audit trail, a pending commit-confirm, drift, and
+// counters for the metrics. The cycle itself (desired → observe → plan → apply → read back →
+// undo) is the apply engine's (gateway/engine/apply_engine.h), the one bulwarkctl apply
+// --direct runs too. Every entry point (startup, reload, the control API, drift) goes
+// through here; it runs on the event loop's thread only.
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -17,9 +19,15 @@
 #include "event_loop.h"
 #include "history.h"
 #include "policy_input.h"
-#include "resource_kind.h"
+#include "apply_engine.h"
 
 namespace bulwark::daemon {
+
+using engine::KindError;
+using engine::KindPlan;
+using engine::KindResult;
+using engine::KindStatePtr;
+using engine::ResourceKindPtr;
 
 enum class DriftMode { Repair, Alert };
 
@@ -53,8 +61,8 @@ struct ReconcilerStats {
 };
 
 // The CPU-heavy half of plan/apply/rollback/reload: load, validate, and each kind's desired
-// state. It touches no Reconciler state (only the kinds, whose desired() is const and pure),
-// so it runs on the policy worker (job_worker.h) while the loop answers status and confirm.
+// state (the engine's desired(), const and pure). It touches no Reconciler state, so it runs
+// on the policy worker (job_worker.h) while the loop answers status and confirm.
 struct PreparedPolicy {
   PolicyInput input;                                // with its hash
   bool valid = false;                               // loaded and validated without errors
@@ -67,15 +75,15 @@ inline constexpr std::size_t kMaxDiagnosticLines = 1000;  // in one reply; then 
 
 class PolicyPreparer {
  public:
-  explicit PolicyPreparer(std::vector<ResourceKind*> kinds) : kinds_(std::move(kinds)) {}
+  explicit PolicyPreparer(engine::ApplyEngine& engine) : engine_(&engine) {}
   // Any thread. keepPolicy: also hand back the loaded model (for onDirPolicy).
   [[nodiscard]] PreparedPolicy prepare(PolicyInput in, bool keepPolicy = false) const;
-  // Any thread: prepare, then each kind's plan() (observe + diff; kinds allow that off the
-  // loop, see resource_kind.h). The reply body of the `plan` op.
+  // Any thread: prepare, then the engine's plan() of each kind (observe + plan; kinds allow
+  // that off the loop, see engine/resource_kind.h). The reply body of the `plan` op.
   [[nodiscard]] Outcome plan(PolicyInput in) const;
 
  private:
-  std::vector<ResourceKind*> kinds_;  // owned by the Reconciler, which outlives every job
+  engine::ApplyEngine* engine_;  // the Reconciler's, which outlives every job
 };
 
 class Reconciler {
@@ -97,7 +105,7 @@ class Reconciler {
   void onDirPolicy(std::function<void(const policies::Policy&)> fn) { onDirPolicy_ = std::move(fn); }
 
   // For jobs on the policy worker (prepare, plan) and the dir they read.
-  [[nodiscard]] PolicyPreparer preparer() const;
+  [[nodiscard]] PolicyPreparer preparer();
   [[nodiscard]] const std::filesystem::path& policyDir() const { return policyDir_; }
 
   // The loop halves of the changing operations, given what the worker prepared.
@@ -128,7 +136,6 @@ class Reconciler {
 
  private:
   struct Slot {
-    ResourceKindPtr kind;
     KindStatePtr current;     // last good state (null + known: Bulwark owns nothing)
     bool known = false;       // false: never applied/adopted by this daemon
     std::string lastError;
@@ -162,11 +169,14 @@ class Reconciler {
   // Re-apply `states` (one per kind, nullopt = leave alone); returns the kinds that failed.
   std::vector<std::string> restore(const std::vector<std::optional<KindStatePtr>>& states);
 
+  [[nodiscard]] std::string_view kindName(std::size_t i) const { return engine_.kind(i).name(); }
+
   EventLoop& loop_;
   std::filesystem::path policyDir_;
   History history_;
   AuditLog audit_;
-  std::vector<Slot> slots_;
+  engine::ApplyEngine engine_;
+  std::vector<Slot> slots_;  // one per kind of the engine
   DriftMode driftMode_;
   int currentRevision_ = 0;
   std::string currentHash_;

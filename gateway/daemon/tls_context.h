@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "bulwark/common/openssl.h"
+#include "bulwark/base/openssl.h"
 #include "bulwark/gateway/protocol.h"
 #include "bulwark/gateway/result.h"
 

@@ -42,7 +42,7 @@ std::string macString(const Mac& m) {
 }
 
 Result<std::unique_ptr<ArpWatch>> ArpWatch::open(Loop& loop, std::function<void(const ArpSeen&)> seen) {
-  Fd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP)));
+  UniqueFd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP)));
   if (!fd.valid()) return sysError("ARP socket (AF_PACKET, needs CAP_NET_RAW)", errno);
   std::unique_ptr<ArpWatch> w(new ArpWatch(loop, std::move(fd), std::move(seen)));
   auto* self = w.get();

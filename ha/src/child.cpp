@@ -65,16 +65,16 @@ Result<Child> Child::spawn(const ChildSpec& spec) {
   argv.push_back(nullptr);
   for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  Fd log;
+  UniqueFd log;
   if (!spec.log.empty()) {
-    log = Fd(::open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    log = UniqueFd(::open(spec.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (!log.valid()) return sysError(spec.name + ": log " + spec.log.string(), errno);
   }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return sysError(spec.name + ": fork", errno);
   if (pid == 0) becomeChild(argv.data(), envp.data(), log.valid() ? log.get() : -1, parent);
-  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   if (!pidfd.valid()) {
     int err = errno;
     ::kill(pid, SIGKILL);

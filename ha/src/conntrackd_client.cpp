@@ -42,7 +42,7 @@ std::string_view commandFlag(CtdCommand c) {
 Result<CtdRequest> CtdRequest::start(const std::filesystem::path& socket, CtdCommand command) {
   sockaddr_un addr{};
   if (socket.string().size() >= sizeof addr.sun_path) return Error{"conntrackd socket path too long: " + socket.string()};
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return sysError("socket", errno);
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);

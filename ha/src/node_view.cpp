@@ -11,8 +11,6 @@
 
 namespace bulwark::ha {
 
-Error sysError(const std::string& what, int err) { return Error{what + ": " + std::strerror(err), err}; }
-
 namespace {
 
 // keepalived instance names: letters, digits, '_' (interface names may hold '.' or '-').

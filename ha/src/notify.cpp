@@ -70,9 +70,9 @@ Result<NotifyFifo> NotifyFifo::open(const std::filesystem::path& path) {
   } else if (::mkfifo(path.c_str(), 0600) != 0) {
     return sysError("mkfifo " + path.string(), errno);
   }
-  Fd r(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  UniqueFd r(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!r.valid()) return sysError("open " + path.string(), errno);
-  Fd w(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  UniqueFd w(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!w.valid()) return sysError("open " + path.string() + " for writing", errno);
   return NotifyFifo(std::move(r), std::move(w));
 }

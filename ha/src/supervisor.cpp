@@ -20,7 +20,7 @@ constexpr std::chrono::milliseconds kReadyPoll{20};
 bool socketAccepts(const std::filesystem::path& path) {
   sockaddr_un addr{};
   if (path.string().size() >= sizeof addr.sun_path) return false;
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return false;
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);

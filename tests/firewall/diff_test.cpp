@@ -2,7 +2,7 @@
 // reported as exactly that change, not as every later rule changing.
 #include <gtest/gtest.h>
 
-#include "bulwark/firewall/observe.h"
+#include "bulwark/firewall/diff.h"
 #include "test_policy.h"
 
 namespace bulwark::firewall {

@@ -2,10 +2,6 @@
 // the history store, the nftables event filter; the loop's cross-thread post and the counters
 // worker (with a stand-in dump, so no kernel is needed).
 #include <gtest/gtest.h>
-#include <libmnl/libmnl.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
 
 #include <array>
 #include <atomic>
@@ -18,9 +14,7 @@
 #include "bulwark/gateway/protocol.h"
 #include "counter_worker.h"
 #include "counters.h"
-#include "drift_watch.h"
 #include "history.h"
-#include "links_kind.h"
 #include "metrics.h"
 #include "peer_auth.h"
 
@@ -89,41 +83,31 @@ std::vector<firewall::RuleSample> sampleDump() {
   };
 }
 
-TEST(Counters, PerRuleAndPerZonePair) {
-  auto r = summarize(sampleDump());
-  ASSERT_EQ(r.pairs.size(), 2u);
-  const auto& app = r.pairs[0];
-  EXPECT_EQ(app.from, "app");
-  EXPECT_EQ(app.to, "db");
-  // rule_web (only app>db jumps there: 2 + 10) + the drop (7); rule_shared is not split.
-  EXPECT_EQ(app.packets, 19u);
-  EXPECT_EQ(app.bytes, 1900u);
-  EXPECT_EQ(app.dropPackets, 7u);
-  EXPECT_EQ(app.dropBytes, 700u);
-  EXPECT_EQ(app.sharedRules, 1u);
-  EXPECT_EQ(r.pairs[1].from, "lan");
-  EXPECT_EQ(r.pairs[1].packets, 1u);
-  std::map<std::string, RuleTotal> byName;
-  for (const auto& x : r.rules) byName[x.rule] = x;
-  EXPECT_EQ(byName["public-web"].packets, 10u);
-  EXPECT_EQ(byName["public-web"].origin, "campus.yaml:78");
-  EXPECT_EQ(byName["public-web"].pairs, std::vector<std::string>{"app>db"});
-  EXPECT_EQ(byName["public-web:rate"].packets, 2u);
-  EXPECT_EQ(byName["shared"].pairs, (std::vector<std::string>{"app>db", "lan>db"}));
-  EXPECT_EQ(byName["default-drop"].origin, "");
-  EXPECT_EQ(byName["default-drop"].packets, 3u);
-  EXPECT_TRUE(byName["default-drop"].pairs.empty());
+// The daemon's report around the firewall's totals (firewall/counters.h, tested in
+// tests/firewall/counters_test.cpp).
+CounterReport report() {
+  auto t = firewall::summarize(sampleDump());
+  CounterReport r;
+  r.rules = t.rules;
+  r.pairs = t.pairs;
+  r.tablePresent = t.tablePresent;
+  return r;
+}
 
+TEST(Counters, ReplyBody) {
+  auto r = report();
   r.conntrack = {12, 262144};
   auto j = countersJson(r);
+  EXPECT_EQ(j["table"], true);
   EXPECT_EQ(j["conntrack"]["count"], 12);
   EXPECT_EQ(j["conntrack"]["max"], 262144);
   EXPECT_EQ(j["zone_pairs"][0]["drop_packets"], 7);
   EXPECT_EQ(j["zone_pairs"][0]["packets"], 19);
+  EXPECT_EQ(j["rules"].size(), 6u);  // public-web, its :rate, shared, default-drop, the two pair drops
 }
 
 TEST(Metrics, PerRuleAndZonePairDrops) {
-  auto c = summarize(sampleDump());
+  auto c = report();
   c.conntrack = {12, 262144};
   ReconcilerStats s;
   s.appliesOk = 2;
@@ -137,62 +121,6 @@ TEST(Metrics, PerRuleAndZonePairDrops) {
   EXPECT_NE(text.find("bulwark_confirm_pending 1\n"), std::string::npos);
   EXPECT_NE(text.find("bulwark_conntrack_entries 12\n"), std::string::npos);
   EXPECT_NE(text.find("bulwark_conntrack_limit 262144\n"), std::string::npos);
-}
-
-vlan::Address addr(const char* ip, int len) { return vlan::Address{*policies::IpAddress::parse(ip), len}; }
-
-TEST(LinksKind, OwnedLinksSnapshot) {
-  vlan::ObservedState o;
-  vlan::ObservedLink trunk;
-  trunk.index = 2;
-  trunk.name = "eth1";
-  trunk.mtu = 1500;
-  trunk.up = true;
-  vlan::ObservedLink vl;
-  vl.index = 3;
-  vl.name = "eth1.30";
-  vl.kind = "vlan";
-  vl.parentIndex = 2;
-  vl.vlanId = 30;
-  vl.alias = "bulwark:db";
-  vl.mtu = 1400;
-  vl.up = true;
-  vl.addresses = {addr("10.30.0.1", 24), addr("fe80::1", 64), addr("2001:db8:30::1", 64)};
-  vlan::ObservedLink adopted;
-  adopted.index = 4;
-  adopted.name = "lan0";
-  adopted.alias = vlan::formatMark(vlan::Mark{"lan", true, {addr("10.1.0.1", 24)}});
-  adopted.mtu = 1500;
-  adopted.up = true;
-  adopted.addresses = {addr("10.1.0.1", 24), addr("10.1.0.2", 24)};  // .2 is not Bulwark's
-  vlan::ObservedLink foreign;
-  foreign.index = 5;
-  foreign.name = "eth2";
-  foreign.alias = "someone else";
-  o.links = {trunk, vl, adopted, foreign};
-
-  auto set = ownedLinks(o);
-  EXPECT_EQ(set.trunk, "eth1");
-  ASSERT_EQ(set.links.size(), 2u);
-  const auto& v = set.links[0];
-  EXPECT_EQ(v.kind, vlan::LinkKind::Vlan);
-  EXPECT_EQ(v.segment, "db");
-  EXPECT_EQ(v.parent, "eth1");
-  EXPECT_EQ(v.vlanId, 30);
-  EXPECT_EQ(v.mtu, 1400u);
-  EXPECT_EQ(v.addresses, (std::vector<vlan::Address>{addr("10.30.0.1", 24), addr("2001:db8:30::1", 64)}));
-  EXPECT_TRUE(v.ipv6);
-  const auto& a = set.links[1];
-  EXPECT_EQ(a.kind, vlan::LinkKind::Existing);
-  EXPECT_EQ(a.name, "lan0");
-  EXPECT_EQ(a.addresses, std::vector<vlan::Address>{addr("10.1.0.1", 24)});
-  EXPECT_FALSE(a.ipv6);
-  // Applied again, the snapshot changes nothing.
-  auto ops = vlan::diff(set, o);
-  ASSERT_TRUE(ops.ok()) << ops.error().message;
-  for (const auto& op : *ops) {
-    EXPECT_EQ(op.kind, vlan::OpKind::SetSysctl) << op.description();  // the fake state reports no sysctls
-  }
 }
 
 TEST(Metrics, Tunnels) {
@@ -239,24 +167,6 @@ TEST(History, RecordsLoadsAndKeepsStatus) {
   std::filesystem::remove_all(dir);
 }
 
-std::vector<char> message(std::uint16_t type, std::uint8_t family, const char* table) {
-  std::vector<char> buf(512, 0);
-  auto* nlh = mnl_nlmsg_put_header(buf.data());
-  nlh->nlmsg_type = static_cast<std::uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | type);
-  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
-  nfg->nfgen_family = family;
-  if (table) mnl_attr_put_strz(nlh, 1, table);
-  return buf;
-}
-
-TEST(DriftWatch, FiltersOnTableInetBulwark) {
-  EXPECT_TRUE(concernsBulwarkTable(message(NFT_MSG_NEWRULE, NFPROTO_INET, "bulwark").data()));
-  EXPECT_TRUE(concernsBulwarkTable(message(NFT_MSG_DELTABLE, NFPROTO_INET, "bulwark").data()));
-  EXPECT_FALSE(concernsBulwarkTable(message(NFT_MSG_NEWRULE, NFPROTO_INET, "other").data()));
-  EXPECT_FALSE(concernsBulwarkTable(message(NFT_MSG_NEWRULE, NFPROTO_IPV4, "bulwark").data()));
-  EXPECT_FALSE(concernsBulwarkTable(message(NFT_MSG_NEWGEN, NFPROTO_INET, nullptr).data()));
-}
-
 TEST(EventLoop, PostFromAnotherThreadWakesTheLoop) {
   auto loop = EventLoop::create();
   ASSERT_TRUE(loop);
@@ -293,7 +203,7 @@ struct GatedDump {
     ranOn = std::this_thread::get_id();
     CounterReport r;
     r.tablePresent = true;
-    r.rules.push_back(RuleTotal{"dump", "", static_cast<std::uint64_t>(++calls), 0, {}});
+    r.rules.push_back(RuleTotal{"dump", "", static_cast<std::uint64_t>(++calls), 0, {}, {}});
     return r;
   }
   void release() {

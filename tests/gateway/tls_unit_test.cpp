@@ -16,7 +16,7 @@
 #include "bulwark/vpn/pki.h"
 #include "tls_context.h"
 #include "tls_listener.h"
-#include "unique_fd.h"
+#include "bulwark/base/unique_fd.h"
 
 namespace bulwark::daemon {
 namespace {

@@ -17,13 +17,9 @@ namespace {
 constexpr std::size_t kRecvBuf = 65536;
 constexpr int kDumpAttempts = 3;
 
-Error ioError(const std::string& what, int err) {
-  Error e;
-  e.code = Error::Code::Io;
-  e.sysErrno = err;
-  e.message = what + ": " + std::strerror(err);
-  return e;
-}
+// What sysError fills in: the socket failed (Io), or the kernel refused (Kernel).
+const Error kIoError{Error::Code::Io, 0, {}};
+const Error kKernelError{Error::Code::Kernel, 0, {}};
 
 struct Attrs {
   const nlattr* name = nullptr;
@@ -107,8 +103,8 @@ LinkStatsReader& LinkStatsReader::operator=(LinkStatsReader&&) noexcept = defaul
 Result<LinkStatsReader> LinkStatsReader::open() {
   auto impl = std::make_unique<Impl>();
   impl->sock.reset(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
-  if (!impl->sock) return ioError("rtnetlink socket", errno);
-  if (mnl_socket_bind(impl->sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) return ioError("rtnetlink bind", errno);
+  if (!impl->sock) return sysError(errno, "rtnetlink socket", kIoError);
+  if (mnl_socket_bind(impl->sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) return sysError(errno, "rtnetlink bind", kIoError);
   impl->portid = mnl_socket_get_portid(impl->sock.get());
   return LinkStatsReader(std::move(impl));
 }
@@ -126,13 +122,13 @@ Result<std::vector<LinkStats>> LinkStatsReader::read() {
     ifm->ifi_family = AF_UNSPEC;
     // No VF info: the smallest dump that still carries IFLA_STATS64.
     mnl_attr_put_u32(nlh, IFLA_EXT_MASK, 0);
-    if (mnl_socket_sendto(m.sock.get(), nlh, nlh->nlmsg_len) < 0) return ioError("rtnetlink dump request", errno);
+    if (mnl_socket_sendto(m.sock.get(), nlh, nlh->nlmsg_len) < 0) return sysError(errno, "rtnetlink dump request", kIoError);
     bool interrupted = false;
     for (bool done = false; !done;) {
       const ssize_t n = mnl_socket_recvfrom(m.sock.get(), m.buf.data(), m.buf.size());
       if (n < 0) {
         if (errno == EINTR) continue;
-        return ioError("rtnetlink dump", errno);
+        return sysError(errno, "rtnetlink dump", kIoError);
       }
       if (interrupted) {
         done = containsDone(m.buf.data(), n);  // drain the rest of the interrupted dump
@@ -148,9 +144,7 @@ Result<std::vector<LinkStats>> LinkStatsReader::read() {
           done = containsDone(m.buf.data(), n);
           continue;
         }
-        Error e = ioError("rtnetlink dump", errno == 0 ? EPROTO : errno);
-        e.code = errno == 0 ? Error::Code::Io : Error::Code::Kernel;
-        return e;
+        return sysError(errno == 0 ? EPROTO : errno, "rtnetlink dump", errno == 0 ? kIoError : kKernelError);
       }
     }
     if (!interrupted) {
@@ -158,7 +152,7 @@ Result<std::vector<LinkStats>> LinkStatsReader::read() {
       return links;
     }
   }
-  return ioError("rtnetlink dump kept changing", EINTR);
+  return sysError(EINTR, "rtnetlink dump kept changing", kIoError);
 }
 
 }  // namespace bulwark::vlan

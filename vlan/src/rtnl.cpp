@@ -23,14 +23,9 @@ namespace {
 constexpr std::size_t kRecvBuf = 65536;
 constexpr int kDumpAttempts = 3;
 constexpr std::size_t kRequestBuf = 8192;  // our requests are < 200 bytes
-
-Error sysError(Error::Code code, const std::string& what, int err) {
-  Error e;
-  e.code = code;
-  e.sysErrno = err;
-  e.message = what + ": " + std::strerror(err);
-  return e;
-}
+// What sysError fills in: the socket failed (Io), or the kernel refused (Kernel).
+const Error kIoError{Error::Code::Io, 0, {}};
+const Error kKernelError{Error::Code::Kernel, 0, {}};
 
 // ---- attribute tables (validated before anything reads them) ------------------------------
 template <int Max>
@@ -278,16 +273,54 @@ Rtnl::Rtnl(std::unique_ptr<mnl_socket, Closer> s)
 Result<Rtnl> Rtnl::open() {
   std::unique_ptr<mnl_socket, Closer> s(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
   if (!s) {
-    return sysError(Error::Code::Io, "rtnetlink socket", errno);
+    return sysError(errno, "rtnetlink socket", kIoError);
   }
   if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-    return sysError(Error::Code::Io, "rtnetlink bind", errno);
+    return sysError(errno, "rtnetlink bind", kIoError);
   }
   int one = 1;
   // Best effort: error strings in acks, and acks that do not echo the request.
   mnl_socket_setsockopt(s.get(), NETLINK_EXT_ACK, &one, sizeof(one));
   mnl_socket_setsockopt(s.get(), NETLINK_CAP_ACK, &one, sizeof(one));
   return Rtnl(std::move(s));
+}
+
+Result<Rtnl> Rtnl::openWatch(std::initializer_list<unsigned> groups) {
+  std::unique_ptr<mnl_socket, Closer> s(mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (!s) {
+    return sysError(errno, "rtnetlink socket", kIoError);
+  }
+  if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+    return sysError(errno, "rtnetlink bind", kIoError);
+  }
+  for (unsigned g : groups) {
+    int group = static_cast<int>(g);
+    if (mnl_socket_setsockopt(s.get(), NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+      return sysError(errno, "subscribe to rtnetlink group " + std::to_string(g), kIoError);
+    }
+  }
+  return Rtnl(std::move(s));
+}
+
+bool Rtnl::drain() {
+  // Which link changed does not matter (see watch.h): only whether anything did.
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  bool any = false;
+  for (;;) {
+    const ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+    if (n < 0 && errno == ENOBUFS) {
+      any = true;  // notifications were lost: re-plan
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;  // EAGAIN: drained
+    }
+    any = true;
+  }
+  return any;
 }
 
 Result<Unit> Rtnl::dump(std::uint16_t type, std::uint8_t family, Parser parse, void* data, int& dumps) {
@@ -311,7 +344,7 @@ Result<Unit> Rtnl::dump(std::uint16_t type, std::uint8_t family, Parser parse, v
     }
     ++dumps;
     if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
-      return sysError(Error::Code::Io, "rtnetlink dump request", errno);
+      return sysError(errno, "rtnetlink dump request", kIoError);
     }
     bool interrupted = false;
     bool done = false;
@@ -321,7 +354,7 @@ Result<Unit> Rtnl::dump(std::uint16_t type, std::uint8_t family, Parser parse, v
         if (errno == EINTR) {
           continue;
         }
-        return sysError(Error::Code::Io, "rtnetlink dump", errno);
+        return sysError(errno, "rtnetlink dump", kIoError);
       }
       if (interrupted) {
         done = containsDone(buf.data(), n);  // drain the rest of the interrupted dump
@@ -337,8 +370,7 @@ Result<Unit> Rtnl::dump(std::uint16_t type, std::uint8_t family, Parser parse, v
           done = containsDone(buf.data(), n);
           continue;
         }
-        return sysError(errno == 0 ? Error::Code::Io : Error::Code::Kernel, "rtnetlink dump",
-                        errno == 0 ? EPROTO : errno);
+        return sysError(errno == 0 ? EPROTO : errno, "rtnetlink dump", errno == 0 ? kIoError : kKernelError);
       }
     }
     if (!interrupted) {
@@ -353,7 +385,7 @@ Result<Unit> Rtnl::dump(std::uint16_t type, std::uint8_t family, Parser parse, v
       }
     }
   }
-  return sysError(Error::Code::Io, "rtnetlink dump kept changing", EINTR);
+  return sysError(EINTR, "rtnetlink dump kept changing", kIoError);
 }
 
 Result<ObservedState> Rtnl::observe() {
@@ -382,7 +414,7 @@ Result<Unit> Rtnl::ack(nlmsghdr* nlh) {
   nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
   nlh->nlmsg_seq = ++seq_;
   if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
-    return sysError(Error::Code::Io, "rtnetlink request", errno);
+    return sysError(errno, "rtnetlink request", kIoError);
   }
   std::vector<char> buf(kRecvBuf);
   Refusal refusal;
@@ -394,7 +426,7 @@ Result<Unit> Rtnl::ack(nlmsghdr* nlh) {
       if (errno == EINTR) {
         continue;
       }
-      return sysError(Error::Code::Io, "rtnetlink ack", errno);
+      return sysError(errno, "rtnetlink ack", kIoError);
     }
     const int r = mnl_cb_run2(buf.data(), static_cast<std::size_t>(n), seq_, portid_, nullptr, &refusal, ctl,
                               NLMSG_MIN_TYPE);
@@ -402,12 +434,11 @@ Result<Unit> Rtnl::ack(nlmsghdr* nlh) {
       break;
     }
     if (r < 0) {
-      return sysError(Error::Code::Io, "rtnetlink ack", errno);
+      return sysError(errno, "rtnetlink ack", kIoError);
     }
   }
   if (refusal.err != 0) {
-    Error e = sysError(Error::Code::Kernel, "", refusal.err);
-    e.message = std::strerror(refusal.err);
+    Error e{Error::Code::Kernel, refusal.err, std::strerror(refusal.err)};
     if (!refusal.extMessage.empty()) {
       e.message += " (" + refusal.extMessage + ")";
     }
@@ -420,9 +451,7 @@ Result<Unit> Rtnl::execute(const Op& op, std::size_t& messages) {
   auto indexOf = [](const std::string& name) -> Result<int> {
     const unsigned idx = if_nametoindex(name.c_str());
     if (idx == 0) {
-      Error e = sysError(Error::Code::Missing, "", ENODEV);
-      e.message = "no interface " + name;
-      return e;
+      return Error{Error::Code::Missing, ENODEV, "no interface " + name};
     }
     return static_cast<int>(idx);
   };

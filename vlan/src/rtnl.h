@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,8 @@ struct Refusal {
 class Rtnl {
  public:
   static Result<Rtnl> open();
+  // A non-blocking socket subscribed to `groups` (RTNLGRP_*): change notifications only.
+  static Result<Rtnl> openWatch(std::initializer_list<unsigned> groups);
 
   // RTM_GETLINK, RTM_GETADDR, RTM_GETNETCONF (AF_INET, AF_INET6): one dump each. A dump the
   // kernel marks as interrupted (NLM_F_DUMP_INTR: links changed meanwhile) is repeated.
@@ -31,6 +34,11 @@ class Rtnl {
   // netlink (see apply.cpp). `messages` counts the requests sent.
   // On refusal: Error{Kernel, errno, "<strerror>[: <ext ack>]"}.
   Result<Unit> execute(const Op& op, std::size_t& messages);
+
+  // A watch socket: reads every queued notification without waiting; true when any arrived
+  // or some were lost (ENOBUFS).
+  bool drain();
+  [[nodiscard]] int fd() const { return mnl_socket_get_fd(sock_.get()); }
 
  private:
   struct Closer {

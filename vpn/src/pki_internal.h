@@ -20,7 +20,7 @@
 
 #include <sys/types.h>
 
-#include "bulwark/common/openssl.h"
+#include "bulwark/base/openssl.h"
 #include "bulwark/vpn/pki.h"
 
 namespace bulwark::vpn::pki::detail {
@@ -28,7 +28,7 @@ namespace bulwark::vpn::pki::detail {
 namespace fs = std::filesystem;
 
 // ---- RAII ----
-// The OpenSSL owners are bulwark/common/openssl.h's (one set for the whole tree).
+// The OpenSSL owners are bulwark/base/openssl.h's (one set for the whole tree).
 using ossl::Asn1IntPtr;
 using ossl::Asn1TimePtr;
 using ossl::BioPtr;

@@ -7,26 +7,23 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
-#include <poll.h>
-#include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 
 namespace bulwark::firewall::nl {
 
-KernelError sysError(const std::string& what, int err) {
-  KernelError e;
-  e.sysErrno = err;
-  e.message = what + ": " + std::strerror(err);
-  e.items.push_back(e.message);
-  return e;
+std::uint32_t nextSeq() {
+  // Starts at the clock so that a restarted process does not reuse its predecessor's seqs
+  // on a socket the kernel may still hold replies for (it does not: ports are per socket).
+  static std::atomic<std::uint32_t> seq{static_cast<std::uint32_t>(std::time(nullptr))};
+  return seq.fetch_add(1, std::memory_order_relaxed);
 }
 
 // ---- Batch ----------------------------------------------------------------------------------
-Batch::Batch(std::optional<std::uint32_t> genId)
-    : seq_(static_cast<std::uint32_t>(std::time(nullptr))) {
+Batch::Batch(std::optional<std::uint32_t> genId) {
   beginSeq_ = add(256, [&](char* buf, std::uint32_t seq) {
     nlmsghdr* nlh = nftnl_batch_begin(buf, seq);
     if (genId) {
@@ -42,7 +39,7 @@ std::uint32_t Batch::add(std::size_t maxLen,
     buf_.resize(std::max(buf_.size() * 2, len_ + maxLen));
   }
   std::memset(buf_.data() + len_, 0, maxLen);
-  const std::uint32_t seq = seq_++;
+  const std::uint32_t seq = nextSeq();
   nlmsghdr* nlh = build(buf_.data() + len_, seq);
   if (nlh->nlmsg_len > maxLen) {
     std::abort();  // a builder overran its reservation: a programming error, never input
@@ -57,33 +54,15 @@ void Batch::end() {
 }
 
 // ---- Socket ---------------------------------------------------------------------------------
-Socket::Socket(std::unique_ptr<mnl_socket, Closer> s)
-    : sock_(std::move(s)), portid_(mnl_socket_get_portid(sock_.get())),
-      seq_(static_cast<std::uint32_t>(std::time(nullptr)) ^ 0x5a5a0000u) {}
-
-KernelResult<Socket> Socket::open() {
-  std::unique_ptr<mnl_socket, Closer> s(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
-  if (!s) {
-    return sysError("netlink socket", errno);
+KernelResult<Socket> Socket::open(bool nonBlocking) {
+  auto t = openTransport(nonBlocking);
+  if (!t) {
+    return t.error();
   }
-  if (mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-    return sysError("netlink bind", errno);
-  }
-  int one = 1;
-  // Best effort: error strings and capped acks (the request is not echoed back).
-  mnl_socket_setsockopt(s.get(), NETLINK_EXT_ACK, &one, sizeof(one));
-  mnl_socket_setsockopt(s.get(), NETLINK_CAP_ACK, &one, sizeof(one));
-  return Socket(std::move(s));
+  return Socket(std::move(t.value()));
 }
 
 namespace {
-
-void raiseBuffer(int fd, int force, int plain, std::size_t want) {
-  const int v = static_cast<int>(std::min<std::size_t>(want, 1u << 30));
-  if (setsockopt(fd, SOL_SOCKET, force, &v, sizeof(v)) != 0) {
-    setsockopt(fd, SOL_SOCKET, plain, &v, sizeof(v));  // unprivileged: capped by rmem_max
-  }
-}
 
 struct AckCtx {
   std::vector<AckError>* errors;
@@ -135,20 +114,11 @@ int onNoop(const nlmsghdr*, void*) { return MNL_CB_OK; }
 }  // namespace
 
 KernelResult<std::vector<AckError>> Socket::talk(const Batch& batch) {
-  const int fd = mnl_socket_get_fd(sock_.get());
-  raiseBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, batch.size() + 65536);
-  raiseBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, batch.messages() * 1024 + 65536);
-
-  iovec iov{const_cast<char*>(batch.data()), batch.size()};
-  sockaddr_nl addr{};
-  addr.nl_family = AF_NETLINK;
-  msghdr msg{};
-  msg.msg_name = &addr;
-  msg.msg_namelen = sizeof(addr);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (sendmsg(fd, &msg, 0) < 0) {
-    return sysError("sending the nftables batch (" + std::to_string(batch.size()) + " bytes)", errno);
+  t_->reserve(batch.size() + 65536, batch.messages() * 1024 + 65536);
+  if (auto sent = t_->send(batch.data(), batch.size()); !sent) {
+    KernelError e = sent.error();
+    e.message = "sending the nftables batch: " + e.message;
+    return e;
   }
 
   std::vector<AckError> errors;
@@ -162,32 +132,25 @@ KernelResult<std::vector<AckError>> Socket::talk(const Batch& batch) {
   const std::size_t expected = batch.ackedMessages();
   for (;;) {
     const bool complete = ctx.acks >= expected || ctx.batchFailed;
-    pollfd p{fd, POLLIN, 0};
-    const int pr = poll(&p, 1, complete ? 0 : 5000);
-    if (pr < 0 && errno == EINTR) {
-      continue;
+    auto n = t_->receive(buf.data(), buf.size(), complete ? 0 : 5000);
+    if (!n) {
+      // ENOBUFS: acks were lost; the outcome of the batch is unknown → re-observe.
+      KernelError e = n.error();
+      e.message = "receiving nftables acks: " + e.message;
+      return e;
     }
-    if (pr <= 0) {
+    if (*n == 0) {
       if (!complete) {
-        return sysError("waiting for nftables acks (" + std::to_string(ctx.acks) + "/" +
-                            std::to_string(expected) + ")",
-                        ETIMEDOUT);
+        return sysError<KernelError>(ETIMEDOUT, "waiting for nftables acks (" + std::to_string(ctx.acks) +
+                                                    "/" + std::to_string(expected) + ")");
       }
       break;
     }
-    const ssize_t n = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) {
-        continue;
-      }
-      // ENOBUFS: acks were lost; the outcome of the batch is unknown → re-observe.
-      return sysError("receiving nftables acks", errno);
-    }
-    const int r = mnl_cb_run2(buf.data(), static_cast<std::size_t>(n), 0, portid_, nullptr, &ctx, ctl,
-                              NLMSG_MIN_TYPE);
+    errno = 0;
+    const int r = mnl_cb_run2(buf.data(), *n, 0, t_->portId(), nullptr, &ctx, ctl, NLMSG_MIN_TYPE);
     if (r < 0 && errno != 0 && errno != ENOENT) {
       // mnl_cb_run2 only fails on malformed/foreign messages here.
-      return sysError("parsing nftables acks", errno);
+      return sysError<KernelError>(errno, "parsing nftables acks");
     }
   }
   return errors;
@@ -206,24 +169,22 @@ int onData(const nlmsghdr* nlh, void* data) {
 KernelResult<Unit> Socket::request(const std::function<nlmsghdr*(char* buf, std::uint32_t seq)>& build,
                                    const MsgCallback& cb) {
   std::vector<char> out(MNL_SOCKET_BUFFER_SIZE);
-  const std::uint32_t seq = ++seq_;
+  const std::uint32_t seq = nextSeq();
   nlmsghdr* nlh = build(out.data(), seq);
-  if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
-    return sysError("netlink request", errno);
+  if (auto sent = t_->send(out.data(), nlh->nlmsg_len); !sent) {
+    return sent.error();
   }
   std::vector<char> buf(32768);
   DumpCtx ctx{&cb};
   for (;;) {
-    const ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return sysError("netlink receive", errno);
+    auto n = t_->receive(buf.data(), buf.size(), -1);
+    if (!n) {
+      return n.error();
     }
-    const int r = mnl_cb_run(buf.data(), static_cast<std::size_t>(n), seq, portid_, onData, &ctx);
+    errno = 0;
+    const int r = mnl_cb_run(buf.data(), *n, seq, t_->portId(), onData, &ctx);
     if (r < 0) {
-      return sysError("netlink request", errno);
+      return sysError<KernelError>(errno == 0 ? EPROTO : errno, "netlink request");
     }
     if (r == MNL_CB_STOP) {
       break;
@@ -249,9 +210,38 @@ KernelResult<std::uint32_t> Socket::genId() {
     return r.error();
   }
   if (!gen) {
-    return sysError("NFT_MSG_GETGEN: no generation in the reply", EPROTO);
+    return sysError<KernelError>(EPROTO, "NFT_MSG_GETGEN: no generation in the reply");
   }
   return *gen;
+}
+
+KernelResult<Unit> Socket::subscribe(unsigned group, std::size_t receiveBuffer) {
+  t_->reserve(0, receiveBuffer);
+  return t_->subscribe(group);
+}
+
+bool Socket::drain(const std::function<void(const nlmsghdr*)>& cb) {
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+  bool lost = false;
+  for (;;) {
+    auto n = t_->receive(buf.data(), buf.size(), 0);
+    if (!n) {
+      if (n.error().sysErrno == ENOBUFS) {
+        lost = true;  // the socket overran: notifications were dropped
+        continue;
+      }
+      break;
+    }
+    if (*n == 0) {
+      break;  // drained
+    }
+    int len = static_cast<int>(*n);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+         nlh = mnl_nlmsg_next(nlh, &len)) {
+      cb(nlh);
+    }
+  }
+  return lost;
 }
 
 }  // namespace bulwark::firewall::nl

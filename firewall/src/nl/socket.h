@@ -1,22 +1,28 @@
 #pragma once
-// All raw netlink of the firewall: one NETLINK_NETFILTER socket (libmnl), batches
-// (NFNL_MSG_BATCH_BEGIN … END, one sendmsg, every ack drained) and dumps.
+// All raw netlink of the firewall: one NETLINK_NETFILTER transport (transport.h; libmnl for
+// the kernel), batches (NFNL_MSG_BATCH_BEGIN … END, one sendmsg, every ack drained), dumps,
+// and the notifications of a subscribed socket. Every message of the process has its own seq.
 #include <libmnl/libmnl.h>
 
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "bulwark/firewall/programmer.h"
+#include "bulwark/firewall/kernel_error.h"
+#include "bulwark/firewall/transport.h"
 
 struct nlmsghdr;
 
 namespace bulwark::firewall::nl {
 
-struct Unit {};
+// The next netlink sequence number of this process (batch messages and requests alike).
+[[nodiscard]] std::uint32_t nextSeq();
+
+// A transport from the opener (transport.h): the kernel's NETLINK_NETFILTER socket unless a
+// test installed another.
+[[nodiscard]] KernelResult<NetlinkTransportPtr> openTransport(bool nonBlocking);
 
 // A batch under construction: a growable buffer of netlink messages with unique seqs.
 class Batch {
@@ -37,7 +43,6 @@ class Batch {
   std::vector<char> buf_;
   std::size_t len_ = 0;
   std::size_t count_ = 0;
-  std::uint32_t seq_ = 0;
   std::uint32_t beginSeq_ = 0;
   std::uint32_t endSeq_ = 0;
 };
@@ -51,14 +56,15 @@ struct AckError {
 
 class Socket {
  public:
-  static KernelResult<Socket> open();
+  static KernelResult<Socket> open(bool nonBlocking = false);
+  explicit Socket(NetlinkTransportPtr transport) : t_(std::move(transport)) {}
 
   // Send the whole batch with one sendmsg, then drain every ack. Returns the failures
   // (empty = committed).
   KernelResult<std::vector<AckError>> talk(const Batch& batch);
 
   // A request (dump or get); `cb` gets every reply message. ENOENT etc. come back as errors
-  // with sysErrno set. `genId` receives the res_id of the replies (low 16 bits of the genid).
+  // with sysErrno set.
   using MsgCallback = std::function<int(const nlmsghdr*)>;
   KernelResult<Unit> request(const std::function<nlmsghdr*(char* buf, std::uint32_t seq)>& build,
                              const MsgCallback& cb);
@@ -66,16 +72,14 @@ class Socket {
   // NFT_MSG_GETGEN.
   KernelResult<std::uint32_t> genId();
 
- private:
-  struct Closer {
-    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-  };
-  explicit Socket(std::unique_ptr<mnl_socket, Closer> s);
-  std::unique_ptr<mnl_socket, Closer> sock_;
-  std::uint32_t portid_ = 0;
-  std::uint32_t seq_ = 0;
-};
+  // Notifications (a socket opened non-blocking and subscribed): every queued message to
+  // `cb`, without waiting. Returns true when some were lost meanwhile (ENOBUFS).
+  KernelResult<Unit> subscribe(unsigned group, std::size_t receiveBuffer);
+  bool drain(const std::function<void(const nlmsghdr*)>& cb);
+  [[nodiscard]] int fd() const { return t_->fd(); }
 
-[[nodiscard]] KernelError sysError(const std::string& what, int err);
+ private:
+  NetlinkTransportPtr t_;
+};
 
 }  // namespace bulwark::firewall::nl

@@ -14,18 +14,6 @@
 namespace bulwark::health {
 namespace detail {
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-Fd::~Fd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 int msLeft(Deadline d) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(d - std::chrono::steady_clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
@@ -33,7 +21,7 @@ int msLeft(Deadline d) {
 
 std::string timedOut(const Target& t) { return "timed out after " + std::to_string(t.timeout.count()) + " ms"; }
 
-Fd connectWithin(const Target& t, Deadline deadline, std::string& error) {
+UniqueFd connectWithin(const Target& t, Deadline deadline, std::string& error) {
   sockaddr_storage ss{};
   socklen_t len = 0;
   const auto& b = t.address.bytes();
@@ -50,7 +38,7 @@ Fd connectWithin(const Target& t, Deadline deadline, std::string& error) {
     std::memcpy(&a->sin6_addr, b.data(), 16);
     len = sizeof(sockaddr_in6);
   }
-  Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) {
     error = std::string("socket: ") + std::strerror(errno);
     return {};

@@ -6,20 +6,20 @@
 #include <vector>
 
 #include "bulwark/conntrack/flow.h"
-#include "bulwark/gateway/result.h"
+#include "bulwark/conntrack/result.h"
 
 namespace bulwark::conntrack {
 
 class Reader {
  public:
-  [[nodiscard]] static gateway::Result<Reader> open();
+  [[nodiscard]] static Result<Reader> open();
   ~Reader();
   Reader(Reader&&) noexcept;
   Reader& operator=(Reader&&) noexcept;
 
   // Every entry into `out` (cleared first; its capacity is kept across calls). At most
   // `limit` entries are kept (the rest of the dump is read and counted in `seen`).
-  [[nodiscard]] gateway::Status dump(std::vector<Flow>& out, std::size_t limit, std::size_t& seen);
+  [[nodiscard]] Status dump(std::vector<Flow>& out, std::size_t limit, std::size_t& seen);
 
  private:
   struct Impl;

@@ -5,13 +5,13 @@
 // IR by pattern-matching the libnftnl expression sequences the programmer emits, so a
 // foreign `nft` edit shows up as a difference (the rule comment is NOT trusted: a rule is
 // what its expressions say). Sequences that map to no IR expression become unknown rules
-// (a description instead of a Rule): the diff reports them as removals.
+// (a description instead of a Rule): the diff (diff.h) reports them as removals.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "bulwark/firewall/programmer.h"
+#include "bulwark/firewall/kernel_error.h"
 #include "bulwark/firewall/ruleset.h"
 
 namespace bulwark::firewall {
@@ -88,54 +88,5 @@ struct CounterDump {
 // sets, no elements, no IR. Linear in the rule count (observe() is far from it on tables
 // with thousands of sets). nullopt = the table does not exist.
 [[nodiscard]] KernelResult<std::optional<CounterDump>> observeCounters();
-
-// ---- diff (pure) -------------------------------------------------------------------------
-enum class ChangeKind : std::uint8_t {
-  TableAbsent,
-  SetAdded,
-  SetRemoved,
-  SetChanged,  // definition differs (key, flags, timeout, ...): needs a table replacement
-  ElementAdded,
-  ElementRemoved,
-  ChainAdded,
-  ChainRemoved,
-  ChainChanged,  // hook/type/priority/policy differs
-  RuleAdded,
-  RuleRemoved,
-  RuleChanged,
-};
-
-struct Change {
-  ChangeKind kind = ChangeKind::TableAbsent;
-  std::string set;            // set/element changes
-  std::string chain;          // chain/rule changes
-  std::size_t ruleIndex = 0;  // rule changes: position in the chain (desired side for added/changed)
-  std::optional<SetElement> element;  // element changes
-  std::string description;    // human readable, one line
-};
-
-struct Diff {
-  std::vector<Change> changes;
-  [[nodiscard]] bool empty() const { return changes.empty(); }
-  // Only element additions/removals: applyElementChanges() suffices.
-  [[nodiscard]] bool elementsOnly() const;
-  [[nodiscard]] std::vector<ElementChange> elementAdditions() const;
-  [[nodiscard]] std::vector<ElementChange> elementRemovals() const;
-};
-
-// observed == nullopt means the table is absent. Elements of dynamic sets (filled by the
-// packet path) are ignored. Rules are compared by expressions, verdict and comment, after
-// bringing the desired rule to the form the kernel stores (canonicalRule).
-[[nodiscard]] Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed);
-
-// The IR the kernel will report back for `r`: implicit protocol dependencies the
-// programmer emits (meta nfproto before ip/ip6 loads, meta l4proto tcp before tcp flags)
-// are folded the way observe() folds them. Idempotent; most rules are unchanged by it.
-[[nodiscard]] Rule canonicalRule(const Rule& r);
-
-// Structural equality of IR pieces (the IR has no operator==).
-[[nodiscard]] bool sameExprs(const std::vector<Expr>& a, const std::vector<Expr>& b);
-[[nodiscard]] bool sameElement(const SetElement& a, const SetElement& b);
-[[nodiscard]] std::string describeExpr(const Expr& e);
 
 }  // namespace bulwark::firewall

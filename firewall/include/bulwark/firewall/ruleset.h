@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -186,6 +188,17 @@ struct Rule {
   // "<file>:<line> <what>", stored in the kernel as the rule's comment (≤ 128 bytes).
   [[nodiscard]] std::string comment() const;
 };
+
+// Rule::comment() read back (counters, observe): "campus.yaml:78 public-web" → file
+// "campus.yaml", line 78, what "public-web"; "bulwark: drop app>db" → what "drop app>db".
+// A comment of neither form (a foreign rule's) is all `what`.
+[[nodiscard]] Origin originOfComment(const std::string& comment);
+
+// The counted default drop that ends the chain of zone pair from → to, and its decoding from
+// a kernel comment ("bulwark: drop app>db" → {"app", "db"}): counters find the pair chains by it.
+inline constexpr std::string_view kPairDrop = "drop ";
+[[nodiscard]] Origin pairDropOrigin(const std::string& from, const std::string& to);
+[[nodiscard]] std::optional<std::pair<std::string, std::string>> pairOfDropComment(const std::string& comment);
 
 enum class Hook : std::uint8_t { Prerouting, Input, Forward, Output, Postrouting };
 enum class ChainType : std::uint8_t { Filter, Nat };

@@ -1,9 +1,9 @@
 #pragma once
-// A small expected<T, Error> for the gateway (C++20 has no std::expected). Errors are values;
-// errno is captured where the system call failed.
+// The gateway's failures as values (base/result.h with the gateway's own error type).
 #include <string>
-#include <utility>
-#include <variant>
+#include <string_view>
+
+#include "bulwark/base/result.h"
 
 namespace bulwark::gateway {
 
@@ -13,29 +13,14 @@ struct Error {
 };
 
 template <typename T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT(implicit)
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT(implicit)
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  [[nodiscard]] T& value() { return std::get<0>(v_); }
-  [[nodiscard]] const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
+using Result = bulwark::Result<T, Error>;
 
- private:
-  std::variant<T, Error> v_;
-};
-
-struct Unit {};
 using Status = Result<Unit>;
 inline Status okStatus() { return Unit{}; }
 
-// "what: strerror(errno)" with errno captured.
-[[nodiscard]] Error sysError(const std::string& what, int err);
+// bulwark::sysError as a gateway::Error, in the argument order the daemon's call sites use.
+[[nodiscard]] inline Error sysError(const std::string& what, int err) {
+  return bulwark::sysError<Error>(err, what);
+}
 
 }  // namespace bulwark::gateway

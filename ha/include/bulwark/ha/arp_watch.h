@@ -11,7 +11,7 @@
 #include <set>
 #include <string>
 
-#include "bulwark/ha/fd.h"
+#include "bulwark/base/unique_fd.h"
 #include "bulwark/ha/loop.h"
 #include "bulwark/ha/result.h"
 #include "bulwark/policies/net.h"
@@ -42,12 +42,12 @@ class ArpWatch {
                              const policies::IpAddress& target);
 
  private:
-  ArpWatch(Loop& loop, Fd fd, std::function<void(const ArpSeen&)> seen)
+  ArpWatch(Loop& loop, UniqueFd fd, std::function<void(const ArpSeen&)> seen)
       : loop_(loop), fd_(std::move(fd)), seen_(std::move(seen)) {}
   void onReadable();
   std::optional<Mac> macOf(int ifindex);
   Loop& loop_;
-  Fd fd_;
+  UniqueFd fd_;
   std::function<void(const ArpSeen&)> seen_;
   std::set<policies::IpAddress> watched_;
   std::map<int, Mac> macs_;  // ifindex -> its address (our own frames are not claims)

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "bulwark/ha/fd.h"
+#include "bulwark/base/unique_fd.h"
 #include "bulwark/ha/result.h"
 
 namespace bulwark::ha {
@@ -44,9 +44,9 @@ class Child {
   std::optional<ExitStatus> wait(std::chrono::milliseconds timeout);
 
  private:
-  Child(pid_t pid, Fd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
+  Child(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
   pid_t pid_ = -1;
-  Fd pidfd_;
+  UniqueFd pidfd_;
   std::optional<ExitStatus> exited_;
 };
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "bulwark/ha/fd.h"
+#include "bulwark/base/unique_fd.h"
 #include "bulwark/ha/result.h"
 
 namespace bulwark::ha {
@@ -43,8 +43,8 @@ class CtdRequest {
   [[nodiscard]] const std::string& reply() const { return reply_; }
 
  private:
-  CtdRequest(Fd fd, CtdCommand c) : fd_(std::move(fd)), command_(c) {}
-  Fd fd_;
+  CtdRequest(UniqueFd fd, CtdCommand c) : fd_(std::move(fd)), command_(c) {}
+  UniqueFd fd_;
   CtdCommand command_;
   std::string reply_;
 };

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bulwark/ha/fd.h"
+#include "bulwark/base/unique_fd.h"
 #include "bulwark/ha/result.h"
 
 namespace bulwark::ha {
@@ -37,9 +37,9 @@ class NotifyFifo {
   [[nodiscard]] std::vector<std::string> readLines();
 
  private:
-  NotifyFifo(Fd r, Fd w) : read_(std::move(r)), write_(std::move(w)) {}
-  Fd read_;
-  Fd write_;  // held open only so that the reader never sees EOF
+  NotifyFifo(UniqueFd r, UniqueFd w) : read_(std::move(r)), write_(std::move(w)) {}
+  UniqueFd read_;
+  UniqueFd write_;  // held open only so that the reader never sees EOF
   std::string partial_;
 };
 

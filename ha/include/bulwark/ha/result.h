@@ -1,9 +1,8 @@
 #pragma once
-// Errors as values for the HA module (the shape of gateway::Result and vlan::Result: C++20 has
-// no std::expected). errno is captured where the system call failed.
+// The HA module's failures as values (base/result.h with the module's own error type).
 #include <string>
-#include <utility>
-#include <variant>
+
+#include "bulwark/base/result.h"
 
 namespace bulwark::ha {
 
@@ -13,29 +12,12 @@ struct Error {
 };
 
 template <typename T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(implicit)
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(implicit)
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  [[nodiscard]] T& value() { return std::get<0>(v_); }
-  [[nodiscard]] const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
+using Result = bulwark::Result<T, Error>;
 
- private:
-  std::variant<T, Error> v_;
-};
-
-struct Unit {};
 using Status = Result<Unit>;
 inline Status okStatus() { return Unit{}; }
 
-// "what: strerror(err)", err kept.
-[[nodiscard]] Error sysError(const std::string& what, int err);
+// bulwark::sysError as an ha::Error ("what: strerror(err)", err kept).
+[[nodiscard]] inline Error sysError(const std::string& what, int err) { return bulwark::sysError<Error>(err, what); }
 
 }  // namespace bulwark::ha

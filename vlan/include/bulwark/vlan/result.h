@@ -1,8 +1,8 @@
 #pragma once
-// Errors as values for the link reconciler (the firewall's KernelResult shape).
+// Errors as values for the link reconciler (base/result.h with vlan's own error type).
 #include <string>
-#include <utility>
-#include <variant>
+
+#include "bulwark/base/result.h"
 
 namespace bulwark::vlan {
 
@@ -20,26 +20,7 @@ struct Error {
   std::string message;  // every problem, one per line, each led by the policy file:line:col
 };
 
-// A small expected<T, Error>.
 template <typename T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::move(value)) {}       // NOLINT(implicit)
-  Result(Error error) : v_(std::move(error)) {}   // NOLINT(implicit)
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  [[nodiscard]] T& value() { return std::get<0>(v_); }
-  [[nodiscard]] const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, Error> v_;
-};
-
-struct Unit {};
+using Result = bulwark::Result<T, Error>;
 
 }  // namespace bulwark::vlan

@@ -45,9 +45,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
 #include <vector>
+
+#include "bulwark/base/result.h"
 
 namespace bulwark::vpn::pki {
 
@@ -78,25 +78,8 @@ struct PkiError {
   [[nodiscard]] std::string str() const;
 };
 
-// A small expected<T, PkiError>.
 template <typename T>
-class [[nodiscard]] PkiResult {
- public:
-  PkiResult(T value) : v_(std::move(value)) {}           // NOLINT(implicit)
-  PkiResult(PkiError error) : v_(std::move(error)) {}    // NOLINT(implicit)
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  [[nodiscard]] T& value() { return std::get<0>(v_); }
-  [[nodiscard]] const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  [[nodiscard]] const PkiError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, PkiError> v_;
-};
+using PkiResult = Result<T, PkiError>;
 
 // ---- paths inside a PKI directory ----
 [[nodiscard]] std::filesystem::path caCertPath(const std::filesystem::path& dir);

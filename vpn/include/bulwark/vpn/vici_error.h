@@ -6,8 +6,8 @@
 //   Command     – charon answered `success = no` (errmsg is the message);
 //   Config      – Bulwark could not build what it wanted to send (bad input files, ...).
 #include <string>
-#include <utility>
-#include <variant>
+
+#include "bulwark/base/result.h"
 
 namespace bulwark::vpn {
 
@@ -24,27 +24,9 @@ struct ViciError {
   [[nodiscard]] std::string str() const;
 };
 
-// A small expected<T, ViciError>.
 template <typename T>
-class [[nodiscard]] ViciResult {
- public:
-  ViciResult(T value) : v_(std::move(value)) {}            // NOLINT(implicit)
-  ViciResult(ViciError error) : v_(std::move(error)) {}    // NOLINT(implicit)
-  [[nodiscard]] bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  [[nodiscard]] T& value() { return std::get<0>(v_); }
-  [[nodiscard]] const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  [[nodiscard]] const ViciError& error() const { return std::get<1>(v_); }
+using ViciResult = Result<T, ViciError>;
 
- private:
-  std::variant<T, ViciError> v_;
-};
-
-struct Unit {};
 using ViciStatus = ViciResult<Unit>;
 inline ViciStatus viciOk() { return Unit{}; }
 

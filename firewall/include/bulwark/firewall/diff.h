@@ -1,0 +1,70 @@
+#pragma once
+// The desired IR against the observed table: what apply would have to change (pure). Element
+// additions/removals alone are applied as set element updates; anything else replaces the
+// table (programmer.h).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bulwark/firewall/observe.h"
+#include "bulwark/firewall/ruleset.h"
+
+namespace bulwark::firewall {
+
+// One element of one named set (definition looked up in the Ruleset passed alongside).
+struct ElementChange {
+  std::string set;
+  SetElement element;
+};
+
+enum class ChangeKind : std::uint8_t {
+  TableAbsent,
+  TableRemoved,  // Bulwark owns no table any more (reconcile.h: a plan for no desired table)
+  SetAdded,
+  SetRemoved,
+  SetChanged,  // definition differs (key, flags, timeout, ...): needs a table replacement
+  ElementAdded,
+  ElementRemoved,
+  ChainAdded,
+  ChainRemoved,
+  ChainChanged,  // hook/type/priority/policy differs
+  RuleAdded,
+  RuleRemoved,
+  RuleChanged,
+};
+
+struct Change {
+  ChangeKind kind = ChangeKind::TableAbsent;
+  std::string set;            // set/element changes
+  std::string chain;          // chain/rule changes
+  std::size_t ruleIndex = 0;  // rule changes: position in the chain (desired side for added/changed)
+  std::optional<SetElement> element;  // element changes
+  std::string description;    // human readable, one line
+};
+
+struct Diff {
+  std::vector<Change> changes;
+  [[nodiscard]] bool empty() const { return changes.empty(); }
+  // Only element additions/removals: applyElementChanges() suffices.
+  [[nodiscard]] bool elementsOnly() const;
+  [[nodiscard]] std::vector<ElementChange> elementAdditions() const;
+  [[nodiscard]] std::vector<ElementChange> elementRemovals() const;
+};
+
+// observed == nullopt means the table is absent. Elements of dynamic sets (filled by the
+// packet path) are ignored. Rules are compared by expressions, verdict and comment, after
+// bringing the desired rule to the form the kernel stores (canonicalRule).
+[[nodiscard]] Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed);
+
+// The IR the kernel will report back for `r`: implicit protocol dependencies the
+// programmer emits (meta nfproto before ip/ip6 loads, meta l4proto tcp before tcp flags)
+// are folded the way observe() folds them. Idempotent; most rules are unchanged by it.
+[[nodiscard]] Rule canonicalRule(const Rule& r);
+
+// Structural equality of IR pieces (the IR has no operator==).
+[[nodiscard]] bool sameExprs(const std::vector<Expr>& a, const std::vector<Expr>& b);
+[[nodiscard]] bool sameElement(const SetElement& a, const SetElement& b);
+[[nodiscard]] std::string describeExpr(const Expr& e);
+
+}  // namespace bulwark::firewall

@@ -1,0 +1,64 @@
+#pragma once
+// The firewall's whole cycle for bulwarkctl and bulwarkd (vlan/reconcile.h is the links'):
+//
+//   auto plan = firewall::planTable(&desired);          // observe + diff: reads only
+//   for (const auto& c : plan->diff.changes) print(c.description);
+//   auto done = firewall::applyTable(&desired, *plan);  // write, then read back
+//
+// applyTable writes under the ruleset generation the plan was read at (NFNL_BATCH_GENID): a
+// foreign change in between makes the kernel refuse the whole batch ("re-plan"). Set element
+// additions/removals alone become element updates, anything else one atomic replacement of
+// the table (programmer.h). Then the table is read back and compared again: it must now be
+// exactly `desired`. A null `desired` means Bulwark owns no table: the plan removes it.
+//
+// A failure before the kernel committed leaves the table as it was (the kernel applies a
+// batch whole or not at all); one after it (the read-back) says so in KernelError::written,
+// and the caller restores what it had (the apply engine does).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "bulwark/firewall/diff.h"
+#include "bulwark/firewall/kernel_error.h"
+#include "bulwark/firewall/observe.h"
+#include "bulwark/firewall/programmer.h"
+#include "bulwark/firewall/ruleset.h"
+
+namespace bulwark::firewall {
+
+// What the kernel holds: the table (nullopt: absent) at ruleset generation genId.
+struct TableState {
+  std::optional<ObservedTable> table;
+  std::uint32_t genId = 0;
+};
+using TableStatePtr = std::shared_ptr<const TableState>;
+
+[[nodiscard]] KernelResult<TableStatePtr> observeTable();
+
+struct TablePlan {
+  TableStatePtr observed;  // what the diff was made against (never null)
+  Diff diff;               // empty: in sync
+  [[nodiscard]] bool inSync() const { return diff.empty(); }
+  // Set element updates only (no replacement of the table).
+  [[nodiscard]] bool incremental() const { return !diff.empty() && diff.elementsOnly(); }
+};
+
+// Pure: `desired` (nullptr: no table wanted) against an observation.
+[[nodiscard]] TablePlan planFor(const Ruleset* desired, TableStatePtr observed);
+
+// observeTable() + planFor().
+[[nodiscard]] KernelResult<TablePlan> planTable(const Ruleset* desired);
+
+struct TableApplied {
+  bool incremental = false;  // element updates instead of a replacement
+  std::size_t changes = 0;   // plan.diff.changes.size()
+  ApplyReport batch;         // the write: netlink messages and bytes
+  double millis = 0;         // the write alone (not the read-back)
+  std::uint32_t genId = 0;   // the generation at which the read-back found `desired`
+};
+
+// Write `plan` (made for the same `desired`), then read back. A plan in sync writes nothing.
+[[nodiscard]] KernelResult<TableApplied> applyTable(const Ruleset* desired, const TablePlan& plan);
+
+}  // namespace bulwark::firewall

@@ -1,0 +1,186 @@
+#include "firewall_kind.h"
+
+#include <mutex>
+#include <optional>
+
+#include "bulwark/firewall/plan_lines.h"
+#include "bulwark/firewall/reconcile.h"
+
+namespace bulwark::engine {
+
+namespace {
+
+using namespace firewall;
+
+// What observe() found: the table (and its generation), or only "the kernel still holds
+// exactly `same`", when nothing was committed since this kind last read `same` back.
+class FirewallObserved : public KindObserved {
+ public:
+  TableStatePtr table;  // what was read (null when `same` is set)
+  KindStatePtr same;    // set: the table was not read, it is `same`
+};
+
+// The plan's detail for apply(): the ruleset it was made for (the state's, with the health
+// overlay applied) and the table plan.
+struct FirewallPlan {
+  std::optional<Ruleset> effective;  // set when the overlay made a copy
+  const Ruleset* desired = nullptr;  // effective, or the state's own ruleset; null: no table
+  TablePlan table;
+};
+
+KindError readError(const KernelError& e) { return KindError{"cannot read table inet bulwark: " + e.message, {}, false}; }
+
+class FirewallKind final : public ResourceKind {
+ public:
+  FirewallKind(CompileOptions options, FirewallOverlay overlay)
+      : options_(std::move(options)), overlay_(std::move(overlay)) {}
+
+  std::string_view name() const override { return "firewall"; }
+
+  KindResult<KindStatePtr> desired(const policies::Policy& policy) const override {
+    auto compiled = compile(policy, options_);
+    if (!compiled.ok()) {
+      KindError e{"the firewall compiler rejected the policy", {}, false};
+      for (const auto& d : compiled.diagnostics.items()) e.details.push_back(d.str());
+      return e;
+    }
+    return KindStatePtr(std::make_shared<FirewallState>(std::move(compiled.ruleset), std::move(compiled.pools)));
+  }
+
+  KindResult<KindObservedPtr> observe(const KindStatePtr& expected) override {
+    // Fast path for drift checks: the kernel matched exactly this state at generation G and
+    // nftables is still at G (every committed transaction in the netns bumps it), so nothing
+    // can differ. Saves a full read-back, which on tables with thousands of sets holds the
+    // event loop for seconds, after each of the daemon's own writes (their notifications
+    // come back as drift events) and on every periodic check.
+    if (auto known = syncedGen(expected)) {
+      if (auto gen = currentGenId(); gen && *gen == *known) {
+        auto o = std::make_shared<FirewallObserved>();
+        o->same = expected;
+        return KindObservedPtr(std::move(o));
+      }
+    }
+    auto table = observeTable();
+    if (!table) return readError(table.error());
+    auto o = std::make_shared<FirewallObserved>();
+    o->table = std::move(table.value());
+    return KindObservedPtr(std::move(o));
+  }
+
+  KindResult<KindPlan> plan(const KindStatePtr& state, const KindObservedPtr& observed) override {
+    const auto& o = observedOf(observed);
+    if (o.same) {
+      if (o.same == state) return KindPlan{};
+      auto again = observe(nullptr);  // compared with another state: read it after all
+      if (!again) return again.error();
+      return plan(state, *again);
+    }
+    if (!o.table) return KindError{"firewall: nothing observed to plan against", {}, false};
+    const auto version = overlayVersion();
+    auto fp = std::make_shared<FirewallPlan>();
+    fp->desired = effectiveRuleset(state, fp->effective);
+    fp->table = planFor(fp->desired, o.table);
+    const auto& tp = fp->table;
+    KindPlan p;
+    p.inSync = tp.inSync();
+    p.incremental = tp.incremental();
+    for (const auto& c : tp.diff.changes) p.changes.push_back(c.description);
+    p.commands = planLines(fp->desired, tp.observed->table, tp.diff);
+    {
+      // A plan of another policy (a `plan` request on the policy worker) leaves the drift
+      // check's cache alone.
+      std::lock_guard<std::mutex> lock(syncedMutex_);
+      if (p.inSync && tp.observed->table && state) {
+        synced_ = Synced{state, tp.observed->genId, version};
+      } else if (synced_ && synced_->state == state) {
+        synced_.reset();
+      }
+    }
+    if (!p.inSync) p.detail = std::move(fp);
+    return p;
+  }
+
+  KindResult<KindApplied> apply(const KindStatePtr& state, const KindPlan& plan) override {
+    KindApplied out;
+    out.plan = plan;
+    out.plan.detail.reset();
+    const auto* fp = static_cast<const FirewallPlan*>(plan.detail.get());
+    if (fp == nullptr) return out;  // in sync
+    const auto version = overlayVersion();
+    auto r = applyTable(fp->desired, fp->table);
+    if (!r) {
+      const auto& e = r.error();
+      if (!e.written) {
+        KindError k{"the kernel refused the batch; nothing was changed", e.items, false};
+        if (k.details.empty()) k.details.push_back(e.message);
+        return k;
+      }
+      return KindError{e.message, e.items, true};
+    }
+    out.millis = r->millis;
+    out.messages = r->batch.messages;
+    out.bytes = r->batch.bytes;
+    out.counts = std::to_string(r->batch.messages) + " netlink messages, " + std::to_string(r->batch.bytes) + " bytes";
+    if (state) {
+      std::lock_guard<std::mutex> lock(syncedMutex_);
+      synced_ = Synced{state, r->genId, version};
+    }
+    return out;
+  }
+
+  KindResult<KindStatePtr> adopt(const KindObservedPtr& observed) override {
+    const auto& o = observedOf(observed);
+    if (o.same) return o.same;
+    if (!o.table || !o.table->table) return KindStatePtr{};
+    return KindStatePtr(std::make_shared<FirewallState>(o.table->table->ruleset()));
+  }
+
+ private:
+  static const FirewallObserved& observedOf(const KindObservedPtr& observed) {
+    static const FirewallObserved kNone;
+    const auto* o = dynamic_cast<const FirewallObserved*>(observed.get());
+    return o ? *o : kNone;
+  }
+  // The state's ruleset with the overlay (health) applied; `storage` holds it when it is a copy.
+  const Ruleset* effectiveRuleset(const KindStatePtr& state, std::optional<Ruleset>& storage) const {
+    const auto* fs = dynamic_cast<const FirewallState*>(state.get());
+    if (!fs) return nullptr;
+    if (fs->pools.empty() || !overlay_.effective) return &fs->ruleset;
+    storage = overlay_.effective(*fs);
+    return &*storage;
+  }
+  [[nodiscard]] std::uint64_t overlayVersion() const { return overlay_.version ? overlay_.version() : 0; }
+
+  // The generation at which the kernel last matched `state` exactly, if it was this state.
+  std::optional<std::uint32_t> syncedGen(const KindStatePtr& state) {
+    std::lock_guard<std::mutex> lock(syncedMutex_);
+    // The overlay (health) changes the effective ruleset without changing the state.
+    if (synced_ && synced_->state == state && state && synced_->overlay == overlayVersion()) return synced_->gen;
+    return std::nullopt;
+  }
+
+  CompileOptions options_;
+  FirewallOverlay overlay_;
+  struct Synced {
+    KindStatePtr state;  // held, so its address cannot be reused by another state
+    std::uint32_t gen = 0;
+    std::uint64_t overlay = 0;
+  };
+  // observe() and plan() also run on the policy worker (a `plan` request) while the loop
+  // checks drift or applies.
+  std::mutex syncedMutex_;
+  std::optional<Synced> synced_;  // guarded: the kernel was found equal to `state` at `gen`
+};
+
+}  // namespace
+
+ResourceKindPtr makeFirewallKind(CompileOptions options, FirewallOverlay overlay) {
+  return std::make_unique<FirewallKind>(std::move(options), std::move(overlay));
+}
+
+const Ruleset* firewallRuleset(const KindStatePtr& state) {
+  const auto* fs = dynamic_cast<const FirewallState*>(state.get());
+  return fs ? &fs->ruleset : nullptr;
+}
+
+}  // namespace bulwark::engine
