@@ -49,18 +49,32 @@ DnatHealth::DnatHealth(EventLoop& loop, health::Engine::Options options) : loop_
 }
 
 void DnatHealth::configure(std::vector<health::Target> targets) {
-  targets_ = targets;
   std::map<std::string, health::State> kept;
-  for (const auto& t : targets_) {
+  for (const auto& t : targets) {
     auto k = healthKey(t.check, t.host);
     if (auto it = health_.find(k); it != health_.end()) kept.emplace(k, it->second);
   }
-  health_ = std::move(kept);
-  const auto taken = engine_->configure(std::move(targets));
-  if (taken < targets_.size()) {
-    log("health: " + std::to_string(targets_.size() - taken) + " target(s) beyond the engine's bound are not probed");
+  const auto count = targets.size();
+  {
+    std::lock_guard<std::mutex> lock(view_);
+    targets_ = targets;
+    health_ = std::move(kept);
+    ++version_;
   }
-  ++version_;
+  const auto taken = engine_->configure(std::move(targets));
+  if (taken < count) {
+    log("health: " + std::to_string(count - taken) + " target(s) beyond the engine's bound are not probed");
+  }
+}
+
+std::vector<health::Target> DnatHealth::probed() const {
+  std::lock_guard<std::mutex> lock(view_);
+  return targets_;
+}
+
+std::uint64_t DnatHealth::version() const {
+  std::lock_guard<std::mutex> lock(view_);
+  return version_;
 }
 
 std::vector<BackendHealth> DnatHealth::healthOf(const DnatPool& pool) const {
@@ -84,19 +98,25 @@ PoolChoice DnatHealth::choiceOf(const DnatPool& pool) const {
 firewall::Ruleset DnatHealth::effective(const FirewallState& state) const {
   std::vector<PoolChoice> choices;
   choices.reserve(state.pools.size());
-  for (const auto& p : state.pools) choices.push_back(choiceOf(p));
+  {
+    std::lock_guard<std::mutex> lock(view_);
+    for (const auto& p : state.pools) choices.push_back(choiceOf(p));
+  }
   return firewall::withPoolChoices(state.ruleset, state.pools, choices);
 }
 
 FirewallOverlay DnatHealth::overlay() {
-  return FirewallOverlay{[this](const FirewallState& s) { return effective(s); }, [this] { return version_; }};
+  return FirewallOverlay{[this](const FirewallState& s) { return effective(s); }, [this] { return version(); }};
 }
 
 void DnatHealth::log(const std::string& line) const { std::cerr << "bulwarkd: " << line << std::endl; }
 
 void DnatHealth::onTransition(const health::Transition& t) {
-  health_[healthKey(t.target.check, t.target.host)] = t.to;
-  ++version_;
+  {
+    std::lock_guard<std::mutex> lock(view_);
+    health_[healthKey(t.target.check, t.target.host)] = t.to;
+    ++version_;
+  }
   const std::string what = "check " + t.target.check + " on " + t.target.host + " (" + t.target.address.str() + ":" +
                            std::to_string(t.target.port) + "): " + std::string(health::stateName(t.from)) + " -> " +
                            std::string(health::stateName(t.to)) + (t.error.empty() ? "" : " (" + t.error + ")");
@@ -138,7 +158,10 @@ void DnatHealth::onTransition(const health::Transition& t) {
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       // The choice stands either way: a failed write leaves the kernel behind the state the
       // firewall kind now wants (effective()), which drift repair then writes.
-      choices_[pool.map] = next;
+      {
+        std::lock_guard<std::mutex> lock(view_);
+        choices_[pool.map] = next;
+      }
       m["element_updates"] = u.additions.size();
       m["millis"] = secs * 1000;
       if (r) {

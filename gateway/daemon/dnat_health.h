@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,12 +52,12 @@ class DnatHealth final : public engine::HealthChecks {
 
   // The targets the engine probes (the health kind's observe and apply).
   void configure(std::vector<health::Target> targets) override;
-  [[nodiscard]] std::vector<health::Target> probed() const override { return targets_; }
+  [[nodiscard]] std::vector<health::Target> probed() const override;
   [[nodiscard]] const std::vector<health::Target>& targets() const { return targets_; }
 
   // The firewall kind's overlay: `state`'s ruleset with each pool's map on its choice.
   [[nodiscard]] firewall::Ruleset effective(const FirewallState& state) const;
-  [[nodiscard]] std::uint64_t version() const { return version_; }
+  [[nodiscard]] std::uint64_t version() const;
   [[nodiscard]] FirewallOverlay overlay();
 
   // bulwark_health_* and bulwark_dnat_* series (Prometheus text).
@@ -79,6 +80,10 @@ class DnatHealth final : public engine::HealthChecks {
 
   EventLoop& loop_;
   Reconciler* reconciler_ = nullptr;  // not owned; set by attach()
+  // The loop writes targets_, health_, choices_ and version_ under view_; the policy worker
+  // reads them under it too (a `plan` request runs the firewall kind's overlay and the health
+  // kind's observe there). The loop's own reads need no lock: it is the only writer.
+  mutable std::mutex view_;
   std::vector<health::Target> targets_;
   std::map<std::string, health::State> health_;             // "check|host" → state
   std::map<std::string, firewall::PoolChoice> choices_;    // map → the choice written last

@@ -512,11 +512,14 @@ def t_links_applied_and_rolled_back(lab):
     st = json.loads(lab.ctl("--json", "status").stdout)
     check([k["kind"] for k in st["kinds"]] == ["firewall", "links", "health"] and all(k["state"] == "ok" for k in st["kinds"]),
           f"kinds: {st['kinds']}")
-    gone = wait_for(lambda: released(lab), window * 2 + 2)
-    check(gone is not None, f"the unconfirmed link change was not undone: {link(lab, name)}")
-    check(lab.ruleset() == before, "the ruleset was not restored with the links")
+    # The rollback undoes the kinds newest first (links, then the firewall) and records
+    # "rolled-back" once all are undone: wait for that record, then look at both.
+    rolled = lambda: json.loads(lab.ctl("--json", "history").stdout)["revisions"][0]["status"] == "rolled-back"  # noqa: E731
+    gone = wait_for(rolled, window * 2 + 2)
     hist = json.loads(lab.ctl("--json", "history").stdout)["revisions"]
-    check(hist[0]["status"] == "rolled-back", f"history: {hist[0]}")
+    check(gone is not None, f"the unconfirmed apply was not rolled back: history {hist[0]}")
+    check(released(lab), f"the unconfirmed link change was not undone: {link(lab, name)}")
+    check(lab.ruleset() == before, "the ruleset was not restored with the links")
     print(f"    {name} configured by the apply, released {gone:.1f} s into the wait (confirm window {window} s)")
 
 
