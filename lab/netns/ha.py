@@ -313,6 +313,55 @@ def metrics(state: dict, role: str) -> dict:
     return out
 
 
+DAEMONS = ("bulwarkd", "keepalived", "conntrackd")
+
+
+def daemon_cpu(state: dict, role: str) -> dict:
+    """CPU seconds (user + system, /proc/PID/stat fields 14 and 15, all threads) used so far by
+    the node's bulwarkd, keepalived and conntrackd: every process of that name in its namespace
+    (keepalived is a parent and its VRRP child). {name: seconds}."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {d: 0.0 for d in DAEMONS}
+    for pid in topology.ns_pids(state["ns"][role]):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        if comm in out:
+            v = raw.rsplit(")", 1)[1].split()
+            out[comm] += (int(v[11]) + int(v[12])) / tick
+    return out
+
+
+def takeover_record(state: dict, role: str, wait: float = 3.0) -> dict | None:
+    """The node's last role change to master as its bulwarkd audited it (the conntrackd steps,
+    each timed, and how many entries the commit put into the kernel)."""
+    f = node_dir(state["prefix"], node_of(state["ha"], role)) / "state" / "audit.log"
+    deadline = time.monotonic() + wait
+    while True:
+        last = None
+        try:
+            for line in f.read_text().splitlines():
+                try:
+                    e = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if e.get("event") == "ha-transition" and (e.get("detail") or {}).get("to") == "master":
+                    last = e["detail"]
+        except OSError:
+            pass
+        if last or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    if not last:
+        return None
+    steps = {s.get("step"): round(s.get("ms") or 0, 2) for s in last.get("steps", [])}
+    return {"committed": last.get("committed"), "external_cache": last.get("external_cache"),
+            "commit_ms": steps.get("commit"), "steps_ms": steps, "total_ms": last.get("ms")}
+
+
 def cleanup(prefix: str):
     shutil.rmtree(root(prefix), ignore_errors=True)
 
@@ -351,6 +400,22 @@ class FailoverRun:
         self.gaps: list = []   # (stream, start, ms)
         self.drops: list = []  # (stream, at, reason)
         self.error = None
+        self.cpu0 = self.cpu1 = None  # (monotonic, role, daemon_cpu) at the hold's start / before a failure
+
+    def _cpu_sample(self, role=None):
+        role = role or active(self.state)
+        return (time.monotonic(), role, daemon_cpu(self.state, role)) if role in ROLES else None
+
+    def cpu_report(self) -> dict | None:
+        """The active node's bulwarkd + keepalived + conntrackd CPU from the hold's start to the
+        first failure (or the end), in % of one core."""
+        a, b = self.cpu0, self.cpu1 or (self._cpu_sample(self.cpu0[1]) if self.cpu0 else None)
+        if not a or not b or b[0] - a[0] < 1:
+            return None
+        dt = b[0] - a[0]
+        per = {d: round(100 * (b[2][d] - a[2][d]) / dt, 2) for d in DAEMONS}
+        return {"node": node_of(self.state["ha"], a[1]), "seconds": round(dt, 1), "percent_of_one_core": per,
+                "total_percent": round(sum(per.values()), 2), "clock_ticks_per_s": os.sysconf("SC_CLK_TCK")}
 
     def client_event(self, j: dict) -> bool:
         if "gap" in j:
@@ -365,12 +430,15 @@ class FailoverRun:
 
     def tick(self, hold_t0: float):
         now = time.monotonic()
+        if self.cpu0 is None:
+            self.cpu0 = self._cpu_sample()
         try:
             if self.cut_at is not None:
                 self._cut_tick(hold_t0, now)
             if self.kill_at is None:
                 return
             if self.t_kill is None and now - hold_t0 >= self.kill_at:
+                self.cpu1 = self._cpu_sample(self.cpu0[1] if self.cpu0 else None)
                 self.victim = active(self.state)
                 if self.victim not in ROLES:
                     raise HaError(f"no single active node to kill ({self.victim})")
@@ -396,6 +464,8 @@ class FailoverRun:
 
     def _cut_tick(self, hold_t0: float, now: float):
         if self.t_cut is None and now - hold_t0 >= self.cut_at:
+            if self.cpu1 is None:
+                self.cpu1 = self._cpu_sample(self.cpu0[1] if self.cpu0 else None)
             self.before_cut = active(self.state)
             cut_sync(self.state, True)
             self.t_cut = time.monotonic()
@@ -453,6 +523,8 @@ class FailoverRun:
                "kill_at_s": self.kill_at, "streams": streams, "error": self.error}
         fo = self._window(self.t_kill, end_fo)
         out.update(fo)
+        if self.standby:
+            out["takeover"] = takeover_record(self.state, self.standby)
         # the gap of a stream that had none counts as 0 for the percentiles over all streams
         if self.t_back is not None:
             fb = self._window(self.t_back, t_end)
