@@ -69,7 +69,7 @@ class ConnWatch:
     def start(self):
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.state["ns"]["inet"], PY, PROBE, "churn",
                                       "--dst", self.vip, "--port", str(self.http_port), "--rate", str(self.rate),
-                                      "--seconds", str(self.seconds), "--timeout", "0.5", "--events"],
+                                      "--seconds", str(self.seconds), "--timeout", "2", "--events"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                      start_new_session=True)
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -406,6 +406,12 @@ class FailoverRun:
         role = role or active(self.state)
         return (time.monotonic(), role, daemon_cpu(self.state, role)) if role in ROLES else None
 
+    def cpu_mark(self):
+        """The end of the CPU window when no failure came (just before the hold ends: the
+        clients closing every stream is not the steady state)."""
+        if self.cpu0 is not None and self.cpu1 is None:
+            self.cpu1 = self._cpu_sample(self.cpu0[1])
+
     def cpu_report(self) -> dict | None:
         """The active node's bulwarkd + keepalived + conntrackd CPU from the hold's start to the
         first failure (or the end), in % of one core."""

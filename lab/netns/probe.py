@@ -30,7 +30,7 @@
         threads, so a slow one does not hold the next back): the lab's "new connections per
         second" beside its streams, and its witness of which backend answers a VIP (the lab's
         load balancers name themselves in an X-Bulwark-LB header). With --events one JSON line
-        per connection, {"t": CLOCK_MONOTONIC at the start, "outcome", "ms", "by": the header or
+        per connection, {"t": CLOCK_MONOTONIC at its start, "outcome", "ms", "by": the header or
         null}; at the end {"summary": {"attempts", "open", "outcomes": {...}}}.
 """
 from __future__ import annotations
@@ -377,7 +377,8 @@ def churn(args) -> int:
     lock = threading.Lock()
     outcomes: dict = {}
 
-    def one(t0):
+    def one():
+        t0 = time.monotonic()  # when it really started (a busy pool may start it late)
         outcome, ms, by = _http_by(args.dst, args.port, args.timeout)
         with lock:
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -397,7 +398,7 @@ def churn(args) -> int:
             if due > now:
                 stop.wait(due - now)
                 continue
-            ex.submit(one, due)
+            ex.submit(one)
             n += 1
     with lock:
         print(json.dumps({"summary": {"attempts": n, "open": outcomes.get("open", 0), "outcomes": outcomes}}),
