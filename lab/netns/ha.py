@@ -401,6 +401,7 @@ class FailoverRun:
         self.drops: list = []  # (stream, at, reason)
         self.error = None
         self.cpu0 = self.cpu1 = None  # (monotonic, role, daemon_cpu) at the hold's start / before a failure
+        self.clip_at = None  # the windows end here (another failure's start), see _window()
 
     def _cpu_sample(self, role=None):
         role = role or active(self.state)
@@ -486,9 +487,16 @@ class FailoverRun:
                 self.say("  >> sync link restored")
 
     def _window(self, t0: float, t1: float) -> dict:
+        """Drops in [t0, t1) and, per stream, its largest gap starting there; a gap still open
+        at clip_at (a later failure that is not this one's, such as a backend's death) counts
+        only up to it: a stream silent since shortly before that failure is that failure's."""
         per: dict = {}
+        if self.clip_at is not None:
+            t1 = min(t1, self.clip_at)
         for s, start, ms in self.gaps:
             if t0 - 0.05 <= start < t1:
+                if self.clip_at is not None:
+                    ms = min(ms, (self.clip_at - start) * 1000)
                 per[s] = max(per.get(s, 0.0), ms)
         lost = sorted({s for s, at, _ in self.drops if t0 <= at < t1})
         v = list(per.values())
