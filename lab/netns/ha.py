@@ -319,9 +319,10 @@ DAEMONS = ("bulwarkd", "keepalived", "conntrackd")
 def daemon_cpu(state: dict, role: str) -> dict:
     """CPU seconds (user + system, /proc/PID/stat fields 14 and 15, all threads) used so far by
     the node's bulwarkd, keepalived and conntrackd: every process of that name in its namespace
-    (keepalived is a parent and its VRRP child). {name: seconds}."""
+    (keepalived is a parent and its VRRP child). {name: seconds, "pids": [...]}."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {d: 0.0 for d in DAEMONS}
+    out: dict = {d: 0.0 for d in DAEMONS}
+    out["pids"] = []
     for pid in topology.ns_pids(state["ns"][role]):
         try:
             with open(f"/proc/{pid}/stat") as f:
@@ -329,9 +330,10 @@ def daemon_cpu(state: dict, role: str) -> dict:
         except OSError:
             continue
         comm = raw[raw.index("(") + 1:raw.rindex(")")]
-        if comm in out:
+        if comm in DAEMONS:
             v = raw.rsplit(")", 1)[1].split()
             out[comm] += (int(v[11]) + int(v[12])) / tick
+            out["pids"].append(pid)
     return out
 
 
@@ -417,8 +419,8 @@ class FailoverRun:
         """The active node's bulwarkd + keepalived + conntrackd CPU from the hold's start to the
         first failure (or the end), in % of one core."""
         a, b = self.cpu0, self.cpu1 or (self._cpu_sample(self.cpu0[1]) if self.cpu0 else None)
-        if not a or not b or b[0] - a[0] < 1:
-            return None
+        if not a or not b or b[0] - a[0] < 1 or sorted(a[2]["pids"]) != sorted(b[2]["pids"]):
+            return None  # too short, or a daemon died or restarted in between (its CPU went with it)
         dt = b[0] - a[0]
         per = {d: round(100 * (b[2][d] - a[2][d]) / dt, 2) for d in DAEMONS}
         return {"node": node_of(self.state["ha"], a[1]), "seconds": round(dt, 1), "percent_of_one_core": per,
