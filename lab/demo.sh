@@ -8,12 +8,17 @@
 # bulwarkctl pki, one tunnel per admin group), every expectation probed with real packets, the
 # per-rule counters, 1,000 concurrent streams through the VIP with a policy change applied in
 # the middle through bulwarkd (apply --confirm, confirm), one change left unconfirmed and rolled
-# back by bulwarkd on its own, status, history and the metrics endpoint, and the teardown.
+# back by bulwarkd on its own, status, history and the metrics endpoint; then the same
+# deployment as an active/standby pair (lab/lab up --ha: two gateways, bulwarkd --ha on each with
+# keepalived and conntrackd) and, during its load step, the active gateway killed (failover, then
+# the failback of the rebooted node) and lb1 killed (new connections via lb2, the streams that were
+# on lb1 reconnect), each figure checked against the goal of issue 17; and the teardown.
 #
 #   lab/demo.sh [--keep]   --keep leaves the lab and its bulwarkd running and says how to attach
 #                          bulwarkctl and bulwark-console; remove it with lab/lab down --prefix P
 # Knobs (environment):
-#   DEMO_STREAMS=1000 DEMO_SECONDS=10 DEMO_BITRATE=64   the load step (streams, hold seconds, kbit/s)
+#   DEMO_STREAMS=1000 DEMO_SECONDS=10 DEMO_BITRATE=64   the load steps (streams, hold seconds, kbit/s;
+#                              the pair's hold is at least 16 s: failover, failback, lb1's death)
 #   DEMO_ROLLBACK_SECONDS=5    the confirm window of the change left unconfirmed
 #   DEMO_BUILD_DIR=DIR         build there instead of build/release; configured with the release
 #                              preset only if it is not configured yet, so it may name an already
@@ -55,15 +60,19 @@ take_lock "$lock" "lab/demo.sh"
 say() { printf '\n== %s\n' "$*"; }
 py=/usr/bin/python3
 prefix="bwd$$"
+ha_prefix="bwh$$"
 lab_up=0
+ha_up=0
 cleanup() {
-  local rc=$?
+  local rc=$? p
   trap - ERR
-  if [ "$lab_up" = 1 ] && [ "$keep" = 0 ]; then
-    "$py" lab/lab down --prefix "$prefix" >/dev/null 2>&1 || echo "demo: could not remove the lab: lab/lab down --prefix $prefix" >&2
-  elif [ "$lab_up" = 1 ] && [ "$rc" -ne 0 ]; then
-    echo "demo: --keep: the lab stays for a look (lab/lab status --prefix $prefix); lab/lab down --prefix $prefix removes it" >&2
-  fi
+  for p in $([ "$lab_up" = 1 ] && echo "$prefix") $([ "$ha_up" = 1 ] && echo "$ha_prefix"); do
+    if [ "$keep" = 0 ]; then
+      "$py" lab/lab down --prefix "$p" >/dev/null 2>&1 || echo "demo: could not remove the lab: lab/lab down --prefix $p" >&2
+    elif [ "$rc" -ne 0 ]; then
+      echo "demo: --keep: the lab stays for a look (lab/lab status --prefix $p); lab/lab down --prefix $p removes it" >&2
+    fi
+  done
   exit "$rc"
 }
 trap cleanup EXIT
@@ -149,6 +158,28 @@ step "bulwarkctl tunnels" "charon's VICI socket did not answer: see the VPN step
 say "bulwarkctl tunnels (the admin tunnels as the gateway's charon has them now)"
 "$ctl" tunnels --vici "unix:///var/lib/bulwark-lab/$prefix/gw/run/charon.vici"
 
+if [ "$keep" = 0 ]; then
+  step "lab/lab down" "see the error above; lab/lab down --prefix $prefix removes what is left"
+  "$py" lab/lab down --prefix "$prefix"
+  lab_up=0
+fi
+
+step "lab/lab up --ha" "see the lab's error above (keepalived and conntrackd come from tools/packages.txt); it is removed now"
+say "lab/lab up --ha: the same deployment with an active/standby gateway pair (keepalived VRRPv3, conntrackd state sync, bulwarkd --ha on each node)"
+ha_up=1
+"$py" lab/lab up --ha --prefix "$ha_prefix" --ctl "$ctl" --tools "$tools"
+
+ha_seconds=$(( seconds > 16 ? seconds : 16 ))
+step "lab/lab load on the pair: gateway failover and lb1's death" \
+  "a figure missed its goal (FAIL above: streams lost, VIPs on the standby > 1 s, per-stream gap p99 > 2 s, new connections via lb2 > 3 s, or streams of lb1 not back), or the lab broke: see the load result lines above"
+say "lab/lab load on the pair: $streams streams for ${ha_seconds}s; 3 s into the hold the active gateway is killed (cables out, SIGKILL), 4 s later it comes back (a reboot, nopreempt: standby); 10 s in lb1's nginx is killed"
+"$py" lab/lab load --prefix "$ha_prefix" --streams "$streams" --duration "$ha_seconds" --bitrate "$bitrate" \
+  --report-every 4 --kill-active-at 3 --failback-after 4 --kill-backend-at 10 lb1
+
+step "lab/lab ha status" "a node's bulwarkd does not answer: see /var/lib/bulwark-lab/$ha_prefix-ha/*/bulwarkd.log"
+say "lab/lab ha status (the killed node is standby now; lb1 is serving again)"
+"$py" lab/lab ha status --prefix "$ha_prefix"
+
 say "not in this demo yet"
 echo "- 802.1Q VLAN links: the lab uses one veth per segment, named as the VLAN interface (this kernel"
 echo "  has no 8021q; the VLAN module's tests run under QEMU), so bulwarkd runs with --no-links"
@@ -156,7 +187,8 @@ echo "- ESP in the kernel: this kernel has no ESP, so the charons use kernel-lib
 echo "  on the TUN ipsec0); the firewall admits a VPN pool both ways (IPsec policy match, or from ipsec0)"
 echo "- the admin VPN is configured by bulwarkctl vpn apply --vici, not by bulwarkd's VPN kind"
 echo "  (bulwarkd --vici); the console (bulwark-console) is not started: --keep says how to attach it"
-echo "- the full load figures (5,000 and 50,000 streams): docs/performance.md, section Lab load"
+echo "- the full load figures (5,000 and 50,000 streams): docs/performance.md, section Lab load; the"
+echo "  pair's failover at 5,000 streams, its daemons' CPU and commit time: section The HA pair"
 echo
 echo "demo: $(( $(date +%s) - t_start ))s after the build"
 if [ "$keep" = 1 ]; then
@@ -164,4 +196,5 @@ if [ "$keep" = 1 ]; then
   echo "--keep: the lab and its bulwarkd are still up (prefix $prefix):"
   "$py" lab/lab gateway attach --prefix "$prefix"
   echo "    remove it all with: lab/lab down --prefix $prefix"
+  echo "  and the HA pair (prefix $ha_prefix): lab/lab ha status --prefix $ha_prefix; lab/lab down --prefix $ha_prefix"
 fi

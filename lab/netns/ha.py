@@ -313,6 +313,57 @@ def metrics(state: dict, role: str) -> dict:
     return out
 
 
+DAEMONS = ("bulwarkd", "keepalived", "conntrackd")
+
+
+def daemon_cpu(state: dict, role: str) -> dict:
+    """CPU seconds (user + system, /proc/PID/stat fields 14 and 15, all threads) used so far by
+    the node's bulwarkd, keepalived and conntrackd: every process of that name in its namespace
+    (keepalived is a parent and its VRRP child). {name: seconds, "pids": [...]}."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict = {d: 0.0 for d in DAEMONS}
+    out["pids"] = []
+    for pid in topology.ns_pids(state["ns"][role]):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        if comm in DAEMONS:
+            v = raw.rsplit(")", 1)[1].split()
+            out[comm] += (int(v[11]) + int(v[12])) / tick
+            out["pids"].append(pid)
+    return out
+
+
+def takeover_record(state: dict, role: str, wait: float = 3.0) -> dict | None:
+    """The node's last role change to master as its bulwarkd audited it (the conntrackd steps,
+    each timed, and how many entries the commit put into the kernel)."""
+    f = node_dir(state["prefix"], node_of(state["ha"], role)) / "state" / "audit.log"
+    deadline = time.monotonic() + wait
+    while True:
+        last = None
+        try:
+            for line in f.read_text().splitlines():
+                try:
+                    e = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if e.get("event") == "ha-transition" and (e.get("detail") or {}).get("to") == "master":
+                    last = e["detail"]
+        except OSError:
+            pass
+        if last or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    if not last:
+        return None
+    steps = {s.get("step"): round(s.get("ms") or 0, 2) for s in last.get("steps", [])}
+    return {"committed": last.get("committed"), "external_cache": last.get("external_cache"),
+            "commit_ms": steps.get("commit"), "steps_ms": steps, "total_ms": last.get("ms")}
+
+
 def cleanup(prefix: str):
     shutil.rmtree(root(prefix), ignore_errors=True)
 
@@ -351,6 +402,29 @@ class FailoverRun:
         self.gaps: list = []   # (stream, start, ms)
         self.drops: list = []  # (stream, at, reason)
         self.error = None
+        self.cpu0 = self.cpu1 = None  # (monotonic, role, daemon_cpu) at the hold's start / before a failure
+        self.clip_at = None  # the windows end here (another failure's start), see _window()
+
+    def _cpu_sample(self, role=None):
+        role = role or active(self.state)
+        return (time.monotonic(), role, daemon_cpu(self.state, role)) if role in ROLES else None
+
+    def cpu_mark(self):
+        """The end of the CPU window when no failure came (just before the hold ends: the
+        clients closing every stream is not the steady state)."""
+        if self.cpu0 is not None and self.cpu1 is None:
+            self.cpu1 = self._cpu_sample(self.cpu0[1])
+
+    def cpu_report(self) -> dict | None:
+        """The active node's bulwarkd + keepalived + conntrackd CPU from the hold's start to the
+        first failure (or the end), in % of one core."""
+        a, b = self.cpu0, self.cpu1 or (self._cpu_sample(self.cpu0[1]) if self.cpu0 else None)
+        if not a or not b or b[0] - a[0] < 1 or sorted(a[2]["pids"]) != sorted(b[2]["pids"]):
+            return None  # too short, or a daemon died or restarted in between (its CPU went with it)
+        dt = b[0] - a[0]
+        per = {d: round(100 * (b[2][d] - a[2][d]) / dt, 2) for d in DAEMONS}
+        return {"node": node_of(self.state["ha"], a[1]), "seconds": round(dt, 1), "percent_of_one_core": per,
+                "total_percent": round(sum(per.values()), 2), "clock_ticks_per_s": os.sysconf("SC_CLK_TCK")}
 
     def client_event(self, j: dict) -> bool:
         if "gap" in j:
@@ -365,12 +439,15 @@ class FailoverRun:
 
     def tick(self, hold_t0: float):
         now = time.monotonic()
+        if self.cpu0 is None:
+            self.cpu0 = self._cpu_sample()
         try:
             if self.cut_at is not None:
                 self._cut_tick(hold_t0, now)
             if self.kill_at is None:
                 return
             if self.t_kill is None and now - hold_t0 >= self.kill_at:
+                self.cpu1 = self._cpu_sample(self.cpu0[1] if self.cpu0 else None)
                 self.victim = active(self.state)
                 if self.victim not in ROLES:
                     raise HaError(f"no single active node to kill ({self.victim})")
@@ -396,6 +473,8 @@ class FailoverRun:
 
     def _cut_tick(self, hold_t0: float, now: float):
         if self.t_cut is None and now - hold_t0 >= self.cut_at:
+            if self.cpu1 is None:
+                self.cpu1 = self._cpu_sample(self.cpu0[1] if self.cpu0 else None)
             self.before_cut = active(self.state)
             cut_sync(self.state, True)
             self.t_cut = time.monotonic()
@@ -410,9 +489,16 @@ class FailoverRun:
                 self.say("  >> sync link restored")
 
     def _window(self, t0: float, t1: float) -> dict:
+        """Drops in [t0, t1) and, per stream, its largest gap starting there; a gap still open
+        at clip_at (a later failure that is not this one's, such as a backend's death) counts
+        only up to it: a stream silent since shortly before that failure is that failure's."""
         per: dict = {}
+        if self.clip_at is not None:
+            t1 = min(t1, self.clip_at)
         for s, start, ms in self.gaps:
             if t0 - 0.05 <= start < t1:
+                if self.clip_at is not None:
+                    ms = min(ms, (self.clip_at - start) * 1000)
                 per[s] = max(per.get(s, 0.0), ms)
         lost = sorted({s for s, at, _ in self.drops if t0 <= at < t1})
         v = list(per.values())
@@ -453,6 +539,8 @@ class FailoverRun:
                "kill_at_s": self.kill_at, "streams": streams, "error": self.error}
         fo = self._window(self.t_kill, end_fo)
         out.update(fo)
+        if self.standby:
+            out["takeover"] = takeover_record(self.state, self.standby)
         # the gap of a stream that had none counts as 0 for the percentiles over all streams
         if self.t_back is not None:
             fb = self._window(self.t_back, t_end)

@@ -24,6 +24,14 @@
         start one process per namespace instead of one per probe): JSON lines in
         {"id", "proto", "dst", "port", "timeout"?, "src"?, "mode"?}, JSON lines out
         {"id", "outcome", "ms"}.
+
+    probe.py churn --dst ADDR --port N --rate R --seconds S [--timeout 1.0] [--events]
+        New HTTP connections at R per second for S seconds (a `GET /` each, then close; in
+        threads, so a slow one does not hold the next back): the lab's "new connections per
+        second" beside its streams, and its witness of which backend answers a VIP (the lab's
+        load balancers name themselves in an X-Bulwark-LB header). With --events one JSON line
+        per connection, {"t": CLOCK_MONOTONIC at its start, "outcome", "ms", "by": the header or
+        null}; at the end {"summary": {"attempts", "open", "outcomes": {...}}}.
 """
 from __future__ import annotations
 
@@ -200,6 +208,21 @@ def _classify(e: OSError) -> str:
 MODES = ("echo", "http", "https", "stream")
 
 
+def _recv_until(s: socket.socket, deadline: float, enough) -> bytes:
+    """What arrives until enough(got), EOF, or the deadline (socket.timeout)."""
+    got = b""
+    while not enough(got):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout()
+        s.settimeout(left)
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
 def _service_reply(s: socket.socket, mode: str, deadline: float, dst: str) -> str:
     """After the TCP handshake: talk to a real service the way `mode` says -> outcome."""
     if mode == "https":
@@ -215,16 +238,7 @@ def _service_reply(s: socket.socket, mode: str, deadline: float, dst: str) -> st
     else:
         s.sendall(b"PLAY 64000\n")
         want = 1
-    got = b""
-    while len(got) < want:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise socket.timeout()
-        s.settimeout(left)
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        got += chunk
+    got = _recv_until(s, deadline, lambda got: len(got) >= want)
     if mode == "stream":
         return "open" if got else "bad-reply"
     return "open" if re.match(rb"^HTTP/1\.[01] 200", got) else "bad-reply"
@@ -328,6 +342,70 @@ def batch(args) -> int:
     return 0
 
 
+def _http_by(dst: str, port: int, timeout: float):
+    """One new connection, `GET /`: (outcome, ms, X-Bulwark-LB of the answer or None)."""
+    start = time.monotonic()
+    deadline = start + max(0.05, timeout)
+    s = socket.socket(socket.AF_INET6 if ":" in dst else socket.AF_INET, socket.SOCK_STREAM)
+    outcome, by = "error", None
+    try:
+        s.settimeout(timeout)
+        s.connect((dst, port))
+        s.sendall(f"GET / HTTP/1.0\r\nHost: {dst}\r\nUser-Agent: bulwark-probe\r\n\r\n".encode())
+        got = _recv_until(s, deadline, lambda got: b"\r\n\r\n" in got or len(got) >= 16384)
+        outcome = "open" if re.match(rb"^HTTP/1\.[01] 200", got) else "bad-reply"
+        m = re.search(rb"\r\nX-Bulwark-LB: *([A-Za-z0-9._-]{1,64})", got, re.I)
+        by = m.group(1).decode() if m else None
+    except (socket.timeout, TimeoutError):
+        outcome = "timeout"
+    except OSError as e:
+        outcome = _classify(e)
+    finally:
+        s.close()
+    return outcome, (time.monotonic() - start) * 1000, by
+
+
+def churn(args) -> int:
+    import concurrent.futures as cf
+    import json
+    import threading
+    if not (0 < args.rate <= 2000 and 0 < args.seconds <= 3600 and 0 < args.timeout <= 30):
+        print("probe: churn: --rate 1..2000, --seconds 1..3600, --timeout up to 30", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    lock = threading.Lock()
+    outcomes: dict = {}
+
+    def one():
+        t0 = time.monotonic()  # when it really started (a busy pool may start it late)
+        outcome, ms, by = _http_by(args.dst, args.port, args.timeout)
+        with lock:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if args.events:
+                print(json.dumps({"t": round(t0, 4), "outcome": outcome, "ms": round(ms, 1), "by": by}), flush=True)
+
+    period = 1.0 / args.rate
+    start = time.monotonic()
+    n = 0
+    threads = max(4, min(64, int(args.rate * args.timeout) + 4))
+    with cf.ThreadPoolExecutor(max_workers=threads) as ex:
+        while not stop.is_set():
+            due = start + n * period
+            now = time.monotonic()
+            if due - start >= args.seconds:
+                break
+            if due > now:
+                stop.wait(due - now)
+                continue
+            ex.submit(one)
+            n += 1
+    with lock:
+        print(json.dumps({"summary": {"attempts": n, "open": outcomes.get("open", 0), "outcomes": outcomes}}),
+              flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="TCP/UDP reachability probe for the namespace lab")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -348,8 +426,15 @@ def main(argv=None) -> int:
     b = sub.add_parser("batch", help="many probes from stdin (JSON lines), in parallel")
     b.add_argument("--timeout", type=float, default=1.0, help="default per probe")
     b.add_argument("--threads", type=int, default=16)
+    ch = sub.add_parser("churn", help="new HTTP connections at a rate, which backend answered each")
+    ch.add_argument("--dst", required=True)
+    ch.add_argument("--port", type=int, default=80)
+    ch.add_argument("--rate", type=float, default=20, help="new connections per second (default 20)")
+    ch.add_argument("--seconds", type=float, default=60)
+    ch.add_argument("--timeout", type=float, default=1.0)
+    ch.add_argument("--events", action="store_true", help="one JSON line per connection")
     a = ap.parse_args(argv)
-    return {"serve": serve, "connect": connect, "batch": batch}[a.cmd](a)
+    return {"serve": serve, "connect": connect, "batch": batch, "churn": churn}[a.cmd](a)
 
 
 if __name__ == "__main__":

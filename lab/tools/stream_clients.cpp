@@ -3,7 +3,7 @@
 //   bulwark-stream-clients --dst 203.0.113.10 --port 1935 --streams 5000 --duration 60
 //       [--bps 64000] [--src-net 198.18.0.0/20] [--src-count 4094] [--connect-rate 1000]
 //       [--connect-timeout-ms 5000] [--ramp-timeout 120] [--stall-ms 1000] [--chunk-ms 100]
-//       [--gap-events-ms 0]
+//       [--gap-events-ms 0] [--reconnect-ms 0]
 //
 // Each client binds a source address (round-robin over --src-count addresses of --src-net,
 // which the caller has made local, e.g. `ip route add local 198.18.0.0/20 dev lo`), connects,
@@ -21,8 +21,17 @@
 // {"event":"hold"} when the hold starts, and a final {"summary": {...}}. With
 // --gap-events-ms N also a line per hold-time gap longer than N ms, when it ends
 // ({"gap":{"stream":i,"start":T,"ms":X}}) and per drop ({"drop":{"stream":i,"at":T}}), T on
-// CLOCK_MONOTONIC, so a caller can attribute them to what it did when (a failover). Exit 0 when every
-// stream was established and none dropped, 1 otherwise, 2 on usage/system errors.
+// CLOCK_MONOTONIC, so a caller can attribute them to what it did when (a failover).
+//
+// --reconnect-ms N: a player that reconnects. A stream that drops tries again N ms later,
+// the wait doubling per failed attempt up to 2 s (each wait +-25% at random, so that a
+// thousand players of one dead server do not come back in lockstep), until the hold ends. It
+// counts as dropped (each time it drops); when its first byte arrives again it has reconnected (an event
+// {"reconnect":{"stream":i,"at":T,"ms":X,"attempts":k}} with --gap-events-ms, X from the
+// drop). Its gap runs from its last byte before the drop to the first after the reconnect.
+//
+// Exit 0 when every stream was established and none dropped (with --reconnect-ms: every
+// dropped one was streaming again at the end), 1 otherwise, 2 on usage/system errors.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -39,6 +48,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -53,7 +63,7 @@ namespace {
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
-enum class St : uint8_t { Idle, Connecting, Waiting, Streaming, Failed, Dropped, Done };
+enum class St : uint8_t { Idle, Connecting, Waiting, Streaming, Failed, Dropped, Backoff, Done };
 
 struct Client {
   int fd = -1;
@@ -65,6 +75,11 @@ struct Client {
   uint32_t stalls = 0;     // gaps > stall_ms during the hold
   uint64_t bytes = 0;
   uint64_t bytes_hold = 0;
+  bool again = false;      // reconnecting after a drop (not part of the ramp)
+  double t_drop = 0;       // when it dropped
+  double retry_at = 0;     // Backoff: the next attempt
+  uint32_t attempts = 0;   // attempts since the drop
+  uint32_t reconnects = 0;
 };
 
 std::string errname(int e) {
@@ -92,6 +107,7 @@ int main(int argc, char** argv) {
   std::string dst, src_net = "198.18.0.0/20";
   long port = 0, streams = 1000, duration = 60, bps = 64000, src_count = 0, rate = 1000;
   long conn_timeout_ms = 5000, ramp_timeout = 120, stall_ms = 1000, chunk_ms = 100, gap_events_ms = 0;
+  long reconnect_ms = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--dst") dst = lab::opt_value(argc, argv, i);
@@ -107,17 +123,21 @@ int main(int argc, char** argv) {
     else if (a == "--stall-ms") stall_ms = lab::to_long(lab::opt_value(argc, argv, i), "--stall-ms");
     else if (a == "--chunk-ms") chunk_ms = lab::to_long(lab::opt_value(argc, argv, i), "--chunk-ms");
     else if (a == "--gap-events-ms") gap_events_ms = lab::to_long(lab::opt_value(argc, argv, i), "--gap-events-ms");
+    else if (a == "--reconnect-ms") reconnect_ms = lab::to_long(lab::opt_value(argc, argv, i), "--reconnect-ms");
     else {
       std::fprintf(stderr, "usage: bulwark-stream-clients --dst ADDR --port N [--streams N] [--duration S] [--bps B]\n"
                            "  [--src-net CIDR] [--src-count K] [--connect-rate R] [--connect-timeout-ms MS]\n"
-                           "  [--ramp-timeout S] [--stall-ms MS] [--chunk-ms MS] [--gap-events-ms MS]\n");
+                           "  [--ramp-timeout S] [--stall-ms MS] [--chunk-ms MS] [--gap-events-ms MS]\n"
+                           "  [--reconnect-ms MS]\n");
       return 2;
     }
   }
   in_addr dst4{};
   if (dst.empty() || inet_pton(AF_INET, dst.c_str(), &dst4) != 1 || port <= 0 || port > 65535 || streams <= 0 ||
-      streams > 1000000 || duration < 0 || duration > 86400 || bps <= 0 || rate <= 0) {
-    std::fprintf(stderr, "bulwark-stream-clients: need --dst IPv4, --port, positive --streams/--bps/--connect-rate\n");
+      streams > 1000000 || duration < 0 || duration > 86400 || bps <= 0 || rate <= 0 || reconnect_ms < 0 ||
+      reconnect_ms > 60000) {
+    std::fprintf(stderr, "bulwark-stream-clients: need --dst IPv4, --port, positive --streams/--bps/--connect-rate"
+                         " (--reconnect-ms 0..60000)\n");
     return 2;
   }
   // source addresses: host part 1..count of src_net
@@ -147,8 +167,9 @@ int main(int argc, char** argv) {
   std::vector<Client> cl(static_cast<size_t>(streams));
   std::vector<int> fd2idx;
   std::map<std::string, long> fail_reasons;
-  long established = 0, failed = 0, dropped = 0, next = 0, pending = 0;
-  std::vector<double> connect_ms;
+  long established = 0, failed = 0, dropped = 0, next = 0, pending = 0, retrying = 0;
+  std::vector<double> connect_ms, reconnect_ms_all;
+  std::mt19937 rng(static_cast<uint32_t>(getpid()));
   char req[64];
   int req_len = std::snprintf(req, sizeof req, "PLAY %ld %ld\n", bps, chunk_ms);
   const double t0 = lab::now_s();
@@ -158,11 +179,23 @@ int main(int argc, char** argv) {
   double next_report = t0 + 1.0;
   std::vector<char> buf(1 << 16);
 
+  // the wait before a reconnect attempt: reconnect_ms doubling per attempt up to 2 s, +-25%
+  auto backoff = [&](Client& c, double now) {
+    double wait = std::min(2.0, static_cast<double>(reconnect_ms) / 1000 * std::pow(2.0, std::min<uint32_t>(c.attempts, 16)));
+    c.retry_at = now + wait * std::uniform_real_distribution<double>(0.75, 1.25)(rng);
+    c.st = St::Backoff;
+  };
   auto fail = [&](Client& c, const std::string& why, bool was_streaming) {
     if (c.fd >= 0) {
       epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
       close(c.fd);
       c.fd = -1;
+    }
+    if (c.again && (c.st == St::Connecting || c.st == St::Waiting)) {  // a reconnect attempt failed
+      ++c.attempts;
+      ++fail_reasons["reconnect:" + why];
+      backoff(c, lab::now_s());
+      return;
     }
     if (c.st == St::Connecting || c.st == St::Waiting) --pending;
     if (was_streaming) {
@@ -172,6 +205,13 @@ int main(int argc, char** argv) {
       if (gap_events_ms > 0) {
         std::printf("{\"drop\":{\"stream\":%ld,\"at\":%.4f,\"reason\":\"%s\"}}\n", static_cast<long>(&c - cl.data()),
                     lab::now_s(), why.c_str());
+      }
+      if (reconnect_ms > 0) {
+        c.again = true;
+        c.t_drop = lab::now_s();
+        c.attempts = 0;
+        ++retrying;
+        backoff(c, c.t_drop);
       }
     } else {
       c.st = St::Failed;
@@ -190,6 +230,42 @@ int main(int argc, char** argv) {
     rx_last_report = rx_total;
   };
 
+  // a connection for stream idx from its own source address; a failure goes through fail()
+  auto start_conn = [&](Client& c, long idx, double now) {
+    uint32_t src = base + 1 + static_cast<uint32_t>(idx % src_count);
+    c.t_start = now;
+    c.st = St::Connecting;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      fail(c, errname(errno), false);
+      return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(src);
+    c.fd = fd;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+      fail(c, "bind-" + errname(errno), false);
+      return;
+    }
+    sockaddr_in da{};
+    da.sin_family = AF_INET;
+    da.sin_port = htons(static_cast<uint16_t>(port));
+    da.sin_addr = dst4;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&da), sizeof da) != 0 && errno != EINPROGRESS) {
+      fail(c, errname(errno), false);
+      return;
+    }
+    if (fd2idx.size() <= static_cast<size_t>(fd)) fd2idx.resize(static_cast<size_t>(fd) + 4096, -1);
+    fd2idx[static_cast<size_t>(fd)] = static_cast<int>(idx);
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  };
+
   std::vector<epoll_event> evs(4096);
   double last_tick = t0;
   double credit = 0;
@@ -201,49 +277,24 @@ int main(int argc, char** argv) {
       if (credit > static_cast<double>(rate) / 10 + 1) credit = static_cast<double>(rate) / 10 + 1;
       while (credit >= 1 && next < streams) {
         credit -= 1;
-        Client& c = cl[static_cast<size_t>(next)];
-        uint32_t src = base + 1 + static_cast<uint32_t>(next % src_count);
-        ++next;
-        c.t_start = now;
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-          ++pending;
-          c.st = St::Connecting;
-          fail(c, errname(errno), false);
-          continue;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(src);
-        c.fd = fd;
-        c.st = St::Connecting;
         ++pending;
-        if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-          fail(c, "bind-" + errname(errno), false);
-          continue;
-        }
-        sockaddr_in da{};
-        da.sin_family = AF_INET;
-        da.sin_port = htons(static_cast<uint16_t>(port));
-        da.sin_addr = dst4;
-        if (connect(fd, reinterpret_cast<sockaddr*>(&da), sizeof da) != 0 && errno != EINPROGRESS) {
-          fail(c, errname(errno), false);
-          continue;
-        }
-        if (fd2idx.size() <= static_cast<size_t>(fd)) fd2idx.resize(static_cast<size_t>(fd) + 4096, -1);
-        fd2idx[static_cast<size_t>(fd)] = static_cast<int>(next - 1);
-        epoll_event ev{};
-        ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
-        ev.data.fd = fd;
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+        start_conn(cl[static_cast<size_t>(next)], next, now);
+        ++next;
+      }
+    }
+    // reconnects whose wait is over (checked ~100 times a second)
+    static double next_retry = 0;
+    if (retrying > 0 && now >= next_retry) {
+      next_retry = now + 0.01;
+      for (long i = 0; i < next; ++i) {
+        Client& c = cl[static_cast<size_t>(i)];
+        if (c.st == St::Backoff && now >= c.retry_at) start_conn(c, i, now);
       }
     }
     last_tick = now;
     // timeouts of connections that never got their first byte (checked ~10 times a second)
     static double next_to = 0;
-    if (now >= next_to && pending > 0) {
+    if (now >= next_to && (pending > 0 || retrying > 0)) {
       next_to = now + 0.1;
       for (long i = 0; i < next; ++i) {
         Client& c = cl[static_cast<size_t>(i)];
@@ -302,7 +353,17 @@ int main(int argc, char** argv) {
       if (e & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) {
         ssize_t r = recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
         if (r > 0) {
-          if (c.st == St::Waiting) {
+          if (c.st == St::Waiting && c.again) {  // back after a drop
+            c.st = St::Streaming;
+            c.again = false;
+            --retrying;
+            ++c.reconnects;
+            reconnect_ms_all.push_back((now - c.t_drop) * 1000);
+            if (gap_events_ms > 0) {
+              std::printf("{\"reconnect\":{\"stream\":%ld,\"at\":%.4f,\"ms\":%.0f,\"attempts\":%u}}\n",
+                          static_cast<long>(&c - cl.data()), now, (now - c.t_drop) * 1000, c.attempts + 1);
+            }
+          } else if (c.st == St::Waiting) {
             c.st = St::Streaming;
             c.t_first = now;
             c.last_rx = now;
@@ -345,9 +406,11 @@ int main(int argc, char** argv) {
   long hist[5] = {0, 0, 0, 0, 0};  // max gap <0.25s, <0.5s, <1s, <2s, >=2s
   std::vector<double> kbps, gaps_ms;
   double expected_hold = static_cast<double>(bps) / 8 * hold_s;
+  long down_at_end = 0;
   for (auto& c : cl) {
-    if (c.st == St::Streaming) {
-      ++alive_end;
+    if (c.again) ++down_at_end;  // dropped, still reconnecting: its silence counts to the end
+    if (c.st == St::Streaming || c.again) {
+      if (!c.again) ++alive_end;
       double gap = end - std::max(c.last_rx, hold_start);
       if (gap > c.max_gap) c.max_gap = gap;
       if (gap * 1000 > static_cast<double>(stall_ms)) ++c.stalls;
@@ -357,7 +420,7 @@ int main(int argc, char** argv) {
       }
     }
     if (c.fd >= 0) close(c.fd);
-    if (c.st != St::Streaming && c.st != St::Dropped) continue;
+    if (c.st != St::Streaming && c.st != St::Dropped && !c.again) continue;
     bytes_hold += c.bytes_hold;
     stall_events += c.stalls;
     if (c.stalls) ++stalled;
@@ -377,7 +440,9 @@ int main(int argc, char** argv) {
               "\"short_streams\":%ld,\"chunk_ms\":%ld,\"stall_ms\":%ld,\"stalled_streams\":%ld,\"stall_events\":%llu,\"max_gap_ms\":%.0f,"
               "\"stream_max_gap_ms\":{\"p50\":%.0f,\"p99\":%.0f},"
               "\"max_gap_hist\":{\"lt250ms\":%ld,\"lt500ms\":%ld,\"lt1s\":%ld,\"lt2s\":%ld,\"ge2s\":%ld},"
-              "\"first_byte_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},\"sources\":%ld,\"interrupted\":%s}}\n",
+              "\"first_byte_ms\":{\"p50\":%.1f,\"p99\":%.1f,\"max\":%.1f},\"sources\":%ld,\"interrupted\":%s,"
+              "\"reconnect_ms_setting\":%ld,\"reconnected\":%zu,\"reconnecting_at_end\":%ld,"
+              "\"reconnect_ms\":{\"p50\":%.0f,\"p99\":%.0f,\"max\":%.0f}}}\n",
               streams, established, failed, dropped, alive_end, reasons.c_str(), bps, hold_start - t0, hold_s,
               static_cast<unsigned long long>(rx_total), static_cast<unsigned long long>(bytes_hold),
               hold_s > 0 ? static_cast<double>(bytes_hold) * 8 / 1e6 / hold_s : 0.0,
@@ -386,6 +451,9 @@ int main(int argc, char** argv) {
               kbps.empty() ? 0 : *std::max_element(kbps.begin(), kbps.end()), short_conns, chunk_ms, stall_ms, stalled,
               static_cast<unsigned long long>(stall_events), max_gap * 1000, pct(gaps_ms, 0.5), pct(gaps_ms, 0.99), hist[0], hist[1], hist[2], hist[3], hist[4],
               pct(connect_ms, 0.5), pct(connect_ms, 0.99), connect_ms.empty() ? 0 : *std::max_element(connect_ms.begin(), connect_ms.end()),
-              src_count, g_stop ? "true" : "false");
-  return (established == streams && dropped == 0 && !g_stop) ? 0 : 1;
+              src_count, g_stop ? "true" : "false", reconnect_ms, reconnect_ms_all.size(), down_at_end,
+              pct(reconnect_ms_all, 0.5), pct(reconnect_ms_all, 0.99),
+              reconnect_ms_all.empty() ? 0 : *std::max_element(reconnect_ms_all.begin(), reconnect_ms_all.end()));
+  bool all_flowing = dropped == 0 || (reconnect_ms > 0 && down_at_end == 0);
+  return (established == streams && all_flowing && !g_stop) ? 0 : 1;
 }

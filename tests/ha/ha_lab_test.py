@@ -14,6 +14,10 @@ Checks, in one lab (prefix "hat<pid>", removed on exit, also on failure):
      lost, the floating addresses on the standby within 1 s (VRRPv3, 0.1 s adverts);
   3. failback with the default mode (nopreempt): the killed node comes back (a reboot: empty
      tables, bulwarkd started) as standby: 0 streams lost, the active node stays;
+  3b. in the same load, lb1's nginx SIGKILLed (lab/lab load --kill-backend-at): the health check
+     moves new connections to lb2 within 3 s (a new connection to the VIP every 50 ms names the
+     load balancer that answers), and every stream that was on lb1 reconnects (the clients
+     retry) before the load ends;
   4. the sync link cut silently for S seconds (the switch drops everything, carriers stay up)
      and restored: 0 streams lost; both nodes active (a split brain) is detected and alerted
      (audit log, metric) and resolved (one node stands down, then returns as standby).
@@ -124,8 +128,10 @@ def run(a, prefix):
     # --- 2 + 3. failover with established streams, then failback (nopreempt) ---------------
     out = Path(tempfile.mkstemp(prefix="ha-load-", suffix=".json")[1])
     cp = lab("load", "--prefix", prefix, "--streams", a.streams, "--duration", 22, "--connect-rate", 300,
-             "--kill-active-at", 4, "--failback-after", 8, "--json-out", out, check_rc=False, timeout=240)
-    print("\n".join(l for l in cp.stdout.splitlines() if ">>" in l or "failover" in l or "failback" in l or "result" in l))
+             "--kill-active-at", 4, "--failback-after", 8, "--kill-backend-at", 16, "lb1", "--json-out", out,
+             check_rc=False, timeout=240)
+    print("\n".join(l for l in cp.stdout.splitlines() if ">>" in l or "failover" in l or "failback" in l
+                    or "result" in l or "backend" in l or "new connections" in l))
     r = json.loads(out.read_text()) if out.stat().st_size else {}
     out.unlink()
     f = r.get("ha", {})
@@ -141,7 +147,16 @@ def run(a, prefix):
     check("failback: 0 streams lost, the active node stays", fb.get("streams_lost") == 0 and
           fb.get("active_after") == f.get("took_over"), fb)
     check("failback: per-stream largest gap p99 <= 2 s", (fb.get("gap_ms") or {}).get("p99", 1e9) <= 2000, fb)
-    check("no stream dropped in the whole run", r.get("clients", {}).get("dropped") == 0, r.get("clients"))
+    bk = r.get("backend_kill") or {}
+    check("lb1 killed: it held every stream (failover mode: lb2 is a cold standby)",
+          bk.get("streams_on_backend") == a.streams and bk.get("streams_on_other_backends") == 0, bk)
+    check("lb1 killed: new connections to the VIP answered by lb2 within 3 s",
+          bk.get("new_conn_via") == "lb2" and bk.get("new_conn_s") is not None and bk["new_conn_s"] <= 3.0, bk)
+    check("lb1 killed: every stream that was on it reconnected before the load ended",
+          bk.get("streams_dropped") == a.streams and bk.get("streams_reconnected") == a.streams and
+          r.get("clients", {}).get("reconnecting_at_end") == 0, bk)
+    check("no stream dropped in the whole run but lb1's", r.get("clients", {}).get("dropped") == bk.get("streams_dropped"),
+          r.get("clients"))
     ev = audit_events(prefix, f.get("took_over"))
     takeovers = [e for e in ev if e.get("event") == "ha-transition" and e.get("detail", {}).get("to") == "master"]
     check("the takeover committed the synced connections (audited, timed)",
