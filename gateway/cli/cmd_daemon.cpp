@@ -19,6 +19,8 @@ struct DaemonArgs {
   std::string socket;  // --socket
   RemoteOptions remote;  // --connect, --cert, ...
   int confirm = 0;     // apply --confirm SECONDS
+  bool localOnly = false;   // plan/apply --local-only: an HA pair's node alone
+  bool resyncPeer = false;  // apply --resync-peer: both nodes, although they differ now
   int revision = 0;    // rollback REV
   std::size_t limit = 20;
 };
@@ -47,26 +49,51 @@ int printPlanLike(const nlohmann::json& body, bool applied) {
   return kExitOk;
 }
 
-int daemonPlan(const std::string& socket, const std::string& path, bool detailed, const GlobalOptions& opts) {
+// An HA pair's plan (bulwarkd with a peer): this node's, then the peer's.
+void printPairPlan(const nlohmann::json& body) {
+  std::cout << "node " << body.value("node", "") << " (this node):\n";
+  printPlanLike(body, false);
+  const auto& p = body["peer"];
+  std::cout << "node " << p.value("node", "") << " (peer):\n";
+  if (p.contains("error")) {
+    std::cout << "  no plan: " << p.value("error", "") << '\n';
+    printLines(p.value("diagnostics", nlohmann::json::array()), "  ");
+    return;
+  }
+  printPlanLike(p, false);
+}
+
+int daemonPlan(const std::string& socket, const std::string& path, bool detailed, bool localOnly,
+               const GlobalOptions& opts) {
   auto sources = policySources(path);
   if (!sources) return kExitUsage;
-  auto r = callDaemon(socket, "plan", {{"sources", *sources}});
+  nlohmann::json args{{"sources", *sources}};
+  if (localOnly) args["local_only"] = true;
+  auto r = callDaemon(socket, "plan", args);
   if (!r.transportOk) return kExitUsage;
   if (!r.body.value("ok", false)) return printDaemonError(r.body);
+  const bool pair = r.body.contains("peer") && r.body["peer"].is_object();
   if (opts.json) {
     std::cout << r.body.dump(2) << '\n';
+  } else if (pair) {
+    printPairPlan(r.body);
   } else {
     printPlanLike(r.body, false);
   }
   if (!detailed) return kExitOk;
-  return r.body.value("in_sync", false) ? kExitOk : 2;
+  // A pair is in sync when both nodes are (a peer without a plan is not).
+  const bool peerInSync = !pair || r.body["peer"].value("in_sync", false);
+  return r.body.value("in_sync", false) && peerInSync ? kExitOk : 2;
 }
 
-int daemonApply(const std::string& socket, const std::string& path, int confirm, const GlobalOptions& opts) {
+int daemonApply(const std::string& socket, const std::string& path, const DaemonArgs& a, const GlobalOptions& opts) {
   auto sources = policySources(path);
   if (!sources) return kExitUsage;
   nlohmann::json args{{"sources", *sources}};
+  const int confirm = a.confirm;
   if (confirm > 0) args["confirm"] = confirm;
+  if (a.localOnly) args["local_only"] = true;
+  if (a.resyncPeer) args["resync_peer"] = true;
   auto r = callDaemon(socket, "apply", args);
   if (!r.transportOk) return kExitUsage;
   if (!r.body.value("ok", false)) return printDaemonError(r.body);
@@ -74,16 +101,22 @@ int daemonApply(const std::string& socket, const std::string& path, int confirm,
     std::cout << r.body.dump(2) << '\n';
     return kExitOk;
   }
-  if (!r.body.value("changed", false)) {
+  const bool pair = r.body.contains("peer") && r.body["peer"].is_object();
+  if (!r.body.value("changed", false) && !pair) {
     std::cout << "firewall: in sync, nothing to apply (revision " << r.body.value("revision", 0) << ")\n";
     return kExitOk;
   }
   printPlanLike(r.body, true);
   std::cout << "revision " << r.body.value("revision", 0) << " (policy " << r.body.value("policy_hash", "").substr(0, 12)
             << ")";
+  if (pair) {
+    const auto& p = r.body["peer"];
+    std::cout << " on " << r.body.value("node", "") << " and on its peer " << p.value("node", "") << " (revision "
+              << p.value("revision", 0) << ", policy " << p.value("policy_hash", "").substr(0, 12) << ")";
+  }
   if (r.body.contains("confirm_deadline_seconds")) {
     std::cout << ": run `bulwarkctl confirm` within " << r.body["confirm_deadline_seconds"].get<int>()
-              << " s, or the previous state comes back";
+              << " s, or the previous state comes back" << (pair ? " on both nodes" : "");
   }
   std::cout << '\n';
   return kExitOk;
@@ -122,6 +155,20 @@ void printHaStatus(const nlohmann::json& h) {
   }
 }
 
+// bulwarkd with an HA peer: what the last check of the other node found.
+void printPeerStatus(const nlohmann::json& p) {
+  std::cout << "  peer: " << p.value("address", p.value("node", ""));
+  if (!p.value("reachable", false)) {
+    std::cout << ": UNREACHABLE (" << p.value("error", "") << ")";
+  } else {
+    std::cout << ": revision " << p.value("revision", 0) << "  policy " << p.value("policy_hash", "").substr(0, 12)
+              << "  role " << p.value("role", "");
+    if (p.contains("pending") && p["pending"].is_number()) std::cout << "  (revision " << p["pending"] << " pending)";
+  }
+  std::cout << (p.value("in_sync", false) ? "; in sync" : "; OUT OF SYNC") << (p.value("alert", false) ? " (alert)" : "")
+            << "; checked " << p.value("checked", "") << '\n';
+}
+
 void printStatus(const nlohmann::json& b) {
   std::cout << "revision " << b.value("revision", 0) << "  policy " << b.value("policy_hash", "").substr(0, 12) << "  ("
             << b.value("policy_dir", "") << ")\n";
@@ -138,6 +185,7 @@ void printStatus(const nlohmann::json& b) {
   std::cout << "  drift: " << b.value("drift_mode", "") << ", " << b.value("drift_repairs", 0) << " repair(s); "
             << b.value("applies", 0) << " apply(s) since start\n";
   if (b.contains("ha") && b["ha"].is_object()) printHaStatus(b["ha"]);
+  if (b.contains("peer") && b["peer"].is_object()) printPeerStatus(b["peer"]);
   if (b.contains("you") && b["you"].contains("certificate")) {  // over --connect
     const auto& c = b["you"]["certificate"];
     std::cout << "  you: CN=" << c.value("cn", "") << ", OU=" << c.value("group", "") << " from "
@@ -282,7 +330,13 @@ void registerDaemonCommands(Registry& r) {
   auto* plan = r.app.get_subcommand("plan");
   auto* apply = r.app.get_subcommand("apply");
   apply->add_option("--confirm", args->confirm,
-                    "Roll back automatically unless `bulwarkctl confirm` comes within SECONDS (daemon only)");
+                    "Roll back automatically unless `bulwarkctl confirm` comes within SECONDS (daemon only; on an HA "
+                    "pair: both nodes)");
+  apply->add_flag("--local-only", args->localOnly,
+                  "An HA pair's node: apply on this node alone (the pair is then out of sync: alerted)");
+  apply->add_flag("--resync-peer", args->resyncPeer,
+                  "An HA pair's node: apply to both although they run different revisions now");
+  plan->add_flag("--local-only", args->localOnly, "An HA pair's node: this node's plan only");
   auto directWanted = [](CLI::App* sub) {
     auto* only = sub->get_option_no_throw("--only");
     return sub->count("--direct") > 0 || (only != nullptr && only->count() > 0);
@@ -319,11 +373,11 @@ void registerDaemonCommands(Registry& r) {
     routeTunnels();
     if (plan->parsed() && !directWanted(plan) && daemonSocketExists(sock())) {
       bool detailed = plan->count("--detailed-exitcode") > 0;
-      r.action = [&r, sock, detailed] { return daemonPlan(sock(), r.path, detailed, r.opts); };
+      r.action = [&r, sock, detailed, args] { return daemonPlan(sock(), r.path, detailed, args->localOnly, r.opts); };
     }
     if (apply->parsed()) {
       if (!directWanted(apply) && daemonSocketExists(sock())) {
-        r.action = [&r, sock, args] { return daemonApply(sock(), r.path, args->confirm, r.opts); };
+        r.action = [&r, sock, args] { return daemonApply(sock(), r.path, *args, r.opts); };
       } else if (args->confirm > 0) {
         r.action = [] {
           std::cerr << "bulwarkctl: --confirm needs bulwarkd (commit-confirm is the daemon's job)\n";

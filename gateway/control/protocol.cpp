@@ -14,6 +14,7 @@ std::string_view roleName(Role r) {
     case Role::None: return "none";
     case Role::View: return "view";
     case Role::Change: return "change";
+    case Role::Peer: return "peer";
   }
   return "none";
 }
@@ -32,7 +33,7 @@ std::string_view errorCodeName(ErrorCode c) {
 }
 
 namespace {
-constexpr std::array<std::pair<Op, std::string_view>, 11> kOps{{
+constexpr std::array<std::pair<Op, std::string_view>, 16> kOps{{
     {Op::ShowStatus, "status"},
     {Op::Plan, "plan"},
     {Op::Apply, "apply"},
@@ -44,6 +45,11 @@ constexpr std::array<std::pair<Op, std::string_view>, 11> kOps{{
     {Op::Events, "events"},
     {Op::Tunnels, "tunnels"},
     {Op::Terminate, "terminate"},
+    {Op::PeerStatus, "peer-status"},
+    {Op::PeerPlan, "peer-plan"},
+    {Op::PeerApply, "peer-apply"},
+    {Op::PeerConfirm, "peer-confirm"},
+    {Op::PeerAbort, "peer-abort"},
 }};
 }  // namespace
 
@@ -59,6 +65,11 @@ std::string_view opName(Op op) {
     if (o == op) return n;
   }
   return "?";
+}
+
+bool opPeer(Op op) {
+  return op == Op::PeerStatus || op == Op::PeerPlan || op == Op::PeerApply || op == Op::PeerConfirm ||
+         op == Op::PeerAbort;
 }
 
 bool opChanges(Op op) {

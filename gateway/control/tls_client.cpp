@@ -2,6 +2,7 @@
 // the client does one thing at a time. The daemon is authenticated by Bulwark's CA and the
 // name (or address) its certificate carries; we authenticate with an admin certificate.
 #include <netdb.h>
+#include <sys/time.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/ssl.h>
@@ -162,14 +163,30 @@ Result<ControlClient> ControlClient::connectTls(const TlsClientOptions& o) {
       return Error{"bad server name " + name};
     }
   }
+  auto setTimeout = [fd = *fd](int opt, std::chrono::milliseconds t) {
+    timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+    ::setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv);
+  };
+  if (o.ioTimeout.count() > 0) {
+    setTimeout(SO_RCVTIMEO, o.ioTimeout);
+    setTimeout(SO_SNDTIMEO, o.ioTimeout);
+  }
   ERR_clear_error();
-  if (SSL_connect(state->ssl.get()) != 1) {
+  const int connected = SSL_connect(state->ssl.get());
+  const bool timedOut = connected != 1 && SSL_get_error(state->ssl.get(), connected) == SSL_ERROR_SYSCALL &&
+                        (errno == EAGAIN || errno == EWOULDBLOCK);
+  if (o.ioTimeout.count() > 0) setTimeout(SO_RCVTIMEO, std::chrono::milliseconds(0));  // reads: poll() bounds them
+  if (connected != 1) {
     long v = SSL_get_verify_result(state->ssl.get());
     if (v != X509_V_OK) {
       return Error{"bulwarkd's certificate at " + o.host + " is not trusted: " + X509_verify_cert_error_string(v) +
                    " (expected name " + name + (o.serverName.empty() ? "; give --server-name: the name in its certificate, the "
                                                                   "policy's vpn.local_id)"
                                                                 : ")")};
+    }
+    if (timedOut) {
+      return Error{"TLS handshake with bulwarkd at " + o.host + " timed out after " +
+                   std::to_string(o.ioTimeout.count()) + " ms"};
     }
     return Error{"TLS handshake with bulwarkd at " + o.host + " failed: " + sslErrors()};
   }

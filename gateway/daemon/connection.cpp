@@ -14,7 +14,10 @@ constexpr std::size_t kChunk = 64u << 10;
 constexpr std::size_t kMaxWrite = 1u << 20;  // per write() call: a huge reply goes out in pieces
 constexpr std::size_t kEmptyLinesPerTurn = 4096;
 
-std::size_t roleIndex(const Peer& p) { return p.role == gateway::Role::Change ? 1 : 0; }
+// The HA peer shares the change role's slots: a pair apply must never wait behind viewers.
+std::size_t roleIndex(const Peer& p) {
+  return p.role == gateway::Role::Change || p.role == gateway::Role::Peer ? 1 : 0;
+}
 
 std::string mib(std::size_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
 

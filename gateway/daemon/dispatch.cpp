@@ -5,6 +5,13 @@ namespace bulwark::daemon {
 using gateway::ErrorCode;
 
 std::string deniedMessage(const DispatchContext& ctx, const Peer& p, std::string_view op) {
+  if (p.role == gateway::Role::Peer) {
+    return "permission denied: " + p.who() + " is the HA peer; '" + std::string(op) + "' is not a peer operation";
+  }
+  if (gateway::opPeer(gateway::parseOp(op).value_or(gateway::Op::ShowStatus))) {
+    return "permission denied: '" + std::string(op) + "' is for the HA pair's other node only (a certificate "
+           "with group '" + gateway::kPeerGroup + "' named after that node)";
+  }
   if (p.tls) {
     if (p.role == gateway::Role::None) {
       return "permission denied: " + p.who() + ": certificate group '" + p.certGroup +
@@ -28,6 +35,13 @@ Dispatch dispatchRequest(const DispatchContext& ctx, const Peer& peer, gateway::
     if (ctx.denied) ctx.denied(peer, op);
     d.reply = gateway::errorReply(req.id, ErrorCode::Denied, deniedMessage(ctx, peer, "connect"));
     d.close = true;
+    return d;
+  }
+  // The peer role (the other node of an HA pair) has the peer-* operations and nothing else;
+  // nobody else has them: an administrator's certificate cannot push a policy as a node.
+  if (gateway::opPeer(req.op) != (peer.role == gateway::Role::Peer)) {
+    if (ctx.denied) ctx.denied(peer, op);
+    d.reply = gateway::errorReply(req.id, ErrorCode::Denied, deniedMessage(ctx, peer, op));
     return d;
   }
   if (gateway::opChanges(req.op) && peer.role != gateway::Role::Change) {

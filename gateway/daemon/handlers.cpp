@@ -8,8 +8,6 @@
 
 namespace bulwark::daemon {
 
-namespace {
-
 using gateway::ErrorCode;
 
 nlohmann::json reply(const nlohmann::json& id, const Outcome& out) {
@@ -27,10 +25,13 @@ Actor actorOf(const Peer& peer) {
   return Actor{peer.who(), peer.tls ? -1L : static_cast<long>(peer.uid)};  // a certificate has no uid
 }
 
+namespace {
+
 JobWorker::Priority priorityOf(const Peer& peer) {
   // Changes (and the change role's plans) before view-role plans: a viewer's big plan cannot
   // make an administrator's apply wait behind several others.
-  return peer.role == gateway::Role::Change ? JobWorker::Priority::High : JobWorker::Priority::Normal;
+  return peer.role == gateway::Role::Change || peer.role == gateway::Role::Peer ? JobWorker::Priority::High
+                                                                                 : JobWorker::Priority::Normal;
 }
 
 }  // namespace
@@ -50,7 +51,9 @@ std::optional<nlohmann::json> RequestHandlers::operator()(const Peer& peer, gate
     }
     case gateway::Op::Plan: return plan(peer, req, respond);
     case gateway::Op::Apply: return apply(peer, req, respond);
-    case gateway::Op::Confirm: return reply(id, r_.confirm(actorOf(peer)));
+    case gateway::Op::Confirm:
+      if (pair_ && !r_.pendingPairPeer().empty()) return pairConfirm(peer, req, respond);
+      return reply(id, r_.confirm(actorOf(peer)));
     case gateway::Op::Rollback: return rollback(peer, req, respond);
     case gateway::Op::Reload: {
       auto done = [this, id, respond](const Outcome& out) { respond(gateway::frame(reply(id, out))); };
@@ -63,6 +66,11 @@ std::optional<nlohmann::json> RequestHandlers::operator()(const Peer& peer, gate
     case gateway::Op::Events: break;  // handled by dispatchRequest (subscription)
     case gateway::Op::Tunnels: return tunnels(peer, req, respond);
     case gateway::Op::Terminate: return terminate(peer, req, respond);
+    case gateway::Op::PeerStatus:
+    case gateway::Op::PeerPlan:
+    case gateway::Op::PeerApply:
+    case gateway::Op::PeerConfirm:
+    case gateway::Op::PeerAbort: return peerOp(peer, req, respond);
   }
   return gateway::errorReply(id, ErrorCode::BadRequest, "unsupported op");
 }
@@ -82,6 +90,9 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
   auto sources = sourcesArg(req);
   if (!sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources.error().message);
   std::optional<PolicyInput> in = std::move(*sources);
+  auto localOnly = flagArg(req, "local_only");
+  if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
+  if (pair_ && !*localOnly) return pairPlan(req, std::move(in), respond);
   // All of it on the worker: load, validate, compile, observe, diff, and the reply's JSON.
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, respond]() mutable {
     Outcome out;
@@ -108,7 +119,14 @@ std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::
   auto sources = sourcesArg(req);
   if (!sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources.error().message);
   std::optional<PolicyInput> in = std::move(*sources);
-  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, actor = actorOf(peer),
+  auto localOnly = flagArg(req, "local_only");
+  if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
+  auto resync = flagArg(req, "resync_peer");
+  if (!resync) return gateway::errorReply(req.id, ErrorCode::BadRequest, resync.error().message);
+  if (pair_ && !*localOnly) return pairApply(peer, req, std::move(in), confirm, *resync, respond);
+  Actor actor = actorOf(peer);
+  if (pair_) actor.who += " (local only: not on peer " + pair_->peer + ")";
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, actor,
               confirm, respond, this]() mutable -> std::function<void()> {
     gateway::Result<PolicyInput> read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
     if (!read) {

@@ -15,9 +15,15 @@
 #include "dispatch.h"
 #include "job_worker.h"
 #include "peer_auth.h"
+#include "peer_link.h"
 #include "reconciler.h"
 
 namespace bulwark::daemon {
+
+// An outcome as the reply to request `id`; "busy" (conflict); who a peer is in the audit.
+[[nodiscard]] nlohmann::json reply(const nlohmann::json& id, const Outcome& out);
+[[nodiscard]] nlohmann::json busy(const nlohmann::json& id, std::string_view what);
+[[nodiscard]] Actor actorOf(const Peer& peer);
 
 struct HandlerLimits {
   int maxConfirmSeconds = 3600;
@@ -41,6 +47,16 @@ class RequestHandlers {
   // More of the daemon's state in every `status` reply, on the loop (the HA pair's role).
   void addToStatus(std::function<void(nlohmann::json&)> fn) { statusExtra_ = std::move(fn); }
 
+  // The HA pair (peer_link.h), from the policy dir (loop): apply, plan and confirm then cover
+  // both nodes, and the peer-* operations answer the other node. nullopt: no pair. The calls
+  // to the peer run on `peerJobs` (a worker of their own: they wait on the network).
+  void setPair(std::optional<PeerConfig> pair, JobWorker* peerJobs) {
+    pair_ = std::move(pair);
+    peerJobs_ = peerJobs;
+  }
+  [[nodiscard]] const std::optional<PeerConfig>& pair() const { return pair_; }
+  // This node's side of the pair (loop): revision, hash, latest, pending, HA role.
+  [[nodiscard]] PairState pairState() const;
  private:
   [[nodiscard]] std::optional<nlohmann::json> submit(const Peer& peer, const nlohmann::json& id, JobWorker::Job job);
   std::optional<nlohmann::json> plan(const Peer& peer, gateway::Request& req, Responder& respond);
@@ -50,6 +66,16 @@ class RequestHandlers {
   std::optional<nlohmann::json> tunnels(const Peer& peer, gateway::Request& req, Responder& respond);
   std::optional<nlohmann::json> terminate(const Peer& peer, gateway::Request& req, Responder& respond);
   void heavyDone();
+  // pair_handlers.cpp: the pair's side of plan/apply/confirm, and the peer-* operations.
+  std::optional<nlohmann::json> submitPeer(const nlohmann::json& id, JobWorker::Job job);
+  std::optional<nlohmann::json> pairPlan(gateway::Request& req, std::optional<PolicyInput> in, Responder& respond);
+  std::optional<nlohmann::json> pairApply(const Peer& peer, gateway::Request& req, std::optional<PolicyInput> in,
+                                          std::optional<int> confirm, bool resync, Responder& respond);
+  std::optional<nlohmann::json> pairConfirm(const Peer& peer, gateway::Request& req, Responder& respond);
+  // The half that follows the peer's successful peer-apply, on the loop.
+  void pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, const Actor& actor, std::optional<int> confirm,
+                     int window, int revision, nlohmann::json peerBody, nlohmann::json id, Responder respond);
+  std::optional<nlohmann::json> peerOp(const Peer& peer, gateway::Request& req, Responder& respond);
 
   EventLoop& loop_;
   Reconciler& r_;
@@ -59,6 +85,8 @@ class RequestHandlers {
   std::function<void()> onReloaded_;
   std::function<void()> afterHeavy_;
   std::function<void(nlohmann::json&)> statusExtra_;
+  std::optional<PeerConfig> pair_;
+  JobWorker* peerJobs_ = nullptr;
 };
 
 }  // namespace bulwark::daemon

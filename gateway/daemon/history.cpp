@@ -120,8 +120,13 @@ gateway::Status History::write(const Revision& rev) const {
   return writeFileAtomic(fileOf(rev.number), j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-gateway::Result<int> History::record(Revision rev) {
-  rev.number = revs_.empty() ? 1 : revs_.back().number + 1;
+gateway::Result<int> History::record(Revision rev, int number) {
+  const int next = revs_.empty() ? 1 : revs_.back().number + 1;
+  if (number > 0 && number < next) {
+    return gateway::Error{"revision " + std::to_string(number) + " is taken here (the latest is " +
+                          std::to_string(next - 1) + ")"};
+  }
+  rev.number = number > 0 ? number : next;
   if (rev.time.empty()) rev.time = utcNow();
   auto w = write(rev);
   if (!w) return w.error();

@@ -33,8 +33,9 @@ class History {
  public:
   [[nodiscard]] static gateway::Result<History> open(const std::filesystem::path& stateDir);
 
-  // Assigns the next number and writes the revision.
-  [[nodiscard]] gateway::Result<int> record(Revision rev);
+  // Assigns the next number and writes the revision. `number` > 0: that number instead (an HA
+  // pair records a pair apply under the same number on both nodes); it must be above latest().
+  [[nodiscard]] gateway::Result<int> record(Revision rev, int number = 0);
   [[nodiscard]] gateway::Status setStatus(int number, const std::string& status);
   [[nodiscard]] gateway::Result<Revision> load(int number) const;
   // Newest first, at most `limit`.

@@ -32,6 +32,8 @@
 #include "vpn_kind.h"
 #include "metrics.h"
 #include "monitor.h"
+#include "pair_monitor.h"
+#include "peer_link.h"
 #include "reconciler.h"
 #include "sd_notify.h"
 #include "tls_listener.h"
@@ -59,6 +61,7 @@ struct Options {
   bool libipsec = false;  // charon uses kernel-libipsec (force UDP encapsulation)
   bool ha = false;        // the HA pair (policy ha:): keepalived and conntrackd as kinds
   HaOptions haOptions;
+  std::string peerCert, peerKey;  // this node's certificate for the pair (default: peerFilesOf)
 };
 
 void releaseFreeMemory() { ::malloc_trim(0); }
@@ -185,6 +188,14 @@ int run(const Options& opt) {
   // lines and charon's answers: on the policy worker, never on the loop.
   JobWorker jobs(ev, "bulwarkd-policy");
   RequestHandlers handlers(ev, rec, jobs, counterWorker, limits);
+  // The HA pair's calls to the other node wait on the network: a worker of their own.
+  JobWorker peerJobs(ev, "bulwarkd-peer");
+  PairMonitor pairMonitor(ev, peerJobs, handlers, rec, log);
+  std::string nodeName;
+  if (opt.ha) {
+    auto n = ha::localNodeName(opt.haOptions.node);
+    if (n) nodeName = *n;
+  }
   // The remote (TLS) listener; configured from the policy dir's gateway.control below.
   std::unique_ptr<TlsControlServer> tls;
   // gateway.control as the reconciler's own load of the dir found it (startup, reload): the
@@ -195,8 +206,20 @@ int run(const Options& opt) {
   // The same for gateway.web and the segments the web view shows.
   std::optional<std::optional<WebListenConfig>> webWanted;
   std::optional<MonitorLayout> layoutWanted;
+  // The pair (peer_link.h) as the dir's policy has it; unset: the dir did not load.
+  std::optional<std::optional<PeerConfig>> pairWanted;
+  std::unique_ptr<TlsControlServer> peerTls;  // on this node's own ha.nodes[].control address
   rec.onDirPolicy([&](const policies::Policy& p) {
     tlsWanted = tlsConfigOf(p);
+    if (!nodeName.empty()) {
+      auto files = peerFilesOf(opt.pkiDir, nodeName);
+      if (!opt.peerCert.empty()) files.cert = opt.peerCert;
+      if (!opt.peerKey.empty()) files.key = opt.peerKey;
+      auto pc = peerConfigOf(p, nodeName, files);
+      if (!pc) log("ha: " + pc.error().message);
+      pairWanted = pc ? std::move(*pc) : std::optional<PeerConfig>();
+      if (*pairWanted && *tlsWanted) (*tlsWanted)->roles.peerNode = (*pairWanted)->peer;
+    }
     webWanted = webConfigOf(p);
     layoutWanted = monitorLayoutOf(p);
     if (p.ha && !opt.ha) log("the policy has an ha: section but bulwarkd runs without --ha: keepalived and conntrackd are not managed");
@@ -228,8 +251,26 @@ int run(const Options& opt) {
       monitorWorker.reset();
     }
   };
+  auto configurePair = [&] {
+    if (!pairWanted) return;
+    auto cfg = std::move(*pairWanted);
+    pairWanted.reset();
+    std::optional<TlsListenConfig> listen;
+    if (cfg && tls->config()) {
+      listen = TlsListenConfig{cfg->ownAddress, cfg->port, tls->config()->roles};
+    }
+    const bool changed = handlers.pair() != cfg;
+    auto st = peerTls->configure(listen);
+    if (!st) log("ha: the peer listener: " + st.error().message);
+    handlers.setPair(cfg, &peerJobs);
+    if (changed && cfg) {
+      log("ha: one policy for both nodes: this node " + cfg->node + " (control API also on " + cfg->ownAddress +
+          "), peer " + cfg->describe());
+    }
+    pairMonitor.checkSoon();
+  };
   auto configureTls = [&] {
-    if (!tlsWanted) return;  // keep the last good listener; the failure shows in status
+    if (!tlsWanted) return configurePair();  // keep the last good listener; the failure shows in status
     auto cfg = std::move(*tlsWanted);
     tlsWanted.reset();
     bool changed = tls->config() != cfg;
@@ -239,18 +280,26 @@ int run(const Options& opt) {
     } else if (cfg && changed) {
       log("remote control: TLS on " + cfg->address + " port " + std::to_string(cfg->port));
     }
+    configurePair();
   };
   // Loading and compiling a large policy leaves a big free heap behind: glibc keeps freed
   // memory at the top of the heap and in fragmented arenas instead of returning it, so hand
   // it back (cheap next to the work that produced it; keeps the steady-state RSS small).
-  handlers.afterHeavyWork(releaseFreeMemory);
+  handlers.afterHeavyWork([&pairMonitor] {
+    releaseFreeMemory();
+    pairMonitor.checkSoon();  // the pair's status follows a change here at once
+  });
   jobs.afterEachJob(releaseFreeMemory);
   // After the request's connection is done with: re-binding may close the listener.
   handlers.onReloaded([&] {
     ev.after(std::chrono::milliseconds(0), configureTls);
     ev.after(std::chrono::milliseconds(0), configureWeb);
   });
-  if (haRuntime) handlers.addToStatus([&haRuntime](nlohmann::json& body) { body["ha"] = haRuntime->status(); });
+  handlers.addToStatus([&haRuntime, &pairMonitor](nlohmann::json& body) {
+    if (haRuntime) body["ha"] = haRuntime->status();
+    auto peer = pairMonitor.status();
+    if (!peer.is_null()) body["peer"] = std::move(peer);
+  });
   auto refuse = [&rec](const Peer& p, std::string_view what) {
     // `what` is one of our op names or "connect ...": never bytes the peer sent.
     rec.audit().record({"denied", p.who(), p.tls ? -1L : static_cast<long>(p.uid), rec.currentRevision(), "",
@@ -269,9 +318,11 @@ int run(const Options& opt) {
   }
   ControlServer& srv = **server;
   tls = std::make_unique<TlsControlServer>(ev, tlsFilesOfPki(opt.pkiDir), dispatch, &jobs, log);
-  rec.audit().setListener([&srv, &tls, &monitor](const nlohmann::json& e) {
+  peerTls = std::make_unique<TlsControlServer>(ev, tlsFilesOfPki(opt.pkiDir), dispatch, &jobs, log);
+  rec.audit().setListener([&srv, &tls, &peerTls, &monitor](const nlohmann::json& e) {
     srv.broadcast(e);
     tls->broadcast(e);
+    peerTls->broadcast(e);
     monitor.onAudit(e);
   });
 
@@ -333,6 +384,7 @@ int run(const Options& opt) {
       });
       metrics->addSeries([&dnatHealth] { return dnatHealth.metrics(); });
       if (haRuntime) metrics->addSeries([&haRuntime] { return haRuntime->metrics(); });
+      metrics->addSeries([&pairMonitor] { return pairMonitor.metrics(); });
     } else {
       log("metrics disabled: " + m.error().message);
     }
@@ -348,6 +400,7 @@ int run(const Options& opt) {
     }
   };
   configureWeb();
+  pairMonitor.start();
 
   std::function<void()> periodic = [&] {
     scheduleDrift("periodic check", std::chrono::milliseconds(0));
@@ -439,6 +492,9 @@ int main(int argc, char** argv) {
   app.add_option("--conntrackd", opt.haOptions.conntrackd, "conntrackd binary")->capture_default_str();
   app.add_option("--charon", opt.haOptions.charon, "With --ha: charon binary to run on the active node only (admin VPN)");
   app.add_option("--charon-conf", opt.haOptions.charonConf, "strongswan.conf for --charon (STRONGSWAN_CONF)");
+  app.add_option("--peer-cert", opt.peerCert,
+                 "With --ha: this node's certificate for the pair, PEM (default <pki>/issued/NODE/NODE.crt)");
+  app.add_option("--peer-key", opt.peerKey, "With --ha: its key, PEM (default <pki>/issued/NODE/NODE.key)");
   CLI11_PARSE(app, argc, argv);
   return run(opt);
 }

@@ -149,12 +149,19 @@ Outcome Reconciler::reload(gateway::Result<PreparedPolicy> read, const Actor& ac
   return reconcile(std::move(*read), actor, Mode::PerKind, "reload", std::nullopt, true);
 }
 
-Outcome Reconciler::apply(PreparedPolicy prepared, const Actor& actor, std::optional<int> confirmSeconds) {
-  return reconcile(std::move(prepared), actor, Mode::AllOrNothing, "apply", confirmSeconds);
+Outcome Reconciler::apply(PreparedPolicy prepared, const Actor& actor, std::optional<int> confirmSeconds,
+                          const PairApply* pair) {
+  if (pair && pair->revision <= latestRevisionNumber()) {
+    // Refused before anything is written: the pair's two histories must keep one numbering.
+    return Outcome::failure(gateway::ErrorCode::Conflict,
+                            "revision " + std::to_string(pair->revision) + " is taken on this node (its latest is " +
+                                std::to_string(latestRevisionNumber()) + "); nothing was changed");
+  }
+  return reconcile(std::move(prepared), actor, Mode::AllOrNothing, "apply", confirmSeconds, false, pair);
 }
 
 Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode mode, const std::string& event,
-                              std::optional<int> confirmSeconds, bool fromDir) {
+                              std::optional<int> confirmSeconds, bool fromDir, const PairApply* pair) {
   if (pending_ && event != "rollback") {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(pending_->deadline - Clock::now()).count();
     return Outcome::failure(gateway::ErrorCode::Conflict,
@@ -264,7 +271,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
 
   nlohmann::json body{{"kinds", kinds}, {"warnings", diags}, {"policy_hash", input.hash}, {"changed", !changed.empty()}};
   if (!failures.empty()) body["failures"] = failures;
-  if (changed.empty() && input.hash == currentHash_) {
+  if (changed.empty() && input.hash == currentHash_ && pair == nullptr) {
     body["revision"] = currentRevision_;
     body["summary"] = "in sync, nothing to apply";
     if (confirmSeconds) body["note"] = "nothing changed, so there is nothing to confirm";
@@ -278,10 +285,13 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   rev.gitCommit = input.gitCommit;
   rev.origin = input.origin;
   rev.summary = joinSummaries(summaries);
-  bool wantConfirm = confirmSeconds && !changed.empty();
+  // A pair apply is always held in its window (its commit is the pair's), even when this
+  // node's half changed nothing: both nodes then record the same revision.
+  bool wantConfirm = confirmSeconds && (!changed.empty() || pair != nullptr);
   rev.status = wantConfirm ? "pending" : "applied";
   rev.sources = input.sources;
-  auto num = history_.record(std::move(rev));
+  if (pair) rev.origin += " (pair apply with " + pair->peer + ")";
+  auto num = history_.record(std::move(rev), pair ? pair->revision : 0);
   int previousRevision = currentRevision_;
   std::string previousHash = currentHash_;
   if (num) {
@@ -299,6 +309,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   }
   if (!input.gitCommit.empty()) detail["git_commit"] = input.gitCommit;
   if (wantConfirm) detail["confirm_seconds"] = *confirmSeconds;
+  if (pair) detail["pair"] = {{"peer", pair->peer}, {"revision", pair->revision}};
   audit_.record({event, actor.who, actor.uid, currentRevision_, input.hash, joinSummaries(summaries),
                  failures.empty(), detail});
 
@@ -313,6 +324,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     p.wallDeadline = std::chrono::system_clock::now() + std::chrono::seconds(*confirmSeconds);
     p.timer = loop_.after(std::chrono::seconds(*confirmSeconds), [this] { confirmTimedOut(); });
     p.who = actor.who;
+    if (pair) p.pairPeer = pair->peer;
     pending_ = std::move(p);
     persistPending();
     body["confirm_deadline_seconds"] = *confirmSeconds;
@@ -341,8 +353,17 @@ std::vector<std::string> Reconciler::restore(const std::vector<std::optional<Kin
 
 void Reconciler::confirmTimedOut() {
   if (!pending_) return;
+  rollBackPending("rollback", "bulwarkd (confirm timeout)",
+                  "revision " + std::to_string(pending_->revision) + " by " + pending_->who +
+                      " was not confirmed in time: restored the previous state" +
+                      (pending_->resumed ? " (the confirm window outlived a daemon restart)" : ""));
+}
+
+void Reconciler::rollBackPending(const std::string& event, const std::string& who, const std::string& summary) {
+  if (!pending_) return;
   Pending p = std::move(*pending_);
   pending_.reset();
+  loop_.cancel(p.timer);
   auto failures = restore(p.previous);
   clearPending();
   auto st = history_.setStatus(p.revision, "rolled-back");
@@ -350,15 +371,29 @@ void Reconciler::confirmTimedOut() {
   currentRevision_ = p.previousRevision;
   currentHash_ = p.previousHash;
   ++stats_.rollbacks;
-  audit_.record({"rollback", "bulwarkd (confirm timeout)", -1, p.previousRevision, p.previousHash,
-                 "revision " + std::to_string(p.revision) + " by " + p.who +
-                     " was not confirmed in time: restored the previous state" +
-                     (p.resumed ? " (the confirm window outlived a daemon restart)" : ""),
-                 failures.empty(), failures.empty() ? nlohmann::json::object() : nlohmann::json{{"errors", failures}}});
+  audit_.record({event, who, -1, p.previousRevision, p.previousHash, summary, failures.empty(),
+                 failures.empty() ? nlohmann::json::object() : nlohmann::json{{"errors", failures}}});
 }
 
-Outcome Reconciler::confirm(const Actor& actor) {
+Outcome Reconciler::abortPending(int revision, const Actor& actor, const std::string& why) {
+  if (!pending_ || pending_->revision != revision) {
+    return Outcome::failure(gateway::ErrorCode::Conflict,
+                            "revision " + std::to_string(revision) + " does not await confirmation here");
+  }
+  const int previous = pending_->previousRevision;
+  rollBackPending("rollback", actor.who,
+                  "revision " + std::to_string(revision) + " rolled back: " + why + "; restored revision " +
+                      std::to_string(previous));
+  return Outcome::success({{"revision", previous}, {"rolled_back", revision}});
+}
+
+Outcome Reconciler::confirm(const Actor& actor, std::optional<int> revision) {
   if (!pending_) return Outcome::failure(gateway::ErrorCode::Conflict, "no apply awaits confirmation");
+  if (revision && pending_->revision != *revision) {
+    return Outcome::failure(gateway::ErrorCode::Conflict, "revision " + std::to_string(pending_->revision) +
+                                                              " awaits confirmation here, not " +
+                                                              std::to_string(*revision));
+  }
   loop_.cancel(pending_->timer);
   int rev = pending_->revision;
   pending_.reset();
@@ -424,6 +459,7 @@ nlohmann::json Reconciler::status() const {
   if (pending_) {
     j["pending"] = {{"revision", pending_->revision},
                     {"by", pending_->who},
+                    {"pair", pending_->pairPeer},
                     {"seconds_left",
                      std::chrono::duration_cast<std::chrono::seconds>(pending_->deadline - Clock::now()).count()}};
   }
@@ -511,6 +547,7 @@ void Reconciler::persistPending() {
                                             pending_->wallDeadline.time_since_epoch())
                                             .count()},
                    {"who", pending_->who},
+                   {"pair", pending_->pairPeer},
                    {"kinds", kinds}};
   auto st = writeFileAtomic(pendingFile(history_), j.dump());
   if (!st) {
@@ -574,6 +611,7 @@ std::optional<Outcome> Reconciler::resumePending() {
   p.previousRevision = previousNumber;
   p.previousHash = j->value("previous_hash", std::string());
   p.who = j->value("who", std::string("?"));
+  p.pairPeer = j->value("pair", std::string());
   p.resumed = true;
   p.previous.resize(slots_.size());
   for (std::size_t i = 0; i < slots_.size(); ++i) {

@@ -86,6 +86,13 @@ class PolicyPreparer {
   engine::ApplyEngine* engine_;  // the Reconciler's, which outlives every job
 };
 
+// An apply that is one half of an HA pair's apply (peer_link.h): recorded under the pair's
+// revision number, held in a confirm window, and confirmed or aborted by the pair's commit.
+struct PairApply {
+  int revision = 0;
+  std::string peer;  // the other node's name
+};
+
 class Reconciler {
  public:
   Reconciler(EventLoop& loop, std::filesystem::path policyDir, History history, AuditLog audit,
@@ -109,10 +116,21 @@ class Reconciler {
   [[nodiscard]] const std::filesystem::path& policyDir() const { return policyDir_; }
 
   // The loop halves of the changing operations, given what the worker prepared.
-  Outcome apply(PreparedPolicy prepared, const Actor& actor, std::optional<int> confirmSeconds);
+  Outcome apply(PreparedPolicy prepared, const Actor& actor, std::optional<int> confirmSeconds,
+                const PairApply* pair = nullptr);
   // A reload of the dir: `read` is readPolicyDir's result (the read failed: recorded as such).
   Outcome reload(gateway::Result<PreparedPolicy> read, const Actor& actor);
-  Outcome confirm(const Actor& actor);
+  // `revision`: only when the pending apply is that revision (the pair's commit).
+  Outcome confirm(const Actor& actor, std::optional<int> revision = std::nullopt);
+  // The pending apply `revision` rolled back now (the pair's abort: the other half failed).
+  Outcome abortPending(int revision, const Actor& actor, const std::string& why);
+  // The pending apply is one half of a pair apply: the other node's name (empty: not).
+  [[nodiscard]] std::string pendingPairPeer() const { return pending_ ? pending_->pairPeer : std::string(); }
+  [[nodiscard]] std::optional<int> pendingRevision() const {
+    return pending_ ? std::optional<int>(pending_->revision) : std::nullopt;
+  }
+  // The highest revision number in the history (0: none).
+  [[nodiscard]] int latestRevisionNumber() const { return history_.latest() ? history_.latest()->number : 0; }
   // The sources of a recorded revision (loop: history is the loop's), to prepare on the worker.
   [[nodiscard]] gateway::Result<PolicyInput> revisionInput(int revision) const;
   Outcome rollback(int revision, PreparedPolicy prepared, const Actor& actor);
@@ -151,13 +169,16 @@ class Reconciler {
     std::string who;
     std::chrono::system_clock::time_point wallDeadline;  // the same deadline, for pending.json
     bool resumed = false;  // re-armed from pending.json after a restart
+    std::string pairPeer;  // one half of a pair apply with this node (confirm goes to both)
   };
   enum class Mode { PerKind, AllOrNothing };
 
   // fromDir: `prepared` is the policy dir (startup, reload): onDirPolicy_ sees its model.
   Outcome reconcile(PreparedPolicy prepared, const Actor& actor, Mode mode, const std::string& event,
-                    std::optional<int> confirmSeconds, bool fromDir = false);
+                    std::optional<int> confirmSeconds, bool fromDir = false, const PairApply* pair = nullptr);
   void confirmTimedOut();
+  // The pending apply undone: its previous state restored, audited as `event` by `who`.
+  void rollBackPending(const std::string& event, const std::string& who, const std::string& summary);
   // The pending confirm on disk (STATE/pending.json), so it outlives the daemon: written when
   // an apply starts waiting, removed when it is confirmed, rolled back or superseded.
   void persistPending();

@@ -26,6 +26,13 @@ gateway::Result<std::optional<int>> confirmArg(const gateway::Request& req, int 
   return std::optional<int>(static_cast<int>(it->get<std::int64_t>()));
 }
 
+gateway::Result<bool> flagArg(const gateway::Request& req, const char* name) {
+  auto it = req.body.find(name);
+  if (it == req.body.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return gateway::Error{std::string("'") + name + "' must be true or false"};
+  return it->get<bool>();
+}
+
 gateway::Result<int> revisionArg(const gateway::Request& req) {
   auto it = req.body.find("revision");
   bool ok = it != req.body.end() &&

@@ -21,6 +21,8 @@ inline constexpr std::size_t kMaxUserBytes = 64;
 [[nodiscard]] gateway::Result<std::optional<PolicyInput>> sourcesArg(gateway::Request& req);
 // apply "confirm": absent/null, or whole seconds 1..maxSeconds.
 [[nodiscard]] gateway::Result<std::optional<int>> confirmArg(const gateway::Request& req, int maxSeconds);
+// A boolean flag ("local_only", "resync_peer"): false when absent or null.
+[[nodiscard]] gateway::Result<bool> flagArg(const gateway::Request& req, const char* name);
 // rollback "revision": 1 .. 2^31-1, range-checked before any conversion (4294967297 is not 1).
 [[nodiscard]] gateway::Result<int> revisionArg(const gateway::Request& req);
 // history "limit": an unsigned number, at most kMaxHistory; kDefaultHistory when absent.

@@ -139,6 +139,9 @@ std::optional<CertIdentity> certIdentity(X509* cert) {
 
 gateway::Role roleForCertificate(const std::optional<CertIdentity>& id, const CertRoles& roles) {
   if (!id || id->group.empty()) return gateway::Role::None;
+  if (id->group == gateway::kPeerGroup) {
+    return !roles.peerNode.empty() && id->cn == roles.peerNode ? gateway::Role::Peer : gateway::Role::None;
+  }
   if (roles.change.count(id->group) != 0) return gateway::Role::Change;
   if (roles.view.count(id->group) != 0) return gateway::Role::View;
   return gateway::Role::None;

@@ -63,9 +63,12 @@ struct CertIdentity {
 // The policy's gateway.control groups. Pure mapping: a group in `change` may change, one in
 // `view` may read, any other group (or a certificate without exactly one CN and one OU) has
 // no role and is refused.
+// A certificate of group gateway::kPeerGroup is the HA peer's when its CN is `peerNode` (the
+// other node in ha.nodes), and has no role otherwise, whatever change/view say.
 struct CertRoles {
   std::set<std::string> change;
   std::set<std::string> view;
+  std::string peerNode;  // empty: no HA peer
   bool operator==(const CertRoles&) const = default;
 };
 [[nodiscard]] gateway::Role roleForCertificate(const std::optional<CertIdentity>& id, const CertRoles& roles);

@@ -168,6 +168,32 @@ def bulwarkd_of(ctl: str) -> str:
     return str(b)
 
 
+def pki_dir(prefix: str) -> Path:
+    return root(prefix) / "pki"
+
+
+def pair_pki(state: dict) -> Path:
+    """Bulwark's CA for the pair (made once per lab): the gateway certificate (the control API's
+    server certificate, for vpn.local_id) and one node certificate per node (CN = the node's name,
+    OU = bulwark-peer) in <pki>/issued/<node>/, where bulwarkd --pki looks for it. With these and
+    the nodes' `control` addresses in the policy, `bulwarkctl apply` on either node applies to
+    both (gateway/daemon/peer_link.h). Both nodes read this one directory."""
+    d = pki_dir(state["prefix"])
+    if (d / "crl.pem").exists() and all((d / "issued" / n["name"]).exists() for n in state["ha"]["nodes"]):
+        return d
+    shutil.rmtree(d, ignore_errors=True)
+    ctl = state["ctl"]
+    _run([ctl, "pki", "--dir", d, "init", "--ca-name", f"Bulwark lab CA {state['prefix']}"])
+    if _run([ctl, "pki", "--dir", d, "-p", state["policy"], "gateway"], check=False).returncode != 0:
+        _run([ctl, "pki", "--dir", d, "gateway", "--local-id", "gateway.lab"])  # a policy without vpn:
+    pw = root(state["prefix"]) / "pki.pw"
+    pw.write_text(os.urandom(12).hex() + "\n")
+    pw.chmod(0o600)
+    for n in state["ha"]["nodes"]:
+        _run([ctl, "pki", "--dir", d, "issue", n["name"], "--group", "bulwark-peer", "--password-file", pw])
+    return d
+
+
 def socket_of(prefix: str, node: str) -> Path:
     return node_dir(prefix, node) / "control.sock"
 
@@ -186,6 +212,8 @@ def start(state: dict, role: str, extra: list | None = None) -> int:
             "--state-dir", d / "state", "--metrics", METRICS, "--no-journal", "--ha", "--node", node,
             "--ha-dir", d / "ha", "--no-links", "--drift-interval", "30"]
     argv += list(extra if extra is not None else state.get("ha_extra", {}).get(role, []))
+    if "--pki" not in argv:
+        argv += ["--pki", pair_pki(state)]
     with open(d / "bulwarkd.log", "ab") as log:
         p = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                              start_new_session=True)

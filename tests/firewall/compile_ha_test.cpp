@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
 #include "bulwark/firewall/evaluator.h"
 #include "bulwark/firewall/render.h"
@@ -47,6 +49,56 @@ TEST(CompileHa, InputAcceptsVrrpAndStateSyncFromTheOtherNodeOnTheSyncLinkOnly) {
   // Nothing of it in a policy without ha.
   auto single = compileExample("campus.yaml");
   EXPECT_TRUE(matching(rendered(*single.result.ruleset.findChain("input")), "ha-").empty());
+}
+
+// campus-ha with gateway.control and each node's control address (the pair apply).
+testing::Compiled compilePairWithControl() {
+  auto read = [](const std::string& f) {
+    std::ifstream in(std::string(BULWARK_EXAMPLES_DIR) + "/campus-ha/" + f);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto campus = read("campus.yaml");
+  auto ha = read("ha.yaml");
+  campus.replace(campus.find("  trunk: eth1\n"), 13,
+                 "  trunk: eth1\n  control: { listen: 10.99.0.1, change: [netops], view: [dba] }\n");
+  ha.replace(ha.find("      sync: 10.255.0.1/30\n"), 26, "      sync: 10.255.0.1/30\n      control: 10.99.0.2\n");
+  ha.replace(ha.find("      sync: 10.255.0.2/30\n"), 26, "      sync: 10.255.0.2/30\n      control: 10.99.0.3\n");
+  auto loaded = policies::loadPolicy(std::vector<policies::Source>{{"campus.yaml", campus}, {"ha.yaml", ha}});
+  policies::validatePolicy(loaded.policy, loaded.diagnostics);
+  for (const auto& d : loaded.diagnostics.items()) ADD_FAILURE() << d.str();
+  testing::Compiled c{std::move(loaded.policy), {}};
+  c.result = compile(c.policy);
+  return c;
+}
+
+TEST(CompileHa, EachNodesControlApiIsOpenToTheOtherNodesControlAddressOnly) {
+  auto c = compilePairWithControl();
+  ASSERT_TRUE(c.result.ok());
+  auto input = rendered(*c.result.ruleset.findChain("input"));
+  auto peer = matching(input, "ha-control:");
+  ASSERT_EQ(peer.size(), 2u) << ::testing::PrintToString(input);
+  EXPECT_NE(peer[0].find("iifname \"eth1.99\" meta nfproto ipv4 ip saddr 10.99.0.3 ip daddr 10.99.0.2 meta l4proto tcp "
+                         "th dport 9443 counter accept"),
+            std::string::npos)
+      << peer[0];
+  EXPECT_NE(peer[0].find("ha-control:edge1-b"), std::string::npos);
+  EXPECT_NE(peer[1].find("ip saddr 10.99.0.2 ip daddr 10.99.0.3 meta l4proto tcp th dport 9443"), std::string::npos);
+  // What `why` says: the peer's node reaches this node's control port; another host on the
+  // management segment does not (only the floating gateway.control address is open to it).
+  auto routes = routesFromPolicy(c.policy);
+  auto eval = [&](const char* src, const char* dst) {
+    Packet p;
+    p.iif = "eth1.99";
+    p.src = *policies::IpAddress::parse(src);
+    p.dst = *policies::IpAddress::parse(dst);
+    p.proto = 6;
+    p.dport = 9443;
+    return evaluate(c.result.ruleset, routes, p);
+  };
+  auto fromPeer = eval("10.99.0.3", "10.99.0.2");
+  EXPECT_TRUE(fromPeer.accepted && fromPeer.local) << fromPeer.decidingRule;
+  EXPECT_EQ(fromPeer.decidedBy.what, "ha-control:edge1-b");
+  EXPECT_FALSE(eval("10.99.0.10", "10.99.0.2").accepted);
 }
 
 TEST(CompileHa, NewMustBeSynAndInvalidDropAreKeptAndNothingRejectsAMidStreamPacket) {

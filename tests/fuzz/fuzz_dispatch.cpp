@@ -3,8 +3,11 @@
 // checks, refusals, events), every op's argument checks (request_args.h, with the sources
 // check of policy_input.h) and frame() of the reply.
 //
-// Input: one byte picking the context -- (byte % 6): role none / view / change, times Unix
-// socket / TLS -- then the bytes a client would send (split into lines by the framer).
+// Input: one byte picking the context -- (byte % 7): role none / view / change, times Unix
+// socket / TLS, and the HA peer (TLS) -- then the bytes a client would send (split into lines
+// by the framer). The peer-* operations run the pair's rules (pair_rules.h): the header check,
+// and a request body read as a peer-status reply (pairStateOf) and against this node's state
+// (pairRevision).
 //
 // Beyond "no crash, no sanitizer report", it checks the daemon's promises: a peer without a
 // role is refused and hung up on, the view role never reaches a changing op, refusals are
@@ -19,6 +22,7 @@
 #include "bulwark/gateway/protocol.h"
 #include "bulwark/policies/source_files.h"
 #include "dispatch.h"
+#include "pair_rules.h"
 #include "request_args.h"
 
 namespace {
@@ -37,7 +41,7 @@ void check(bool ok, const char* what) {
 
 bool knownOp(std::string_view what) {
   for (const char* op : {"connect", "status", "plan", "apply", "confirm", "rollback", "reload", "history", "counters", "events",
-                         "tunnels", "terminate"}) {
+                         "tunnels", "terminate", "peer-status", "peer-plan", "peer-apply", "peer-confirm", "peer-abort"}) {
     if (what == op) return true;
   }
   return false;
@@ -47,6 +51,7 @@ bool knownOp(std::string_view what) {
 std::optional<nlohmann::json> handle(const Peer& peer, gateway::Request& req, Responder& respond) {
   check(peer.role != gateway::Role::None, "a peer without a role reached a handler");
   check(!gateway::opChanges(req.op) || peer.role == gateway::Role::Change, "the view role reached a change");
+  check(gateway::opPeer(req.op) == (peer.role == gateway::Role::Peer), "a peer op crossed roles");
   nlohmann::json body = nlohmann::json::object();
   std::string error;
   switch (req.op) {
@@ -80,6 +85,25 @@ std::optional<nlohmann::json> handle(const Peer& peer, gateway::Request& req, Re
       if (!u) error = u.error().message;
       break;
     }
+    case gateway::Op::PeerStatus:
+    case gateway::Op::PeerPlan:
+    case gateway::Op::PeerApply:
+    case gateway::Op::PeerConfirm:
+    case gateway::Op::PeerAbort: {
+      if (auto h = checkPeerHeader(req.body, peer); !h) error = h.error().message;
+      auto state = pairStateOf(req.body);
+      if (state) {
+        check(state->revision >= 0 && state->latest >= 0 && state->hash.size() <= 64, "pair state bounds");
+        PeerConfig cfg{"edge1-a", "edge1-b", "10.99.0.2", "10.99.0.3", 9443, "gw", {}};
+        auto rev = pairRevision(PairState{state->revision, state->hash, state->latest, {}, ""}, *state, cfg, false);
+        check(!rev || (*rev > state->latest && !state->pending), "pair revision");
+        if (!rev) error = rev.error().message;
+        body["state"] = pairStateJson(*state);
+      }
+      auto r = revisionArg(req);
+      if (!r && error.empty()) error = r.error().message;
+      break;
+    }
     default: break;
   }
   auto reply = error.empty() ? gateway::okReply(req.id, std::move(body))
@@ -104,14 +128,17 @@ void checkReply(const std::string& framed) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  const int context = data[0] % 6;
+  const int context = data[0] % 7;
   Peer peer;
-  peer.role = context % 3 == 0 ? gateway::Role::None : context % 3 == 1 ? gateway::Role::View : gateway::Role::Change;
+  peer.role = context == 6       ? gateway::Role::Peer
+              : context % 3 == 0 ? gateway::Role::None
+              : context % 3 == 1 ? gateway::Role::View
+                                 : gateway::Role::Change;
   peer.tls = context >= 3;
   if (peer.tls) {
     peer.uid = static_cast<uid_t>(-1);
-    peer.certCn = "alice";
-    peer.certGroup = "netops";
+    peer.certCn = context == 6 ? "edge1-b" : "alice";
+    peer.certGroup = context == 6 ? gateway::kPeerGroup : "netops";
     peer.certSerial = "0A";
     peer.address = "10.99.0.5:40000";
   } else {

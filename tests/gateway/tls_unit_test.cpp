@@ -102,7 +102,7 @@ std::unique_ptr<Connection> handshake(SSL_CTX* serverCtx, const pki::IssuedCert&
   return c;
 }
 
-CertRoles roles() { return CertRoles{{"netops"}, {"auditors"}}; }
+CertRoles roles() { return CertRoles{{"netops"}, {"auditors"}, ""}; }
 
 TEST(CertRole, GroupInChangeOrViewGivesTheRoleOtherwiseNone) {
   EXPECT_EQ(roleForCertificate(CertIdentity{"alice", "netops", "01"}, roles()), gateway::Role::Change);

@@ -26,6 +26,10 @@ struct TlsClientOptions {
   std::string serverName;      // name or address the daemon's certificate must carry
                                // (its vpn.local_id); empty: `host`
   std::chrono::milliseconds connectTimeout{10000};
+  // > 0: the TLS handshake and every send are bounded by this too (SO_RCVTIMEO during the
+  // handshake, SO_SNDTIMEO throughout); replies are bounded by call()'s timeout. 0: unbounded
+  // (bulwarkctl: a busy daemon may take long to read a large request).
+  std::chrono::milliseconds ioTimeout{0};
 };
 
 struct TlsState;

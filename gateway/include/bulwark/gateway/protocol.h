@@ -41,6 +41,17 @@
 //   events                                   read   (streamed)
 //   tunnels                                  read   (bulwarkd --vici only)
 //   terminate {user}                         change (bulwarkd --vici only)
+// An HA pair's nodes to each other only (the peer role: a certificate with OU kPeerGroup and,
+// as CN, the name of the other node in the policy's ha.nodes; no other role may call these,
+// and the peer role may call nothing else). Every one carries "peer_protocol" (kPeerProtocol;
+// another value is refused: the nodes run different bulwarkd versions) and "node" (the
+// caller's name, which must be the certificate's CN). gateway/daemon/peer_ops.h:
+//   peer-status                              this node's revision, hash, pending, HA role
+//   peer-plan   {sources}                    plan of these sources on this node
+//   peer-apply  {sources, revision, confirm} validate and apply with a confirm window, record
+//                                            as `revision`; answered once applied (or not)
+//   peer-confirm {revision}                  confirm the pair apply `revision` (pending here)
+//   peer-abort   {revision}                  roll the pending pair apply `revision` back now
 // `sources` is [{"name": "campus.yaml", "text": "..."}]: the policy's files as the client read
 // them with its own rights (the daemon never opens a path a client names). At most
 // policies::kMaxPolicyFiles files and policies::kMaxPolicyBytes of text in all; a name is
@@ -106,7 +117,12 @@ inline constexpr std::size_t kMaxOpBytes = 32;
 inline constexpr const char* kGroupChange = "bulwark";
 inline constexpr const char* kGroupView = "bulwark-view";
 
-enum class Role { None, View, Change };
+enum class Role { None, View, Change, Peer };
+// The certificate group (OU) of an HA pair's node certificates (`bulwarkctl pki issue NODE
+// --group bulwark-peer`); the CN is the node's name in ha.nodes.
+inline constexpr const char* kPeerGroup = "bulwark-peer";
+// The version of the peer-* operations; both nodes of a pair must speak the same.
+inline constexpr int kPeerProtocol = 1;
 [[nodiscard]] std::string_view roleName(Role r);
 
 enum class ErrorCode {
@@ -120,10 +136,14 @@ enum class ErrorCode {
 };
 [[nodiscard]] std::string_view errorCodeName(ErrorCode c);
 
-enum class Op { ShowStatus, Plan, Apply, Confirm, Rollback, Reload, History, Counters, Events, Tunnels, Terminate };
+enum class Op {
+  ShowStatus, Plan, Apply, Confirm, Rollback, Reload, History, Counters, Events, Tunnels, Terminate,
+  PeerStatus, PeerPlan, PeerApply, PeerConfirm, PeerAbort,
+};
 [[nodiscard]] std::optional<Op> parseOp(std::string_view name);
 [[nodiscard]] std::string_view opName(Op op);
 [[nodiscard]] bool opChanges(Op op);  // needs Role::Change
+[[nodiscard]] bool opPeer(Op op);     // needs Role::Peer (and only these are open to it)
 
 // Builders for replies.
 [[nodiscard]] nlohmann::json okReply(const nlohmann::json& id, nlohmann::json body = nlohmann::json::object());

@@ -1,0 +1,322 @@
+// The HA pair's side of the control API (peer_link.h has the protocol): plan, apply and
+// confirm on one node cover both, and the peer-* operations answer the other node.
+#include <algorithm>
+#include <memory>
+
+#include "handlers.h"
+#include "request_args.h"
+
+namespace bulwark::daemon {
+
+using gateway::ErrorCode;
+
+namespace {
+
+nlohmann::json sourcesJson(const std::vector<policies::Source>& sources) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : sources) out.push_back({{"name", s.name}, {"text", s.text}});
+  return out;
+}
+
+// A reply the peer sent (ok or not) as an error of ours: its message, code and diagnostics.
+nlohmann::json peerRefusal(const nlohmann::json& id, const PeerConfig& cfg, const nlohmann::json& peerReply,
+                           const std::string& what) {
+  const auto& err = peerReply.contains("error") && peerReply["error"].is_object() ? peerReply["error"]
+                                                                                  : nlohmann::json::object();
+  const auto code = err.value("code", std::string("internal"));
+  ErrorCode c = ErrorCode::Conflict;
+  if (code == "invalid_policy") c = ErrorCode::InvalidPolicy;
+  if (code == "kernel") c = ErrorCode::Kernel;
+  if (code == "denied") c = ErrorCode::Denied;
+  auto diags = err.contains("diagnostics") ? err["diagnostics"] : nlohmann::json(nullptr);
+  return gateway::errorReply(id, c, "peer " + cfg.describe() + " " + what + ": " + err.value("message", "?"),
+                             diags);
+}
+
+// A completion that answers the request with `line` (on the loop).
+std::function<void()> answer(const Responder& respond, nlohmann::json r) {
+  return [line = gateway::frame(r), respond]() mutable { respond(std::move(line)); };
+}
+
+bool allDesiredOk(const PreparedPolicy& p) {
+  return std::all_of(p.desired.begin(), p.desired.end(), [](const auto& d) { return d.ok(); });
+}
+
+}  // namespace
+
+PairState RequestHandlers::pairState() const {
+  PairState s;
+  s.revision = r_.currentRevision();
+  s.hash = r_.currentHash();
+  s.latest = r_.latestRevisionNumber();
+  s.pending = r_.pendingRevision();
+  if (statusExtra_) {
+    nlohmann::json extra = nlohmann::json::object();
+    statusExtra_(extra);
+    if (extra.contains("ha") && extra["ha"].is_object()) s.role = extra["ha"].value("role", std::string());
+  }
+  return s;
+}
+
+std::optional<nlohmann::json> RequestHandlers::submitPeer(const nlohmann::json& id, JobWorker::Job job) {
+  if (peerJobs_ != nullptr && peerJobs_->submit("pair", JobWorker::Priority::High, std::move(job))) {
+    return std::nullopt;
+  }
+  return busy(id, "a pair operation with the peer is under way");
+}
+
+// ---- plan: this node's plan and the peer's ---------------------------------------------------
+
+std::optional<nlohmann::json> RequestHandlers::pairPlan(gateway::Request& req, std::optional<PolicyInput> in,
+                                                        Responder& respond) {
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), cfg = *pair_, id = req.id,
+              respond]() mutable -> std::function<void()> {
+    auto read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
+    if (!read) return answer(respond, gateway::errorReply(id, ErrorCode::InvalidPolicy, read.error().message));
+    auto sources = sourcesJson(read->sources);
+    Outcome out = prep.plan(std::move(*read));
+    if (!out.ok) return answer(respond, reply(id, out));  // invalid here: not sent to the peer
+    nlohmann::json peer{{"node", cfg.peer}};
+    auto theirs = peerCall(cfg, "peer-plan", {{"sources", std::move(sources)}}, kPeerApplyTimeout);
+    if (!theirs) {
+      peer["error"] = theirs.error().message;
+    } else if (!theirs->value("ok", false)) {
+      const auto& err = (*theirs)["error"];
+      peer["error"] = err.is_object() ? err.value("message", "?") : "?";
+      if (err.is_object() && err.contains("diagnostics")) peer["diagnostics"] = err["diagnostics"];
+    } else {
+      theirs->erase("id");
+      theirs->erase("ok");
+      peer.update(*theirs);
+    }
+    out.body["node"] = cfg.node;
+    out.body["peer"] = std::move(peer);
+    return answer(respond, reply(id, out));
+  };
+  return submitPeer(req.id, std::move(job));
+}
+
+// ---- apply: validate here, the peer's half, this node's half, commit --------------------------
+
+std::optional<nlohmann::json> RequestHandlers::pairApply(const Peer& peer, gateway::Request& req,
+                                                         std::optional<PolicyInput> in, std::optional<int> confirm,
+                                                         bool resync, Responder& respond) {
+  const int window = confirm.value_or(std::min(kPairCommitSeconds, limits_.maxConfirmSeconds));
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), cfg = *pair_, mine = pairState(),
+              id = req.id, actor = actorOf(peer), confirm, window, resync, respond,
+              this]() mutable -> std::function<void()> {
+    auto read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
+    if (!read) return answer(respond, gateway::errorReply(id, ErrorCode::InvalidPolicy, read.error().message));
+    auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*read)));
+    if (!prepared->valid || !allDesiredOk(*prepared)) {
+      // Invalid: refused here (the reconciler audits it); the peer never sees it.
+      return [this, prepared, actor, confirm, id, respond] { respond(gateway::frame(reply(id, r_.apply(std::move(*prepared), actor, confirm)))); };
+    }
+    auto refuse = [&](ErrorCode code, const std::string& why) -> std::function<void()> {
+      return [this, code, why, actor, hash = prepared->input.hash, id, respond] {
+        r_.audit().record({"apply-rejected", actor.who, actor.uid, r_.currentRevision(), hash, why, false, {}});
+        respond(gateway::frame(gateway::errorReply(id, code, why)));
+      };
+    };
+    const std::string nothing = "; nothing was changed on either node";
+    auto st = peerCall(cfg, "peer-status", nlohmann::json::object(), kPeerStatusTimeout);
+    if (!st) {
+      return refuse(ErrorCode::Conflict, st.error().message + nothing +
+                                             " (bulwarkctl apply --local-only applies on this node alone)");
+    }
+    if (!st->value("ok", false)) {
+      auto r = peerRefusal(id, cfg, *st, "refused peer-status");
+      return refuse(ErrorCode::Conflict, r["error"].value("message", "?") + nothing);
+    }
+    auto theirs = pairStateOf(*st);
+    if (!theirs) return refuse(ErrorCode::Internal, "peer " + cfg.describe() + ": " + theirs.error().message + nothing);
+    auto revision = pairRevision(mine, *theirs, cfg, resync);
+    if (!revision) return refuse(ErrorCode::Conflict, revision.error().message + nothing);
+    nlohmann::json args{{"sources", sourcesJson(prepared->input.sources)}, {"revision", *revision}, {"confirm", window}};
+    auto applied = peerCall(cfg, "peer-apply", std::move(args), kPeerApplyTimeout);
+    if (!applied) {
+      // The request may have reached the peer: make sure its half is undone (it also rolls
+      // back by itself when its window ends).
+      auto undo = peerCall(cfg, "peer-abort", {{"revision", *revision}}, kPeerConfirmTimeout);
+      return refuse(ErrorCode::Conflict,
+                    applied.error().message + "; nothing was changed here" +
+                        (undo && undo->value("ok", false) ? "; the peer rolled its half back"
+                                                          : "; the peer rolls back within " + std::to_string(window) +
+                                                                " s if it applied"));
+    }
+    if (!applied->value("ok", false)) {
+      auto r = peerRefusal(id, cfg, *applied, "refused the policy");
+      std::string msg = r["error"].value("message", "?") + nothing;
+      r["error"]["message"] = msg;
+      return [this, r, actor, hash = prepared->input.hash, msg, respond] {
+        r_.audit().record({"apply-rejected", actor.who, actor.uid, r_.currentRevision(), hash, msg, false, {}});
+        respond(gateway::frame(r));
+      };
+    }
+    return [this, prepared, actor, confirm, window, rev = *revision, body = std::move(*applied), id, respond] {
+      pairApplyHere(prepared, actor, confirm, window, rev, body, id, respond);
+    };
+  };
+  return submitPeer(req.id, std::move(job));
+}
+
+void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, const Actor& actor,
+                                    std::optional<int> confirm, int window, int revision, nlohmann::json peerBody,
+                                    nlohmann::json id, Responder respond) {
+  const PeerConfig cfg = *pair_;
+  PairApply pa{revision, cfg.peer};
+  Actor who = actor;
+  who.who += " (pair apply with " + cfg.peer + ")";
+  auto out = r_.apply(std::move(*prepared), who, window, &pa);
+  heavyDone();
+  nlohmann::json peerSummary{{"node", cfg.peer},
+                             {"revision", peerBody.value("revision", 0)},
+                             {"policy_hash", peerBody.value("policy_hash", std::string())},
+                             {"changed", peerBody.value("changed", false)},
+                             {"summary", peerBody.value("summary", std::string())}};
+  if (!out.ok) {
+    // This node's half failed (the engine restored it): the peer's half goes back too.
+    auto job = [cfg, revision, out, id, respond]() -> std::function<void()> {
+      auto undo = peerCall(cfg, "peer-abort", {{"revision", revision}}, kPeerConfirmTimeout);
+      Outcome o = out;
+      o.message += undo && undo->value("ok", false)
+                       ? "; peer " + cfg.peer + " rolled its half back: nothing changed on either node"
+                       : "; peer " + cfg.peer + " could not be told (it rolls back by itself within its window)";
+      return answer(respond, reply(id, o));
+    };
+    if (auto refused = submitPeer(id, std::move(job))) respond(gateway::frame(reply(id, out)));
+    return;
+  }
+  out.body["node"] = cfg.node;
+  out.body["peer"] = peerSummary;
+  if (confirm) {
+    out.body["note"] = "both nodes wait for `bulwarkctl confirm` (on either node) within " + std::to_string(*confirm) +
+                       " s, else both roll back";
+    respond(gateway::frame(reply(id, out)));
+    return;
+  }
+  // No confirm asked for: the pair commits now (the peer first; if it cannot, this node rolls
+  // back too and the peer does so at its deadline).
+  auto job = [cfg, revision, actor, out, id, respond, this]() -> std::function<void()> {
+    auto c = peerCall(cfg, "peer-confirm", {{"revision", revision}}, kPeerConfirmTimeout);
+    const bool ok = c && c->value("ok", false);
+    std::string why = !c ? c.error().message : ok ? "" : c->value("error", nlohmann::json::object()).value("message", "?");
+    return [this, ok, why, cfg, revision, actor, out, id, respond] {
+      if (ok) {
+        Actor commit = actor;
+        commit.who += " (pair commit)";
+        auto conf = r_.confirm(commit, revision);
+        Outcome o = out;
+        o.body.erase("confirm_deadline_seconds");  // the pair's own window, closed by its commit
+        o.body["committed"] = true;
+        if (!conf.ok) o = conf;
+        respond(gateway::frame(reply(id, o)));
+        return;
+      }
+      auto undone = r_.abortPending(revision, actor, "peer " + cfg.peer + " did not commit it (" + why + ")");
+      (void)undone;
+      respond(gateway::frame(gateway::errorReply(
+          id, ErrorCode::Conflict,
+          "peer " + cfg.describe() + " did not commit revision " + std::to_string(revision) + ": " + why +
+              "; rolled back here, and the peer rolls back at its deadline: nothing changed on either node")));
+    };
+  };
+  if (auto refused = submitPeer(id, std::move(job))) {
+    (void)r_.abortPending(revision, actor, "the pair commit could not be queued");
+    respond(gateway::frame(*refused));
+  }
+}
+
+// ---- confirm: the other node first, then this one ---------------------------------------------
+
+std::optional<nlohmann::json> RequestHandlers::pairConfirm(const Peer& peer, gateway::Request& req,
+                                                           Responder& respond) {
+  const int revision = r_.pendingRevision().value_or(0);
+  auto job = [cfg = *pair_, revision, actor = actorOf(peer), id = req.id, respond,
+              this]() -> std::function<void()> {
+    auto c = peerCall(cfg, "peer-confirm", {{"revision", revision}}, kPeerConfirmTimeout);
+    const bool ok = c && c->value("ok", false);
+    std::string why = !c ? c.error().message : ok ? "" : c->value("error", nlohmann::json::object()).value("message", "?");
+    return [this, ok, why, cfg, revision, actor, id, respond] {
+      if (!ok) {
+        respond(gateway::frame(gateway::errorReply(
+            id, ErrorCode::Conflict,
+            "peer " + cfg.describe() + " did not confirm revision " + std::to_string(revision) + ": " + why +
+                "; nothing was confirmed (both nodes roll back at their deadline unless a confirm reaches both)")));
+        return;
+      }
+      auto out = r_.confirm(actor, revision);
+      if (out.ok) out.body["peer"] = {{"node", cfg.peer}, {"confirmed", true}};
+      respond(gateway::frame(reply(id, out)));
+    };
+  };
+  return submitPeer(req.id, std::move(job));
+}
+
+// ---- the peer-* operations (the other node calling) -------------------------------------------
+
+std::optional<nlohmann::json> RequestHandlers::peerOp(const Peer& peer, gateway::Request& req, Responder& respond) {
+  const auto& id = req.id;
+  if (!pair_) return gateway::errorReply(id, ErrorCode::Conflict, "this node has no HA pair configured");
+  if (auto st = checkPeerHeader(req.body, peer); !st) {
+    return gateway::errorReply(id, ErrorCode::BadRequest, st.error().message);
+  }
+  Actor actor = actorOf(peer);
+  actor.who += " (HA peer)";
+  switch (req.op) {
+    case gateway::Op::PeerStatus: {
+      auto body = pairStateJson(pairState());
+      body["node"] = pair_->node;
+      return gateway::okReply(id, std::move(body));
+    }
+    case gateway::Op::PeerPlan:
+    case gateway::Op::PeerApply: {
+      auto sources = sourcesArg(req);
+      if (!sources) return gateway::errorReply(id, ErrorCode::BadRequest, sources.error().message);
+      if (!*sources) return gateway::errorReply(id, ErrorCode::BadRequest, "a peer request carries the policy's sources");
+      auto in = std::make_shared<PolicyInput>(std::move(**sources));
+      in->origin = "pair apply from " + peer.certCn;
+      if (req.op == gateway::Op::PeerPlan) {
+        auto job = [prep = r_.preparer(), in, id, respond]() -> std::function<void()> {
+          return answer(respond, reply(id, prep.plan(std::move(*in))));
+        };
+        return submit(peer, id, std::move(job));
+      }
+      auto rev = revisionArg(req);
+      if (!rev) return gateway::errorReply(id, ErrorCode::BadRequest, rev.error().message);
+      auto window = confirmArg(req, limits_.maxConfirmSeconds);
+      if (!window || !*window) {
+        return gateway::errorReply(id, ErrorCode::BadRequest,
+                                   "peer-apply needs 'confirm' (1.." + std::to_string(limits_.maxConfirmSeconds) + " s)");
+      }
+      // The same path as any apply: prepared on the policy worker, applied on the loop.
+      auto job = [prep = r_.preparer(), in, id, actor, revision = *rev, w = **window, from = peer.certCn, respond,
+                  this]() -> std::function<void()> {
+        auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*in)));
+        return [this, prepared, id, actor, revision, w, from, respond] {
+          PairApply pa{revision, from};
+          auto out = r_.apply(std::move(*prepared), actor, w, &pa);
+          respond(gateway::frame(reply(id, out)));
+          heavyDone();
+        };
+      };
+      return submit(peer, id, std::move(job));
+    }
+    case gateway::Op::PeerConfirm:
+    case gateway::Op::PeerAbort: {
+      auto rev = revisionArg(req);
+      if (!rev) return gateway::errorReply(id, ErrorCode::BadRequest, rev.error().message);
+      if (r_.pendingPairPeer() != peer.certCn || r_.pendingRevision() != *rev) {
+        return gateway::errorReply(id, ErrorCode::Conflict,
+                                   "revision " + std::to_string(*rev) + " of a pair apply with " + peer.certCn +
+                                       " does not await confirmation here");
+      }
+      if (req.op == gateway::Op::PeerConfirm) return reply(id, r_.confirm(actor, *rev));
+      return reply(id, r_.abortPending(*rev, actor, "the pair apply did not complete on " + peer.certCn));
+    }
+    default: break;
+  }
+  return gateway::errorReply(id, ErrorCode::BadRequest, "unsupported op");
+}
+
+}  // namespace bulwark::daemon

@@ -1,0 +1,367 @@
+#!/usr/bin/python3
+"""One policy, both nodes: `bulwarkctl apply` on one node of the HA pair applies to both (lab/lab
+up --ha, two real bulwarkd with keepalived and conntrackd; policies/examples/campus-ha with
+gateway.control and each node's `control` address; the lab's CA issues the node certificates).
+
+    pair_apply_test.py BULWARKCTL TOOLS_DIR [--keep]
+
+Checks, in one lab (prefix "pat<pid>", removed on exit, also on failure). The witness is each
+node's kernel: `nft -j list table inet bulwark` in its namespace, never bulwarkd's word alone.
+  1. plan on node A shows both nodes' plans; apply on A: both nodes at the same revision and
+     policy hash (each node's status), the change in both kernels;
+  2. a bad policy: refused with file:line:col, non-zero exit, neither kernel changes;
+  3. a pair out of sync (B applied --local-only): alerted on B (audit, metric, status); an
+     apply on A is refused (the peer runs another revision) and changes nothing; with
+     --resync-peer both reach the same revision, and the alert ends;
+  4. commit-confirm covers both: --confirm without a confirm -> both roll back; with
+     `bulwarkctl confirm` on the other node -> both keep it;
+  5. the peer's control port silently dropped (SYN lost): the apply fails within the bounds
+     with a clear error and nothing changes; certificates: one from another CA with the
+     peer's name is refused at the handshake, an admin certificate may not call peer-*, a
+     peer certificate with the wrong node name gets no role, another pair protocol is refused;
+  6. the peer's bulwarkd stopped: clear error, nothing changes; --local-only still applies.
+Exit 0 pass, 1 a check failed, 2 the lab broke, 77 skipped (not root, no keepalived/conntrackd).
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+LAB = REPO / "lab" / "lab"
+sys.path.insert(0, str(REPO / "lab" / "netns"))
+import topology  # noqa: E402  (lab/netns: the lab's own module, product code)
+
+PY = "/usr/bin/python3"
+FAILED = []
+NODES = ("edge1-a", "edge1-b")
+CONTROL = {"edge1-a": "10.99.0.2", "edge1-b": "10.99.0.3"}
+
+
+def check(what, ok, detail=""):
+    print(f"{'ok  ' if ok else 'FAIL'} {what}" + (f": {detail}" if detail and not ok else ""), flush=True)
+    if not ok:
+        FAILED.append(what)
+
+
+def sh(*argv, timeout=60, **kw):
+    return subprocess.run(list(map(str, argv)), capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def lab(*args, timeout=120, check_rc=True):
+    cp = sh(PY, LAB, *args, timeout=timeout)
+    if check_rc and cp.returncode != 0:
+        print(cp.stdout[-3000:], cp.stderr[-3000:], sep="\n")
+        raise SystemExit(2)
+    return cp
+
+
+def write_policy(d: Path, extra_port: int | None = None, broken: bool = False) -> Path:
+    """campus-ha with the pair's control API; `extra_port` adds tcp/PORT to the agents service."""
+    src = REPO / "policies/examples/campus-ha"
+    campus = (src / "campus.yaml").read_text().replace(
+        "  trunk: eth1\n", "  trunk: eth1\n  control: { listen: 10.99.0.1, change: [netops], view: [dba] }\n", 1)
+    if extra_port:
+        campus = campus.replace("tcp/9100, tcp/9104", f"tcp/9100, tcp/9104, tcp/{extra_port}", 1)
+    if broken:
+        campus = campus.replace("to: [mysql1, mysql2]", "to: [mysql1, mysql9]", 1)
+    ha = (src / "ha.yaml").read_text()
+    for n, sync in (("edge1-a", "10.255.0.1/30"), ("edge1-b", "10.255.0.2/30")):
+        ha = ha.replace(f"      sync: {sync}\n", f"      sync: {sync}\n      control: {CONTROL[n]}\n", 1)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "campus.yaml").write_text(campus)
+    (d / "ha.yaml").write_text(ha)
+    return d
+
+
+class Pair:
+    def __init__(self, prefix, ctl):
+        self.prefix, self.ctl = prefix, ctl
+        self.ns = {"edge1-a": f"{prefix}-gw", "edge1-b": f"{prefix}-gw2"}
+        self.root = Path(f"/var/lib/bulwark-lab/{prefix}-ha")
+
+    def sock(self, node):
+        return self.root / node / "control.sock"
+
+    def ctl_(self, node, *args, timeout=60):
+        return sh(self.ctl, "--socket", self.sock(node), *args, timeout=timeout)
+
+    def status(self, node):
+        cp = self.ctl_(node, "--json", "status", timeout=15)
+        return json.loads(cp.stdout) if cp.returncode == 0 else {}
+
+    def nft(self, node):
+        """The kernel's table as nft reads it (-s: without counters, which traffic moves)."""
+        cp = sh("ip", "netns", "exec", self.ns[node], "nft", "-j", "-s", "list", "table", "inet", "bulwark")
+        return json.loads(cp.stdout)["nftables"] if cp.returncode == 0 else []
+
+    def ports(self, node):
+        """The agents ports the kernel holds: set mgmt-ops_svc's tcp elements (nft -j)."""
+        out = set()
+        for o in self.nft(node):
+            s = o.get("set")
+            if not s or s.get("name") != "mgmt-ops_svc":
+                continue
+            for e in s.get("elem", []):
+                parts = e.get("concat", []) if isinstance(e, dict) else []
+                if len(parts) == 2 and parts[0] in ("tcp", 6):
+                    out.add(parts[1])
+        return out
+
+    def audit(self, node):
+        f = self.root / node / "state" / "audit.log"
+        return [json.loads(x) for x in f.read_text().splitlines() if x.strip()] if f.exists() else []
+
+    def metrics(self, node):
+        cp = sh("ip", "netns", "exec", self.ns[node], PY, "-c",
+                "import urllib.request,sys;sys.stdout.write(urllib.request.urlopen("
+                "'http://127.0.0.1:9469/metrics',timeout=5).read().decode())", timeout=20)
+        return cp.stdout
+
+    def wait(self, what, fn, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            v = fn()
+            if v:
+                return v
+            time.sleep(0.2)
+        return fn()
+
+    def bulwarkd_pid(self, node):
+        for pid in topology.ns_pids(self.ns[node]):
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() == "bulwarkd":
+                    return pid
+            except OSError:
+                pass
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("ctl")
+    ap.add_argument("tools")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces)")
+        return 77
+    for b in ("/usr/sbin/nginx", "/usr/sbin/keepalived", "/usr/sbin/conntrackd"):
+        if not os.access(b, os.X_OK):
+            print(f"SKIP: {b} missing (tools/install-deps.sh)")
+            return 77
+    prefix = f"pat{os.getpid() % 100000}"
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        return run(a, prefix, Path(tmp.name))
+    finally:
+        if not a.keep:
+            lab("down", "--prefix", prefix, check_rc=False)
+        tmp.cleanup()
+
+
+def run(a, prefix, tmp):
+    t0 = time.monotonic()
+    v1 = write_policy(tmp / "v1")
+    lab("up", "--ha", "--policy", v1, "--prefix", prefix, "--ctl", a.ctl, "--tools", a.tools)
+    p = Pair(prefix, a.ctl)
+    A, B = NODES
+    print(f"lab up in {time.monotonic() - t0:.1f}s", flush=True)
+
+    def in_sync(node):
+        st = p.status(node)
+        return st.get("peer", {}).get("in_sync") and st
+
+    st = p.wait("in sync", lambda: in_sync(A) and in_sync(B), 15)
+    check("both nodes see the peer in sync at the start (status: peer revision, role, hash)",
+          bool(st) and p.status(A)["peer"].get("role") == "backup" and p.status(B)["peer"].get("role") == "master",
+          json.dumps({n: p.status(n).get("peer") for n in NODES})[:800])
+
+    # --- 1. plan and apply on A: both nodes -------------------------------------------------
+    v2 = write_policy(tmp / "v2", extra_port=9107)
+    cp = p.ctl_(A, "plan", v2)
+    check("plan on A shows A's plan and B's plan", cp.returncode == 0 and "node edge1-a (this node)" in cp.stdout
+          and "node edge1-b (peer)" in cp.stdout and cp.stdout.count("{ tcp . 9107 }") == 2, cp.stdout + cp.stderr)
+    t = time.monotonic()
+    cp = p.ctl_(A, "apply", v2)
+    applied_s = time.monotonic() - t
+    check("apply on A succeeds for both", cp.returncode == 0 and "on its peer edge1-b" in cp.stdout,
+          cp.stdout + cp.stderr)
+    sa, sb = p.status(A), p.status(B)
+    check("both nodes at the same revision and policy hash (each node's status)",
+          sa["revision"] == sb["revision"] and sa["policy_hash"] == sb["policy_hash"] and sa["revision"] >= 2
+          and sa["pending"] is None and sb["pending"] is None, f"{sa.get('revision')} {sb.get('revision')}")
+    rev2, hash2 = sa["revision"], sa["policy_hash"]
+    check("both kernels hold the change (nft -j in each namespace)", 9107 in p.ports(A) and 9107 in p.ports(B),
+          f"{p.ports(A)} {p.ports(B)}")
+    print(f"     pair apply took {applied_s:.2f}s", flush=True)
+
+    # --- 2. a bad policy changes nothing on either node -------------------------------------
+    before = (p.nft(A), p.nft(B))
+    cp = p.ctl_(A, "apply", write_policy(tmp / "bad", extra_port=9107, broken=True))
+    msg = cp.stdout + cp.stderr
+    check("a bad policy is refused (file:line:col, non-zero exit)",
+          cp.returncode != 0 and "campus.yaml:" in msg and "mysql9" in msg, msg[-800:])
+    check("... and neither kernel nor revision changed", (p.nft(A), p.nft(B)) == before
+          and p.status(A)["revision"] == rev2 and p.status(B)["revision"] == rev2)
+
+    # --- 3. out of sync: alert, refusal, resync --------------------------------------------
+    v3 = write_policy(tmp / "v3", extra_port=9108)
+    cp = p.ctl_(B, "apply", "--local-only", v3)
+    check("--local-only applies on B alone", cp.returncode == 0 and 9108 in p.ports(B) and 9108 not in p.ports(A),
+          cp.stdout + cp.stderr)
+    alert = p.wait("alert", lambda: [e for e in p.audit(B) if e["event"] == "ha-peer-out-of-sync"], 15)
+    check("B alerts: the pair is out of sync (audit event)", bool(alert), json.dumps(p.status(B).get("peer")))
+    st = p.status(B).get("peer", {})
+    check("... status says so (peer revision, in_sync false)",
+          st.get("in_sync") is False and st.get("revision") == rev2 and st.get("alert") is True, json.dumps(st))
+    m = p.metrics(B)
+    check("... and the metric: bulwark_ha_peer_in_sync 0, bulwark_ha_peer_revision",
+          'bulwark_ha_peer_in_sync{peer="edge1-a"} 0' in m and f'bulwark_ha_peer_revision{{peer="edge1-a"}} {rev2}' in m,
+          "\n".join(x for x in m.splitlines() if "peer" in x))
+    before = (p.nft(A), p.nft(B))
+    cp = p.ctl_(A, "apply", v2)
+    msg = cp.stdout + cp.stderr
+    check("an apply on A while B runs another revision is refused with the reason",
+          cp.returncode != 0 and "out of sync" in msg and "edge1-b" in msg and "nothing was changed on either node" in msg,
+          msg[-600:])
+    check("... and changes nothing on either node", (p.nft(A), p.nft(B)) == before)
+    cp = p.ctl_(A, "apply", "--resync-peer", v2)
+    sa, sb = p.status(A), p.status(B)
+    check("--resync-peer brings both to one revision and hash", cp.returncode == 0 and sa["revision"] == sb["revision"]
+          and sa["policy_hash"] == sb["policy_hash"] == hash2 and 9108 not in p.ports(B) and 9107 in p.ports(B),
+          (cp.stdout + cp.stderr)[-600:])
+    back = p.wait("in sync", lambda: [e for e in p.audit(B) if e["event"] == "ha-peer-in-sync"], 15)
+    check("... and the alert ends (ha-peer-in-sync)", bool(back))
+
+    # --- 4. commit-confirm covers both ------------------------------------------------------
+    rev_before = p.status(A)["revision"]
+    cp = p.ctl_(A, "apply", "--confirm", "3", v3)
+    check("apply --confirm 3 on A: both nodes hold it, pending",
+          cp.returncode == 0 and 9108 in p.ports(A) and 9108 in p.ports(B)
+          and p.status(A)["pending"] is not None and p.status(B)["pending"] is not None, (cp.stdout + cp.stderr)[-600:])
+    rolled = p.wait("rollback", lambda: 9108 not in p.ports(A) and 9108 not in p.ports(B)
+                    and p.status(A)["pending"] is None and p.status(B)["pending"] is None, 10)
+    sa, sb = p.status(A), p.status(B)
+    check("no confirm: both roll back (kernels and revisions)", bool(rolled) and sa["revision"] == sb["revision"]
+          == rev_before and sa["policy_hash"] == sb["policy_hash"] == hash2, f"{sa.get('revision')} {sb.get('revision')}")
+    cp = p.ctl_(A, "apply", "--confirm", "30", v3)
+    cc = p.ctl_(B, "confirm")
+    time.sleep(0.5)
+    sa, sb = p.status(A), p.status(B)
+    check("confirm on the other node confirms both", cp.returncode == 0 and cc.returncode == 0
+          and sa["pending"] is None and sb["pending"] is None and sa["revision"] == sb["revision"]
+          and 9108 in p.ports(A) and 9108 in p.ports(B), (cc.stdout + cc.stderr)[-400:])
+    rev3 = sa["revision"]
+
+    # --- 5. bounds and certificates ---------------------------------------------------------
+    v4 = write_policy(tmp / "v4", extra_port=9109)
+    block = ("table inet pat_block {\n  chain guard {\n    type filter hook input priority -10; policy accept;\n"
+             "    tcp dport 9443 drop\n  }\n}\n")
+    nb = sh("ip", "netns", "exec", p.ns[B], "nft", "-f", "-", input=block)
+    if nb.returncode != 0:
+        print(nb.stderr)
+        raise SystemExit(2)
+    before = (p.nft(A), p.nft(B))
+    t = time.monotonic()
+    cp = p.ctl_(A, "apply", v4)
+    took = time.monotonic() - t
+    msg = cp.stdout + cp.stderr
+    print(f"     refused after {took:.2f}s: {msg.strip().splitlines()[-1][:200] if msg.strip() else ''}", flush=True)
+    check("peer port silently dropped: refused within the connect bound, with the reason",
+          cp.returncode != 0 and "unreachable" in msg and "edge1-b" in msg and "--local-only" in msg and took < 10,
+          f"{took:.1f}s {msg[-500:]}")
+    check("... and nothing changed", (p.nft(A), p.nft(B)) == before and p.status(A)["revision"] == rev3)
+    sh("ip", "netns", "exec", p.ns[B], "nft", "delete", "table", "inet", "pat_block")
+
+    certs(p, tmp)
+
+    # --- 6. the peer's bulwarkd stopped -----------------------------------------------------
+    pid = p.bulwarkd_pid(B)
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        p.wait("stopped", lambda: p.bulwarkd_pid(B) is None, 15)
+    before_a = p.nft(A)
+    cp = p.ctl_(A, "apply", v4)
+    msg = cp.stdout + cp.stderr
+    check("peer bulwarkd down: clear error, non-zero exit",
+          cp.returncode != 0 and "peer edge1-b (10.99.0.3:9443) unreachable" in msg, msg[-500:])
+    check("... nothing changed on A", p.nft(A) == before_a and p.status(A)["revision"] == rev3)
+    cp = p.ctl_(A, "apply", "--local-only", v4)
+    check("... --local-only applies on A alone", cp.returncode == 0 and 9109 in p.ports(A), (cp.stdout + cp.stderr)[-400:])
+
+    print(f"{'PASS' if not FAILED else 'FAIL'} in {time.monotonic() - t0:.1f}s" + (f": {FAILED}" if FAILED else ""))
+    return 0 if not FAILED else 1
+
+
+# A client that speaks the control protocol itself (Python's ssl: TLS 1.3, a client
+# certificate), from B's namespace (its control address: the only source A's firewall opens
+# the port to), so it can send what bulwarkctl never would.
+PEER_CLIENT = r"""
+import json, socket, ssl, sys
+ca, cert, key, server, line = sys.argv[1:6]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+ctx.load_verify_locations(ca)
+ctx.load_cert_chain(cert, key)
+try:
+    with socket.create_connection((server, 9443), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="vpn.campus.example.edu") as s:
+            s.sendall(line.encode() + b"\n")
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+    print(buf.decode().strip() or "EOF")
+except (ssl.SSLError, OSError) as e:
+    print("TLSERROR " + str(e))
+"""
+
+
+def certs(p: Pair, tmp: Path):
+    A, B = NODES
+    pki = p.root / "pki"
+    pw = tmp / "pw"
+    pw.write_text("lab-test-password\n")
+    # Another CA whose node certificate carries B's name and the peer group.
+    other = tmp / "other-pki"
+    sh(p.ctl, "pki", "--dir", other, "init", "--ca-name", "Bulwark lab CA other")
+    sh(p.ctl, "pki", "--dir", other, "gateway", "--local-id", "vpn.campus.example.edu")
+    sh(p.ctl, "pki", "--dir", other, "issue", B, "--group", "bulwark-peer", "--password-file", pw)
+    sh(p.ctl, "pki", "--dir", pki, "issue", "alice", "--group", "netops", "--password-file", pw)
+
+    def call(cert_dir: Path, name: str, line: dict):
+        cp = sh("ip", "netns", "exec", p.ns[B], PY, "-c", PEER_CLIENT, pki / "ca.crt", cert_dir / f"{name}.crt",
+                cert_dir / f"{name}.key", CONTROL[A], json.dumps(line), timeout=20)
+        return (cp.stdout + cp.stderr).strip()
+
+    before = p.nft(A)
+    status = {"id": 1, "op": "peer-status", "peer_protocol": 1, "node": B}
+    out = call(other / "issued" / B, B, status)
+    check("a peer certificate from another CA is refused at the handshake",
+          out.startswith("TLSERROR") or out == "EOF", out[:300])
+    out = call(pki / "issued" / "alice", "alice", status)
+    check("an admin certificate may not call peer-status (denied)", '"denied"' in out and "other node only" in out,
+          out[:300])
+    out = call(pki / "issued" / A, A, status)
+    check("a peer certificate naming the wrong node gets no role", '"denied"' in out, out[:300])
+    out = call(pki / "issued" / B, B, status)
+    check("B's node certificate may (peer-status answers revision and hash)",
+          '"ok":true' in out and '"policy_hash"' in out, out[:300])
+    out = call(pki / "issued" / B, B, {**status, "op": "peer-apply", "peer_protocol": 2, "revision": 99,
+                                       "confirm": 5, "sources": [{"name": "x.yaml", "text": "segments: []\n"}]})
+    check("a node speaking another pair protocol is refused", '"ok":false' in out and "pair protocol 2" in out,
+          out[:300])
+    check("... none of it changed A's kernel", p.nft(A) == before)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
