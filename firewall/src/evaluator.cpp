@@ -161,9 +161,7 @@ class Interpreter {
             [&](const StmtConnLimitOver&) { return false; },    // nor over its connections
             [&](const StmtLog&) { return true; },
             [&](const StmtDnat& d) {
-              out_.dnatTo = d.to;
-              p_.dst = d.to;
-              if (d.port) p_.dport = *d.port;
+              translate(d.to, d.port);
               return true;
             },
             [&](const StmtDnatMap& d) {
@@ -180,10 +178,8 @@ class Interpreter {
                 }
               }
               if (!hit) return false;  // a lookup miss ends the rule in the kernel (NFT_BREAK)
-              out_.dnatTo = *hit->target;
               out_.dnatMap = d.map;
-              p_.dst = *hit->target;
-              if (d.port) p_.dport = *d.port;
+              translate(*hit->target, d.port);
               return true;
             },
             [&](const StmtSnat&) { return true; },
@@ -196,6 +192,18 @@ class Interpreter {
             },
         },
         e);
+  }
+
+  // A DNAT that fires: to the rule's choice, or to an existing flow's binding.
+  void translate(const IpAddress& to, std::optional<std::uint16_t> port) {
+    if (p_.natTo) {
+      p_.dst = *p_.natTo;
+      p_.dport = p_.natPort;
+    } else {
+      p_.dst = to;
+      if (port) p_.dport = *port;
+    }
+    out_.dnatTo = p_.dst;
   }
 
   const Ruleset& rs_;

@@ -35,6 +35,11 @@ struct Packet {
   std::uint8_t proto = 6;
   std::uint16_t dport = 0;
   bool viaIpsec = false;  // decapsulated by kernel XFRM (meta ipsec exists)
+  // An existing flow's DNAT binding (conntrack's reply tuple): a DNAT statement that fires
+  // sends the packet here instead of to its own or its map's choice, as the kernel keeps a
+  // flow's binding. Unset (`why`, `test`): the statement's choice.
+  std::optional<IpAddress> natTo = std::nullopt;
+  std::uint16_t natPort = 0;
 };
 
 struct Evaluation {
