@@ -50,6 +50,9 @@ class RequestHandlers {
   std::optional<nlohmann::json> tunnels(const Peer& peer, gateway::Request& req, Responder& respond);
   std::optional<nlohmann::json> terminate(const Peer& peer, gateway::Request& req, Responder& respond);
   void heavyDone();
+  // The reply to a change, after the revocation its firewall change calls for (reconciler.h).
+  void answerAfterRevocation(Outcome out, const nlohmann::json& id, const Responder& respond, const Actor& actor,
+                             bool keepEstablished, std::vector<engine::KeptFlow> kept);
 
   EventLoop& loop_;
   Reconciler& r_;
