@@ -24,8 +24,8 @@ enum class Outcome { Continue, Accept, Drop, Return };
 
 class Interpreter {
  public:
-  Interpreter(const Ruleset& rs, const RouteTable& routes, Packet p, Evaluation& out)
-      : rs_(rs), routes_(routes), p_(std::move(p)), out_(out) {}
+  Interpreter(const Ruleset& rs, const RouteTable& routes, Packet p, Evaluation& out, bool explain)
+      : rs_(rs), routes_(routes), p_(std::move(p)), out_(out), explain_(explain) {}
 
   Packet& packet() { return p_; }
   std::string oif;
@@ -57,7 +57,7 @@ class Interpreter {
         if (!jumpTo.empty()) break;  // a vmap hit: goto the element's chain
       }
       if (!matched) continue;
-      out_.trace.push_back(c.name + ": " + renderRule(r));
+      if (explain_) out_.trace.push_back(c.name + ": " + renderRule(r));
       if (!jumpTo.empty()) {
         const Chain* target = rs_.findChain(jumpTo);
         if (!target) return Outcome::Drop;
@@ -69,7 +69,7 @@ class Interpreter {
         case VerdictKind::Drop:
         case VerdictKind::Reject:
           out_.decidedBy = r.origin;
-          out_.decidingRule = renderRule(r);
+          if (explain_) out_.decidingRule = renderRule(r);
           out_.decidingChain = c.name;
           return r.verdict.kind == VerdictKind::Accept ? Outcome::Accept : Outcome::Drop;
         case VerdictKind::Return: return Outcome::Return;
@@ -210,6 +210,7 @@ class Interpreter {
   const RouteTable& routes_;
   Packet p_;
   Evaluation& out_;
+  bool explain_ = true;
 };
 
 const Chain* baseChain(const Ruleset& rs, Hook hook, ChainType type) {
@@ -269,9 +270,9 @@ RouteTable routesFromPolicy(const policies::Policy& policy, const std::string& l
   return t;
 }
 
-Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet) {
+Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet, bool explain) {
   Evaluation out;
-  Interpreter in(rs, routes, packet, out);
+  Interpreter in(rs, routes, packet, out, explain);
   auto deny = [&](Outcome o) { return o == Outcome::Drop; };
   if (const auto* c = baseChain(rs, Hook::Prerouting, ChainType::Filter); c && deny(in.runBase(*c))) return out;
   if (const auto* c = baseChain(rs, Hook::Prerouting, ChainType::Nat); c && deny(in.runBase(*c))) return out;

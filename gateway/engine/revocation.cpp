@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <charconv>
+#include <cstring>
 
 #include "bulwark/conntrack/reader.h"
 
@@ -111,37 +112,59 @@ bool RevocationJudge::kept(const conntrack::Entry& e) const {
   });
 }
 
-RevocationJudge::Verdict RevocationJudge::judge(const conntrack::Entry& e) {
+RevocationJudge::Key RevocationJudge::keyOf(const conntrack::Entry& e) {
+  // What the evaluator reads; the source port is not among it. The reply side only when
+  // DNATed (then it is the binding the flow is judged for).
+  Key k{};
+  std::size_t at = 0;
+  auto put = [&](const void* p, std::size_t n) {
+    std::memcpy(k.data() + at, p, n);
+    at += n;
+  };
+  put(&e.family, 1);
+  put(&e.proto, 1);
+  put(e.orig.src.data(), 16);
+  put(e.orig.dst.data(), 16);
+  put(&e.orig.dport, 2);
+  if (e.dnat()) {
+    put(e.reply.src.data(), 16);
+    put(&e.reply.sport, 2);
+  }
+  return k;
+}
+
+std::size_t RevocationJudge::KeyHash::operator()(const Key& k) const {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (auto b : k) h = (h ^ b) * 1099511628211ULL;
+  return static_cast<std::size_t>(h);
+}
+
+RevocationJudge::Verdict RevocationJudge::decide(const conntrack::Entry& e) const {
   auto p = packetOf(e);
   if (!p) return Verdict::NotJudged;
-  // What the evaluator reads; the source port is not among it.
-  std::string key;
-  key.reserve(64);
-  key.push_back(static_cast<char>(e.family));
-  key.push_back(static_cast<char>(e.proto));
-  key.append(reinterpret_cast<const char*>(e.orig.src.data()), 16);
-  key.append(reinterpret_cast<const char*>(e.orig.dst.data()), 16);
-  key.append(reinterpret_cast<const char*>(&e.orig.dport), 2);
-  if (p->natTo) {
-    key.append(reinterpret_cast<const char*>(e.reply.src.data()), 16);
-    key.append(reinterpret_cast<const char*>(&e.reply.sport), 2);
-  }
-  auto it = cache_.find(key);
-  if (it == cache_.end()) {
-    // Whether a flow came through the tunnel is not in its conntrack entry, and the new
-    // policy's pools may not be the old one's (a pool that moves): judged both ways, cut
-    // when on either way the old ruleset admitted it and the new one does not. Outside the
-    // pools the two ways are one (only the pools' rules ask for IPsec).
-    bool cut = false;
-    for (bool ipsec : {p->viaIpsec, !p->viaIpsec}) {
-      auto q = *p;
-      q.viaIpsec = ipsec;
-      const bool was = firewall::evaluate(before_, context_.routes, q).accepted;
-      cut = cut || (was && !firewall::evaluate(after_, context_.routes, q).accepted);
+  // Whether a flow came through the tunnel is not in its conntrack entry, and the new
+  // policy's pools may not be the old one's (a pool that moves): judged both ways, cut
+  // when on either way the old ruleset admitted it and the new one does not. Outside the
+  // pools the two ways are one (only the pools' rules ask for IPsec).
+  for (bool ipsec : {p->viaIpsec, !p->viaIpsec}) {
+    auto q = *p;
+    q.viaIpsec = ipsec;
+    if (firewall::evaluate(before_, context_.routes, q, false).accepted &&
+        !firewall::evaluate(after_, context_.routes, q, false).accepted) {
+      return Verdict::Cut;
     }
-    it = cache_.emplace(std::move(key), cut).first;
   }
-  if (!it->second) return Verdict::Keep;
+  return Verdict::Keep;
+}
+
+RevocationJudge::Verdict RevocationJudge::judge(const conntrack::Entry& e) {
+  if (e.family != AF_INET && e.family != AF_INET6) return Verdict::NotJudged;
+  // Per entry only the key and one lookup: a table of 250k entries from a few thousand
+  // sources costs a few thousand evaluations.
+  auto key = keyOf(e);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) it = cache_.emplace(key, decide(e)).first;
+  if (it->second != Verdict::Cut) return it->second;
   return kept(e) ? Verdict::Spared : Verdict::Cut;
 }
 

@@ -13,13 +13,14 @@
 // let them in), are never cut. Cutting is a ctnetlink delete of exactly that entry (tuple,
 // zone and id), never a flush. The choices (the change's own session is kept; a rollback
 // does not bring cut connections back): gateway/engine/README.md, "Revocation".
+#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,12 +66,18 @@ class RevocationJudge {
   [[nodiscard]] std::optional<firewall::Packet> packetOf(const conntrack::Entry& e) const;
 
  private:
+  using Key = std::array<std::uint8_t, 54>;  // family, proto, src, dst, dport, [DNAT binding]
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const;
+  };
+  [[nodiscard]] static Key keyOf(const conntrack::Entry& e);
+  [[nodiscard]] Verdict decide(const conntrack::Entry& e) const;  // Keep, Cut or NotJudged
   [[nodiscard]] bool kept(const conntrack::Entry& e) const;
   const firewall::Ruleset& before_;
   const firewall::Ruleset& after_;
   const FlowContext& context_;
   std::vector<KeptFlow> kept_;
-  std::map<std::string, bool> cache_;  // key → cut
+  std::unordered_map<Key, Verdict, KeyHash> cache_;
 };
 
 struct RevocationOptions {

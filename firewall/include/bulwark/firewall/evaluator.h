@@ -55,7 +55,10 @@ struct Evaluation {
   std::vector<std::string> trace;   // "chain: rule" for every rule that matched
 };
 
-[[nodiscard]] Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet);
+// explain = false: only the verdict (no trace, no rendered deciding rule), for callers that
+// judge many flows (revocation).
+[[nodiscard]] Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet,
+                                  bool explain = true);
 
 // A flow DNATed through a pool's map (`first.dnatMap`) depends on the backends' health: the
 // same packet once per backend, as if that backend were the one the map names (every slot).
