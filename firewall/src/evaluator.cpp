@@ -24,8 +24,8 @@ enum class Outcome { Continue, Accept, Drop, Return };
 
 class Interpreter {
  public:
-  Interpreter(const Ruleset& rs, const RouteTable& routes, Packet p, Evaluation& out)
-      : rs_(rs), routes_(routes), p_(std::move(p)), out_(out) {}
+  Interpreter(const Ruleset& rs, const RouteTable& routes, Packet p, Evaluation& out, bool explain)
+      : rs_(rs), routes_(routes), p_(std::move(p)), out_(out), explain_(explain) {}
 
   Packet& packet() { return p_; }
   std::string oif;
@@ -57,7 +57,7 @@ class Interpreter {
         if (!jumpTo.empty()) break;  // a vmap hit: goto the element's chain
       }
       if (!matched) continue;
-      out_.trace.push_back(c.name + ": " + renderRule(r));
+      if (explain_) out_.trace.push_back(c.name + ": " + renderRule(r));
       if (!jumpTo.empty()) {
         const Chain* target = rs_.findChain(jumpTo);
         if (!target) return Outcome::Drop;
@@ -69,7 +69,7 @@ class Interpreter {
         case VerdictKind::Drop:
         case VerdictKind::Reject:
           out_.decidedBy = r.origin;
-          out_.decidingRule = renderRule(r);
+          if (explain_) out_.decidingRule = renderRule(r);
           out_.decidingChain = c.name;
           return r.verdict.kind == VerdictKind::Accept ? Outcome::Accept : Outcome::Drop;
         case VerdictKind::Return: return Outcome::Return;
@@ -161,9 +161,7 @@ class Interpreter {
             [&](const StmtConnLimitOver&) { return false; },    // nor over its connections
             [&](const StmtLog&) { return true; },
             [&](const StmtDnat& d) {
-              out_.dnatTo = d.to;
-              p_.dst = d.to;
-              if (d.port) p_.dport = *d.port;
+              translate(d.to, d.port);
               return true;
             },
             [&](const StmtDnatMap& d) {
@@ -180,10 +178,8 @@ class Interpreter {
                 }
               }
               if (!hit) return false;  // a lookup miss ends the rule in the kernel (NFT_BREAK)
-              out_.dnatTo = *hit->target;
               out_.dnatMap = d.map;
-              p_.dst = *hit->target;
-              if (d.port) p_.dport = *d.port;
+              translate(*hit->target, d.port);
               return true;
             },
             [&](const StmtSnat&) { return true; },
@@ -198,10 +194,23 @@ class Interpreter {
         e);
   }
 
+  // A DNAT that fires: to the rule's choice, or to an existing flow's binding.
+  void translate(const IpAddress& to, std::optional<std::uint16_t> port) {
+    if (p_.natTo) {
+      p_.dst = *p_.natTo;
+      p_.dport = p_.natPort;
+    } else {
+      p_.dst = to;
+      if (port) p_.dport = *port;
+    }
+    out_.dnatTo = p_.dst;
+  }
+
   const Ruleset& rs_;
   const RouteTable& routes_;
   Packet p_;
   Evaluation& out_;
+  bool explain_ = true;
 };
 
 const Chain* baseChain(const Ruleset& rs, Hook hook, ChainType type) {
@@ -261,9 +270,9 @@ RouteTable routesFromPolicy(const policies::Policy& policy, const std::string& l
   return t;
 }
 
-Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet) {
+Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet, bool explain) {
   Evaluation out;
-  Interpreter in(rs, routes, packet, out);
+  Interpreter in(rs, routes, packet, out, explain);
   auto deny = [&](Outcome o) { return o == Outcome::Drop; };
   if (const auto* c = baseChain(rs, Hook::Prerouting, ChainType::Filter); c && deny(in.runBase(*c))) return out;
   if (const auto* c = baseChain(rs, Hook::Prerouting, ChainType::Nat); c && deny(in.runBase(*c))) return out;

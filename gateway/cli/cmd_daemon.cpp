@@ -4,12 +4,15 @@
 // or `--vici` keeps cmd_vpn.cpp's VICI mode).
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
 #include "bulwark/gateway/control_client.h"
 #include "client.h"
 #include "compiled.h"
+#include "output.h"
 
 namespace bulwark::cli {
 
@@ -45,6 +48,7 @@ int printPlanLike(const nlohmann::json& body, bool applied) {
     if (applied) std::cout << " in " << static_cast<int>(k.value("millis", 0.0) * 10) / 10.0 << " ms";
     std::cout << '\n';
     printLines(k["commands"], "  ");
+    if (kind == "firewall" && k.contains("revocation")) printRevocation(k["revocation"]);
   }
   return kExitOk;
 }
@@ -86,7 +90,8 @@ int daemonPlan(const std::string& socket, const std::string& path, bool detailed
   return r.body.value("in_sync", false) && peerInSync ? kExitOk : 2;
 }
 
-int daemonApply(const std::string& socket, const std::string& path, const DaemonArgs& a, const GlobalOptions& opts) {
+int daemonApply(const std::string& socket, const std::string& path, const DaemonArgs& a, bool keepEstablished,
+                const GlobalOptions& opts) {
   auto sources = policySources(path);
   if (!sources) return kExitUsage;
   nlohmann::json args{{"sources", *sources}};
@@ -94,6 +99,11 @@ int daemonApply(const std::string& socket, const std::string& path, const Daemon
   if (confirm > 0) args["confirm"] = confirm;
   if (a.localOnly) args["local_only"] = true;
   if (a.resyncPeer) args["resync_peer"] = true;
+  if (keepEstablished) args["keep_established"] = true;
+  // The SSH session this runs in: revocation never cuts it (the daemon checks the text).
+  if (const char* ssh = std::getenv("SSH_CONNECTION"); ssh != nullptr && std::strlen(ssh) <= 128) {
+    args["session"] = ssh;
+  }
   auto r = callDaemon(socket, "apply", args);
   if (!r.transportOk) return kExitUsage;
   if (!r.body.value("ok", false)) return printDaemonError(r.body);
@@ -107,6 +117,7 @@ int daemonApply(const std::string& socket, const std::string& path, const Daemon
     return kExitOk;
   }
   printPlanLike(r.body, true);
+  if (r.body.contains("revocation")) printRevocation(r.body["revocation"]);
   std::cout << "revision " << r.body.value("revision", 0) << " (policy " << r.body.value("policy_hash", "").substr(0, 12)
             << ")";
   if (pair) {
@@ -377,7 +388,8 @@ void registerDaemonCommands(Registry& r) {
     }
     if (apply->parsed()) {
       if (!directWanted(apply) && daemonSocketExists(sock())) {
-        r.action = [&r, sock, args] { return daemonApply(sock(), r.path, *args, r.opts); };
+        const bool keep = apply->count("--keep-established") > 0;
+        r.action = [&r, sock, args, keep] { return daemonApply(sock(), r.path, *args, keep, r.opts); };
       } else if (args->confirm > 0) {
         r.action = [] {
           std::cerr << "bulwarkctl: --confirm needs bulwarkd (commit-confirm is the daemon's job)\n";

@@ -3,6 +3,7 @@
 // too (gateway/engine). Only table inet bulwark and the links Bulwark owns are read or written.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "apply_engine.h"
@@ -74,6 +75,24 @@ std::optional<std::vector<std::optional<engine::KindStatePtr>>> desiredStates(en
   return want;
 }
 
+// Revocation of a firewall change (dry run: what plan reports); null JSON when there is
+// nothing to judge. The SSH session this runs in is never cut (revocation.h).
+nlohmann::json revocation(const std::optional<engine::FirewallChange>& change, bool dryRun) {
+  if (!change) return nullptr;
+  engine::RevocationOptions o;
+  o.dryRun = dryRun;
+  if (const char* ssh = std::getenv("SSH_CONNECTION")) {
+    if (auto k = engine::keptFlowFromText(ssh)) o.kept.push_back(*k);
+  }
+  auto r = engine::revokeChange(*change, o);
+  if (!r) return nullptr;
+  if (!*r) {
+    std::cerr << "bulwarkctl: connections: cannot read the conntrack table: " << r->error().message << '\n';
+    return {{"error", r->error().message}};
+  }
+  return engine::revocationJson(r->value());
+}
+
 std::size_t segmentLinks(const engine::KindStatePtr& state) {
   const auto* ls = dynamic_cast<const engine::LinksState*>(state.get());
   return ls ? ls->set.links.size() : 0;
@@ -98,12 +117,14 @@ int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const G
   const bool inSync = std::all_of(plans.begin(), plans.end(), [](const auto& p) { return !p || p->inSync; });
   const auto& fw = plans[kFirewall];
   const auto& links = plans[kLinks];
+  auto cuts = fw ? revocation(engine::firewallChange(*fw, *(*want)[kFirewall]), true) : nlohmann::json();
   if (opts.json) {
     nlohmann::json j{{"in_sync", inSync},
                      {"elements_only", fw && !fw->inSync && fw->incremental},
                      {"changes", fw ? fw->changes : std::vector<std::string>{}},
                      {"nft", fw ? fw->commands : std::vector<std::string>{}},
-                     {"links", links ? links->changes : std::vector<std::string>{}}};
+                     {"links", links ? links->changes : std::vector<std::string>{}},
+                     {"revocation", cuts}};
     std::cout << j.dump(2) << '\n';
   } else {
     if (fw && fw->inSync) {
@@ -114,6 +135,7 @@ int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const G
                                     : ", applied as one atomic replacement of the table")
                 << '\n';
       for (const auto& l : fw->commands) std::cout << "  " << l << '\n';
+      printRevocation(cuts);
     }
     if (links && links->inSync) {
       std::cout << "links: in sync (" << segmentLinks(*(*want)[kLinks]) << " segment interfaces)\n";
@@ -126,7 +148,7 @@ int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const G
   return inSync ? kExitOk : 2;
 }
 
-int runApply(const std::string& path, Parts parts, const GlobalOptions& opts) {
+int runApply(const std::string& path, Parts parts, bool keepEstablished, const GlobalOptions& opts) {
   engine::ApplyEngine eng(engine::registeredKinds(directKinds()));
   auto want = desiredStates(eng, path, parts, opts);
   if (!want) return kExitInvalid;
@@ -157,6 +179,14 @@ int runApply(const std::string& path, Parts parts, const GlobalOptions& opts) {
                 << " in " << static_cast<int>(a.millis * 10) / 10.0 << " ms (" << a.counts << "); read back: in sync\n";
     }
     if (k.restored) std::cerr << "bulwarkctl: " << name << ": restored to its state before this apply\n";
+    if (k.index == kFirewall && k.applied && !k.restored && !failed) {
+      auto change = engine::firewallChange(*k.applied, *(*want)[kFirewall]);
+      if (keepEstablished && change) {
+        std::cout << "connections: established ones kept (--keep-established)\n";
+      } else {
+        printRevocation(revocation(change, false));
+      }
+    }
   }
   for (const auto& f : run.restoreFailures) std::cerr << "bulwarkctl: restoring failed too: " << f << '\n';
   return failed ? kExitInvalid : kExitOk;

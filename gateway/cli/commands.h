@@ -57,7 +57,9 @@ struct WhyArgs {
 // What plan/apply cover: both (default), or only one part (--only firewall|links).
 enum class Parts { All, Firewall, Links };
 int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const GlobalOptions& opts);
-int runApply(const std::string& path, Parts parts, const GlobalOptions& opts);
+// keepEstablished: leave the connections the new policy no longer allows running (revocation
+// is skipped; gateway/engine/revocation.h).
+int runApply(const std::string& path, Parts parts, bool keepEstablished, const GlobalOptions& opts);
 int runCounters(const std::string& path, const GlobalOptions& opts);
 // `tunnels` output, the same from charon (--direct) and from bulwarkd: rows
 // {user, group, identity, virtual_ip, outer_address, state, up_since, bytes_in, bytes_out,

@@ -30,4 +30,29 @@ bool failed(const policies::Diagnostics& diags, bool werror) {
   return diags.hasErrors() || (werror && diags.warningCount() > 0);
 }
 
+void printRevocation(const nlohmann::json& r) {
+  if (!r.is_object()) return;
+  const bool plan = r.value("dry_run", false);
+  const auto toCut = r.value("to_cut", std::size_t{0});
+  const auto ms = r.value("dump_ms", 0.0) + r.value("judge_ms", 0.0) + r.value("delete_ms", 0.0);
+  std::cout << "connections: ";
+  if (plan) {
+    std::cout << "the change cuts " << toCut << " live connection(s)";
+  } else {
+    std::cout << "cut " << r.value("cut", std::size_t{0}) << " established connection(s) the new policy no "
+              << "longer allows";
+  }
+  std::cout << " (" << r.value("entries", std::size_t{0}) << " judged in " << static_cast<int>(ms * 10) / 10.0
+            << " ms";
+  if (r.value("spared", std::size_t{0}) > 0) std::cout << "; your own session kept";
+  if (r.value("truncated", false)) std::cout << "; the table had " << r.value("seen", std::size_t{0}) << ": the rest not judged";
+  if (r.value("failed", std::size_t{0}) > 0) {
+    std::cout << "; " << r.value("failed", std::size_t{0}) << " delete(s) failed: " << r.value("error", std::string());
+  }
+  std::cout << ")\n";
+  const auto flows = r.value("flows", nlohmann::json::array());
+  for (const auto& f : flows) std::cout << "  " << f.get<std::string>() << '\n';
+  if (toCut > flows.size()) std::cout << "  ... and " << toCut - flows.size() << " more\n";
+}
+
 }  // namespace bulwark::cli

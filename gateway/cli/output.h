@@ -10,5 +10,8 @@ void printDiagnostics(const policies::Diagnostics& diags);
 nlohmann::json diagnosticsJson(const policies::Diagnostics& diags);
 // Does this result fail the command (errors, or warnings under --werror)?
 bool failed(const policies::Diagnostics& diags, bool werror);
+// A revocation report (engine::revocationJson, as the daemon sends it too): what a plan would
+// cut or what an apply cut.
+void printRevocation(const nlohmann::json& r);
 
 }  // namespace bulwark::cli

@@ -76,12 +76,15 @@ void registerFirewallCommands(Registry& r) {
     r.action = withPolicy(r, [&r, detailed, parts] { return runPlan(r.path, *detailed, parts(), r.opts); });
   });
 
+  auto keep = std::make_shared<bool>(false);
   auto* apply = r.app.add_subcommand("apply", "Program the policy into the kernel: firewall atomically, then links");
   apply->add_option("PATH", r.path, r.pathHelp);
   apply->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
   apply->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links"}));
-  apply->callback([&r, direct, parts] {
-    r.action = withPolicy(r, [&r, parts] { return runApply(r.path, parts(), r.opts); });
+  apply->add_flag("--keep-established", *keep,
+                  "Leave established connections the new policy no longer allows running (default: cut them)");
+  apply->callback([&r, direct, parts, keep] {
+    r.action = withPolicy(r, [&r, parts, keep] { return runApply(r.path, parts(), *keep, r.opts); });
   });
 
   auto* counters = r.app.add_subcommand("counters", "Packet and byte counters per policy rule");

@@ -27,6 +27,31 @@ Actor actorOf(const Peer& peer) {
 
 namespace {
 
+// "10.99.0.5:51234" / "[2001:db8::5]:51234" → address and port.
+std::optional<std::pair<policies::IpAddress, std::uint16_t>> endpointOf(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto a = policies::IpAddress::parse(host);
+  auto k = engine::keptFlowFromText(host + " " + text.substr(colon + 1) + " " + host + " 1");
+  if (!a || !k) return std::nullopt;
+  return std::make_pair(*a, k->sport);
+}
+
+// The connections an apply's revocation never cuts: the TLS connection it came over, and
+// the SSH session bulwarkctl ran in (`session`).
+std::vector<engine::KeptFlow> keptFlows(const Peer& peer, const std::optional<engine::KeptFlow>& session) {
+  std::vector<engine::KeptFlow> out;
+  if (session) out.push_back(*session);
+  if (peer.tls) {
+    auto from = endpointOf(peer.address);
+    auto to = endpointOf(peer.localAddress);
+    if (from && to) out.push_back({from->first, from->second, to->first, to->second});
+  }
+  return out;
+}
+
 JobWorker::Priority priorityOf(const Peer& peer) {
   // Changes (and the change role's plans) before view-role plans: a viewer's big plan cannot
   // make an administrator's apply wait behind several others.
@@ -112,10 +137,40 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
   return std::nullopt;
 }
 
+void RequestHandlers::answerAfterRevocation(Outcome out, const nlohmann::json& id, const Responder& respond,
+                                            const Actor& actor, bool keepEstablished,
+                                            std::vector<engine::KeptFlow> kept) {
+  auto change = std::move(out.firewallChange);
+  out.firewallChange.reset();
+  if (!out.ok || !change || !change->judgeable()) {
+    respond(gateway::frame(reply(id, out)));
+    return;
+  }
+  if (keepEstablished) {
+    out.body["revocation"] = {{"kept", true}};
+    r_.audit().record({"revoke-skipped", actor.who, actor.uid, r_.currentRevision(), r_.currentHash(),
+                       "established connections kept (keep_established)", true, {}});
+    respond(gateway::frame(reply(id, out)));
+    return;
+  }
+  // The reply waits for the cut (bounded: one dump of the table), so it can say what it cut.
+  r_.revoke(std::move(*change), std::move(kept), actor,
+            [id, respond, out = std::move(out)](nlohmann::json report) mutable {
+              if (!report.is_null()) out.body["revocation"] = std::move(report);
+              respond(gateway::frame(reply(id, out)));
+            });
+}
+
 std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::Request& req, Responder& respond) {
   auto confirmed = confirmArg(req, limits_.maxConfirmSeconds);
   if (!confirmed) return gateway::errorReply(req.id, ErrorCode::BadRequest, confirmed.error().message);
   std::optional<int> confirm = *confirmed;
+  auto keep = keepEstablishedArg(req);
+  if (!keep) return gateway::errorReply(req.id, ErrorCode::BadRequest, keep.error().message);
+  auto session = sessionArg(req);
+  if (!session) return gateway::errorReply(req.id, ErrorCode::BadRequest, session.error().message);
+  const bool keepEstablished = *keep;
+  auto kept = keptFlows(peer, *session);
   auto sources = sourcesArg(req);
   if (!sources) return gateway::errorReply(req.id, ErrorCode::BadRequest, sources.error().message);
   std::optional<PolicyInput> in = std::move(*sources);
@@ -123,11 +178,13 @@ std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::
   if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
   auto resync = flagArg(req, "resync_peer");
   if (!resync) return gateway::errorReply(req.id, ErrorCode::BadRequest, resync.error().message);
-  if (pair_ && !*localOnly) return pairApply(peer, req, std::move(in), confirm, *resync, respond);
+  if (pair_ && !*localOnly) {
+    return pairApply(peer, req, std::move(in), confirm, *resync, keepEstablished, std::move(kept), respond);
+  }
   Actor actor = actorOf(peer);
   if (pair_) actor.who += " (local only: not on peer " + pair_->peer + ")";
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, actor,
-              confirm, respond, this]() mutable -> std::function<void()> {
+              confirm, respond, keepEstablished, kept, this]() mutable -> std::function<void()> {
     gateway::Result<PolicyInput> read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
     if (!read) {
       return [line = gateway::frame(gateway::errorReply(id, ErrorCode::InvalidPolicy, read.error().message)),
@@ -135,9 +192,9 @@ std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::
     }
     auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*read)));
     // The kernel half on the loop: it is what the loop serialises (confirm timer, drift).
-    return [this, prepared, id, actor, confirm, respond] {
+    return [this, prepared, id, actor, confirm, respond, keepEstablished, kept] {
       auto out = r_.apply(std::move(*prepared), actor, confirm);
-      respond(gateway::frame(reply(id, out)));
+      answerAfterRevocation(std::move(out), id, respond, actor, keepEstablished, kept);
       heavyDone();
     };
   };
@@ -151,12 +208,13 @@ std::optional<nlohmann::json> RequestHandlers::rollback(const Peer& peer, gatewa
   const int revision = *rev;
   auto in = r_.revisionInput(revision);
   if (!in) return gateway::errorReply(req.id, ErrorCode::NotFound, in.error().message);
-  auto job = [prep = r_.preparer(), in = std::move(*in), id = req.id, actor = actorOf(peer), revision, respond,
+  auto kept = keptFlows(peer, std::nullopt);
+  auto job = [prep = r_.preparer(), in = std::move(*in), id = req.id, actor = actorOf(peer), revision, respond, kept,
               this]() mutable -> std::function<void()> {
     auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(in)));
-    return [this, prepared, id, actor, revision, respond] {
+    return [this, prepared, id, actor, revision, respond, kept] {
       auto out = r_.rollback(revision, std::move(*prepared), actor);
-      respond(gateway::frame(reply(id, out)));
+      answerAfterRevocation(std::move(out), id, respond, actor, false, kept);
       heavyDone();
     };
   };
@@ -171,7 +229,16 @@ void RequestHandlers::reload(const Actor& actor, std::function<void(const Outcom
              : gateway::Result<PreparedPolicy>(read.error()));
     return [this, prepared, actor, done] {
       auto out = r_.reload(std::move(*prepared), actor);
-      if (done) done(out);
+      auto change = std::move(out.firewallChange);
+      out.firewallChange.reset();
+      if (change) {
+        r_.revoke(std::move(*change), {}, actor, [done, out](nlohmann::json report) mutable {
+          if (!report.is_null()) out.body["revocation"] = std::move(report);
+          if (done) done(out);
+        });
+      } else if (done) {
+        done(out);
+      }
       if (onReloaded_) onReloaded_();
       heavyDone();
     };

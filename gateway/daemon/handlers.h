@@ -70,12 +70,20 @@ class RequestHandlers {
   std::optional<nlohmann::json> submitPeer(const nlohmann::json& id, JobWorker::Job job);
   std::optional<nlohmann::json> pairPlan(gateway::Request& req, std::optional<PolicyInput> in, Responder& respond);
   std::optional<nlohmann::json> pairApply(const Peer& peer, gateway::Request& req, std::optional<PolicyInput> in,
-                                          std::optional<int> confirm, bool resync, Responder& respond);
+                                          std::optional<int> confirm, bool resync, bool keepEstablished,
+                                          std::vector<engine::KeptFlow> kept, Responder& respond);
   std::optional<nlohmann::json> pairConfirm(const Peer& peer, gateway::Request& req, Responder& respond);
   // The half that follows the peer's successful peer-apply, on the loop.
   void pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, const Actor& actor, std::optional<int> confirm,
-                     int window, int revision, nlohmann::json peerBody, nlohmann::json id, Responder respond);
+                     int window, int revision, bool keepEstablished, std::vector<engine::KeptFlow> kept,
+                     nlohmann::json peerBody, nlohmann::json id, Responder respond);
+  // This node's half of a pair apply cuts what its change no longer allows, as a single
+  // node's apply does; the pair's reply does not wait for it (the pair's commit comes first).
+  void revokeForPair(Outcome& out, const Actor& actor, bool keepEstablished, std::vector<engine::KeptFlow> kept);
   std::optional<nlohmann::json> peerOp(const Peer& peer, gateway::Request& req, Responder& respond);
+  // The reply to a change, after the revocation its firewall change calls for (reconciler.h).
+  void answerAfterRevocation(Outcome out, const nlohmann::json& id, const Responder& respond, const Actor& actor,
+                             bool keepEstablished, std::vector<engine::KeptFlow> kept);
 
   EventLoop& loop_;
   Reconciler& r_;

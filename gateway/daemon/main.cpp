@@ -187,6 +187,7 @@ int run(const Options& opt) {
   // Loading, validating and compiling policies (plan, apply, rollback, reload), large request
   // lines and charon's answers: on the policy worker, never on the loop.
   JobWorker jobs(ev, "bulwarkd-policy");
+  rec.revokeOn(jobs);  // revocation's dump and deletes run there (reconciler.h)
   RequestHandlers handlers(ev, rec, jobs, counterWorker, limits);
   // The HA pair's calls to the other node wait on the network: a worker of their own.
   JobWorker peerJobs(ev, "bulwarkd-peer");
@@ -357,6 +358,10 @@ int run(const Options& opt) {
   auto started = rec.startup();
   releaseFreeMemory();
   log("startup: " + describe(started));
+  // A policy dir that changed while bulwarkd was down narrows like an apply.
+  if (started.firewallChange) {
+    rec.revoke(std::move(*started.firewallChange), {}, Actor{"bulwarkd (startup)", -1}, nullptr);
+  }
   configureTls();
   auto statusLine = [&rec] {
     auto s = rec.status();

@@ -87,6 +87,13 @@ std::string renderDaemonSeries(const CounterReport& c, const ReconcilerStats& s,
   scalar("bulwark_rollbacks_total", "counter", "Rollbacks (confirm timeouts and rollback requests).", s.rollbacks);
   scalar("bulwark_drift_detected_total", "counter", "Foreign changes to Bulwark's state detected.", s.driftDetected);
   scalar("bulwark_drift_repairs_total", "counter", "Foreign changes reverted.", s.driftRepairs);
+  scalar("bulwark_revoked_connections_total", "counter",
+         "Established connections cut because a change no longer allows them.", s.revokedConnections);
+  scalar("bulwark_revocations_total", "counter", "Revocation passes after firewall changes.", s.revocations);
+  scalar("bulwark_revocation_failures_total", "counter", "Revocation passes that failed (in part).",
+         s.revocationFailures);
+  scalar("bulwark_last_revocation_seconds", "gauge", "Dump, judgement and deletes of the last revocation.",
+         s.lastRevocationSeconds);
   scalar("bulwark_revision", "gauge", "Current policy revision.", revision);
   scalar("bulwark_confirm_pending", "gauge", "1 while an apply awaits confirmation.", pending ? 1 : 0);
   if (ct.entries >= 0) scalar("bulwark_conntrack_entries", "gauge", "Conntrack entries in use.", ct.entries);

@@ -10,6 +10,8 @@
 //   bulwark_applies_total, bulwark_apply_failures_total, bulwark_apply_duration_seconds_{sum,count},
 //   bulwark_last_apply_duration_seconds, bulwark_rollbacks_total,
 //   bulwark_drift_detected_total, bulwark_drift_repairs_total,
+//   bulwark_revoked_connections_total, bulwark_revocations_total, bulwark_revocation_failures_total,
+//   bulwark_last_revocation_seconds,
 //   bulwark_revision, bulwark_confirm_pending,
 //   bulwark_conntrack_entries, bulwark_conntrack_limit, bulwark_scrape_duration_seconds
 //   with --vici: bulwark_tunnels_up, bulwark_tunnel_bytes_{in,out}_total{user,group,virtual_ip}

@@ -100,11 +100,12 @@ std::optional<nlohmann::json> RequestHandlers::pairPlan(gateway::Request& req, s
 
 std::optional<nlohmann::json> RequestHandlers::pairApply(const Peer& peer, gateway::Request& req,
                                                          std::optional<PolicyInput> in, std::optional<int> confirm,
-                                                         bool resync, Responder& respond) {
+                                                         bool resync, bool keepEstablished,
+                                                         std::vector<engine::KeptFlow> kept, Responder& respond) {
   const int window = confirm.value_or(std::min(kPairCommitSeconds, limits_.maxConfirmSeconds));
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), cfg = *pair_, mine = pairState(),
-              id = req.id, actor = actorOf(peer), confirm, window, resync, respond,
-              this]() mutable -> std::function<void()> {
+              id = req.id, actor = actorOf(peer), confirm, window, resync, keepEstablished, kept = std::move(kept),
+              respond, this]() mutable -> std::function<void()> {
     auto read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
     if (!read) return answer(respond, gateway::errorReply(id, ErrorCode::InvalidPolicy, read.error().message));
     auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*read)));
@@ -133,6 +134,7 @@ std::optional<nlohmann::json> RequestHandlers::pairApply(const Peer& peer, gatew
     auto revision = pairRevision(mine, *theirs, cfg, resync);
     if (!revision) return refuse(ErrorCode::Conflict, revision.error().message + nothing);
     nlohmann::json args{{"sources", sourcesJson(prepared->input.sources)}, {"revision", *revision}, {"confirm", window}};
+    if (keepEstablished) args["keep_established"] = true;
     auto applied = peerCall(cfg, "peer-apply", std::move(args), kPeerApplyTimeout);
     if (!applied) {
       // The request may have reached the peer: make sure its half is undone (it also rolls
@@ -153,16 +155,16 @@ std::optional<nlohmann::json> RequestHandlers::pairApply(const Peer& peer, gatew
         respond(gateway::frame(r));
       };
     }
-    return [this, prepared, actor, confirm, window, rev = *revision, body = std::move(*applied), id, respond] {
-      pairApplyHere(prepared, actor, confirm, window, rev, body, id, respond);
-    };
+    return [this, prepared, actor, confirm, window, rev = *revision, keepEstablished, kept, body = std::move(*applied),
+            id, respond] { pairApplyHere(prepared, actor, confirm, window, rev, keepEstablished, kept, body, id, respond); };
   };
   return submitPeer(req.id, std::move(job));
 }
 
 void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, const Actor& actor,
-                                    std::optional<int> confirm, int window, int revision, nlohmann::json peerBody,
-                                    nlohmann::json id, Responder respond) {
+                                    std::optional<int> confirm, int window, int revision, bool keepEstablished,
+                                    std::vector<engine::KeptFlow> kept, nlohmann::json peerBody, nlohmann::json id,
+                                    Responder respond) {
   const PeerConfig cfg = *pair_;
   PairApply pa{revision, cfg.peer};
   Actor who = actor;
@@ -187,6 +189,7 @@ void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, co
     if (auto refused = submitPeer(id, std::move(job))) respond(gateway::frame(reply(id, out)));
     return;
   }
+  revokeForPair(out, who, keepEstablished, std::move(kept));
   out.body["node"] = cfg.node;
   out.body["peer"] = peerSummary;
   if (confirm) {
@@ -225,6 +228,20 @@ void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, co
     (void)r_.abortPending(revision, actor, "the pair commit could not be queued");
     respond(gateway::frame(*refused));
   }
+}
+
+void RequestHandlers::revokeForPair(Outcome& out, const Actor& actor, bool keepEstablished,
+                                    std::vector<engine::KeptFlow> kept) {
+  auto change = std::move(out.firewallChange);
+  out.firewallChange.reset();
+  if (!out.ok || !change || !change->judgeable()) return;
+  if (keepEstablished) {
+    out.body["revocation"] = {{"kept", true}};
+    r_.audit().record({"revoke-skipped", actor.who, actor.uid, r_.currentRevision(), r_.currentHash(),
+                       "established connections kept (keep_established)", true, {}});
+    return;
+  }
+  r_.revoke(std::move(*change), std::move(kept), actor, nullptr);  // audited and counted there
 }
 
 // ---- confirm: the other node first, then this one ---------------------------------------------
@@ -289,14 +306,17 @@ std::optional<nlohmann::json> RequestHandlers::peerOp(const Peer& peer, gateway:
         return gateway::errorReply(id, ErrorCode::BadRequest,
                                    "peer-apply needs 'confirm' (1.." + std::to_string(limits_.maxConfirmSeconds) + " s)");
       }
-      // The same path as any apply: prepared on the policy worker, applied on the loop.
-      auto job = [prep = r_.preparer(), in, id, actor, revision = *rev, w = **window, from = peer.certCn, respond,
-                  this]() -> std::function<void()> {
+      auto keep = keepEstablishedArg(req);
+      if (!keep) return gateway::errorReply(id, ErrorCode::BadRequest, keep.error().message);
+      // The same path as any apply: prepared on the policy worker, applied on the loop, then
+      // what the change no longer allows is cut before the reply.
+      auto job = [prep = r_.preparer(), in, id, actor, revision = *rev, w = **window, from = peer.certCn,
+                  keepEstablished = *keep, respond, this]() -> std::function<void()> {
         auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*in)));
-        return [this, prepared, id, actor, revision, w, from, respond] {
+        return [this, prepared, id, actor, revision, w, from, keepEstablished, respond] {
           PairApply pa{revision, from};
           auto out = r_.apply(std::move(*prepared), actor, w, &pa);
-          respond(gateway::frame(reply(id, out)));
+          answerAfterRevocation(std::move(out), id, respond, actor, keepEstablished, {});
           heavyDone();
         };
       };

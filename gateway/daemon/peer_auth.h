@@ -23,7 +23,8 @@ struct Peer {
   // then (uid_t)-1, which no process has, so nothing keyed on uid can mistake it for root.
   bool tls = false;
   std::string certCn, certGroup, certSerial;
-  std::string address;  // "10.99.0.5:51234"
+  std::string address;       // "10.99.0.5:51234"
+  std::string localAddress;  // the listener's end of the connection: "10.99.0.1:9443"
   // "alice (uid 1000)"; for a certificate "CN=alice, OU=netops (certificate 1A2B..., 10.99.0.5:51234)"
   [[nodiscard]] std::string who() const;
   // What connection slots, buffer memory and worker jobs are counted by: "uid 1000", or for a

@@ -9,6 +9,7 @@ namespace bulwark::daemon {
 namespace {
 
 constexpr std::size_t kMaxDetailLines = 200;
+constexpr std::size_t kAuditedFlows = 5;  // flows named in a `revoke` audit entry
 
 std::string kindSummary(std::string_view kind, const KindPlan& p) {
   std::ostringstream s;
@@ -98,6 +99,15 @@ Outcome PolicyPreparer::plan(PolicyInput in) const {
     const auto& plan = kp->plan;
     inSync = inSync && plan.inSync;
     kinds.push_back(kindPlanJson(name, plan));
+    // How many live connections the change would cut (a dry run of revocation, here on the
+    // policy worker like the rest of the plan).
+    if (auto change = engine::firewallChange(plan, p.desired[i].value())) {
+      engine::RevocationOptions o;
+      o.dryRun = true;
+      if (auto r = engine::revokeChange(*change, o)) {
+        kinds.back()["revocation"] = *r ? engine::revocationJson(r->value()) : nlohmann::json{{"error", r->error().message}};
+      }
+    }
   }
   return Outcome::success(
       {{"in_sync", inSync}, {"policy_hash", p.input.hash}, {"kinds", kinds}, {"warnings", p.diagnostics}});
@@ -216,6 +226,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   double seconds = 0;
   bool failed = false;
   std::vector<std::optional<KindStatePtr>> touched(n);  // the previous state of each kind run
+  std::optional<engine::FirewallChange> fwChange;
   for (const auto& k : run.kinds) {
     const std::size_t i = k.index;
     auto& slot = slots_[i];
@@ -236,6 +247,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     touched[i] = k.previous;
     if (k.restored) continue;
     const auto& a = *k.applied;
+    if (!a.plan.inSync && !fwChange) fwChange = engine::firewallChange(a, *desired[i]);
     slot.current = *desired[i];
     slot.known = true;
     slot.lastError.clear();
@@ -331,12 +343,21 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   }
   body["revision"] = currentRevision_;
   body["summary"] = joinSummaries(summaries);
-  return Outcome::success(std::move(body));
+  auto out = Outcome::success(std::move(body));
+  out.firewallChange = std::move(fwChange);
+  return out;
 }
 
-std::vector<std::string> Reconciler::restore(const std::vector<std::optional<KindStatePtr>>& states) {
+std::vector<std::string> Reconciler::restore(const std::vector<std::optional<KindStatePtr>>& states,
+                                             std::optional<engine::FirewallChange>* firewallChange) {
   std::vector<std::string> failures;
-  auto failed = engine_.restore(states);
+  std::vector<std::optional<engine::KindApplied>> applied;
+  auto failed = engine_.restore(states, &applied);
+  for (std::size_t i = 0; firewallChange && i < applied.size() && i < states.size(); ++i) {
+    if (applied[i] && !applied[i]->plan.inSync && !*firewallChange) {
+      *firewallChange = engine::firewallChange(*applied[i], *states[i]);
+    }
+  }
   for (std::size_t i = 0; i < slots_.size() && i < states.size(); ++i) {
     if (!states[i]) continue;
     auto f = std::find_if(failed.begin(), failed.end(), [&](const auto& x) { return x.first == i; });
@@ -364,7 +385,11 @@ void Reconciler::rollBackPending(const std::string& event, const std::string& wh
   Pending p = std::move(*pending_);
   pending_.reset();
   loop_.cancel(p.timer);
-  auto failures = restore(p.previous);
+  std::optional<engine::FirewallChange> change;
+  auto failures = restore(p.previous, &change);
+  // A rollback can narrow too (the unconfirmed revision had opened something): what it
+  // opened is cut. What the revision cut is not brought back (gateway/engine/README.md).
+  if (change) revoke(std::move(*change), {}, Actor{who, -1}, nullptr);
   clearPending();
   auto st = history_.setStatus(p.revision, "rolled-back");
   (void)st;
@@ -430,6 +455,61 @@ Outcome Reconciler::rollback(int revision, PreparedPolicy prepared, const Actor&
   }
   if (out.ok) ++stats_.rollbacks;
   return out;
+}
+
+void Reconciler::revoke(engine::FirewallChange change, std::vector<engine::KeptFlow> kept, const Actor& actor,
+                        std::function<void(nlohmann::json)> done) {
+  if (!change.judgeable() || jobs_ == nullptr) {
+    if (done) done(nullptr);
+    return;
+  }
+  // The dump, the judgement and the deletes on the policy worker (a 250k-entry table takes
+  // a while); audit and counters back on the loop.
+  auto job = [change = std::move(change), kept = std::move(kept), actor, done,
+              this]() mutable -> std::function<void()> {
+    engine::RevocationOptions o;
+    o.kept = std::move(kept);
+    auto r = engine::revokeChange(change, o);
+    change = {};  // the rulesets are freed here, not on the loop
+    auto result = std::make_shared<decltype(r)>(std::move(r));
+    return [this, result, actor, done] {
+      nlohmann::json j;
+      ++stats_.revocations;
+      if (!*result) {
+        ++stats_.revocationFailures;
+      } else if (!**result) {
+        ++stats_.revocationFailures;
+        const auto& e = (**result).error();
+        j = {{"error", e.message}};
+        audit_.record({"revoke-failed", actor.who, actor.uid, currentRevision_, currentHash_,
+                       "established connections were not judged: " + e.message, false, {}});
+      } else {
+        const auto& rep = (**result).value();
+        j = engine::revocationJson(rep);
+        stats_.revokedConnections += rep.cut;
+        stats_.lastRevocationSeconds = rep.totalMillis() / 1000;
+        if (rep.failed > 0) ++stats_.revocationFailures;
+        if (rep.toCut > 0 || rep.failed > 0) {
+          nlohmann::json detail = j;
+          // The audit keeps the first few; the reply has up to RevocationOptions::listed.
+          if (detail["flows"].size() > kAuditedFlows) detail["flows"].get_ref<nlohmann::json::array_t&>().resize(kAuditedFlows);
+          audit_.record({"revoke", actor.who, actor.uid, currentRevision_, currentHash_,
+                         "cut " + std::to_string(rep.cut) + " established connection(s) the policy no longer allows" +
+                             (rep.failed > 0 ? " (" + std::to_string(rep.failed) + " delete(s) failed)" : ""),
+                         rep.failed == 0, detail});
+        }
+      }
+      if (done) done(std::move(j));
+    };
+  };
+  submitRevocation(std::move(job));
+}
+
+void Reconciler::submitRevocation(JobWorker::Job job) {
+  // Retried when the worker's queue is full: a cut must not be lost (the queue drains in
+  // seconds; the job itself is bounded by the table's size).
+  if (jobs_->submit("revoke", JobWorker::Priority::High, job)) return;
+  loop_.after(std::chrono::milliseconds(50), [this, job = std::move(job)]() mutable { submitRevocation(std::move(job)); });
 }
 
 KindStatePtr Reconciler::currentState(std::string_view kind) const {
@@ -514,6 +594,10 @@ void Reconciler::checkDrift(const std::string& reason) {
     }
     ++stats_.driftRepairs;
     detail["millis"] = r.value().millis;
+    // A foreign allow that was reverted: the connections it let in are cut.
+    if (auto change = engine::firewallChange(r.value(), slot.current)) {
+      revoke(std::move(*change), {}, Actor{"bulwarkd (drift)", -1}, nullptr);
+    }
     audit_.record({"drift-repaired", "bulwarkd (drift)", -1, currentRevision_, currentHash_, what + " reverted", true,
                    detail});
   }

@@ -18,8 +18,10 @@
 #include "bulwark/gateway/protocol.h"
 #include "event_loop.h"
 #include "history.h"
+#include "job_worker.h"
 #include "policy_input.h"
 #include "apply_engine.h"
+#include "kinds/firewall_kind.h"
 
 namespace bulwark::daemon {
 
@@ -43,6 +45,8 @@ struct Outcome {
   std::string message;
   std::vector<std::string> details;
   nlohmann::json body = nlohmann::json::object();
+  // What the firewall kind changed (for revocation, which the caller starts: not sent).
+  std::optional<engine::FirewallChange> firewallChange = std::nullopt;
 
   static Outcome success(nlohmann::json body) { return Outcome{true, {}, {}, {}, std::move(body)}; }
   static Outcome failure(gateway::ErrorCode c, std::string m, std::vector<std::string> d = {}) {
@@ -58,6 +62,10 @@ struct ReconcilerStats {
   std::uint64_t driftDetected = 0;
   std::uint64_t driftRepairs = 0;
   std::uint64_t rollbacks = 0;
+  std::uint64_t revocations = 0;         // revocation passes run
+  std::uint64_t revocationFailures = 0;  // passes that could not read the table, or a delete failed
+  std::uint64_t revokedConnections = 0;  // conntrack entries deleted
+  double lastRevocationSeconds = 0;      // dump + judge + delete of the last pass
 };
 
 // The CPU-heavy half of plan/apply/rollback/reload: load, validate, and each kind's desired
@@ -140,6 +148,15 @@ class Reconciler {
   // Compare every kind with its last good state; repair or alert (drift watcher, timers).
   void checkDrift(const std::string& reason);
 
+  // Revocation (gateway/engine/revocation.h) runs on this worker (the policy worker); until
+  // it is set nothing is cut.
+  void revokeOn(JobWorker& jobs) { jobs_ = &jobs; }
+  // Cut the established connections `change` no longer allows, off the loop; audited
+  // (`revoke`, the count and the first flows) and counted. `done` (loop; may be empty) gets
+  // the report as JSON. `kept`: the session the change came through.
+  void revoke(engine::FirewallChange change, std::vector<engine::KeptFlow> kept, const Actor& actor,
+              std::function<void(nlohmann::json)> done);
+
   [[nodiscard]] const ReconcilerStats& stats() const { return stats_; }
   [[nodiscard]] bool pendingConfirm() const { return pending_.has_value(); }
   // When a pending confirm rolls back (monotonic clock); nullopt when none is pending.
@@ -188,9 +205,12 @@ class Reconciler {
   // down. nullopt: nothing pending (or unusable: audited, then a normal startup).
   std::optional<Outcome> resumePending();
   // Re-apply `states` (one per kind, nullopt = leave alone); returns the kinds that failed.
-  std::vector<std::string> restore(const std::vector<std::optional<KindStatePtr>>& states);
+  // `firewallChange`: set when the firewall was re-applied (for revocation).
+  std::vector<std::string> restore(const std::vector<std::optional<KindStatePtr>>& states,
+                                   std::optional<engine::FirewallChange>* firewallChange = nullptr);
 
   [[nodiscard]] std::string_view kindName(std::size_t i) const { return engine_.kind(i).name(); }
+  void submitRevocation(JobWorker::Job job);
 
   EventLoop& loop_;
   std::filesystem::path policyDir_;
@@ -205,6 +225,7 @@ class Reconciler {
   ReconcilerStats stats_;
   std::string policyError_;  // last load/validation failure of the policy dir
   std::function<void(const policies::Policy&)> onDirPolicy_;
+  JobWorker* jobs_ = nullptr;
 };
 
 }  // namespace bulwark::daemon

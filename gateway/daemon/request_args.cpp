@@ -50,6 +50,24 @@ std::size_t historyLimitArg(const gateway::Request& req) {
   return v > kMaxHistory ? kMaxHistory : static_cast<std::size_t>(v);
 }
 
+gateway::Result<bool> keepEstablishedArg(const gateway::Request& req) {
+  auto it = req.body.find("keep_established");
+  if (it == req.body.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return gateway::Error{"'keep_established' must be true or false"};
+  return it->get<bool>();
+}
+
+gateway::Result<std::optional<engine::KeptFlow>> sessionArg(const gateway::Request& req) {
+  auto it = req.body.find("session");
+  if (it == req.body.end() || it->is_null()) return std::optional<engine::KeptFlow>();
+  std::optional<engine::KeptFlow> k;
+  if (it->is_string() && it->get_ref<const std::string&>().size() <= kMaxSessionBytes) {
+    k = engine::keptFlowFromText(it->get_ref<const std::string&>());
+  }
+  if (!k) return gateway::Error{"'session' must be \"client_ip client_port server_ip server_port\""};
+  return k;
+}
+
 gateway::Result<std::string> terminateUserArg(const gateway::Request& req) {
   auto it = req.body.find("user");
   if (it == req.body.end() || !it->is_string()) return gateway::Error{"terminate needs a 'user'"};

@@ -9,12 +9,14 @@
 #include "bulwark/gateway/protocol.h"
 #include "bulwark/gateway/result.h"
 #include "policy_input.h"
+#include "revocation.h"
 
 namespace bulwark::daemon {
 
 inline constexpr std::size_t kDefaultHistory = 50;
 inline constexpr std::size_t kMaxHistory = 1000;
 inline constexpr std::size_t kMaxUserBytes = 64;
+inline constexpr std::size_t kMaxSessionBytes = 128;
 
 // plan/apply "sources": nullopt when absent or null (the daemon's own policy dir); the texts
 // are moved out of the request (policyFromJson: at most 256 files, 16 MiB, clean names).
@@ -27,6 +29,11 @@ inline constexpr std::size_t kMaxUserBytes = 64;
 [[nodiscard]] gateway::Result<int> revisionArg(const gateway::Request& req);
 // history "limit": an unsigned number, at most kMaxHistory; kDefaultHistory when absent.
 [[nodiscard]] std::size_t historyLimitArg(const gateway::Request& req);
+// apply "keep_established": absent/null = false, else a boolean (revocation is skipped).
+[[nodiscard]] gateway::Result<bool> keepEstablishedArg(const gateway::Request& req);
+// apply "session": the client's SSH session ($SSH_CONNECTION: "client_ip client_port
+// server_ip server_port", at most kMaxSessionBytes), never cut by this apply's revocation.
+[[nodiscard]] gateway::Result<std::optional<engine::KeptFlow>> sessionArg(const gateway::Request& req);
 // terminate "user": 1..kMaxUserBytes bytes, no control characters.
 [[nodiscard]] gateway::Result<std::string> terminateUserArg(const gateway::Request& req);
 

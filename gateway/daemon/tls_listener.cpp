@@ -69,10 +69,11 @@ std::string hostOf(const std::string& address) {
   return colon == std::string::npos ? address : address.substr(0, colon);
 }
 
-std::string peerAddress(int fd) {
+std::string peerAddress(int fd, bool local = false) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "?";
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  if ((local ? ::getsockname(fd, sa, &len) : ::getpeername(fd, sa, &len)) != 0) return "?";
   char host[INET6_ADDRSTRLEN] = {};
   if (ss.ss_family == AF_INET) {
     const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
@@ -200,6 +201,7 @@ void TlsControlServer::onAccept() {
       continue;
     }
     h->address = address;
+    h->localAddress = peerAddress(fd.get(), true);
     h->pkiLoad = contexts_.loads();
     h->since = Clock::now();
     const int raw = fd.get();
@@ -293,6 +295,7 @@ void TlsControlServer::established(int fd) {
   peer.uid = static_cast<uid_t>(-1);
   peer.gid = static_cast<gid_t>(-1);
   peer.address = h.address;
+  peer.localAddress = h.localAddress;
   X509* cert = SSL_get0_peer_certificate(h.ssl.get());  // verified (chain, CRL, purpose) by now
   auto id = certIdentity(cert);
   if (id) {

@@ -85,6 +85,7 @@ class TlsControlServer {
     UniqueFd fd;
     SslPtr ssl;
     std::string address;
+    std::string localAddress;  // the listener's end (revocation keeps this connection)
     unsigned pkiLoad = 0;    // contexts_.loads() of the context the handshake uses
     Clock::time_point since;
     bool heard = false;      // the peer has sent something

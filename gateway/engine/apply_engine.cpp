@@ -36,12 +36,17 @@ KindResult<KindApplied> ApplyEngine::applyOne(std::size_t i, const KindStatePtr&
 }
 
 std::vector<std::pair<std::size_t, KindError>> ApplyEngine::restore(
-    const std::vector<std::optional<KindStatePtr>>& states) {
+    const std::vector<std::optional<KindStatePtr>>& states, std::vector<std::optional<KindApplied>>* applied) {
   std::vector<std::pair<std::size_t, KindError>> failures;
+  if (applied) applied->assign(kinds_.size(), std::nullopt);
   for (std::size_t i = std::min(states.size(), kinds_.size()); i-- > 0;) {
     if (!states[i]) continue;
     auto r = applyOne(i, *states[i]);
-    if (!r) failures.emplace_back(i, r.error());
+    if (!r) {
+      failures.emplace_back(i, r.error());
+    } else if (applied) {
+      (*applied)[i] = std::move(r.value());
+    }
   }
   return failures;
 }

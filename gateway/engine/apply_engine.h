@@ -69,8 +69,11 @@ class ApplyEngine {
 
   // Every kind given to its state (nullopt: leave alone), in reverse order (the undo of a
   // run); the kinds that failed, with their errors.
+  // `applied` (optional): what each kind that was restored wrote (a rollback's firewall
+  // change, for revocation).
   [[nodiscard]] std::vector<std::pair<std::size_t, KindError>> restore(
-      const std::vector<std::optional<KindStatePtr>>& states);
+      const std::vector<std::optional<KindStatePtr>>& states,
+      std::vector<std::optional<KindApplied>>* applied = nullptr);
 
  private:
   std::vector<ResourceKindPtr> kinds_;

@@ -57,6 +57,9 @@ struct KindApplied {
   std::size_t messages = 0;
   std::size_t bytes = 0;
   std::string counts;  // how it was written, for people: "12 netlink messages, 3 sysctls"
+  // The kind's own record of the change, for what follows a write (the firewall's:
+  // firewallChange(), what revocation judges by); null when in sync.
+  std::shared_ptr<const void> written = nullptr;
 };
 
 struct KindError {

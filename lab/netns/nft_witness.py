@@ -7,8 +7,8 @@ This module asks nft itself, for a namespace whose table Bulwark programmed:
 1. Does the table equal what nft makes of `bulwarkctl render`? The render is loaded with
    `nft -f` into a scratch namespace of its own, and both tables are listed with
    `nft -j list table inet bulwark`. Handles are dropped, counters zeroed, and the elements of
-   dynamic sets (meters, `ct count`: filled by the packet path, state rather than policy) left
-   out; everything else must be equal: set types and flags, every element and its verdict
+   dynamic and timeout sets (meters, `ct count`: filled by the packet path, state rather than
+   policy) left out; everything else must be equal: set types and flags, every element and its verdict
    (`goto` vs `jump`), every rule's statements, comments, chain hooks and policies.
 2. Can nft load its own listing back? `nft list ruleset` of the namespace goes through
    `nft -c -f -` (check only) in the scratch namespace. Operators back up and debug with
@@ -126,8 +126,11 @@ def normalise(listing: dict) -> dict:
             flags = body.get("flags", [])
             if isinstance(flags, str):
                 flags = [flags]
-            if "dynamic" in flags:
-                body.pop("elem", None)  # filled by meters / ct count: state, not policy
+            if "dynamic" in flags or "timeout" in flags:
+                # filled by meters / ct count: state, not policy. The per-source SYN meters are
+                # `update @synflood4 { ip saddr limit ... }` on sets nft lists with the timeout
+                # flag only (no "dynamic"), and they fill with every new source's first SYN.
+                body.pop("elem", None)
             out["sets"][f"{kind} {body['name']}"] = body
         elif kind == "chain":
             out["chains"][body["name"]] = body

@@ -44,7 +44,8 @@ class FirewallKind final : public ResourceKind {
       for (const auto& d : compiled.diagnostics.items()) e.details.push_back(d.str());
       return e;
     }
-    return KindStatePtr(std::make_shared<FirewallState>(std::move(compiled.ruleset), std::move(compiled.pools)));
+    return KindStatePtr(std::make_shared<FirewallState>(std::move(compiled.ruleset), std::move(compiled.pools),
+                                                        std::make_shared<const FlowContext>(flowContextOf(policy))));
   }
 
   KindResult<KindObservedPtr> observe(const KindStatePtr& expected) override {
@@ -121,6 +122,7 @@ class FirewallKind final : public ResourceKind {
     out.messages = r->batch.messages;
     out.bytes = r->batch.bytes;
     out.counts = std::to_string(r->batch.messages) + " netlink messages, " + std::to_string(r->batch.bytes) + " bytes";
+    out.written = plan.detail;
     if (state) {
       std::lock_guard<std::mutex> lock(syncedMutex_);
       synced_ = Synced{state, r->genId, version};
@@ -176,6 +178,32 @@ class FirewallKind final : public ResourceKind {
 
 ResourceKindPtr makeFirewallKind(CompileOptions options, FirewallOverlay overlay) {
   return std::make_unique<FirewallKind>(std::move(options), std::move(overlay));
+}
+
+namespace {
+
+std::optional<FirewallChange> changeOf(const std::shared_ptr<const void>& detail, const KindStatePtr& state) {
+  const auto* fs = dynamic_cast<const FirewallState*>(state.get());
+  if (!detail || !fs) return std::nullopt;
+  const auto* fp = static_cast<const FirewallPlan*>(detail.get());
+  return FirewallChange{fp->table.observed, fp->desired, fs->flows, detail, state};
+}
+
+}  // namespace
+
+std::optional<FirewallChange> firewallChange(const KindPlan& plan, const KindStatePtr& state) {
+  return changeOf(plan.detail, state);
+}
+
+std::optional<FirewallChange> firewallChange(const KindApplied& applied, const KindStatePtr& state) {
+  return changeOf(applied.written, state);
+}
+
+std::optional<Result<RevocationReport, RevocationError>> revokeChange(const FirewallChange& change,
+                                                                      const RevocationOptions& options) {
+  if (!change.judgeable()) return std::nullopt;
+  const Ruleset before = change.before->table->ruleset();
+  return revoke(before, *change.after, *change.flows, options);
 }
 
 const Ruleset* firewallRuleset(const KindStatePtr& state) {

@@ -35,6 +35,11 @@ struct Packet {
   std::uint8_t proto = 6;
   std::uint16_t dport = 0;
   bool viaIpsec = false;  // decapsulated by kernel XFRM (meta ipsec exists)
+  // An existing flow's DNAT binding (conntrack's reply tuple): a DNAT statement that fires
+  // sends the packet here instead of to its own or its map's choice, as the kernel keeps a
+  // flow's binding. Unset (`why`, `test`): the statement's choice.
+  std::optional<IpAddress> natTo = std::nullopt;
+  std::uint16_t natPort = 0;
 };
 
 struct Evaluation {
@@ -50,7 +55,10 @@ struct Evaluation {
   std::vector<std::string> trace;   // "chain: rule" for every rule that matched
 };
 
-[[nodiscard]] Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet);
+// explain = false: only the verdict (no trace, no rendered deciding rule), for callers that
+// judge many flows (revocation).
+[[nodiscard]] Evaluation evaluate(const Ruleset& rs, const RouteTable& routes, const Packet& packet,
+                                  bool explain = true);
 
 // A flow DNATed through a pool's map (`first.dnatMap`) depends on the backends' health: the
 // same packet once per backend, as if that backend were the one the map names (every slot).

@@ -31,8 +31,10 @@
 // default):
 //   status                                   read
 //   plan     {sources?}                      read   (no sources: the daemon's policy dir)
-//   apply    {sources?, confirm?}            change (no sources: the daemon's policy dir;
-//                                                    confirm: seconds until automatic rollback)
+//   apply    {sources?, confirm?,            change (no sources: the daemon's policy dir;
+//             keep_established?, session?}           confirm: seconds until automatic rollback;
+//                                                    keep_established: true = no revocation;
+//                                                    session: "ip port ip port", never cut)
 //   confirm                                  change
 //   rollback {revision}                      change (revision: 1 .. 2^31-1)
 //   reload                                   change (re-read the daemon's policy dir, as SIGHUP)
