@@ -9,7 +9,7 @@
 #include "bulwark/gateway/protocol.h"
 #include "bulwark/gateway/result.h"
 #include "policy_input.h"
-#include "revocation.h"
+#include "kept_flow.h"
 
 namespace bulwark::daemon {
 

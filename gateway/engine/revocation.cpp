@@ -33,13 +33,6 @@ double millisSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::optional<std::uint16_t> portOf(std::string_view s) {
-  unsigned v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(v);
-}
-
 }  // namespace
 
 FlowContext flowContextOf(const policies::Policy& policy) {
@@ -55,24 +48,6 @@ FlowContext flowContextOf(const policies::Policy& policy) {
     for (const auto& a : policy.vpn->listen) c.routes.local.push_back(a);
   }
   return c;
-}
-
-std::optional<KeptFlow> keptFlowFromText(std::string_view text) {
-  std::vector<std::string_view> parts;
-  while (!text.empty() && parts.size() < 5) {
-    auto sp = text.find(' ');
-    auto word = text.substr(0, sp);
-    if (!word.empty()) parts.push_back(word);
-    if (sp == std::string_view::npos) break;
-    text.remove_prefix(sp + 1);
-  }
-  if (parts.size() != 4) return std::nullopt;
-  auto src = IpAddress::parse(parts[0]);
-  auto sport = portOf(parts[1]);
-  auto dst = IpAddress::parse(parts[2]);
-  auto dport = portOf(parts[3]);
-  if (!src || !sport || !dst || !dport || src->family() != dst->family()) return std::nullopt;
-  return KeptFlow{*src, *sport, *dst, *dport};
 }
 
 RevocationJudge::RevocationJudge(const firewall::Ruleset& before, const firewall::Ruleset& after,

@@ -29,6 +29,7 @@
 #include "bulwark/conntrack/entry.h"
 #include "bulwark/firewall/evaluator.h"
 #include "bulwark/policies/model.h"
+#include "kept_flow.h"
 
 namespace bulwark::engine {
 
@@ -41,16 +42,6 @@ struct FlowContext {
 };
 [[nodiscard]] FlowContext flowContextOf(const policies::Policy& policy);
 
-// A TCP connection never cut: the session the change came through, so an administrator who
-// narrows his own access keeps the session he did it from (and can roll back on it).
-struct KeptFlow {
-  policies::IpAddress src;
-  std::uint16_t sport = 0;
-  policies::IpAddress dst;
-  std::uint16_t dport = 0;
-};
-// "$SSH_CONNECTION": "client_ip client_port server_ip server_port"; nullopt when malformed.
-[[nodiscard]] std::optional<KeptFlow> keptFlowFromText(std::string_view text);
 
 // The decision, pure: which entries to cut. Judgements are cached by what the evaluator
 // reads (family, protocol, addresses, destination port, DNAT binding), so thousands of
