@@ -17,6 +17,7 @@
 #include <map>
 
 #include "bulwark/gateway/protocol.h"
+#include "bulwark/pki/pki.h"
 #include "bulwark/policies/model.h"
 #include "control_server.h"
 #include "counter_worker.h"
@@ -52,7 +53,7 @@ struct Options {
   std::string drift = "repair";
   std::string changeGroup = gateway::kGroupChange;
   std::string viewGroup = gateway::kGroupView;
-  std::string pkiDir = "/var/lib/bulwark/pki";  // vpn::pki::kDefaultDir
+  std::string pkiDir = pki::kDefaultDir;
   int maxConfirm = 3600;
   int driftIntervalSeconds = 30;
   bool noJournal = false;
