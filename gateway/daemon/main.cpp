@@ -472,6 +472,7 @@ int run(const Options& opt) {
 int main(int argc, char** argv) {
   Options opt;
   CLI::App app{"bulwarkd: the Bulwark gateway daemon"};
+  app.set_version_flag("--version", std::string("bulwarkd ") + BULWARK_VERSION);
   app.add_option("--policy", opt.policyDir, "Policy file or directory")->required();
   app.add_option("--socket", opt.socketPath, "Control socket path")->capture_default_str();
   app.add_option("--state-dir", opt.stateDir, "History and audit log directory")->capture_default_str();
