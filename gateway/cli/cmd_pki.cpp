@@ -33,6 +33,7 @@ struct PkiArgs {
   std::string out;
   std::string passwordFile;
   std::string localId;
+  std::string address;  // issue: where clients connect (default: the gateway's identity)
   CLI::Option* policyOpt = nullptr;  // owned by the CLI::App
 };
 
@@ -132,7 +133,7 @@ int runIssue(const PkiArgs& a, const std::string& policyPath, const GlobalOption
   pki::IssueOptions io;
   io.outDir = a.out;
   // The client profiles carry exactly what the gateway's charon offers and expects.
-  vpn::ClientProfileParams profile{{}, {}, vpn::defaultProposals()};
+  vpn::ClientProfileParams profile{{}, a.address, vpn::defaultProposals()};
   if (a.policyOpt != nullptr && a.policyOpt->count() > 0) {
     auto pv = loadVpn(policyPath, opts);
     if (!pv.vpn) {
@@ -297,6 +298,8 @@ void registerPkiCommands(Registry& r) {
   issue->add_option("NAME", a->name, "Admin name (the certificate's CN)")->required();
   issue->add_option("--group", a->group, "VPN group (the certificate's OU); checked against -p POLICY")->required();
   issue->add_option("--out", a->out, "Output directory (default <dir>/issued/NAME)");
+  issue->add_option("--address", a->address,
+                    "Gateway address the client profiles connect to (default: the gateway's identity, vpn.local_id)");
   issue->add_option("--password-file", a->passwordFile, "Read the PKCS#12 password from this file (else one is generated and shown once)");
   issue->callback([&r, a] { r.action = [&r, a] { return runIssue(*a, r.path, r.opts); }; });
 

@@ -15,7 +15,7 @@ _bulwarkctl_flags() {
     history) echo "--limit" ;;
     pki) echo "--dir -p --policy" ;;
     "pki init") echo "--ca-name" ;;
-    "pki issue") echo "--group --out --password-file" ;;
+    "pki issue") echo "--group --out --address --password-file" ;;
     "pki revoke" | "pki list" | "pki crl") ;;
     "pki gateway") echo "--local-id" ;;
     "vpn apply") echo "--vici --pki --ca --cert --key --crl --libipsec --watch" ;;
@@ -30,7 +30,7 @@ _bulwarkctl() {
 
   local verbs="validate fmt show test render why plan apply counters pki vpn tunnels status confirm rollback history reload events"
   # Options that take a value: their next word is not a verb.
-  local valued="--socket|--connect|--cert|--key|--ca|--server-name|--cert-password-file|-p|--policy|--iif|--only|--confirm|--limit|--dir|--ca-name|--group|--out|--password-file|--local-id|--vici|--pki|--crl"
+  local valued="--socket|--connect|--cert|--key|--ca|--server-name|--cert-password-file|-p|--policy|--iif|--only|--confirm|--limit|--dir|--ca-name|--group|--out|--address|--password-file|--local-id|--vici|--pki|--crl"
 
   local verb="" sub="" i
   for ((i = 1; i < cword; i++)); do
@@ -64,7 +64,7 @@ _bulwarkctl() {
       COMPREPLY=($(compgen -W "unix:///var/run/charon.vici" -- "$cur"))
       return
       ;;
-    --connect | --server-name | --iif | --confirm | --limit | --ca-name | --group | --local-id)
+    --connect | --server-name | --iif | --confirm | --limit | --ca-name | --group | --local-id | --address)
       return
       ;;
   esac
