@@ -46,42 +46,36 @@ PkiResult<X509Ptr> loadCert(const fs::path& path) {
 
 namespace {
 
-PkiResult<std::string> bioText(BIO* bio) {
+enum class Secrecy { Public, Secret };
+
+// What `emit` writes into a memory BIO, as a string. A secret's BIO buffer is wiped after
+// the copy (the copy is the caller's to wipe: the FileTransaction does).
+template <typename Emit>
+PkiResult<std::string> encode(const char* what, Secrecy secrecy, Emit emit) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || !emit(bio.get())) {
+    return cryptoError(what);
+  }
   BUF_MEM* buf = nullptr;
-  BIO_get_mem_ptr(bio, &buf);
+  BIO_get_mem_ptr(bio.get(), &buf);
   if (!buf) {
     return cryptoError("BIO_get_mem_ptr");
   }
-  return std::string(buf->data, buf->length);
-}
-
-// A copy of the BIO's bytes; the BIO's own buffer is wiped (it held a secret).
-PkiResult<std::string> secretText(BIO* bio) {
-  auto text = bioText(bio);
-  BUF_MEM* buf = nullptr;
-  BIO_get_mem_ptr(bio, &buf);
-  if (buf != nullptr) {
+  std::string out(buf->data, buf->length);
+  if (secrecy == Secrecy::Secret) {
     OPENSSL_cleanse(buf->data, buf->length);
   }
-  return text;
+  return out;
 }
 
 }  // namespace
 
 PkiResult<std::string> certPem(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) {
-    return cryptoError("encoding certificate");
-  }
-  return bioText(bio.get());
+  return encode("encoding certificate", Secrecy::Public, [cert](BIO* b) { return PEM_write_bio_X509(b, cert) == 1; });
 }
 
 PkiResult<std::string> crlPem(X509_CRL* crl) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509_CRL(bio.get(), crl) != 1) {
-    return cryptoError("encoding CRL");
-  }
-  return bioText(bio.get());
+  return encode("encoding CRL", Secrecy::Public, [crl](BIO* b) { return PEM_write_bio_X509_CRL(b, crl) == 1; });
 }
 
 std::string serialHex(const ASN1_INTEGER* serial) {
@@ -150,19 +144,13 @@ std::string nameText(const X509_NAME* name) {
 }
 
 PkiResult<std::string> keyPem(EVP_PKEY* key) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return cryptoError("encoding the private key");
-  }
-  return secretText(bio.get());
+  return encode("encoding the private key", Secrecy::Secret, [key](BIO* b) {
+    return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  });
 }
 
 PkiResult<std::string> p12Der(PKCS12* p12) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || i2d_PKCS12_bio(bio.get(), p12) != 1) {
-    return cryptoError("encoding the PKCS#12 bundle");
-  }
-  return secretText(bio.get());
+  return encode("encoding the PKCS#12 bundle", Secrecy::Secret, [p12](BIO* b) { return i2d_PKCS12_bio(b, p12) == 1; });
 }
 
 }  // namespace bulwark::pki::detail

@@ -49,9 +49,14 @@ Extensions extensionsOf(const CertProfile& p, const Subject& s, bool selfSigned)
     exts.emplace_back(NID_ext_key_usage, std::string(p.extKeyUsage));
   }
   switch (p.san) {
-    case SanShape::None: break;
-    case SanShape::DnsOrIp: exts.emplace_back(NID_subject_alt_name, (isIpAddress(s.name) ? "IP:" : "DNS:") + s.name); break;
-    case SanShape::EmailNameAtGroup: exts.emplace_back(NID_subject_alt_name, "email:" + s.name + "@" + s.group); break;
+    case SanShape::None:
+      break;
+    case SanShape::DnsOrIp:
+      exts.emplace_back(NID_subject_alt_name, (isIpAddress(s.name) ? "IP:" : "DNS:") + s.name);
+      break;
+    case SanShape::EmailNameAtGroup:
+      exts.emplace_back(NID_subject_alt_name, "email:" + s.name + "@" + s.group);
+      break;
   }
   exts.emplace_back(NID_subject_key_identifier, "hash");
   if (!selfSigned) {

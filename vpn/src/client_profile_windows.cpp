@@ -49,7 +49,8 @@ std::optional<std::string> windowsScript(const ProfileContext& c) {
     << "param([string]$BundleDir = $PSScriptRoot)\n"
     << "$ErrorActionPreference = 'Stop'\n"
     << "$Name = " << psQuote(c.connName) << "\n\n"
-    << "Import-Certificate -FilePath (Join-Path $BundleDir 'ca.crt') -CertStoreLocation 'Cert:\\LocalMachine\\Root' | Out-Null\n"
+    << "Import-Certificate -FilePath (Join-Path $BundleDir 'ca.crt') "
+    << "-CertStoreLocation 'Cert:\\LocalMachine\\Root' | Out-Null\n"
     << "$Password = Read-Host -AsSecureString -Prompt " << psQuote("PKCS#12 password for " + a.p12FileName) << "\n"
     << "Import-PfxCertificate -FilePath (Join-Path $BundleDir " << psQuote(a.p12FileName)
     << ") -CertStoreLocation 'Cert:\\LocalMachine\\My' -Password $Password | Out-Null\n\n"

@@ -133,8 +133,8 @@ std::optional<OneEsp> pickEsp(const std::vector<std::string>& gateway, const Voc
 }  // namespace detail
 
 std::vector<pki::BundleFile> clientProfiles(const ClientProfileParams& params, const pki::BundleInput& admin) {
-  const detail::ProfileContext c{params, admin, params.gatewayAddress.empty() ? params.gatewayId : params.gatewayAddress,
-                                 "bulwark-" + admin.name};
+  const std::string& address = params.gatewayAddress.empty() ? params.gatewayId : params.gatewayAddress;
+  const detail::ProfileContext c{params, admin, address, "bulwark-" + admin.name};
   std::vector<pki::BundleFile> files;
   std::vector<std::string> missing;
   files.push_back({"swanctl", admin.name + ".swanctl.conf", detail::swanctlProfile(c), 0644});
