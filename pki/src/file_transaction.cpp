@@ -50,8 +50,13 @@ Status writeTemp(const fs::path& tmp, mode_t mode, std::optional<gid_t> group,
   }
   Fd owner(fd);
   Status st = Ok{};
-  if (group && (::fchown(fd, static_cast<uid_t>(-1), *group) != 0 || ::fchmod(fd, mode) != 0)) {
+  if (group && ::fchown(fd, static_cast<uid_t>(-1), *group) != 0) {
     st = ioError("cannot give to the group of its directory", tmp, errno);
+  }
+  // The mode exactly, whatever the umask: bulwark-crl.service runs with UMask=0077, and a
+  // crl.pem or certificate it left 0600 would be unreadable for bulwarkd's own user.
+  if (st && ::fchmod(fd, mode) != 0) {
+    st = ioError("cannot set the mode of", tmp, errno);
   }
   if (st) {
     st = writeAll(fd, data.data(), data.size(), tmp);

@@ -16,7 +16,8 @@ using Status = PkiResult<Ok>;
 
 // Files are staged in memory, then commit() writes each to a temporary file beside its target
 // (created O_EXCL with its final mode, so a key is never readable by others, then fsync'd; a
-// file with a `group` is created 0600 and given to that group before its mode opens to it),
+// file with a `group` is created 0600 and given to that group before its mode opens to it; the
+// mode is set exactly, the umask does not narrow it),
 // and only when every temporary is written moves them into place in the order they were
 // staged: link(2) for create() (refuses an existing target atomically), rename(2) for
 // replace() (the old file kept as a hard link until the end). Stage the index last: it is the

@@ -441,6 +441,24 @@ TEST_F(PkiTest, GatewayKeyIsGroupReadableWhenPrivateIsGroupTraversable) {
   EXPECT_EQ(modeOf(dir_ / "private"), 0710u);  // accepted as private, left as it was
 }
 
+// The modes are the PKI's, not the umask's: bulwark-crl.service renews the CRL with UMask=0077,
+// and bulwarkd (its own user) must still read crl.pem and the certificates.
+TEST_F(PkiTest, FilesGetTheirModesWhateverTheUmask) {
+  const mode_t before = ::umask(077);
+  initPki(dir_);
+  auto alice = issue("alice", "netops");
+  ASSERT_TRUE(pki::revoke(dir_, "alice"));
+  auto renewed = pki::renewCrl(dir_);
+  ::umask(before);
+  ASSERT_TRUE(renewed) << renewed.error().message;
+  for (const fs::path& p : {pki::crlPath(dir_), pki::caCertPath(dir_), pki::gatewayCertPath(dir_),
+                            pki::indexPath(dir_), alice.certPath}) {
+    EXPECT_EQ(modeOf(p), 0644u) << p;
+  }
+  EXPECT_EQ(modeOf(pki::caKeyPath(dir_)), 0600u);
+  EXPECT_EQ(modeOf(pki::gatewayKeyPath(dir_)), 0600u);
+}
+
 TEST_F(PkiTest, Pkcs12OpensWithThePasswordAndHoldsKeyCertAndCa) {
   initPki(dir_);
   pki::IssueOptions opts;
