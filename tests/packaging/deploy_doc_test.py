@@ -15,6 +15,7 @@ the guide says: `systemctl` runs the unit's own ExecStart=/ExecReload= lines (bu
 from the sources, /usr/sbin/bulwarkd -> the built binary), `ssh HOST CMD` runs CMD here.
 
   deploy_doc_test.py --source-dir DIR --bulwarkctl PATH --bulwarkd PATH --sysusers FILE
+                     --tmpfiles FILE --unit FILE     (as CMake configured them: the daemon's user)
 """
 import argparse
 import os
@@ -107,6 +108,8 @@ def main():
     ap.add_argument("--bulwarkctl", required=True)
     ap.add_argument("--bulwarkd", required=True)
     ap.add_argument("--sysusers", required=True)
+    ap.add_argument("--tmpfiles", required=True)
+    ap.add_argument("--unit", required=True)
     ap.add_argument("--inner", help=argparse.SUPPRESS)
     a = ap.parse_args()
     src = os.path.abspath(a.source_dir)
@@ -123,7 +126,8 @@ def main():
     try:
         p = subprocess.run(["unshare", "--mount", "--net", "--propagation", "private", sys.executable,
                             os.path.abspath(__file__), "--source-dir", src, "--bulwarkctl", a.bulwarkctl,
-                            "--bulwarkd", a.bulwarkd, "--sysusers", a.sysusers, "--inner", tmp], timeout=1500)
+                            "--bulwarkd", a.bulwarkd, "--sysusers", a.sysusers, "--tmpfiles", a.tmpfiles,
+                            "--unit", a.unit, "--inner", tmp], timeout=1500)
         print("deploy.md: %d blocks, %d run, %d not run (with their reasons)" %
               (len(all_blocks), len(runnable), len(all_blocks) - len(runnable)))
         return p.returncode
@@ -150,7 +154,7 @@ def inner(a, src, runnable):
     os.makedirs("/usr/share/doc/bulwark/examples")
     shutil.copy(os.path.join(src, "policies/examples/campus.yaml"), "/usr/share/doc/bulwark/examples/")
     sh("systemd-sysusers", a.sysusers)
-    sh("systemd-tmpfiles", "--create", os.path.join(src, "gateway/systemd/bulwark.tmpfiles"))
+    sh("systemd-tmpfiles", "--create", a.tmpfiles)
     os.makedirs("/home/alice")
     with open("/root/pki-backup.pass", "w") as f:
         f.write("doc-test throw-away passphrase\n")
@@ -171,7 +175,7 @@ def inner(a, src, runnable):
             f.write(text)
         os.chmod(os.path.join(bindir, name), 0o755)
     env = dict(os.environ, PATH=bindir + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-               DOCTEST_DIR=t, DOCTEST_UNIT=os.path.join(src, "gateway/systemd/bulwarkd.service"),
+               DOCTEST_DIR=t, DOCTEST_UNIT=os.path.abspath(a.unit),
                DOCTEST_BULWARKD=os.path.abspath(a.bulwarkd), GIT_AUTHOR_NAME="Alice Admin",
                GIT_AUTHOR_EMAIL="alice@example.org", GIT_COMMITTER_NAME="Alice Admin",
                GIT_COMMITTER_EMAIL="alice@example.org", EDITOR="true", PAGER="cat", LC_ALL="C.UTF-8")
