@@ -11,16 +11,23 @@ package's sysusers.d and tmpfiles.d files are applied with systemd-sysusers/-tmp
 and groups land in the VM's throw-away /etc), eth0 and eth1 are dummy interfaces (eth1 carries
 the 802.1Q segments: this runs under QEMU with Debian's kernel, ctest label `kernel`), and the
 starter policy is /etc/bulwark/policy/gateway.yaml as the package installs it. Stand-ins, as
-the guide says: `systemctl` runs the unit's own ExecStart=/ExecReload= lines (bulwarkd.service
-from the sources, /usr/sbin/bulwarkd -> the built binary), `ssh HOST CMD` runs CMD here.
+the guide says: `systemctl` does what bulwarkd.service (as CMake configured it) says, from its
+own lines: ExecStart=/ExecReload= (/usr/sbin/bulwarkd -> the built binary) as its User= with
+AmbientCapabilities= as the only capabilities, in the directories of RuntimeDirectory=/
+StateDirectory=; `ssh HOST CMD` runs CMD here. After the guide's blocks: the deployed layout
+(the daemon's uid and capabilities, the directories' and the PKI's modes and owners, what the
+daemon's user can and cannot read) is checked against what the guide says.
 
   deploy_doc_test.py --source-dir DIR --bulwarkctl PATH --bulwarkd PATH --sysusers FILE
                      --tmpfiles FILE --unit FILE     (as CMake configured them: the daemon's user)
 """
 import argparse
+import grp
 import os
+import pwd
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -57,16 +64,34 @@ def blocks(doc_path):
 
 
 SYSTEMCTL = r'''#!/bin/bash
-# systemctl for the doc test: bulwarkd.service's own ExecStart=/ExecReload= lines, no systemd.
+# systemctl for the doc test, no systemd: it does what bulwarkd.service says, from the unit's own
+# lines. ExecStart=/ExecReload=; the directories of RuntimeDirectory=/StateDirectory= (with their
+# modes) given to User=/Group=; then the daemon as User=/Group= with SupplementaryGroups= (none
+# by default), AmbientCapabilities= as its only capabilities (bounding set CapabilityBoundingSet=),
+# NoNewPrivileges= and UMask=, through setpriv as run-bulwarkd.sh does. Not the sandboxing
+# (ProtectSystem=, ReadOnlyPaths=, SystemCallFilter=, ...): the test's namespace has its own.
 set -euo pipefail
 unit="$DOCTEST_UNIT"; pidfile="$DOCTEST_DIR/bulwarkd.pid"; log="$DOCTEST_DIR/bulwarkd.log"
-execline() { sed -n "s/^$1=//p" "$unit" | head -n 1; }
+val() { sed -n "s/^$1=//p" "$unit" | tail -n 1; }
+caps() { val "$1" | tr 'A-Z ' 'a-z,' | sed 's/cap_//g'; }  # CAP_NET_ADMIN -> net_admin
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 start() {
   running && return 0
-  local cmd; cmd=$(execline ExecStart | sed "s#/usr/sbin/bulwarkd#$DOCTEST_BULWARKD#")
+  local user group supp ambient bounding cmd
+  user=$(val User); group=$(val Group); supp=$(val SupplementaryGroups)
+  ambient=$(caps AmbientCapabilities); bounding=$(caps CapabilityBoundingSet)
+  [ -n "$user" ] && [ -n "$group" ] && [ -n "$ambient" ] ||
+    { echo "doc-test systemctl: no User=/Group=/AmbientCapabilities= in $unit"; exit 1; }
+  install -d -o "$user" -g "$group" -m "$(val RuntimeDirectoryMode)" "/run/$(val RuntimeDirectory)"
+  install -d -o "$user" -g "$group" -m "$(val StateDirectoryMode)" "/var/lib/$(val StateDirectory)"
+  cmd=$(val ExecStart | sed "s#/usr/sbin/bulwarkd#$DOCTEST_BULWARKD#")
+  local groups=--clear-groups; [ -n "$supp" ] && groups="--groups=${supp// /,}"
+  local nnp=; [ "$(val NoNewPrivileges)" = yes ] && nnp=--no-new-privs
   rm -f /run/bulwark/control.sock
-  setsid bash -c "exec $cmd" >>"$log" 2>&1 </dev/null & echo $! >"$pidfile"
+  umask "$(val UMask)"
+  setsid setpriv --reuid="$user" --regid="$group" "$groups" --inh-caps="-all,+$ambient" \
+    --ambient-caps="-all,+$ambient" --bounding-set="-all,+$bounding" $nnp -- \
+    bash -c "exec $cmd" >>"$log" 2>&1 </dev/null & echo $! >"$pidfile"
   for _ in $(seq 1 600); do
     running || { echo "bulwarkd exited:"; tail -n 30 "$log"; exit 1; }
     [ -S /run/bulwark/control.sock ] && bulwarkctl status >/dev/null 2>&1 && return 0
@@ -140,6 +165,44 @@ def sh(*cmd, **kw):
     subprocess.run(list(cmd), check=True, **kw)
 
 
+def layout_problems(t, unit):
+    """The deployment as the guide describes it, checked from outside the daemon: its process's
+    ids and capabilities, the directories and the PKI as the package and `bulwarkctl pki` made
+    them, and what the daemon's user can open (setpriv as that user, not the daemon's word)."""
+    user = next(l.split("=", 1)[1].strip() for l in open(unit) if l.startswith("User="))
+    uid, gid = pwd.getpwnam(user).pw_uid, grp.getgrnam(user).gr_gid
+    problems = []
+    pid = open(os.path.join(t, "bulwarkd.pid")).read().strip()
+    status = dict(l.split(":", 1) for l in open("/proc/%s/status" % pid).read().splitlines())
+    net_admin = "%016x" % (1 << 12)  # CAP_NET_ADMIN
+    want = {"Uid": [str(uid)] * 4, "Gid": [str(gid)] * 4, "CapEff": [net_admin],
+            "CapPrm": [net_admin], "CapBnd": [net_admin], "NoNewPrivs": ["1"], "Groups": []}
+    for key, value in want.items():
+        if status[key].split() != value:
+            problems.append("bulwarkd %s: %s, want %s" % (key, status[key].split(), value))
+    lib = "/var/lib/bulwark"
+    for path, mode, owner, group in ((lib, 0o750, 0, gid), (lib + "/pki", 0o710, 0, gid),
+                                     (lib + "/pki/private", 0o710, 0, gid),
+                                     (lib + "/pki/private/gateway.key", 0o640, 0, gid),
+                                     (lib + "/pki/private/ca.key", 0o600, 0, 0),
+                                     (lib + "/pki/crl.pem", 0o644, 0, 0),
+                                     (lib + "/state", 0o750, uid, gid), ("/run/bulwark", 0o755, uid, gid)):
+        st = os.lstat(path)
+        got = (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+        if got != (mode, owner, group):
+            problems.append("%s: mode %o uid %d gid %d, want %o %d %d" % ((path,) + got + (mode, owner, group)))
+    as_user = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups", "head", "-c", "1"]
+    for path, readable in ((lib + "/pki/private/gateway.key", True), (lib + "/pki/crl.pem", True),
+                           (lib + "/pki/private/ca.key", False), ("/etc/shadow", False)):
+        ok = subprocess.run(as_user + [path], capture_output=True).returncode == 0
+        if ok != readable:
+            problems.append("%s %s by %s" % (path, "readable" if ok else "not readable", user))
+    if subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups", "ls",
+                       lib + "/pki/private"], capture_output=True).returncode == 0:
+        problems.append("%s can list %s/pki/private" % (user, lib))
+    return problems
+
+
 def inner(a, src, runnable):
     t = a.inner
     # private copies of the directories the guide uses
@@ -194,13 +257,22 @@ def inner(a, src, runnable):
             if p.returncode != 0:
                 failed = line
                 break
+        if not failed:
+            problems = layout_problems(t, a.unit)
+            for problem in problems:
+                print("layout: " + problem)
+            if problems:
+                failed = "the deployed layout (above)"
+            else:
+                print("layout: bulwarkd as its own user with CAP_NET_ADMIN only; directories, PKI modes "
+                      "and what its user may read as the guide says")
     finally:
         subprocess.run([os.path.join(bindir, "systemctl"), "stop", "bulwarkd"], env=env)
         log = os.path.join(t, "bulwarkd.log")
         if failed and os.path.exists(log):
             print("bulwarkd log (tail):\n" + open(log).read()[-3000:])
     if failed:
-        print("FAIL: the block at deploy.md:%d" % failed)
+        print("FAIL: %s" % (("the block at deploy.md:%d" % failed) if isinstance(failed, int) else failed))
         return 1
     print("every runnable block of deploy.md passed")
     return 0
