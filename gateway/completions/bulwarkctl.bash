@@ -9,8 +9,8 @@ _bulwarkctl_flags() {
     fmt) echo "--check" ;;
     render | test | counters | confirm | status | reload | events) ;;
     why) echo "-p --policy --iif --libipsec" ;;
-    plan) echo "--detailed-exitcode --direct --only" ;;
-    apply) echo "--direct --only --confirm" ;;
+    plan) echo "--detailed-exitcode --direct --only --local-only" ;;
+    apply) echo "--direct --only --confirm --local-only --resync-peer" ;;
     rollback) ;;
     history) echo "--limit" ;;
     pki) echo "--dir -p --policy" ;;
