@@ -30,7 +30,10 @@ mkdir -p "$ROOT/tmp/debs"
 cp "$DEBS"/bulwark_*.deb "$DEBS"/bulwark-console_*.deb "$ROOT/tmp/debs/"
 mount -t proc proc "$ROOT/proc"
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
-in_root sh -c 'cd /tmp/debs && apt-get install -y --no-install-recommends ./*.deb' >"$ROOT.apt.log" 2>&1 ||
+# mmdebstrap leaves the root without package lists or a resolver: apt would find no dependency.
+cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+in_root sh -c 'apt-get update && cd /tmp/debs && apt-get install -y --no-install-recommends ./*.deb' \
+  >"$ROOT.apt.log" 2>&1 ||
   { tail -40 "$ROOT.apt.log"; rm -f "$ROOT.apt.log"; exit 1; }
 rm -f "$ROOT.apt.log"
 
@@ -70,7 +73,7 @@ check "bash and zsh completions" sh -c 'bash -n /usr/share/bash-completion/compl
 check "desktop entry and icon" test -f /usr/share/applications/bulwark-console.desktop \
   -a -f /usr/share/icons/hicolor/scalable/apps/bulwark-console.svg
 if in_root test -x /usr/bin/systemd-analyze; then
-  check "systemd-analyze verify the units" systemd-analyze verify /lib/systemd/system/bulwarkd.service \
+  check "systemd-analyze verify the units" systemd-analyze verify --man=no /lib/systemd/system/bulwarkd.service \
     /lib/systemd/system/bulwark-crl.service /lib/systemd/system/bulwark-crl.timer
 fi
 check "bulwark-console starts (offscreen) and prints its usage" sh -c \
