@@ -10,7 +10,7 @@ _bulwarkctl_flags() {
     render | test | counters | confirm | status | reload | events) ;;
     why) echo "-p --policy --iif --libipsec" ;;
     plan) echo "--detailed-exitcode --direct --only --local-only" ;;
-    apply) echo "--direct --only --confirm --local-only --resync-peer" ;;
+    apply) echo "--direct --only --confirm --local-only --resync-peer --keep-established" ;;
     rollback) ;;
     history) echo "--limit" ;;
     pki) echo "--dir -p --policy" ;;
