@@ -3,6 +3,9 @@
 # dev, asan and fuzz presets once each, checks that every file the build and the binaries use
 # comes from tools/packages.txt, runs every test in each preset, and a bounded fuzz run.
 #   FUZZ_SECONDS=60 (default)  JOBS=$(nproc) (default)
+#   BULWARK_DEBS=1: also build the Debian packages (tools/build-debs.sh: a release build of the
+#     whole product plus lintian, ~10 min of two idle cores, far more under load) and install
+#     them in a fresh Debian 12 root (ctest -L package). Off by default: beyond CI's budget.
 # Any failure ends with one line naming the step and what to do.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
@@ -45,14 +48,23 @@ for preset in dev asan; do
   fi
   step "test $preset" "see the failed tests above (ctest --preset $preset -R NAME --output-on-failure reruns one)"
   show "test $preset"
-  # The kernel group (802.1Q, kernel ESP) needs a real kernel: it runs once, below, in one QEMU boot.
-  ctest --preset "$preset" -j"$JOBS" -LE kernel
+  # The kernel group (802.1Q, kernel ESP) needs a real kernel: it runs once, below, in one QEMU
+  # boot; the package group (a release build of the .debs) below, with BULWARK_DEBS=1 only.
+  ctest --preset "$preset" -j"$JOBS" -LE "kernel|package"
 done
 
 step "kernel tests under QEMU" "see the failed test above; tests/kernel/README.md says how to run one alone"
 show "kernel tests under QEMU, ONE VM boot: 802.1Q VLANs, the campus matrix over VLANs, kernel ESP, bulwarkd links"
 # Each kernel test's command is run-in-kernel.sh again, which inside the VM just runs it.
-tests/kernel/run-in-kernel.sh --verbose --timeout 900 -- ctest --preset dev -L kernel --output-on-failure
+tests/kernel/run-in-kernel.sh --verbose --timeout 1500 -- ctest --preset dev -L kernel --output-on-failure
+
+if [ "${BULWARK_DEBS:-0}" = 1 ]; then
+  step "packages" "see build-debs.sh's or install_test.sh's failure above (tools/build-debs.sh; tests/packaging/install_test.sh build/dev/tests/packaging/debs reruns the install)"
+  show "packages: build the .debs (release build, lintian) and install them in a fresh Debian 12 root"
+  BULWARK_DEBS=1 ctest --preset dev -L package --output-on-failure
+else
+  show "packages: not built (BULWARK_DEBS=1 tests/run-all.sh builds the .debs and installs them in a fresh root)"
+fi
 
 step "build fuzz" "see the compiler's error above (clang-14 from tools/packages.txt)"
 show "build fuzz"

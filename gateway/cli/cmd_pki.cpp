@@ -11,8 +11,9 @@
 #include <memory>
 #include <optional>
 
+#include "bulwark/pki/pki.h"
 #include "bulwark/policies/loader.h"
-#include "bulwark/vpn/pki.h"
+#include "bulwark/vpn/client_profiles.h"
 #include "commands.h"
 #include "output.h"
 
@@ -20,7 +21,7 @@ namespace bulwark::cli {
 
 namespace {
 
-namespace pki = bulwark::vpn::pki;
+namespace pki = bulwark::pki;
 
 constexpr int kExitFailure = 1;
 
@@ -32,6 +33,7 @@ struct PkiArgs {
   std::string out;
   std::string passwordFile;
   std::string localId;
+  std::string address;  // issue: where clients connect (default: the gateway's identity)
   CLI::Option* policyOpt = nullptr;  // owned by the CLI::App
 };
 
@@ -130,6 +132,8 @@ int runGateway(const PkiArgs& a, const std::string& policyPath, const GlobalOpti
 int runIssue(const PkiArgs& a, const std::string& policyPath, const GlobalOptions& opts) {
   pki::IssueOptions io;
   io.outDir = a.out;
+  // The client profiles carry exactly what the gateway's charon offers and expects.
+  vpn::ClientProfileParams profile{{}, a.address, vpn::defaultProposals()};
   if (a.policyOpt != nullptr && a.policyOpt->count() > 0) {
     auto pv = loadVpn(policyPath, opts);
     if (!pv.vpn) {
@@ -140,10 +144,17 @@ int runIssue(const PkiArgs& a, const std::string& policyPath, const GlobalOption
       std::cerr << "bulwarkctl pki issue: the policy has no VPN group '" << a.group << "'\n";
       return kExitFailure;
     }
-    io.gatewayId = pv.vpn->localId;
-    io.ikeProposals = pv.vpn->ikeProposals;
-    io.espProposals = pv.vpn->espProposals;
+    profile.gatewayId = pv.vpn->localId;
+    profile.proposals = vpn::gatewayProposals(*pv.vpn);
   }
+  if (profile.gatewayId.empty()) {
+    auto id = pki::activeGatewayId(a.dir);
+    if (!id) {
+      return fail(id.error());
+    }
+    profile.gatewayId = *id;
+  }
+  io.bundle = [&profile](const pki::BundleInput& admin) { return vpn::clientProfiles(profile, admin); };
   if (!a.passwordFile.empty()) {
     auto pw = readPasswordFile(a.passwordFile);
     if (!pw) {
@@ -166,9 +177,10 @@ int runIssue(const PkiArgs& a, const std::string& policyPath, const GlobalOption
                          {{"key", cert->keyPath.string()},
                           {"cert", cert->certPath.string()},
                           {"p12", cert->p12Path.string()},
-                          {"ca", cert->caCertPath.string()},
-                          {"swanctl", cert->swanctlPath.string()},
-                          {"readme", cert->readmePath.string()}}}};
+                          {"ca", cert->caCertPath.string()}}}};
+    for (const auto& [label, path] : cert->bundleFiles) {
+      j["files"][label] = path.string();
+    }
     if (!cert->generatedPassword.empty()) {
       j["p12Password"] = cert->generatedPassword;
     }
@@ -178,8 +190,11 @@ int runIssue(const PkiArgs& a, const std::string& policyPath, const GlobalOption
               << pki::isoTime(cert->notAfter) << ")\n"
               << "  bundle in " << cert->p12Path.parent_path().string() << ": " << cert->p12Path.filename().string()
               << ", " << cert->keyPath.filename().string() << " (0600), " << cert->certPath.filename().string()
-              << ", ca.crt, " << cert->swanctlPath.filename().string() << ", "
-              << cert->readmePath.filename().string() << '\n';
+              << ", ca.crt";
+    for (const auto& [label, path] : cert->bundleFiles) {
+      std::cout << ", " << path.filename().string();
+    }
+    std::cout << '\n';
     if (!cert->generatedPassword.empty()) {
       std::cout << "PKCS#12 password (shown once, not stored): " << cert->generatedPassword << '\n';
     }
@@ -279,10 +294,12 @@ void registerPkiCommands(Registry& r) {
   init->add_option("--ca-name", a->caName, "CA subject CN (default: the policy's vpn.ca)");
   init->callback([&r, a] { r.action = [&r, a] { return runInit(*a, r.path, r.opts); }; });
 
-  auto* issue = pkiCmd->add_subcommand("issue", "Issue an admin certificate, key, PKCS#12 bundle and client profile");
+  auto* issue = pkiCmd->add_subcommand("issue", "Issue an admin certificate, key, PKCS#12 bundle and client profiles (swanctl, Apple, Android, NetworkManager, Windows)");
   issue->add_option("NAME", a->name, "Admin name (the certificate's CN)")->required();
   issue->add_option("--group", a->group, "VPN group (the certificate's OU); checked against -p POLICY")->required();
   issue->add_option("--out", a->out, "Output directory (default <dir>/issued/NAME)");
+  issue->add_option("--address", a->address,
+                    "Gateway address the client profiles connect to (default: the gateway's identity, vpn.local_id)");
   issue->add_option("--password-file", a->passwordFile, "Read the PKCS#12 password from this file (else one is generated and shown once)");
   issue->callback([&r, a] { r.action = [&r, a] { return runIssue(*a, r.path, r.opts); }; });
 

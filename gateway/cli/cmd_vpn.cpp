@@ -16,10 +16,10 @@
 #include <iostream>
 #include <memory>
 
+#include "bulwark/pki/pki.h"
 #include "bulwark/policies/loader.h"
 #include "bulwark/vpn/charon_config.h"
 #include "bulwark/vpn/credentials.h"
-#include "bulwark/vpn/pki.h"
 #include "bulwark/vpn/tunnels.h"
 #include "commands.h"
 #include "output.h"
@@ -28,7 +28,7 @@ namespace bulwark::cli {
 
 namespace {
 
-namespace pki = bulwark::vpn::pki;
+namespace pki = bulwark::pki;
 using vpn::ViciError;
 
 constexpr int kExitFailure = 1;

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   using namespace bulwark::cli;
   CLI::App app{"bulwarkctl: the Bulwark gateway's command-line tool"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("bulwarkctl ") + BULWARK_VERSION);
   GlobalOptions opts;
   app.add_flag("--json", opts.json, "Machine-readable JSON output");
 

@@ -17,6 +17,7 @@
 #include <map>
 
 #include "bulwark/gateway/protocol.h"
+#include "bulwark/pki/pki.h"
 #include "bulwark/policies/model.h"
 #include "control_server.h"
 #include "counter_worker.h"
@@ -52,7 +53,7 @@ struct Options {
   std::string drift = "repair";
   std::string changeGroup = gateway::kGroupChange;
   std::string viewGroup = gateway::kGroupView;
-  std::string pkiDir = "/var/lib/bulwark/pki";  // vpn::pki::kDefaultDir
+  std::string pkiDir = pki::kDefaultDir;
   int maxConfirm = 3600;
   int driftIntervalSeconds = 30;
   bool noJournal = false;
@@ -471,6 +472,7 @@ int run(const Options& opt) {
 int main(int argc, char** argv) {
   Options opt;
   CLI::App app{"bulwarkd: the Bulwark gateway daemon"};
+  app.set_version_flag("--version", std::string("bulwarkd ") + BULWARK_VERSION);
   app.add_option("--policy", opt.policyDir, "Policy file or directory")->required();
   app.add_option("--socket", opt.socketPath, "Control socket path")->capture_default_str();
   app.add_option("--state-dir", opt.stateDir, "History and audit log directory")->capture_default_str();

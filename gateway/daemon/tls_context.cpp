@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <memory>
 
+#include "bulwark/pki/pki.h"
+
 namespace bulwark::daemon {
 
 namespace {
@@ -35,7 +37,7 @@ std::string entryText(X509_NAME_ENTRY* e) {
 }  // namespace
 
 TlsFiles tlsFilesOfPki(const std::filesystem::path& pkiDir) {
-  return TlsFiles{pkiDir / "ca.crt", pkiDir / "gateway.crt", pkiDir / "private" / "gateway.key", pkiDir / "crl.pem"};
+  return TlsFiles{pki::caCertPath(pkiDir), pki::gatewayCertPath(pkiDir), pki::gatewayKeyPath(pkiDir), pki::crlPath(pkiDir)};
 }
 
 gateway::Result<SslCtxPtr> makeServerContext(const TlsFiles& files) {

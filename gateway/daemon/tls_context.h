@@ -45,14 +45,14 @@ using SslPtr = ossl::SslPtr;
 struct TlsFiles {
   std::filesystem::path caCert, serverCert, serverKey, crl;
 };
-// The files of a PKI directory laid out by vpn::pki (ca.crt, gateway.crt, private/gateway.key,
+// The files of a PKI directory laid out by pki (ca.crt, gateway.crt, private/gateway.key,
 // crl.pem).
 [[nodiscard]] TlsFiles tlsFilesOfPki(const std::filesystem::path& pkiDir);
 
 [[nodiscard]] gateway::Result<SslCtxPtr> makeServerContext(const TlsFiles& files);
 
 // Who a verified client certificate names. Bulwark's admin certificates have exactly
-// CN=<name>, OU=<group> (vpn::pki::issue); anything else has no identity.
+// CN=<name>, OU=<group> (pki::issue); anything else has no identity.
 struct CertIdentity {
   std::string cn;
   std::string group;   // the OU

@@ -1,5 +1,5 @@
 // The remote control API's pure parts and its certificate handling, with certificates from
-// the project's own PKI (vpn::pki, as `bulwarkctl pki` makes them): certificate → identity →
+// the project's own PKI (pki, as `bulwarkctl pki` makes them): certificate → identity →
 // role, the request dispatch (the view role cannot change), the policy's gateway.control,
 // and the server context's reload when the CRL changes (fail closed on a broken one).
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@
 #include "bulwark/firewall/compiler.h"
 #include "bulwark/firewall/render.h"
 #include "bulwark/policies/loader.h"
-#include "bulwark/vpn/pki.h"
+#include "bulwark/pki/pki.h"
 #include "tls_context.h"
 #include "tls_listener.h"
 #include "bulwark/base/unique_fd.h"
@@ -22,7 +22,7 @@ namespace bulwark::daemon {
 namespace {
 
 namespace fs = std::filesystem;
-namespace pki = vpn::pki;
+namespace pki = pki;
 
 class TempDir {
  public:

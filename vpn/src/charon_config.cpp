@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <set>
 
+#include "bulwark/pki/pki.h"
 #include "bulwark/policies/resolve.h"
 #include "bulwark/vpn/charon_config.h"
-#include "bulwark/vpn/pki.h"
 
 namespace bulwark::vpn {
 
@@ -103,8 +103,9 @@ ConfigResult charonConfigFromPolicy(const policies::Policy& policy, Credentials 
     result.errors.push_back("vpn: no gateway certificate/key (run `bulwarkctl pki issue-gateway`)");
   }
   const policies::PolicyIndex index(policy);
-  const auto& ike = vpn.ikeProposals.empty() ? kDefaultIkeProposals : vpn.ikeProposals;
-  const auto& esp = vpn.espProposals.empty() ? kDefaultEspProposals : vpn.espProposals;
+  const Proposals proposals = gatewayProposals(vpn);
+  const auto& ike = proposals.ike;
+  const auto& esp = proposals.esp;
 
   for (const auto& g : vpn.groups) {
     std::vector<Prefix> reach;

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "bulwark/vpn/pki.h"
+#include "bulwark/pki/pki.h"
 
 namespace bulwark::vpn {
 namespace {

@@ -7,8 +7,7 @@
 //     gateway's, remote id = pki::groupRemoteId(G) ("CN=*, OU=G") pinned to Bulwark's CA,
 //     pools = "bulwark-pool-G", one CHILD_SA whose local_ts are the prefixes G may reach;
 //   pool "bulwark-pool-G": addrs = G's pool prefix.
-// Proposals default to AES-GCM-256 / PRF-SHA384 / X25519 or ECP-256 unless the policy's
-// vpn.ike_proposals / vpn.esp_proposals say otherwise.
+// Proposals: gatewayProposals() (proposals.h), which the client profiles use too.
 //
 // charon's list-conns does not show proposals, pools or certificates, so the CHILD_SA is
 // named "G-<digest>": 8 hex digits of a hash over the whole connection definition. A
@@ -21,6 +20,7 @@
 
 #include "bulwark/policies/model.h"
 #include "bulwark/policies/net.h"
+#include "bulwark/vpn/proposals.h"
 #include "bulwark/vpn/vici_client.h"
 #include "bulwark/vpn/vici_commands.h"
 #include "bulwark/vpn/vici_message.h"
@@ -30,11 +30,6 @@ namespace bulwark::vpn {
 inline constexpr std::string_view kOwnedPrefix = "bulwark-";
 [[nodiscard]] std::string connectionName(std::string_view group);  // bulwark-admin-<group>
 [[nodiscard]] std::string poolName(std::string_view group);        // bulwark-pool-<group>
-
-inline const std::vector<std::string> kDefaultIkeProposals = {"aes256gcm16-prfsha384-x25519",
-                                                              "aes256gcm16-prfsha384-ecp256"};
-inline const std::vector<std::string> kDefaultEspProposals = {"aes256gcm16-x25519", "aes256gcm16-ecp256",
-                                                              "aes256gcm16"};
 
 // PEM texts (the CLI reads them from the PKI directory).
 struct Credentials {

@@ -1,6 +1,7 @@
 #pragma once
-// Internals of the PKI: RAII owners for every OpenSSL object, file helpers that create
-// secrets with mode 0600 from the first syscall, the index and the profile texts.
+// Internals of the PKI: RAII owners for every OpenSSL object, file helpers, the index, the
+// CRL. Writing goes through FileTransaction (file_transaction.h), certificates through
+// mint() (issuance.h).
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -21,9 +22,10 @@
 #include <sys/types.h>
 
 #include "bulwark/base/openssl.h"
-#include "bulwark/vpn/pki.h"
+#include "bulwark/pki/pki.h"
+#include "file_transaction.h"
 
-namespace bulwark::vpn::pki::detail {
+namespace bulwark::pki::detail {
 
 namespace fs = std::filesystem;
 
@@ -66,24 +68,14 @@ PkiError cryptoError(std::string_view what);  // drains OpenSSL's error queue in
 PkiError ioError(std::string_view what, const fs::path& path, int err);
 PkiError makeError(PkiErrorKind kind, std::string message);
 
-// Success of an operation without a value.
-struct Ok {};
-using Status = PkiResult<Ok>;
-
 // ---- files ----
-// mkdir with mode; an existing directory is accepted when `mustBePrivate` is false or its
-// mode has no group/other bits.
-Status makeDir(const fs::path& path, mode_t mode, bool mustBePrivate);
-// O_CREAT|O_EXCL|O_NOFOLLOW with `mode`; `write` gets the fd. On failure the file is removed.
-Status createExclusive(const fs::path& path, mode_t mode, const std::string& data);
-// 0600, PKCS#8 PEM; with `readers`: 0640 and that group (the gateway key, for bulwarkd).
-Status writeKeyFile(const fs::path& path, EVP_PKEY* key, std::optional<gid_t> readers = std::nullopt);
+// mkdir with mode: true when it made the directory. An existing directory is accepted when
+// `mustBePrivate` is false or it is the current user's with mode 0700, or 0710: its group may
+// then open a file it knows the name of (bulwarkd's group: the gateway key) but list nothing.
+PkiResult<bool> makeDir(const fs::path& path, mode_t mode, bool mustBePrivate);
 // The group that may read the gateway key: private/'s group when private/ is 0710 (bulwarkd's
 // group may open the key by name but not list the directory or read ca.key), else none.
 std::optional<gid_t> gatewayKeyReaders(const fs::path& dir);
-Status writeP12File(const fs::path& path, PKCS12* p12);                      // 0600, DER
-// Write to <path>.tmp (O_EXCL, mode), fsync, rename over `path`.
-Status writeAtomic(const fs::path& path, mode_t mode, const std::string& data);
 PkiResult<std::string> readFile(const fs::path& path);
 bool pathExists(const fs::path& path);  // lstat: a dangling symlink counts
 
@@ -100,26 +92,14 @@ class DirLock {
   Fd fd_;
 };
 
-// Removes the listed files at scope exit unless commit() was called (undo partial writes).
-class Rollback {
- public:
-  Rollback() = default;
-  Rollback(const Rollback&) = delete;
-  Rollback& operator=(const Rollback&) = delete;
-  ~Rollback();
-  void add(fs::path p) { paths_.push_back(std::move(p)); }
-  void commit() { paths_.clear(); }
-
- private:
-  std::vector<fs::path> paths_;
-};
-
 // ---- OpenSSL building blocks ----
 PkiResult<PkeyPtr> generateKey();  // ECDSA P-256
 PkiResult<PkeyPtr> loadKey(const fs::path& path);
 PkiResult<X509Ptr> loadCert(const fs::path& path);
 PkiResult<std::string> certPem(X509* cert);
 PkiResult<std::string> crlPem(X509_CRL* crl);
+PkiResult<std::string> keyPem(EVP_PKEY* key);  // PKCS#8 PEM, unencrypted (a secret: wiped by the transaction)
+PkiResult<std::string> p12Der(PKCS12* p12);
 std::string serialHex(const ASN1_INTEGER* serial);
 PkiResult<Asn1IntPtr> serialFromHex(const std::string& hex);
 PkiResult<Asn1IntPtr> randomSerial();  // 128 random bits, positive, nonzero
@@ -146,19 +126,13 @@ struct Index {
   [[nodiscard]] bool hasSerial(std::string_view serial) const;
 };
 PkiResult<Index> loadIndex(const fs::path& dir);
-Status saveIndex(const fs::path& dir, const Index& index);
+void stageIndex(FileTransaction& tx, const fs::path& dir, const Index& index);
 
-// Signs and writes crl.pem from the index's revoked entries with number index.crlNumber.
-PkiResult<CrlInfo> writeCrl(const fs::path& dir, const Index& index, X509* ca, EVP_PKEY* caKey);
+// Signs crl.pem from the index's revoked entries with number index.crlNumber; staged in tx.
+PkiResult<CrlInfo> stageCrl(FileTransaction& tx, const fs::path& dir, const Index& index, X509* ca,
+                            EVP_PKEY* caKey);
 
-// ---- profile texts ----
-struct ProfileParams {
-  std::string name, group, identity, gatewayId, gatewayAddress;
-  std::vector<std::string> ikeProposals, espProposals;
-};
-std::string swanctlProfile(const ProfileParams& p);
-std::string readmeText(const ProfileParams& p);
 // A password for the PKCS#12 bundle: 100 random bits in 4 groups of 5 unambiguous chars.
 PkiResult<std::string> generatePassword();
 
-}  // namespace bulwark::vpn::pki::detail
+}  // namespace bulwark::pki::detail

@@ -1,4 +1,4 @@
-// The admin-VPN PKI against OpenSSL's own verifier (X509_STORE / X509_verify_cert), the
+// The admin PKI against OpenSSL's own verifier (X509_STORE / X509_verify_cert), the
 // `openssl` command as an independent witness, and bulwarkctl's output (no secrets).
 #include <gtest/gtest.h>
 
@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "bulwark/vpn/pki.h"
+#include "bulwark/pki/pki.h"
 
-namespace pki = bulwark::vpn::pki;
+namespace pki = bulwark::pki;
 namespace fs = std::filesystem;
 
 namespace {
@@ -250,14 +250,108 @@ TEST_F(PkiTest, IssuedAdminCertificateVerifiesAndCarriesNameGroupSanEku) {
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   ASSERT_TRUE(key);
   EXPECT_EQ(X509_check_private_key(cert.get(), key.get()), 1);
-  // the profile names the gateway and the identity
-  const std::string conf = slurp(alice.swanctlPath);
-  EXPECT_NE(conf.find("id = \"CN=alice, OU=netops\""), std::string::npos);
-  EXPECT_NE(conf.find("id = vpn.example.org"), std::string::npos);
-  EXPECT_NE(conf.find("vips = 0.0.0.0"), std::string::npos);
-  EXPECT_NE(conf.find("proposals = aes256gcm16-prfsha384-x25519-ecp256"), std::string::npos);
-  EXPECT_NE(slurp(alice.readmePath).find("NetworkManager"), std::string::npos);
-  EXPECT_NE(slurp(alice.readmePath).find("Android"), std::string::npos);
+  // without a bundle function the bundle is the key material alone
+  EXPECT_TRUE(alice.bundleFiles.empty());
+  std::set<std::string> names;
+  for (const auto& f : fs::directory_iterator(alice.keyPath.parent_path())) {
+    names.insert(f.path().filename().string());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"alice.key", "alice.crt", "alice.p12", "ca.crt"}));
+}
+
+// The bundle function sees the admin's material and its files join the same transaction.
+TEST_F(PkiTest, BundleFilesAreWrittenWithTheirModesFromTheAdminsMaterial) {
+  initPki(dir_);
+  pki::IssueOptions opts;
+  opts.password = "a given password";
+  std::string seenP12;
+  opts.bundle = [&](const pki::BundleInput& in) {
+    seenP12 = in.p12;
+    EXPECT_EQ(in.identity, "CN=alice, OU=netops");
+    EXPECT_EQ(in.caName, "Bulwark Test Admin CA");
+    EXPECT_EQ(in.p12FileName, "alice.p12");
+    EXPECT_NE(in.certPem.find("BEGIN CERTIFICATE"), std::string::npos);
+    EXPECT_NE(in.caPem.find("BEGIN CERTIFICATE"), std::string::npos);
+    return std::vector<pki::BundleFile>{{"one", "alice.one", "public\n", 0644}, {"two", "alice.two", "secret\n", 0600}};
+  };
+  auto alice = pki::issue(dir_, "alice", "netops", opts);
+  ASSERT_TRUE(alice) << alice.error().message;
+  ASSERT_EQ(alice->bundleFiles.size(), 2u);
+  EXPECT_EQ(alice->bundleFiles[0].first, "one");
+  EXPECT_EQ(alice->bundleFiles[1].second, alice->p12Path.parent_path() / "alice.two");
+  EXPECT_EQ(slurp(alice->bundleFiles[0].second), "public\n");
+  EXPECT_EQ(modeOf(alice->bundleFiles[0].second), 0644u);
+  EXPECT_EQ(modeOf(alice->bundleFiles[1].second), 0600u);
+  EXPECT_EQ(seenP12, slurp(alice->p12Path));
+  EXPECT_EQ(seenP12.find("a given password"), std::string::npos);
+
+  // a bundle file may not leave the bundle directory
+  opts.outDir = root_ / "bob";
+  opts.bundle = [](const pki::BundleInput&) { return std::vector<pki::BundleFile>{{"x", "../escape", "x", 0644}}; };
+  auto bob = pki::issue(dir_, "bob", "netops", opts);
+  ASSERT_FALSE(bob);
+  EXPECT_EQ(bob.error().kind, pki::PkiErrorKind::Invalid);
+  EXPECT_FALSE(fs::exists(root_ / "escape"));
+  EXPECT_FALSE(fs::exists(root_ / "bob"));
+}
+
+// Every file of an issuance appears or none does: a step failing half-way (here: the CA's
+// archive directory is not a directory, or a bundle file's name is taken) leaves no key, no
+// certificate, no temporary file, no new directory and the index as it was.
+TEST_F(PkiTest, AnIssuanceFailingHalfWayLeavesNothingBehind) {
+  initPki(dir_);
+  auto snapshot = [&] {
+    std::set<std::string> all;
+    for (const auto& f : fs::recursive_directory_iterator(root_)) {
+      all.insert(f.path().string());
+    }
+    return all;
+  };
+  const std::string indexBefore = slurp(pki::indexPath(dir_));
+
+  // the archive copy fails after the bundle's files were staged
+  fs::remove_all(dir_ / "certs");
+  { std::ofstream(dir_ / "certs") << "not a directory\n"; }
+  const auto before = snapshot();
+  auto alice = pki::issue(dir_, "alice", "netops");
+  ASSERT_FALSE(alice);
+  EXPECT_EQ(snapshot(), before);
+  EXPECT_EQ(slurp(pki::indexPath(dir_)), indexBefore);
+  fs::remove(dir_ / "certs");
+  fs::create_directory(dir_ / "certs");
+
+  // a bundle file's name is taken: found when the files move into place, after the key,
+  // certificate and PKCS#12 already did
+  const fs::path out = root_ / "bundle";
+  fs::create_directories(out / "alice.zz");
+  const auto before2 = snapshot();
+  pki::IssueOptions opts;
+  opts.outDir = out;
+  opts.bundle = [](const pki::BundleInput&) { return std::vector<pki::BundleFile>{{"zz", "alice.zz", "x", 0644}}; };
+  auto again = pki::issue(dir_, "alice", "netops", opts);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, pki::PkiErrorKind::Conflict);
+  EXPECT_EQ(snapshot(), before2);
+  EXPECT_EQ(slurp(pki::indexPath(dir_)), indexBefore);
+
+  // and then it works
+  fs::remove(out / "alice.zz");
+  ASSERT_TRUE(pki::issue(dir_, "alice", "netops", opts));
+}
+
+// A CA's init that fails half-way (certs/ cannot be made) leaves nothing of itself behind.
+TEST_F(PkiTest, AnInitFailingHalfWayLeavesNothingBehind) {
+  fs::create_directories(dir_);
+  { std::ofstream(dir_ / "certs") << "not a directory\n"; }
+  auto refused = pki::init(dir_, "CA");
+  ASSERT_FALSE(refused);
+  std::set<std::string> left;
+  for (const auto& f : fs::directory_iterator(dir_)) {
+    left.insert(f.path().filename().string());
+  }
+  EXPECT_EQ(left, (std::set<std::string>{"certs", ".lock"}));  // no private/, no key, no index
+  fs::remove(dir_ / "certs");
+  ASSERT_TRUE(pki::init(dir_, "CA"));
 }
 
 TEST_F(PkiTest, SerialsAreUniqueAndListShowsEveryCertificate) {
@@ -282,10 +376,13 @@ TEST_F(PkiTest, SerialsAreUniqueAndListShowsEveryCertificate) {
 
 TEST_F(PkiTest, IssueRefusesDuplicatesBadNamesAndMissingGateway) {
   ASSERT_TRUE(pki::init(dir_, "CA"));
-  auto noGw = pki::issue(dir_, "alice", "netops");
+  auto noGw = pki::activeGatewayId(dir_);
   ASSERT_FALSE(noGw);
   EXPECT_EQ(noGw.error().kind, pki::PkiErrorKind::NotFound);
   ASSERT_TRUE(pki::issueGateway(dir_, "192.0.2.1"));
+  auto gwId = pki::activeGatewayId(dir_);
+  ASSERT_TRUE(gwId);
+  EXPECT_EQ(*gwId, "192.0.2.1");
   issue("alice", "netops");
   auto dup = pki::issue(dir_, "alice", "dba");
   ASSERT_FALSE(dup);
@@ -342,6 +439,24 @@ TEST_F(PkiTest, GatewayKeyIsGroupReadableWhenPrivateIsGroupTraversable) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(st.st_gid, daemonGroup);
   EXPECT_EQ(modeOf(dir_ / "private"), 0710u);  // accepted as private, left as it was
+}
+
+// The modes are the PKI's, not the umask's: bulwark-crl.service renews the CRL with UMask=0077,
+// and bulwarkd (its own user) must still read crl.pem and the certificates.
+TEST_F(PkiTest, FilesGetTheirModesWhateverTheUmask) {
+  const mode_t before = ::umask(077);
+  initPki(dir_);
+  auto alice = issue("alice", "netops");
+  ASSERT_TRUE(pki::revoke(dir_, "alice"));
+  auto renewed = pki::renewCrl(dir_);
+  ::umask(before);
+  ASSERT_TRUE(renewed) << renewed.error().message;
+  for (const fs::path& p : {pki::crlPath(dir_), pki::caCertPath(dir_), pki::gatewayCertPath(dir_),
+                            pki::indexPath(dir_), alice.certPath}) {
+    EXPECT_EQ(modeOf(p), 0644u) << p;
+  }
+  EXPECT_EQ(modeOf(pki::caKeyPath(dir_)), 0600u);
+  EXPECT_EQ(modeOf(pki::gatewayKeyPath(dir_)), 0600u);
 }
 
 TEST_F(PkiTest, Pkcs12OpensWithThePasswordAndHoldsKeyCertAndCa) {
@@ -530,6 +645,13 @@ TEST_F(PkiTest, BulwarkctlIssuePrintsNoSecrets) {
   CmdResult issued = runCmd(ctl + "issue alice --group netops -p " + policy, root_);
   ASSERT_EQ(issued.status, 0) << issued.output;
   const fs::path bundle = dir_ / "issued" / "alice";
+  // the client profiles for every kind of client sit next to the PKCS#12 (formats:
+  // tests/vpn/check_client_profiles.py)
+  for (const char* f : {"alice.swanctl.conf", "alice.mobileconfig", "alice.sswan", "alice.nmconnection", "alice.ps1",
+                        "alice.README.txt"}) {
+    EXPECT_TRUE(fs::exists(bundle / f)) << f;
+    EXPECT_NE(issued.output.find(f), std::string::npos) << f;
+  }
   // no line of any private key's PEM body appears
   for (const fs::path& keyFile : {bundle / "alice.key", pki::caKeyPath(dir_), pki::gatewayKeyPath(dir_)}) {
     std::istringstream pem(slurp(keyFile));

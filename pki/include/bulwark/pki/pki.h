@@ -1,5 +1,7 @@
 #pragma once
-// Bulwark's admin-VPN PKI: one CA, the gateway's certificate, one certificate per admin.
+// Bulwark's admin PKI: one CA, the gateway's certificate, one certificate per admin. Used by
+// the VPN (charon's credentials and group identities), bulwarkd's TLS listener (the same CA,
+// gateway certificate and CRL) and `bulwarkctl pki`.
 // OpenSSL 3 EVP APIs only; every key is ECDSA P-256 signed with SHA-256 (charon 5.9.8,
 // NetworkManager-strongswan and the strongSwan Android app all accept it).
 //
@@ -15,10 +17,13 @@
 //   crl.pem                the current CRL (v2, crlNumber, AKI; nextUpdate = now + 7 days)
 //   certs/<SERIAL>.crt     a copy of every issued certificate
 //   index.json             who has which serial, group, validity, revocation; crlNumber
-//   issued/<name>/ (0700)  default output of issue(): <name>.key .crt .p12 .swanctl.conf
-//                          .README.txt and ca.crt (the admin's bundle; hand it over, then
-//                          delete it)
+//   issued/<name>/ (0700)  default output of issue(): <name>.key .crt .p12, ca.crt and the
+//                          client profiles the caller adds (IssueOptions::bundle; bulwarkctl
+//                          adds vpn::clientProfiles: swanctl, Apple, Android, NetworkManager,
+//                          Windows, README): the admin's bundle; hand it over, then delete it
 // Changes take an exclusive flock on <dir>/.lock, so concurrent bulwarkctl runs serialize.
+// Every change is one transaction: all its files (key, certificate, bundle, archive copy, CRL,
+// index) appear together or none does, also when a step fails half-way.
 //
 // How charon (VICI side) tells groups apart — identity matching, verified against the
 // strongSwan 5.9.8 sources (src/swanctl/swanctl.opt, conf/options/charon.opt,
@@ -40,8 +45,11 @@
 // Revocation: revoke() rewrites crl.pem; hand it to charon with load-cert {type = X509_CRL,
 // data = <PEM>} after every revoke()/renewCrl() (renew before nextUpdate, e.g. daily).
 // Keys are PKCS#8 PEM ("BEGIN PRIVATE KEY"): load-key with type = ecdsa (or any).
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,14 +57,9 @@
 
 #include "bulwark/base/result.h"
 
-namespace bulwark::vpn::pki {
+namespace bulwark::pki {
 
 inline constexpr const char* kDefaultDir = "/var/lib/bulwark/pki";
-// The proposals written into client profiles when the policy states none. The gateway's
-// charon config must offer the same (IKE: AES-GCM-256, PRF SHA-384, X25519 or ECP-256; ESP:
-// AES-GCM-256 with the same DH groups for PFS on rekeying).
-inline constexpr const char* kDefaultIkeProposal = "aes256gcm16-prfsha384-x25519-ecp256";
-inline constexpr const char* kDefaultEspProposal = "aes256gcm16-x25519-ecp256";
 inline constexpr int kCaValidityDays = 3650;
 inline constexpr int kGatewayValidityDays = 825;
 inline constexpr int kAdminValidityDays = 365;
@@ -122,14 +125,29 @@ struct GatewayCert {
 // first: revoke(dir, <its local id>)); after that, the old gateway key and cert are replaced.
 [[nodiscard]] PkiResult<GatewayCert> issueGateway(const std::filesystem::path& dir, const std::string& localId);
 
+// The admin's material, handed to IssueOptions::bundle to build client profiles from.
+struct BundleInput {
+  std::string name, group, identity;  // identity = adminIdentity(name, group)
+  std::string caName;                 // the CA's CN
+  std::string certPem, caPem;         // the admin's and the CA's certificates
+  std::string p12;                    // the PKCS#12 (DER, password-protected; no password here)
+  std::string p12FileName, certFileName, keyFileName;  // their names in the bundle directory
+  std::filesystem::path outDir;       // the bundle directory
+};
+// One more file of the admin's bundle: a plain file name in the bundle directory.
+struct BundleFile {
+  std::string label;     // what it is, e.g. "mobileconfig" (bulwarkctl's JSON key)
+  std::string fileName;  // e.g. "alice.mobileconfig"
+  std::string data;
+  mode_t mode = 0644;
+};
+
 struct IssueOptions {
   std::filesystem::path outDir;           // default <dir>/issued/<name>
   std::optional<std::string> password;    // PKCS#12 password; generated when absent
-  std::string gatewayId;                  // remote.id of the profile; default: gateway cert's local id
-  std::string gatewayAddress;             // remote_addrs of the profile; default: gatewayId
-  std::vector<std::string> ikeProposals;  // default kDefaultIkeProposal
-  std::vector<std::string> espProposals;  // default kDefaultEspProposal
   int validityDays = kAdminValidityDays;
+  // Client profiles written next to the PKCS#12, in the same transaction.
+  std::function<std::vector<BundleFile>(const BundleInput&)> bundle;
 };
 
 struct IssuedCert {
@@ -138,7 +156,8 @@ struct IssuedCert {
   std::string identity;  // adminIdentity(name, group)
   std::string serial;
   std::int64_t notAfter = 0;
-  std::filesystem::path keyPath, certPath, p12Path, caCertPath, swanctlPath, readmePath;
+  std::filesystem::path keyPath, certPath, p12Path, caCertPath;
+  std::vector<std::pair<std::string, std::filesystem::path>> bundleFiles;  // label, path
   // The generated PKCS#12 password, to be shown to the user ONCE; empty when the caller
   // supplied the password. Never written to a file or a log by this module.
   std::string generatedPassword;
@@ -147,9 +166,13 @@ struct IssuedCert {
 // email:<name>@<group>, EKU clientAuth, keyUsage digitalSignature, 1 year, 128-bit random
 // serial (unique in the index). Writes the bundle listed above into opts.outDir.
 // Conflict if <name> already holds an active certificate (revoke it first) or the output
-// files exist. NotFound if there is no CA, or no gateway id (no gateway cert and none given).
+// files exist. NotFound if there is no CA. Invalid if a bundle file name is not a plain name.
 [[nodiscard]] PkiResult<IssuedCert> issue(const std::filesystem::path& dir, const std::string& name,
                                           const std::string& group, const IssueOptions& opts = {});
+
+// The local id of the gateway's active certificate (what clients expect as remote id).
+// NotFound when there is none.
+[[nodiscard]] PkiResult<std::string> activeGatewayId(const std::filesystem::path& dir);
 
 struct CrlInfo {
   std::uint64_t crlNumber = 0;
@@ -184,4 +207,4 @@ struct Entry {
 // "2026-05-12T14:02:00Z"
 [[nodiscard]] std::string isoTime(std::int64_t unixTime);
 
-}  // namespace bulwark::vpn::pki
+}  // namespace bulwark::pki
