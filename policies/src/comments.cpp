@@ -56,6 +56,20 @@ bool opensFlow(std::string_view line, std::size_t i) {
   return end + 1 < i && std::string_view(":-?").find(before[end]) != std::string_view::npos;
 }
 
+// A quote opens a quoted scalar only where a scalar starts: at the line's first non-blank
+// character or after an indicator (`: `, `- `, `? `, `[`, `{`, `,`). Inside a plain scalar
+// ("RTMP ingest 'nd HLS") it is just a character; taking it for a quote would hide every
+// comment up to the next quote in the file (fmt then dropped a comment line on each run).
+bool startsScalar(std::string_view line, std::size_t i) {
+  std::size_t j = i;
+  while (j > 0 && (line[j - 1] == ' ' || line[j - 1] == '\t')) --j;
+  if (j == 0) return true;
+  const char prev = line[j - 1];
+  if (prev == '[' || prev == '{' || prev == ',') return true;
+  // `:`, `-` and `?` are indicators only when a blank follows them.
+  return j < i && (prev == ':' || prev == '-' || prev == '?');
+}
+
 }  // namespace
 
 CommentMap::CommentMap(std::string_view text) {
@@ -91,8 +105,7 @@ CommentMap::CommentMap(std::string_view text) {
           comments_[inFlow.back()].flowEnd = static_cast<int>(n);
           inFlow.pop_back();
         }
-      } else if ((c == '"' || c == '\'') &&
-                 (i == 0 || std::string_view(" [{,:-").find(line[i - 1]) != std::string_view::npos)) {
+      } else if ((c == '"' || c == '\'') && startsScalar(line, i)) {
         quote = c;
       }
     }

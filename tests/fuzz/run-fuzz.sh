@@ -32,11 +32,15 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/bulwark-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus"
 seeds=("$root"/policies/examples/*.yaml "$root"/policies/examples/campus-ha/ha.yaml)
+# Inputs that once failed (regressions): tests/fuzz/corpus/policy_loader/.
+regressions=("$root"/tests/fuzz/corpus/policy_loader/*.yaml)
 if [[ ! -e "${seeds[0]}" ]]; then
   echo "$0: no seed policies in $root/policies/examples" >&2
   exit 2
 fi
-for s in "${seeds[@]}"; do cp "$s" "$work/corpus/$(basename "$(dirname "$s")")-$(basename "$s")"; done
+for s in "${seeds[@]}" "${regressions[@]}"; do
+  [[ -e "$s" ]] && cp "$s" "$work/corpus/$(basename "$(dirname "$s")")-$(basename "$s")"
+done
 
 # Sanitizers: stop at the first report, with a stack; look for leaks.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1}"

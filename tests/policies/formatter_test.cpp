@@ -538,5 +538,29 @@ TEST(Formatter, UnknownKeysAreKeptLastInSourceOrder) {
             "gateway:\n  uplink: eth0\n  zeta: 1\n  alpha: 2\n");
 }
 
+TEST(Formatter, AQuoteInsideAPlainScalarOpensNoString) {
+  // Found by fuzz_policy_loader: the apostrophe in "ingest 'nd" was taken for a quote, which
+  // hid the comment block down to the next apostrophe ("VIP's"); each run of fmt lost a line.
+  const std::string in =
+      "segments:\n"
+      "  - { name: wowza, description: RTMP ingest 'nd HLS origin, segment: app }\n"
+      "# decides which of them gets the VIP's new connections\n"
+      "# a row, i.e. within 1.5 s\n"
+      "checks:\n";
+  const std::string want =
+      "segments:\n"
+      "  - name: wowza\n"
+      "    description: RTMP ingest 'nd HLS origin\n"
+      "    segment: app\n"
+      "\n"
+      "# decides which of them gets the VIP's new connections\n"
+      "# a row, i.e. within 1.5 s\n"
+      "checks:\n";
+  EXPECT_EQ(fmt(in), want);
+  EXPECT_EQ(fmt(want), want);
+  // A quote where a scalar starts still opens one: its '#' is no comment.
+  EXPECT_EQ(fmt("gateway: { name: 'a # b', uplink: eth0 }\n"), "gateway:\n  name: \"a # b\"\n  uplink: eth0\n");
+}
+
 }  // namespace
 }  // namespace bulwark::policies
