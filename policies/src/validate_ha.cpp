@@ -28,6 +28,7 @@ class HaValidator {
     floating_ = floatingAddresses(p_);
     checkFloating();
     for (const auto& n : ha_.nodes) checkNode(n);
+    checkControlBoth();
     checkVrrp();
     checkFailback();
   }
@@ -283,6 +284,20 @@ class HaValidator {
                             "' is not one of its own segment addresses",
                  "name its address on the management segment");
     }
+  }
+
+  // A pair apply sends the policy to the peer's control address and commits on both or
+  // neither: with only one node reachable that way, every apply from the other would refuse.
+  void checkControlBoth() {
+    if (ha_.nodes.size() != 2 || !p_.gateway || !p_.gateway->control) return;
+    const HaNode& a = ha_.nodes[0];
+    const HaNode& b = ha_.nodes[1];
+    if (a.control.has_value() == b.control.has_value()) return;
+    const HaNode& with = a.control ? a : b;
+    const HaNode& without = a.control ? b : a;
+    out_.error(without.where, "node '" + without.name + "' has no 'control' address but node '" + with.name +
+                                  "' has one (" + with.at("control").str() + ")",
+               "give both nodes a 'control' address (pair applies reach the peer there) or neither");
   }
 
   // A node's own address: not floating, not another node's (or the same node's twice).

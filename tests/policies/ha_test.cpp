@@ -300,6 +300,21 @@ TEST(HaValidator, ControlAddress) {
                    "  hint: the nodes reach each other's control API with the settings of 'gateway.control'"}));
 }
 
+TEST(HaValidator, ControlAddressOnBothNodesOrNeither) {
+  std::string pair(kPair);
+  pair.replace(pair.find("      sync: 10.255.0.1/30\n"), 26, "      sync: 10.255.0.1/30\n      control: 10.99.0.2\n");
+  std::string p = policy(pair);
+  p.replace(p.find("gateway: { uplink: eth0 }"), 25,
+            "gateway: { uplink: eth0, control: { listen: 10.99.0.1, change: [netops] } }");
+  EXPECT_EQ(diags(p), (Lines{"t.yaml:17:7: error: node 'b' has no 'control' address but node 'a' has one "
+                             "(t.yaml:15:16)\n"
+                             "  hint: give both nodes a 'control' address (pair applies reach the peer there) or "
+                             "neither"}));
+  auto both = p;
+  both.replace(both.find("      sync: 10.255.0.2/30\n"), 26, "      sync: 10.255.0.2/30\n      control: 10.99.0.3\n");
+  EXPECT_EQ(diags(both), Lines{});
+}
+
 TEST(HaFormat, CanonicalKeyOrder) {
   auto f = formatPolicyText(R"(ha:
   failback: nopreempt
