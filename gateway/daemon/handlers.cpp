@@ -137,19 +137,25 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
   return std::nullopt;
 }
 
-void RequestHandlers::answerAfterRevocation(Outcome out, const nlohmann::json& id, const Responder& respond,
-                                            const Actor& actor, bool keepEstablished,
-                                            std::vector<engine::KeptFlow> kept) {
+std::optional<engine::FirewallChange> RequestHandlers::owedRevocation(Outcome& out, const Actor& actor,
+                                                                      bool keepEstablished) {
   auto change = std::move(out.firewallChange);
   out.firewallChange.reset();
-  if (!out.ok || !change || !change->judgeable()) {
-    respond(gateway::frame(reply(id, out)));
-    return;
-  }
+  if (!out.ok || !change || !change->judgeable()) return std::nullopt;
   if (keepEstablished) {
     out.body["revocation"] = {{"kept", true}};
     r_.audit().record({"revoke-skipped", actor.who, actor.uid, r_.currentRevision(), r_.currentHash(),
                        "established connections kept (keep_established)", true, {}});
+    return std::nullopt;
+  }
+  return change;
+}
+
+void RequestHandlers::answerAfterRevocation(Outcome out, const nlohmann::json& id, const Responder& respond,
+                                            const Actor& actor, bool keepEstablished,
+                                            std::vector<engine::KeptFlow> kept) {
+  auto change = owedRevocation(out, actor, keepEstablished);
+  if (!change) {
     respond(gateway::frame(reply(id, out)));
     return;
   }

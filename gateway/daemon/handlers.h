@@ -77,10 +77,11 @@ class RequestHandlers {
   void pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, const Actor& actor, std::optional<int> confirm,
                      int window, int revision, bool keepEstablished, std::vector<engine::KeptFlow> kept,
                      nlohmann::json peerBody, nlohmann::json id, Responder respond);
-  // This node's half of a pair apply cuts what its change no longer allows, as a single
-  // node's apply does; the pair's reply does not wait for it (the pair's commit comes first).
-  void revokeForPair(Outcome& out, const Actor& actor, bool keepEstablished, std::vector<engine::KeptFlow> kept);
   std::optional<nlohmann::json> peerOp(const Peer& peer, gateway::Request& req, Responder& respond);
+  // The cut a change owes (takes out.firewallChange): none when it failed or changed nothing
+  // a connection could be judged by, or when the caller keeps established connections (said in
+  // the reply and audited here).
+  std::optional<engine::FirewallChange> owedRevocation(Outcome& out, const Actor& actor, bool keepEstablished);
   // The reply to a change, after the revocation its firewall change calls for (reconciler.h).
   void answerAfterRevocation(Outcome out, const nlohmann::json& id, const Responder& respond, const Actor& actor,
                              bool keepEstablished, std::vector<engine::KeptFlow> kept);

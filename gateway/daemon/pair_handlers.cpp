@@ -189,7 +189,11 @@ void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, co
     if (auto refused = submitPeer(id, std::move(job))) respond(gateway::frame(reply(id, out)));
     return;
   }
-  revokeForPair(out, who, keepEstablished, std::move(kept));
+  // This node's half cuts what its change no longer allows, as a single node's apply does; the
+  // pair's reply does not wait for it (the pair's commit comes first).
+  if (auto change = owedRevocation(out, who, keepEstablished)) {
+    r_.revoke(std::move(*change), std::move(kept), who, nullptr);  // audited and counted there
+  }
   out.body["node"] = cfg.node;
   out.body["peer"] = peerSummary;
   if (confirm) {
@@ -228,20 +232,6 @@ void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, co
     (void)r_.abortPending(revision, actor, "the pair commit could not be queued");
     respond(gateway::frame(*refused));
   }
-}
-
-void RequestHandlers::revokeForPair(Outcome& out, const Actor& actor, bool keepEstablished,
-                                    std::vector<engine::KeptFlow> kept) {
-  auto change = std::move(out.firewallChange);
-  out.firewallChange.reset();
-  if (!out.ok || !change || !change->judgeable()) return;
-  if (keepEstablished) {
-    out.body["revocation"] = {{"kept", true}};
-    r_.audit().record({"revoke-skipped", actor.who, actor.uid, r_.currentRevision(), r_.currentHash(),
-                       "established connections kept (keep_established)", true, {}});
-    return;
-  }
-  r_.revoke(std::move(*change), std::move(kept), actor, nullptr);  // audited and counted there
 }
 
 // ---- confirm: the other node first, then this one ---------------------------------------------
