@@ -308,11 +308,19 @@ void registerDaemonCommands(Registry& r) {
 
   auto* rollback = r.app.add_subcommand("rollback", "Re-apply an earlier revision (see `history`)");
   rollback->add_option("REVISION", args->revision, "Revision number")->required();
+  rollback->add_flag("--local-only", args->localOnly,
+                     "An HA pair's node: roll back this node alone (the pair is then out of sync: alerted)");
   rollback->callback([&r, sock, args] {
     r.action = [&r, sock, args] {
-      return simpleCall(sock(), "rollback", {{"revision", args->revision}}, r.opts, [args](const nlohmann::json& b) {
+      nlohmann::json call{{"revision", args->revision}};
+      if (args->localOnly) call["local_only"] = true;
+      return simpleCall(sock(), "rollback", std::move(call), r.opts, [args](const nlohmann::json& b) {
         std::cout << "rolled back to the policy of revision " << args->revision << ": " << b.value("summary", "")
-                  << " (now revision " << b.value("revision", 0) << ")\n";
+                  << " (now revision " << b.value("revision", 0);
+        if (b.contains("peer") && b["peer"].is_object()) {
+          std::cout << " on " << b.value("node", "") << " and on its peer " << b["peer"].value("node", "");
+        }
+        std::cout << ")\n";
       });
     };
   });

@@ -11,7 +11,7 @@ _bulwarkctl_flags() {
     why) echo "-p --policy --iif --libipsec" ;;
     plan) echo "--detailed-exitcode --direct --only --local-only" ;;
     apply) echo "--direct --only --confirm --local-only --resync-peer --keep-established" ;;
-    rollback) ;;
+    rollback) echo "--local-only" ;;
     history) echo "--limit" ;;
     pki) echo "--dir -p --policy" ;;
     "pki init") echo "--ca-name" ;;

@@ -215,6 +215,13 @@ std::optional<nlohmann::json> RequestHandlers::rollback(const Peer& peer, gatewa
   auto in = r_.revisionInput(revision);
   if (!in) return gateway::errorReply(req.id, ErrorCode::NotFound, in.error().message);
   auto kept = keptFlows(peer, std::nullopt);
+  auto localOnly = flagArg(req, "local_only");
+  if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
+  if (pair_ && !*localOnly) {
+    // An HA pair rolls back as it applies: revision N's policy (this node's record of it) on
+    // both nodes, committed on both or neither, so the pair never drifts apart by a rollback.
+    return pairApply(peer, req, std::move(*in), std::nullopt, false, false, std::move(kept), respond);
+  }
   auto job = [prep = r_.preparer(), in = std::move(*in), id = req.id, actor = actorOf(peer), revision, respond, kept,
               this]() mutable -> std::function<void()> {
     auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(in)));

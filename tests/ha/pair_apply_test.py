@@ -14,7 +14,7 @@ node's kernel: `nft -j list table inet bulwark` in its namespace, never bulwarkd
      apply on A is refused (the peer runs another revision) and changes nothing; with
      --resync-peer both reach the same revision, and the alert ends;
   4. commit-confirm covers both: --confirm without a confirm -> both roll back; with
-     `bulwarkctl confirm` on the other node -> both keep it;
+     `bulwarkctl confirm` on the other node -> both keep it; `rollback N` on B rolls both back;
   5. the peer's control port silently dropped (SYN lost): the apply fails within the bounds
      with a clear error and nothing changes; certificates: one from another CA with the
      peer's name is refused at the handshake, an admin certificate may not call peer-*, a
@@ -258,6 +258,18 @@ def run(a, prefix, tmp):
     check("confirm on the other node confirms both", cp.returncode == 0 and cc.returncode == 0
           and sa["pending"] is None and sb["pending"] is None and sa["revision"] == sb["revision"]
           and 9108 in p.ports(A) and 9108 in p.ports(B), (cc.stdout + cc.stderr)[-400:])
+
+    # --- 4b. rollback N on either node rolls both back ---------------------------------------
+    cp = p.ctl_(B, "rollback", str(rev2))
+    sa, sb = p.status(A), p.status(B)
+    check("rollback N on B re-applies revision N's policy on both nodes (kernels, revisions, hash)",
+          cp.returncode == 0 and "on its peer edge1-a" in cp.stdout and 9108 not in p.ports(A)
+          and 9108 not in p.ports(B) and 9107 in p.ports(A) and sa["revision"] == sb["revision"] > rev2
+          and sa["policy_hash"] == sb["policy_hash"] == hash2, (cp.stdout + cp.stderr)[-600:])
+    cp = p.ctl_(A, "rollback", "999")
+    check("... a revision that does not exist is refused and changes nothing",
+          cp.returncode != 0 and p.status(A)["revision"] == sa["revision"] == p.status(B)["revision"],
+          (cp.stdout + cp.stderr)[-300:])
     rev3 = sa["revision"]
 
     # --- 5. bounds and certificates ---------------------------------------------------------
