@@ -5,12 +5,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
 
+#include "bulwark/gateway/protocol.h"
 #include "bulwark/pki/pki.h"
 #include "bulwark/policies/loader.h"
 #include "bulwark/vpn/client_profiles.h"
@@ -129,9 +133,19 @@ int runGateway(const PkiArgs& a, const std::string& policyPath, const GlobalOpti
   return kExitOk;
 }
 
+// The mode the key got ("0600", or "0640 with bulwarkd's group" for an HA node's key).
+std::string modeText(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return "?";
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return (st.st_mode & 040) != 0 ? std::string(buf) + ", readable by bulwarkd's group" : std::string(buf);
+}
+
 int runIssue(const PkiArgs& a, const std::string& policyPath, const GlobalOptions& opts) {
   pki::IssueOptions io;
   io.outDir = a.out;
+  io.daemonReads = a.group == gateway::kPeerGroup;  // an HA node's certificate: its bulwarkd reads the key
   // The client profiles carry exactly what the gateway's charon offers and expects.
   vpn::ClientProfileParams profile{{}, a.address, vpn::defaultProposals()};
   if (a.policyOpt != nullptr && a.policyOpt->count() > 0) {
@@ -189,7 +203,8 @@ int runIssue(const PkiArgs& a, const std::string& policyPath, const GlobalOption
     std::cout << "issued " << cert->identity << " (serial " << cert->serial << ", valid until "
               << pki::isoTime(cert->notAfter) << ")\n"
               << "  bundle in " << cert->p12Path.parent_path().string() << ": " << cert->p12Path.filename().string()
-              << ", " << cert->keyPath.filename().string() << " (0600), " << cert->certPath.filename().string()
+              << ", " << cert->keyPath.filename().string() << " (" << modeText(cert->keyPath) << "), "
+              << cert->certPath.filename().string()
               << ", ca.crt";
     for (const auto& [label, path] : cert->bundleFiles) {
       std::cout << ", " << path.filename().string();

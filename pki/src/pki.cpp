@@ -2,6 +2,9 @@
 // profile row (cert_profiles.h) and writes through one FileTransaction.
 #include "bulwark/pki/pki.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <ctime>
 #include <utility>
 
@@ -108,6 +111,14 @@ Status ownDir(FileTransaction& tx, const fs::path& path, mode_t mode, bool mustB
   }
   if (*made) {
     tx.discardOnFailure(path);
+  }
+  return Ok{};
+}
+
+// A private directory the daemon's group may pass through (0710), as private/ is.
+Status shareDir(const fs::path& path, gid_t group) {
+  if (::chown(path.c_str(), static_cast<uid_t>(-1), group) != 0 || ::chmod(path.c_str(), 0710) != 0) {
+    return ioError("cannot give the daemon's group passage through", path, errno);
   }
   return Ok{};
 }
@@ -287,14 +298,26 @@ PkiResult<IssuedCert> issue(const fs::path& dir, const std::string& name, const 
   }
   FileTransaction tx;
   fs::path out = opts.outDir;
+  const std::optional<gid_t> readers = opts.daemonReads && out.empty() ? gatewayKeyReaders(dir) : std::nullopt;
   if (out.empty()) {
     if (Status st = ownDir(tx, dir / "issued", 0700, true); !st) {
       return st.error();
+    }
+    // issued/ lets the daemon's group through to the node's own directory, never list it.
+    if (readers) {
+      if (Status st = shareDir(dir / "issued", *readers); !st) {
+        return st.error();
+      }
     }
     out = dir / "issued" / name;
   }
   if (Status st = ownDir(tx, out, 0700, false); !st) {
     return st.error();
+  }
+  if (readers) {
+    if (Status st = shareDir(out, *readers); !st) {
+      return st.error();
+    }
   }
   if (pathExists(out / (name + ".key"))) {
     return makeError(PkiErrorKind::Conflict, (out / (name + ".key")).string() +
@@ -361,9 +384,9 @@ PkiResult<IssuedCert> issue(const fs::path& dir, const std::string& name, const 
     extra = opts.bundle(in);
     OPENSSL_cleanse(in.p12.data(), in.p12.size());
   }
-  tx.create(result.keyPath, 0600, std::move(*keyText));
+  tx.create(result.keyPath, readers ? 0640 : 0600, std::move(*keyText), readers);
   tx.create(result.certPath, 0644, cert->certPem);
-  tx.create(result.p12Path, 0600, std::move(*p12Bytes));
+  tx.create(result.p12Path, readers ? 0640 : 0600, std::move(*p12Bytes), readers);
   tx.create(result.caCertPath, 0644, *caPem);
   for (auto& f : extra) {
     if (!plainFileName(f.fileName)) {

@@ -156,6 +156,8 @@ class PkiTest : public ::testing::Test {
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
+  // private/ 0710 with the daemon's group, before initPki (as the package makes it).
+  void privateForTheDaemonsGroup();
   // A CA, a gateway certificate and nothing else.
   void initPki(const fs::path& dir, const std::string& caName = "Bulwark Test Admin CA") {
     auto ca = pki::init(dir, caName);
@@ -422,14 +424,20 @@ TEST_F(PkiTest, KeyFilesAre0600FromCreation) {
   EXPECT_EQ(entries->size(), 2u);
 }
 
+// private/ as the package makes it: 0710 with bulwarkd's group (kDaemonGroup stands for it).
+constexpr gid_t kDaemonGroup = 64250;
+void PkiTest::privateForTheDaemonsGroup() {
+  ASSERT_TRUE(fs::create_directories(dir_ / "private"));
+  ASSERT_EQ(::chmod((dir_ / "private").c_str(), 0710), 0);
+  ASSERT_EQ(::chown((dir_ / "private").c_str(), static_cast<uid_t>(-1), kDaemonGroup), 0);
+}
+
 // bulwarkd runs as its own user: with private/ at 0710 and the daemon's group, the gateway
 // key is written 0640 with that group (readable by the daemon), the CA key stays 0600.
 TEST_F(PkiTest, GatewayKeyIsGroupReadableWhenPrivateIsGroupTraversable) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files to another group";
-  const gid_t daemonGroup = 64250;
-  ASSERT_TRUE(fs::create_directories(dir_ / "private"));
-  ASSERT_EQ(::chmod((dir_ / "private").c_str(), 0710), 0);
-  ASSERT_EQ(::chown((dir_ / "private").c_str(), static_cast<uid_t>(-1), daemonGroup), 0);
+  const gid_t daemonGroup = kDaemonGroup;
+  ASSERT_NO_FATAL_FAILURE(privateForTheDaemonsGroup());
   initPki(dir_);
   struct stat st {};
   ASSERT_EQ(::stat(pki::gatewayKeyPath(dir_).c_str(), &st), 0);
@@ -439,6 +447,50 @@ TEST_F(PkiTest, GatewayKeyIsGroupReadableWhenPrivateIsGroupTraversable) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(st.st_gid, daemonGroup);
   EXPECT_EQ(modeOf(dir_ / "private"), 0710u);  // accepted as private, left as it was
+}
+
+// An HA node's certificate: its bulwarkd (its own user, private/'s group) reads the key from
+// issued/<node>/; an admin's bundle next to it stays the owner's alone.
+TEST_F(PkiTest, NodeKeyIsReadableByTheDaemonsGroupAndAdminBundlesAreNot) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give files to another group";
+  const gid_t daemonGroup = kDaemonGroup;
+  ASSERT_NO_FATAL_FAILURE(privateForTheDaemonsGroup());
+  initPki(dir_);
+  auto admin = issue("alice", "netops");
+  pki::IssueOptions node;
+  node.daemonReads = true;
+  auto a = pki::issue(dir_, "edge1-a", "bulwark-peer", node);
+  ASSERT_TRUE(a) << a.error().message;
+  auto gidOf = [](const fs::path& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 ? st.st_gid : static_cast<gid_t>(-1);
+  };
+  EXPECT_EQ(modeOf(dir_ / "issued"), 0710u);
+  EXPECT_EQ(gidOf(dir_ / "issued"), daemonGroup);
+  EXPECT_EQ(modeOf(a->keyPath.parent_path()), 0710u);
+  EXPECT_EQ(gidOf(a->keyPath.parent_path()), daemonGroup);
+  EXPECT_EQ(modeOf(a->keyPath), 0640u);
+  EXPECT_EQ(gidOf(a->keyPath), daemonGroup);
+  EXPECT_EQ(modeOf(a->p12Path), 0640u);
+  EXPECT_EQ(modeOf(a->certPath), 0644u);
+  EXPECT_EQ(modeOf(admin.keyPath.parent_path()), 0700u);
+  EXPECT_EQ(modeOf(admin.keyPath), 0600u);
+  EXPECT_NE(gidOf(admin.keyPath), daemonGroup);
+  // Issuing another admin keeps issued/ passable (0710 counts as private).
+  auto bob = issue("bob", "dba");
+  EXPECT_EQ(modeOf(bob.keyPath), 0600u);
+  EXPECT_EQ(modeOf(dir_ / "issued"), 0710u);
+}
+
+// Without a daemon group (private/ 0700), a node's key is like any other: 0600.
+TEST_F(PkiTest, NodeKeyWithoutADaemonGroupIsPrivate) {
+  initPki(dir_);
+  pki::IssueOptions node;
+  node.daemonReads = true;
+  auto a = pki::issue(dir_, "edge1-a", "bulwark-peer", node);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(modeOf(a->keyPath), 0600u);
+  EXPECT_EQ(modeOf(dir_ / "issued"), 0700u);
 }
 
 // The modes are the PKI's, not the umask's: bulwark-crl.service renews the CRL with UMask=0077,

@@ -148,6 +148,11 @@ struct IssueOptions {
   int validityDays = kAdminValidityDays;
   // Client profiles written next to the PKCS#12, in the same transaction.
   std::function<std::vector<BundleFile>(const BundleInput&)> bundle;
+  // A node certificate of an HA pair: bulwarkd (its own user, private/'s group, see
+  // issueGateway) reads its key from <dir>/issued/<name>/. With that group, issued/ and the
+  // node's directory become 0710 and the key and PKCS#12 0640 with the group; without it, as
+  // any bundle (0700/0600). Only where outDir is the default.
+  bool daemonReads = false;
 };
 
 struct IssuedCert {
