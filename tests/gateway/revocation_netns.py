@@ -16,7 +16,9 @@ streams to the server (port 9000; the server sends 256 bytes every 20 ms on each
      (it widens: nothing cut);
   3. apply without A's allow: the reply says 12 cut (= the plan's count); A's streams get no
      byte more within 1 s; every one of B's keeps flowing (no reset, no gap over 1 s);
-  4. nft as witness after each apply; audit `revoke` entry; bulwark_revoked_connections_total.
+  4. nft as witness after each apply; audit `revoke` entry; bulwark_revoked_connections_total;
+  5. the daemon stopped, new streams: `bulwarkctl plan --direct` counts A's 12 and `apply
+     --direct` cuts them, B's keep flowing (nft as witness).
 
 Exit 0 all passed, 1 a check failed, 2 the setup broke, 77 not root.
 """
@@ -213,6 +215,9 @@ class Lab:
             if time.time() > deadline:
                 raise RuntimeError("the stream server did not come up")
             time.sleep(0.05)
+        self.start_client()
+
+    def start_client(self):
         self.client = self.start(["ip", "netns", "exec", self.c, sys.executable, "-c", CLIENT, A4, B4, A6, B6,
                                   SERVER4, SERVER6, VIP, str(PER_KIND)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -372,6 +377,37 @@ def main():
         bad = lab.ctl("apply", without_a, check=False)  # unchanged: in sync, nothing more to cut
         expect(bad.returncode == 0 and lab.metric("bulwark_revoked_connections_total") == a_streams,
                "an apply in sync cuts nothing more")
+
+        # 5. Without the daemon: `bulwarkctl apply --direct` cuts the same way.
+        lab.daemon.send_signal(signal.SIGTERM)
+        lab.daemon.wait(timeout=10)
+        direct = lambda *argv: lab.ns(lab.gw, lab.a.ctl, *map(str, argv))  # noqa: E731
+        direct("apply", "--direct", "--only", "firewall", with_both)
+        lab.start_client()
+        time.sleep(1.0)
+        planned = direct("plan", "--direct", "--only", "firewall", without_a).stdout
+        said = lambda out: next((l for l in out.splitlines() if l.startswith("connections:")), "")  # noqa: E731
+        expect(f"the change cuts {a_streams} live connection(s)" in planned, f"plan --direct: {said(planned)}")
+        t_apply = time.monotonic()
+        out = direct("apply", "--direct", "--only", "firewall", without_a).stdout
+        t_done = time.monotonic()
+        expect(f"cut {a_streams} established connection(s)" in out, f"apply --direct: {said(out)}")
+        lab.witness(without_a)
+        # The first client's closed streams linger in conntrack (TIME_WAIT): count the live ones.
+        live = lambda src: [l for l in lab.conntrack(src) if "ESTABLISHED" in l]  # noqa: E731
+        expect(len(live(A4)) == 0 and len(live(B4)) == 2 * PER_KIND,
+               f"conntrack -L: none of source A's live entries left ({len(live(A4))}), all of B's there "
+               f"({len(live(B4))})")
+        time.sleep(2.0)
+        t_end = time.monotonic()
+        streams = lab.stop_traffic()
+        a_s = [s for s in streams if s["src"] in (A4, A6)]
+        b_s = [s for s in streams if s["src"] in (B4, B6)]
+        expect(all(s["rx"] and max(s["rx"]) < t_done + 1.0 for s in a_s),
+               "apply --direct: every stream of A got its last byte within 1 s of the command's exit")
+        worst = max(max_gap(s["rx"], t_apply - 1.0, t_end) for s in b_s)
+        expect(all(s["end"] is None for s in b_s) and worst < 1.0,
+               f"apply --direct: every stream of B kept flowing (longest gap {worst:.3f} s)")
         return 0
     except Failed as e:
         print(f"FAILED: {e}", file=sys.stderr)
