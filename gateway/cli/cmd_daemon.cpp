@@ -67,12 +67,20 @@ void printPairPlan(const nlohmann::json& body) {
   printPlanLike(p, false);
 }
 
+// The SSH session this runs in: revocation never cuts it (the daemon checks the text).
+void addSession(nlohmann::json& args) {
+  if (const char* ssh = std::getenv("SSH_CONNECTION"); ssh != nullptr && std::strlen(ssh) <= 128) {
+    args["session"] = ssh;
+  }
+}
+
 int daemonPlan(const std::string& socket, const std::string& path, bool detailed, bool localOnly,
                const GlobalOptions& opts) {
   auto sources = policySources(path);
   if (!sources) return kExitUsage;
   nlohmann::json args{{"sources", *sources}};
   if (localOnly) args["local_only"] = true;
+  addSession(args);  // the plan's count leaves it out, as the apply's cut does
   auto r = callDaemon(socket, "plan", args);
   if (!r.transportOk) return kExitUsage;
   if (!r.body.value("ok", false)) return printDaemonError(r.body);
@@ -100,10 +108,7 @@ int daemonApply(const std::string& socket, const std::string& path, const Daemon
   if (a.localOnly) args["local_only"] = true;
   if (a.resyncPeer) args["resync_peer"] = true;
   if (keepEstablished) args["keep_established"] = true;
-  // The SSH session this runs in: revocation never cuts it (the daemon checks the text).
-  if (const char* ssh = std::getenv("SSH_CONNECTION"); ssh != nullptr && std::strlen(ssh) <= 128) {
-    args["session"] = ssh;
-  }
+  addSession(args);
   auto r = callDaemon(socket, "apply", args);
   if (!r.transportOk) return kExitUsage;
   if (!r.body.value("ok", false)) return printDaemonError(r.body);

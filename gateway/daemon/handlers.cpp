@@ -118,13 +118,16 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
   auto localOnly = flagArg(req, "local_only");
   if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
   if (pair_ && !*localOnly) return pairPlan(req, std::move(in), respond);
+  auto session = sessionArg(req);
+  if (!session) return gateway::errorReply(req.id, ErrorCode::BadRequest, session.error().message);
   // All of it on the worker: load, validate, compile, observe, diff, and the reply's JSON.
-  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, respond]() mutable {
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, respond,
+              kept = keptFlows(peer, *session)]() mutable {
     Outcome out;
     if (in) {
-      out = prep.plan(std::move(*in));
+      out = prep.plan(std::move(*in), kept);
     } else if (auto read = readPolicyDir(dir)) {
-      out = prep.plan(std::move(*read));
+      out = prep.plan(std::move(*read), kept);
     } else {
       out = Outcome::failure(ErrorCode::InvalidPolicy, read.error().message);
     }

@@ -77,7 +77,7 @@ PreparedPolicy PolicyPreparer::prepare(PolicyInput in, bool keepPolicy) const {
   return out;
 }
 
-Outcome PolicyPreparer::plan(PolicyInput in) const {
+Outcome PolicyPreparer::plan(PolicyInput in, std::vector<engine::KeptFlow> kept) const {
   auto p = prepare(std::move(in));
   if (!p.valid) {
     return Outcome::failure(gateway::ErrorCode::InvalidPolicy,
@@ -104,6 +104,7 @@ Outcome PolicyPreparer::plan(PolicyInput in) const {
     if (auto change = engine::firewallChange(plan, p.desired[i].value())) {
       engine::RevocationOptions o;
       o.dryRun = true;
+      o.kept = kept;
       if (auto r = engine::revokeChange(*change, o)) {
         kinds.back()["revocation"] = *r ? engine::revocationJson(r->value()) : nlohmann::json{{"error", r->error().message}};
       }

@@ -88,7 +88,9 @@ class PolicyPreparer {
   [[nodiscard]] PreparedPolicy prepare(PolicyInput in, bool keepPolicy = false) const;
   // Any thread: prepare, then the engine's plan() of each kind (observe + plan; kinds allow
   // that off the loop, see engine/resource_kind.h). The reply body of the `plan` op.
-  [[nodiscard]] Outcome plan(PolicyInput in) const;
+  // `kept`: the caller's own connections, which the revocation count leaves out as the
+  // apply would (its SSH session, its TLS connection).
+  [[nodiscard]] Outcome plan(PolicyInput in, std::vector<engine::KeptFlow> kept = {}) const;
 
  private:
   engine::ApplyEngine* engine_;  // the Reconciler's, which outlives every job

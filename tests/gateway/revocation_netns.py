@@ -319,6 +319,16 @@ def main():
         expect(all(f.split()[1].startswith((A4 + ":", f"[{A6}]:")) for f in rev.get("flows", [])),
                "plan: every connection it names is source A's")
         expect(len(lab.conntrack(A4)) == 2 * PER_KIND, "nothing was cut by the plan (conntrack -L)")
+        # Run from an SSH session that is one of A's streams: the plan counts it out, as the
+        # apply would spare it.
+        one = next(l for l in lab.conntrack(A4) if f"dst={SERVER4} " in l).split()
+        sport = next(f.split("=")[1] for f in one if f.startswith("sport="))
+        env = dict(os.environ, SSH_CONNECTION=f"{A4} {sport} {SERVER4} 9000")
+        plan = json.loads(run([lab.a.ctl, "--socket", str(lab.sock), "--json", "plan", str(without_a)], env=env).stdout)
+        rev = next(k for k in plan["kinds"] if k["kind"] == "firewall").get("revocation") or {}
+        expect(rev.get("to_cut") == a_streams - 1 and rev.get("spared") == 1,
+               f"plan from an SSH session of A's: {a_streams - 1} to cut, the session spared (to_cut {rev.get('to_cut')}, "
+               f"spared {rev.get('spared')})")
 
         # 2. --keep-established keeps them; widening again cuts nothing.
         t_keep = time.monotonic()
