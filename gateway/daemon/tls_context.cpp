@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 
 #include "bulwark/pki/pki.h"
@@ -95,7 +96,7 @@ gateway::Result<SslCtxPtr> makeServerContext(const TlsFiles& files) {
   return ctx;
 }
 
-gateway::Status verifyPeerAgain(SSL_CTX* ctx, SSL* ssl) {
+gateway::Status verifyPeerAgain(SSL_CTX* ctx, SSL* ssl, std::optional<std::time_t> at) {
   X509* leaf = SSL_get0_peer_certificate(ssl);
   if (leaf == nullptr) return gateway::Error{"no client certificate"};
   // The certificates the client sent besides its own (none from `bulwarkctl pki`: the CA is
@@ -108,9 +109,23 @@ gateway::Status verifyPeerAgain(SSL_CTX* ctx, SSL* ssl) {
   // As libssl does for a client certificate: the store's flags (CRL check, strict), purpose
   // and depth are inherited by the init above; "ssl_client" fills in the trust setting.
   if (X509_STORE_CTX_set_default(sc.get(), "ssl_client") != 1) return sslError("X509_STORE_CTX_set_default");
+  if (at) X509_STORE_CTX_set_time(sc.get(), 0, *at);
   if (X509_verify_cert(sc.get()) == 1) return gateway::okStatus();
   ERR_clear_error();
   return gateway::Error{X509_verify_cert_error_string(X509_STORE_CTX_get_error(sc.get()))};
+}
+
+std::optional<std::time_t> crlNextUpdate(const TlsFiles& files) {
+  auto bio = openRead(files.crl);
+  if (!bio) return std::nullopt;
+  ossl::CrlPtr crl(PEM_read_bio_X509_CRL(bio->get(), nullptr, nullptr, nullptr));
+  const ASN1_TIME* next = crl ? X509_CRL_get0_nextUpdate(crl.get()) : nullptr;
+  struct tm tm {};
+  if (next == nullptr || ASN1_TIME_to_tm(next, &tm) != 1) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
+  return ::timegm(&tm);
 }
 
 std::optional<CertIdentity> certIdentity(X509* cert) {

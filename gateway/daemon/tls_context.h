@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -76,7 +77,12 @@ struct CertRoles {
 // Verifies the client certificate of an established connection again, against the trust
 // store of `ctx` (its CA, its CRL, the flags and purpose makeServerContext set), as of now.
 // The error is OpenSSL's reason ("certificate revoked", "certificate has expired", ...).
-[[nodiscard]] gateway::Status verifyPeerAgain(SSL_CTX* ctx, SSL* ssl);
+// `at`: verify as of that time instead (tests; the listener passes nothing).
+[[nodiscard]] gateway::Status verifyPeerAgain(SSL_CTX* ctx, SSL* ssl, std::optional<std::time_t> at = std::nullopt);
+
+// When the CRL of `files` stops being valid (its nextUpdate): from then on every client is
+// refused, so the listener warns ahead of it. nullopt: unreadable or no nextUpdate.
+[[nodiscard]] std::optional<std::time_t> crlNextUpdate(const TlsFiles& files);
 
 // The current server context, rebuilt when the PKI files change.
 class TlsContextSource {
@@ -86,6 +92,7 @@ class TlsContextSource {
   // first if any file's (inode, size, mtime) changed since the last load.
   [[nodiscard]] gateway::Result<SSL_CTX*> current();
   [[nodiscard]] unsigned loads() const { return loads_; }
+  [[nodiscard]] const TlsFiles& files() const { return files_; }
 
  private:
   struct Stamp {

@@ -23,6 +23,12 @@ constexpr auto kEvictableAfter = std::chrono::milliseconds(500);
 // A refused peer (no role) gets this long to read our last line before the socket closes.
 constexpr auto kDrainFor = std::chrono::seconds(2);
 constexpr int kAcceptsPerTurn = 64;
+// Open connections are verified again this often as time passes (expiry, the CRL's nextUpdate).
+constexpr auto kTimeRecheckEvery = std::chrono::seconds(10);
+// The CRL is looked at this often while listening; the log warns this long before its end.
+constexpr auto kCrlCheckEvery = std::chrono::minutes(1);
+constexpr auto kCrlWarnAhead = std::chrono::hours(24);
+constexpr auto kCrlWarnEvery = std::chrono::hours(1);
 
 // TLS over a connected TCP socket, after the handshake (SSL_read / SSL_write, non-blocking).
 class TlsStream final : public ByteStream {
@@ -115,6 +121,7 @@ TlsControlServer::TlsControlServer(EventLoop& loop, TlsFiles files, DispatchCont
 
 TlsControlServer::~TlsControlServer() {
   if (sweepTimer_) loop_.cancel(*sweepTimer_);
+  if (crlTimer_) loop_.cancel(*crlTimer_);
   for (auto& [fd, h] : handshakes_) loop_.unwatch(fd);
   closeListener();
 }
@@ -133,7 +140,11 @@ gateway::Status TlsControlServer::configure(const std::optional<TlsListenConfig>
   }
   closeListener();
   config_.reset();
-  if (!config) return gateway::okStatus();
+  if (!config) {
+    if (crlTimer_) loop_.cancel(*crlTimer_);
+    crlTimer_.reset();
+    return gateway::okStatus();
+  }
 
   sockaddr_storage ss{};
   socklen_t len = 0;
@@ -173,6 +184,8 @@ gateway::Status TlsControlServer::configure(const std::optional<TlsListenConfig>
   auto ctx = context();
   if (!ctx) log_("tls: " + where + ": no usable certificates yet (connections are refused until they load): " +
                  ctx.error().message);
+  if (crlTimer_) loop_.cancel(*crlTimer_);
+  warnAboutCrl();  // now, then every kCrlCheckEvery while the daemon runs
   return gateway::okStatus();
 }
 
@@ -367,11 +380,11 @@ gateway::Result<SSL_CTX*> TlsControlServer::context() {
     }
     return ctx;
   }
-  recheckConnections(*ctx);
+  recheckConnections(*ctx, "after the PKI reload");
   return ctx;
 }
 
-void TlsControlServer::recheckConnections(SSL_CTX* ctx) {
+void TlsControlServer::recheckConnections(SSL_CTX* ctx, const std::string& why) {
   struct Failed {
     ControlConnections::ConnId id;
     Peer peer;
@@ -395,8 +408,32 @@ void TlsControlServer::recheckConnections(SSL_CTX* ctx) {
   for (const auto& f : failed) {
     // who(): "CN=alice, OU=netops (certificate <serial>, <address>)"; no key material.
     log_("tls: closed the connection of " + f.peer.who() +
-         ": its certificate no longer verifies after the PKI reload (" + f.why + ")");
+         ": its certificate no longer verifies " + why + " (" + f.why + ")");
     if (ctx_.denied) ctx_.denied(f.peer, "open connection (certificate: " + f.why + ")");
+  }
+}
+
+void TlsControlServer::warnAboutCrl() {
+  crlTimer_ = loop_.after(kCrlCheckEvery, [this] { warnAboutCrl(); });
+  auto next = crlNextUpdate(contexts_.files());
+  if (!next) return;  // unreadable: the listener refuses new connections and says so itself
+  const auto left = std::chrono::system_clock::from_time_t(*next) - std::chrono::system_clock::now();
+  const auto now = Clock::now();
+  if (left > kCrlWarnAhead || (lastCrlWarning_ != Clock::time_point{} && now - lastCrlWarning_ < kCrlWarnEvery)) {
+    return;
+  }
+  lastCrlWarning_ = now;
+  char at[32];
+  struct tm tm {};
+  ::gmtime_r(&*next, &tm);
+  std::strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  if (left <= std::chrono::seconds(0)) {
+    log_(std::string("tls: the CRL expired at ") + at +
+         ": every TLS client is refused until it is renewed (bulwarkctl pki crl; bulwark-crl.timer)");
+  } else {
+    log_(std::string("tls: the CRL expires at ") + at + " (in " +
+         std::to_string(std::chrono::duration_cast<std::chrono::minutes>(left).count()) +
+         " min): renew it (bulwarkctl pki crl; bulwark-crl.timer) or every TLS client is refused then");
   }
 }
 
@@ -411,8 +448,12 @@ void TlsControlServer::scheduleSweep() {
 void TlsControlServer::sweep() {
   // A revocation must also end the sessions opened before it, without waiting for the next
   // new connection to notice the changed files: four stat() calls a second.
-  (void)context();
+  auto ctx = context();
   auto now = Clock::now();
+  if (ctx && conns_.size() > 0 && now - lastTimeCheck_ >= kTimeRecheckEvery) {
+    lastTimeCheck_ = now;
+    recheckConnections(*ctx, "as time passed");
+  }
   std::vector<int> expired;
   for (const auto& [fd, h] : handshakes_) {
     if (h->draining && now - h->since > kDrainFor) {

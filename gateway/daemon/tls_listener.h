@@ -21,7 +21,11 @@
 // is closed; the log and the audit trail (a "denied" entry through the DeniedHandler) name
 // the certificate's CN, group, serial and address, and OpenSSL's reason. PKI files that do
 // not load close nothing (the check runs again when they do); new connections are refused
-// meanwhile.
+// meanwhile. Time ends certificates too: every 10 s the open connections are verified again
+// as of now, so a certificate that expires, or a CRL past its nextUpdate, ends them within
+// 10 s without any file changing. A day before the CRL's nextUpdate the log warns (then once
+// an hour), and says when it has passed: from then on every client is refused until
+// `bulwarkctl pki crl` (bulwark-crl.timer) renews it.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -105,7 +109,10 @@ class TlsControlServer {
   void sweep();
   // contexts_.current(), and after a reload the re-check of the open connections.
   gateway::Result<SSL_CTX*> context();
-  void recheckConnections(SSL_CTX* ctx);
+  // `why`: what made the check ("after the PKI reload", "as time passed").
+  void recheckConnections(SSL_CTX* ctx, const std::string& why);
+  // The log's warning before (and after) the CRL's nextUpdate.
+  void warnAboutCrl();
 
   EventLoop& loop_;
   TlsContextSource contexts_;
@@ -119,6 +126,9 @@ class TlsControlServer {
   ControlConnections conns_;
   std::optional<EventLoop::TimerId> sweepTimer_;
   unsigned checkedLoads_ = 0;  // contexts_.loads() the open connections were last checked against
+  Clock::time_point lastTimeCheck_{};   // the last re-check as time passed
+  Clock::time_point lastCrlWarning_{};  // the last warning about the CRL's nextUpdate
+  std::optional<EventLoop::TimerId> crlTimer_;
 };
 
 }  // namespace bulwark::daemon

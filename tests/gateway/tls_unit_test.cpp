@@ -199,6 +199,32 @@ TEST_F(TlsPki, OpenConnectionsAreVerifiedAgainstTheNewCrlAndCa) {
   EXPECT_NE(gateway.error().message.find("purpose"), std::string::npos) << gateway.error().message;
 }
 
+// Time ends a connection too, with no file changing: the listener verifies the open
+// connections again as time passes; as of a later time an admin certificate has expired, and
+// the CRL is past its nextUpdate (7 days) long before that.
+TEST_F(TlsPki, OpenConnectionsFailOnceTheCrlOrTheCertificateExpires) {
+  auto ctx = makeServerContext(tlsFilesOfPki(dir()));
+  ASSERT_TRUE(ctx) << ctx.error().message;
+  auto alice = handshake(ctx->get(), alice_);
+  ASSERT_TRUE(alice);
+  const std::time_t now = std::time(nullptr);
+  auto next = crlNextUpdate(tlsFilesOfPki(dir()));
+  ASSERT_TRUE(next);
+  EXPECT_NEAR(static_cast<double>(*next - now), pki::kCrlValidityDays * 86400.0, 120.0);
+  EXPECT_TRUE(verifyPeerAgain(ctx->get(), alice->server.get(), *next - 60));
+  auto crlOver = verifyPeerAgain(ctx->get(), alice->server.get(), *next + 60);
+  ASSERT_FALSE(crlOver);
+  EXPECT_EQ(crlOver.error().message, "CRL has expired");
+  // Renewed CRLs all along (the CRL check off here): then the certificate's own 365 days end it.
+  X509_VERIFY_PARAM_clear_flags(X509_STORE_get0_param(SSL_CTX_get_cert_store(ctx->get())), X509_V_FLAG_CRL_CHECK);
+  const std::time_t later = now + (pki::kAdminValidityDays + 1) * 86400L;
+  EXPECT_TRUE(verifyPeerAgain(ctx->get(), alice->server.get(), now + 300L * 86400L));
+  auto certOver = verifyPeerAgain(ctx->get(), alice->server.get(), later);
+  ASSERT_FALSE(certOver);
+  EXPECT_EQ(certOver.error().message, "certificate has expired");
+  EXPECT_FALSE(crlNextUpdate(TlsFiles{{}, {}, {}, tmp_.path() / "missing.pem"}));
+}
+
 TEST(TlsConfig, FromThePolicysGatewayControl) {
   auto r = policies::loadPolicyText(R"(gateway:
   uplink: eth0
