@@ -12,21 +12,25 @@
 // port: 10,000 flows are 15,000 (src, dst, proto/port) tuples); 100 expectations; a
 // comment above every rule, as people write them. The text is already in canonical form.
 //
-// Two rule shapes, both with exactly 10,000 flows by default:
+// Three rule shapes, each with exactly 10,000 flows by default:
 //   Tiered: 500 rules, each from 4 hosts of one segment to 5 hosts of another, one service
 //           (4 x 5 x 1 = 20 flows a rule) -- how people write policies by hand.
 //   Flat:   10,000 rules, one host to one host, one service -- the machine-generated
 //           extreme, and the worst case for the validator's pairwise shadow check.
+//   Wide:   one rule from N client hosts (one address each, segment `clients`, 10.64.0.0/16)
+//           to one server on one service: the large address list (issue 20: 20,000 hosts,
+//           a 1.4 MB policy), where compile, render and plan must stay linear.
 #include <cstddef>
 #include <string>
 
 namespace bulwark::bench {
 
-enum class RuleShape { Tiered, Flat };
+enum class RuleShape { Tiered, Flat, Wide };
 
 struct PolicyTextSpec {
   RuleShape shape = RuleShape::Tiered;
-  std::size_t flows = 10000;  // a multiple of 20 for Tiered; at most 25*20*24*40 for either
+  std::size_t flows = 10000;  // a multiple of 20 for Tiered; at most 25*20*24*40 for either;
+                              // at most 61,440 for Wide
 };
 
 struct PolicyText {
@@ -37,5 +41,8 @@ struct PolicyText {
 [[nodiscard]] PolicyText generatePolicyText(const PolicyTextSpec& spec);
 
 [[nodiscard]] const char* shapeName(RuleShape shape);
+
+// "tiered", "flat" or "wide"; false for anything else.
+[[nodiscard]] bool parseShape(const std::string& name, RuleShape& shape);
 
 }  // namespace bulwark::bench

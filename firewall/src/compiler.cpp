@@ -8,6 +8,7 @@
 
 #include "bulwark/policies/resolve.h"
 #include "compile_ha.h"
+#include "widest_prefixes.h"
 
 namespace bulwark::firewall {
 
@@ -33,7 +34,8 @@ const char* famSuffix(Family f) { return f == Family::V4 ? "4" : "6"; }
 // Addresses of one endpoint side within one zone.
 struct ZoneSide {
   bool whole = false;  // the whole zone: no address match needed
-  std::vector<Prefix> v4, v6;
+  std::vector<Prefix> v4, v6;  // each prefix once, in the order the endpoints name them
+  std::set<Prefix> seen;       // what v4 and v6 hold: a rule may name 20,000 hosts
   [[nodiscard]] const std::vector<Prefix>& of(Family f) const { return f == Family::V4 ? v4 : v6; }
 };
 
@@ -48,7 +50,7 @@ std::map<std::string, ZoneSide> byZone(const PolicyIndex& index, const std::vect
         side.whole = true;
       } else {
         auto& list = a.prefix->family() == Family::V4 ? side.v4 : side.v6;
-        if (std::find(list.begin(), list.end(), *a.prefix) == list.end()) list.push_back(*a.prefix);
+        if (side.seen.insert(*a.prefix).second) list.push_back(*a.prefix);
       }
     }
   }
@@ -78,6 +80,7 @@ class Compiler {
     input();
     output();
     snat();
+    fillAddressSets();
     inlineSingletonSets();
     result_.ruleset.chains.assign(std::make_move_iterator(chains_.begin()), std::make_move_iterator(chains_.end()));
     result_.ruleset.sets.assign(std::make_move_iterator(sets_.begin()), std::make_move_iterator(sets_.end()));
@@ -467,16 +470,19 @@ class Compiler {
     return name;
   }
 
-  // Interval sets refuse overlapping elements: keep only the widest prefixes.
+  // Interval sets refuse overlapping elements: keep only the widest prefixes. The elements
+  // are written by fillAddressSets once every rule has added its own.
   void addPrefixes(const std::string& name, Family fam, const std::vector<Prefix>& prefixes,
                    const std::string& comment) {
-    auto& s = set(SetDef{name, {addrKey(fam)}, true, false, false, 0, 0, {}, comment});
-    for (const auto& p : prefixes) {
-      bool covered = std::any_of(s.elements.begin(), s.elements.end(),
-                                 [&](const SetElement& e) { return std::get<Prefix>(e.key[0]).contains(p); });
-      if (covered) continue;
-      std::erase_if(s.elements, [&](const SetElement& e) { return p.contains(std::get<Prefix>(e.key[0])); });
-      s.elements.push_back({{p}, {}, {}});
+    set(SetDef{name, {addrKey(fam)}, true, false, false, 0, 0, {}, comment});
+    auto& widest = addressSets_[name];
+    for (const auto& p : prefixes) widest.add(p);
+  }
+
+  void fillAddressSets() {
+    for (auto& [name, widest] : addressSets_) {
+      auto& s = *setIndex_.at(name);
+      for (auto& p : widest.inOrder()) s.elements.push_back({{p}, {}, {}});
     }
   }
 
@@ -657,6 +663,7 @@ class Compiler {
   std::deque<SetDef> sets_;
   std::unordered_map<std::string, Chain*> chainIndex_;
   std::unordered_map<std::string, SetDef*> setIndex_;
+  std::unordered_map<std::string, WidestPrefixes> addressSets_;  // set name → its prefixes
   std::string uplink_;
   std::vector<std::pair<std::string, std::string>> ifaceZone_;  // interface → zone
 };

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <set>
 
+#include "atom_index.h"
 #include "bulwark/policies/resolve.h"
 #include "validate_ha.h"
 #include "yaml_reader.h"
@@ -393,6 +395,7 @@ class Validator {
     }
     auto rules = flowRules(p_);
     std::vector<ResolvedRule> resolved;
+    detail::AtomIndex fromIndex, toIndex;  // the sides of the rules in `resolved`
     for (const auto& fr : rules) {
       ResolvedRule rr{&fr, {}, {}, {}};
       bool ok = !fr.from.empty() && !fr.to.empty() && !fr.services.empty();
@@ -414,7 +417,9 @@ class Validator {
       }
       if (!ok) continue;  // already reported; shadow analysis needs complete rules
       warnIfToVpnPool(fr);
-      checkShadowing(rr, resolved);
+      checkShadowing(rr, resolved, shadowCandidates(rr, resolved.size(), fromIndex, toIndex));
+      fromIndex.add(resolved.size(), rr.from);
+      toIndex.add(resolved.size(), rr.to);
       resolved.push_back(std::move(rr));
     }
   }
@@ -444,8 +449,10 @@ class Validator {
   // effect: an error when the earlier rule decides the opposite (the policy says both
   // "allow" and "deny" for the same flows), a warning when it is merely redundant. Only
   // single-rule coverage is detected; a rule covered by a union of earlier rules is not.
-  void checkShadowing(const ResolvedRule& rr, const std::vector<ResolvedRule>& earlier) {
-    for (const auto& e : earlier) {
+  void checkShadowing(const ResolvedRule& rr, const std::vector<ResolvedRule>& earlier,
+                      const std::vector<std::size_t>& candidates) {
+    for (std::size_t i : candidates) {
+      const auto& e = earlier[i];
       // Services first: the cheapest test, and the one that tells most pairs of rules apart.
       if (!e.services.covers(rr.services) || !coversAll(e.to, rr.to) || !coversAll(e.from, rr.from)) {
         continue;
@@ -469,6 +476,27 @@ class Validator {
       }
       return;
     }
+  }
+
+  // The earlier rules, in order, that may cover all of rr: a rule that does has an atom
+  // covering rr's first source atom and one covering its first destination atom, so only
+  // the rules found by the rarer of the two need the full test. Without atoms on either side
+  // every earlier rule covers that side, and all are candidates.
+  static std::vector<std::size_t> shadowCandidates(const ResolvedRule& rr, std::size_t earlier,
+                                                   const detail::AtomIndex& fromIndex,
+                                                   const detail::AtomIndex& toIndex) {
+    std::vector<std::size_t> out, byTo;
+    if (rr.from.empty() && rr.to.empty()) {
+      out.resize(earlier);
+      std::iota(out.begin(), out.end(), std::size_t{0});
+      return out;
+    }
+    if (!rr.from.empty()) fromIndex.appendCovering(rr.from.front(), out);
+    if (!rr.to.empty()) toIndex.appendCovering(rr.to.front(), byTo);
+    if (rr.from.empty() || (!rr.to.empty() && byTo.size() < out.size())) out.swap(byTo);
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   // --- NAT -------------------------------------------------------------------------------
