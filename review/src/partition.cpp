@@ -13,6 +13,13 @@ namespace fw = firewall;
 
 namespace {
 
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
 constexpr int kMaxDepth = 16;  // the evaluator's (and the kernel's) jump depth
 constexpr int kMissingChain = -2;
 
@@ -62,7 +69,14 @@ struct OpDnat {
 struct OpVmap {
   std::vector<std::pair<Cond, int>> elements;  // first match wins; chain index or kMissingChain
 };
-using Op = std::variant<OpMatch, OpConst, OpDnat, OpVmap>;
+// `dnat to ip daddr map @m`: the first element that matches sends the flow to its target
+// (nullopt: a target of the other family, which the kernel does not apply); no element ends
+// the rule (NFT_BREAK).
+struct OpDnatMap {
+  std::vector<std::pair<Cond, std::optional<U128>>> elements;
+  std::optional<std::uint16_t> port;
+};
+using Op = std::variant<OpMatch, OpConst, OpDnat, OpVmap, OpDnatMap>;
 
 struct CRule {
   std::vector<Op> ops;
@@ -200,6 +214,8 @@ struct Partitioner::Impl {
   }
 
   // One key part against one selector, into `c` (the parts of an element are ANDed).
+  static_assert(std::variant_size_v<fw::KeyPart> == 5,
+                "a new kind of set key part: say here how it matches each selector (the evaluator's partMatches)");
   void addPart(Cond& c, fw::Selector sel, const fw::KeyPart& part) {
     using S = fw::Selector;
     switch (sel) {
@@ -236,6 +252,8 @@ struct Partitioner::Impl {
           v = IntervalSet::point(*n);
         } else if (const auto* r = std::get_if<fw::PortRange>(&part)) {
           v = IntervalSet::of(r->first, r->last);
+        } else if (const auto* slotNo = std::get_if<std::uint32_t>(&part)) {
+          v = IntervalSet::point(*slotNo);  // a numgen slot compares as a number, as in partMatches
         } else {
           c.never = true;
           return;
@@ -287,89 +305,127 @@ struct Partitioner::Impl {
     return c;
   }
 
+  // The evaluator's StmtDnatMap: a numgen map is read at slot 0 (one constant DNAT); a map
+  // keyed by the destination splits the flows by element.
+  std::optional<Op> dnatMapOp(const fw::StmtDnatMap& d,
+                              const std::unordered_map<std::string, const fw::SetDef*>& sets) {
+    auto it = sets.find(d.map);
+    if (it == sets.end()) return OpConst{false};
+    auto target = [&](const fw::SetElement& el) -> std::optional<U128> {
+      if (el.target->family() != setup.family) return std::nullopt;
+      return addressValue(*el.target);
+    };
+    if (d.numgenMod != 0) {
+      for (const auto& el : it->second->elements) {
+        if (el.key.size() != 1 || !el.target) continue;
+        const auto& part = el.key[0];
+        const auto* proto = std::get_if<std::uint8_t>(&part);
+        const auto* range = std::get_if<fw::PortRange>(&part);
+        const auto* slotNo = std::get_if<std::uint32_t>(&part);
+        bool zero = (proto && *proto == 0) || (range && range->first == 0) || (slotNo && *slotNo == 0);
+        if (!zero) continue;
+        auto to = target(el);
+        if (!to) return std::nullopt;
+        return OpDnat{*to, d.port};
+      }
+      return OpConst{false};
+    }
+    auto sel = d.family == Family::V4 ? fw::Selector::Ip4Daddr : fw::Selector::Ip6Daddr;
+    OpDnatMap op;
+    op.port = d.port;
+    for (const auto& el : it->second->elements) {
+      if (el.key.size() != 1 || !el.target) continue;
+      Cond c;
+      addPart(c, sel, el.key[0]);
+      finish(c);
+      if (!c.never) op.elements.emplace_back(std::move(c), target(el));
+    }
+    if (op.elements.empty()) return OpConst{false};
+    return op;
+  }
+
+  // Every expression kind is handled here by name (std::visit): a new kind in the IR does not
+  // compile until the analysis says what it means.
   std::optional<Op> toOp(const fw::Expr& e, const std::unordered_map<std::string, const fw::SetDef*>& sets) {
     using namespace fw;
-    auto single = [&](Cond c, bool negate = false) -> Op {
+    auto single = [&](Cond c, bool negate = false) -> std::optional<Op> {
       finish(c);
       OpMatch op{{std::move(c)}, negate};
       merge(op);
       return op;
     };
-    if (const auto* m = std::get_if<MatchCtState>(&e)) return OpConst{(m->mask & kCtNew) != 0};
-    if (const auto* m = std::get_if<MatchIfName>(&e)) {
+    auto cond = [](auto&& fill) {
       Cond c;
-      (m->which == Selector::IifName ? c.iif : c.oif) = m->name;
-      return single(std::move(c), m->negate);
-    }
-    if (const auto* m = std::get_if<MatchNfProto>(&e)) return OpConst{m->family == setup.family};
-    if (const auto* m = std::get_if<MatchL4Proto>(&e)) {
-      Cond c;
-      c.proto = keep(IntervalSet::point(m->proto));
-      return single(std::move(c));
-    }
-    if (const auto* m = std::get_if<MatchPrefix>(&e)) {
-      // The evaluator: no value of this family → no match, negated or not.
-      if (!familyIs(m->which)) return OpConst{false};
-      if (m->prefix.family() != setup.family) return OpConst{m->negate};
-      auto set = prefixSet(m->prefix);
-      if (m->negate) set = set.complement(addressMax(setup.family));
-      Cond c;
-      bool src = m->which == Selector::Ip4Saddr || m->which == Selector::Ip6Saddr;
-      (src ? c.src : c.dst) = keep(std::move(set));
-      return single(std::move(c));
-    }
-    if (const auto* m = std::get_if<MatchPort>(&e)) {
-      Cond c;
-      c.port = keep(IntervalSet::of(m->ports.first, m->ports.last));
-      return single(std::move(c));
-    }
-    if (const auto* m = std::get_if<MatchLookup>(&e)) {
-      auto it = sets.find(m->set);
-      if (it == sets.end()) return OpConst{m->negate};
-      OpMatch op{{}, m->negate};
-      for (const auto& el : it->second->elements) {
-        auto c = elementCond(m->key, el);
-        if (!c.never) op.any.push_back(std::move(c));
-      }
-      merge(op);
-      return op;
-    }
-    if (std::holds_alternative<MatchIpsecIn>(e)) {
-      Cond c;
-      c.ipsec = true;
-      return single(std::move(c));
-    }
-    if (std::holds_alternative<MatchFibSaddrMissing>(e)) {
-      Cond c;
-      c.fibMissing = true;
-      return single(std::move(c));
-    }
-    if (std::holds_alternative<MatchTcpSynOnly>(e)) {
-      Cond c;
-      c.proto = keep(IntervalSet::point(6));
-      return single(std::move(c));
-    }
-    if (std::holds_alternative<MatchNotTcpSyn>(e)) return OpConst{false};  // a first packet is a SYN
-    if (const auto* l = std::get_if<StmtLimit>(&e)) return OpConst{!l->over};
-    if (std::holds_alternative<StmtMeterOver>(e) || std::holds_alternative<StmtConnLimitOver>(e)) {
-      return OpConst{false};  // no source is over its limits offline
-    }
-    if (const auto* d = std::get_if<StmtDnat>(&e)) {
-      // The kernel NATs only packets of the statement's family (nft_nat_inet_eval).
-      if (d->to.family() != setup.family) return std::nullopt;
-      return OpDnat{addressValue(d->to), d->port};
-    }
-    if (const auto* v = std::get_if<StmtVmap>(&e)) {
-      auto it = sets.find(v->map);
-      if (it == sets.end()) return OpConst{false};
-      OpVmap op;
-      for (const auto& el : it->second->elements) {
-        auto c = elementCond(v->key, el);
-        if (!c.never) op.elements.emplace_back(std::move(c), chainOf(el.jumpTo));
-      }
-      return op;
-    }
-    return std::nullopt;  // counter, log, snat, masquerade: always true, no effect here
+      fill(c);
+      return c;
+    };
+    return std::visit(
+        Overloaded{
+            [&](const MatchCtState& m) -> std::optional<Op> { return OpConst{(m.mask & kCtNew) != 0}; },
+            [&](const MatchIfName& m) -> std::optional<Op> {
+              return single(cond([&](Cond& c) { (m.which == Selector::IifName ? c.iif : c.oif) = m.name; }), m.negate);
+            },
+            [&](const MatchNfProto& m) -> std::optional<Op> { return OpConst{m.family == setup.family}; },
+            [&](const MatchL4Proto& m) -> std::optional<Op> {
+              return single(cond([&](Cond& c) { c.proto = keep(IntervalSet::point(m.proto)); }));
+            },
+            [&](const MatchPrefix& m) -> std::optional<Op> {
+              // The evaluator: no value of this family → no match, negated or not.
+              if (!familyIs(m.which)) return OpConst{false};
+              if (m.prefix.family() != setup.family) return OpConst{m.negate};
+              auto set = prefixSet(m.prefix);
+              if (m.negate) set = set.complement(addressMax(setup.family));
+              bool src = m.which == Selector::Ip4Saddr || m.which == Selector::Ip6Saddr;
+              return single(cond([&](Cond& c) { (src ? c.src : c.dst) = keep(std::move(set)); }));
+            },
+            [&](const MatchPort& m) -> std::optional<Op> {
+              return single(cond([&](Cond& c) { c.port = keep(IntervalSet::of(m.ports.first, m.ports.last)); }));
+            },
+            [&](const MatchLookup& m) -> std::optional<Op> {
+              auto it = sets.find(m.set);
+              if (it == sets.end()) return OpConst{m.negate};
+              OpMatch op{{}, m.negate};
+              for (const auto& el : it->second->elements) {
+                auto c = elementCond(m.key, el);
+                if (!c.never) op.any.push_back(std::move(c));
+              }
+              merge(op);
+              return op;
+            },
+            [&](const MatchIpsecIn&) -> std::optional<Op> { return single(cond([](Cond& c) { c.ipsec = true; })); },
+            [&](const MatchFibSaddrMissing&) -> std::optional<Op> {
+              return single(cond([](Cond& c) { c.fibMissing = true; }));
+            },
+            [&](const MatchTcpSynOnly&) -> std::optional<Op> {
+              return single(cond([&](Cond& c) { c.proto = keep(IntervalSet::point(6)); }));
+            },
+            [&](const MatchNotTcpSyn&) -> std::optional<Op> { return OpConst{false}; },  // a first packet is a SYN
+            [&](const StmtCounter&) -> std::optional<Op> { return std::nullopt; },
+            [&](const StmtLimit& l) -> std::optional<Op> { return OpConst{!l.over}; },
+            // No source is over its limits offline.
+            [&](const StmtMeterOver&) -> std::optional<Op> { return OpConst{false}; },
+            [&](const StmtConnLimitOver&) -> std::optional<Op> { return OpConst{false}; },
+            [&](const StmtLog&) -> std::optional<Op> { return std::nullopt; },
+            [&](const StmtDnat& d) -> std::optional<Op> {
+              // The kernel NATs only packets of the statement's family (nft_nat_inet_eval).
+              if (d.to.family() != setup.family) return std::nullopt;
+              return OpDnat{addressValue(d.to), d.port};
+            },
+            [&](const StmtDnatMap& d) -> std::optional<Op> { return dnatMapOp(d, sets); },
+            [&](const StmtSnat&) -> std::optional<Op> { return std::nullopt; },
+            [&](const StmtMasquerade&) -> std::optional<Op> { return std::nullopt; },
+            [&](const StmtVmap& v) -> std::optional<Op> {
+              auto it = sets.find(v.map);
+              if (it == sets.end()) return OpConst{false};
+              OpVmap op;
+              for (const auto& el : it->second->elements) {
+                auto c = elementCond(v.key, el);
+                if (!c.never) op.elements.emplace_back(std::move(c), chainOf(el.jumpTo));
+              }
+              return op;
+            },
+        },
+        e);
   }
 
   // ---- conditions on flow sets ------------------------------------------------------------
@@ -510,6 +566,23 @@ struct Partitioner::Impl {
             f.t.dst = d->to;
             if (d->port) f.t.port = d->port;
           }
+        } else if (const auto* dm = std::get_if<OpDnatMap>(&op)) {
+          std::vector<Flowset> hits;
+          for (const auto& [cond, to] : dm->elements) {
+            if (cands.empty()) break;
+            std::vector<Flowset> in, out;
+            split(cands, {cond}, ctx, in, out);
+            cands = std::move(out);
+            for (auto& f : in) {
+              if (to) {
+                f.t.dst = *to;
+                if (dm->port) f.t.port = dm->port;
+              }
+              hits.push_back(std::move(f));
+            }
+          }
+          for (auto& f : cands) next.push_back(std::move(f));  // no element: the rule ends
+          cands = std::move(hits);
         } else if (const auto* v = std::get_if<OpVmap>(&op)) {
           // A vmap hit ends the rule: goto the element's chain (first element that matches).
           jumped = true;

@@ -20,7 +20,11 @@ struct Fate {
   bool accepted = false;
   std::optional<IpAddress> dnatTo;
   std::optional<std::uint16_t> dnatPort;
-  friend bool operator==(const Fate&, const Fate&) = default;
+  // A dropped packet goes nowhere, whatever a DNAT before the drop chose.
+  friend bool operator==(const Fate& a, const Fate& b) {
+    if (!a.accepted && !b.accepted) return true;
+    return a.accepted == b.accepted && a.dnatTo == b.dnatTo && a.dnatPort == b.dnatPort;
+  }
 };
 
 Fate fate(const firewall::Ruleset& rs, const FlowSetup& setup, const IpAddress& s, const IpAddress& d,

@@ -23,8 +23,10 @@ struct Outcome {
   std::optional<std::uint16_t> dnatPort;
   firewall::Origin decidedBy;  // the rule whose verdict decided; "" what when none did
 
-  // Same fate for the packets: passes or not, and where DNAT sends them.
+  // Same fate for the packets: passes or not, and where DNAT sends those that pass (a dropped
+  // packet goes nowhere, whatever a DNAT before the drop chose).
   [[nodiscard]] bool sameFate(const Outcome& o) const {
+    if (!accepted && !o.accepted) return true;
     return accepted == o.accepted && dnatTo == o.dnatTo && dnatPort == o.dnatPort;
   }
 };
