@@ -9,23 +9,13 @@
 #include "bulwark/policies/loader.h"
 #include "bulwark/policies/validator.h"
 #include "bulwark/review/flow_groups.h"
+#include "campus_text.h"
 
 namespace bulwark::review {
 namespace {
 
-std::string campus() {
-  std::ifstream in(std::string(BULWARK_EXAMPLES_DIR) + "/campus.yaml");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string replace(std::string s, const std::string& from, const std::string& to) {
-  auto at = s.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) s.replace(at, from.size(), to);
-  return s;
-}
+using testing::campus;
+using testing::replace;
 
 // The line of the first line holding `needle`, as the compiler's origins give it.
 std::string lineOf(const std::string& text, const std::string& needle) {
