@@ -26,6 +26,10 @@ constexpr std::uint8_t kEsp = 50;
 
 Origin builtin(std::string what) { return {{}, std::move(what)}; }
 
+RateUnit rateUnit(const std::string& per) {
+  return per == "minute" ? RateUnit::Minute : per == "hour" ? RateUnit::Hour : RateUnit::Second;
+}
+
 Selector saddr(Family f) { return f == Family::V4 ? Selector::Ip4Saddr : Selector::Ip6Saddr; }
 Selector daddr(Family f) { return f == Family::V4 ? Selector::Ip4Daddr : Selector::Ip6Daddr; }
 KeyType addrKey(Family f) { return f == Family::V4 ? KeyType::Ipv4Addr : KeyType::Ipv6Addr; }
@@ -215,18 +219,21 @@ class Compiler {
                            builtin("invalid")));
     c.rules.push_back(rule({MatchFibSaddrMissing{}, StmtCounter{}}, {VerdictKind::Drop, {}},
                            builtin("antispoof")));
-    if (uplink_.empty()) return;
+    auto syn = policies::effectiveSynLimit(p_);
     for (auto fam : {Family::V4, Family::V6}) {
+      if (uplink_.empty() || syn.off) break;
       std::string name = std::string("synflood") + famSuffix(fam);
       set(SetDef{name, {addrKey(fam)}, false, false, true, 60, 65535, {}, "per-source SYN meter"});
+      // Origin: gateway.syn_limit where the policy sets it, built in otherwise.
+      Origin origin = syn.where.file.empty() ? builtin("synflood") : Origin{syn.where, "syn_limit"};
       c.rules.push_back(rule(
           {MatchIfName{Selector::IifName, uplink_, false}, MatchNfProto{fam}, MatchL4Proto{kTcp},
            MatchTcpSynOnly{}, MatchCtState{kCtNew},
-           StmtMeterOver{name, {saddr(fam)},
-                         StmtLimit{o_.synRatePerSource, RateUnit::Second, o_.synBurstPerSource, true}},
+           StmtMeterOver{name, {saddr(fam)}, StmtLimit{syn.count, rateUnit(syn.per), syn.burst, true}},
            StmtCounter{}},
-          {VerdictKind::Drop, {}}, builtin("synflood")));
+          {VerdictKind::Drop, {}}, std::move(origin)));
     }
+    if (uplink_.empty()) return;
     // A new TCP connection must start with a SYN; anything else is a scan or a stale flow.
     c.rules.push_back(rule({MatchL4Proto{kTcp}, MatchNotTcpSyn{}, MatchCtState{kCtNew}, StmtCounter{}},
                            {VerdictKind::Drop, {}}, builtin("new-not-syn")));
@@ -494,7 +501,7 @@ class Compiler {
       for (auto fam : {Family::V4, Family::V6}) {
         if (r->limits->rate) {
           const auto& rate = *r->limits->rate;
-          RateUnit unit = rate.per == "minute" ? RateUnit::Minute : rate.per == "hour" ? RateUnit::Hour : RateUnit::Second;
+          RateUnit unit = rateUnit(rate.per);
           std::string name = base + "_rate" + famSuffix(fam);
           set(SetDef{name, {addrKey(fam)}, false, false, true, 60, 65535, {}, "per-source rate of rule " + fr.name});
           c.rules.push_back(rule({MatchNfProto{fam}, MatchCtState{kCtNew},

@@ -195,13 +195,20 @@ class Interpreter {
   }
 
   // A DNAT that fires: to the rule's choice, or to an existing flow's binding.
+  // In an inet table the kernel applies `dnat ip` to IPv4 packets only, `dnat ip6` to IPv6 ones
+  // (nft_nat_inet_eval); for the other family it does nothing.
   void translate(const IpAddress& to, std::optional<std::uint16_t> port) {
+    if (to.family() != p_.src.family()) return;
     if (p_.natTo) {
+      if (p_.natPort != p_.dport) out_.dnatPort = p_.natPort;
       p_.dst = *p_.natTo;
       p_.dport = p_.natPort;
     } else {
       p_.dst = to;
-      if (port) p_.dport = *port;
+      if (port) {
+        p_.dport = *port;
+        out_.dnatPort = port;
+      }
     }
     out_.dnatTo = p_.dst;
   }

@@ -32,7 +32,7 @@ struct Registry {
   const std::string& pathHelp;
   Action& action;
 };
-void registerPolicyCommands(Registry& r);    // validate, fmt, show
+void registerPolicyCommands(Registry& r);    // validate, fmt, show, diff
 void registerFirewallCommands(Registry& r);  // test, why, render, plan, apply, counters
 void registerPkiCommands(Registry& r);       // pki init, issue, revoke, list, gateway, crl
 void registerVpnCommands(Registry& r);       // vpn apply|plan, tunnels [terminate USER]
@@ -61,6 +61,17 @@ int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const G
 // is skipped; gateway/engine/revocation.h).
 int runApply(const std::string& path, Parts parts, bool keepEstablished, const GlobalOptions& opts);
 int runCounters(const std::string& path, const GlobalOptions& opts);
+
+// diff: exit codes as `plan --detailed-exitcode`.
+inline constexpr int kExitDiffError = 1;
+inline constexpr int kExitDiffChanges = 2;
+struct DiffArgs {
+  std::string policy;   // the policy file or directory (its Git repository for revisions)
+  std::string oldSide;  // a path or a Git revision; "" = HEAD
+  std::string newSide;  // a path or a Git revision; "" = the working tree
+  bool markdown = false;
+};
+int runDiff(const DiffArgs& args, const GlobalOptions& opts);
 // `tunnels` output, the same from charon (--direct) and from bulwarkd: rows
 // {user, group, identity, virtual_ip, outer_address, state, up_since, bytes_in, bytes_out,
 // packets_in, packets_out, ike_id}; a table, or the array with --json.

@@ -31,6 +31,22 @@ void registerPolicyCommands(Registry& r) {
   show->add_option("PATH", r.path, r.pathHelp);
   show->add_flag("--werror", r.opts.werror, "Treat warnings as errors");
   show->callback([&r] { r.action = withPolicy(r, [&r] { return runShow(r.path, r.opts); }); });
+
+  auto diff = std::make_shared<DiffArgs>();
+  auto* diffCmd = r.app.add_subcommand(
+      "diff", "What a policy change does: the change in policy terms, then the flows it newly allows or denies");
+  diffCmd->add_option("OLD", diff->oldSide, "A policy path or a Git revision of the policy's repository (default: HEAD)");
+  diffCmd->add_option("NEW", diff->newSide, "A policy path or a Git revision (default: the working tree)");
+  diffCmd->add_option("-p,--policy", r.path, r.pathHelp + "; its Git repository is where revisions are read");
+  diffCmd->add_flag("--json", r.opts.json, "Machine-readable JSON output (exact prefixes and port ranges)");
+  diffCmd->add_flag("--markdown", diff->markdown, "Markdown, for a merge-request comment");
+  diffCmd->add_flag("--werror", r.opts.werror, "A warning on either side fails the diff (exit 1)");
+  diffCmd->callback([&r, diff] {
+    r.action = [&r, diff] {
+      diff->policy = r.path;
+      return runDiff(*diff, r.opts);
+    };
+  });
 }
 
 void registerFirewallCommands(Registry& r) {

@@ -7,6 +7,7 @@ _bulwarkctl_flags() {
     "") echo "--help --version --json --socket --connect --cert --key --ca --server-name --cert-password-file" ;;
     validate | show) echo "--werror" ;;
     fmt) echo "--check" ;;
+    diff) echo "-p --policy --json --markdown --werror" ;;
     render | test | counters | confirm | status | reload | events) ;;
     why) echo "-p --policy --iif --libipsec" ;;
     plan) echo "--detailed-exitcode --direct --only --local-only" ;;
@@ -28,7 +29,7 @@ _bulwarkctl() {
   local cur prev words cword
   _init_completion || return
 
-  local verbs="validate fmt show test render why plan apply counters pki vpn tunnels status confirm rollback history reload events"
+  local verbs="validate fmt show diff test render why plan apply counters pki vpn tunnels status confirm rollback history reload events"
   # Options that take a value: their next word is not a verb.
   local valued="--socket|--connect|--cert|--key|--ca|--server-name|--cert-password-file|-p|--policy|--iif|--only|--confirm|--limit|--dir|--ca-name|--group|--out|--address|--password-file|--local-id|--vici|--pki|--crl"
 
@@ -93,7 +94,7 @@ _bulwarkctl() {
     tunnels)
       [[ -z "$sub" ]] && COMPREPLY=($(compgen -W "terminate" -- "$cur"))
       ;;
-    validate | fmt | show | test | render | plan | apply | counters)
+    validate | fmt | show | diff | test | render | plan | apply | counters)
       _filedir
       ;;
   esac

@@ -16,10 +16,35 @@ std::string Location::str() const {
   return s;
 }
 
+namespace {
+
+// Messages quote the policy's text, and a binary file's bytes reach them through yaml-cpp's
+// errors: control characters are written as \xNN so no diagnostic moves the terminal's cursor
+// or forges a line. Hints are ours and may span lines.
+std::string escaped(const std::string& text, bool keepNewlines) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && !(keepNewlines && c == '\n')) || u == 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string Diagnostic::str() const {
-  std::string s = where.str() + (severity == Severity::Error ? ": error: " : ": warning: ") + message;
+  std::string s = escaped(where.str(), false) + (severity == Severity::Error ? ": error: " : ": warning: ") +
+                  escaped(message, false);
   if (!hint.empty()) {
-    s += "\n  hint: " + hint;
+    s += "\n  hint: " + escaped(hint, true);
   }
   return s;
 }

@@ -92,7 +92,8 @@ class FileLoader {
 
   void loadGateway(const Field& f) {
     Gateway g;
-    auto fields = entry(f.value, "gateway", {"name", "uplink", "trunk", "control", "web"}, {"uplink"}, g);
+    auto fields = entry(f.value, "gateway", {"name", "uplink", "trunk", "control", "web", "syn_limit"},
+                        {"uplink"}, g);
     if (!fields) return;
     g.where = r_.loc(f.keyNode);
     if (auto* x = fields->get("name")) g.name = r_.name(*x).value_or("");
@@ -100,6 +101,7 @@ class FileLoader {
     if (auto* x = fields->get("trunk")) g.trunk = r_.interfaceName(*x);
     if (auto* x = fields->get("control")) g.control = loadControl(*x);
     if (auto* x = fields->get("web")) g.web = loadWeb(*x);
+    if (auto* x = fields->get("syn_limit")) g.synLimit = loadSynLimit(*x);
     p_.gateway = std::move(g);
   }
 
@@ -116,6 +118,33 @@ class FileLoader {
     if (!a) return std::nullopt;
     w.listen = *a;
     return w;
+  }
+
+  // `syn_limit: off`, or `{ rate: N/second, burst: M }` (burst defaults to twice the rate).
+  std::optional<SynLimit> loadSynLimit(const Field& f) {
+    SynLimit l;
+    l.where = r_.loc(f);
+    if (f.value.IsScalar()) {
+      if (f.value.Scalar() == "off") {
+        l.off = true;
+        return l;
+      }
+      r_.diags().error(r_.loc(f), "'syn_limit' must be 'off' or { rate: N/second, burst: M }, got '" +
+                                      f.value.Scalar() + "'");
+      return std::nullopt;
+    }
+    auto fields = r_.mapping(f.value, r_.loc(f), "syn_limit", {"rate", "burst"}, {"rate"});
+    if (!fields) return std::nullopt;
+    const auto* rateField = fields->get("rate");
+    auto parsed = rateField ? rate(*rateField) : std::nullopt;
+    if (!parsed) return std::nullopt;
+    l.count = parsed->count;
+    l.per = parsed->per;
+    l.burst = parsed->count * 2;
+    if (auto* x = fields->get("burst")) {
+      if (auto b = r_.integer(*x, 1, 2000000)) l.burst = static_cast<std::uint32_t>(*b);
+    }
+    return l;
   }
 
   std::optional<ControlAccess> loadControl(const Field& f) {

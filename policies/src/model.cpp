@@ -64,6 +64,21 @@ std::string_view dnatModeName(DnatMode m) {
   return "?";
 }
 
+double SynLimit::perSecond() const {
+  double n = count;
+  return per == "hour" ? n / 3600 : per == "minute" ? n / 60 : n;
+}
+
+std::string SynLimit::str() const {
+  if (off) return "off";
+  return std::to_string(count) + "/" + per + ", burst " + std::to_string(burst);
+}
+
+SynLimit effectiveSynLimit(const Policy& policy) {
+  if (policy.gateway && policy.gateway->synLimit) return *policy.gateway->synLimit;
+  return SynLimit{};
+}
+
 std::string PortSpec::str() const {
   std::string s(protocolName(protocol));
   if (!protocolHasPorts(protocol) || ports.all()) {

@@ -417,6 +417,7 @@ class Validator {
       }
       if (!ok) continue;  // already reported; shadow analysis needs complete rules
       warnIfToVpnPool(fr);
+      if (fr.rule) warnIfAboveSynLimit(*fr.rule, rr.from);
       checkShadowing(rr, resolved, shadowCandidates(rr, resolved.size(), fromIndex, toIndex));
       fromIndex.add(resolved.size(), rr.from);
       toIndex.add(resolved.size(), rr.to);
@@ -443,6 +444,25 @@ class Validator {
         }
       }
     }
+  }
+
+  // The uplink's per-source SYN limit drops new TCP connections before any rule: a rule limit
+  // above it never takes effect for sources on the internet.
+  void warnIfAboveSynLimit(const Rule& r, const std::vector<Atom>& from) {
+    if (!r.limits || !r.limits->rate) return;
+    auto syn = effectiveSynLimit(p_);
+    if (syn.off) return;
+    bool internet = std::any_of(from.begin(), from.end(), [](const Atom& a) { return a.zone == kInternet; });
+    const auto& rate = *r.limits->rate;
+    SynLimit asRate;
+    asRate.count = rate.count;
+    asRate.per = rate.per;
+    if (!internet || asRate.perSecond() <= syn.perSecond()) return;
+    out_.warning(r.limits->at("rate"),
+                 "rule '" + r.name + "' allows " + std::to_string(rate.count) + "/" + rate.per +
+                     " new connections per source, above the uplink's per-source SYN limit (" + syn.str() +
+                     "): new TCP connections from the internet are dropped at that limit first",
+                 "raise gateway.syn_limit, or lower the rule's rate");
   }
 
   // First match wins. A rule whose every flow an earlier rule already decides never takes

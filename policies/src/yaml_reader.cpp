@@ -126,8 +126,55 @@ bool mayHoldMore(const std::string& text, const YAML::Node& root) {
 
 }  // namespace
 
+namespace {
+
+// Finds the first anchor or alias of the first document, from the parser's events (which do
+// not expand aliases: linear in the text).
+class AnchorFinder : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> first;
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t a) override { note(m, a); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { note(m, 1); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t a, const std::string&) override {
+    note(m, a);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a,
+                       YAML::EmitterStyle::value) override {
+    note(m, a);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t a, YAML::EmitterStyle::value) override {
+    note(m, a);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void note(const YAML::Mark& m, YAML::anchor_t a) {
+    if (a != YAML::NullAnchor && !first) first = m;
+  }
+};
+
+}  // namespace
+
 FirstDocument loadFirstDocument(const std::string& text) {
   FirstDocument out;
+  // Anchors and aliases are refused: every reader of the tree (loader, formatter, review) walks
+  // an alias as often as it is used, so 500 bytes of nested aliases made billions of nodes
+  // (minutes and gigabytes in `fmt`); and a policy is reviewed as it reads. Only text that
+  // holds '&' or '*' needs the extra pass over the parser's events.
+  if (text.find_first_of("&*") != std::string::npos) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    AnchorFinder finder;
+    parser.HandleNextDocument(finder);
+    if (finder.first) {
+      throw YAML::ParserException(*finder.first,
+                                  "anchors and aliases ('&name', '*name') are not allowed in a policy file; "
+                                  "write the value out where it is used");
+    }
+  }
   out.root = YAML::Load(text);  // parses one document only: always terminates
   if (!mayHoldMore(text, out.root)) return out;
   // Look at up to three documents. yaml-cpp reports text it cannot parse after a document

@@ -11,6 +11,13 @@ namespace {
 using testing::compileExample;
 using testing::compileText;
 
+std::string replaceFirst(std::string s, const std::string& from, const std::string& to) {
+  auto at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
 const Chain& chainOf(const Ruleset& rs, const std::string& name) {
   const Chain* c = rs.findChain(name);
   if (!c) throw std::runtime_error("no chain " + name);  // a test bug, not a policy error
@@ -138,9 +145,30 @@ TEST(Compiler, AntiSpoofingAndSynGuardInPrerouting) {
   EXPECT_NE(std::find(lines.begin(), lines.end(), "fib saddr . iif oif missing counter drop comment \"bulwark: antispoof\""),
             lines.end());
   bool syn = std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
-    return l.find("iifname \"eth0\"") == 0 && l.find("add @synflood4 { ip saddr limit rate over 1000/second") != std::string::npos;
+    return l.find("iifname \"eth0\"") == 0 && l.find("add @synflood4 { ip saddr limit rate over 10000/second") != std::string::npos;
   });
-  EXPECT_TRUE(syn);
+  EXPECT_TRUE(syn) << "the default gateway.syn_limit";
+}
+
+TEST(Compiler, SynLimitFromThePolicy) {
+  auto synLines = [](const Ruleset& rs) {
+    std::vector<std::string> out;
+    for (const auto& r : chainOf(rs, "prerouting").rules) {
+      auto l = renderRule(r);
+      if (l.find("@synflood") != std::string::npos) out.push_back(l);
+    }
+    return out;
+  };
+  std::string base = testing::kSmallPolicy;
+  auto set = compileText(replaceFirst(base, "gateway: { uplink: wan0, trunk: trk0 }",
+                                      "gateway: { uplink: wan0, trunk: trk0, syn_limit: { rate: 500/second, burst: 700 } }"));
+  auto lines = synLines(set.result.ruleset);
+  ASSERT_EQ(lines.size(), 2u);  // IPv4 and IPv6
+  EXPECT_NE(lines[0].find("limit rate over 500/second burst 700 packets"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("comment \"t.yaml:1 syn_limit\""), std::string::npos) << lines[0];
+  auto off = compileText(replaceFirst(base, "gateway: { uplink: wan0, trunk: trk0 }",
+                                      "gateway: { uplink: wan0, trunk: trk0, syn_limit: off }"));
+  EXPECT_TRUE(synLines(off.result.ruleset).empty());
 }
 
 TEST(Compiler, AddingAHostChangesOnlySetElements) {

@@ -46,7 +46,7 @@ TEST(LoaderErrors, UnknownKeyWithoutCloseMatchListsAllowedKeys) {
   EXPECT_EQ(loadDiags(R"(gateway: { uplink: eth0, colour: blue }
 )"),
             (Lines{"t.yaml:1:26: error: unknown key 'colour' in gateway\n"
-                   "  hint: allowed keys: name, uplink, trunk, control, web"}));
+                   "  hint: allowed keys: name, uplink, trunk, control, web, syn_limit"}));
   EXPECT_EQ(loadDiags("gateway: { uplink: eth0 }\nsegmnts: []\n"),
             (Lines{"t.yaml:2:1: error: unknown key 'segmnts' in the policy\n"
                    "  hint: did you mean 'segments'?"}));
@@ -102,7 +102,7 @@ segments:
                    "vpn, ha, expect"}));
   EXPECT_EQ(loadDiags("gateway: eth0\n"),
             (Lines{"t.yaml:1:10: error: gateway must be a mapping (key: value), got a scalar\n"
-                   "  hint: allowed keys: name, uplink, trunk, control, web"}));
+                   "  hint: allowed keys: name, uplink, trunk, control, web, syn_limit"}));
 }
 
 TEST(LoaderErrors, ListOfEntriesExpected) {

@@ -2,8 +2,8 @@
 // Policy → Ruleset IR. Pure: no sockets, no files.
 //
 // Shape of the table (inet bulwark):
-//   prerouting  (filter, raw-ish priority -150): anti-spoofing (fib), SYN-flood guard on
-//               the uplink, invalid dropped
+//   prerouting  (filter, raw-ish priority -150): anti-spoofing (fib), the per-source SYN limit
+//               on the uplink (gateway.syn_limit), invalid dropped
 //   prerouting_nat (nat, dstnat): DNAT of VIPs (several backends: through a map per pool,
 //               see dnat_pools.h)
 //   forward     (filter, policy drop): established/related accepted first, invalid dropped,
@@ -30,9 +30,6 @@ struct CompileOptions {
   // Userspace ESP (charon's kernel-libipsec) delivers decapsulated packets on this TUN
   // interface instead of through XFRM; both paths count as "arrived through IPsec".
   std::string libipsecInterface = "ipsec0";
-  // SYN-flood guard: new TCP connections per source address arriving on the uplink.
-  std::uint32_t synRatePerSource = 1000;
-  std::uint32_t synBurstPerSource = 2000;
   // Drop log lines per second, per zone pair.
   std::uint32_t dropLogRate = 5;
 };

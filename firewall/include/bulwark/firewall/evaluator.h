@@ -49,6 +49,7 @@ struct Evaluation {
   std::optional<IpAddress> dnatTo;  // destination after DNAT
   std::string dnatMap;              // the DNAT map that chose it ("": a fixed DNAT); a numgen map
                                     // is read at slot 0 (the next connection's slot may differ)
+  std::optional<std::uint16_t> dnatPort;  // destination port after DNAT, when it changes it
   Origin decidedBy;                 // the rule whose verdict ended evaluation
   std::string decidingRule;         // that rule, rendered
   std::string decidingChain;

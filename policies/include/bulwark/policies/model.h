@@ -78,12 +78,29 @@ struct WebAccess : Located {
   std::uint16_t port = 8443;
 };
 
+// The per-source limit on new TCP connections (SYNs) that arrive on the uplink, checked before
+// any rule: one address flooding SYNs is cut there, and it caps every rule's own limit.rate for
+// sources on the internet. Hundreds of users behind one campus NAT address are one source, so
+// the default is high (at ~20 connections per page load, 500 users loading a page at once fit
+// in the burst); `syn_limit: off` removes it.
+inline constexpr std::uint32_t kDefaultSynRate = 10000;   // per second
+inline constexpr std::uint32_t kDefaultSynBurst = 20000;
+struct SynLimit : Located {
+  bool off = false;
+  std::uint32_t count = kDefaultSynRate;
+  std::string per = "second";  // second | minute | hour
+  std::uint32_t burst = kDefaultSynBurst;
+  [[nodiscard]] double perSecond() const;
+  [[nodiscard]] std::string str() const;  // "10000/second, burst 20000" or "off"
+};
+
 struct Gateway : Located {
   std::string name;
   std::string uplink;  // interface towards the internet
   std::string trunk;   // 802.1Q trunk carrying VLAN segments (optional)
   std::optional<ControlAccess> control;
   std::optional<WebAccess> web;
+  std::optional<SynLimit> synLimit;  // unset: the default
 };
 
 struct AddressFamilyConfig {
@@ -321,6 +338,9 @@ struct Policy {
   [[nodiscard]] const Zone* findZone(std::string_view name) const;
   [[nodiscard]] const VpnGroup* findVpnGroup(std::string_view name) const;
 };
+
+// The uplink's per-source SYN limit in force: the policy's, or the default.
+[[nodiscard]] SynLimit effectiveSynLimit(const Policy& policy);
 
 // "tcp/443", "udp/1000-2000", "icmp": nullopt and a message when malformed.
 struct PortSpecParse {

@@ -1,0 +1,149 @@
+// The renderings of a review: text for a terminal, Markdown for a merge-request comment, JSON
+// for machines. All three say the same things in the same order.
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "bulwark/review/review.h"
+
+namespace bulwark::review {
+
+namespace {
+
+std::string place(const policies::Location& where) {
+  if (where.file.empty()) return {};
+  return where.file + ":" + std::to_string(where.line);
+}
+
+std::string changeHead(const PolicyChange& c) {
+  std::string s = std::string(changeKindName(c.kind)) + " " + c.what;
+  if (!c.name.empty() && c.name != c.what) s += " " + c.name;
+  auto at = place(c.where);
+  if (!at.empty()) s += " at " + at;
+  return s;
+}
+
+std::string lineNotes(const FlowLine& l) {
+  std::string s;
+  if (l.families.size() == 1 && l.families.front() == Family::V6) s += " [IPv6]";
+  if (!l.pathNote.empty()) s += " [" + l.pathNote + "]";
+  return s;
+}
+
+std::string groupHead(const FlowGroup& g) {
+  std::string s(flowChangeKindName(g.kind));
+  if (g.kind == FlowChangeKind::Redirected) {
+    s += " (" + (g.dnatBefore.empty() ? std::string("not translated") : g.dnatBefore) + " → " +
+         (g.dnatAfter.empty() ? std::string("not translated") : g.dnatAfter) + ")";
+  } else if (!g.dnatAfter.empty() || !g.dnatBefore.empty()) {
+    s += " (DNAT to " + (g.dnatAfter.empty() ? g.dnatBefore : g.dnatAfter) + ")";
+  }
+  s += " by " + g.nowText;
+  if (g.wasText != g.nowText) s += " (was: " + g.wasText + ")";
+  return s;
+}
+
+std::string familyName(Family f) { return f == Family::V4 ? "ipv4" : "ipv6"; }
+
+// Markdown: a code span that holds any text (backticks become quotes).
+std::string code(std::string s) {
+  for (auto& ch : s) {
+    if (ch == '`') ch = '\'';
+  }
+  return "`" + s + "`";
+}
+
+}  // namespace
+
+std::string reviewText(const Review& r) {
+  std::ostringstream o;
+  o << "Policy change " << r.before << " → " << r.after << '\n';
+  if (!r.changed()) {
+    o << "\nNo change: the policies say the same and every flow keeps its fate.\n";
+    return o.str();
+  }
+  o << "\nIn policy terms (" << r.changes.size() << "):\n";
+  if (r.changes.empty()) o << "  nothing (formatting, comments or order of keys only)\n";
+  for (const auto& c : r.changes) {
+    o << "  " << changeHead(c) << '\n';
+    for (const auto& d : c.details) o << "      " << d << '\n';
+  }
+  o << "\nEffect:\n";
+  if (r.effect.empty()) o << "  no flow changes its fate\n";
+  for (const auto& g : r.effect) {
+    o << "  " << groupHead(g) << ":\n";
+    for (const auto& l : g.lines) o << "    " << l.from << " → " << l.to << " " << l.services << lineNotes(l) << '\n';
+  }
+  return o.str();
+}
+
+std::string reviewMarkdown(const Review& r) {
+  std::ostringstream o;
+  o << "### Policy change " << code(r.before) << " → " << code(r.after) << "\n\n";
+  if (!r.changed()) {
+    o << "No change: the policies say the same and every flow keeps its fate.\n";
+    return o.str();
+  }
+  o << "#### In policy terms\n\n";
+  if (r.changes.empty()) o << "Nothing (formatting, comments or order of keys only).\n";
+  for (const auto& c : r.changes) {
+    o << "- **" << changeKindName(c.kind) << "** " << c.what;
+    if (!c.name.empty() && c.name != c.what) o << " " << code(c.name);
+    if (auto at = place(c.where); !at.empty()) o << " at " << code(at);
+    o << '\n';
+    for (const auto& d : c.details) o << "  - " << code(d) << '\n';
+  }
+  o << "\n#### Effect\n\n";
+  if (r.effect.empty()) o << "No flow changes its fate.\n";
+  for (const auto& g : r.effect) {
+    o << "- **" << groupHead(g) << "**\n";
+    for (const auto& l : g.lines) {
+      o << "  - " << l.from << " → " << l.to << " " << code(l.services) << lineNotes(l) << '\n';
+    }
+  }
+  return o.str();
+}
+
+std::string reviewJson(const Review& r) {
+  using nlohmann::json;
+  json changes = json::array();
+  for (const auto& c : r.changes) {
+    changes.push_back({{"kind", changeKindName(c.kind)},
+                       {"section", c.section},
+                       {"what", c.what},
+                       {"name", c.name},
+                       {"location", c.where.str()},
+                       {"side", c.kind == ChangeKind::Removed ? "before" : "after"},
+                       {"details", c.details}});
+  }
+  auto origin = [](const firewall::Origin& o, const std::string& text) {
+    return json{{"what", o.what}, {"location", o.where.file.empty() ? "" : o.where.str()}, {"text", text}};
+  };
+  json effect = json::array();
+  for (const auto& g : r.effect) {
+    json lines = json::array();
+    for (const auto& l : g.lines) {
+      json families = json::array();
+      for (auto f : l.families) families.push_back(familyName(f));
+      lines.push_back({{"from", l.from},
+                       {"to", l.to},
+                       {"services", l.services},
+                       {"from_prefixes", l.fromExact},
+                       {"to_prefixes", l.toExact},
+                       {"service_specs", l.servicesExact},
+                       {"families", families},
+                       {"ipsec_path", l.pathNote}});
+    }
+    effect.push_back({{"kind", flowChangeKindName(g.kind)},
+                      {"by", origin(g.now, g.nowText)},
+                      {"was", origin(g.was, g.wasText)},
+                      {"dnat_before", g.dnatBefore},
+                      {"dnat_after", g.dnatAfter},
+                      {"flows", lines}});
+  }
+  json out{{"before", r.before}, {"after", r.after}, {"changed", r.changed()}, {"policy_changes", changes},
+           {"effect", effect}};
+  return out.dump(2) + "\n";
+}
+
+}  // namespace bulwark::review
