@@ -49,45 +49,15 @@ std::string Diagnostic::str() const {
   return s;
 }
 
-namespace {
-
-// Messages quote the policy's text ("unknown key '...'"): control characters in it would
-// forge lines in a terminal, a log or the daemon's replies, so they are shown as \xNN. Hints
-// are ours and may span lines.
-std::string quoteSafe(std::string s, bool keepNewlines) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  bool clean = true;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    clean = clean && (u >= 0x20 || (keepNewlines && u == '\n')) && u != 0x7f;
-  }
-  if (clean) {
-    return s;
-  }
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && !(keepNewlines && u == '\n')) || u == 0x7f) {
-      out += "\\x";
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 0xf]);
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 void Diagnostics::error(Location where, std::string message, std::string hint) {
-  items_.push_back({Severity::Error, std::move(where), quoteSafe(std::move(message), false),
-                    quoteSafe(std::move(hint), true)});
+  items_.push_back({Severity::Error, std::move(where), escaped(std::move(message), false),
+                    escaped(std::move(hint), true)});
 }
 
 void Diagnostics::warning(Location where, std::string message, std::string hint) {
-  items_.push_back({Severity::Warning, std::move(where), quoteSafe(std::move(message), false),
-                    quoteSafe(std::move(hint), true)});
+  items_.push_back({Severity::Warning, std::move(where), escaped(std::move(message), false),
+                    escaped(std::move(hint), true)});
 }
 
 void Diagnostics::append(const Diagnostics& other) {
