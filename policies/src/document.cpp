@@ -33,7 +33,7 @@ bool convert(const YAML::Node& n, const std::string& file, int depth, DocNode& o
         const YAML::Node key = it->first;
         auto km = key.Mark();
         out.keyLocations.push_back(km.is_null() ? Location{file, 0, 0} : Location{file, km.line + 1, km.column + 1});
-        out.entries.emplace_back(key.IsScalar() ? key.Scalar() : std::string("?"), DocNode{});
+        out.entries.push_back(DocEntry{key.IsScalar() ? key.Scalar() : std::string("?"), DocNode{}});
         if (!convert(it->second, file, depth + 1, out.entries.back().second, diags)) return false;
       }
       return true;

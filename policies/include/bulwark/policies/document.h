@@ -14,16 +14,25 @@
 
 namespace bulwark::policies {
 
+struct DocEntry;
+
 struct DocNode {
   enum class Kind : std::uint8_t { Null, Scalar, Sequence, Map };
   Kind kind = Kind::Null;
   std::string scalar;
-  std::vector<DocNode> items;                            // Sequence
-  std::vector<std::pair<std::string, DocNode>> entries;  // Map, in the order written
+  std::vector<DocNode> items;     // Sequence
+  std::vector<DocEntry> entries;  // Map, in the order written
   std::vector<Location> keyLocations;                    // Map: where each entry's key is
   Location where;
 
   [[nodiscard]] const DocNode* find(std::string_view key) const;
+};
+
+// A map's entry. Not a std::pair: clang's libstdc++ checks pair's members for completeness,
+// and DocNode is incomplete inside its own definition (std::vector allows that).
+struct DocEntry {
+  std::string first;  // the key
+  DocNode second;     // the value
 };
 
 inline constexpr int kMaxDocumentDepth = 64;
