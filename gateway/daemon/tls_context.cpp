@@ -191,10 +191,12 @@ gateway::Result<SSL_CTX*> TlsContextSource::current() {
   if (!made) {
     // Fail closed: the old context would accept a certificate the new CRL revokes.
     ctx_.reset();
+    crlNextUpdate_.reset();
     lastError_ = made.error().message;
     return made.error();
   }
   ctx_ = std::move(*made);
+  crlNextUpdate_ = daemon::crlNextUpdate(files_);
   lastError_.clear();
   return ctx_.get();
 }

@@ -92,7 +92,8 @@ class TlsContextSource {
   // first if any file's (inode, size, mtime) changed since the last load.
   [[nodiscard]] gateway::Result<SSL_CTX*> current();
   [[nodiscard]] unsigned loads() const { return loads_; }
-  [[nodiscard]] const TlsFiles& files() const { return files_; }
+  // The nextUpdate of the CRL the current context was built with (nullopt: none loaded).
+  [[nodiscard]] std::optional<std::time_t> crlNextUpdate() const { return crlNextUpdate_; }
 
  private:
   struct Stamp {
@@ -106,6 +107,7 @@ class TlsContextSource {
   TlsFiles files_;
   SslCtxPtr ctx_;
   std::vector<Stamp> loadedStamps_;
+  std::optional<std::time_t> crlNextUpdate_;
   std::string lastError_;
   unsigned loads_ = 0;
 };

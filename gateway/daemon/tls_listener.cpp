@@ -415,8 +415,10 @@ void TlsControlServer::recheckConnections(SSL_CTX* ctx, const std::string& why) 
 
 void TlsControlServer::warnAboutCrl() {
   crlTimer_ = loop_.after(kCrlCheckEvery, [this] { warnAboutCrl(); });
-  auto next = crlNextUpdate(contexts_.files());
-  if (!next) return;  // unreadable: the listener refuses new connections and says so itself
+  // The CRL in use, reloaded (and the open connections re-checked) if its files changed.
+  if (!context()) return;  // not loadable: new connections are refused, and the log says so
+  auto next = contexts_.crlNextUpdate();
+  if (!next) return;
   const auto left = std::chrono::system_clock::from_time_t(*next) - std::chrono::system_clock::now();
   const auto now = Clock::now();
   if (left > kCrlWarnAhead || (lastCrlWarning_ != Clock::time_point{} && now - lastCrlWarning_ < kCrlWarnEvery)) {
