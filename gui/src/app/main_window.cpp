@@ -11,6 +11,7 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include "control/gateway_health.h"
 #include "control/session.h"
 #include "policy/policy_document.h"
 #include "views/editor_view.h"
@@ -185,6 +186,7 @@ void MainWindow::updateTitle() {
 // later apply moves the gateway on. Only events count: a status reply may predate the event.
 void MainWindow::onGatewayEvent(const QJsonObject& ev) {
   const auto name = ev.value(QStringLiteral("event")).toString();
+  if (name != QStringLiteral("revoke")) showMessage(eventWords(ev));
   if (name == QStringLiteral("rollback")) {
     rolledBackHash_ = ev.value(QStringLiteral("policy_hash")).toString();
     rolledBackRevision_ = ev.value(QStringLiteral("revision")).toInt();

@@ -1,14 +1,19 @@
 #include "views/history_view.h"
 
+#include <QDateTime>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QJsonArray>
+#include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "control/gateway_health.h"
 #include "control/session.h"
+#include "views/local_time.h"
 
 namespace bulwark::console {
 
@@ -25,12 +30,33 @@ HistoryView::HistoryView(Session* session, QWidget* parent) : QWidget(parent), s
   bar->addWidget(refreshBtn);
   bar->addWidget(rollback_);
   bar->addStretch(1);
+  events_ = new QTableWidget(0, 3);
+  events_->setObjectName(QStringLiteral("eventsTable"));
+  events_->setHorizontalHeaderLabels({tr("time"), tr("event"), tr("who")});
+  events_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+  events_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
+  events_->horizontalHeader()->setSectionResizeMode(2, QHeaderView::ResizeToContents);
+  events_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  events_->setWordWrap(true);
+  auto* eventsBox = new QWidget;
+  auto* eventsLay = new QVBoxLayout(eventsBox);
+  eventsLay->setContentsMargins(0, 0, 0, 0);
+  eventsLay->addWidget(new QLabel(tr("Events since connected (drift repairs, rollbacks, confirms, health), newest first")));
+  eventsLay->addWidget(events_, 1);
+  auto* split = new QSplitter(Qt::Vertical);
+  split->addWidget(table_);
+  split->addWidget(eventsBox);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
   auto* lay = new QVBoxLayout(this);
   lay->addLayout(bar);
-  lay->addWidget(table_, 1);
+  lay->addWidget(split, 1);
   connect(refreshBtn, &QPushButton::clicked, this, &HistoryView::refresh);
   connect(rollback_, &QPushButton::clicked, this, &HistoryView::rollBackSelected);
-  connect(session_, &Session::eventReceived, this, &HistoryView::refresh);
+  connect(session_, &Session::eventReceived, this, [this](const QJsonObject& ev) {
+    addEvent(ev);
+    refresh();
+  });
   connect(session_, &Session::stateChanged, this, [this] {
     if (session_->state() == Session::State::Connected && table_->rowCount() == 0) refresh();
   });
@@ -68,6 +94,21 @@ void HistoryView::refresh() {
     }
     table_->resizeColumnsToContents();
   });
+}
+
+void HistoryView::addEvent(const QJsonObject& ev) {
+  auto when = daemonTime(ev.value(QStringLiteral("time")));
+  if (!when.isValid()) when = QDateTime::currentDateTime();
+  events_->insertRow(0);
+  const auto words = eventWords(ev);
+  const QStringList cells{localDateTime(when), words, ev.value(QStringLiteral("who")).toString()};
+  for (int c = 0; c < cells.size(); ++c) {
+    auto* it = new QTableWidgetItem(cells[c]);
+    it->setToolTip(c == 1 ? words : cells[c]);
+    if (!ev.value(QStringLiteral("ok")).toBool(true)) it->setForeground(QColor(0xb0, 0x1c, 0x1c));
+    events_->setItem(0, c, it);
+  }
+  if (events_->rowCount() > kMaxEvents) events_->setRowCount(kMaxEvents);
 }
 
 void HistoryView::rollBackSelected() {
