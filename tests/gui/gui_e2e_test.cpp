@@ -173,6 +173,9 @@ class GuiE2eTest : public QObject {
     w_->tabs()->setCurrentWidget(history);
     history->refresh();
     QTRY_VERIFY_WITH_TIMEOUT(history->table()->rowCount() >= 2, 10000);
+    // Origins in words: the console's apply, the daemon's start from its policy dir.
+    QCOMPARE(history->table()->item(0, 5)->text(), QStringLiteral("sent by a client (console or bulwarkctl)"));
+    QVERIFY(history->table()->item(history->table()->rowCount() - 1, 5)->text().startsWith(QStringLiteral("policy dir /")));
     grab("history");
 
     // Tunnels: this bulwarkd runs without --vici, so the view must say there is no VPN.

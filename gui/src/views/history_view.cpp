@@ -76,24 +76,47 @@ void HistoryView::refresh() {
     int row = 0;
     for (const auto& v : revs) {
       auto o = v.toObject();
+      const auto git = o.value(QStringLiteral("git_commit")).toString();
       const QStringList cells{QString::number(o.value(QStringLiteral("revision")).toInt()) +
                                   (o.value(QStringLiteral("current")).toBool() ? QStringLiteral(" ●") : QString()),
-                              o.value(QStringLiteral("time")).toString(),
+                              localDateTime(daemonTime(o.value(QStringLiteral("time")))),
                               o.value(QStringLiteral("who")).toString(),
                               o.value(QStringLiteral("hash")).toString().left(12),
-                              o.value(QStringLiteral("git_commit")).toString().left(10),
-                              o.value(QStringLiteral("origin")).toString(),
+                              git.isEmpty() ? QStringLiteral("—") : git.left(10),
+                              readableOrigin(o.value(QStringLiteral("origin")).toString()),
                               o.value(QStringLiteral("status")).toString(),
                               o.value(QStringLiteral("summary")).toString()};
+      const QStringList tips{QString(), o.value(QStringLiteral("time")).toString() + tr(" (UTC, as recorded)"), QString(),
+                             o.value(QStringLiteral("hash")).toString(),
+                             git.isEmpty() ? tr("no Git commit recorded: bulwarkd records one when it reads a policy dir "
+                                                "inside a Git work tree, not for sources a client sends")
+                                           : git,
+                             o.value(QStringLiteral("origin")).toString(), QString(), o.value(QStringLiteral("summary")).toString()};
       for (int c = 0; c < cells.size(); ++c) {
         auto* it = new QTableWidgetItem(cells[c]);
         it->setData(Qt::UserRole, o.value(QStringLiteral("revision")).toInt());
+        if (!tips[c].isEmpty()) it->setToolTip(tips[c]);
         table_->setItem(row, c, it);
       }
       ++row;
     }
     table_->resizeColumnsToContents();
   });
+}
+
+QString HistoryView::readableOrigin(const QString& origin) {
+  // bulwarkd's words: "payload" (sources a client sent), the policy dir's path, "revision N"
+  // (a rollback re-applying N), each maybe followed by " (pair apply with NODE)".
+  auto head = origin;
+  QString tail;
+  if (auto at = origin.indexOf(QStringLiteral(" (")); at > 0) {
+    head = origin.left(at);
+    tail = origin.mid(at);
+  }
+  if (head == QStringLiteral("payload")) return tr("sent by a client (console or bulwarkctl)") + tail;
+  if (head.startsWith(QStringLiteral("revision "))) return tr("rollback: re-applied %1").arg(head) + tail;
+  if (head.startsWith(QLatin1Char('/'))) return tr("policy dir %1").arg(head) + tail;
+  return origin;
 }
 
 void HistoryView::addEvent(const QJsonObject& ev) {
