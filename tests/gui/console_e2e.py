@@ -10,7 +10,10 @@ a temporary Git working copy and its socket and state in that temporary director
 probe servers on web1 (tcp/8080 and tcp/80), then runs GUI_E2E_BINARY (tests/gui/
 gui_e2e_test.cpp) on a private Xvfb display. The window edits rule lb-to-web (adds http),
 checks the plan shows it, applies with confirm and confirms, probes lb1 -> web1 (tcp/80 must
-now pass) and waits for the dmz -> app traffic series to move; it saves a PNG of every view.
+now pass) and waits for the dmz -> app traffic series to move, then inserts a foreign nft rule
+and waits for the drift repair in the state bar and History, and last deletes segment interface
+eth1.10 in the gateway: the state bar must turn amber with the links kind's error; it saves a
+PNG of every view.
 
 Everything is bounded (timeouts) and removed at the end, also after a failure: the window,
 Xvfb, probe servers, bulwarkd, the namespaces, the temporary directory.
@@ -148,8 +151,11 @@ def main():
         shots.mkdir(parents=True, exist_ok=True)
         probe = (f"ip netns exec {prefix}-h-lb1 {sys.executable} {PROBE} connect --proto tcp "
                  f"--dst 10.20.0.11 --port {{port}} --timeout 2 --quiet")
+        foreign = f"ip netns exec {prefix}-gw nft insert rule inet bulwark forward accept"
         env = dict(os.environ, DISPLAY=f":{display}", QT_QPA_PLATFORM="xcb", BULWARK_E2E_SOCKET=str(sock),
-                   BULWARK_E2E_POLICY=str(wc), BULWARK_E2E_PROBE=probe, BULWARK_E2E_SCREENSHOTS=str(shots))
+                   BULWARK_E2E_POLICY=str(wc), BULWARK_E2E_PROBE=probe, BULWARK_E2E_FOREIGN_NFT=foreign,
+                   BULWARK_E2E_BREAK_LINK=f"ip -n {prefix}-gw link del eth1.10",
+                   BULWARK_E2E_SCREENSHOTS=str(shots))
         env.pop("WAYLAND_DISPLAY", None)
         gui = subprocess.Popen([a.gui, "-o", "-,txt"], env=env)
         procs.append(("window", gui))

@@ -25,7 +25,7 @@ class EditorViewTest : public QObject {
     view.resize(900, 600);
     view.show();
     QSignalSpy analysed(&doc, &PolicyDocument::analysed);
-    doc.setSources({{QString(), QStringLiteral("campus.yaml"), QString::fromUtf8(f.readAll()), false}});
+    doc.setSources({{QString(), QStringLiteral("campus.yaml"), QString::fromUtf8(f.readAll()), false, {}}});
     QVERIFY(analysed.wait(20000));
     QVERIFY(view.editor()->extraSelections().isEmpty());
     QCOMPARE(view.diagnosticsList()->count(), 0);

@@ -1,9 +1,12 @@
 // The console's window against a real bulwarkd (started by console_e2e.py in a network
 // namespace with campus.yaml): edit rule lb-to-web in the YAML editor (add http) → the plan
 // shows it → apply with confirm → Confirm → probe lb1 → web1 (tcp/80 now passes, tcp/8080 as
-// before) → the dmz → app traffic series moves. Saves a PNG of every view.
+// before) → the dmz → app traffic series moves → a foreign nft rule shows up as a drift repair
+// in the state bar and History. Saves a PNG of every view.
 // Environment: BULWARK_E2E_SOCKET, BULWARK_E2E_POLICY (a Git working copy),
-// BULWARK_E2E_PROBE (shell command with {port}), BULWARK_E2E_SCREENSHOTS (a directory).
+// BULWARK_E2E_PROBE (shell command with {port}), BULWARK_E2E_FOREIGN_NFT (shell command adding
+// a rule to bulwarkd's table behind its back), BULWARK_E2E_BREAK_LINK (deletes segment
+// interface eth1.10 in the gateway), BULWARK_E2E_SCREENSHOTS (a directory).
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QTabWidget>
@@ -31,10 +34,11 @@ QString env(const char* name) {
   return v;
 }
 
-// Runs the probe in the background (the window keeps painting); true when it connected.
-bool probe(int port) {
+// Runs a shell command in the background (the window keeps painting); true when it exits 0
+// within 10 s.
+bool run(const QString& command) {
   QProcess p;
-  p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), env("BULWARK_E2E_PROBE").replace(QStringLiteral("{port}"), QString::number(port))});
+  p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command});
   QElapsedTimer t;
   t.start();
   while (p.state() != QProcess::NotRunning && t.elapsed() < 10000) QTest::qWait(20);
@@ -45,6 +49,9 @@ bool probe(int port) {
   }
   return p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
 }
+
+// The probe: true when it connected.
+bool probe(int port) { return run(env("BULWARK_E2E_PROBE").replace(QStringLiteral("{port}"), QString::number(port))); }
 
 }  // namespace
 
@@ -130,6 +137,14 @@ class GuiE2eTest : public QObject {
     plan->confirmPending();
     QVERIFY(confirmed.wait(15000));
     QTRY_VERIFY_WITH_TIMEOUT(w_->session()->status().value(QStringLiteral("pending")).isNull(), 10000);
+    // The one countdown ended in words, in both places; every part the daemon reports is fine.
+    const auto confirmedWords = QStringLiteral("revision %1 confirmed").arg(w_->session()->status().value(QStringLiteral("revision")).toInt());
+    QTRY_VERIFY_WITH_TIMEOUT(w_->stateBar()->text().contains(confirmedWords), 10000);
+    QVERIFY2(plan->stateText().startsWith(confirmedWords), qPrintable(plan->stateText()));
+    QCOMPARE(w_->stateBar()->health(), StateBar::Health::Green);
+    QVERIFY2(w_->stateBar()->partsText().contains(QStringLiteral("firewall ok")) &&
+                 w_->stateBar()->partsText().contains(QStringLiteral("links ok")),
+             qPrintable(w_->stateBar()->partsText()));
 
     // The change is live: http from lb1 to web1 passes now. Probe while the chart polls.
     w_->tabs()->setCurrentWidget(w_->trafficView());
@@ -158,6 +173,9 @@ class GuiE2eTest : public QObject {
     w_->tabs()->setCurrentWidget(history);
     history->refresh();
     QTRY_VERIFY_WITH_TIMEOUT(history->table()->rowCount() >= 2, 10000);
+    // Origins in words: the console's apply, the daemon's start from its policy dir.
+    QCOMPARE(history->table()->item(0, 5)->text(), QStringLiteral("sent by a client (console or bulwarkctl)"));
+    QVERIFY(history->table()->item(history->table()->rowCount() - 1, 5)->text().startsWith(QStringLiteral("policy dir /")));
     grab("history");
 
     // Tunnels: this bulwarkd runs without --vici, so the view must say there is no VPN.
@@ -165,6 +183,32 @@ class GuiE2eTest : public QObject {
     w_->tunnelsView()->refresh();
     QTRY_VERIFY_WITH_TIMEOUT(w_->tunnelsView()->stateLabel()->text().contains(QStringLiteral("no VPN")), 10000);
     grab("tunnels");
+  }
+
+  void driftRepairShowsAsItHappens() {
+    // A foreign rule in the gateway's table: bulwarkd reverts it; the bar and History say so.
+    QVERIFY(run(env("BULWARK_E2E_FOREIGN_NFT")));
+    QTRY_VERIFY_WITH_TIMEOUT(w_->stateBar()->activityText().contains(QStringLiteral("drift repaired: firewall")), 10000);
+    auto* events = w_->historyView()->eventsTable();
+    bool listed = false;
+    for (int r = 0; r < events->rowCount() && !listed; ++r) listed = events->item(r, 1)->text().startsWith(QStringLiteral("drift repaired: firewall"));
+    QVERIFY(listed);
+    QTRY_COMPARE_WITH_TIMEOUT(w_->stateBar()->health(), StateBar::Health::Green, 10000);
+    w_->tabs()->setCurrentWidget(w_->historyView());
+    grab("history");
+  }
+
+  void partErrorTurnsAmber() {
+    // Last (it breaks the lab): a segment's interface disappears. The links kind cannot put it
+    // back (a plain interface is adopted, never created): the daemon reports the error in
+    // status, and the bar turns amber with that reason, without any event to prompt it.
+    QVERIFY(run(env("BULWARK_E2E_BREAK_LINK")));
+    QTRY_COMPARE_WITH_TIMEOUT(w_->stateBar()->health(), StateBar::Health::Amber, 15000);
+    QVERIFY2(w_->stateBar()->partsText().contains(QStringLiteral("links error: ")) &&
+                 w_->stateBar()->partsText().contains(QStringLiteral("eth1.10")),
+             qPrintable(w_->stateBar()->partsText()));
+    QVERIFY(w_->stateBar()->partsText().contains(QStringLiteral("firewall ok")));
+    grab("state-bar-amber");
   }
 
  private:

@@ -21,7 +21,7 @@ QString campus() {
 // Loads text and waits for its analysis.
 AnalysisPtr load(PolicyDocument& doc, const QString& text) {
   QSignalSpy spy(&doc, &PolicyDocument::analysed);
-  doc.setSources({{QString(), QStringLiteral("campus.yaml"), text, false}});
+  doc.setSources({{QString(), QStringLiteral("campus.yaml"), text, false, {}}});
   if (!spy.wait(20000)) return nullptr;
   return doc.analysis();
 }

@@ -1,12 +1,17 @@
 #include "app/main_window.h"
 
+#include <QCloseEvent>
+#include <QDir>
 #include <QFileDialog>
 #include <QInputDialog>
+#include <QLabel>
+#include <QMessageBox>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolBar>
 #include <QVBoxLayout>
 
+#include "control/gateway_health.h"
 #include "control/session.h"
 #include "policy/policy_document.h"
 #include "views/editor_view.h"
@@ -19,6 +24,18 @@
 #include "views/tunnels_view.h"
 
 namespace bulwark::console {
+
+namespace {
+
+QString unsavedNames(const PolicyDocument* doc) {
+  QStringList out;
+  for (int i = 0; i < doc->fileCount(); ++i) {
+    if (doc->file(i).modified) out << doc->file(i).name;
+  }
+  return out.join(QStringLiteral(", "));
+}
+
+}  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("Bulwark console"));
@@ -48,14 +65,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   lay->addWidget(tabs_, 1);
   setCentralWidget(central);
 
+  unsavedPrompt_ = [this](const QString& action) {
+    auto b = QMessageBox::question(
+        this, action, tr("The editor holds unsaved edits (%1). Save them to the working copy first?").arg(unsavedNames(doc_)),
+        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Cancel);
+    return b == QMessageBox::Save ? Unsaved::Save : b == QMessageBox::Discard ? Unsaved::Discard : Unsaved::Cancel;
+  };
+  chooseFolder_ = [this] { return QFileDialog::getExistingDirectory(this, tr("Policy directory of the working copy")); };
+
   auto* tb = addToolBar(tr("Main"));
   tb->setMovable(false);
-  tb->addAction(tr("Open policy…"), this, [this] {
-    auto dir = QFileDialog::getExistingDirectory(this, tr("Policy directory of the working copy"));
-    if (dir.isEmpty()) return;
-    QString err;
-    if (!openPolicy(dir, &err)) showMessage(err);
-  });
+  tb->addAction(tr("Open policy…"), this, &MainWindow::openPolicyInteractively);
+  tb->addAction(tr("Reload from disk"), this, &MainWindow::reloadPolicy);
   tb->addAction(tr("Connect…"), this, [this] {
     bool ok = false;
     auto text = QInputDialog::getText(this, tr("Connect"), tr("Unix socket path (or unix:PATH):"), QLineEdit::Normal,
@@ -77,15 +98,115 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->setCurrentWidget(editor_);
     editor_->showLocation(f, l, c);
   });
+  folder_ = new QLabel;
+  folder_->setObjectName(QStringLiteral("folderLabel"));
+  folder_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  statusBar()->addPermanentWidget(folder_);
+  connect(doc_, &PolicyDocument::modifiedChanged, this, &MainWindow::updateTitle);
+  connect(doc_, &PolicyDocument::textReplaced, this, &MainWindow::updateTitle);
+  connect(doc_, &PolicyDocument::analysed, this, &MainWindow::checkGatewayMatch);
+  connect(session_, &Session::eventReceived, this, &MainWindow::onGatewayEvent);
+  updateTitle();
   resize(1280, 800);
 }
 
-bool MainWindow::openPolicy(const QString& path, QString* error) { return doc_->open(path, error); }
+bool MainWindow::openPolicy(const QString& path, QString* error) {
+  if (!doc_->open(path, error)) return false;
+  updateTitle();
+  return true;
+}
+
+bool MainWindow::mayDiscardEdits(const QString& action) {
+  if (!doc_->modified()) return true;
+  switch (unsavedPrompt_(action)) {
+    case Unsaved::Discard: return true;
+    case Unsaved::Cancel: return false;
+    case Unsaved::Save: {
+      QString err;
+      if (doc_->save(&err)) return true;
+      showMessage(tr("not saved, so kept: %1").arg(err));
+      return false;
+    }
+  }
+  return false;
+}
+
+void MainWindow::openPolicyInteractively() {
+  if (!mayDiscardEdits(tr("Open policy…"))) return;
+  auto dir = chooseFolder_();
+  if (dir.isEmpty()) return;
+  QString err;
+  if (!openPolicy(dir, &err)) showMessage(err);
+}
+
+void MainWindow::reloadPolicy() {
+  if (doc_->openedPath().isEmpty() || !mayDiscardEdits(tr("Reload from disk"))) return;
+  QString err;
+  if (!doc_->reload(&err)) showMessage(err);
+  updateTitle();
+}
 
 void MainWindow::connectTo(const Endpoint& endpoint) { session_->connectTo(endpoint); }
 
 void MainWindow::showMessage(const QString& text) { statusBar()->showMessage(text, 15000); }
 
 void MainWindow::deliverMessage(const QString& text) { showMessage(text); }
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+  if (mayDiscardEdits(tr("Close"))) {
+    e->accept();
+  } else {
+    e->ignore();
+  }
+}
+
+QString MainWindow::folderText() const { return folder_->text(); }
+
+void MainWindow::updateTitle() {
+  QStringList names;
+  for (int i = 0; i < doc_->fileCount(); ++i) {
+    const auto& f = doc_->file(i);
+    names << (f.modified ? f.name + QLatin1Char('*') : f.name);
+  }
+  QString what = names.size() <= 3 ? names.join(QStringLiteral(", "))
+                                   : tr("%1 files").arg(names.size()) + (doc_->modified() ? QStringLiteral("*") : QString());
+  const auto root = doc_->rootPath();
+  QStringList parts;
+  if (!what.isEmpty()) parts << what;
+  if (!root.isEmpty()) parts << QDir::toNativeSeparators(root);
+  parts << tr("Bulwark console");
+  setWindowTitle(parts.join(QStringLiteral(" — ")));
+  folder_->setText(root.isEmpty() ? (doc_->fileCount() > 0 ? tr("policy in memory (not saved anywhere)") : tr("no policy open"))
+                                  : tr("working copy: %1").arg(QDir::toNativeSeparators(root)));
+  tabs_->setTabText(tabs_->indexOf(editor_), doc_->modified() ? tr("Policy*") : tr("Policy"));
+}
+
+// A rollback (by anyone, or the confirm timer) leaves the gateway on an earlier revision while
+// the editor keeps the edit that was rolled back: say so until the editor matches again or a
+// later apply moves the gateway on. Only events count: a status reply may predate the event.
+void MainWindow::onGatewayEvent(const QJsonObject& ev) {
+  const auto name = ev.value(QStringLiteral("event")).toString();
+  if (name != QStringLiteral("revoke")) showMessage(eventWords(ev));
+  if (name == QStringLiteral("rollback")) {
+    rolledBackHash_ = ev.value(QStringLiteral("policy_hash")).toString();
+    rolledBackRevision_ = ev.value(QStringLiteral("revision")).toInt();
+  } else if ((name == QStringLiteral("apply") || name == QStringLiteral("reload")) && ev.value(QStringLiteral("ok")).toBool()) {
+    rolledBackHash_.clear();
+  } else {
+    return;
+  }
+  checkGatewayMatch();
+}
+
+void MainWindow::checkGatewayMatch() {
+  if (rolledBackHash_.isEmpty() || doc_->fileCount() == 0 || doc_->policyHash() == rolledBackHash_) {
+    rolledBackHash_.clear();
+    editor_->setGatewayNotice({});
+    return;
+  }
+  editor_->setGatewayNotice(tr("The gateway rolled back: it runs revision %1, and the editor holds something else "
+                               "(the rolled-back edit or later ones). Plan shows the difference.")
+                                .arg(rolledBackRevision_));
+}
 
 }  // namespace bulwark::console

@@ -1,8 +1,10 @@
 #include "control/session.h"
 
+#include <QJsonArray>
 #include <QLocalSocket>
 #include <QSslSocket>
 
+#include "control/gateway_health.h"
 #include "control/tls_identity.h"
 
 namespace bulwark::console {
@@ -24,7 +26,16 @@ Session::Session(QObject* parent) : QObject(parent), requests_(this), events_(th
   connect(&retry_, &QTimer::timeout, this, [this] {
     if (wanted_) connectTo(endpoint_);
   });
-  connect(&events_, &ControlClient::eventReceived, this, &Session::eventReceived);
+  connect(&events_, &ControlClient::eventReceived, this, &Session::onEvent);
+  statusPoll_.setInterval(kStatusPollMs);
+  connect(&statusPoll_, &QTimer::timeout, this, [this] {
+    if (state_ == State::Connected && !statusInFlight_) refreshStatus();
+  });
+  pendingTick_.setInterval(1000);
+  connect(&pendingTick_, &QTimer::timeout, this, [this] {
+    if (pendingRevision_ == 0) pendingTick_.stop();
+    emit pendingChanged();
+  });
   for (auto* c : {&requests_, &events_}) {
     connect(c, &ControlClient::protocolError, this, [this](const QString& why) { onLinkDown(why); });
   }
@@ -39,6 +50,11 @@ Session::~Session() {
 void Session::setState(State s) {
   if (s == state_) return;
   state_ = s;
+  if (s == State::Connected) {
+    statusPoll_.start();
+  } else {
+    statusPoll_.stop();
+  }
   emit stateChanged();
 }
 
@@ -137,6 +153,8 @@ void Session::onLinkDown(const QString& why) {
         evLink_.reset();
         reqUp_ = evUp_ = false;
         status_ = {};
+        pendingRevision_ = 0;  // unknown until the next status
+        pendingTick_.stop();
         setState(State::Disconnected);
         emit statusChanged(status_);
         if (wanted_) retry_.start();
@@ -153,7 +171,9 @@ qint64 Session::request(const QString& op, const QJsonObject& args, QObject* con
 }
 
 void Session::refreshStatus() {
+  statusInFlight_ = true;
   request(QStringLiteral("status"), {}, this, [this](const QJsonObject& r) {
+    statusInFlight_ = false;
     if (!r.value(QStringLiteral("ok")).toBool()) {
       lastError_ = replyError(r);
       emit stateChanged();
@@ -161,9 +181,80 @@ void Session::refreshStatus() {
     }
     lastError_.clear();
     status_ = r;
+    trackPending(status_);
     emit statusChanged(status_);
     emit stateChanged();
   });
+}
+
+int Session::pendingSecondsLeft() const {
+  if (pendingRevision_ == 0) return 0;
+  return static_cast<int>((std::max<qint64>(0, pendingDeadline_.remainingTime()) + 999) / 1000);
+}
+
+void Session::notePending(int revision, int seconds) {
+  if (revision != pendingRevision_) pendingOutcome_.clear();
+  pendingRevision_ = revision;
+  pendingDeadline_.setRemainingTime(std::chrono::seconds(seconds));
+  if (!pendingTick_.isActive()) pendingTick_.start();
+  emit pendingChanged();
+}
+
+void Session::notePendingEnded(int revision, const QString& words, bool provisional) {
+  // Only the pending revision's end, or better words for an end known only vaguely.
+  if (revision <= 0 || !(revision == pendingRevision_ || (revision == endedRevision_ && provisional_))) return;
+  pendingRevision_ = 0;
+  endedRevision_ = revision;
+  provisional_ = provisional;
+  pendingOutcome_ = words;
+  pendingTick_.stop();
+  emit pendingChanged();
+}
+
+void Session::trackPending(const QJsonObject& status) {
+  auto p = status.value(QStringLiteral("pending"));
+  if (p.isObject()) {
+    auto o = p.toObject();
+    notePending(o.value(QStringLiteral("revision")).toInt(), o.value(QStringLiteral("seconds_left")).toInt());
+    return;
+  }
+  if (pendingRevision_ == 0) return;
+  // It ended and no event or reply said how yet: the revision's record knows.
+  const int rev = pendingRevision_;
+  notePendingEnded(rev, tr("revision %1 is no longer pending").arg(rev), true);
+  askHistoryHowItEnded(rev);
+}
+
+void Session::askHistoryHowItEnded(int revision) {
+  request(QStringLiteral("history"), {{"limit", 50}}, this, [this, revision](const QJsonObject& r) {
+    if (endedRevision_ != revision || !provisional_) return;
+    for (const auto& v : r.value(QStringLiteral("revisions")).toArray()) {
+      auto o = v.toObject();
+      if (o.value(QStringLiteral("revision")).toInt() != revision) continue;
+      const auto st = o.value(QStringLiteral("status")).toString();
+      if (st == QStringLiteral("confirmed")) notePendingEnded(revision, tr("revision %1 confirmed").arg(revision));
+      if (st == QStringLiteral("rolled-back")) notePendingEnded(revision, tr("revision %1 rolled back").arg(revision));
+    }
+  });
+}
+
+void Session::onEvent(const QJsonObject& ev) {
+  const auto name = ev.value(QStringLiteral("event")).toString();
+  const int evRev = ev.value(QStringLiteral("revision")).toInt();
+  const int mine = pendingRevision_ != 0 ? pendingRevision_ : provisional_ ? endedRevision_ : 0;
+  if (name == QStringLiteral("confirm") && evRev > 0) {
+    notePendingEnded(evRev, tr("revision %1 confirmed by %2").arg(evRev).arg(ev.value(QStringLiteral("who")).toString()));
+  } else if (name == QStringLiteral("rollback") && mine > 0) {
+    // The event names the revision the gateway runs afterwards, not the one rolled back.
+    notePendingEnded(mine, isConfirmTimeout(ev)
+                               ? tr("revision %1 was not confirmed in time: rolled back to revision %2").arg(mine).arg(evRev)
+                               : tr("revision %1 rolled back by %2: the gateway runs revision %3")
+                                     .arg(mine)
+                                     .arg(ev.value(QStringLiteral("who")).toString())
+                                     .arg(evRev));
+  }
+  emit eventReceived(ev);
+  refreshStatus();  // every event may change what status says (revision, pending, kinds)
 }
 
 QString Session::user() const {

@@ -3,6 +3,12 @@
 // carries the event stream (the daemon keeps a subscribed connection for events only), the
 // daemon's last `status` (who we are, our role), and reconnection every 2 s when the
 // daemon goes away. Never blocks: connects, handshakes and replies all arrive as signals.
+//
+// It also holds the one countdown of a pending confirm (every view reads it; it ticks once a
+// second and is set again from each `status`) and the words for how the last pending apply
+// ended (confirmed, rolled back by someone, rolled back because the confirm window passed),
+// from the events stream, the replies, or — when neither told — the revision's history record.
+#include <QDeadlineTimer>
 #include <QJsonObject>
 #include <QObject>
 #include <QTimer>
@@ -39,10 +45,22 @@ class Session : public QObject {
   [[nodiscard]] QString lastError() const { return lastError_; }
   [[nodiscard]] ControlClient& control() { return requests_; }
 
+  // The revision awaiting confirmation (0: none) and its seconds left, counted down here.
+  [[nodiscard]] int pendingRevision() const { return pendingRevision_; }
+  [[nodiscard]] int pendingSecondsLeft() const;
+  // How the last pending apply ended, in words ("" while one is pending or none ended yet).
+  [[nodiscard]] QString pendingOutcome() const { return pendingOutcome_; }
+  // What a reply already told (apply with confirm, confirm, rollback), before status or the
+  // event stream repeat it.
+  void notePending(int revision, int seconds);
+  void notePendingEnded(int revision, const QString& words, bool provisional = false);
+
  signals:
   void stateChanged();
   void statusChanged(const QJsonObject& status);
   void eventReceived(const QJsonObject& event);
+  // A pending confirm started, ticked (once a second) or ended.
+  void pendingChanged();
 
  private:
   struct Link;
@@ -52,6 +70,23 @@ class Session : public QObject {
   void onLinkUp(bool forEvents);
   void onLinkDown(const QString& why);
   void setState(State s);
+  void onEvent(const QJsonObject& event);
+  void trackPending(const QJsonObject& status);
+  void askHistoryHowItEnded(int revision);
+
+  int pendingRevision_ = 0;
+  QDeadlineTimer pendingDeadline_;
+  int endedRevision_ = 0;  // the last pending revision that ended
+  bool provisional_ = false;  // it ended, but nothing said how yet
+  QString pendingOutcome_;
+  QTimer pendingTick_;
+  // A part can fail without an event (a drift check whose plan fails): status is asked again
+  // every kStatusPollMs while connected.
+  QTimer statusPoll_;
+  bool statusInFlight_ = false;
+
+ public:
+  static constexpr int kStatusPollMs = 5000;
 
   Endpoint endpoint_;
   State state_ = State::Disconnected;

@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QCryptographicHash>
 #include <QFileInfo>
 #include <QJsonObject>
 #include <QSaveFile>
@@ -16,14 +17,20 @@ PolicyDocument::PolicyDocument(QObject* parent) : QObject(parent) {
   debounce_.setInterval(250);  // typing pauses; a keystroke must not start a run each
   connect(&debounce_, &QTimer::timeout, this, &PolicyDocument::startRun);
   connect(&watcher_, &QFutureWatcher<AnalysisPtr>::finished, this, &PolicyDocument::onRunDone);
+  connect(&diff_, &QFutureWatcher<WorkingDiff>::finished, this, [this] {
+    auto r = diff_.result();
+    if (diffAgain_) {  // asked again while git ran: the text may have changed since
+      diffAgain_ = false;
+      requestGitDiff();
+      return;
+    }
+    emit gitDiffReady(r.text, r.error);
+  });
 }
 
 PolicyDocument::~PolicyDocument() {
   watcher_.waitForFinished();  // the run reads a copy of the sources, but its result lands here
-  if (git_) {
-    git_->kill();
-    git_->waitForFinished(1000);
-  }
+  diff_.waitForFinished();     // bounded: each git run is
 }
 
 bool PolicyDocument::open(const QString& path, QString* error) {
@@ -39,7 +46,8 @@ bool PolicyDocument::open(const QString& path, QString* error) {
       if (error) *error = QStringLiteral("cannot read %1: %2").arg(f.fileName(), f.errorString());
       return false;
     }
-    files.push_back({f.fileName(), QFileInfo(f.fileName()).fileName(), QString::fromUtf8(f.readAll()), false});
+    auto text = QString::fromUtf8(f.readAll());
+    files.push_back({f.fileName(), QFileInfo(f.fileName()).fileName(), text, false, text});
   }
   if (files.empty()) {
     if (error) *error = QStringLiteral("%1 holds no policy files").arg(path);
@@ -47,6 +55,7 @@ bool PolicyDocument::open(const QString& path, QString* error) {
   }
   QFileInfo info(path);
   root_ = info.isDir() ? info.absoluteFilePath() : info.absolutePath();
+  opened_ = info.absoluteFilePath();
   files_ = std::move(files);
   for (int i = 0; i < fileCount(); ++i) emit textReplaced(i);
   emit modifiedChanged();
@@ -54,9 +63,23 @@ bool PolicyDocument::open(const QString& path, QString* error) {
   return true;
 }
 
+bool PolicyDocument::reload(QString* error) {
+  if (opened_.isEmpty()) {
+    if (error) *error = QStringLiteral("in-memory policy: nothing to reload");
+    return false;
+  }
+  return open(opened_, error);
+}
+
 void PolicyDocument::setSources(const std::vector<File>& files) {
   files_ = files;
+  for (auto& f : files_) {
+    if (!f.modified && f.saved.isEmpty()) f.saved = f.text;
+    f.modified = f.text != f.saved;
+  }
   root_.clear();
+  opened_.clear();
+  emit modifiedChanged();
   for (int i = 0; i < fileCount(); ++i) emit textReplaced(i);
   validateNow();
 }
@@ -68,14 +91,17 @@ int PolicyDocument::fileIndex(const QString& name) const {
   return -1;
 }
 
+bool PolicyDocument::setModified(File& f) {
+  const bool was = f.modified;
+  f.modified = f.text != f.saved;
+  return was != f.modified;
+}
+
 void PolicyDocument::setText(int i, const QString& text) {
   auto& f = files_.at(static_cast<std::size_t>(i));
   if (f.text == text) return;
   f.text = text;
-  if (!f.modified) {
-    f.modified = true;
-    emit modifiedChanged();
-  }
+  if (setModified(f)) emit modifiedChanged();
   debounce_.start();
 }
 
@@ -92,9 +118,9 @@ bool PolicyDocument::replaceValue(const QString& fileName, int line, int col, co
     return false;
   }
   f.text.replace(span->start, span->end - span->start, value);
-  f.modified = true;
+  const bool flipped = setModified(f);
   emit textReplaced(i);
-  emit modifiedChanged();
+  if (flipped) emit modifiedChanged();
   validateNow();
   return true;
 }
@@ -109,9 +135,9 @@ bool PolicyDocument::appendToSection(int i, const QString& section, const QStrin
   QString insert = block;
   if (*at > 0 && f.text[*at - 1] != QLatin1Char('\n')) insert.prepend(QLatin1Char('\n'));
   f.text.insert(*at, insert);
-  f.modified = true;
+  const bool flipped = setModified(f);
   emit textReplaced(i);
-  emit modifiedChanged();
+  if (flipped) emit modifiedChanged();
   validateNow();
   return true;
 }
@@ -141,10 +167,22 @@ bool PolicyDocument::save(QString* error) {
       if (error) *error = QStringLiteral("cannot write %1: %2").arg(f.path, out.errorString());
       return false;
     }
+    f.saved = f.text;
     f.modified = false;
   }
   emit modifiedChanged();
   return true;
+}
+
+QString PolicyDocument::policyHash() const {
+  QCryptographicHash h(QCryptographicHash::Sha256);
+  for (const auto& f : files_) {
+    h.addData(f.name.toUtf8());
+    h.addData(QByteArrayView("\0", 1));
+    h.addData(f.text.toUtf8());
+    h.addData(QByteArrayView("\0", 1));
+  }
+  return QString::fromLatin1(h.result().toHex());
 }
 
 void PolicyDocument::requestGitDiff() {
@@ -152,27 +190,15 @@ void PolicyDocument::requestGitDiff() {
     emit gitDiffReady({}, QStringLiteral("in-memory policy: no working copy"));
     return;
   }
-  if (git_) return;  // one at a time; its result is current enough
-  git_ = new QProcess(this);
-  git_->setWorkingDirectory(root_);
-  connect(git_, &QProcess::finished, this, [this](int code, QProcess::ExitStatus st) {
-    auto out = QString::fromUtf8(git_->readAllStandardOutput());
-    auto err = QString::fromUtf8(git_->readAllStandardError()).trimmed();
-    git_->deleteLater();
-    git_ = nullptr;
-    if (st != QProcess::NormalExit || code != 0) {
-      emit gitDiffReady({}, err.isEmpty() ? QStringLiteral("git diff failed (%1)").arg(code) : err);
-      return;
-    }
-    emit gitDiffReady(out.isEmpty() ? QStringLiteral("(no changes against the working copy's index)") : out, {});
-  });
-  connect(git_, &QProcess::errorOccurred, this, [this](QProcess::ProcessError e) {
-    if (e != QProcess::FailedToStart) return;
-    git_->deleteLater();
-    git_ = nullptr;
-    emit gitDiffReady({}, QStringLiteral("git is not installed"));
-  });
-  git_->start(QStringLiteral("git"), {QStringLiteral("diff"), QStringLiteral("--no-color"), QStringLiteral("--"), QStringLiteral(".")});
+  if (diff_.isRunning()) {
+    diffAgain_ = true;  // one at a time; the newest text is diffed when it ends
+    return;
+  }
+  std::vector<WorkingFile> files;
+  for (const auto& f : files_) {
+    if (!f.path.isEmpty()) files.push_back({f.path, f.name, f.text});
+  }
+  diff_.setFuture(QtConcurrent::run(&workingDiff, root_, std::move(files)));
 }
 
 void PolicyDocument::validateNow() {

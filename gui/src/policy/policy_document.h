@@ -8,12 +8,12 @@
 #include <QFutureWatcher>
 #include <QJsonArray>
 #include <QObject>
-#include <QProcess>
 #include <QTimer>
 
 #include <vector>
 
 #include "policy/analysis.h"
+#include "policy/working_diff.h"
 
 namespace bulwark::console {
 
@@ -24,7 +24,8 @@ class PolicyDocument : public QObject {
     QString path;  // on disk ("" for in-memory sources)
     QString name;  // as diagnostics name it (the file name)
     QString text;
-    bool modified = false;
+    bool modified = false;  // text differs from `saved`
+    QString saved;          // the text as last read from or written to disk
   };
 
   explicit PolicyDocument(QObject* parent = nullptr);
@@ -32,13 +33,17 @@ class PolicyDocument : public QObject {
 
   // A file or a directory of *.yaml/*.yml (policies::listPolicyFiles decides which).
   bool open(const QString& path, QString* error);
-  // In-memory sources (tests, benchmark); not saved anywhere.
+  // open() again from the same path: the editor's texts are replaced by the files on disk.
+  bool reload(QString* error);
+  // In-memory sources (tests, benchmark); not saved anywhere. A file's `saved` defaults to
+  // its text unless it is marked modified.
   void setSources(const std::vector<File>& files);
 
   [[nodiscard]] int fileCount() const { return static_cast<int>(files_.size()); }
   [[nodiscard]] const File& file(int i) const { return files_.at(static_cast<std::size_t>(i)); }
   [[nodiscard]] int fileIndex(const QString& name) const;  // -1 if unknown
   [[nodiscard]] QString rootPath() const { return root_; }
+  [[nodiscard]] QString openedPath() const { return opened_; }
 
   // The editor's text changed (the editor already shows it: no textReplaced signal).
   void setText(int i, const QString& text);
@@ -54,8 +59,14 @@ class PolicyDocument : public QObject {
 
   // Writes the modified files back; then `git diff` (async) shows what changed.
   bool save(QString* error);
+  // Diffs the editor's texts (not only what is saved) against the saved files and against
+  // the working copy's HEAD, with `git diff --no-index` on a temporary copy (a worker
+  // thread, every git run bounded); gitDiffReady carries both parts.
   void requestGitDiff();
   [[nodiscard]] bool modified() const;
+  // The editor's texts hashed as bulwarkd hashes a policy's sources (`status.policy_hash`,
+  // the events' policy_hash): SHA-256 over each file name, NUL, text, NUL, in order.
+  [[nodiscard]] QString policyHash() const;
 
   [[nodiscard]] AnalysisPtr analysis() const { return analysis_; }
   [[nodiscard]] bool validating() const { return watcher_.isRunning(); }
@@ -72,15 +83,18 @@ class PolicyDocument : public QObject {
  private:
   void startRun();
   void onRunDone();
+  bool setModified(File& f);  // recomputes f.modified; true when it flipped
 
   QString root_;
+  QString opened_;
   std::vector<File> files_;
   AnalysisPtr analysis_;
   quint64 generation_ = 0;
   bool rerun_ = false;
   QTimer debounce_;
   QFutureWatcher<AnalysisPtr> watcher_;
-  QProcess* git_ = nullptr;
+  QFutureWatcher<WorkingDiff> diff_;
+  bool diffAgain_ = false;
 };
 
 }  // namespace bulwark::console

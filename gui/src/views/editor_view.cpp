@@ -1,8 +1,11 @@
 #include "views/editor_view.h"
 
+#include <QAction>
 #include <QComboBox>
 #include <QFontDatabase>
+#include <QFrame>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLabel>
 #include <QListWidget>
 #include <QMessageBox>
@@ -15,6 +18,7 @@
 
 #include "policy/policy_document.h"
 #include "policy/yaml_highlighter.h"
+#include "views/code_editor.h"
 
 namespace bulwark::console {
 
@@ -36,7 +40,20 @@ EditorView::EditorView(PolicyDocument* doc, QWidget* parent) : QWidget(parent), 
   top->addWidget(save);
   top->addWidget(diffBtn);
 
-  edit_ = new QPlainTextEdit;
+  banner_ = new QFrame;
+  banner_->setObjectName(QStringLiteral("gatewayBanner"));
+  banner_->setStyleSheet(QStringLiteral("#gatewayBanner { background: #fff3cd; border: 1px solid #d09000; }"));
+  bannerText_ = new QLabel;
+  bannerText_->setWordWrap(true);
+  auto* dismiss = new QPushButton(tr("Dismiss"));
+  auto* bannerLay = new QHBoxLayout(banner_);
+  bannerLay->setContentsMargins(6, 3, 6, 3);
+  bannerLay->addWidget(bannerText_, 1);
+  bannerLay->addWidget(dismiss);
+  banner_->hide();
+  connect(dismiss, &QPushButton::clicked, banner_, &QWidget::hide);
+
+  edit_ = new CodeEditor;
   edit_->setObjectName(QStringLiteral("yamlEditor"));
   edit_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
   edit_->setLineWrapMode(QPlainTextEdit::NoWrap);
@@ -56,7 +73,15 @@ EditorView::EditorView(PolicyDocument* doc, QWidget* parent) : QWidget(parent), 
   split->setStretchFactor(1, 1);
   auto* lay = new QVBoxLayout(this);
   lay->addLayout(top);
+  lay->addWidget(banner_);
   lay->addWidget(split, 1);
+
+  auto* goTo = new QAction(tr("Go to line…"), this);
+  goTo->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+  goTo->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  connect(goTo, &QAction::triggered, this, &EditorView::goToLineDialog);
+  addAction(goTo);
+  connect(doc_, &PolicyDocument::modifiedChanged, this, &EditorView::updateFileNames);
 
   connect(files_, &QComboBox::currentIndexChanged, this, &EditorView::showFile);
   connect(edit_, &QPlainTextEdit::textChanged, this, [this] {
@@ -69,6 +94,7 @@ EditorView::EditorView(PolicyDocument* doc, QWidget* parent) : QWidget(parent), 
       for (int k = 0; k < doc_->fileCount(); ++k) files_->addItem(doc_->file(k).name);
       current_ = -1;
     }
+    updateFileNames();
     if (i == current_ || current_ < 0) showFile(current_ < 0 ? 0 : current_);
   });
   connect(doc_, &PolicyDocument::validationStarted, this, [this] { summary_->setText(tr("validating…")); });
@@ -90,6 +116,30 @@ EditorView::EditorView(PolicyDocument* doc, QWidget* parent) : QWidget(parent), 
     diff_->setPlainText(err.isEmpty() ? diff : tr("git diff: %1").arg(err));
     bottom_->setCurrentWidget(diff_);
   });
+}
+
+void EditorView::updateFileNames() {
+  for (int k = 0; k < std::min(files_->count(), doc_->fileCount()); ++k) {
+    const auto& f = doc_->file(k);
+    files_->setItemText(k, f.modified ? f.name + QLatin1Char('*') : f.name);
+  }
+}
+
+void EditorView::setGatewayNotice(const QString& text) {
+  bannerText_->setText(text);
+  banner_->setVisible(!text.isEmpty());
+}
+
+QString EditorView::gatewayNotice() const { return banner_->isVisibleTo(this) ? bannerText_->text() : QString(); }
+
+void EditorView::goToLineDialog() {
+  if (current_ < 0) return;
+  bool ok = false;
+  const int line = QInputDialog::getInt(this, tr("Go to line"), tr("Line in %1:").arg(doc_->file(current_).name),
+                                        edit_->textCursor().blockNumber() + 1, 1, edit_->blockCount(), 1, &ok);
+  if (!ok) return;
+  edit_->goTo(line);
+  edit_->setFocus();
 }
 
 void EditorView::showFile(int i) {
@@ -171,11 +221,7 @@ void EditorView::showLocation(const QString& file, int line, int col) {
   int i = doc_->fileIndex(file);
   if (i < 0) return;
   showFile(i);
-  auto block = edit_->document()->findBlockByNumber(std::max(0, line - 1));
-  QTextCursor c(block);
-  c.setPosition(block.position() + std::clamp(col - 1, 0, static_cast<int>(block.text().size())));
-  edit_->setTextCursor(c);
-  edit_->centerCursor();
+  edit_->goTo(line, col);
   edit_->setFocus();
 }
 

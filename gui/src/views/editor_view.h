@@ -1,12 +1,17 @@
 #pragma once
-// The YAML text of the policy's files with syntax colours and the validator's diagnostics
-// as you type: each error/warning underlined at its file:line:col and listed below (click
-// to jump). Save writes the working copy; the git diff of it shows next to the editor.
+// The YAML text of the policy's files with syntax colours, line numbers and the validator's
+// diagnostics as you type: each error/warning underlined at its file:line:col and listed
+// below (click to jump; Ctrl+L goes to a line). Unsaved files carry a '*'. Save writes the
+// working copy; "git diff" shows the editor's text against the saved files and HEAD. A
+// banner above the text says when the gateway runs something other than the editor holds
+// (after a rollback).
 #include <QWidget>
 
 #include "policy/analysis.h"
+#include "views/code_editor.h"
 
 class QComboBox;
+class QFrame;
 class QLabel;
 class QListWidget;
 class QPlainTextEdit;
@@ -22,20 +27,28 @@ class EditorView : public QWidget {
  public:
   EditorView(PolicyDocument* doc, QWidget* parent = nullptr);
 
-  [[nodiscard]] QPlainTextEdit* editor() const { return edit_; }
+  [[nodiscard]] CodeEditor* editor() const { return edit_; }
+  [[nodiscard]] QComboBox* fileChooser() const { return files_; }
   [[nodiscard]] QListWidget* diagnosticsList() const { return list_; }
   [[nodiscard]] QPlainTextEdit* diffView() const { return diff_; }
   void showLocation(const QString& file, int line, int col);
+  // The banner above the text ("" hides it).
+  void setGatewayNotice(const QString& text);
+  [[nodiscard]] QString gatewayNotice() const;
+  void goToLineDialog();
   static constexpr qsizetype kMaxHighlightChars = 512 * 1024;
 
  private:
   void showFile(int i);
   void onAnalysed(const AnalysisPtr& a);
   void markDiagnostics();
+  void updateFileNames();
 
   PolicyDocument* doc_;
   QComboBox* files_;
-  QPlainTextEdit* edit_;
+  CodeEditor* edit_;
+  QFrame* banner_;
+  QLabel* bannerText_;
   YamlHighlighter* highlighter_;
   QListWidget* list_;
   QLabel* summary_;

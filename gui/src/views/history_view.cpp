@@ -1,14 +1,19 @@
 #include "views/history_view.h"
 
+#include <QDateTime>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QJsonArray>
+#include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "control/gateway_health.h"
 #include "control/session.h"
+#include "views/local_time.h"
 
 namespace bulwark::console {
 
@@ -25,12 +30,33 @@ HistoryView::HistoryView(Session* session, QWidget* parent) : QWidget(parent), s
   bar->addWidget(refreshBtn);
   bar->addWidget(rollback_);
   bar->addStretch(1);
+  events_ = new QTableWidget(0, 3);
+  events_->setObjectName(QStringLiteral("eventsTable"));
+  events_->setHorizontalHeaderLabels({tr("time"), tr("event"), tr("who")});
+  events_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+  events_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
+  events_->horizontalHeader()->setSectionResizeMode(2, QHeaderView::ResizeToContents);
+  events_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  events_->setWordWrap(true);
+  auto* eventsBox = new QWidget;
+  auto* eventsLay = new QVBoxLayout(eventsBox);
+  eventsLay->setContentsMargins(0, 0, 0, 0);
+  eventsLay->addWidget(new QLabel(tr("Events since connected (drift repairs, rollbacks, confirms, health), newest first")));
+  eventsLay->addWidget(events_, 1);
+  auto* split = new QSplitter(Qt::Vertical);
+  split->addWidget(table_);
+  split->addWidget(eventsBox);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
   auto* lay = new QVBoxLayout(this);
   lay->addLayout(bar);
-  lay->addWidget(table_, 1);
+  lay->addWidget(split, 1);
   connect(refreshBtn, &QPushButton::clicked, this, &HistoryView::refresh);
   connect(rollback_, &QPushButton::clicked, this, &HistoryView::rollBackSelected);
-  connect(session_, &Session::eventReceived, this, &HistoryView::refresh);
+  connect(session_, &Session::eventReceived, this, [this](const QJsonObject& ev) {
+    addEvent(ev);
+    refresh();
+  });
   connect(session_, &Session::stateChanged, this, [this] {
     if (session_->state() == Session::State::Connected && table_->rowCount() == 0) refresh();
   });
@@ -50,24 +76,62 @@ void HistoryView::refresh() {
     int row = 0;
     for (const auto& v : revs) {
       auto o = v.toObject();
+      const auto git = o.value(QStringLiteral("git_commit")).toString();
       const QStringList cells{QString::number(o.value(QStringLiteral("revision")).toInt()) +
                                   (o.value(QStringLiteral("current")).toBool() ? QStringLiteral(" ●") : QString()),
-                              o.value(QStringLiteral("time")).toString(),
+                              localDateTime(daemonTime(o.value(QStringLiteral("time")))),
                               o.value(QStringLiteral("who")).toString(),
                               o.value(QStringLiteral("hash")).toString().left(12),
-                              o.value(QStringLiteral("git_commit")).toString().left(10),
-                              o.value(QStringLiteral("origin")).toString(),
+                              git.isEmpty() ? QStringLiteral("—") : git.left(10),
+                              readableOrigin(o.value(QStringLiteral("origin")).toString()),
                               o.value(QStringLiteral("status")).toString(),
                               o.value(QStringLiteral("summary")).toString()};
+      const QStringList tips{QString(), o.value(QStringLiteral("time")).toString() + tr(" (UTC, as recorded)"), QString(),
+                             o.value(QStringLiteral("hash")).toString(),
+                             git.isEmpty() ? tr("no Git commit recorded: bulwarkd records one when it reads a policy dir "
+                                                "inside a Git work tree, not for sources a client sends")
+                                           : git,
+                             o.value(QStringLiteral("origin")).toString(), QString(), o.value(QStringLiteral("summary")).toString()};
       for (int c = 0; c < cells.size(); ++c) {
         auto* it = new QTableWidgetItem(cells[c]);
         it->setData(Qt::UserRole, o.value(QStringLiteral("revision")).toInt());
+        if (!tips[c].isEmpty()) it->setToolTip(tips[c]);
         table_->setItem(row, c, it);
       }
       ++row;
     }
     table_->resizeColumnsToContents();
   });
+}
+
+QString HistoryView::readableOrigin(const QString& origin) {
+  // bulwarkd's words: "payload" (sources a client sent), the policy dir's path, "revision N"
+  // (a rollback re-applying N), each maybe followed by " (pair apply with NODE)".
+  auto head = origin;
+  QString tail;
+  if (auto at = origin.indexOf(QStringLiteral(" (")); at > 0) {
+    head = origin.left(at);
+    tail = origin.mid(at);
+  }
+  if (head == QStringLiteral("payload")) return tr("sent by a client (console or bulwarkctl)") + tail;
+  if (head.startsWith(QStringLiteral("revision "))) return tr("rollback: re-applied %1").arg(head) + tail;
+  if (head.startsWith(QLatin1Char('/'))) return tr("policy dir %1").arg(head) + tail;
+  return origin;
+}
+
+void HistoryView::addEvent(const QJsonObject& ev) {
+  auto when = daemonTime(ev.value(QStringLiteral("time")));
+  if (!when.isValid()) when = QDateTime::currentDateTime();
+  events_->insertRow(0);
+  const auto words = eventWords(ev);
+  const QStringList cells{localDateTime(when), words, ev.value(QStringLiteral("who")).toString()};
+  for (int c = 0; c < cells.size(); ++c) {
+    auto* it = new QTableWidgetItem(cells[c]);
+    it->setToolTip(c == 1 ? words : cells[c]);
+    if (!ev.value(QStringLiteral("ok")).toBool(true)) it->setForeground(QColor(0xb0, 0x1c, 0x1c));
+    events_->setItem(0, c, it);
+  }
+  if (events_->rowCount() > kMaxEvents) events_->setRowCount(kMaxEvents);
 }
 
 void HistoryView::rollBackSelected() {

@@ -9,7 +9,6 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSyntaxHighlighter>
-#include <QTimer>
 #include <QVBoxLayout>
 
 #include "control/session.h"
@@ -84,22 +83,22 @@ PlanView::PlanView(Session* session, PolicyDocument* doc, QWidget* parent)
   confirmBtn_->setEnabled(false);
   rollbackBtn_->setEnabled(false);
 
-  countdown_ = new QTimer(this);
-  countdown_->setInterval(1000);
-  connect(countdown_, &QTimer::timeout, this, &PlanView::tick);
   connect(planBtn_, &QPushButton::clicked, this, &PlanView::requestPlan);
   connect(applyBtn_, &QPushButton::clicked, this, [this] { applyWithConfirm(confirmSeconds_->value()); });
   connect(confirmBtn_, &QPushButton::clicked, this, &PlanView::confirmPending);
   connect(rollbackBtn_, &QPushButton::clicked, this, &PlanView::rollBackPending);
-  connect(session_, &Session::statusChanged, this, &PlanView::onStatus);
-  connect(session_, &Session::eventReceived, session_, [this] { session_->refreshStatus(); });
+  connect(session_, &Session::pendingChanged, this, &PlanView::onPending);
 }
+
+int PlanView::pendingRevision() const { return session_->pendingRevision(); }
+
+QString PlanView::stateText() const { return state_->text(); }
 
 void PlanView::setBusy(bool on) {
   busy_ += on ? 1 : -1;
   progress_->setVisible(busy_ > 0);
   planBtn_->setEnabled(busy_ == 0);
-  applyBtn_->setEnabled(busy_ == 0 && pendingRevision_ == 0);
+  applyBtn_->setEnabled(busy_ == 0 && session_->pendingRevision() == 0);
 }
 
 void PlanView::showReply(const QString& title, const QJsonObject& r) {
@@ -161,10 +160,7 @@ void PlanView::applyWithConfirm(int seconds) {
                         state_->setText(replyError(r).section(QLatin1Char('\n'), 0, 0));
                         emit message(tr("apply refused: %1").arg(replyError(r)));
                       } else if (r.value(QStringLiteral("changed")).toBool()) {
-                        pendingRevision_ = r.value(QStringLiteral("revision")).toInt();
-                        secondsLeft_ = seconds;
-                        countdown_->start();
-                        tick();
+                        session_->notePending(r.value(QStringLiteral("revision")).toInt(), seconds);
                       } else {
                         state_->setText(r.value(QStringLiteral("summary")).toString());
                       }
@@ -181,12 +177,8 @@ void PlanView::confirmPending() {
       emit message(tr("confirm: %1").arg(replyError(r)));
       return;
     }
-    state_->setText(tr("revision %1 confirmed").arg(pendingRevision_));
-    pendingRevision_ = 0;
-    countdown_->stop();
-    confirmBtn_->setEnabled(false);
-    rollbackBtn_->setEnabled(false);
-    applyBtn_->setEnabled(busy_ == 0);
+    const int rev = r.value(QStringLiteral("revision")).toInt(session_->pendingRevision());
+    session_->notePendingEnded(rev, tr("revision %1 confirmed").arg(rev));
     session_->refreshStatus();
     emit confirmed();
   });
@@ -198,43 +190,32 @@ void PlanView::rollBackPending() {
     return;
   }
   setBusy(true);
-  session_->request(QStringLiteral("rollback"), {{"revision", revisionBeforeApply_}}, this, [this](const QJsonObject& r) {
+  const int pending = session_->pendingRevision();
+  session_->request(QStringLiteral("rollback"), {{"revision", revisionBeforeApply_}}, this, [this, pending](const QJsonObject& r) {
     setBusy(false);
     showReply(tr("rollback to revision %1").arg(revisionBeforeApply_), r);
     if (r.value(QStringLiteral("ok")).toBool()) {
-      pendingRevision_ = 0;
-      countdown_->stop();
+      session_->notePendingEnded(pending, tr("revision %1 rolled back: the gateway runs revision %2 (the policy of revision %3)")
+                                              .arg(pending)
+                                              .arg(r.value(QStringLiteral("revision")).toInt())
+                                              .arg(revisionBeforeApply_));
+    } else {
+      state_->setText(replyError(r).section(QLatin1Char('\n'), 0, 0));
     }
     session_->refreshStatus();
   });
 }
 
-void PlanView::onStatus(const QJsonObject& status) {
-  auto p = status.value(QStringLiteral("pending"));
-  if (p.isObject()) {
-    pendingRevision_ = p.toObject().value(QStringLiteral("revision")).toInt();
-    secondsLeft_ = p.toObject().value(QStringLiteral("seconds_left")).toInt();
-    if (!countdown_->isActive()) countdown_->start();
-  } else if (pendingRevision_ != 0 && !status.isEmpty()) {
-    // Confirmed elsewhere or rolled back by the timer.
-    state_->setText(tr("revision %1 is no longer pending").arg(pendingRevision_));
-    pendingRevision_ = 0;
-    countdown_->stop();
+void PlanView::onPending() {
+  const int rev = session_->pendingRevision();
+  if (rev != 0) {
+    state_->setText(tr("revision %1 pending: confirm within %2 s or it rolls back").arg(rev).arg(session_->pendingSecondsLeft()));
+  } else if (!session_->pendingOutcome().isEmpty()) {
+    state_->setText(session_->pendingOutcome());
   }
-  confirmBtn_->setEnabled(pendingRevision_ != 0);
-  rollbackBtn_->setEnabled(pendingRevision_ != 0);
-  applyBtn_->setEnabled(busy_ == 0 && pendingRevision_ == 0);
-}
-
-void PlanView::tick() {
-  if (pendingRevision_ == 0) {
-    countdown_->stop();
-    return;
-  }
-  state_->setText(tr("revision %1 pending: confirm within %2 s or it rolls back").arg(pendingRevision_).arg(std::max(0, secondsLeft_)));
-  if (secondsLeft_ > 0) --secondsLeft_;
-  confirmBtn_->setEnabled(true);
-  rollbackBtn_->setEnabled(true);
+  confirmBtn_->setEnabled(rev != 0);
+  rollbackBtn_->setEnabled(rev != 0);
+  applyBtn_->setEnabled(busy_ == 0 && rev == 0);
 }
 
 }  // namespace bulwark::console

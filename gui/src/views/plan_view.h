@@ -3,9 +3,10 @@
 //
 // Plan sends the edited sources (`plan {sources}`) and shows what the daemon would change,
 // kind by kind: its change list and the nft commands. Apply sends `apply {sources, confirm}`;
-// while the revision is pending the countdown runs (from the daemon's `status.pending`,
-// refreshed on every event) and Confirm / Roll back are offered. Requests show a busy bar
-// and never block the window.
+// while the revision is pending the Session's countdown (the one the state bar shows, set from
+// the daemon's `status.pending`) runs here too and Confirm / Roll back are offered; when it
+// ends the label says how (confirmed, rolled back, not confirmed in time). Requests show a busy
+// bar and never block the window.
 #include <QJsonObject>
 #include <QWidget>
 
@@ -14,7 +15,6 @@ class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
-class QTimer;
 
 namespace bulwark::console {
 
@@ -32,7 +32,8 @@ class PlanView : public QWidget {
   void rollBackPending();
 
   [[nodiscard]] QPlainTextEdit* planText() const { return text_; }
-  [[nodiscard]] int pendingRevision() const { return pendingRevision_; }
+  [[nodiscard]] int pendingRevision() const;
+  [[nodiscard]] QString stateText() const;
   [[nodiscard]] bool busy() const { return busy_ > 0; }
 
  signals:
@@ -42,10 +43,9 @@ class PlanView : public QWidget {
   void confirmed();
 
  private:
-  void onStatus(const QJsonObject& status);
+  void onPending();
   void setBusy(bool on);
   void showReply(const QString& title, const QJsonObject& reply);
-  void tick();
 
   Session* session_;
   PolicyDocument* doc_;
@@ -54,10 +54,7 @@ class PlanView : public QWidget {
   QProgressBar* progress_;
   QPushButton *planBtn_, *applyBtn_, *confirmBtn_, *rollbackBtn_;
   QSpinBox* confirmSeconds_;
-  QTimer* countdown_;
   int busy_ = 0;
-  int pendingRevision_ = 0;
-  int secondsLeft_ = 0;
   int revisionBeforeApply_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "views/tunnels_view.h"
 
+#include <QDateTime>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QJsonArray>
@@ -12,12 +13,15 @@
 #include <QVBoxLayout>
 
 #include "control/session.h"
+#include "views/local_time.h"
 
 namespace bulwark::console {
 
 TunnelsView::TunnelsView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
   table_ = new QTableWidget(0, 7);
-  table_->setHorizontalHeaderLabels({tr("user"), tr("group"), tr("virtual IP"), tr("outer"), tr("since"), tr("bytes in"), tr("bytes out")});
+  table_->setHorizontalHeaderLabels({tr("user"), tr("group"), tr("virtual IP"), tr("client's public address"),
+                                     tr("up since (local time)"), tr("received from client"), tr("sent to client")});
+  table_->horizontalHeaderItem(3)->setToolTip(tr("The address the admin's IKE/ESP packets come from (the tunnel's outer address)"));
   table_->horizontalHeader()->setStretchLastSection(true);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -76,18 +80,41 @@ void TunnelsView::refresh() {
     auto list = r.value(QStringLiteral("tunnels")).toArray();
     table_->setRowCount(static_cast<int>(list.size()));
     QLocale loc;
+    const auto now = QDateTime::currentMSecsSinceEpoch();
+    std::map<QString, Sample> seen;
     int row = 0;
     for (const auto& v : list) {
       auto o = v.toObject();
-      auto num = [&](const char* k) { return loc.toString(o.value(QLatin1String(k)).toDouble(), 'f', 0); };
-      auto str = [&](const char* k) {
-        auto x = o.value(QLatin1String(k));
-        return x.isString() ? x.toString() : x.isDouble() ? QString::number(x.toDouble(), 'f', 0) : QString();
+      auto str = [&](const char* k) { return o.value(QLatin1String(k)).toString(); };
+      const auto in = static_cast<qint64>(o.value(QStringLiteral("bytes_in")).toDouble());
+      const auto out = static_cast<qint64>(o.value(QStringLiteral("bytes_out")).toDouble());
+      // One tunnel is one IKE SA: its id (or the user and outer address of an older daemon).
+      const auto key = str("ike_id").isEmpty() ? str("user") + QLatin1Char('|') + str("outer") : str("ike_id");
+      const auto prev = samples_.find(key);
+      auto bytes = [&](qint64 now_, qint64 before) {
+        auto text = loc.formattedDataSize(now_);
+        if (prev == samples_.end() || now <= prev->second.millis || now_ < before) return text;
+        const double rate = static_cast<double>(now_ - before) * 1000.0 / static_cast<double>(now - prev->second.millis);
+        return tr("%1 (%2/s)").arg(text, loc.formattedDataSize(static_cast<qint64>(rate + 0.5)));
       };
-      const QStringList cells{str("user"), str("group"), str("virtual_ip"), str("outer"), str("since"), num("bytes_in"), num("bytes_out")};
+      const auto since = daemonTime(o.value(QStringLiteral("since")));
+      const QStringList cells{str("user"),
+                              str("group"),
+                              str("virtual_ip"),
+                              str("outer"),
+                              since.isValid() ? localDateTime(since) : QString(),
+                              bytes(in, prev == samples_.end() ? 0 : prev->second.in),
+                              bytes(out, prev == samples_.end() ? 0 : prev->second.out)};
       for (int c = 0; c < cells.size(); ++c) table_->setItem(row, c, new QTableWidgetItem(cells[c]));
+      table_->item(row, 5)->setToolTip(tr("%1 bytes").arg(loc.toString(in)));
+      table_->item(row, 6)->setToolTip(tr("%1 bytes").arg(loc.toString(out)));
+      // A refresh right after another (a tunnel event, the button) measures against the older
+      // sample: a rate over a few milliseconds says nothing.
+      const bool keepOld = prev != samples_.end() && now - prev->second.millis < kMinRateMillis;
+      seen[key] = keepOld ? prev->second : Sample{now, in, out};
       ++row;
     }
+    samples_ = std::move(seen);  // tunnels that went away are forgotten
     state_->setText(tr("%1 tunnel(s)").arg(list.size()));
   });
 }

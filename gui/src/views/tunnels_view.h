@@ -1,8 +1,11 @@
 #pragma once
 // VPN tunnels: `tunnels` → [{user, group, virtual_ip, outer, since, bytes_in, bytes_out}],
-// refreshed every 5 s and on tunnel events; `terminate {user}` ends one. A daemon without
+// refreshed every 5 s and on tunnel events; "since" in local time, bytes in KB/MB with the
+// rate since the previous refresh; `terminate {user}` ends one. A daemon without
 // these ops answers "unknown op": the view then says so instead of failing.
 #include <QWidget>
+
+#include <map>
 
 class QLabel;
 class QPushButton;
@@ -19,7 +22,9 @@ class TunnelsView : public QWidget {
   explicit TunnelsView(Session* session, QWidget* parent = nullptr);
   void refresh();
   [[nodiscard]] bool supported() const { return supported_; }
+  [[nodiscard]] bool refreshing() const { return inFlight_; }
   [[nodiscard]] QLabel* stateLabel() const { return state_; }
+  static constexpr qint64 kMinRateMillis = 1000;  // the shortest interval a rate is measured over
 
  signals:
   void message(const QString& text);
@@ -30,6 +35,11 @@ class TunnelsView : public QWidget {
   QLabel* state_;
   QPushButton* terminate_;
   QTimer* timer_;
+  struct Sample {
+    qint64 millis = 0;
+    qint64 in = 0, out = 0;
+  };
+  std::map<QString, Sample> samples_;  // per tunnel, the last refresh: for the byte rates
   bool supported_ = true;
   bool inFlight_ = false;
 };

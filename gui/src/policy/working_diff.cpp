@@ -1,0 +1,95 @@
+#include "policy/working_diff.h"
+
+#include <QDir>
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
+
+namespace bulwark::console {
+
+namespace {
+
+struct GitRun {
+  bool started = false;
+  int code = -1;
+  QByteArray out;
+  QString err;
+};
+
+GitRun git(const QString& dir, const QStringList& args) {
+  QProcess p;
+  p.setWorkingDirectory(dir);
+  p.start(QStringLiteral("git"), args);
+  GitRun r;
+  if (!p.waitForStarted(kGitMillis)) return r;
+  r.started = true;
+  if (!p.waitForFinished(kGitMillis)) {
+    p.kill();
+    p.waitForFinished(1000);
+    r.err = QStringLiteral("git %1 took longer than %2 s").arg(args.value(0)).arg(kGitMillis / 1000);
+    return r;
+  }
+  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+  r.out = p.readAllStandardOutput();
+  r.err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+  return r;
+}
+
+bool write(const QString& path, const QByteArray& bytes) {
+  QFile f(path);
+  return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
+}
+
+// `git diff --no-index` exits 1 when the trees differ: that is the answer, not a failure.
+QString diffTrees(const QString& tmp, const QString& from, const QString& to, const QString& same) {
+  auto r = git(tmp, {QStringLiteral("diff"), QStringLiteral("--no-index"), QStringLiteral("--no-color"), from, to});
+  if (r.code == 0) return same;
+  if (r.code == 1) return QString::fromUtf8(r.out);
+  return QStringLiteral("git diff failed: %1").arg(r.err.isEmpty() ? QString::number(r.code) : r.err);
+}
+
+}  // namespace
+
+WorkingDiff workingDiff(const QString& root, const std::vector<WorkingFile>& files) {
+  QTemporaryDir tmp;
+  if (!tmp.isValid()) return {{}, QStringLiteral("no temporary directory: %1").arg(tmp.errorString())};
+  QDir t(tmp.path());
+  for (const auto* d : {"saved", "HEAD", "editor"}) t.mkdir(QLatin1String(d));
+  if (!git(tmp.path(), {QStringLiteral("--version")}).started) return {{}, QStringLiteral("git is not installed")};
+
+  QStringList notInHead;
+  QString headProblem;
+  for (const auto& f : files) {
+    if (!write(t.filePath(QStringLiteral("editor/") + f.name), f.text.toUtf8())) {
+      return {{}, QStringLiteral("cannot write a temporary copy of %1").arg(f.name)};
+    }
+    QFile disk(f.path);
+    if (disk.open(QIODevice::ReadOnly)) write(t.filePath(QStringLiteral("saved/") + f.name), disk.readAll());
+    // HEAD:./file is the file's path relative to the directory git runs in.
+    auto rel = QDir(root).relativeFilePath(f.path);
+    auto head = git(root, {QStringLiteral("show"), QStringLiteral("HEAD:./") + rel});
+    if (head.code == 0) {
+      write(t.filePath(QStringLiteral("HEAD/") + f.name), head.out);
+    } else if (git(root, {QStringLiteral("rev-parse"), QStringLiteral("--verify"), QStringLiteral("-q"), QStringLiteral("HEAD")}).code != 0) {
+      headProblem = QStringLiteral("(%1 is not a Git working copy with a commit)").arg(root);
+    } else {
+      notInHead << f.name;
+    }
+  }
+
+  QStringList out;
+  out << QStringLiteral("== the editor against the saved files (b/editor = unsaved edits) ==")
+      << diffTrees(tmp.path(), QStringLiteral("saved"), QStringLiteral("editor"),
+                   QStringLiteral("(no unsaved edits: the editor holds what is saved)\n"));
+  out << QStringLiteral("== the editor against HEAD (the working copy's last commit) ==");
+  if (!headProblem.isEmpty()) {
+    out << headProblem;
+  } else {
+    if (!notInHead.isEmpty()) out << QStringLiteral("(not in HEAD: %1)").arg(notInHead.join(QStringLiteral(", ")));
+    out << diffTrees(tmp.path(), QStringLiteral("HEAD"), QStringLiteral("editor"),
+                     QStringLiteral("(no changes: the editor holds what HEAD has)\n"));
+  }
+  return {out.join(QLatin1Char('\n')), {}};
+}
+
+}  // namespace bulwark::console
