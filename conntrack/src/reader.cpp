@@ -94,7 +94,7 @@ int onFullEntry(enum nf_conntrack_msg_type /*type*/, struct nf_conntrack* ct, vo
 
 struct Reader::Impl {
   struct Closer {
-    void operator()(nfct_handle* h) const { nfct_close(h); }
+    void operator()(nfct_handle* handle) const { nfct_close(handle); }
   };
   std::unique_ptr<nfct_handle, Closer> h;
 };

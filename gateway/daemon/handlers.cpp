@@ -81,7 +81,7 @@ std::optional<nlohmann::json> RequestHandlers::operator()(const Peer& peer, gate
       return reply(id, r_.confirm(actorOf(peer)));
     case gateway::Op::Rollback: return rollback(peer, req, respond);
     case gateway::Op::Reload: {
-      auto done = [this, id, respond](const Outcome& out) { respond(gateway::frame(reply(id, out))); };
+      auto done = [id, respond](const Outcome& out) { respond(gateway::frame(reply(id, out))); };
       if (jobs_.pending() >= JobWorker::kMaxQueued) return busy(id, "the policy worker's queue is full");
       reload(actorOf(peer), std::move(done));
       return std::nullopt;

@@ -42,11 +42,12 @@ bool setUp(std::string& why) {
 }
 
 std::size_t makeUdpFlows(std::size_t count, std::size_t payload, int datagrams) {
-  // Flows differ by destination port (1024..65535) and, past that, by source socket.
+  // Flows differ by destination port (1024..65535) and, past that, by source socket (a new
+  // socket per round of ports).
   constexpr std::size_t kPorts = 64512;
   std::vector<char> data(payload, 'x');
   std::size_t made = 0;
-  for (std::size_t base = 0; made < count; base += kPorts) {
+  while (made < count) {
     int s = ::socket(AF_INET, SOCK_DGRAM, 0);
     if (s < 0) break;
     sockaddr_in a{};
