@@ -36,10 +36,55 @@ TEST(Compiler, CampusHasBaseChainsWithDefaultDrop) {
   EXPECT_FALSE(chainOf(rs, "output").base->policyDrop);
   EXPECT_EQ(chainOf(rs, "prerouting_nat").base->type, ChainType::Nat);
   EXPECT_EQ(chainOf(rs, "postrouting_nat").base->hook, Hook::Postrouting);
-  // Fast path first, then invalid.
-  ASSERT_GE(fwd.rules.size(), 2u);
-  EXPECT_EQ(renderRule(fwd.rules[0]), "ct state established,related counter accept comment \"bulwark: established\"");
-  EXPECT_EQ(renderRule(fwd.rules[1]), "ct state invalid counter drop comment \"bulwark: invalid\"");
+  // Fast path first (counted per zone pair, then the rest), then invalid.
+  ASSERT_GE(fwd.rules.size(), 4u);
+  EXPECT_EQ(renderRule(fwd.rules[0]),
+            "ct state established,related ct direction original iifname . oifname vmap @flow_original "
+            "comment \"bulwark: established by pair\"");
+  EXPECT_EQ(renderRule(fwd.rules[1]),
+            "ct state established,related ct direction reply oifname . iifname vmap @flow_reply "
+            "comment \"bulwark: established-reply by pair\"");
+  EXPECT_EQ(renderRule(fwd.rules[2]), "ct state established,related counter accept comment \"bulwark: established\"");
+  EXPECT_EQ(renderRule(fwd.rules[3]), "ct state invalid counter drop comment \"bulwark: invalid\"");
+}
+
+// Established traffic is counted per zone pair: every interface pair the dispatch map knows
+// leads, in each direction, to a chain of one counted accept whose comment names the pair
+// that opened the connection (replies are keyed oifname . iifname, so they land there too).
+TEST(Compiler, EstablishedTrafficCountedPerZonePairInBothDirections) {
+  auto c = compileExample("campus.yaml");
+  const auto& rs = c.result.ruleset;
+  const SetDef* dispatch = rs.findSet("dispatch");
+  ASSERT_NE(dispatch, nullptr);
+  for (bool reply : {false, true}) {
+    const SetDef* m = rs.findSet(reply ? "flow_reply" : "flow_original");
+    ASSERT_NE(m, nullptr);
+    EXPECT_TRUE(m->verdictMap);
+    ASSERT_EQ(m->elements.size(), dispatch->elements.size());
+    for (std::size_t i = 0; i < m->elements.size(); ++i) {
+      const auto& e = m->elements[i];
+      EXPECT_EQ(e.key, dispatch->elements[i].key);
+      // The same pair as the dispatch of the connection's first packet.
+      const auto pairChainName = dispatch->elements[i].jumpTo;
+      const auto sep = pairChainName.find("__");
+      const auto from = pairChainName.substr(0, sep), to = pairChainName.substr(sep + 2);
+      EXPECT_EQ(e.jumpTo, std::string(reply ? "flow-reply." : "flow.") + from + "." + to);
+      const Chain* target = rs.findChain(e.jumpTo);
+      ASSERT_NE(target, nullptr) << e.jumpTo;
+      ASSERT_EQ(target->rules.size(), 1u);
+      auto flow = pairOfFlowComment(target->rules[0].comment());
+      ASSERT_TRUE(flow.has_value()) << target->rules[0].comment();
+      EXPECT_EQ(flow->from, from);
+      EXPECT_EQ(flow->to, to);
+      EXPECT_EQ(flow->reply, reply);
+      EXPECT_EQ(renderRule(target->rules[0]), "counter accept comment \"" + target->rules[0].comment() + "\"");
+    }
+  }
+  // The flow chains are not pair chains: no default drop of their own.
+  for (const auto& ch : rs.chains) {
+    if (ch.name.rfind("flow", 0) != 0) continue;
+    for (const auto& r : ch.rules) EXPECT_FALSE(pairOfDropComment(r.comment()).has_value()) << ch.name;
+  }
 }
 
 TEST(Compiler, DispatchCoversEveryInterfacePairAndJumpsToExistingChains) {
