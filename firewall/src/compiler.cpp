@@ -310,6 +310,7 @@ class Compiler {
   // ---- forward ------------------------------------------------------------------------
   void forward() {
     auto& fwd = baseChain("forward", ChainType::Filter, Hook::Forward, 0, true);
+    establishedByPair(fwd);
     fwd.rules.push_back(rule({MatchCtState{kCtEstablished | kCtRelated}, StmtCounter{}},
                              {VerdictKind::Accept, {}}, builtin("established")));
     fwd.rules.push_back(rule({MatchCtState{kCtInvalid}, StmtCounter{}}, {VerdictKind::Drop, {}},
@@ -375,10 +376,9 @@ class Compiler {
       compileFlowRule(fr);
     }
     for (auto& c : chains_) {
-      if (c.name.find("__") == std::string::npos || c.base) continue;
-      auto sep = c.name.find("__");
-      auto from = c.name.substr(0, sep);
-      auto to = c.name.substr(sep + 2);
+      auto pr = pairChains_.find(c.name);
+      if (pr == pairChains_.end()) continue;
+      const auto& [from, to] = pr->second;
       auto label = from + ">" + to;
       c.rules.push_back(rule({StmtLimit{o_.dropLogRate, RateUnit::Second, o_.dropLogRate * 2, false},
                               StmtLog{("bulwark drop " + label + ": ").substr(0, 127)}},
@@ -391,6 +391,64 @@ class Compiler {
   void ensurePairChain(const std::string& from, const std::string& to) {
     auto& c = chain(pairChain(from, to));
     if (c.comment.empty()) c.comment = "from zone " + from + " to zone " + to;
+    pairChains_.emplace(c.name, std::pair{from, to});
+  }
+
+  // Established traffic, counted per zone pair: after its first packets a connection is
+  // accepted here, never reaching the pair chains, so without this the pair totals would
+  // count only the packets the policy decides. Original-direction packets are keyed
+  // iifname . oifname, replies oifname . iifname, so both count under the pair that opened
+  // the connection; each goes to a chain of one counted accept (pairFlowOrigin). Interface
+  // pairs not in the maps fall through to the generic established accept after these rules.
+  void establishedByPair(Chain& fwd) {
+    if (ifaceZone_.empty()) return;
+    // The admin VPN's traffic enters through the uplink (kernel XFRM) or charon's TUN device,
+    // so its connections reach the uplink zone's flow chains; there a pool address hands
+    // them to the flow chain of its group's zone (only uplink traffic pays for that test).
+    auto ingress = ifaceZone_;
+    std::vector<const policies::VpnGroup*> pools;
+    if (p_.vpn && !uplink_.empty()) {
+      for (const auto& g : p_.vpn->groups) {
+        if (g.pool.length() != 0 && index_.zoneOfGroup(g.name) != policies::kInternet) pools.push_back(&g);
+      }
+      if (!pools.empty() && !o_.libipsecInterface.empty()) {
+        ingress.emplace_back(o_.libipsecInterface, std::string(policies::kInternet));
+      }
+    }
+    for (bool reply : {false, true}) {
+      const std::string map = reply ? "flow_reply" : "flow_original";
+      auto& m = set(SetDef{map, {KeyType::IfName, KeyType::IfName}, false, true, false, 0, 0, {},
+                           std::string("established ") + (reply ? "replies" : "originals") +
+                               " by the zone pair that opened them"});
+      for (const auto& [in, fromZone] : ingress) {
+        for (const auto& [out, toZone] : ifaceZone_) {
+          m.elements.push_back({{in, out}, flowChain(fromZone, toZone, reply, pools).name, {}});
+        }
+      }
+      const std::vector<Selector> key = reply ? std::vector{Selector::OifName, Selector::IifName}
+                                              : std::vector{Selector::IifName, Selector::OifName};
+      fwd.rules.push_back(rule({MatchCtState{kCtEstablished | kCtRelated}, MatchCtDirection{reply}, StmtVmap{key, map}},
+                               {}, builtin(reply ? "established-reply by pair" : "established by pair")));
+    }
+  }
+
+  // The chain counting the established traffic of pair from → to in one direction; the
+  // uplink zone's first hands the VPN pools' connections on. Chain names: zone names hold no
+  // '.', so these are unambiguous and no policy name (pair chains "<a>__<b>", rule chains
+  // "rule_<r>") can take them.
+  Chain& flowChain(const std::string& from, const std::string& to, bool reply,
+                   const std::vector<const policies::VpnGroup*>& pools) {
+    auto& c = chain(std::string(reply ? "flow-reply." : "flow.") + from + "." + to);
+    if (!c.rules.empty()) return c;
+    c.comment = std::string(reply ? "replies" : "established traffic") + " from zone " + from + " to zone " + to;
+    for (const auto* g : from == policies::kInternet ? pools : std::vector<const policies::VpnGroup*>{}) {
+      const auto fam = g->pool.family();
+      const auto& vpn = flowChain(index_.zoneOfGroup(g->name), to, reply, {});
+      c.rules.push_back(rule({MatchNfProto{fam}, MatchPrefix{reply ? daddr(fam) : saddr(fam), g->pool, false}},
+                             {VerdictKind::Goto, vpn.name}, {g->where, "vpn:" + g->name}));
+    }
+    c.rules.push_back(rule({StmtCounter{}}, {VerdictKind::Accept, {}}, pairFlowOrigin(from, to, reply)));
+    return c;
   }
 
   // One policy rule: its own chain (counter, limits, log, verdict) and, in each zone pair
@@ -671,6 +729,7 @@ class Compiler {
   std::unordered_map<std::string, Chain*> chainIndex_;
   std::unordered_map<std::string, SetDef*> setIndex_;
   std::unordered_map<std::string, WidestPrefixes> addressSets_;  // set name → its prefixes
+  std::unordered_map<std::string, std::pair<std::string, std::string>> pairChains_;  // chain → {from, to}
   std::string uplink_;
   std::vector<std::pair<std::string, std::string>> ifaceZone_;  // interface → zone
 };

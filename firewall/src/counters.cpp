@@ -57,6 +57,19 @@ CounterTotals summarize(const std::vector<RuleSample>& samples) {
         p.bytes += s.bytes;
       }
     }
+    if (auto fl = pairOfFlowComment(s.comment)) {
+      auto& p = pairs[{fl->from, fl->to}];
+      p.from = fl->from;
+      p.to = fl->to;
+      p.packets += s.packets;
+      p.bytes += s.bytes;
+      p.establishedPackets += s.packets;
+      p.establishedBytes += s.bytes;
+      if (fl->reply) {
+        p.replyPackets += s.packets;
+        p.replyBytes += s.bytes;
+      }
+    }
     if (pairOfDropComment(s.comment)) {
       if (auto pc = pairOfChain.find(s.chain); pc != pairOfChain.end()) {
         auto& p = pairs[pc->second];

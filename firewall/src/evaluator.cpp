@@ -132,6 +132,7 @@ class Interpreter {
     return std::visit(
         Overloaded{
             [&](const MatchCtState& m) { return (m.mask & kCtNew) != 0; },  // first packet: new
+            [&](const MatchCtDirection& m) { return !m.reply; },  // ... and of the original direction
             [&](const MatchIfName& m) {
               const auto& name = m.which == Selector::IifName ? p_.iif : oif;
               return (name == m.name) != m.negate;

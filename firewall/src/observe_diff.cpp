@@ -128,6 +128,9 @@ std::string describeExpr(const Expr& e) {
       }
       return "ct state " + s;
     }
+    std::string operator()(const MatchCtDirection& m) const {
+      return std::string("ct direction ") + (m.reply ? "reply" : "original");
+    }
     std::string operator()(const MatchIfName& m) const {
       return std::string(selName(m.which)) + (m.negate ? " != " : " ") + "\"" + m.name + "\"";
     }

@@ -2,6 +2,7 @@
 // lower() emits (and the equivalent ones nft emits for the same statements); anything else
 // makes the whole rule unknown, with a description of where matching stopped.
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -257,6 +258,13 @@ class Raiser {
           allZero(bw->xorv) && c && c->op == NFT_CMP_NEQ && c->data.size() == 4 && allZero(c->data)) {
         pc.expr = MatchCtState{hostU32(bw->mask)};
         pc.next = k + 3;
+        return pc;
+      }
+      if (const auto* d = cmpAt(k + 1); ct->key == NFT_CT_DIRECTION && ct->dreg == NFT_REG_1 && d &&
+                                         d->sreg == NFT_REG_1 && d->op == NFT_CMP_EQ && d->data.size() == 1 &&
+                                         (d->data[0] == IP_CT_DIR_ORIGINAL || d->data[0] == IP_CT_DIR_REPLY)) {
+        pc.expr = MatchCtDirection{d->data[0] == IP_CT_DIR_REPLY};
+        pc.next = k + 2;
         return pc;
       }
       return fail("ct expression Bulwark does not emit");

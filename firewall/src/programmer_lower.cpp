@@ -3,6 +3,7 @@
 // meta l4proto tcp before tcp flags), keys loaded into consecutive registers for
 // concatenations, prefixes as short loads when byte-aligned and masked loads otherwise.
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 
@@ -127,6 +128,10 @@ class Lowerer {
     ops.emplace_back(OpCt{NFT_CT_STATE, NFT_REG_1});
     ops.emplace_back(OpBitwise{NFT_REG_1, NFT_REG_1, 4, u32host(m.mask), u32host(0)});
     ops.emplace_back(OpCmp{NFT_REG_1, NFT_CMP_NEQ, u32host(0)});
+  }
+  void operator()(const MatchCtDirection& m) {
+    ops.emplace_back(OpCt{NFT_CT_DIRECTION, NFT_REG_1});
+    ops.emplace_back(OpCmp{NFT_REG_1, NFT_CMP_EQ, {static_cast<std::uint8_t>(m.reply ? IP_CT_DIR_REPLY : IP_CT_DIR_ORIGINAL)}});
   }
   void operator()(const MatchIfName& m) {
     ops.push_back(loadOp(selInfo(m.which), NFT_REG_1));

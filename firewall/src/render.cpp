@@ -99,6 +99,7 @@ std::string expr(const Expr& e) {
   return std::visit(
       Overloaded{
           [](const MatchCtState& m) { return "ct state " + ctState(m.mask); },
+          [](const MatchCtDirection& m) { return std::string("ct direction ") + (m.reply ? "reply" : "original"); },
           [](const MatchIfName& m) { return selector(m.which) + (m.negate ? " != " : " ") + quote(m.name); },
           [](const MatchNfProto& m) {
             return std::string("meta nfproto ") + (m.family == policies::Family::V4 ? "ipv4" : "ipv6");

@@ -49,13 +49,35 @@ Origin pairDropOrigin(const std::string& from, const std::string& to) {
   return {{}, std::string(kPairDrop) + from + ">" + to};
 }
 
-std::optional<std::pair<std::string, std::string>> pairOfDropComment(const std::string& comment) {
-  const std::string prefix = "bulwark: " + std::string(kPairDrop);
+namespace {
+
+// "bulwark: <kind>from>to" → {from, to}; zone names hold no '>'.
+std::optional<std::pair<std::string, std::string>> pairAfter(const std::string& comment, std::string_view kind) {
+  const std::string prefix = "bulwark: " + std::string(kind);
   if (comment.rfind(prefix, 0) != 0) return std::nullopt;
   auto label = comment.substr(prefix.size());
   auto gt = label.find('>');
   if (gt == std::string::npos) return std::nullopt;
   return std::pair{label.substr(0, gt), label.substr(gt + 1)};
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> pairOfDropComment(const std::string& comment) {
+  return pairAfter(comment, kPairDrop);
+}
+
+Origin pairFlowOrigin(const std::string& from, const std::string& to, bool reply) {
+  return {{}, std::string(reply ? kPairFlowReply : kPairFlow) + from + ">" + to};
+}
+
+std::optional<PairFlow> pairOfFlowComment(const std::string& comment) {
+  for (bool reply : {false, true}) {
+    if (auto pr = pairAfter(comment, reply ? kPairFlowReply : kPairFlow)) {
+      return PairFlow{std::move(pr->first), std::move(pr->second), reply};
+    }
+  }
+  return std::nullopt;
 }
 
 const Chain* Ruleset::findChain(std::string_view name) const {

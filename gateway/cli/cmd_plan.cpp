@@ -208,18 +208,37 @@ int runCounters(const std::string& path, const GlobalOptions& opts) {
   // public-web", "bulwark: drop app>db"); kernel rules with the same comment add up.
   auto rules = totals->rules;
   std::sort(rules.begin(), rules.end(), [](const auto& a, const auto& b) { return a.comment < b.comment; });
+  // Then one row per zone pair: every forwarded packet, established traffic included
+  // (counters.h), as the daemon's counters op, its metrics, the console and the web view.
   if (opts.json) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : rules) rows.push_back({{"rule", r.comment}, {"packets", r.packets}, {"bytes", r.bytes}});
-    std::cout << rows.dump(2) << '\n';
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const auto& p : totals->pairs) {
+      pairs.push_back({{"from", p.from},
+                       {"to", p.to},
+                       {"packets", p.packets},
+                       {"bytes", p.bytes},
+                       {"established_bytes", p.establishedBytes},
+                       {"reply_bytes", p.replyBytes},
+                       {"drop_packets", p.dropPackets}});
+    }
+    std::cout << nlohmann::json{{"rules", rows}, {"zone_pairs", pairs}}.dump(2) << '\n';
     return kExitOk;
   }
+  auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
   std::cout << "PACKETS       BYTES  RULE\n";
   for (const auto& r : rules) {
     char line[64];
-    std::snprintf(line, sizeof line, "%10llu %11llu  ", static_cast<unsigned long long>(r.packets),
-                  static_cast<unsigned long long>(r.bytes));
+    std::snprintf(line, sizeof line, "%10llu %11llu  ", u(r.packets), u(r.bytes));
     std::cout << line << r.comment << '\n';
+  }
+  std::cout << "\nPACKETS       BYTES  ESTABLISHED      REPLIES  DROPPED  ZONE PAIR\n";
+  for (const auto& p : totals->pairs) {
+    char line[96];
+    std::snprintf(line, sizeof line, "%10llu %11llu  %11llu  %11llu  %7llu  ", u(p.packets), u(p.bytes),
+                  u(p.establishedBytes), u(p.replyBytes), u(p.dropPackets));
+    std::cout << line << p.from << " > " << p.to << '\n';
   }
   return kExitOk;
 }

@@ -103,7 +103,7 @@ void registerFirewallCommands(Registry& r) {
     r.action = withPolicy(r, [&r, parts, keep] { return runApply(r.path, parts(), *keep, r.opts); });
   });
 
-  auto* counters = r.app.add_subcommand("counters", "Packet and byte counters per policy rule");
+  auto* counters = r.app.add_subcommand("counters", "Packet and byte counters per policy rule and per zone pair");
   counters->add_option("PATH", r.path, r.pathHelp);
   counters->callback([&r] { r.action = withPolicy(r, [&r] { return runCounters(r.path, r.opts); }); });
 }

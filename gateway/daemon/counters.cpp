@@ -48,6 +48,10 @@ nlohmann::json countersJson(const CounterReport& r) {
                      {"bytes", p.bytes},
                      {"drop_packets", p.dropPackets},
                      {"drop_bytes", p.dropBytes},
+                     {"established_packets", p.establishedPackets},
+                     {"established_bytes", p.establishedBytes},
+                     {"reply_packets", p.replyPackets},
+                     {"reply_bytes", p.replyBytes},
                      {"shared_rules", p.sharedRules}});
   }
   auto ct = [](long v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); };

@@ -59,10 +59,11 @@ std::string renderCounterSeries(const CounterReport& c) {
     }
   };
   pairSeries("bulwark_zone_packets_total",
-             "Packets decided in a zone pair (its own rules and its default drop; rules shared by several pairs "
-             "are not split).",
+             "Packets forwarded in a zone pair: decided by its own rules or its default drop (rules shared by "
+             "several pairs are not split), and established in both directions.",
              [](const PairTotal& p) { return p.packets; });
-  pairSeries("bulwark_zone_bytes_total", "Bytes decided in a zone pair.", [](const PairTotal& p) { return p.bytes; });
+  pairSeries("bulwark_zone_bytes_total", "Bytes forwarded in a zone pair (as bulwark_zone_packets_total).",
+             [](const PairTotal& p) { return p.bytes; });
   pairSeries("bulwark_zone_drop_packets_total", "Packets dropped by the default deny of a zone pair.",
              [](const PairTotal& p) { return p.dropPackets; });
   pairSeries("bulwark_zone_drop_bytes_total", "Bytes dropped by the default deny of a zone pair.",

@@ -3,7 +3,8 @@
 //
 //   bulwark_rule_packets_total{rule,origin}      per policy rule (kernel rules with the same
 //   bulwark_rule_bytes_total{rule,origin}        comment add up); built-ins have origin=""
-//   bulwark_zone_packets_total{from,to}          decided in a zone pair (see counters.h)
+//   bulwark_zone_packets_total{from,to}          forwarded in a zone pair, established traffic
+//                                                and replies included (see counters.h)
 //   bulwark_zone_bytes_total{from,to}
 //   bulwark_zone_drop_packets_total{from,to}     the default drop at the end of each zone pair
 //   bulwark_zone_drop_bytes_total{from,to}

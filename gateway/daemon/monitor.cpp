@@ -236,7 +236,8 @@ void Monitor::onSample(const MonitorSample& s, const gateway::Result<CounterRepo
   snap["segments"] = std::move(segs);
   if (!s.linksError.empty()) snap["segments_error"] = s.linksError;
 
-  // Zone pairs: allowed = decided minus the default drop; dropped = the default drop.
+  // Zone pairs: allowed = forwarded (established included, counters.h) minus the default drop;
+  // dropped = the default drop.
   nlohmann::json pairs = nlohmann::json::array();
   if (counters) {
     for (const auto& p : counters->pairs) {

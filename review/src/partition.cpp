@@ -362,6 +362,7 @@ struct Partitioner::Impl {
     return std::visit(
         Overloaded{
             [&](const MatchCtState& m) -> std::optional<Op> { return OpConst{(m.mask & kCtNew) != 0}; },
+            [&](const MatchCtDirection& m) -> std::optional<Op> { return OpConst{!m.reply}; },  // as the evaluator
             [&](const MatchIfName& m) -> std::optional<Op> {
               return single(cond([&](Cond& c) { (m.which == Selector::IifName ? c.iif : c.oif) = m.name; }), m.negate);
             },

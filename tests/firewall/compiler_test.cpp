@@ -36,10 +36,59 @@ TEST(Compiler, CampusHasBaseChainsWithDefaultDrop) {
   EXPECT_FALSE(chainOf(rs, "output").base->policyDrop);
   EXPECT_EQ(chainOf(rs, "prerouting_nat").base->type, ChainType::Nat);
   EXPECT_EQ(chainOf(rs, "postrouting_nat").base->hook, Hook::Postrouting);
-  // Fast path first, then invalid.
-  ASSERT_GE(fwd.rules.size(), 2u);
-  EXPECT_EQ(renderRule(fwd.rules[0]), "ct state established,related counter accept comment \"bulwark: established\"");
-  EXPECT_EQ(renderRule(fwd.rules[1]), "ct state invalid counter drop comment \"bulwark: invalid\"");
+  // Fast path first (counted per zone pair, then the rest), then invalid.
+  ASSERT_GE(fwd.rules.size(), 4u);
+  EXPECT_EQ(renderRule(fwd.rules[0]),
+            "ct state established,related ct direction original iifname . oifname vmap @flow_original "
+            "comment \"bulwark: established by pair\"");
+  EXPECT_EQ(renderRule(fwd.rules[1]),
+            "ct state established,related ct direction reply oifname . iifname vmap @flow_reply "
+            "comment \"bulwark: established-reply by pair\"");
+  EXPECT_EQ(renderRule(fwd.rules[2]), "ct state established,related counter accept comment \"bulwark: established\"");
+  EXPECT_EQ(renderRule(fwd.rules[3]), "ct state invalid counter drop comment \"bulwark: invalid\"");
+}
+
+// Established traffic is counted per zone pair: every interface pair the dispatch map knows
+// leads, in each direction, to a chain of one counted accept whose comment names the pair
+// that opened the connection (replies are keyed oifname . iifname, so they land there too).
+TEST(Compiler, EstablishedTrafficCountedPerZonePairInBothDirections) {
+  auto c = compileExample("campus.yaml");
+  const auto& rs = c.result.ruleset;
+  const SetDef* dispatch = rs.findSet("dispatch");
+  ASSERT_NE(dispatch, nullptr);
+  for (bool reply : {false, true}) {
+    const SetDef* m = rs.findSet(reply ? "flow_reply" : "flow_original");
+    ASSERT_NE(m, nullptr);
+    EXPECT_TRUE(m->verdictMap);
+    // The dispatch map's interface pairs first (then the VPN's TUN device's, tested below).
+    ASSERT_GE(m->elements.size(), dispatch->elements.size());
+    for (std::size_t i = 0; i < dispatch->elements.size(); ++i) {
+      const auto& e = m->elements[i];
+      EXPECT_EQ(e.key, dispatch->elements[i].key);
+      // The same pair as the dispatch of the connection's first packet.
+      const auto pairChainName = dispatch->elements[i].jumpTo;
+      const auto sep = pairChainName.find("__");
+      const auto from = pairChainName.substr(0, sep), to = pairChainName.substr(sep + 2);
+      EXPECT_EQ(e.jumpTo, std::string(reply ? "flow-reply." : "flow.") + from + "." + to);
+      const Chain* target = rs.findChain(e.jumpTo);
+      ASSERT_NE(target, nullptr) << e.jumpTo;
+      // Ends in its one counted accept (the uplink zone's test the VPN pools first).
+      ASSERT_FALSE(target->rules.empty());
+      const auto& last = target->rules.back();
+      auto flow = pairOfFlowComment(last.comment());
+      ASSERT_TRUE(flow.has_value()) << last.comment();
+      EXPECT_EQ(flow->from, from);
+      EXPECT_EQ(flow->to, to);
+      EXPECT_EQ(flow->reply, reply);
+      EXPECT_EQ(renderRule(last), "counter accept comment \"" + last.comment() + "\"");
+      EXPECT_EQ(target->rules.size(), from == "internet" ? 3u : 1u);
+    }
+  }
+  // The flow chains are not pair chains: no default drop of their own.
+  for (const auto& ch : rs.chains) {
+    if (ch.name.rfind("flow", 0) != 0) continue;
+    for (const auto& r : ch.rules) EXPECT_FALSE(pairOfDropComment(r.comment()).has_value()) << ch.name;
+  }
 }
 
 TEST(Compiler, DispatchCoversEveryInterfacePairAndJumpsToExistingChains) {
@@ -102,6 +151,44 @@ TEST(Compiler, AdminVpnOnlyThroughIpsecInBothModes) {
   // netops may reach mgmt (any service); dba has no chain rule into mgmt.
   EXPECT_FALSE(chainOf(c.result.ruleset, "netops__mgmt").rules.size() <= 2);
   EXPECT_EQ(chainOf(c.result.ruleset, "dba__mgmt").rules.size(), 2u);  // log + drop only
+}
+
+// The admin VPN's established traffic enters through the uplink (XFRM) or charon's TUN device
+// ("ipsec0"): the uplink zone's flow chains hand a pool's packets to its group's pair, by
+// source address for originals and by destination address for replies.
+TEST(Compiler, VpnEstablishedTrafficCountedUnderItsGroupsZone) {
+  auto c = compileExample("campus.yaml");
+  const auto& rs = c.result.ruleset;
+  auto lines = [&](const std::string& chain) {
+    std::vector<std::string> out;
+    for (const auto& r : chainOf(rs, chain).rules) out.push_back(renderRule(r));
+    return out;
+  };
+  EXPECT_EQ(lines("flow.internet.db"),
+            (std::vector<std::string>{
+                "meta nfproto ipv4 ip saddr 10.250.0.0/25 goto flow.netops.db comment \"campus.yaml:154 vpn:netops\"",
+                "meta nfproto ipv4 ip saddr 10.250.0.128/25 goto flow.dba.db comment \"campus.yaml:160 vpn:dba\"",
+                "counter accept comment \"bulwark: flow internet>db\""}));
+  EXPECT_EQ(lines("flow-reply.internet.db"),
+            (std::vector<std::string>{
+                "meta nfproto ipv4 ip daddr 10.250.0.0/25 goto flow-reply.netops.db comment \"campus.yaml:154 vpn:netops\"",
+                "meta nfproto ipv4 ip daddr 10.250.0.128/25 goto flow-reply.dba.db comment \"campus.yaml:160 vpn:dba\"",
+                "counter accept comment \"bulwark: flow-reply internet>db\""}));
+  EXPECT_EQ(lines("flow-reply.dba.db"), std::vector<std::string>{"counter accept comment \"bulwark: flow-reply dba>db\""});
+  // Other zones' flow chains test no pool.
+  EXPECT_EQ(lines("flow.app.db"), std::vector<std::string>{"counter accept comment \"bulwark: flow app>db\""});
+  // The TUN device leads to the uplink zone's chains, in both maps.
+  for (const char* map : {"flow_original", "flow_reply"}) {
+    const SetDef* m = rs.findSet(map);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->elements.size(), 36u + 6u);  // 6 interfaces squared, + ipsec0 to each
+    const bool reply = std::string(map) == "flow_reply";
+    bool tun = std::any_of(m->elements.begin(), m->elements.end(), [&](const SetElement& e) {
+      return std::get<std::string>(e.key[0]) == "ipsec0" && std::get<std::string>(e.key[1]) == "eth1.30" &&
+             e.jumpTo == std::string(reply ? "flow-reply" : "flow") + ".internet.db";
+    });
+    EXPECT_TRUE(tun) << map;
+  }
 }
 
 TEST(Compiler, PerSourceLimitsLiveInTheRuleChain) {

@@ -57,6 +57,42 @@ TEST(Counters, PerRuleAndPerZonePair) {
   EXPECT_TRUE(byName["default-drop"].pairs.empty());
 }
 
+// Established traffic: the flow chains' counters add to the pair that opened the connections,
+// replies included, whether or not the pair's rules are shared.
+TEST(Counters, EstablishedTrafficAddsToThePairThatOpenedIt) {
+  auto dump = sampleDump();
+  dump.push_back(RuleSample{"flow.app.db", 0, "bulwark: flow app>db", true, 100, 150000, ""});
+  dump.push_back(RuleSample{"flow-reply.app.db", 0, "bulwark: flow-reply app>db", true, 80, 2000000, ""});
+  dump.push_back(RuleSample{"flow.lan.db", 0, "bulwark: flow lan>db", true, 4, 400, ""});
+  dump.push_back(RuleSample{"flow-reply.db.app", 0, "bulwark: flow-reply db>app", true, 0, 0, ""});
+  dump.push_back(RuleSample{"forward", 0, "bulwark: established", true, 9, 900, ""});  // other: no pair
+  auto r = summarize(dump);
+  ASSERT_EQ(r.pairs.size(), 3u);
+  const auto& app = r.pairs[0];
+  EXPECT_EQ(app.from, "app");
+  EXPECT_EQ(app.to, "db");
+  EXPECT_EQ(app.packets, 19u + 100 + 80);
+  EXPECT_EQ(app.bytes, 1900u + 150000 + 2000000);
+  EXPECT_EQ(app.establishedPackets, 180u);
+  EXPECT_EQ(app.establishedBytes, 2150000u);
+  EXPECT_EQ(app.replyPackets, 80u);
+  EXPECT_EQ(app.replyBytes, 2000000u);
+  EXPECT_EQ(app.dropPackets, 7u);
+  // A pair known only by its flow chains (no pair chain in the dump) still appears.
+  EXPECT_EQ(r.pairs[1].from, "db");
+  EXPECT_EQ(r.pairs[1].to, "app");
+  EXPECT_EQ(r.pairs[1].packets, 0u);
+  EXPECT_EQ(r.pairs[2].from, "lan");
+  EXPECT_EQ(r.pairs[2].packets, 1u + 4);
+  EXPECT_EQ(r.pairs[2].establishedBytes, 400u);
+  EXPECT_EQ(r.pairs[2].replyBytes, 0u);
+  // Per rule, the generic established accept stays what it is: traffic of no known pair.
+  std::map<std::string, RuleTotal> byName;
+  for (const auto& x : r.rules) byName[x.rule] = x;
+  EXPECT_EQ(byName["established"].packets, 9u);
+  EXPECT_EQ(byName["flow-reply app>db"].bytes, 2000000u);
+}
+
 TEST(Comments, WrittenAndReadBackByTheFirewallAlone) {
   Rule r;
   r.origin = Origin{policies::Location{"/etc/bulwark/my policy.yaml", 78, 5}, "public-web"};
@@ -73,6 +109,22 @@ TEST(Comments, WrittenAndReadBackByTheFirewallAlone) {
   EXPECT_EQ(pairOfDropComment(drop.comment()), (std::pair<std::string, std::string>{"app", "db"}));
   EXPECT_FALSE(pairOfDropComment("bulwark: default-drop").has_value());
   EXPECT_FALSE(pairOfDropComment("campus.yaml:9 drop a>b").has_value());
+
+  for (bool reply : {false, true}) {
+    Rule flow;
+    flow.origin = pairFlowOrigin("app", "db", reply);
+    EXPECT_EQ(flow.comment(), reply ? "bulwark: flow-reply app>db" : "bulwark: flow app>db");
+    auto f = pairOfFlowComment(flow.comment());
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->from, "app");
+    EXPECT_EQ(f->to, "db");
+    EXPECT_EQ(f->reply, reply);
+    EXPECT_FALSE(pairOfDropComment(flow.comment()).has_value());
+  }
+  EXPECT_FALSE(pairOfFlowComment("bulwark: drop app>db").has_value());
+  EXPECT_FALSE(pairOfFlowComment("bulwark: flow app").has_value());
+  EXPECT_FALSE(pairOfFlowComment("campus.yaml:9 flow a>b").has_value());
+  EXPECT_FALSE(pairOfDropComment("bulwark: flow app>db").has_value());
 
   // A foreign comment is all `what`; a line number too large for an int is not one.
   EXPECT_EQ(originOfComment("hand made").what, "hand made");

@@ -107,6 +107,9 @@ inline Ruleset fullRuleset() {
            accept()),
       rule(24, "dispatch", {StmtVmap{{Selector::IifName, Selector::OifName}, "zone_dispatch"}}),
       rule(25, "egress", {StmtVmap{{Selector::OifName}, "egress"}}),
+      rule(26, "flow", {MatchCtState{kCtEstablished | kCtRelated}, MatchCtDirection{false},
+                        StmtVmap{{Selector::IifName, Selector::OifName}, "zone_dispatch"}}),
+      rule(27, "flow-reply", {MatchCtDirection{true}, StmtVmap{{Selector::OifName, Selector::IifName}, "zone_dispatch"}}),
   };
   rs.chains.push_back(fwd);
   rs.chains.push_back(Chain{"c1", std::nullopt, {rule(30, "c1-counter", {StmtCounter{}}, accept())}, ""});

@@ -315,6 +315,82 @@ print(ok, bad, flush=True)
 '''
 
 
+# One TCP connection client → server: UP bytes sent, then DOWN bytes back (sizes differ, so
+# the directions cannot be confused).
+STREAM_UP, STREAM_DOWN = 3_000_000, 5_000_000
+STREAM_SERVER = r'''
+import socket, sys
+down = int(sys.argv[1])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.2.0.10", 7000)); s.listen(1); s.settimeout(20)
+print("listening", flush=True)
+c, _ = s.accept(); c.settimeout(20)
+got = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    got += len(d)
+c.sendall(b"d" * down); c.close()
+print(got, flush=True)
+'''
+STREAM_CLIENT = r'''
+import socket, sys
+up = int(sys.argv[1])
+s = socket.create_connection(("10.2.0.10", 7000), timeout=20)
+s.sendall(b"u" * up); s.shutdown(socket.SHUT_WR)
+got = 0
+while True:
+    d = s.recv(65536)
+    if not d: break
+    got += len(d)
+print(got, flush=True)
+'''
+
+
+def t_established_counted_per_pair(lab):
+    """Issue 22: a connection's bytes after its first packets count in its zone pair, the
+    replies under the pair that opened it — in the counters op, the metrics and bulwarkctl."""
+    def pairs():
+        r = request(lab, "counters")
+        check(r["ok"] and r["table"], f"counters: {r}")
+        return {(p["from"], p["to"]): p for p in r["zone_pairs"]}
+
+    before = pairs()
+    srv = subprocess.Popen(["ip", "netns", "exec", lab.s, sys.executable, "-c", STREAM_SERVER, str(STREAM_DOWN)],
+                           stdout=subprocess.PIPE, text=True)
+    lab.bg.append(srv)
+    try:
+        check(srv.stdout.readline().strip() == "listening", "stream server did not start")
+        got_down = int(lab.ns(lab.c, sys.executable, "-c", STREAM_CLIENT, str(STREAM_UP)).stdout.split()[-1])
+        got_up = int(srv.stdout.readline().split()[-1])
+        srv.wait(timeout=10)
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait(timeout=5)
+        lab.bg.remove(srv)
+    check(got_up == STREAM_UP and got_down == STREAM_DOWN, f"stream: {got_up} up, {got_down} down")
+    after = pairs()
+    d = {k: {f: after[k].get(f, 0) - before.get(k, {}).get(f, 0) for f in
+             ("bytes", "packets", "established_bytes", "reply_bytes")} for k in after}
+    ls, sl = d[("lan", "srv")], d[("srv", "lan")]
+    check(ls["bytes"] >= STREAM_UP + STREAM_DOWN, f"lan>srv grew by {ls['bytes']} bytes, "
+          f"less than the {STREAM_UP + STREAM_DOWN} that flowed: {before.get(('lan', 'srv'))} -> {after[('lan', 'srv')]}")
+    check(ls["reply_bytes"] >= STREAM_DOWN and ls["established_bytes"] - ls["reply_bytes"] >= STREAM_UP,
+          f"directions: {ls}")
+    # Headers and ACKs only on top: 40-60 bytes per segment of up to ~64 KB (GSO) or 1448 bytes.
+    check(ls["bytes"] < 1.1 * (STREAM_UP + STREAM_DOWN), f"lan>srv counted more than flowed: {ls}")
+    check(sl["bytes"] == 0 and sl["packets"] == 0, f"the replies were counted under srv>lan: {sl}")
+    total = after[("lan", "srv")]["bytes"]
+    line = [l for l in scrape_text(lab).splitlines() if l.startswith('bulwark_zone_bytes_total{from="lan",to="srv"}')]
+    check(line and int(line[0].split()[-1]) >= total, f"metrics: {line} (counters op: {total})")
+    out = json.loads(lab.ns(lab.gw, lab.a.ctl, "--json", "counters", lab.pol).stdout)
+    row = [p for p in out["zone_pairs"] if (p["from"], p["to"]) == ("lan", "srv")]
+    check(row and row[0]["bytes"] >= total, f"bulwarkctl counters: {row} (counters op: {total})")
+    print(f"    {STREAM_UP} bytes up + {STREAM_DOWN} down: lan>srv +{ls['bytes']} bytes "
+          f"(+{ls['established_bytes']} established, +{ls['reply_bytes']} replies), srv>lan +{sl['bytes']}")
+
+
 def t_kill9_keeps_connections_and_adopts(lab):
     srv = subprocess.Popen(["ip", "netns", "exec", lab.s, sys.executable, "-c", SERVER], stdout=subprocess.PIPE,
                            text=True)
@@ -606,7 +682,7 @@ def t_metrics(lab):
 
 TESTS = [t_startup_table_is_what_render_says, t_wrong_uid_denied, t_view_role_cannot_apply, t_invalid_policy_changes_nothing,
          t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_links_applied_and_rolled_back,
-         t_link_drift_repaired, t_metrics, t_counters_follow_traffic,
+         t_link_drift_repaired, t_metrics, t_counters_follow_traffic, t_established_counted_per_pair,
          t_scrape_does_not_block_status, t_pending_confirm_survives_restart, t_kill9_keeps_connections_and_adopts]
 
 

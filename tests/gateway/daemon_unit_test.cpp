@@ -106,6 +106,28 @@ TEST(Counters, ReplyBody) {
   EXPECT_EQ(j["rules"].size(), 6u);  // public-web, its :rate, shared, default-drop, the two pair drops
 }
 
+// Established traffic (the pair's flow chains) is in the pair's totals everywhere they are
+// read: the counters reply and the metrics (and, through them, the console and the web view).
+TEST(Counters, EstablishedTrafficInTheReplyAndTheMetrics) {
+  auto dump = sampleDump();
+  dump.push_back({"flow.app.db", 0, "bulwark: flow app>db", true, 100, 150000, ""});
+  dump.push_back({"flow-reply.app.db", 0, "bulwark: flow-reply app>db", true, 80, 2000000, ""});
+  auto t = firewall::summarize(dump);
+  CounterReport r;
+  r.pairs = t.pairs;
+  r.rules = t.rules;
+  r.tablePresent = true;
+  auto j = countersJson(r);
+  EXPECT_EQ(j["zone_pairs"][0]["packets"], 19 + 180);
+  EXPECT_EQ(j["zone_pairs"][0]["bytes"], 1900 + 2150000);
+  EXPECT_EQ(j["zone_pairs"][0]["established_bytes"], 2150000);
+  EXPECT_EQ(j["zone_pairs"][0]["reply_packets"], 80);
+  EXPECT_EQ(j["zone_pairs"][0]["reply_bytes"], 2000000);
+  auto text = renderMetrics(r, ReconcilerStats{}, 1, false, 0.01);
+  EXPECT_NE(text.find("bulwark_zone_bytes_total{from=\"app\",to=\"db\"} 2151900\n"), std::string::npos);
+  EXPECT_NE(text.find("bulwark_zone_packets_total{from=\"app\",to=\"db\"} 199\n"), std::string::npos);
+}
+
 TEST(Metrics, PerRuleAndZonePairDrops) {
   auto c = report();
   c.conntrack = {12, 262144};

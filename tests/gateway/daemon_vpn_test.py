@@ -173,8 +173,21 @@ def run(t, exe, sock_dir):
     ok, msg = t.initiate(adm1, "alice")
     check("alice's tunnel comes up", ok, msg)
     vip = t.vip(adm1, "alice")
+    def pair_totals():
+        r = d.request("counters")
+        return {(p["from"], p["to"]): p for p in r.get("zone_pairs", [])}
+    before = pair_totals()
     ok, msg = t.probe(t.ns_adm[0], "10.99.0.11")
     check("alice reaches mgmt through the tunnel (firewall by bulwarkd)", ok, msg)
+    # Issue 22: the connection's established packets (ping, pong, ACKs, FINs: through charon's
+    # TUN device) count under the pair her group's zone opened, not under the uplink's zone.
+    after = pair_totals()
+    grew = {k: {f: after[k].get(f, 0) - before.get(k, {}).get(f, 0) for f in ("established_packets", "reply_packets")}
+            for k in (("netops", "mgmt"), ("internet", "mgmt")) if k in after}
+    check("alice's established traffic counts under netops>mgmt, replies included",
+          grew.get(("netops", "mgmt"), {}).get("established_packets", 0) >= 3
+          and grew[("netops", "mgmt")]["reply_packets"] >= 1
+          and grew.get(("internet", "mgmt"), {}).get("established_packets", 0) == 0, grew)
     r = d.request("tunnels")
     row = next((x for x in r.get("tunnels", []) if x["user"] == "alice"), None)
     check("tunnels lists alice", r.get("ok") and row is not None and row["group"] == "netops"

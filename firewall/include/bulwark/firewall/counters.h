@@ -9,10 +9,14 @@
 //   per rule       the counters of all kernel rules with the same comment ("file:line name",
 //                  "file:line name:rate" for its rate-limit drops, "bulwark: ..." built-ins),
 //                  and the zone pairs whose chains jump to the rule's chain
-//   per zone pair  packets/bytes = the counters of the rule chains only this pair jumps to,
-//                  plus its default drop; drop_* = the default drop. A rule chain reached from
-//                  several pairs cannot be split per pair (one counter), so it is left out of
-//                  the pair sums and counted in `sharedRules` instead.
+//   per zone pair  packets/bytes = every forwarded packet of the pair: the counters of the
+//                  rule chains only this pair jumps to, plus its default drop, plus its
+//                  established traffic in both directions (the pair's flow chains, pairFlowOrigin():
+//                  a connection's replies count under the pair that opened it); drop_* = the
+//                  default drop; established_* and reply_* = the flow chains' shares. A rule
+//                  chain reached from several pairs cannot be split per pair (one counter), so
+//                  it is left out of the pair sums and counted in `sharedRules` instead (the
+//                  established traffic of those connections is counted per pair all the same).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,6 +38,8 @@ struct PairTotal {
   std::string from, to;
   std::uint64_t packets = 0, bytes = 0;
   std::uint64_t dropPackets = 0, dropBytes = 0;
+  std::uint64_t establishedPackets = 0, establishedBytes = 0;  // after the first packets, both directions
+  std::uint64_t replyPackets = 0, replyBytes = 0;              // of those, the replies (to → from)
   std::size_t sharedRules = 0;  // rules this pair jumps to that other pairs jump to as well
 };
 

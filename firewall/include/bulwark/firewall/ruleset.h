@@ -79,6 +79,9 @@ enum CtStateBit : std::uint32_t {  // the kernel's NF_CT_STATE_* bits
 struct MatchCtState {  // ct state & mask != 0  (e.g. established,related)
   std::uint32_t mask = 0;
 };
+struct MatchCtDirection {  // ct direction original|reply (of the packet within its connection)
+  bool reply = false;
+};
 struct MatchIfName {  // meta iifname/oifname == name (or != with negate)
   Selector which = Selector::IifName;
   std::string name;
@@ -163,7 +166,7 @@ struct StmtVmap {
   std::string map;
 };
 
-using Expr = std::variant<MatchCtState, MatchIfName, MatchNfProto, MatchL4Proto, MatchPrefix,
+using Expr = std::variant<MatchCtState, MatchCtDirection, MatchIfName, MatchNfProto, MatchL4Proto, MatchPrefix,
                           MatchPort, MatchLookup, MatchIpsecIn, MatchFibSaddrMissing,
                           MatchTcpSynOnly, MatchNotTcpSyn, StmtCounter, StmtLimit, StmtMeterOver,
                           StmtConnLimitOver, StmtLog, StmtDnat, StmtDnatMap, StmtSnat, StmtMasquerade,
@@ -199,6 +202,18 @@ struct Rule {
 inline constexpr std::string_view kPairDrop = "drop ";
 [[nodiscard]] Origin pairDropOrigin(const std::string& from, const std::string& to);
 [[nodiscard]] std::optional<std::pair<std::string, std::string>> pairOfDropComment(const std::string& comment);
+
+// The counted accept that ends the chain counting the established traffic of zone pair
+// from → to in one direction ("bulwark: flow app>db", "bulwark: flow-reply app>db"), and its
+// decoding: the totals add these to the pair, so they count every forwarded packet.
+inline constexpr std::string_view kPairFlow = "flow ";
+inline constexpr std::string_view kPairFlowReply = "flow-reply ";
+struct PairFlow {
+  std::string from, to;
+  bool reply = false;  // the connection's replies (to → from), counted under the pair that opened it
+};
+[[nodiscard]] Origin pairFlowOrigin(const std::string& from, const std::string& to, bool reply);
+[[nodiscard]] std::optional<PairFlow> pairOfFlowComment(const std::string& comment);
 
 enum class Hook : std::uint8_t { Prerouting, Input, Forward, Output, Postrouting };
 enum class ChainType : std::uint8_t { Filter, Nat };

@@ -72,9 +72,14 @@
 //   {"id": .., "ok": true,
 //    "table": true,                      false: Bulwark's table is not in the kernel (lists empty)
 //    "zone_pairs": [{"from": "app", "to": "db",
-//                    "packets": N, "bytes": N,            decided in this pair: its own rules +
-//                                                         its default drop (see shared_rules)
+//                    "packets": N, "bytes": N,            every forwarded packet of the pair:
+//                                                         decided by its own rules (see
+//                                                         shared_rules) or its default drop,
+//                                                         or established (both directions)
 //                    "drop_packets": N, "drop_bytes": N,  the pair's default drop
+//                    "established_packets": N,            after each connection's first
+//                    "established_bytes": N,              packets, both directions
+//                    "reply_packets": N, "reply_bytes": N,  of those, the replies (to → from)
 //                    "shared_rules": N}],                 rules this pair shares with other pairs:
 //                                                         counted per rule only, not in packets/bytes
 //    "rules": [{"rule": "public-web",                     policy rule name ("name:rate" /
