@@ -2,10 +2,11 @@
 // Per zone pair rates from bulwarkd's `counters` reply (format in
 // gateway/include/bulwark/gateway/protocol.h).
 //
-// A daemon that reports "zone_pairs" gives per-pair totals itself: bytes decided in the pair
-// (its own rules and its default drop) and the pair's drops; rules the pair shares with other
-// pairs are counted per rule only, so such a pair is marked `shared` (its bytes/s leave those
-// rules out). An older daemon reports only per-rule rows ("counters": [{"rule": "<file>:<line>
+// A daemon that reports "zone_pairs" gives per-pair totals itself: every byte forwarded in the
+// pair (the first packets its own rules and default drop decide, then the established traffic
+// and the replies, counted under the pair that opened the connection) and the pair's drops;
+// rules the pair shares with other pairs are counted per rule only, so such a pair is marked
+// `shared` (its bytes/s leave those first packets out). An older daemon reports only per-rule rows ("counters": [{"rule": "<file>:<line>
 // <name>" | "bulwark: drop <from>><to>", "packets", "bytes"}]); then the per-pair bytes are
 // summed here from the rules the zone matrix puts in each pair, a rule spanning several pairs
 // counted in each of them (also marked `shared`), and drops come from the pair drop rows.

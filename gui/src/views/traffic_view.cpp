@@ -75,9 +75,10 @@ TrafficView::TrafficView(Session* session, PolicyDocument* doc, QWidget* parent)
   lay->addWidget(conntrack_);
   lay->addWidget(split, 1);
   lay->addWidget(state_);
-  state_->setText(tr("Bytes/s: what the daemon counts as decided in each zone pair; ≈ marks pairs that share rules "
-                     "with other pairs (counted per rule only). Older daemons: summed here from per-rule counters. Per "
-                     "segment: the sum of the pairs it sends into and receives from."));
+  state_->setText(tr("Bytes/s: every byte forwarded in each zone pair, replies counted under the pair that opened "
+                     "the connection; ≈ marks pairs whose first packets go through rules shared with other pairs "
+                     "(those counted per rule only). Older daemons: first packets only, summed here from per-rule "
+                     "counters. Per segment: the sum of the pairs it sends into and receives from."));
   timer_ = new QTimer(this);
   timer_->setInterval(1000);
   connect(timer_, &QTimer::timeout, this, &TrafficView::poll);
