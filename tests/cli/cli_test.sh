@@ -484,6 +484,36 @@ case_invariants_test() {
     {b["rule"] for b in d["invariants"][0]["breaches"]} == {"vip-to-db"}' "--json test: breaches by rule"
 }
 
+case_invariants_diff() {
+  write_invariant_policies
+  run diff "$TMP/holds.yaml" "$TMP/broken.yaml"
+  expect_rc 2 "diff: a change"
+  expect_has "$out" "newly broken: no-internet-to-data (never {from: internet, to: [db, storage]})" \
+    "diff: the invariant newly broken"
+  expect_has "$out" "vip-to-db at $TMP/broken.yaml:" "diff: the breaking rule"
+  run diff "$TMP/broken.yaml" "$TMP/holds.yaml"
+  expect_rc 2 "diff: the way back"
+  expect_has "$out" "no longer broken: no-internet-to-data" "diff: no longer broken"
+  run diff --markdown "$TMP/holds.yaml" "$TMP/broken.yaml"
+  expect_rc 2 "diff --markdown"
+  expect_has "$out" "#### Invariants" "diff --markdown: section"
+  expect_has "$out" '- :x: **newly broken**: `no-internet-to-data' "diff --markdown: newly broken"
+  run diff --json "$TMP/holds.yaml" "$TMP/broken.yaml"
+  expect_rc 2 "diff --json"
+  expect_json "$out" '[(i["kind"], i["name"], i["holds_before"], i["holds_after"]) for i in d["invariants"]]
+    == [("newly broken", "no-internet-to-data", True, False)]' "diff --json: invariants"
+  # Added and removed: matched by name, or by statement.
+  sed 's/  - only: { to: mgmt, from: \[mgmt, netops\] }/  - never: { from: dba, to: mgmt }/' \
+    "$TMP/holds.yaml" >"$TMP/swapped.yaml"
+  run diff --json "$TMP/holds.yaml" "$TMP/swapped.yaml"
+  expect_rc 2 "diff: invariants swapped"
+  expect_json "$out" 'sorted((i["kind"], i["statement"]) for i in d["invariants"]) ==
+    [("added", "never {from: dba, to: mgmt}"), ("removed", "only {to: mgmt, from: [mgmt, netops]}")]' \
+    "diff --json: added and removed"
+  run diff "$TMP/holds.yaml" "$TMP/holds.yaml"
+  expect_rc 0 "diff: no change"
+}
+
 case_invariants_fmt() {
   printf '%s\n' 'invariants:' \
     '  - {never: {services: ssh, to: [db, storage], from: internet}, name: a}' \
