@@ -215,11 +215,33 @@ std::vector<InvariantResult> checkInvariants(const policies::Policy& policy, con
   // Per invariant: breach key (rule, backend) → its index in breaches.
   std::vector<std::map<std::string, std::size_t>> keys(results.size());
   auto variants = variantsOf(compiled);
+  IntervalSet vips[2];
+  for (const auto& d : policy.dnat) {
+    vips[d.vip.family() == Family::V4 ? 0 : 1] = vips[d.vip.family() == Family::V4 ? 0 : 1].unite(
+        IntervalSet::point(addressValue(d.vip)));
+  }
   for (const auto& variant : variants) {
     for (auto family : {Family::V4, Family::V6}) {
       for (auto path : {IpsecPath::Kernel, IpsecPath::Libipsec}) {
         auto setup = flowSetup(policy, family, path, options.libipsecInterface);
-        auto pieces = partitionAll(*variant.ruleset, setup);
+        // Only flows that could break one: from some `from`, to some `to` or to a VIP that
+        // DNAT may send into one. Every other flow's fate does not matter here.
+        auto fi = family == Family::V4 ? 0 : 1;
+        IntervalSet sources, dests = vips[fi];
+        for (const auto& st : statements) {
+          sources = sources.unite(st.from[fi]);
+          dests = dests.unite(st.to[fi]);
+        }
+        Partitioner partitioner(*variant.ruleset, setup);
+        std::vector<Piece> pieces;
+        for (const auto& src : setup.sources) {
+          auto s = src.addrs.intersect(sources);
+          if (s.empty()) continue;
+          for (const auto& dst : setup.dests) {
+            auto d = dst.addrs.intersect(dests);
+            if (!d.empty()) partitioner.run({s, d, allServices()}, src, dst, pieces);
+          }
+        }
         for (const auto& piece : pieces) {
           if (variant.backendAt &&
               (!piece.outcome.dnatTo || *piece.outcome.dnatTo != addressValue(*variant.backendAt))) {
