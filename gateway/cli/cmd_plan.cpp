@@ -9,6 +9,7 @@
 #include "apply_engine.h"
 #include "bulwark/firewall/counters.h"
 #include "bulwark/policies/loader.h"
+#include "bulwark/review/invariants.h"
 #include "commands.h"
 #include "compiled.h"
 #include "kinds.h"
@@ -51,6 +52,8 @@ std::optional<std::vector<std::optional<engine::KindStatePtr>>> desiredStates(en
                                                                              const std::string& path, Parts parts,
                                                                              const GlobalOptions& opts) {
   auto loaded = policies::loadAndValidate(path);
+  // A policy that breaks one of its invariants is invalid: never planned or applied.
+  if (!loaded.diagnostics.hasErrors()) review::checkPolicyInvariants(loaded.policy, loaded.diagnostics);
   if (failed(loaded.diagnostics, opts.werror)) {
     printDiagnostics(loaded.diagnostics);
     std::cerr << path << ": invalid policy\n";

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "bulwark/firewall/expectations.h"
+#include "bulwark/review/invariants.h"
 #include "compiled.h"
 #include "output.h"
 
@@ -46,17 +47,40 @@ int runTest(const std::string& path, const GlobalOptions& opts) {
       std::cerr << '\n';
     }
   }
+  auto invariants = review::checkInvariants(policy, c->compiled);
+  std::size_t broken = 0;
+  nlohmann::json invItems = nlohmann::json::array();
+  for (const auto& r : invariants) {
+    if (!r.holds()) ++broken;
+    nlohmann::json breaches = nlohmann::json::array();
+    for (const auto& b : r.breaches) {
+      breaches.push_back({{"rule", b.rule.what},
+                          {"rule_location", b.rule.where.str()},
+                          {"flows", b.summary},
+                          {"example", b.example.str()},
+                          {"backend", b.backend}});
+    }
+    invItems.push_back({{"location", r.invariant->where.str()}, {"name", r.invariant->name},
+                        {"statement", r.invariant->str()}, {"holds", r.holds()}, {"breaches", breaches}});
+  }
   if (opts.json) {
-    std::cout << nlohmann::json{{"ok", failures == 0}, {"total", results.size()}, {"failed", failures},
-                                {"expectations", items}}
+    std::cout << nlohmann::json{{"ok", failures == 0 && broken == 0}, {"total", results.size()},
+                                {"failed", failures}, {"expectations", items}, {"invariants", invItems}}
                      .dump(2)
               << '\n';
   } else {
+    policies::Diagnostics diags;
+    review::reportInvariants(invariants, diags);
+    printDiagnostics(diags);
     std::cout << path << ": " << (results.size() - failures) << "/" << results.size()
               << " expectations hold" << (failures ? "" : " (checked offline against the compiled ruleset)")
               << '\n';
+    if (!invariants.empty()) {
+      std::cout << path << ": " << (invariants.size() - broken) << "/" << invariants.size()
+                << " invariants hold (checked against every flow the compiled ruleset allows)\n";
+    }
   }
-  return failures ? kExitInvalid : kExitOk;
+  return failures || broken ? kExitInvalid : kExitOk;
 }
 
 }  // namespace bulwark::cli

@@ -12,6 +12,7 @@
 #include "bulwark/base/openssl.h"
 #include "bulwark/policies/source_files.h"
 #include "bulwark/policies/validator.h"
+#include "bulwark/review/invariants.h"
 
 namespace bulwark::daemon {
 
@@ -126,6 +127,8 @@ PolicyInput withHash(PolicyInput in) {
 policies::LoadResult loadAndValidate(const PolicyInput& in) {
   auto r = policies::loadPolicy(in.sources);
   policies::validatePolicy(r.policy, r.diagnostics);
+  // A policy that breaks one of its invariants is invalid here as in `bulwarkctl validate`.
+  if (!r.diagnostics.hasErrors()) review::checkPolicyInvariants(r.policy, r.diagnostics);
   r.diagnostics.sort();
   return r;
 }

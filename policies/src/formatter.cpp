@@ -23,9 +23,12 @@ const std::map<std::string, std::vector<std::string>, std::less<>>& keyOrders() 
   static const std::map<std::string, std::vector<std::string>, std::less<>> orders = {
       {"",
        {"gateway", "segments", "hosts", "services", "checks", "zones", "rules", "nat", "vpn",
-        "ha", "expect"}},
+        "ha", "invariants", "expect"}},
       {"gateway", {"name", "uplink", "trunk", "control", "web", "syn_limit"}},
       {"gateway.syn_limit", {"rate", "burst"}},
+      {"invariants[]", {"name", "description", "never", "only"}},
+      {"invariants[].never", {"from", "to", "services"}},
+      {"invariants[].only", {"to", "from", "services"}},
       {"gateway.control", {"listen", "port", "change", "view"}},
       {"gateway.web", {"listen", "port"}},
       {"segments[]", {"name", "description", "vlan", "interface", "ipv4", "ipv6", "mtu"}},

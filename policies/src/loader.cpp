@@ -36,7 +36,7 @@ class FileLoader {
     }
     auto top = r_.mapping(root, {r_.file(), 1, 1}, "the policy",
                           {"gateway", "segments", "hosts", "services", "checks", "zones", "rules",
-                           "nat", "vpn", "ha", "expect"});
+                           "nat", "vpn", "ha", "invariants", "expect"});
     if (!top) {
       return;
     }
@@ -63,6 +63,8 @@ class FileLoader {
         if (claimSingleton(f)) p_.ha = detail::loadHa(r_, f);
       } else if (f.key == "expect") {
         for (const auto& n : r_.sequence(f)) loadExpectation(n);
+      } else if (f.key == "invariants") {
+        for (const auto& n : r_.sequence(f)) loadInvariant(n);
       }
     }
   }
@@ -639,6 +641,35 @@ class FileLoader {
       }
     }
     p_.expectations.push_back(std::move(e));
+  }
+
+  // `- never: { from, to, services? }` or `- only: { to, from, services? }`, with an optional
+  // name and description beside it.
+  void loadInvariant(const YAML::Node& n) {
+    Invariant inv;
+    auto fields = entry(n, "an invariant", {"name", "description", "never", "only"}, {}, inv);
+    if (!fields) return;
+    const auto* never = fields->get("never");
+    const auto* only = fields->get("only");
+    if ((never != nullptr) == (only != nullptr)) {
+      r_.diags().error(inv.where, "an invariant needs exactly one of 'never' or 'only'",
+                       "never: { from: internet, to: db } -- or -- only: { to: mgmt, from: [netops] }");
+      return;
+    }
+    const auto& body = never ? *never : *only;
+    inv.kind = never ? Invariant::Kind::Never : Invariant::Kind::Only;
+    auto statement = r_.mapping(body.value, r_.loc(body), never ? "'never'" : "'only'",
+                                {"from", "to", "services"}, {"from", "to"});
+    if (!statement) return;
+    for (const auto& f : statement->all()) {
+      r_.recordField(inv, f);
+      if (f.key == "from") inv.from = endpoints(f);
+      else if (f.key == "to") inv.to = endpoints(f);
+      else if (f.key == "services") inv.services = serviceRefs(f);
+    }
+    if (auto* x = fields->get("name")) inv.name = r_.name(*x).value_or("");
+    if (auto* x = fields->get("description")) inv.description = r_.string(*x).value_or("");
+    p_.invariants.push_back(std::move(inv));
   }
 
   YamlReader& r_;

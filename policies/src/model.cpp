@@ -79,6 +79,21 @@ SynLimit effectiveSynLimit(const Policy& policy) {
   return SynLimit{};
 }
 
+std::string Invariant::str() const {
+  auto list = [](const auto& items) {
+    if (items.size() == 1) return items.front().text;
+    std::string s = "[";
+    for (std::size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i].text;
+    return s + "]";
+  };
+  std::string s = kind == Kind::Never ? "never {from: " + list(from) + ", to: " + list(to)
+                                      : "only {to: " + list(to) + ", from: " + list(from);
+  if (!services.empty()) s += ", services: " + list(services);
+  return s + "}";
+}
+
+std::string Invariant::label() const { return name.empty() ? str() : name; }
+
 std::string PortSpec::str() const {
   std::string s(protocolName(protocol));
   if (!protocolHasPorts(protocol) || ports.all()) {

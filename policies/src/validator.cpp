@@ -36,6 +36,7 @@ class Validator {
     checkVpn();
     checkExpectations();
     detail::validateHa(p_, out_);
+    checkInvariants();
   }
 
  private:
@@ -876,6 +877,18 @@ class Validator {
     }
     if (p_.vpn->groups.empty()) {
       out_.error(p_.vpn->at("groups"), "the VPN has no admin groups");
+    }
+  }
+
+  // --- invariants --------------------------------------------------------------------------
+  // Names here; whether they hold is decided on the compiled ruleset (review/invariants.h).
+  void checkInvariants() {
+    std::map<std::string, Named> names;
+    for (const auto& inv : p_.invariants) {
+      if (!inv.name.empty()) declare(names, inv.name, "invariant", inv.at("name"));
+      for (const auto& e : inv.from) endpoint(e);
+      for (const auto& e : inv.to) endpoint(e);
+      for (const auto& s : inv.services) service(s);
     }
   }
 

@@ -43,6 +43,15 @@ std::string groupHead(const FlowGroup& g) {
   return s;
 }
 
+std::string invariantHead(const InvariantChange& c) {
+  std::string s(invariantChangeKindName(c.kind));
+  s += ": " + (c.name.empty() ? c.statement : c.name + " (" + c.statement + ")");
+  if (auto at = place(c.where); !at.empty()) s += " at " + at;
+  if (c.kind == InvariantChangeKind::Added) s += c.holdsAfter ? ", holds" : ", broken";
+  if (c.kind == InvariantChangeKind::Removed) s += c.holdsBefore ? " (it held)" : " (it was broken)";
+  return s;
+}
+
 std::string familyName(Family f) { return f == Family::V4 ? "ipv4" : "ipv6"; }
 
 // Markdown: a code span that holds any text (backticks become quotes).
@@ -74,6 +83,13 @@ std::string reviewText(const Review& r) {
     o << "  " << groupHead(g) << ":\n";
     for (const auto& l : g.lines) o << "    " << l.from << " → " << l.to << " " << l.services << lineNotes(l) << '\n';
   }
+  if (!r.invariants.empty()) {
+    o << "\nInvariants:\n";
+    for (const auto& c : r.invariants) {
+      o << "  " << invariantHead(c) << '\n';
+      for (const auto& b : c.breaches) o << "    " << b << '\n';
+    }
+  }
   return o.str();
 }
 
@@ -99,6 +115,20 @@ std::string reviewMarkdown(const Review& r) {
     o << "- **" << groupHead(g) << "**\n";
     for (const auto& l : g.lines) {
       o << "  - " << l.from << " → " << l.to << " " << code(l.services) << lineNotes(l) << '\n';
+    }
+  }
+  if (!r.invariants.empty()) {
+    o << "\n#### Invariants\n\n";
+    for (const auto& c : r.invariants) {
+      bool bad = c.kind == InvariantChangeKind::NewlyBroken || c.kind == InvariantChangeKind::StillBroken ||
+                 (c.kind == InvariantChangeKind::Added && !c.holdsAfter);
+      o << "- " << (bad ? ":x: " : "") << "**" << invariantChangeKindName(c.kind) << "**: "
+        << code(c.name.empty() ? c.statement : c.name + " (" + c.statement + ")");
+      if (auto at = place(c.where); !at.empty()) o << " at " << code(at);
+      if (c.kind == InvariantChangeKind::Added) o << (c.holdsAfter ? ", holds" : ", broken");
+      if (c.kind == InvariantChangeKind::Removed) o << (c.holdsBefore ? " (it held)" : " (it was broken)");
+      o << '\n';
+      for (const auto& b : c.breaches) o << "  - " << code(b) << '\n';
     }
   }
   return o.str();
@@ -141,8 +171,19 @@ std::string reviewJson(const Review& r) {
                       {"dnat_after", g.dnatAfter},
                       {"flows", lines}});
   }
+  json invariants = json::array();
+  for (const auto& c : r.invariants) {
+    invariants.push_back({{"kind", invariantChangeKindName(c.kind)},
+                          {"name", c.name},
+                          {"statement", c.statement},
+                          {"location", c.where.str()},
+                          {"side", c.kind == InvariantChangeKind::Removed ? "before" : "after"},
+                          {"holds_before", c.holdsBefore},
+                          {"holds_after", c.holdsAfter},
+                          {"breaches", c.breaches}});
+  }
   json out{{"before", r.before}, {"after", r.after}, {"changed", r.changed()}, {"policy_changes", changes},
-           {"effect", effect}};
+           {"effect", effect}, {"invariants", invariants}};
   return out.dump(2) + "\n";
 }
 

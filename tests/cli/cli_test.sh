@@ -404,6 +404,134 @@ case_show_json() {
     "--json show nothing internet->db"
 }
 
+# --- invariants ---------------------------------------------------------------------------
+
+# campus.yaml with two invariants (before its expect section, without campus's own), and a
+# copy where a new rule and a new DNAT entry break one.
+write_invariant_policies() {
+  "$PY" - "$CAMPUS" "$TMP/holds.yaml" "$TMP/broken.yaml" <<'PYEOF'
+import re, sys
+text = open(sys.argv[1]).read()
+text = re.sub(r"(?ms)^invariants:\n.*?\n\n(?=# Policy tests:)", "", text)
+inv = """invariants:
+  - name: no-internet-to-data
+    never: { from: internet, to: [db, storage] }
+  - only: { to: mgmt, from: [mgmt, netops] }
+
+"""
+at = text.index("# Policy tests:")
+holds = text[:at] + inv + text[at:]
+open(sys.argv[2], "w").write(holds)
+rule = """  - name: vip-to-db
+    from: internet
+    to: mysql1
+    services: [mysql]
+    action: allow
+"""
+broken = holds.replace("  - name: lb-to-web\n", rule + "  - name: lb-to-web\n", 1)
+broken = broken.replace("  snat:\n",
+                        "    - { name: vip-db, vip: 203.0.113.10, service: mysql, to: [mysql1] }\n  snat:\n", 1)
+open(sys.argv[3], "w").write(broken)
+PYEOF
+}
+
+case_invariants_validate() {
+  write_invariant_policies
+  run validate "$TMP/holds.yaml"
+  expect_rc 0 "validate: invariants hold"
+  expect_has "$out" "2 invariants (all hold)" "validate: ok line counts invariants"
+  run validate "$TMP/broken.yaml"
+  expect_rc 1 "validate: a rule breaks an invariant"
+  local line rule_line
+  line=$(grep -n "name: no-internet-to-data" "$TMP/broken.yaml" | cut -d: -f1)
+  rule_line=$(grep -n "name: vip-to-db" "$TMP/broken.yaml" | cut -d: -f1)
+  expect_match "$err" "^$TMP/broken.yaml:$line:5: error: invariant 'no-internet-to-data' .* is broken: vip-to-db at $TMP/broken.yaml:$rule_line allows internet → " \
+    "validate: error at the invariant, naming the rule at file:line"
+  # The DNAT path: the VIP redirected into db counts as reaching db.
+  expect_has "$err" "→ 203.0.113.10 tcp/3306 (DNAT to 10.30.0.11)" \
+    "validate: the DNAT flow into db is an example"
+  run --json validate "$TMP/broken.yaml"
+  expect_rc 1 "--json validate broken"
+  expect_json "$out" 'd["ok"] is False and d["counts"]["invariants"] == 2 and
+    any("no-internet-to-data" in x["message"] and x["severity"] == "error" for x in d["diagnostics"])' \
+    "--json validate: the breach is a diagnostic"
+  # Unknown names: file:line:col of the name, like any reference.
+  sed 's/to: \[db, storage\] }/to: [db, storag] }/' "$TMP/holds.yaml" >"$TMP/unknown.yaml"
+  run validate "$TMP/unknown.yaml"
+  expect_rc 1 "validate: unknown name in an invariant"
+  line=$(grep -n "storag\]" "$TMP/unknown.yaml" | cut -d: -f1)
+  expect_match "$err" "unknown.yaml:$line:[0-9]+: error: unknown zone, segment, host or VPN group 'storag'" \
+    "validate: unknown name at file:line:col"
+  expect_has "$err" "did you mean 'storage'?" "validate: unknown name hint"
+  # plan refuses a policy that breaks an invariant before it looks at the kernel.
+  run plan "$TMP/broken.yaml"
+  expect_rc 1 "plan: a broken invariant is an invalid policy"
+  expect_has "$err" "is broken: vip-to-db" "plan: names the breach"
+}
+
+case_invariants_test() {
+  write_invariant_policies
+  run test "$TMP/holds.yaml"
+  expect_rc 0 "test: invariants hold"
+  expect_has "$out" "2/2 invariants hold" "test: summary"
+  run test "$TMP/broken.yaml"
+  expect_rc 1 "test: broken invariant"
+  expect_has "$out" "1/2 invariants hold" "test: summary of a broken one"
+  expect_has "$err" "invariant 'no-internet-to-data'" "test: names the invariant"
+  run --json test "$TMP/broken.yaml"
+  expect_rc 1 "--json test broken"
+  expect_json "$out" 'd["ok"] is False and [i["holds"] for i in d["invariants"]] == [False, True] and
+    {b["rule"] for b in d["invariants"][0]["breaches"]} == {"vip-to-db"}' "--json test: breaches by rule"
+}
+
+case_invariants_diff() {
+  write_invariant_policies
+  run diff "$TMP/holds.yaml" "$TMP/broken.yaml"
+  expect_rc 2 "diff: a change"
+  expect_has "$out" "newly broken: no-internet-to-data (never {from: internet, to: [db, storage]})" \
+    "diff: the invariant newly broken"
+  expect_has "$out" "vip-to-db at $TMP/broken.yaml:" "diff: the breaking rule"
+  run diff "$TMP/broken.yaml" "$TMP/holds.yaml"
+  expect_rc 2 "diff: the way back"
+  expect_has "$out" "no longer broken: no-internet-to-data" "diff: no longer broken"
+  run diff --markdown "$TMP/holds.yaml" "$TMP/broken.yaml"
+  expect_rc 2 "diff --markdown"
+  expect_has "$out" "#### Invariants" "diff --markdown: section"
+  expect_has "$out" '- :x: **newly broken**: `no-internet-to-data' "diff --markdown: newly broken"
+  run diff --json "$TMP/holds.yaml" "$TMP/broken.yaml"
+  expect_rc 2 "diff --json"
+  expect_json "$out" '[(i["kind"], i["name"], i["holds_before"], i["holds_after"]) for i in d["invariants"]]
+    == [("newly broken", "no-internet-to-data", True, False)]' "diff --json: invariants"
+  # Added and removed: matched by name, or by statement.
+  sed 's/  - only: { to: mgmt, from: \[mgmt, netops\] }/  - never: { from: dba, to: mgmt }/' \
+    "$TMP/holds.yaml" >"$TMP/swapped.yaml"
+  run diff --json "$TMP/holds.yaml" "$TMP/swapped.yaml"
+  expect_rc 2 "diff: invariants swapped"
+  expect_json "$out" 'sorted((i["kind"], i["statement"]) for i in d["invariants"]) ==
+    [("added", "never {from: dba, to: mgmt}"), ("removed", "only {to: mgmt, from: [mgmt, netops]}")]' \
+    "diff --json: added and removed"
+  run diff "$TMP/holds.yaml" "$TMP/holds.yaml"
+  expect_rc 0 "diff: no change"
+}
+
+case_invariants_fmt() {
+  printf '%s\n' 'invariants:' \
+    '  - {never: {services: ssh, to: [db, storage], from: internet}, name: a}' \
+    '  - only: {from: [mgmt], to: mgmt}' \
+    '    description: operators only' \
+    'gateway: {uplink: eth0}' >"$TMP/p.yaml"
+  run fmt "$TMP/p.yaml"
+  expect_rc 0 "fmt invariants"
+  cp "$TMP/p.yaml" "$TMP/once.yaml"
+  run fmt --check "$TMP/p.yaml"
+  expect_rc 0 "fmt is idempotent on invariants"
+  expect_same_file "$TMP/p.yaml" "$TMP/once.yaml" "fmt: second run changes nothing"
+  expect_has "$(cat "$TMP/p.yaml")" "  - name: a
+    never: { from: internet, to: [db, storage], services: ssh }" "fmt: keys in canonical order"
+  expect_has "$(cat "$TMP/p.yaml")" "  - description: operators only
+    only: { to: mgmt, from: [mgmt] }" "fmt: only's keys to first"
+}
+
 fn="case_$CASE"
 if ! declare -F "$fn" >/dev/null; then
   echo "unknown case '$CASE'" >&2

@@ -2,7 +2,8 @@
 // hang, leak or trip a sanitizer. When formatPolicyText accepts the input, its output is held
 // to the formatter's contract, and a breach is a bug (abort):
 //   - the formatted text loads to a policy with the same shape (as many segments, hosts,
-//     services, zones, rules, NAT entries, VPN groups and expectations as the input);
+//     services, zones, rules, NAT entries, VPN groups, invariants and expectations as the
+//     input, and each invariant the same statement);
 //   - formatting is idempotent: formatting the formatted text gives the same text.
 //
 // Build: cmake --preset fuzz && cmake --build --preset fuzz -j2
@@ -23,7 +24,8 @@ using namespace bulwark::policies;
 
 struct Shape {
   std::size_t segments = 0, hosts = 0, services = 0, zones = 0, rules = 0, dnat = 0, snat = 0,
-              expectations = 0, vpnGroups = 0;
+              expectations = 0, vpnGroups = 0, invariants = 0;
+  std::string statements;  // every invariant's str(): the formatter must keep never/only apart
   bool gateway = false, vpn = false;
 
   static Shape of(const Policy& p) {
@@ -36,6 +38,8 @@ struct Shape {
     s.dnat = p.dnat.size();
     s.snat = p.snat.size();
     s.expectations = p.expectations.size();
+    s.invariants = p.invariants.size();
+    for (const auto& inv : p.invariants) s.statements += inv.str() + "\n";
     s.gateway = p.gateway.has_value();
     s.vpn = p.vpn.has_value();
     s.vpnGroups = p.vpn ? p.vpn->groups.size() : 0;
@@ -47,7 +51,8 @@ struct Shape {
            " rules=" + std::to_string(rules) + " dnat=" + std::to_string(dnat) +
            " snat=" + std::to_string(snat) + " expect=" + std::to_string(expectations) +
            " gateway=" + std::to_string(gateway) + " vpn=" + std::to_string(vpn) +
-           " vpn.groups=" + std::to_string(vpnGroups);
+           " vpn.groups=" + std::to_string(vpnGroups) + " invariants=" + std::to_string(invariants) +
+           "\n" + statements;
   }
   friend bool operator==(const Shape&, const Shape&) = default;
 };

@@ -99,7 +99,7 @@ segments:
   EXPECT_EQ(loadDiags("- gateway\n- segments\n"),
             (Lines{"t.yaml:1:1: error: the policy must be a mapping (key: value), got a list\n"
                    "  hint: allowed keys: gateway, segments, hosts, services, checks, zones, rules, nat, "
-                   "vpn, ha, expect"}));
+                   "vpn, ha, invariants, expect"}));
   EXPECT_EQ(loadDiags("gateway: eth0\n"),
             (Lines{"t.yaml:1:10: error: gateway must be a mapping (key: value), got a scalar\n"
                    "  hint: allowed keys: name, uplink, trunk, control, web, syn_limit"}));

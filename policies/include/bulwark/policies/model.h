@@ -306,6 +306,24 @@ struct Ha : Located {
   [[nodiscard]] const HaNode* findNode(std::string_view name) const;
 };
 
+// A statement about every flow the compiled policy allows, checked exactly over the compiled
+// ruleset (review/invariants.h: bulwarkctl validate and test; diff reports the ones a change
+// touches):
+//   never: no allowed flow goes from `from` to `to` on `services`;
+//   only:  every allowed flow to `to` on `services` comes from `from`.
+// `services` empty means any. `to` is where a flow is delivered (after DNAT).
+struct Invariant : Located {
+  enum class Kind : std::uint8_t { Never, Only };
+  Kind kind = Kind::Never;
+  std::string name;  // optional
+  std::vector<Endpoint> from;
+  std::vector<Endpoint> to;
+  std::vector<ServiceRef> services;
+  std::string description;
+  [[nodiscard]] std::string str() const;    // "never {from: internet, to: [db]}"
+  [[nodiscard]] std::string label() const;  // its name, or str()
+};
+
 struct Expectation : Located {
   Endpoint from;
   Endpoint to;
@@ -330,6 +348,7 @@ struct Policy {
   std::optional<Vpn> vpn;
   std::optional<Ha> ha;
   std::vector<Expectation> expectations;
+  std::vector<Invariant> invariants;
 
   [[nodiscard]] const Segment* findSegment(std::string_view name) const;
   [[nodiscard]] const Host* findHost(std::string_view name) const;

@@ -20,11 +20,28 @@ struct ReviewInput {
   std::vector<policies::Source> sources;
 };
 
+// An invariant (policies::Invariant) the change touches, matched across the sides by its name,
+// or by its statement when it has none.
+enum class InvariantChangeKind : std::uint8_t { NewlyBroken, NoLongerBroken, StillBroken, Added, Removed };
+[[nodiscard]] std::string_view invariantChangeKindName(InvariantChangeKind k);  // "newly broken" ...
+
+struct InvariantChange {
+  InvariantChangeKind kind = InvariantChangeKind::NewlyBroken;
+  std::string name;       // "" when it has none
+  std::string statement;  // "never {from: internet, to: [db, storage]}"
+  policies::Location where;  // on the side that has it (the old one when removed)
+  bool holdsBefore = true, holdsAfter = true;  // for a side that lacks it: true
+  // The breaches on the side that has it (after; before when removed or no longer broken),
+  // each "mgmt-ops at campus.yaml:127 allows mgmt → db ssh (tcp/22), e.g. 10.99.0.10 → ...".
+  std::vector<std::string> breaches;
+};
+
 struct Review {
   std::string before, after;  // the sides' labels
   std::vector<PolicyChange> changes;
   std::vector<FlowGroup> effect;
-  [[nodiscard]] bool changed() const { return !changes.empty() || !effect.empty(); }
+  std::vector<InvariantChange> invariants;
+  [[nodiscard]] bool changed() const { return !changes.empty() || !effect.empty() || !invariants.empty(); }
 };
 
 struct ReviewResult {
