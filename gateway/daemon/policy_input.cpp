@@ -11,8 +11,6 @@
 
 #include "bulwark/base/openssl.h"
 #include "bulwark/policies/source_files.h"
-#include "bulwark/policies/validator.h"
-#include "bulwark/review/invariants.h"
 
 namespace bulwark::daemon {
 
@@ -122,15 +120,6 @@ gateway::Result<PolicyInput> policyFromJson(nlohmann::json& sources) {
 PolicyInput withHash(PolicyInput in) {
   if (in.hash.empty()) in.hash = sha256Hex(in.sources);
   return in;
-}
-
-policies::LoadResult loadAndValidate(const PolicyInput& in) {
-  auto r = policies::loadPolicy(in.sources);
-  policies::validatePolicy(r.policy, r.diagnostics);
-  // A policy that breaks one of its invariants is invalid here as in `bulwarkctl validate`.
-  if (!r.diagnostics.hasErrors()) review::checkPolicyInvariants(r.policy, r.diagnostics);
-  r.diagnostics.sort();
-  return r;
 }
 
 std::vector<std::string> diagnosticLines(const policies::Diagnostics& d) {

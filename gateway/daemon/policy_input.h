@@ -35,9 +35,6 @@ struct PolicyInput {
 // `git -C DIR rev-parse HEAD` (no shell); empty when DIR is not in a repository.
 [[nodiscard]] std::string gitCommitOf(const std::filesystem::path& dir);
 
-// loadPolicy + validatePolicy, diagnostics sorted.
-[[nodiscard]] policies::LoadResult loadAndValidate(const PolicyInput& in);
-
 // Diagnostics as "file:line:col: error: message" strings.
 [[nodiscard]] std::vector<std::string> diagnosticLines(const policies::Diagnostics& d);
 

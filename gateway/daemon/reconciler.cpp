@@ -4,6 +4,8 @@
 #include <limits>
 #include <sstream>
 
+#include "policy_check.h"
+
 namespace bulwark::daemon {
 
 namespace {
