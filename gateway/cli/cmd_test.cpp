@@ -36,7 +36,7 @@ int runTest(const std::string& path, const GlobalOptions& opts) {
     }
     if (r.passed) continue;
     std::cerr << e.where.str() << ": error: expected " << e.from.text << " -> " << e.to.text << " "
-              << e.service.text << " to be " << want << "ed";
+              << e.service.text << " to be " << (want == "deny" ? "denied" : want + "ed");
     if (!r.error.empty()) std::cerr << ": " << r.error;
     std::cerr << '\n';
     for (const auto& p : r.probes) {
