@@ -12,6 +12,7 @@
 #include "bulwark/review/invariants.h"
 #include "commands.h"
 #include "compiled.h"
+#include "counter_json.h"
 #include "kinds.h"
 #include "kinds/links_kind.h"
 #include "output.h"
@@ -217,15 +218,7 @@ int runCounters(const std::string& path, const GlobalOptions& opts) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : rules) rows.push_back({{"rule", r.comment}, {"packets", r.packets}, {"bytes", r.bytes}});
     nlohmann::json pairs = nlohmann::json::array();
-    for (const auto& p : totals->pairs) {
-      pairs.push_back({{"from", p.from},
-                       {"to", p.to},
-                       {"packets", p.packets},
-                       {"bytes", p.bytes},
-                       {"established_bytes", p.establishedBytes},
-                       {"reply_bytes", p.replyBytes},
-                       {"drop_packets", p.dropPackets}});
-    }
+    for (const auto& p : totals->pairs) pairs.push_back(engine::pairTotalJson(p));
     std::cout << nlohmann::json{{"rules", rows}, {"zone_pairs", pairs}}.dump(2) << '\n';
     return kExitOk;
   }

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <fstream>
 
+#include "counter_json.h"
+
 namespace bulwark::daemon {
 
 namespace {
@@ -41,19 +43,7 @@ nlohmann::json countersJson(const CounterReport& r) {
                      {"zone_pairs", x.pairs}});
   }
   nlohmann::json pairs = nlohmann::json::array();
-  for (const auto& p : r.pairs) {
-    pairs.push_back({{"from", p.from},
-                     {"to", p.to},
-                     {"packets", p.packets},
-                     {"bytes", p.bytes},
-                     {"drop_packets", p.dropPackets},
-                     {"drop_bytes", p.dropBytes},
-                     {"established_packets", p.establishedPackets},
-                     {"established_bytes", p.establishedBytes},
-                     {"reply_packets", p.replyPackets},
-                     {"reply_bytes", p.replyBytes},
-                     {"shared_rules", p.sharedRules}});
-  }
+  for (const auto& p : r.pairs) pairs.push_back(engine::pairTotalJson(p));
   auto ct = [](long v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); };
   return {{"table", r.tablePresent},
           {"rules", rules},

@@ -387,6 +387,9 @@ def t_established_counted_per_pair(lab):
     out = json.loads(lab.ns(lab.gw, lab.a.ctl, "--json", "counters", lab.pol).stdout)
     row = [p for p in out["zone_pairs"] if (p["from"], p["to"]) == ("lan", "srv")]
     check(row and row[0]["bytes"] >= total, f"bulwarkctl counters: {row} (counters op: {total})")
+    # One serialiser for both (engine/counter_json.h): the same fields as the counters op.
+    check(row and set(row[0]) == set(after[("lan", "srv")]), f"bulwarkctl counters' fields: {sorted(row[0])} "
+          f"vs the counters op's {sorted(after[('lan', 'srv')])}")
     print(f"    {STREAM_UP} bytes up + {STREAM_DOWN} down: lan>srv +{ls['bytes']} bytes "
           f"(+{ls['established_bytes']} established, +{ls['reply_bytes']} replies), srv>lan +{sl['bytes']}")
 
