@@ -321,6 +321,16 @@ int run(const Options& opt) {
   ControlServer& srv = **server;
   tls = std::make_unique<TlsControlServer>(ev, tlsFilesOfPki(opt.pkiDir), dispatch, &jobs, log);
   peerTls = std::make_unique<TlsControlServer>(ev, tlsFilesOfPki(opt.pkiDir), dispatch, &jobs, log);
+  // The CRL running out refuses every TLS client: the audit trail (and so the events stream,
+  // the console and the web view) says so ahead, not only the log. One gate for both listeners.
+  CrlAuditGate crlGate;
+  auto crlAudit = [&rec, &crlGate](const CrlNotice& n) {
+    if (!crlGate.news(n)) return;
+    rec.audit().record({n.expired ? "crl-expired" : "crl-expiring", "bulwarkd (pki)", -1, rec.currentRevision(), "",
+                        n.text, false, {{"next_update", static_cast<long long>(n.nextUpdate)}}});
+  };
+  tls->onCrlNotice(crlAudit);
+  peerTls->onCrlNotice(crlAudit);
   rec.audit().setListener([&srv, &tls, &peerTls, &monitor](const nlohmann::json& e) {
     srv.broadcast(e);
     tls->broadcast(e);

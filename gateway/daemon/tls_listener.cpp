@@ -413,30 +413,53 @@ void TlsControlServer::recheckConnections(SSL_CTX* ctx, const std::string& why) 
   }
 }
 
+std::optional<CrlNotice> crlNoticeAt(std::time_t nextUpdate, std::time_t now) {
+  const auto left = std::chrono::seconds(nextUpdate - now);
+  if (left > kCrlWarnAhead) return std::nullopt;
+  char at[32];
+  struct tm tm {};
+  ::gmtime_r(&nextUpdate, &tm);
+  std::strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  CrlNotice n;
+  n.nextUpdate = nextUpdate;
+  n.expired = left <= std::chrono::seconds(0);
+  if (n.expired) {
+    n.text = std::string("the CRL expired at ") + at +
+             ": every TLS client is refused until it is renewed (bulwarkctl pki crl; bulwark-crl.timer)";
+  } else {
+    n.text = std::string("the CRL expires at ") + at + " (in " +
+             std::to_string(std::chrono::duration_cast<std::chrono::minutes>(left).count()) +
+             " min): renew it (bulwarkctl pki crl; bulwark-crl.timer) or every TLS client is refused then";
+  }
+  return n;
+}
+
+bool CrlAuditGate::news(const CrlNotice& n) {
+  const std::pair<std::time_t, bool> state{n.nextUpdate, n.expired};
+  if (last_ == state) return false;
+  last_ = state;
+  return true;
+}
+
 void TlsControlServer::warnAboutCrl() {
   crlTimer_ = loop_.after(kCrlCheckEvery, [this] { warnAboutCrl(); });
   // The CRL in use, reloaded (and the open connections re-checked) if its files changed.
   if (!context()) return;  // not loadable: new connections are refused, and the log says so
   auto next = contexts_.crlNextUpdate();
   if (!next) return;
-  const auto left = std::chrono::system_clock::from_time_t(*next) - std::chrono::system_clock::now();
+  auto notice = crlNoticeAt(*next, std::time(nullptr));
+  if (!notice) return;
+  // Every check goes to the audit hook (its CrlAuditGate records each state once); the log
+  // repeats once an hour, and at once when the warning turns into "expired".
+  if (crlNotice_) crlNotice_(*notice);
   const auto now = Clock::now();
-  if (left > kCrlWarnAhead || (lastCrlWarning_ != Clock::time_point{} && now - lastCrlWarning_ < kCrlWarnEvery)) {
+  if (lastCrlWarning_ != Clock::time_point{} && now - lastCrlWarning_ < kCrlWarnEvery &&
+      notice->expired == lastCrlExpired_) {
     return;
   }
   lastCrlWarning_ = now;
-  char at[32];
-  struct tm tm {};
-  ::gmtime_r(&*next, &tm);
-  std::strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  if (left <= std::chrono::seconds(0)) {
-    log_(std::string("tls: the CRL expired at ") + at +
-         ": every TLS client is refused until it is renewed (bulwarkctl pki crl; bulwark-crl.timer)");
-  } else {
-    log_(std::string("tls: the CRL expires at ") + at + " (in " +
-         std::to_string(std::chrono::duration_cast<std::chrono::minutes>(left).count()) +
-         " min): renew it (bulwarkctl pki crl; bulwark-crl.timer) or every TLS client is refused then");
-  }
+  lastCrlExpired_ = notice->expired;
+  log_("tls: " + notice->text);
 }
 
 void TlsControlServer::scheduleSweep() {

@@ -25,8 +25,10 @@
 // as of now, so a certificate that expires, or a CRL past its nextUpdate, ends them within
 // 10 s without any file changing. A day before the CRL's nextUpdate the log warns (then once
 // an hour), and says when it has passed: from then on every client is refused until
-// `bulwarkctl pki crl` (bulwark-crl.timer) renews it.
+// `bulwarkctl pki crl` (bulwark-crl.timer) renews it. Both become audit entries too
+// (crl-expiring, crl-expired: onCrlNotice, CrlAuditGate), once each per CRL.
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,6 +66,26 @@ struct TlsListenConfig {
 // The connection core's bounds for TLS: fewer slots than the local socket, per source address.
 [[nodiscard]] ConnectionLimits tlsConnectionLimits();
 
+// What the listener says about the CRL's end: nothing while it is more than a day away, a
+// warning within the last day, and once it has passed that every TLS client is refused.
+struct CrlNotice {
+  bool expired = false;
+  std::time_t nextUpdate = 0;
+  std::string text;  // the log line (no file contents, only the date)
+};
+[[nodiscard]] std::optional<CrlNotice> crlNoticeAt(std::time_t nextUpdate, std::time_t now);
+
+// The audit trail gets one entry per state of one CRL (expiring, then expired), not the log's
+// hourly repetition, and not one per listener (the admin and the peer listener share the PKI).
+class CrlAuditGate {
+ public:
+  // True when `n` is news: another CRL (nextUpdate) or another state of the same one.
+  [[nodiscard]] bool news(const CrlNotice& n);
+
+ private:
+  std::optional<std::pair<std::time_t, bool>> last_;
+};
+
 class TlsControlServer {
  public:
   using Log = std::function<void(const std::string&)>;
@@ -78,6 +100,9 @@ class TlsControlServer {
   // when they connected). Changed roles apply to new connections.
   gateway::Status configure(const std::optional<TlsListenConfig>& config);
   [[nodiscard]] const std::optional<TlsListenConfig>& config() const { return config_; }
+
+  // Called with each CRL warning the log gets (see crlNoticeAt), for the audit trail.
+  void onCrlNotice(std::function<void(const CrlNotice&)> fn) { crlNotice_ = std::move(fn); }
 
   void broadcast(const nlohmann::json& event) { conns_.broadcast(event); }
   [[nodiscard]] std::size_t subscribers() const { return conns_.subscribers(); }
@@ -128,7 +153,9 @@ class TlsControlServer {
   unsigned checkedLoads_ = 0;  // contexts_.loads() the open connections were last checked against
   Clock::time_point lastTimeCheck_{};   // the last re-check as time passed
   Clock::time_point lastCrlWarning_{};  // the last warning about the CRL's nextUpdate
+  bool lastCrlExpired_ = false;         // whether that warning said "expired"
   std::optional<EventLoop::TimerId> crlTimer_;
+  std::function<void(const CrlNotice&)> crlNotice_;
 };
 
 }  // namespace bulwark::daemon

@@ -225,6 +225,32 @@ TEST_F(TlsPki, OpenConnectionsFailOnceTheCrlOrTheCertificateExpires) {
   EXPECT_FALSE(crlNextUpdate(TlsFiles{{}, {}, {}, tmp_.path() / "missing.pem"}));
 }
 
+// The CRL's end: nothing while it is more than a day away, a warning in its last day, then
+// "expired"; the audit gate records each state of one CRL once, and a renewed CRL afresh.
+TEST(TlsCrl, NoticeAheadOfTheEndAndOneAuditEntryPerState) {
+  const std::time_t next = 1'900'000'000;
+  EXPECT_FALSE(crlNoticeAt(next, next - 25 * 3600));
+  auto soon = crlNoticeAt(next, next - 3600);
+  ASSERT_TRUE(soon);
+  EXPECT_FALSE(soon->expired);
+  EXPECT_EQ(soon->nextUpdate, next);
+  EXPECT_NE(soon->text.find("the CRL expires at 2030-03-17 17:46:40 UTC (in 60 min)"), std::string::npos) << soon->text;
+  auto over = crlNoticeAt(next, next + 60);
+  ASSERT_TRUE(over);
+  EXPECT_TRUE(over->expired);
+  EXPECT_NE(over->text.find("every TLS client is refused"), std::string::npos) << over->text;
+
+  CrlAuditGate gate;
+  EXPECT_TRUE(gate.news(*soon));
+  EXPECT_FALSE(gate.news(*soon));                      // the next minute's check, or the other listener
+  EXPECT_FALSE(gate.news(*crlNoticeAt(next, next - 60)));  // still the same warning
+  EXPECT_TRUE(gate.news(*over));
+  EXPECT_FALSE(gate.news(*over));
+  auto renewed = crlNoticeAt(next + 30 * 86400, next + 29 * 86400 + 3600);
+  ASSERT_TRUE(renewed);
+  EXPECT_TRUE(gate.news(*renewed));
+}
+
 TEST(TlsConfig, FromThePolicysGatewayControl) {
   auto r = policies::loadPolicyText(R"(gateway:
   uplink: eth0
