@@ -222,33 +222,35 @@ std::vector<InvariantResult> checkInvariants(const policies::Policy& policy, con
   }
   for (const auto& variant : variants) {
     for (auto family : {Family::V4, Family::V6}) {
-      for (auto path : {IpsecPath::Kernel, IpsecPath::Libipsec}) {
+      const auto fi = family == Family::V4 ? 0 : 1;
+      for (auto path : ipsecPathsOf(policy, family)) {
         auto setup = flowSetup(policy, family, path, options.libipsecInterface);
-        // Only flows that could break one: from some `from`, to some `to` or to a VIP that
-        // DNAT may send into one. Every other flow's fate does not matter here.
-        auto fi = family == Family::V4 ? 0 : 1;
-        IntervalSet sources, dests = vips[fi];
-        for (const auto& st : statements) {
-          sources = sources.unite(st.from[fi]);
-          dests = dests.unite(st.to[fi]);
-        }
         Partitioner partitioner(*variant.ruleset, setup);
         std::vector<Piece> pieces;
-        for (const auto& src : setup.sources) {
-          auto s = src.addrs.intersect(sources);
-          if (s.empty()) continue;
-          for (const auto& dst : setup.dests) {
-            auto d = dst.addrs.intersect(dests);
-            if (!d.empty()) partitioner.run({s, d, allServices()}, src, dst, pieces);
+        // Per statement, only the flows that could break it: from its `from`, to its `to` or
+        // to a VIP that DNAT may send into it, on its services unless DNAT may rewrite a port
+        // (then the service that arrives is not the one asked for). Each statement's own cells
+        // cost far less than the cross product of all statements' sources and destinations.
+        for (std::size_t i = 0; i < statements.size(); ++i) {
+          const auto& st = statements[i];
+          auto dests = st.to[fi].unite(vips[fi]);
+          auto services = policy.dnat.empty() ? st.services : allServices();
+          if (st.from[fi].empty() || dests.empty() || services.empty()) continue;
+          pieces.clear();
+          for (const auto& src : setup.sources) {
+            auto s = src.addrs.intersect(st.from[fi]);
+            if (s.empty()) continue;
+            for (const auto& dst : setup.dests) {
+              auto d = dst.addrs.intersect(dests);
+              if (!d.empty()) partitioner.run({s, d, services}, src, dst, pieces);
+            }
           }
-        }
-        for (const auto& piece : pieces) {
-          if (variant.backendAt &&
-              (!piece.outcome.dnatTo || *piece.outcome.dnatTo != addressValue(*variant.backendAt))) {
-            continue;
-          }
-          for (std::size_t i = 0; i < results.size(); ++i) {
-            auto cube = breaking(piece, statements[i], family);
+          for (const auto& piece : pieces) {
+            if (variant.backendAt &&
+                (!piece.outcome.dnatTo || *piece.outcome.dnatTo != addressValue(*variant.backendAt))) {
+              continue;
+            }
+            auto cube = breaking(piece, st, family);
             if (cube.empty()) continue;
             const auto& rule = piece.outcome.decidedBy;
             auto key = rule.where.str() + "\n" + rule.what + "\n" + variant.backend;

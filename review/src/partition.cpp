@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <span>
 #include <unordered_map>
 #include <variant>
 
@@ -476,7 +477,9 @@ struct Partitioner::Impl {
   }
 
   // Splits `sets` by a union of conditions.
-  void split(std::vector<Flowset>& sets, const std::vector<Cond>& any, const Ctx& ctx, std::vector<Flowset>& in,
+  // A span, so one map element's condition needs no vector of its own (a copy of its interface
+  // names per element and cell: the zone-pair vmap has one element per pair).
+  void split(std::vector<Flowset>& sets, std::span<const Cond> any, const Ctx& ctx, std::vector<Flowset>& in,
              std::vector<Flowset>& out) {
     for (auto& fs : sets) {
       std::vector<Flowset> rest{std::move(fs)};
@@ -572,7 +575,7 @@ struct Partitioner::Impl {
           for (const auto& [cond, to] : dm->elements) {
             if (cands.empty()) break;
             std::vector<Flowset> in, out;
-            split(cands, {cond}, ctx, in, out);
+            split(cands, std::span<const Cond>(&cond, 1), ctx, in, out);
             cands = std::move(out);
             for (auto& f : in) {
               if (to) {
@@ -590,7 +593,7 @@ struct Partitioner::Impl {
           for (const auto& [cond, target] : v->elements) {
             if (cands.empty()) break;
             std::vector<Flowset> in, out;
-            split(cands, {cond}, ctx, in, out);
+            split(cands, std::span<const Cond>(&cond, 1), ctx, in, out);
             cands = std::move(out);
             if (in.empty()) continue;
             if (target == kMissingChain) {

@@ -37,6 +37,15 @@ const firewall::Route* longestMatch(const firewall::RouteTable& routes, const Ip
 
 }  // namespace
 
+std::vector<IpsecPath> ipsecPathsOf(const policies::Policy& policy, Family family) {
+  if (policy.vpn) {
+    for (const auto& g : policy.vpn->groups) {
+      if (g.pool.length() > 0 && g.pool.family() == family) return {IpsecPath::Kernel, IpsecPath::Libipsec};
+    }
+  }
+  return {IpsecPath::Kernel};
+}
+
 FlowSetup flowSetup(const policies::Policy& policy, Family family, IpsecPath path,
                     const std::string& libipsecInterface) {
   FlowSetup s;

@@ -52,6 +52,11 @@ struct FlowSetup {
 [[nodiscard]] FlowSetup flowSetup(const policies::Policy& policy, Family family, IpsecPath path,
                                   const std::string& libipsecInterface = "ipsec0");
 
+// The IPsec paths whose flows can differ for `family`: both when a VPN group has a pool of that
+// family (its clients arrive by XFRM or on libipsec's TUN), else the kernel path alone (the
+// other would place and route every address the same way, and repeat its work).
+[[nodiscard]] std::vector<IpsecPath> ipsecPathsOf(const policies::Policy& policy, Family family);
+
 // One concrete flow placed the way the setup places its source: the evaluator's packet.
 [[nodiscard]] firewall::Packet placeFlow(const FlowSetup& setup, const IpAddress& src, const IpAddress& dst,
                                          std::uint8_t proto, std::uint16_t port);
