@@ -5,13 +5,12 @@
 #include "bulwark/firewall/compiler.h"
 #include "bulwark/firewall/render.h"
 #include "bulwark/policies/ha.h"
-#include "overloaded.h"
+#include "bulwark/base/overloaded.h"
 
 namespace bulwark::firewall {
 
 namespace {
 
-using detail::Overloaded;
 
 // A field's value in the packet being evaluated.
 struct Value {

@@ -14,13 +14,6 @@
 namespace bulwark::firewall::nl {
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
 // nft's register numbering: 32-bit register index r (0 = first 32 bits of NFT_REG_1);
 // 128-bit register numbers where aligned, NFT_REG32_xx otherwise.
 std::uint32_t kernelReg(std::uint32_t r32) {

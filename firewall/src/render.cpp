@@ -2,13 +2,12 @@
 
 #include <sstream>
 
-#include "overloaded.h"
+#include "bulwark/base/overloaded.h"
 
 namespace bulwark::firewall {
 
 namespace {
 
-using detail::Overloaded;
 
 std::string selector(Selector s) {
   switch (s) {

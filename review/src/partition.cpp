@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "bulwark/base/overloaded.h"
 #include "bulwark/policies/resolve.h"
 
 namespace bulwark::review {
@@ -13,13 +14,6 @@ namespace bulwark::review {
 namespace fw = firewall;
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 constexpr int kMaxDepth = 16;  // the evaluator's (and the kernel's) jump depth
 constexpr int kMissingChain = -2;

@@ -4,17 +4,11 @@
 #include <cstring>
 #include <string_view>
 
+#include "bulwark/base/overloaded.h"
 #include "nl/nftnl.h"
 
 namespace bulwark::firewall::nl {
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 ExprPtr make(const char* name) {
   ExprPtr e(nftnl_expr_alloc(name));
