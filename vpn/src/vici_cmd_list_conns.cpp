@@ -1,25 +1,10 @@
 // list-conns: streams one list-conn event per connection.
-#include "bulwark/vpn/vici_commands.h"
+#include "vici_named_sections.h"
 
 namespace bulwark::vpn::vici {
 
 ViciResult<std::vector<NamedSection>> listConns(ViciClient& c, std::string_view ike) {
-  Message req;
-  if (!ike.empty()) {
-    req.add("ike", std::string(ike));
-  }
-  std::vector<NamedSection> out;
-  auto r = c.stream("list-conns", "list-conn", req, [&out](const Message& m) {
-    for (const auto& e : m.entries()) {
-      if (e.kind == Entry::Kind::Section) {
-        out.push_back(NamedSection{e.name, e.section});
-      }
-    }
-  });
-  if (!r) {
-    return r.error();
-  }
-  return out;
+  return streamNamedSections(c, "list-conns", "list-conn", ike);
 }
 
 }  // namespace bulwark::vpn::vici
