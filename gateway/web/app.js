@@ -373,7 +373,8 @@ function renderEvents(snap) {
 // frame, for the newest snapshot only (two snapshots within a frame cost one render).
 let pending = null;
 let lastSnap = null;
-function render(snap) {
+// `inFrame`: called from a requestAnimationFrame callback, so this frame shows it.
+function render(snap, inFrame = false) {
   const start = performance.now();
   lastSnap = snap;
   setText($("gw-name"), snap.gateway || "gateway");
@@ -392,12 +393,13 @@ function render(snap) {
   stats.renderMs.push(spent);
   if (stats.renderMs.length > 600) stats.renderMs.shift();
   // Update-to-screen: from the daemon's publish time to the frame that shows it.
-  requestAnimationFrame(() => {
+  const shown = () => {
     if (!snap.ms) return;
     stats.lastLatencyMs = Date.now() - snap.ms;
     stats.latencyMs.push(stats.lastLatencyMs);
     if (stats.latencyMs.length > 600) stats.latencyMs.shift();
-  });
+  };
+  if (inFrame) shown(); else requestAnimationFrame(shown);
   if (stats.firstSnapshotAt === null) stats.firstSnapshotAt = performance.now();
 }
 function onSnapshot(snap) {
@@ -414,7 +416,7 @@ function onSnapshot(snap) {
   requestAnimationFrame(() => {
     const s = pending;
     pending = null;
-    render(s);
+    render(s, true);
   });
 }
 document.addEventListener("visibilitychange", () => {
