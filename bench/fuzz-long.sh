@@ -20,7 +20,7 @@ runs="${1:-10000000}"
 }
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(policy_loader policy_formatter vici_decoder dispatch proc_stats)
+[[ ${#targets[@]} -gt 0 ]] || targets=(policy_loader policy_formatter vici_decoder dispatch proc_stats ct_flow)
 out="${BULWARK_FUZZ_LONG_DIR:-$root/build/fuzz/long}"
 mkdir -p "$out"
 summary="$out/summary.txt"

@@ -69,7 +69,7 @@ fi
 step "build fuzz" "see the compiler's error above (clang-14 from tools/packages.txt)"
 show "build fuzz"
 cmake --preset fuzz -DBULWARK_WERROR=ON >/dev/null
-fuzz_targets=(policy_loader policy_formatter vici_decoder dispatch proc_stats)
+fuzz_targets=(policy_loader policy_formatter vici_decoder dispatch proc_stats ct_flow)
 cmake --build --preset fuzz -j"$JOBS" --target "${fuzz_targets[@]/#/fuzz_}"
 step "fuzz" "a crash or sanitizer error: the reproducer and the log are in build/fuzz/fuzz-artifacts/ (rerun: the fuzz binary with that file)"
 # the loader the longest (the policy is what every user writes), the others half as long each

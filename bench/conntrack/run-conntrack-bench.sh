@@ -1,6 +1,7 @@
 #!/bin/sh
-# The ctnetlink top-talker dump at 1k/10k/100k conntrack entries (release build), next to
-# conntrack-tools' `conntrack -L` of the same table. Needs root; runs in a private namespace.
+# The ctnetlink top-talker dump at 1k/10k/100k conntrack entries (release build), next to the
+# former libnetfilter_conntrack path and conntrack-tools' `conntrack -L` of the same table, in
+# the same run. Needs root; runs in a private namespace.
 #   bench/conntrack/run-conntrack-bench.sh [BUILD_DIR] [REPS]
 set -eu
 build=${1:-build/release}

@@ -1,59 +1,28 @@
 #include "bulwark/conntrack/reader.h"
 
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
-#include <libnfnetlink/libnfnetlink.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
+#include "flow_message.h"
+
 namespace bulwark::conntrack {
 namespace {
 
-struct DumpCtx {
-  std::vector<Flow>* out;
-  std::size_t limit;
-  std::size_t seen = 0;
-};
-
-int onEntry(enum nf_conntrack_msg_type /*type*/, struct nf_conntrack* ct, void* data) {
-  auto* c = static_cast<DumpCtx*>(data);
-  ++c->seen;
-  if (c->out->size() >= c->limit) return NFCT_CB_CONTINUE;
-  Flow f;
-  f.family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
-  f.proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
-  if (nfct_attr_is_set(ct, ATTR_ID) > 0) f.id = nfct_get_attr_u32(ct, ATTR_ID);
-  if (f.family == AF_INET) {
-    std::uint32_t s = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_SRC);
-    std::uint32_t d = nfct_get_attr_u32(ct, ATTR_ORIG_IPV4_DST);
-    std::memcpy(f.src.data(), &s, 4);
-    std::memcpy(f.dst.data(), &d, 4);
-  } else if (f.family == AF_INET6) {
-    std::memcpy(f.src.data(), nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), 16);
-    std::memcpy(f.dst.data(), nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), 16);
-  } else {
-    return NFCT_CB_CONTINUE;
-  }
-  if (nfct_attr_is_set(ct, ATTR_ORIG_PORT_SRC) > 0) f.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
-  if (nfct_attr_is_set(ct, ATTR_ORIG_PORT_DST) > 0) f.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
-  for (auto a : {ATTR_ORIG_COUNTER_BYTES, ATTR_REPL_COUNTER_BYTES}) {
-    if (nfct_attr_is_set(ct, a) > 0) f.bytes += nfct_get_attr_u64(ct, a);
-  }
-  for (auto a : {ATTR_ORIG_COUNTER_PACKETS, ATTR_REPL_COUNTER_PACKETS}) {
-    if (nfct_attr_is_set(ct, a) > 0) f.packets += nfct_get_attr_u64(ct, a);
-  }
-  c->out->push_back(f);
-  return NFCT_CB_CONTINUE;
-}
-
-struct EntryCtx {
-  std::vector<Entry>* out;
-  std::size_t limit;
-  std::size_t seen = 0;
-};
+// The kernel sizes a dump's batches by the reads (up to its 32 KiB cap): 64 KiB never
+// truncates one. Measured: 8 KiB, 64 KiB, 1 MiB reads and a 4 MiB SO_RCVBUF cost the same
+// CPU per dump -- it is the kernel filling the entries (docs/performance.md, "Web view").
+constexpr std::size_t kRecvBuf = 65536;
+constexpr std::uint16_t kCtGet = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+constexpr std::uint16_t kCtNew = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW;
+constexpr std::uint16_t kCtDelete = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
 
 void readAddresses(const nf_conntrack* ct, std::uint8_t family, Tuple& t, bool orig) {
   if (family == AF_INET) {
@@ -71,13 +40,10 @@ void readAddresses(const nf_conntrack* ct, std::uint8_t family, Tuple& t, bool o
   if (nfct_attr_is_set(ct, dp) > 0) t.dport = ntohs(nfct_get_attr_u16(ct, dp));
 }
 
-int onFullEntry(enum nf_conntrack_msg_type /*type*/, struct nf_conntrack* ct, void* data) {
-  auto* c = static_cast<EntryCtx*>(data);
-  ++c->seen;
-  if (c->out->size() >= c->limit) return NFCT_CB_CONTINUE;
-  Entry e;
+// Both tuples, zone, id and ICMP identity of a parsed entry; false for other families.
+bool toEntry(const nf_conntrack* ct, Entry& e) {
   e.family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
-  if (e.family != AF_INET && e.family != AF_INET6) return NFCT_CB_CONTINUE;
+  if (e.family != AF_INET && e.family != AF_INET6) return false;
   e.proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
   if (nfct_attr_is_set(ct, ATTR_ID) > 0) e.id = nfct_get_attr_u32(ct, ATTR_ID);
   if (nfct_attr_is_set(ct, ATTR_ZONE) > 0) e.zone = nfct_get_attr_u16(ct, ATTR_ZONE);
@@ -86,18 +52,91 @@ int onFullEntry(enum nf_conntrack_msg_type /*type*/, struct nf_conntrack* ct, vo
   if (nfct_attr_is_set(ct, ATTR_ICMP_TYPE) > 0) e.icmpType = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
   if (nfct_attr_is_set(ct, ATTR_ICMP_CODE) > 0) e.icmpCode = nfct_get_attr_u8(ct, ATTR_ICMP_CODE);
   if (nfct_attr_is_set(ct, ATTR_ICMP_ID) > 0) e.icmpId = nfct_get_attr_u16(ct, ATTR_ICMP_ID);
-  c->out->push_back(e);
-  return NFCT_CB_CONTINUE;
+  return true;
+}
+
+struct FreeCt {
+  void operator()(nf_conntrack* c) const { nfct_destroy(c); }
+};
+using CtPtr = std::unique_ptr<nf_conntrack, FreeCt>;
+
+}  // namespace
+
+// One ctnetlink socket (libmnl); libnetfilter_conntrack builds and parses whole entries
+// where revocation needs them (nfct_nlmsg_build / nfct_nlmsg_parse).
+struct Reader::Impl {
+  struct Closer {
+    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
+  };
+  std::unique_ptr<mnl_socket, Closer> sock;
+  std::uint32_t portid = 0;
+  std::uint32_t seq = 0;
+  std::vector<char> buf = std::vector<char>(kRecvBuf);
+
+  // One request; every reply message of this seq to `each` until NLMSG_DONE (a dump) or the
+  // ack (NLM_F_ACK). A refusal comes back as its errno.
+  template <typename Each>
+  Status talk(nlmsghdr* req, const char* what, Each&& each);
+  // One dump of both families into `out` (cleared; at most `limit` kept, all counted in
+  // `seen`); `parse(nlh, T&)` reads an entry in place, false skips it.
+  template <typename T, typename Parse>
+  Status dumpInto(std::vector<T>& out, std::size_t limit, std::size_t& seen, Parse&& parse);
+};
+
+template <typename Each>
+Status Reader::Impl::talk(nlmsghdr* req, const char* what, Each&& each) {
+  req->nlmsg_seq = ++seq;
+  if (mnl_socket_sendto(sock.get(), req, req->nlmsg_len) < 0) return sysError<Error>(errno, what);
+  for (;;) {
+    const ssize_t n = mnl_socket_recvfrom(sock.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sysError<Error>(errno, what);
+    }
+    int len = static_cast<int>(n);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+         nlh = mnl_nlmsg_next(nlh, &len)) {
+      if (!mnl_nlmsg_portid_ok(nlh, portid) || !mnl_nlmsg_seq_ok(nlh, seq)) continue;  // not ours
+      if (nlh->nlmsg_type == NLMSG_DONE) return Unit{};
+      if (nlh->nlmsg_type == NLMSG_ERROR) {
+        if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nlmsgerr)) return sysError<Error>(EPROTO, what);
+        const int err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh))->error;
+        if (err != 0) return sysError<Error>(-err, what);
+        return Unit{};  // the ack
+      }
+      each(nlh);
+    }
+  }
+}
+
+namespace {
+
+// IPCTNL_MSG_CT_GET with NLM_F_DUMP for both families.
+nlmsghdr* dumpRequest(char* buf) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = kCtGet;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+  nfg->nfgen_family = AF_UNSPEC;
+  nfg->version = NFNETLINK_V0;
+  return nlh;
 }
 
 }  // namespace
 
-struct Reader::Impl {
-  struct Closer {
-    void operator()(nfct_handle* handle) const { nfct_close(handle); }
-  };
-  std::unique_ptr<nfct_handle, Closer> h;
-};
+template <typename T, typename Parse>
+Status Reader::Impl::dumpInto(std::vector<T>& out, std::size_t limit, std::size_t& seen, Parse&& parse) {
+  out.clear();
+  seen = 0;
+  char req[64] = {};
+  return talk(dumpRequest(req), "conntrack dump", [&](const nlmsghdr* nlh) {
+    if (nlh->nlmsg_type != kCtNew) return;
+    ++seen;
+    if (out.size() >= limit) return;
+    out.emplace_back();
+    if (!parse(nlh, out.back())) out.pop_back();
+  });
+}
 
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Reader::~Reader() = default;
@@ -106,49 +145,28 @@ Reader& Reader::operator=(Reader&&) noexcept = default;
 
 Result<Reader> Reader::open() {
   auto impl = std::make_unique<Impl>();
-  impl->h.reset(nfct_open(CONNTRACK, 0));  // no event groups: dumps only
-  if (!impl->h) return sysError<Error>(errno, "ctnetlink socket");
-  // Read the dump in 64 KiB gulps, not libnfnetlink's default 8 KiB: the kernel then fills
-  // larger batches and a 10k-entry dump takes a quarter of the system calls.
-  nfnl_set_rcv_buffer_size(const_cast<nfnl_handle*>(nfct_nfnlh(impl->h.get())), 65536);
+  impl->sock.reset(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+  if (!impl->sock) return sysError<Error>(errno, "ctnetlink socket");
+  if (mnl_socket_bind(impl->sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) return sysError<Error>(errno, "ctnetlink bind");
+  impl->portid = mnl_socket_get_portid(impl->sock.get());
   return Reader(std::move(impl));
 }
 
-namespace {
-
-// One NFCT_Q_DUMP of both families through `cb`; `ctx.seen` counts every entry read.
-template <typename Ctx>
-Status runDump(nfct_handle* h, int (*cb)(enum nf_conntrack_msg_type, struct nf_conntrack*, void*), Ctx& ctx,
-               std::size_t& seen) {
-  nfct_callback_unregister(h);
-  if (nfct_callback_register(h, NFCT_T_ALL, cb, &ctx) < 0) return sysError<Error>(errno, "ctnetlink callback");
-  std::uint32_t family = AF_UNSPEC;
-  int r = nfct_query(h, NFCT_Q_DUMP, &family);
-  seen = ctx.seen;
-  if (r < 0) return sysError<Error>(errno, "conntrack dump");
-  return Unit{};
-}
-
-}  // namespace
-
 Status Reader::dump(std::vector<Flow>& out, std::size_t limit, std::size_t& seen) {
-  out.clear();
-  DumpCtx ctx{&out, limit};
-  return runDump(impl_->h.get(), onEntry, ctx, seen);
+  return impl_->dumpInto(out, limit, seen, parseFlow);
 }
 
 Status Reader::dumpEntries(std::vector<Entry>& out, std::size_t limit, std::size_t& seen) {
-  out.clear();
-  EntryCtx ctx{&out, limit};
-  return runDump(impl_->h.get(), onFullEntry, ctx, seen);
+  return impl_->dumpInto(out, limit, seen, [](const nlmsghdr* nlh, Entry& e) {
+    // A fresh object per entry: nfct_nlmsg_parse only sets what the message carries.
+    CtPtr ct(nfct_new());
+    return ct && nfct_nlmsg_parse(nlh, ct.get()) >= 0 && toEntry(ct.get(), e);
+  });
 }
 
 Status Reader::destroy(const Entry& e, bool& gone) {
   gone = false;
-  struct Free {
-    void operator()(nf_conntrack* c) const { nfct_destroy(c); }
-  };
-  std::unique_ptr<nf_conntrack, Free> ct(nfct_new());
+  CtPtr ct(nfct_new());
   if (!ct) return sysError<Error>(ENOMEM, "conntrack entry");
   nf_conntrack* c = ct.get();
   nfct_set_attr_u8(c, ATTR_ORIG_L3PROTO, e.family);
@@ -173,15 +191,20 @@ Status Reader::destroy(const Entry& e, bool& gone) {
   }
   nfct_set_attr_u16(c, ATTR_ZONE, e.zone);
   if (e.id != 0) nfct_set_attr_u32(c, ATTR_ID, e.id);
-  nfct_callback_unregister(impl_->h.get());
-  if (nfct_query(impl_->h.get(), NFCT_Q_DESTROY, c) < 0) {
-    if (errno == ENOENT) {
-      gone = true;
-      return Unit{};
-    }
-    return sysError<Error>(errno, "conntrack delete");
+  char req[1024] = {};
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = kCtDelete;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nfgenmsg)));
+  nfg->nfgen_family = e.family;
+  nfg->version = NFNETLINK_V0;
+  if (nfct_nlmsg_build(nlh, c) < 0) return sysError<Error>(errno, "conntrack delete request");
+  auto st = impl_->talk(nlh, "conntrack delete", [](const nlmsghdr*) {});
+  if (!st && st.error().sysErrno == ENOENT) {
+    gone = true;
+    return Unit{};
   }
-  return Unit{};
+  return st;
 }
 
 std::size_t tableMax() {

@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 
 #include <algorithm>
-#include <map>
 
 namespace bulwark::conntrack {
 
@@ -49,16 +48,57 @@ std::uint64_t Flow::key() const {
   return (h & 0xffffffff00000000ULL) ^ id;
 }
 
-void TopTalkers::add(std::chrono::steady_clock::time_point at, std::vector<Flow> flows) {
+namespace {
+
+std::uint64_t slotKey(std::uint64_t key) { return key == 0 ? 1 : key; }
+
+// Fibonacci hashing: the key's low bits are the entry id, its high bits the tuple's hash.
+std::size_t slotOf(std::uint64_t key, std::size_t mask) {
+  return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+}
+
+}  // namespace
+
+void TopTalkers::ByteTable::fill(const std::vector<Flow>& flows, const std::vector<std::uint64_t>& keys) {
+  std::size_t cap = 16;
+  while (cap < 2 * flows.size()) cap *= 2;
+  slots_.assign(cap, {0, 0});
+  mask_ = cap - 1;
+  for (std::size_t i = 0; i < flows.size(); ++i) {
+    const std::uint64_t k = slotKey(keys[i]);
+    std::size_t s = slotOf(k, mask_);
+    while (slots_[s].first != 0 && slots_[s].first != k) s = (s + 1) & mask_;
+    slots_[s] = {k, flows[i].bytes};
+  }
+}
+
+std::uint64_t TopTalkers::ByteTable::find(std::uint64_t key) const {
+  if (slots_.empty()) return 0;
+  const std::uint64_t k = slotKey(key);
+  for (std::size_t s = slotOf(k, mask_);; s = (s + 1) & mask_) {
+    if (slots_[s].first == k) return slots_[s].second;
+    if (slots_[s].first == 0) return 0;
+  }
+}
+
+std::vector<Flow> TopTalkers::add(std::chrono::steady_clock::time_point at, std::vector<Flow> flows) {
+  newestKeys_.resize(flows.size());
+  for (std::size_t i = 0; i < flows.size(); ++i) newestKeys_[i] = flows[i].key();
+  // Reuse the table of the dump about to leave the window, if one is.
+  const bool reuse = kept_.size() >= 2 && kept_[1].at <= at - window_;
   Kept k;
+  if (reuse) {
+    k = std::move(kept_.front());
+    kept_.pop_front();
+  }
   k.at = at;
-  k.bytes.reserve(flows.size());
-  for (const auto& f : flows) k.bytes.emplace_back(f.key(), f.bytes);
-  std::sort(k.bytes.begin(), k.bytes.end());
+  k.bytes.fill(flows, newestKeys_);
   kept_.push_back(std::move(k));
-  newest_ = std::move(flows);
+  std::swap(newest_, flows);
   // Keep the newest dump at or before now - window (the window's start) and everything after.
   while (kept_.size() >= 2 && kept_[1].at <= at - window_) kept_.pop_front();
+  flows.clear();
+  return flows;
 }
 
 TopReport TopTalkers::top(std::size_t n) const {
@@ -71,31 +111,34 @@ TopReport TopTalkers::top(std::size_t n) const {
   r.windowSeconds = span;
   std::vector<FlowRate> rates;
   rates.reserve(newest_.size());
-  for (const auto& f : newest_) {
-    auto key = f.key();
-    auto it = std::lower_bound(old.bytes.begin(), old.bytes.end(), std::make_pair(key, std::uint64_t{0}));
-    std::uint64_t before = (it != old.bytes.end() && it->first == key) ? it->second : 0;
+  for (std::size_t i = 0; i < newest_.size(); ++i) {
+    const Flow& f = newest_[i];
+    const std::uint64_t before = old.bytes.find(newestKeys_[i]);
     // A counter below its old value is another entry under the same key: count it whole.
-    std::uint64_t delta = f.bytes >= before ? f.bytes - before : f.bytes;
+    const std::uint64_t delta = f.bytes >= before ? f.bytes - before : f.bytes;
     if (delta == 0) continue;
     rates.push_back({f, static_cast<double>(delta) / span});
   }
-  std::map<std::pair<std::uint8_t, std::array<std::uint8_t, 16>>, SourceRate> bySource;
-  for (const auto& fr : rates) {
-    auto& s = bySource[{fr.flow.family, fr.flow.src}];
-    s.family = fr.flow.family;
-    s.address = fr.flow.src;
-    s.bytesPerSecond += fr.bytesPerSecond;
-    ++s.flows;
+  // Sources: the moving flows ordered by source address, each run summed.
+  std::vector<const FlowRate*> bySource(rates.size());
+  for (std::size_t i = 0; i < rates.size(); ++i) bySource[i] = &rates[i];
+  auto sourceLess = [](const FlowRate* a, const FlowRate* b) {
+    return a->flow.family != b->flow.family ? a->flow.family < b->flow.family : a->flow.src < b->flow.src;
+  };
+  std::sort(bySource.begin(), bySource.end(), sourceLess);
+  std::vector<SourceRate> sources;
+  for (const FlowRate* fr : bySource) {
+    if (sources.empty() || sources.back().family != fr->flow.family || sources.back().address != fr->flow.src) {
+      sources.push_back({fr->flow.family, fr->flow.src, 0, 0});
+    }
+    sources.back().bytesPerSecond += fr->bytesPerSecond;
+    ++sources.back().flows;
   }
   auto byRate = [](const auto& a, const auto& b) { return a.bytesPerSecond > b.bytesPerSecond; };
   const std::size_t nf = std::min(n, rates.size());
   std::partial_sort(rates.begin(), rates.begin() + static_cast<std::ptrdiff_t>(nf), rates.end(), byRate);
   rates.resize(nf);
   r.flows = std::move(rates);
-  std::vector<SourceRate> sources;
-  sources.reserve(bySource.size());
-  for (auto& [k, s] : bySource) sources.push_back(s);
   const std::size_t ns = std::min(n, sources.size());
   std::partial_sort(sources.begin(), sources.begin() + static_cast<std::ptrdiff_t>(ns), sources.end(), byRate);
   sources.resize(ns);

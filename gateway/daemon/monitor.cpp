@@ -108,7 +108,7 @@ MonitorSample MonitorWorker::sample(std::optional<vlan::LinkStatsReader>& links,
       auto t1 = Clock::now();
       s.topDumpMillis = std::chrono::duration<double, std::milli>(t1 - t0).count();
       if (st) {
-        top_.add(t1, flows_);
+        flows_ = top_.add(t1, std::move(flows_));  // the dump before it comes back for reuse
         s.top = top_.top(10);
         if (conntrack::accountingEnabled() == 0) s.topError = "nf_conntrack_acct is off: no byte counts";
       } else {
@@ -117,7 +117,6 @@ MonitorSample MonitorWorker::sample(std::optional<vlan::LinkStatsReader>& links,
       }
       // Every 2 s, or 10 x the dump's own time when the table is large.
       nextTop_ = t1 + std::max<Clock::duration>(std::chrono::seconds(2), (t1 - t0) * 10);
-      flows_.clear();
       if (flows_.capacity() > 65536) flows_.shrink_to_fit();
     }
   }

@@ -6,7 +6,8 @@
 
 const HOUR = 3600;
 const SVG = "http://www.w3.org/2000/svg";
-const stats = { updates: 0, lastLatencyMs: null, latencyMs: [], renderMs: [], firstSnapshotAt: null, longTasks: [] };
+const stats = { updates: 0, lastLatencyMs: null, latencyMs: [], renderMs: [], firstSnapshotAt: null, longTasks: [],
+                messageBytes: [] };
 window.bulwarkStats = stats;  // read by the tests and the benchmarks
 if (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes &&
     PerformanceObserver.supportedEntryTypes.includes("longtask")) {
@@ -50,7 +51,18 @@ function duration(seconds) {
 }
 
 // ---- DOM helpers -----------------------------------------------------------------------
+// An update writes only what changed (most of the page is the same from one second to the
+// next), and never reads layout: no style recalculation or layout for unchanged text.
 const $ = (id) => document.getElementById(id);
+function setText(e, text) {
+  if (e.textContent !== text) e.textContent = text;
+}
+function setClass(e, cls) {
+  if (e.className !== cls) e.className = cls;
+}
+function setAttr(e, name, value) {
+  if (e.getAttribute(name) !== value) e.setAttribute(name, value);
+}
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -62,27 +74,30 @@ function svg(tag, attrs) {
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
   return e;
 }
-// Replaces the rows of `table`'s body; `cells` gives [text, numeric?] per column.
+// Sets the rows of `table`'s body; `cells` gives [text, numeric?, class] per column. Rows
+// and cells are kept and only their changed text and classes written.
 function fillTable(table, rows, cells) {
   const body = table.tBodies[0];
-  const frag = document.createDocumentFragment();
-  for (const r of rows) {
-    const tr = document.createElement("tr");
-    for (const [text, num, cls] of cells(r)) {
-      const td = el("td", [num ? "num" : "", cls || ""].join(" ").trim() || undefined, text);
-      tr.appendChild(td);
-    }
-    frag.appendChild(tr);
-  }
-  body.replaceChildren(frag);
+  while (body.rows.length > rows.length) body.lastChild.remove();
+  rows.forEach((r, i) => {
+    const tr = body.rows[i] || body.appendChild(document.createElement("tr"));
+    const cols = cells(r);
+    while (tr.cells.length > cols.length) tr.lastChild.remove();
+    cols.forEach(([text, num, cls], j) => {
+      const td = tr.cells[j] || tr.appendChild(document.createElement("td"));
+      setClass(td, [num ? "num" : "", cls || ""].join(" ").trim());
+      setText(td, text);
+    });
+  });
 }
 function setBar(bar, parts) {
   // parts: [[fraction 0..1, class]]
   if (bar.children.length !== parts.length) bar.replaceChildren(...parts.map(() => el("span")));
   parts.forEach(([f, cls], i) => {
     const s = bar.children[i];
-    s.className = cls || "";
-    s.style.width = `${Math.max(0, Math.min(100, f * 100)).toFixed(1)}%`;
+    setClass(s, cls || "");
+    const w = `${Math.max(0, Math.min(100, f * 100)).toFixed(1)}%`;
+    if (s.style.width !== w) s.style.width = w;
   });
 }
 
@@ -123,13 +138,20 @@ class Chart {
     // update's main-thread time is drawing 3,600 points per series.
     this.visible = true;
     this.dirty = false;
+    this.nowText = "";
     new IntersectionObserver((entries) => {
       this.visible = entries[entries.length - 1].isIntersecting;
-      if (this.visible && this.dirty) {
-        this.dirty = false;
-        this.plot.setData(this.data);
-      }
+      this.draw();
     }).observe(this.box);
+  }
+  // Draws the points pushed since the last draw (in the update's frame, or when the chart
+  // comes into view or the tab is shown again).
+  draw() {
+    setText(this.now, this.nowText);
+    if (this.visible && this.dirty && !document.hidden) {
+      this.dirty = false;
+      this.plot.setData(this.data);
+    }
   }
   // history: {t_end, step, series: {key: [values]}}
   load(history) {
@@ -145,13 +167,8 @@ class Chart {
     d[0].push(t);
     values.forEach((v, i) => d[i + 1].push(v === undefined ? null : v));
     while (d[0].length > HOUR) d.forEach((col) => col.shift());
-    if (this.visible) {
-      this.plot.setData(d);
-    } else {
-      this.dirty = true;
-    }
-    const last = values.map((v) => this.format(v));
-    this.now.textContent = last.join(" / ");
+    this.dirty = true;
+    this.nowText = values.map((v) => this.format(v)).join(" / ");
   }
 }
 
@@ -170,43 +187,57 @@ function chartFor(id, parent, title, series, format) {
 }
 
 // ---- views -----------------------------------------------------------------------------
+// The map's SVG is built when the segments or the column count change; each update then sets
+// its rates and link widths in place.
+const map = { key: null, nodes: [] };
+let mapNarrow = false;  // the box is < 600 px wide (a ResizeObserver keeps it, no layout read)
 function renderMap(snap) {
   const segs = snap.segments || [];
   const box = $("segmap");
   const n = segs.length;
-  const cols = Math.max(1, Math.min(n, box.clientWidth < 600 ? 2 : 6));
-  const rows = Math.ceil(n / cols);
+  const cols = Math.max(1, Math.min(n, mapNarrow ? 2 : 6));
+  const key = JSON.stringify([cols, snap.gateway, segs.map((s) => [s.name, s.vlan, s.up === false])]);
   const W = 1200, cellW = W / cols, gwY = 26, top = 96, cellH = 86;
-  const H = top + rows * cellH - 8;
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, "aria-hidden": "true" });
-  const gw = svg("g", { class: "node gw" });
-  gw.append(svg("rect", { x: W / 2 - 90, y: gwY - 20, width: 180, height: 40, rx: 6 }));
-  const gt = svg("text", { x: W / 2, y: gwY + 5, "text-anchor": "middle" });
-  gt.textContent = snap.gateway || "gateway";
-  gw.append(gt);
+  if (key !== map.key) {
+    map.key = key;
+    map.nodes = [];
+    const rows = Math.ceil(n / cols);
+    const H = top + rows * cellH - 8;
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, "aria-hidden": "true" });
+    const gw = svg("g", { class: "node gw" });
+    gw.append(svg("rect", { x: W / 2 - 90, y: gwY - 20, width: 180, height: 40, rx: 6 }));
+    const gt = svg("text", { x: W / 2, y: gwY + 5, "text-anchor": "middle" });
+    gt.textContent = snap.gateway || "gateway";
+    gw.append(gt);
+    segs.forEach((s, i) => {
+      const cx = (i % cols) * cellW + cellW / 2;
+      const cy = top + Math.floor(i / cols) * cellH;
+      const line = svg("line", { class: "link l0", x1: W / 2, y1: gwY + 20, x2: cx, y2: cy - 18 });
+      root.append(line);
+      const g = svg("g", { class: `node${s.up === false ? " down" : ""}` });
+      g.append(svg("rect", { x: cx - cellW / 2 + 6, y: cy - 18, width: cellW - 12, height: 70, rx: 6 }));
+      const name = svg("text", { x: cx, y: cy, "text-anchor": "middle" });
+      name.textContent = `${s.name}${s.vlan ? ` (VLAN ${s.vlan})` : ""}${s.up === false ? " DOWN" : ""}`;
+      const rin = svg("text", { class: "rate in", x: cx, y: cy + 20, "text-anchor": "middle" });
+      const rout = svg("text", { class: "rate out", x: cx, y: cy + 38, "text-anchor": "middle" });
+      g.append(name, rin, rout);
+      root.append(g);
+      map.nodes.push({ line, rin, rout });
+    });
+    root.append(gw);
+    box.replaceChildren(root);
+  }
   segs.forEach((s, i) => {
-    const cx = (i % cols) * cellW + cellW / 2;
-    const cy = top + Math.floor(i / cols) * cellH;
+    const m = map.nodes[i];
     // Line width and shade by the absolute load: < 10 kbit/s, < 1, 10, 100 Mbit/s, more.
     const load = (s.rx_bps || 0) + (s.tx_bps || 0);
     const level = load < 1e4 ? 0 : load < 1e6 ? 1 : load < 1e7 ? 2 : load < 1e8 ? 3 : 4;
-    const width = 1.5 + 1.5 * Math.log10(1 + load / 1e4);
-    root.append(svg("line", { class: `link l${level}`, x1: W / 2, y1: gwY + 20, x2: cx, y2: cy - 18,
-                              "stroke-width": width.toFixed(1) }));
-    const g = svg("g", { class: `node${s.up === false ? " down" : ""}` });
-    g.append(svg("rect", { x: cx - cellW / 2 + 6, y: cy - 18, width: cellW - 12, height: 70, rx: 6 }));
-    const name = svg("text", { x: cx, y: cy, "text-anchor": "middle" });
-    name.textContent = `${s.name}${s.vlan ? ` (VLAN ${s.vlan})` : ""}${s.up === false ? " DOWN" : ""}`;
-    const rin = svg("text", { class: "rate in", x: cx, y: cy + 20, "text-anchor": "middle" });
-    rin.textContent = `in ${bits(s.rx_bps)}`;
-    const rout = svg("text", { class: "rate out", x: cx, y: cy + 38, "text-anchor": "middle" });
-    rout.textContent = `out ${bits(s.tx_bps)}`;
-    g.append(name, rin, rout);
-    root.append(g);
+    setAttr(m.line, "class", `link l${level}`);
+    setAttr(m.line, "stroke-width", (1.5 + 1.5 * Math.log10(1 + load / 1e4)).toFixed(1));
+    setText(m.rin, `in ${bits(s.rx_bps)}`);
+    setText(m.rout, `out ${bits(s.tx_bps)}`);
   });
-  root.append(gw);
-  box.replaceChildren(root);
-  box.setAttribute("aria-label", "Segment map: " + segs.map((s) => `${s.name} in ${bits(s.rx_bps)}, out ${bits(s.tx_bps)}`).join("; "));
+  setAttr(box, "aria-label", "Segment map: " + segs.map((s) => `${s.name} in ${bits(s.rx_bps)}, out ${bits(s.tx_bps)}`).join("; "));
   fillTable($("seg-table"), segs, (s) => [
     [s.name], [s.iface || "–"], [bits(s.rx_bps), true], [bits(s.tx_bps), true],
     [perSec(s.rx_pps), true], [perSec(s.tx_pps), true],
@@ -215,8 +246,12 @@ function renderMap(snap) {
   ]);
 }
 
+let tilesKey = null;
 function renderTiles(snap) {
   const list = snap.health || [];
+  const key = JSON.stringify(list);
+  if (key === tilesKey) return;
+  tilesKey = key;
   $("tiles-empty").hidden = list.length > 0;
   const frag = document.createDocumentFragment();
   for (const h of list) {
@@ -235,7 +270,8 @@ function renderTiles(snap) {
   $("tiles").replaceChildren(frag);
 }
 
-function renderCharts(snap) {
+// Each snapshot's points into the charts' data (drawn by render, once per frame).
+function feedCharts(snap) {
   const t = snap.t;
   for (const s of snap.segments || []) {
     const c = chartFor(`seg:${s.name}`, $("seg-charts"), s.name, [
@@ -253,8 +289,6 @@ function renderCharts(snap) {
     chartFor("pairs:drop", $("pair-charts"), "Dropped", pairSeries("drop_pps"), (v) => perSec(v))
       .push(t, pairs.map((p) => p.drop_pps));
   }
-  fillTable($("pair-table"), pairs, (p) => [[p.from], [p.to], [bits(p.allow_bps), true],
-    [perSec(p.allow_pps), true], [perSec(p.drop_pps), true, p.drop_pps > 0 ? "ev-bad" : ""]]);
   const r = snap.resources || {};
   if (r.cpu) {
     chartFor("res:cpu", $("res-charts"), "CPU", [
@@ -268,21 +302,28 @@ function renderCharts(snap) {
   }
 }
 
+function renderCharts(snap) {
+  for (const c of charts.values()) c.draw();
+  fillTable($("pair-table"), snap.pairs || [], (p) => [[p.from], [p.to], [bits(p.allow_bps), true],
+    [perSec(p.allow_pps), true], [perSec(p.drop_pps), true, p.drop_pps > 0 ? "ev-bad" : ""]]);
+}
+
 function renderTalkers(snap) {
   const top = snap.top || {};
   fillTable($("flow-table"), top.flows || [], (f) => [[f.proto],
     [f.sport ? `${f.src}:${f.sport}` : f.src], [f.dport ? `${f.dst}:${f.dport}` : f.dst], [bits(f.bps), true]]);
   fillTable($("src-table"), top.sources || [], (s) => [[s.src], [count(s.flows), true], [bits(s.bps), true]]);
   const note = $("talkers-note");
-  note.hidden = !top.error && top.entries !== undefined;
-  if (top.error) note.textContent = `Top talkers unavailable: ${top.error}`;
-  $("talkers-sub").textContent = `last ${top.window_s || 10} s, conntrack accounting` +
-    (top.entries !== undefined ? `, ${count(top.entries)} connections` : "");
+  const hidden = !top.error && top.entries !== undefined;
+  if (note.hidden !== hidden) note.hidden = hidden;
+  if (top.error) setText(note, `Top talkers unavailable: ${top.error}`);
+  setText($("talkers-sub"), `last ${top.window_s || 10} s, conntrack accounting` +
+    (top.entries !== undefined ? `, ${count(top.entries)} connections` : ""));
 }
 
 function renderTunnels(snap) {
   const list = snap.tunnels || [];
-  $("tun-empty").hidden = list.length > 0;
+  if ($("tun-empty").hidden !== list.length > 0) $("tun-empty").hidden = list.length > 0;
   fillTable($("tun-table"), list, (u) => {
     const since = u.since ? new Date(u.since).getTime() / 1000 : null;
     return [[u.user], [u.group || "–"], [u.virtual_ip || "–"],
@@ -294,39 +335,52 @@ function renderTunnels(snap) {
 function renderResources(snap) {
   const r = snap.resources || {};
   if (r.cpu) {
-    $("cpu-text").textContent = `${r.cpu.busy.toFixed(1)} % busy (softirq ${r.cpu.softirq.toFixed(1)} %, system ` +
-      `${r.cpu.system.toFixed(1)} %) of ${r.cpus || "?"} CPUs`;
+    setText($("cpu-text"), `${r.cpu.busy.toFixed(1)} % busy (softirq ${r.cpu.softirq.toFixed(1)} %, system ` +
+      `${r.cpu.system.toFixed(1)} %) of ${r.cpus || "?"} CPUs`);
     const busyRest = Math.max(0, r.cpu.busy - r.cpu.softirq - r.cpu.system);
     setBar($("cpu-bar"), [[busyRest / 100, ""], [r.cpu.system / 100, "sys"], [r.cpu.softirq / 100, "softirq"]]);
   }
   if (r.mem && r.mem.total) {
     const used = r.mem.total - r.mem.available;
-    $("mem-text").textContent = `${bytes(used)} used of ${bytes(r.mem.total)}; bulwarkd ${bytes(r.daemon_rss)}`;
+    setText($("mem-text"), `${bytes(used)} used of ${bytes(r.mem.total)}; bulwarkd ${bytes(r.daemon_rss)}`);
     setBar($("mem-bar"), [[used / r.mem.total, used / r.mem.total > 0.9 ? "crit" : ""]]);
   }
   const ct = r.conntrack || {};
   if (ct.entries >= 0 && ct.max > 0) {
     const f = ct.entries / ct.max;
-    $("ct-text").textContent = `${count(ct.entries)} of ${count(ct.max)} (${(100 * f).toFixed(1)} %)`;
+    setText($("ct-text"), `${count(ct.entries)} of ${count(ct.max)} (${(100 * f).toFixed(1)} %)`);
     setBar($("ct-bar"), [[f, f > 0.8 ? "crit" : f > 0.6 ? "warn" : ""]]);
   } else {
-    $("ct-text").textContent = "not readable (conntrack not loaded?)";
+    setText($("ct-text"), "not readable (conntrack not loaded?)");
   }
-  $("ha-text").textContent = r.ha ? `${r.ha.role}${r.ha.peer ? `, peer ${r.ha.peer}` : ""}` : "not configured";
+  setText($("ha-text"), r.ha ? `${r.ha.role}${r.ha.peer ? `, peer ${r.ha.peer}` : ""}` : "not configured");
 }
 
+let eventsKey = null;
 function renderEvents(snap) {
-  const list = (snap.events || []).slice().reverse();
+  const events = snap.events || [];
+  // The same changes as last time (they are few and rare): nothing to write. The times are
+  // shown relative to today, so a new day redraws them too.
+  const key = `${new Date().toDateString()} ${events.length} ${JSON.stringify(events[events.length - 1] || null)}`;
+  if (key === eventsKey) return;
+  eventsKey = key;
+  const list = events.slice().reverse();
   fillTable($("event-table"), list, (e) => [[when(e.time)], [e.event, false, e.ok === false || /fail|rolled|rollback|drift/.test(e.event) ? "ev-bad" : "ev-ok"],
     [e.revision ? String(e.revision) : "–", true], [e.who || "–"], [e.summary || ""]]);
 }
 
-function render(snap) {
+// Every snapshot's points go into the charts' data at once; the DOM is written once per
+// frame, for the newest snapshot only (two snapshots within a frame cost one render).
+let pending = null;
+let lastSnap = null;
+// `inFrame`: called from a requestAnimationFrame callback, so this frame shows it.
+function render(snap, inFrame = false) {
   const start = performance.now();
-  $("gw-name").textContent = snap.gateway || "gateway";
-  document.title = `Bulwark ${snap.gateway || "gateway"}`;
-  $("clock").textContent = clock(snap.t);
-  if (snap.you) $("who").textContent = `${snap.you.cn} (${snap.you.group}, ${snap.you.role})`;
+  lastSnap = snap;
+  setText($("gw-name"), snap.gateway || "gateway");
+  if (document.title !== `Bulwark ${snap.gateway || "gateway"}`) document.title = `Bulwark ${snap.gateway || "gateway"}`;
+  setText($("clock"), clock(snap.t));
+  if (snap.you) setText($("who"), `${snap.you.cn} (${snap.you.group}, ${snap.you.role})`);
   renderMap(snap);
   renderTiles(snap);
   renderCharts(snap);
@@ -339,22 +393,43 @@ function render(snap) {
   stats.renderMs.push(spent);
   if (stats.renderMs.length > 600) stats.renderMs.shift();
   // Update-to-screen: from the daemon's publish time to the frame that shows it.
-  requestAnimationFrame(() => {
+  const shown = () => {
     if (!snap.ms) return;
     stats.lastLatencyMs = Date.now() - snap.ms;
     stats.latencyMs.push(stats.lastLatencyMs);
     if (stats.latencyMs.length > 600) stats.latencyMs.shift();
-  });
+  };
+  if (inFrame) shown(); else requestAnimationFrame(shown);
   if (stats.firstSnapshotAt === null) stats.firstSnapshotAt = performance.now();
 }
+function onSnapshot(snap) {
+  feedCharts(snap);
+  const first = pending === null;
+  pending = snap;
+  if (!first) return;
+  // A hidden tab gets no frames: render at once (cheap there, its charts only keep data).
+  if (document.hidden) {
+    pending = null;
+    render(snap);
+    return;
+  }
+  requestAnimationFrame(() => {
+    const s = pending;
+    pending = null;
+    render(s, true);
+  });
+}
+document.addEventListener("visibilitychange", () => {
+  for (const c of charts.values()) c.draw();
+});
 
 // ---- wiring ----------------------------------------------------------------------------
 let lastT = 0;
 let staleTimer = null;
 function setLive(live, text) {
   const d = $("live");
-  d.className = `dot ${live ? "live" : "stale"}`;
-  d.textContent = text;
+  setClass(d, `dot ${live ? "live" : "stale"}`);
+  setText(d, text);
 }
 
 async function loadHistory() {
@@ -376,7 +451,9 @@ function connect() {
     // A gap (reconnect, suspended tab): the history fills it in.
     const gap = lastT && snap.t - lastT > 5;
     lastT = snap.t;
-    render(snap);
+    stats.messageBytes.push(m.data.length);
+    if (stats.messageBytes.length > 600) stats.messageBytes.shift();
+    onSnapshot(snap);
     setLive(true, "live");
     clearTimeout(staleTimer);
     staleTimer = setTimeout(() => setLive(false, "no update for 5 s"), 5000);
@@ -386,11 +463,19 @@ function connect() {
 }
 
 async function start() {
+  new ResizeObserver((entries) => {
+    const narrow = entries[entries.length - 1].contentRect.width < 600;
+    if (narrow !== mapNarrow) {
+      mapNarrow = narrow;
+      if (lastSnap) renderMap(lastSnap);
+    }
+  }).observe($("segmap"));
   const snap = fetch("api/snapshot", { cache: "no-store" }).then((r) => (r.ok ? r.json() : null)).catch(() => null);
   await loadHistory();
   const first = await snap;
   if (first) {
     lastT = first.t;
+    feedCharts(first);
     render(first);
   }
   connect();

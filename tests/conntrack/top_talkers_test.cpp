@@ -86,6 +86,39 @@ TEST(TopTalkers, AReusedIdWithAnotherTupleIsAnotherFlow) {
   EXPECT_DOUBLE_EQ(r.flows[0].bytesPerSecond, 2000);
 }
 
+TEST(TopTalkers, EveryFlowOfALargeDumpFindsItsOldCounter) {
+  // 20,000 flows (the table grows past its first sizes and probes past collisions), 80 sources;
+  // a third of the flows start in the second dump and one in ten moved nothing (so do all the
+  // flows of the 8 sources i % 80 = 0, 10, ... 70).
+  TopTalkers t(seconds(10));
+  auto t0 = Clock::time_point{} + seconds(1000);
+  std::vector<Flow> a, b;
+  double expected = 0;
+  for (std::uint32_t i = 0; i < 20000; ++i) {
+    std::string src = "198.18.2." + std::to_string(i % 80);
+    const auto port = static_cast<std::uint16_t>(1024 + i / 80);
+    const std::uint64_t moved = i % 10 == 0 ? 0 : 10ULL * (i % 1000 + 1);
+    if (i % 3 != 0) a.push_back(flow(i + 1, src.c_str(), port, 5000));
+    b.push_back(flow(i + 1, src.c_str(), port, (i % 3 != 0 ? 5000 : 0) + moved));
+    expected += static_cast<double>(moved) / 2;
+  }
+  t.add(t0, a);
+  auto back = t.add(t0 + seconds(2), b);
+  EXPECT_TRUE(back.empty());  // the first dump's vector, handed back for reuse
+  auto r = t.top(100);
+  ASSERT_EQ(r.sources.size(), 72u);
+  double total = 0;
+  std::size_t flows = 0;
+  for (const auto& s : r.sources) {
+    total += s.bytesPerSecond;
+    flows += s.flows;
+  }
+  EXPECT_DOUBLE_EQ(total, expected);
+  EXPECT_EQ(flows, 18000u);
+  ASSERT_EQ(r.flows.size(), 100u);
+  EXPECT_DOUBLE_EQ(r.flows[0].bytesPerSecond, 5000);  // moved 10,000 bytes in 2 s
+}
+
 TEST(Flow, Texts) {
   Flow f = flow(1, "10.20.0.11", 1, 0);
   EXPECT_EQ(f.srcText(), "10.20.0.11");

@@ -4,7 +4,7 @@
 #   tests/fuzz/run-fuzzer.sh TARGET SECONDS [FUZZER]
 #   tests/fuzz/run-fuzzer.sh TARGET --runs N [FUZZER]      (bench/fuzz-long.sh: 10 M runs)
 #
-# TARGET: policy_loader, policy_formatter, vici_decoder, dispatch or proc_stats; FUZZER defaults
+# TARGET: policy_loader, policy_formatter, vici_decoder, dispatch, proc_stats or ct_flow; FUZZER defaults
 # to build/fuzz/tests/fuzz/fuzz_TARGET (cmake --preset fuzz && cmake --build --preset fuzz).
 # The corpus is a fresh temporary directory seeded with tests/fuzz/corpus/TARGET/ (checked in:
 # seeds and every input that once failed; the two policy targets share corpus/policy/) and, for
@@ -51,6 +51,7 @@ case "$target" in
   vici_decoder) max_len=70000 ;;  # a VICI message's own bound is 65,535 + header
   dispatch) max_len=200000 ;;     # above the control protocol's line bound
   proc_stats) max_len=16384 ;;
+  ct_flow) max_len=4096 ;;        # a ctnetlink entry is ~200-400 bytes
   *)
     echo "$0: unknown target '$target'" >&2
     usage

@@ -1,7 +1,9 @@
 #pragma once
-// The conntrack table of the caller's network namespace over ctnetlink
-// (libnetfilter_conntrack, NFCT_Q_DUMP of both families). One reader keeps its netlink
-// handle; use it from one thread at a time (the daemon's top-talkers worker).
+// The conntrack table of the caller's network namespace over ctnetlink (one libmnl socket;
+// a dump of both families). dump() reads only the attributes a Flow needs, with libmnl
+// attribute callbacks and no allocation per entry; dumpEntries() and destroy() go through
+// libnetfilter_conntrack's nfct_nlmsg_parse / nfct_nlmsg_build. One reader keeps its socket;
+// use it from one thread at a time (the daemon's top-talkers worker).
 #include <memory>
 #include <vector>
 
