@@ -427,10 +427,49 @@ def t_stalled_handshakes_bounded(lab):
     check(r.returncode == 0, f"alice after the stalled handshakes: {r.stderr}")
 
 
+def t_crl_running_out_is_audited(lab):
+    """A CRL within a day of its nextUpdate: the log warns and the audit trail says crl-expiring,
+    once. The short CRL is signed by the lab's CA with openssl's own `ca -gencrl` (bulwarkctl's
+    CRLs last 7 days); the lab's CRL is put back afterwards."""
+    work = lab.tmp / "short-crl"
+    work.mkdir(exist_ok=True)
+    (work / "index.txt").write_text("")
+    (work / "crlnumber").write_text("1000\n")
+    (work / "ca.cnf").write_text(f"[ca]\ndefault_ca = d\n[d]\ndatabase = {work}/index.txt\n"
+                                 f"crlnumber = {work}/crlnumber\ndefault_md = sha256\n")
+    crl = lab.pki / "crl.pem"
+    saved = crl.read_bytes()
+    run(["openssl", "ca", "-batch", "-gencrl", "-config", work / "ca.cnf", "-cert", lab.pki / "ca.crt",
+         "-keyfile", lab.pki / "private" / "ca.key", "-crlhours", "2", "-out", work / "crl.pem"])
+    try:
+        crl.write_bytes((work / "crl.pem").read_bytes())
+        before = len([e for e in lab.audit() if e.get("event") == "crl-expiring"])
+        lab.stop_daemon()
+        lab.start_daemon()  # the listener looks at the CRL when it starts, then every minute
+        check(wait_log(lab, "tls: the CRL expires at", 5.0), "no log warning about the CRL's end")
+        deadline = time.time() + 5
+        got = []
+        while time.time() < deadline and not got:
+            got = [e for e in lab.audit() if e.get("event") == "crl-expiring"][before:]
+            time.sleep(0.05)
+        check(len(got) == 1, f"audit crl-expiring entries: {got}")
+        e = got[0]
+        left = e["detail"]["next_update"] - time.time()
+        check(6600 < left <= 7200, f"next_update {left:.0f} s from now, want ~2 h: {e}")
+        check(not e["ok"] and "renew it (bulwarkctl pki crl" in e["summary"], f"audit entry: {e}")
+        r = lab.remote("alice", "status")
+        check(r.returncode == 0, f"a client is still served before the end: {r.stderr}")
+    finally:
+        crl.write_bytes(saved)
+        lab.stop_daemon()
+        lab.start_daemon()
+
+
 TESTS = [t_listens_only_on_the_policy_address, t_change_group_can_apply, t_view_group_cannot_apply_but_reads,
          t_tunnels_over_tls, t_unmapped_group_refused, t_revoked_after_start_refused, t_revocation_closes_open_connections,
          t_foreign_ca_refused, t_tls12_refused_tls13_works,
-         t_no_client_certificate_refused, t_other_segment_cannot_reach, t_stalled_handshakes_bounded]
+         t_no_client_certificate_refused, t_other_segment_cannot_reach, t_stalled_handshakes_bounded,
+         t_crl_running_out_is_audited]
 
 
 BENCH = r"""
