@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """One policy, both nodes: `bulwarkctl apply` on one node of the HA pair applies to both (lab/lab
-up --ha, two real bulwarkd with keepalived and conntrackd; policies/examples/campus-ha with
-gateway.control and each node's `control` address; the lab's CA issues the node certificates).
+up --ha, two real bulwarkd with keepalived and conntrackd; policies/examples/campus-ha as shipped,
+with gateway.control and each node's `control` address; the lab's CA issues the node certificates).
 
     pair_apply_test.py BULWARKCTL TOOLS_DIR [--keep]
 
@@ -62,21 +62,19 @@ def lab(*args, timeout=120, check_rc=True):
     return cp
 
 
+CAMPUS_HA = REPO / "policies/examples/campus-ha"
+
+
 def write_policy(d: Path, extra_port: int | None = None, broken: bool = False) -> Path:
-    """campus-ha with the pair's control API; `extra_port` adds tcp/PORT to the agents service."""
-    src = REPO / "policies/examples/campus-ha"
-    campus = (src / "campus.yaml").read_text().replace(
-        "  trunk: eth1\n", "  trunk: eth1\n  control: { listen: 10.99.0.1, change: [netops], view: [dba] }\n", 1)
+    """A variant of campus-ha: `extra_port` adds tcp/PORT to the agents service."""
+    campus = (CAMPUS_HA / "campus.yaml").read_text()
     if extra_port:
         campus = campus.replace("tcp/9100, tcp/9104", f"tcp/9100, tcp/9104, tcp/{extra_port}", 1)
     if broken:
         campus = campus.replace("to: [mysql1, mysql2]", "to: [mysql1, mysql9]", 1)
-    ha = (src / "ha.yaml").read_text()
-    for n, sync in (("edge1-a", "10.255.0.1/30"), ("edge1-b", "10.255.0.2/30")):
-        ha = ha.replace(f"      sync: {sync}\n", f"      sync: {sync}\n      control: {CONTROL[n]}\n", 1)
     d.mkdir(parents=True, exist_ok=True)
     (d / "campus.yaml").write_text(campus)
-    (d / "ha.yaml").write_text(ha)
+    (d / "ha.yaml").write_text((CAMPUS_HA / "ha.yaml").read_text())
     return d
 
 
@@ -168,8 +166,8 @@ def main():
 
 def run(a, prefix, tmp):
     t0 = time.monotonic()
-    v1 = write_policy(tmp / "v1")
-    lab("up", "--ha", "--policy", v1, "--prefix", prefix, "--ctl", a.ctl, "--tools", a.tools)
+    # campus-ha as shipped: its gateway.control and the nodes' control addresses make the pair.
+    lab("up", "--ha", "--policy", CAMPUS_HA, "--prefix", prefix, "--ctl", a.ctl, "--tools", a.tools)
     p = Pair(prefix, a.ctl)
     A, B = NODES
     print(f"lab up in {time.monotonic() - t0:.1f}s", flush=True)
