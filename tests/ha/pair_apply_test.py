@@ -15,11 +15,16 @@ node's kernel: `nft -j list table inet bulwark` in its namespace, never bulwarkd
      --resync-peer both reach the same revision, and the alert ends;
   4. commit-confirm covers both: --confirm without a confirm -> both roll back; with
      `bulwarkctl confirm` on the other node -> both keep it; `rollback N` on B rolls both back;
-  5. the peer's control port silently dropped (SYN lost): the apply fails within the bounds
-     with a clear error and nothing changes; certificates: one from another CA with the
-     peer's name is refused at the handshake, an admin certificate may not call peer-*, a
+     `rollback N` while a pair apply awaits confirmation abandons it on both, then applies N
+     on both under one new revision;
+  5. reload: a changed policy dir on A reloaded = a pair apply of it (both kernels, one
+     revision, audited as a reload, in sync); the same dir on B reloaded by SIGHUP changes
+     nothing on either node;
+  6. the peer's control port silently dropped (SYN lost): the apply and a reload fail within
+     the bounds with a clear error and nothing changes; certificates: one from another CA with
+     the peer's name is refused at the handshake, an admin certificate may not call peer-*, a
      peer certificate with the wrong node name gets no role, another pair protocol is refused;
-  6. the peer's bulwarkd stopped: clear error, nothing changes; --local-only still applies.
+  7. the peer's bulwarkd stopped: clear error, nothing changes; --local-only still applies.
 Exit 0 pass, 1 a check failed, 2 the lab broke, 77 skipped (not root, no keepalived/conntrackd).
 """
 import argparse
@@ -111,6 +116,19 @@ class Pair:
                 if len(parts) == 2 and parts[0] in ("tcp", 6):
                     out.add(parts[1])
         return out
+
+    def links(self, node):
+        """The node's links and addresses as the kernel has them (ip -j -br addr)."""
+        cp = sh("ip", "-n", self.ns[node], "-j", "-br", "addr")
+        return json.loads(cp.stdout) if cp.returncode == 0 else None
+
+    def history(self, node):
+        cp = self.ctl_(node, "--json", "history", "--limit", "50", timeout=15)
+        body = json.loads(cp.stdout) if cp.returncode == 0 else {}
+        return {r["revision"] if "revision" in r else r.get("number"): r for r in body.get("revisions", [])}
+
+    def policy_dir(self, node):
+        return self.root / node / "policy"
 
     def audit(self, node):
         f = self.root / node / "state" / "audit.log"
@@ -270,7 +288,63 @@ def run(a, prefix, tmp):
           (cp.stdout + cp.stderr)[-300:])
     rev3 = sa["revision"]
 
-    # --- 5. bounds and certificates ---------------------------------------------------------
+    # --- 4c. rollback N while a pair apply awaits confirmation: out on both ------------------
+    cp = p.ctl_(A, "apply", "--confirm", "60", v3)
+    pend = p.status(A)["pending"]
+    check("apply --confirm 60 on A: both nodes hold it, pending", cp.returncode == 0 and pend is not None
+          and p.status(B)["pending"] is not None and 9108 in p.ports(B), (cp.stdout + cp.stderr)[-400:])
+    pend_rev = pend["revision"] if isinstance(pend, dict) else pend
+    cp = p.ctl_(B, "rollback", str(rev2))
+    sa, sb = p.status(A), p.status(B)
+    check("rollback N on B during the pending pair apply: the pending revision abandoned on both, N applied on both",
+          cp.returncode == 0 and sa["pending"] is None and sb["pending"] is None and 9108 not in p.ports(A)
+          and 9108 not in p.ports(B) and 9107 in p.ports(A) and 9107 in p.ports(B)
+          and sa["policy_hash"] == sb["policy_hash"] == hash2, (cp.stdout + cp.stderr)[-600:])
+    check("... under one new revision on both", sa["revision"] == sb["revision"] == pend_rev + 1,
+          f"pending {pend_rev}, now {sa.get('revision')} / {sb.get('revision')}")
+    ha_, hb_ = p.history(A), p.history(B)
+    check("... the abandoned revision is rolled-back in both histories",
+          ha_.get(pend_rev, {}).get("status") == "rolled-back" and hb_.get(pend_rev, {}).get("status") == "rolled-back",
+          f"{ha_.get(pend_rev)} {hb_.get(pend_rev)}")
+    rev3, hash3 = sa["revision"], sa["policy_hash"]
+
+    # --- 5. reload: a changed policy dir goes to both nodes ---------------------------------
+    v5 = write_policy(tmp / "v5", extra_port=9110)
+    for f in ("campus.yaml", "ha.yaml"):
+        (p.policy_dir(A) / f).write_text((v5 / f).read_text())
+    cp = p.ctl_(A, "reload")
+    sa, sb = p.status(A), p.status(B)
+    check("reload on A of a changed policy dir: a pair apply of it (both kernels, one revision and hash)",
+          cp.returncode == 0 and "on its peer edge1-b" in cp.stdout and 9110 in p.ports(A) and 9110 in p.ports(B)
+          and sa["revision"] == sb["revision"] == rev3 + 1 and sa["policy_hash"] == sb["policy_hash"] != hash3
+          and sa["pending"] is None and sb["pending"] is None, (cp.stdout + cp.stderr)[-600:])
+    rev5 = sa["revision"]
+    ev = [e for e in p.audit(A) if e["event"] == "reload" and e.get("revision") == rev5]
+    check("... audited as a reload on A (with the pair), as the peer's apply on B",
+          bool(ev) and any(e["event"] == "apply" and e.get("revision") == rev5 and "HA peer" in e.get("who", "")
+                           for e in p.audit(B)), json.dumps(p.audit(A)[-3:])[:600])
+    ok = p.wait("in sync", lambda: p.status(A).get("peer", {}).get("in_sync") and p.status(B).get("peer", {})
+                .get("in_sync"), 12)
+    m = p.metrics(B)
+    check("... and the pair stays in sync (status, bulwark_ha_peer_in_sync 1)",
+          bool(ok) and 'bulwark_ha_peer_in_sync{peer="edge1-a"} 1' in m,
+          "\n".join(x for x in m.splitlines() if "peer_in_sync" in x))
+    for f in ("campus.yaml", "ha.yaml"):
+        (p.policy_dir(B) / f).write_text((v5 / f).read_text())
+    log_b = p.root / B / "bulwarkd.log"
+    reloads = log_b.read_text(errors="replace").count("bulwarkd: reload: ")
+    before = (p.nft(A), p.nft(B), max(p.history(A)), max(p.history(B)))
+    os.kill(p.bulwarkd_pid(B), signal.SIGHUP)
+    seen = p.wait("reloaded", lambda: log_b.read_text(errors="replace").count("bulwarkd: reload: ") > reloads, 10)
+    sa, sb = p.status(A), p.status(B)
+    after = (p.nft(A), p.nft(B), max(p.history(A)), max(p.history(B)))
+    check("SIGHUP on B with the same dir (the running revision): nothing changes on either node",
+          bool(seen) and after == before and sa["revision"] == sb["revision"] == rev5,
+          f"reloaded {bool(seen)}, revisions {sa.get('revision')} {sb.get('revision')}, latest {before[2:]} -> "
+          f"{after[2:]}, nft equal {after[:2] == before[:2]}")
+
+    # --- 6. bounds and certificates ---------------------------------------------------------
+    rev3 = rev5
     v4 = write_policy(tmp / "v4", extra_port=9109)
     block = ("table inet pat_block {\n  chain guard {\n    type filter hook input priority -10; policy accept;\n"
              "    tcp dport 9443 drop\n  }\n}\n")
@@ -288,11 +362,22 @@ def run(a, prefix, tmp):
           cp.returncode != 0 and "unreachable" in msg and "edge1-b" in msg and "--local-only" in msg and took < 10,
           f"{took:.1f}s {msg[-500:]}")
     check("... and nothing changed", (p.nft(A), p.nft(B)) == before and p.status(A)["revision"] == rev3)
+    for f in ("campus.yaml", "ha.yaml"):
+        (p.policy_dir(A) / f).write_text((v4 / f).read_text())
+    t = time.monotonic()
+    cp = p.ctl_(A, "reload")
+    took = time.monotonic() - t
+    msg = cp.stdout + cp.stderr
+    check("a reload of a changed dir with the peer unreachable: refused within the bound, with the way out",
+          cp.returncode != 0 and "unreachable" in msg and "reload --local-only" in msg
+          and "nothing was changed on either node" in msg and took < 10, f"{took:.1f}s {msg[-500:]}")
+    check("... nothing changed, audited (reload-rejected)", (p.nft(A), p.nft(B)) == before
+          and p.status(A)["revision"] == rev3 and any(e["event"] == "reload-rejected" for e in p.audit(A)))
     sh("ip", "netns", "exec", p.ns[B], "nft", "delete", "table", "inet", "pat_block")
 
     certs(p, tmp)
 
-    # --- 6. the peer's bulwarkd stopped -----------------------------------------------------
+    # --- 7. the peer's bulwarkd stopped -----------------------------------------------------
     pid = p.bulwarkd_pid(B)
     if pid:
         os.kill(pid, signal.SIGTERM)
