@@ -33,7 +33,9 @@ Outcome peerRefusal(const PeerConfig& cfg, const nlohmann::json& peerReply, cons
       if (d.is_string()) diags.push_back(d.get<std::string>());
     }
   }
-  return Outcome::failure(c, "peer " + cfg.describe() + " " + what + ": " + err.value("message", "?"), std::move(diags));
+  // A kernel failure is not a refusal: the peer tried, and its engine put it back.
+  const std::string verb = c == ErrorCode::Kernel ? "failed to apply it" : what;
+  return Outcome::failure(c, "peer " + cfg.describe() + " " + verb + ": " + err.value("message", "?"), std::move(diags));
 }
 
 // The message of an error reply the peer sent.

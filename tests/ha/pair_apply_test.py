@@ -20,11 +20,15 @@ node's kernel: `nft -j list table inet bulwark` in its namespace, never bulwarkd
   5. reload: a changed policy dir on A reloaded = a pair apply of it (both kernels, one
      revision, audited as a reload, in sync); the same dir on B reloaded by SIGHUP changes
      nothing on either node;
-  6. the peer's control port silently dropped (SYN lost): the apply and a reload fail within
+  6. the peer's kernel refuses its half (peer-status passes; B's input hook is full, so the
+     firewall's replacement batch fails in B's kernel): the error names the peer and the
+     kernel's reason, both kernels (nft -j), links and revisions are as before, and both
+     nodes' audits record it;
+  7. the peer's control port silently dropped (SYN lost): the apply and a reload fail within
      the bounds with a clear error and nothing changes; certificates: one from another CA with
      the peer's name is refused at the handshake, an admin certificate may not call peer-*, a
      peer certificate with the wrong node name gets no role, another pair protocol is refused;
-  7. the peer's bulwarkd stopped: clear error, nothing changes; --local-only still applies.
+  8. the peer's bulwarkd stopped: clear error, nothing changes; --local-only still applies.
 Exit 0 pass, 1 a check failed, 2 the lab broke, 77 skipped (not root, no keepalived/conntrackd).
 """
 import argparse
@@ -70,13 +74,17 @@ def lab(*args, timeout=120, check_rc=True):
 CAMPUS_HA = REPO / "policies/examples/campus-ha"
 
 
-def write_policy(d: Path, extra_port: int | None = None, broken: bool = False) -> Path:
-    """A variant of campus-ha: `extra_port` adds tcp/PORT to the agents service."""
+def write_policy(d: Path, extra_port: int | None = None, broken: bool = False, extra_rule: bool = False) -> Path:
+    """A variant of campus-ha: `extra_port` adds tcp/PORT to the agents service (set elements:
+    an incremental update), `extra_rule` adds a rule (a new rule: a replacement of the table)."""
     campus = (CAMPUS_HA / "campus.yaml").read_text()
     if extra_port:
         campus = campus.replace("tcp/9100, tcp/9104", f"tcp/9100, tcp/9104, tcp/{extra_port}", 1)
     if broken:
         campus = campus.replace("to: [mysql1, mysql2]", "to: [mysql1, mysql9]", 1)
+    if extra_rule:
+        campus = campus.replace("\nrules:\n", "\nrules:\n  - name: pat-extra\n    from: bastion\n    to: wowza\n"
+                                "    services: [rtmp]\n    action: allow\n", 1)
     d.mkdir(parents=True, exist_ok=True)
     (d / "campus.yaml").write_text(campus)
     (d / "ha.yaml").write_text((CAMPUS_HA / "ha.yaml").read_text())
@@ -318,7 +326,7 @@ def run(a, prefix, tmp):
           cp.returncode == 0 and "on its peer edge1-b" in cp.stdout and 9110 in p.ports(A) and 9110 in p.ports(B)
           and sa["revision"] == sb["revision"] == rev3 + 1 and sa["policy_hash"] == sb["policy_hash"] != hash3
           and sa["pending"] is None and sb["pending"] is None, (cp.stdout + cp.stderr)[-600:])
-    rev5 = sa["revision"]
+    rev5, hash5 = sa["revision"], sa["policy_hash"]
     ev = [e for e in p.audit(A) if e["event"] == "reload" and e.get("revision") == rev5]
     check("... audited as a reload on A (with the pair), as the peer's apply on B",
           bool(ev) and any(e["event"] == "apply" and e.get("revision") == rev5 and "HA peer" in e.get("who", "")
@@ -343,7 +351,10 @@ def run(a, prefix, tmp):
           f"reloaded {bool(seen)}, revisions {sa.get('revision')} {sb.get('revision')}, latest {before[2:]} -> "
           f"{after[2:]}, nft equal {after[:2] == before[:2]}")
 
-    # --- 6. bounds and certificates ---------------------------------------------------------
+    # --- 6. the peer's kernel fails its half -------------------------------------------------
+    peer_kernel_failure(p, tmp, rev5, hash5)
+
+    # --- 7. bounds and certificates ---------------------------------------------------------
     rev3 = rev5
     v4 = write_policy(tmp / "v4", extra_port=9109)
     block = ("table inet pat_block {\n  chain guard {\n    type filter hook input priority -10; policy accept;\n"
@@ -377,7 +388,7 @@ def run(a, prefix, tmp):
 
     certs(p, tmp)
 
-    # --- 7. the peer's bulwarkd stopped -----------------------------------------------------
+    # --- 8. the peer's bulwarkd stopped -----------------------------------------------------
     pid = p.bulwarkd_pid(B)
     if pid:
         os.kill(pid, signal.SIGTERM)
@@ -393,6 +404,72 @@ def run(a, prefix, tmp):
 
     print(f"{'PASS' if not FAILED else 'FAIL'} in {time.monotonic() - t0:.1f}s" + (f": {FAILED}" if FAILED else ""))
     return 0 if not FAILED else 1
+
+
+def fill_input_hook(p: Pair, node: str) -> int:
+    """Fill the node's input hook up to the kernel's limit (net/netfilter/core.c: at most 1024
+    hook entries per hook) with empty base chains of a table of the test's own: a replacement of
+    table inet bulwark, which registers its new base chains before the old ones go (one batch),
+    then fails in the kernel (E2BIG) while everything that is there keeps working. The most
+    that fit, found by bisection (each try is one atomic batch)."""
+    def fits(n):
+        body = "".join(f"  chain c{i} {{ type filter hook input priority {i % 200}; policy accept; }}\n"
+                       for i in range(n))
+        cp = sh("ip", "netns", "exec", p.ns[node], "nft", "-f", "-", input=f"table inet pat_fill {{\n{body}}}\n")
+        if cp.returncode == 0:
+            sh("ip", "netns", "exec", p.ns[node], "nft", "delete", "table", "inet", "pat_fill")
+        return cp.returncode == 0
+    # At most 1024 in all; the hook's other entries (conntrack, NAT, bulwark's own) are a few:
+    # search the top 64 first, all of it only if even that is too many.
+    lo, hi = (960, 1024) if fits(960) else (0, 959)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    fits_ok = fits(lo)  # (and leave it there)
+    body = "".join(f"  chain c{i} {{ type filter hook input priority {i % 200}; policy accept; }}\n" for i in range(lo))
+    cp = sh("ip", "netns", "exec", p.ns[node], "nft", "-f", "-", input=f"table inet pat_fill {{\n{body}}}\n")
+    if not fits_ok or cp.returncode != 0 or lo < 10:
+        print(f"could not fill the input hook ({lo}): {cp.stderr}")
+        raise SystemExit(2)
+    return lo
+
+
+def peer_kernel_failure(p: Pair, tmp: Path, rev: int, policy_hash: str):
+    A, B = NODES
+    t = time.monotonic()
+    filled = fill_input_hook(p, B)
+    print(f"     B's input hook filled with {filled} base chains of table inet pat_fill "
+          f"({time.monotonic() - t:.1f}s)", flush=True)
+    try:
+        vk = write_policy(tmp / "vk", extra_port=9110, extra_rule=True)
+        cp = p.ctl_(A, "plan", vk)
+        check("a new rule: both plans replace the table (not an element update)",
+              cp.returncode == 0 and cp.stdout.count("one atomic replacement of the table") == 2, cp.stdout[-800:])
+        before = {n: (p.nft(n), p.links(n), p.status(n)["revision"], p.status(n)["policy_hash"]) for n in NODES}
+        audit_len = {n: len(p.audit(n)) for n in NODES}
+        st = p.status(A).get("peer", {})
+        check("... peer-status passes (in sync, reachable)", st.get("in_sync") is True and st.get("reachable") is True,
+              json.dumps(st))
+        cp = p.ctl_(A, "apply", vk)
+        msg = cp.stdout + cp.stderr
+        check("the peer's kernel refuses its half: non-zero exit, the error names the peer and the kernel's reason",
+              cp.returncode != 0 and "peer edge1-b (10.99.0.3:9443) failed to apply it" in msg and "firewall" in msg
+              and "nothing was changed on either node" in msg, msg[-800:])
+        after = {n: (p.nft(n), p.links(n), p.status(n)["revision"], p.status(n)["policy_hash"]) for n in NODES}
+        for n in NODES:
+            check(f"... {n} exactly as before (nft -j, links and addresses, revision, policy hash)",
+                  after[n] == before[n] and after[n][2] == rev and after[n][3] == policy_hash,
+                  f"revision {after[n][2]}, nft equal {after[n][0] == before[n][0]}, links equal "
+                  f"{after[n][1] == before[n][1]}")
+        new_a = p.audit(A)[audit_len[A]:]
+        new_b = p.audit(B)[audit_len[B]:]
+        check("... audited on A (apply-rejected, naming the peer and its reason)",
+              any(e["event"] == "apply-rejected" and "peer edge1-b" in e["summary"] and "firewall" in e["summary"]
+                  for e in new_a), json.dumps(new_a)[:600])
+        check("... and on B (apply-failed: the kernel's reason)",
+              any(e["event"] == "apply-failed" and "firewall" in json.dumps(e) for e in new_b), json.dumps(new_b)[:600])
+    finally:
+        sh("ip", "netns", "exec", p.ns[B], "nft", "delete", "table", "inet", "pat_fill")
 
 
 # A client that speaks the control protocol itself (Python's ssl: TLS 1.3, a client
