@@ -25,7 +25,8 @@ node's kernel: `nft -j list table inet bulwark` in its namespace, never bulwarkd
      kernel's reason, both kernels (nft -j), links and revisions are as before, and both
      nodes' audits record it;
   7. the peer's control port silently dropped (SYN lost): the apply and a reload fail within
-     the bounds with a clear error and nothing changes; certificates: one from another CA with
+     the bounds with a clear error and nothing changes; reload --local-only reloads A alone;
+     certificates: one from another CA with
      the peer's name is refused at the handshake, an admin certificate may not call peer-*, a
      peer certificate with the wrong node name gets no role, another pair protocol is refused;
   8. the peer's bulwarkd stopped: clear error, nothing changes; --local-only still applies.
@@ -385,6 +386,15 @@ def run(a, prefix, tmp):
     check("... nothing changed, audited (reload-rejected)", (p.nft(A), p.nft(B)) == before
           and p.status(A)["revision"] == rev3 and any(e["event"] == "reload-rejected" for e in p.audit(A)))
     sh("ip", "netns", "exec", p.ns[B], "nft", "delete", "table", "inet", "pat_block")
+    v6 = write_policy(tmp / "v6", extra_port=9112)
+    for f in ("campus.yaml", "ha.yaml"):
+        (p.policy_dir(A) / f).write_text((v6 / f).read_text())
+    cp = p.ctl_(A, "reload", "--local-only")
+    check("reload --local-only: A alone (audited as local only)",
+          cp.returncode == 0 and 9112 in p.ports(A) and 9112 not in p.ports(B)
+          and any(e["event"] == "reload" and "local only: not on peer edge1-b" in e["who"] for e in p.audit(A)),
+          (cp.stdout + cp.stderr)[-400:])
+    rev3 = p.status(A)["revision"]
 
     certs(p, tmp)
 
