@@ -337,10 +337,21 @@ void registerDaemonCommands(Registry& r) {
   });
 
   auto* reload = r.app.add_subcommand("reload", "Make the daemon re-read its policy directory (as SIGHUP)");
-  reload->callback([&r, sock] {
-    r.action = [&r, sock] {
-      return simpleCall(sock(), "reload", {}, r.opts,
-                        [](const nlohmann::json& b) { std::cout << b.value("summary", std::string("reloaded")) << '\n'; });
+  reload->add_flag("--local-only", args->localOnly,
+                   "An HA pair's node: reload this node alone (the pair is then out of sync: alerted)");
+  reload->callback([&r, sock, args] {
+    r.action = [&r, sock, args] {
+      nlohmann::json call = nlohmann::json::object();
+      if (args->localOnly) call["local_only"] = true;
+      return simpleCall(sock(), "reload", std::move(call), r.opts, [](const nlohmann::json& b) {
+        std::cout << b.value("summary", std::string("reloaded"));
+        // An HA pair's node whose dir changed: a pair apply of it, on both nodes.
+        if (b.contains("peer") && b["peer"].is_object()) {
+          std::cout << " (revision " << b.value("revision", 0) << " on " << b.value("node", "") << " and on its peer "
+                    << b["peer"].value("node", "") << ")";
+        }
+        std::cout << '\n';
+      });
     };
   });
 

@@ -81,9 +81,11 @@ std::optional<nlohmann::json> RequestHandlers::operator()(const Peer& peer, gate
       return reply(id, r_.confirm(actorOf(peer)));
     case gateway::Op::Rollback: return rollback(peer, req, respond);
     case gateway::Op::Reload: {
+      auto localOnly = flagArg(req, "local_only");
+      if (!localOnly) return gateway::errorReply(id, ErrorCode::BadRequest, localOnly.error().message);
       auto done = [id, respond](const Outcome& out) { respond(gateway::frame(reply(id, out))); };
       if (jobs_.pending() >= JobWorker::kMaxQueued) return busy(id, "the policy worker's queue is full");
-      reload(actorOf(peer), std::move(done));
+      reload(actorOf(peer), std::move(done), *localOnly);
       return std::nullopt;
     }
     case gateway::Op::History: return gateway::okReply(id, {{"revisions", r_.history(historyLimitArg(req))}});
@@ -188,7 +190,10 @@ std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::
   auto resync = flagArg(req, "resync_peer");
   if (!resync) return gateway::errorReply(req.id, ErrorCode::BadRequest, resync.error().message);
   if (pair_ && !*localOnly) {
-    return pairApply(peer, req, std::move(in), confirm, *resync, keepEstablished, std::move(kept), respond);
+    auto refused = pairApply({actorOf(peer), std::move(in), confirm, *resync, keepEstablished, std::move(kept)},
+                             [id = req.id, respond](Outcome out) { respond(gateway::frame(reply(id, out))); });
+    if (refused) return reply(req.id, *refused);
+    return std::nullopt;
   }
   Actor actor = actorOf(peer);
   if (pair_) actor.who += " (local only: not on peer " + pair_->peer + ")";
@@ -223,7 +228,7 @@ std::optional<nlohmann::json> RequestHandlers::rollback(const Peer& peer, gatewa
   if (pair_ && !*localOnly) {
     // An HA pair rolls back as it applies: revision N's policy (this node's record of it) on
     // both nodes, committed on both or neither, so the pair never drifts apart by a rollback.
-    return pairApply(peer, req, std::move(*in), std::nullopt, false, false, std::move(kept), respond);
+    return pairRollback(actorOf(peer), req.id, revision, std::move(*in), std::move(kept), respond);
   }
   auto job = [prep = r_.preparer(), in = std::move(*in), id = req.id, actor = actorOf(peer), revision, respond, kept,
               this]() mutable -> std::function<void()> {
@@ -237,33 +242,42 @@ std::optional<nlohmann::json> RequestHandlers::rollback(const Peer& peer, gatewa
   return submit(peer, req.id, std::move(job));
 }
 
-void RequestHandlers::reload(const Actor& actor, std::function<void(const Outcome&)> done) {
-  auto job = [prep = r_.preparer(), dir = r_.policyDir(), actor, done, this]() mutable -> std::function<void()> {
+void RequestHandlers::reload(const Actor& actor, std::function<void(const Outcome&)> done, bool localOnly) {
+  if (pair_ && !localOnly) {
+    pairReload(actor, std::move(done));
+    return;
+  }
+  Actor who = actor;
+  if (pair_) who.who += " (local only: not on peer " + pair_->peer + ")";
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), who, done, this]() mutable -> std::function<void()> {
     auto read = readPolicyDir(dir);
     auto prepared = std::make_shared<gateway::Result<PreparedPolicy>>(
         read ? gateway::Result<PreparedPolicy>(prep.prepare(std::move(*read), true))
              : gateway::Result<PreparedPolicy>(read.error()));
-    return [this, prepared, actor, done] {
-      auto out = r_.reload(std::move(*prepared), actor);
-      auto change = std::move(out.firewallChange);
-      out.firewallChange.reset();
-      if (change) {
-        r_.revoke(std::move(*change), {}, actor, [done, out](nlohmann::json report) mutable {
-          if (!report.is_null()) out.body["revocation"] = std::move(report);
-          if (done) done(out);
-        });
-      } else if (done) {
-        done(out);
-      }
-      if (onReloaded_) onReloaded_();
-      heavyDone();
-    };
+    return [this, prepared, who, done] { reloadHere(prepared, who, done); };
   };
   // The daemon's own request (SIGHUP) or the change role's: first in line.
   if (!jobs_.submit("reload", JobWorker::Priority::High, job)) {
     // Full: try again shortly (a reload must not be lost; the queue drains in seconds).
-    loop_.after(std::chrono::milliseconds(500), [this, actor, done] { reload(actor, done); });
+    loop_.after(std::chrono::milliseconds(500), [this, actor, done, localOnly] { reload(actor, done, localOnly); });
   }
+}
+
+void RequestHandlers::reloadHere(std::shared_ptr<gateway::Result<PreparedPolicy>> prepared, const Actor& actor,
+                                 std::function<void(const Outcome&)> done) {
+  auto out = r_.reload(std::move(*prepared), actor);
+  auto change = std::move(out.firewallChange);
+  out.firewallChange.reset();
+  if (change) {
+    r_.revoke(std::move(*change), {}, actor, [done, out](nlohmann::json report) mutable {
+      if (!report.is_null()) out.body["revocation"] = std::move(report);
+      if (done) done(out);
+    });
+  } else if (done) {
+    done(out);
+  }
+  if (onReloaded_) onReloaded_();
+  heavyDone();
 }
 
 std::optional<nlohmann::json> RequestHandlers::counters(gateway::Request& req, Responder& respond) {

@@ -38,8 +38,10 @@ class RequestHandlers {
 
   std::optional<nlohmann::json> operator()(const Peer& peer, gateway::Request& req, Responder& respond);
 
-  // SIGHUP: the same reload as the `reload` op; `done` gets the outcome (on the loop).
-  void reload(const Actor& actor, std::function<void(const Outcome&)> done);
+  // SIGHUP: the same reload as the `reload` op; `done` gets the outcome (on the loop). On an
+  // HA pair's node (unless `localOnly`) a policy dir that differs from the running revision is
+  // a pair apply of its content (both nodes or neither; pair_handlers.cpp).
+  void reload(const Actor& actor, std::function<void(const Outcome&)> done, bool localOnly = false);
   // After each reload (op or SIGHUP), on the loop: main re-configures the TLS listener.
   void onReloaded(std::function<void()> fn) { onReloaded_ = std::move(fn); }
   // After each heavy request's completion (main hands freed heap back to the system).
@@ -69,14 +71,32 @@ class RequestHandlers {
   // pair_handlers.cpp: the pair's side of plan/apply/confirm, and the peer-* operations.
   std::optional<nlohmann::json> submitPeer(const nlohmann::json& id, JobWorker::Job job);
   std::optional<nlohmann::json> pairPlan(gateway::Request& req, std::optional<PolicyInput> in, Responder& respond);
-  std::optional<nlohmann::json> pairApply(const Peer& peer, gateway::Request& req, std::optional<PolicyInput> in,
-                                          std::optional<int> confirm, bool resync, bool keepEstablished,
-                                          std::vector<engine::KeptFlow> kept, Responder& respond);
+  // What a pair apply carries from its request to its last step (apply, rollback, reload).
+  struct PairChange {
+    Actor actor;
+    std::optional<PolicyInput> in;  // nullopt: the policy dir
+    std::optional<int> confirm;     // asked for (else the pair commits at once)
+    bool resync = false;
+    bool keepEstablished = false;
+    std::vector<engine::KeptFlow> kept;
+    bool reload = false;  // the policy dir by a reload: audited as one; unchanged dir = local reload
+  };
+  using PairDone = std::function<void(Outcome)>;  // on the loop, once
+  // Refused at once (the peer worker is full): the outcome to answer; else `done` answers.
+  std::optional<Outcome> pairApply(PairChange change, PairDone done);
+  std::optional<nlohmann::json> pairRollback(const Actor& actor, const nlohmann::json& id, int revision,
+                                             PolicyInput in, std::vector<engine::KeptFlow> kept, Responder& respond);
+  void pairReload(const Actor& actor, std::function<void(const Outcome&)> done);
   std::optional<nlohmann::json> pairConfirm(const Peer& peer, gateway::Request& req, Responder& respond);
   // The half that follows the peer's successful peer-apply, on the loop.
-  void pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, const Actor& actor, std::optional<int> confirm,
-                     int window, int revision, bool keepEstablished, std::vector<engine::KeptFlow> kept,
-                     nlohmann::json peerBody, nlohmann::json id, Responder respond);
+  void pairApplyHere(const PeerConfig& cfg, std::shared_ptr<PreparedPolicy> prepared,
+                     std::shared_ptr<PairChange> change, int window, int revision, nlohmann::json peerBody,
+                     PairDone done);
+  // A job for the peer worker; false: its queue is full.
+  [[nodiscard]] bool queuePeer(JobWorker::Job job);
+  // A local reload of what the worker read (the reload op's second half, on the loop).
+  void reloadHere(std::shared_ptr<gateway::Result<PreparedPolicy>> prepared, const Actor& actor,
+                  std::function<void(const Outcome&)> done);
   std::optional<nlohmann::json> peerOp(const Peer& peer, gateway::Request& req, Responder& respond);
   // The cut a change owes (takes out.firewallChange): none when it failed or changed nothing
   // a connection could be judged by, or when the caller keeps established connections (said in

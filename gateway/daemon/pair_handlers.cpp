@@ -19,8 +19,7 @@ nlohmann::json sourcesJson(const std::vector<policies::Source>& sources) {
 }
 
 // A reply the peer sent (ok or not) as an error of ours: its message, code and diagnostics.
-nlohmann::json peerRefusal(const nlohmann::json& id, const PeerConfig& cfg, const nlohmann::json& peerReply,
-                           const std::string& what) {
+Outcome peerRefusal(const PeerConfig& cfg, const nlohmann::json& peerReply, const std::string& what) {
   const auto& err = peerReply.contains("error") && peerReply["error"].is_object() ? peerReply["error"]
                                                                                   : nlohmann::json::object();
   const auto code = err.value("code", std::string("internal"));
@@ -28,9 +27,22 @@ nlohmann::json peerRefusal(const nlohmann::json& id, const PeerConfig& cfg, cons
   if (code == "invalid_policy") c = ErrorCode::InvalidPolicy;
   if (code == "kernel") c = ErrorCode::Kernel;
   if (code == "denied") c = ErrorCode::Denied;
-  auto diags = err.contains("diagnostics") ? err["diagnostics"] : nlohmann::json(nullptr);
-  return gateway::errorReply(id, c, "peer " + cfg.describe() + " " + what + ": " + err.value("message", "?"),
-                             diags);
+  std::vector<std::string> diags;
+  if (err.contains("diagnostics") && err["diagnostics"].is_array()) {
+    for (const auto& d : err["diagnostics"]) {
+      if (d.is_string()) diags.push_back(d.get<std::string>());
+    }
+  }
+  // A kernel failure is not a refusal: the peer tried, and its engine put it back.
+  const std::string verb = c == ErrorCode::Kernel ? "failed to apply it" : what;
+  return Outcome::failure(c, "peer " + cfg.describe() + " " + verb + ": " + err.value("message", "?"), std::move(diags));
+}
+
+// The message of an error reply the peer sent.
+std::string peerMessage(const nlohmann::json& peerReply) {
+  const auto& err = peerReply.contains("error") && peerReply["error"].is_object() ? peerReply["error"]
+                                                                                  : nlohmann::json::object();
+  return err.value("message", std::string("?"));
 }
 
 // A completion that answers the request with `line` (on the loop).
@@ -58,12 +70,22 @@ PairState RequestHandlers::pairState() const {
   return s;
 }
 
+bool RequestHandlers::queuePeer(JobWorker::Job job) {
+  return peerJobs_ != nullptr && peerJobs_->submit("pair", JobWorker::Priority::High, std::move(job));
+}
+
 std::optional<nlohmann::json> RequestHandlers::submitPeer(const nlohmann::json& id, JobWorker::Job job) {
-  if (peerJobs_ != nullptr && peerJobs_->submit("pair", JobWorker::Priority::High, std::move(job))) {
-    return std::nullopt;
-  }
+  if (queuePeer(std::move(job))) return std::nullopt;
   return busy(id, "a pair operation with the peer is under way");
 }
+
+namespace {
+
+Outcome peerBusy() {
+  return Outcome::failure(ErrorCode::Conflict, "busy: a pair operation with the peer is under way; try again in a moment");
+}
+
+}  // namespace
 
 // ---- plan: this node's plan and the peer's ---------------------------------------------------
 
@@ -98,79 +120,99 @@ std::optional<nlohmann::json> RequestHandlers::pairPlan(gateway::Request& req, s
 
 // ---- apply: validate here, the peer's half, this node's half, commit --------------------------
 
-std::optional<nlohmann::json> RequestHandlers::pairApply(const Peer& peer, gateway::Request& req,
-                                                         std::optional<PolicyInput> in, std::optional<int> confirm,
-                                                         bool resync, bool keepEstablished,
-                                                         std::vector<engine::KeptFlow> kept, Responder& respond) {
-  const int window = confirm.value_or(std::min(kPairCommitSeconds, limits_.maxConfirmSeconds));
-  auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), cfg = *pair_, mine = pairState(),
-              id = req.id, actor = actorOf(peer), confirm, window, resync, keepEstablished, kept = std::move(kept),
-              respond, this]() mutable -> std::function<void()> {
-    auto read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
-    if (!read) return answer(respond, gateway::errorReply(id, ErrorCode::InvalidPolicy, read.error().message));
-    auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*read)));
+std::optional<Outcome> RequestHandlers::pairApply(PairChange change, PairDone done) {
+  const int window = change.confirm.value_or(std::min(kPairCommitSeconds, limits_.maxConfirmSeconds));
+  auto req = std::make_shared<PairChange>(std::move(change));
+  auto job = [prep = r_.preparer(), dir = r_.policyDir(), cfg = *pair_, mine = pairState(), req, window, done,
+              this]() mutable -> std::function<void()> {
+    const Actor actor = req->actor;
+    auto read = req->in ? gateway::Result<PolicyInput>(std::move(*req->in)) : readPolicyDir(dir);
+    req->in.reset();
+    if (!read) {
+      if (!req->reload) return [done, msg = read.error().message] { done(Outcome::failure(ErrorCode::InvalidPolicy, msg)); };
+      auto failed = std::make_shared<gateway::Result<PreparedPolicy>>(read.error());
+      return [this, failed, actor, done] { reloadHere(failed, actor, done); };  // audited: reload-failed
+    }
+    auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*read), req->reload));
+    if (req->reload && (!prepared->valid || prepared->input.hash == mine.hash)) {
+      // An invalid dir is refused as by any reload (audited; nothing changes on either node).
+      // The running revision's policy: reconciled here as by any reload, which changes nothing
+      // while the kernel holds that revision (no revision recorded, nothing for the peer).
+      auto here = std::make_shared<gateway::Result<PreparedPolicy>>(std::move(*prepared));
+      return [this, here, actor, done] { reloadHere(here, actor, done); };
+    }
     if (!prepared->valid || !allDesiredOk(*prepared)) {
       // Invalid: refused here (the reconciler audits it); the peer never sees it.
-      return [this, prepared, actor, confirm, id, respond] { respond(gateway::frame(reply(id, r_.apply(std::move(*prepared), actor, confirm)))); };
+      return [this, prepared, req, window, peer = cfg.peer, done] {
+        if (!req->reload) {
+          done(r_.apply(std::move(*prepared), req->actor, req->confirm));
+          return;
+        }
+        done(r_.pairReload(std::move(*prepared), req->actor, window, PairApply{r_.latestRevisionNumber() + 1, peer}));
+        if (onReloaded_) onReloaded_();
+      };
     }
-    auto refuse = [&](ErrorCode code, const std::string& why) -> std::function<void()> {
-      return [this, code, why, actor, hash = prepared->input.hash, id, respond] {
-        r_.audit().record({"apply-rejected", actor.who, actor.uid, r_.currentRevision(), hash, why, false, {}});
-        respond(gateway::frame(gateway::errorReply(id, code, why)));
+    const std::string event = req->reload ? "reload" : "apply";
+    auto refuse = [&](Outcome o) -> std::function<void()> {
+      return [this, o = std::move(o), actor, event, hash = prepared->input.hash, done] {
+        r_.audit().record({event + "-rejected", actor.who, actor.uid, r_.currentRevision(), hash, o.message, false, {}});
+        done(o);
       };
     };
     const std::string nothing = "; nothing was changed on either node";
     auto st = peerCall(cfg, "peer-status", nlohmann::json::object(), kPeerStatusTimeout);
     if (!st) {
-      return refuse(ErrorCode::Conflict, st.error().message + nothing +
-                                             " (bulwarkctl apply --local-only applies on this node alone)");
+      return refuse(Outcome::failure(ErrorCode::Conflict, st.error().message + nothing + " (bulwarkctl " + event +
+                                                              " --local-only " +
+                                                              (req->reload ? "reloads" : "applies") +
+                                                              " on this node alone)"));
     }
     if (!st->value("ok", false)) {
-      auto r = peerRefusal(id, cfg, *st, "refused peer-status");
-      return refuse(ErrorCode::Conflict, r["error"].value("message", "?") + nothing);
+      auto r = peerRefusal(cfg, *st, "refused peer-status");
+      return refuse(Outcome::failure(ErrorCode::Conflict, r.message + nothing));
     }
     auto theirs = pairStateOf(*st);
-    if (!theirs) return refuse(ErrorCode::Internal, "peer " + cfg.describe() + ": " + theirs.error().message + nothing);
-    auto revision = pairRevision(mine, *theirs, cfg, resync);
-    if (!revision) return refuse(ErrorCode::Conflict, revision.error().message + nothing);
+    if (!theirs) {
+      return refuse(Outcome::failure(ErrorCode::Internal, "peer " + cfg.describe() + ": " + theirs.error().message + nothing));
+    }
+    auto revision = pairRevision(mine, *theirs, cfg, req->resync);
+    if (!revision) return refuse(Outcome::failure(ErrorCode::Conflict, revision.error().message + nothing));
     nlohmann::json args{{"sources", sourcesJson(prepared->input.sources)}, {"revision", *revision}, {"confirm", window}};
-    if (keepEstablished) args["keep_established"] = true;
+    if (req->keepEstablished) args["keep_established"] = true;
     auto applied = peerCall(cfg, "peer-apply", std::move(args), kPeerApplyTimeout);
     if (!applied) {
       // The request may have reached the peer: make sure its half is undone (it also rolls
       // back by itself when its window ends).
       auto undo = peerCall(cfg, "peer-abort", {{"revision", *revision}}, kPeerConfirmTimeout);
-      return refuse(ErrorCode::Conflict,
-                    applied.error().message + "; nothing was changed here" +
-                        (undo && undo->value("ok", false) ? "; the peer rolled its half back"
-                                                          : "; the peer rolls back within " + std::to_string(window) +
-                                                                " s if it applied"));
+      return refuse(Outcome::failure(
+          ErrorCode::Conflict, applied.error().message + "; nothing was changed here" +
+                                   (undo && undo->value("ok", false)
+                                        ? "; the peer rolled its half back"
+                                        : "; the peer rolls back within " + std::to_string(window) + " s if it applied")));
     }
     if (!applied->value("ok", false)) {
-      auto r = peerRefusal(id, cfg, *applied, "refused the policy");
-      std::string msg = r["error"].value("message", "?") + nothing;
-      r["error"]["message"] = msg;
-      return [this, r, actor, hash = prepared->input.hash, msg, respond] {
-        r_.audit().record({"apply-rejected", actor.who, actor.uid, r_.currentRevision(), hash, msg, false, {}});
-        respond(gateway::frame(r));
-      };
+      auto r = peerRefusal(cfg, *applied, "refused the policy");
+      r.message += nothing;
+      return refuse(std::move(r));
     }
-    return [this, prepared, actor, confirm, window, rev = *revision, keepEstablished, kept, body = std::move(*applied),
-            id, respond] { pairApplyHere(prepared, actor, confirm, window, rev, keepEstablished, kept, body, id, respond); };
+    return [this, cfg, prepared, req, window, rev = *revision, body = std::move(*applied), done] {
+      pairApplyHere(cfg, prepared, req, window, rev, body, done);
+    };
   };
-  return submitPeer(req.id, std::move(job));
+  if (!queuePeer(std::move(job))) return peerBusy();
+  return std::nullopt;
 }
 
-void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, const Actor& actor,
-                                    std::optional<int> confirm, int window, int revision, bool keepEstablished,
-                                    std::vector<engine::KeptFlow> kept, nlohmann::json peerBody, nlohmann::json id,
-                                    Responder respond) {
-  const PeerConfig cfg = *pair_;
+void RequestHandlers::pairApplyHere(const PeerConfig& cfg, std::shared_ptr<PreparedPolicy> prepared,
+                                    std::shared_ptr<PairChange> change, int window, int revision,
+                                    nlohmann::json peerBody, PairDone done) {
   PairApply pa{revision, cfg.peer};
-  Actor who = actor;
-  who.who += " (pair apply with " + cfg.peer + ")";
-  auto out = r_.apply(std::move(*prepared), who, window, &pa);
+  Actor who = change->actor;
+  who.who += " (pair " + std::string(change->reload ? "reload" : "apply") + " with " + cfg.peer + ")";
+  auto out = change->reload ? r_.pairReload(std::move(*prepared), who, window, pa)
+                            : r_.apply(std::move(*prepared), who, window, &pa);
   heavyDone();
+  if (change->reload && onReloaded_) onReloaded_();  // the dir's settings (TLS listener) follow it
   nlohmann::json peerSummary{{"node", cfg.peer},
                              {"revision", peerBody.value("revision", 0)},
                              {"policy_hash", peerBody.value("policy_hash", std::string())},
@@ -178,37 +220,38 @@ void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, co
                              {"summary", peerBody.value("summary", std::string())}};
   if (!out.ok) {
     // This node's half failed (the engine restored it): the peer's half goes back too.
-    auto job = [cfg, revision, out, id, respond]() -> std::function<void()> {
+    auto job = [cfg, revision, out, done]() -> std::function<void()> {
       auto undo = peerCall(cfg, "peer-abort", {{"revision", revision}}, kPeerConfirmTimeout);
       Outcome o = out;
       o.message += undo && undo->value("ok", false)
                        ? "; peer " + cfg.peer + " rolled its half back: nothing changed on either node"
                        : "; peer " + cfg.peer + " could not be told (it rolls back by itself within its window)";
-      return answer(respond, reply(id, o));
+      return [done, o] { done(o); };
     };
-    if (auto refused = submitPeer(id, std::move(job))) respond(gateway::frame(reply(id, out)));
+    if (!queuePeer(std::move(job))) done(out);
     return;
   }
   // This node's half cuts what its change no longer allows, as a single node's apply does; the
   // pair's reply does not wait for it (the pair's commit comes first).
-  if (auto change = owedRevocation(out, who, keepEstablished)) {
-    r_.revoke(std::move(*change), std::move(kept), who, nullptr);  // audited and counted there
+  if (auto cut = owedRevocation(out, who, change->keepEstablished)) {
+    r_.revoke(std::move(*cut), change->kept, who, nullptr);  // audited and counted there
   }
   out.body["node"] = cfg.node;
   out.body["peer"] = peerSummary;
-  if (confirm) {
-    out.body["note"] = "both nodes wait for `bulwarkctl confirm` (on either node) within " + std::to_string(*confirm) +
-                       " s, else both roll back";
-    respond(gateway::frame(reply(id, out)));
+  if (change->confirm) {
+    out.body["note"] = "both nodes wait for `bulwarkctl confirm` (on either node) within " +
+                       std::to_string(*change->confirm) + " s, else both roll back";
+    done(out);
     return;
   }
   // No confirm asked for: the pair commits now (the peer first; if it cannot, this node rolls
   // back too and the peer does so at its deadline).
-  auto job = [cfg, revision, actor, out, id, respond, this]() -> std::function<void()> {
+  const Actor actor = change->actor;
+  auto job = [cfg, revision, actor, out, done, this]() -> std::function<void()> {
     auto c = peerCall(cfg, "peer-confirm", {{"revision", revision}}, kPeerConfirmTimeout);
     const bool ok = c && c->value("ok", false);
-    std::string why = !c ? c.error().message : ok ? "" : c->value("error", nlohmann::json::object()).value("message", "?");
-    return [this, ok, why, cfg, revision, actor, out, id, respond] {
+    std::string why = !c ? c.error().message : ok ? "" : peerMessage(*c);
+    return [this, ok, why, cfg, revision, actor, out, done] {
       if (ok) {
         Actor commit = actor;
         commit.who += " (pair commit)";
@@ -217,20 +260,91 @@ void RequestHandlers::pairApplyHere(std::shared_ptr<PreparedPolicy> prepared, co
         o.body.erase("confirm_deadline_seconds");  // the pair's own window, closed by its commit
         o.body["committed"] = true;
         if (!conf.ok) o = conf;
-        respond(gateway::frame(reply(id, o)));
+        done(o);
         return;
       }
       auto undone = r_.abortPending(revision, actor, "peer " + cfg.peer + " did not commit it (" + why + ")");
       (void)undone;
-      respond(gateway::frame(gateway::errorReply(
-          id, ErrorCode::Conflict,
-          "peer " + cfg.describe() + " did not commit revision " + std::to_string(revision) + ": " + why +
-              "; rolled back here, and the peer rolls back at its deadline: nothing changed on either node")));
+      done(Outcome::failure(ErrorCode::Conflict,
+                            "peer " + cfg.describe() + " did not commit revision " + std::to_string(revision) + ": " +
+                                why + "; rolled back here, and the peer rolls back at its deadline: nothing changed on "
+                                      "either node"));
     };
   };
-  if (auto refused = submitPeer(id, std::move(job))) {
+  if (!queuePeer(std::move(job))) {
     (void)r_.abortPending(revision, actor, "the pair commit could not be queued");
-    respond(gateway::frame(*refused));
+    done(peerBusy());
+  }
+}
+
+// ---- rollback: revision N's policy on both; a pending pair apply abandoned first --------------
+
+std::optional<nlohmann::json> RequestHandlers::pairRollback(const Actor& actor, const nlohmann::json& id, int revision,
+                                                            PolicyInput in, std::vector<engine::KeptFlow> kept,
+                                                            Responder& respond) {
+  PairDone finish = [id, respond](Outcome out) { respond(gateway::frame(reply(id, out))); };
+  PairChange change{actor, std::move(in), std::nullopt, false, false, std::move(kept)};
+  const auto pending = r_.pendingRevision();
+  if (!pending) {
+    auto refused = pairApply(std::move(change), finish);
+    return refused ? std::optional<nlohmann::json>(reply(id, *refused)) : std::nullopt;
+  }
+  const std::string n = std::to_string(revision);
+  const std::string p = std::to_string(*pending);
+  if (r_.pendingPairPeer() != pair_->peer) {
+    return gateway::errorReply(id, ErrorCode::Conflict,
+                               "revision " + p + " awaits confirmation on this node alone (an apply --local-only): "
+                               "`bulwarkctl rollback --local-only " + n + "` rolls this node back (the pair is out "
+                               "of sync until then); nothing was changed");
+  }
+  // A pair apply awaits confirmation on both nodes and the user wants out: both halves are
+  // abandoned first (the peer's, then this node's: both back at the revision before it), then
+  // revision N's policy goes to both as any pair rollback, under one new revision.
+  auto c = std::make_shared<PairChange>(std::move(change));
+  auto job = [cfg = *pair_, pend = *pending, n, p, c, finish, this]() -> std::function<void()> {
+    auto undo = peerCall(cfg, "peer-abort", {{"revision", pend}}, kPeerConfirmTimeout);
+    if (!undo || !undo->value("ok", false)) {
+      const std::string why = !undo ? undo.error().message : "peer " + cfg.describe() + ": " + peerMessage(*undo);
+      return [this, why, n, p, c, finish] {
+        const std::string msg = "revision " + p + " awaits confirmation on both nodes and could not be abandoned on "
+                                "the peer (" + why + "); nothing was changed on either node: `bulwarkctl rollback " +
+                                "--local-only " + n + "` rolls this node back alone, else both roll back at their "
+                                "deadline";
+        r_.audit().record({"rollback-rejected", c->actor.who, c->actor.uid, r_.currentRevision(), r_.currentHash(),
+                           msg, false, {}});
+        finish(Outcome::failure(ErrorCode::Conflict, msg));
+      };
+    }
+    return [this, pend, n, p, c, finish] {
+      (void)r_.abortPending(pend, c->actor, "abandoned on both nodes for a rollback to revision " + n);
+      auto then = [finish, pend, p](Outcome out) {
+        if (out.ok) {
+          out.body["abandoned"] = pend;
+        } else {
+          out.message = "revision " + p + " (awaiting confirmation) was rolled back on both nodes, then: " + out.message;
+        }
+        finish(std::move(out));
+      };
+      if (auto refused = pairApply(std::move(*c), then)) then(*refused);
+    };
+  };
+  if (!queuePeer(std::move(job))) return busy(id, "a pair operation with the peer is under way");
+  return std::nullopt;
+}
+
+// ---- reload: the policy dir on both nodes, when it differs from the running revision -----------
+
+void RequestHandlers::pairReload(const Actor& actor, std::function<void(const Outcome&)> done) {
+  PairChange change;
+  change.actor = actor;
+  change.reload = true;
+  PairDone finish = [done](Outcome out) {
+    if (done) done(out);
+  };
+  if (auto refused = pairApply(std::move(change), finish)) {
+    // The peer worker is busy with another pair operation: try again shortly (a reload, SIGHUP
+    // above all, must not be lost).
+    loop_.after(std::chrono::milliseconds(500), [this, actor, done] { reload(actor, done); });
   }
 }
 

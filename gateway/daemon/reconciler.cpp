@@ -162,15 +162,26 @@ Outcome Reconciler::reload(gateway::Result<PreparedPolicy> read, const Actor& ac
   return reconcile(std::move(*read), actor, Mode::PerKind, "reload", std::nullopt, true);
 }
 
+std::optional<Outcome> Reconciler::pairRevisionTaken(const PairApply& pair) const {
+  if (pair.revision > latestRevisionNumber()) return std::nullopt;
+  // Refused before anything is written: the pair's two histories must keep one numbering.
+  return Outcome::failure(gateway::ErrorCode::Conflict,
+                          "revision " + std::to_string(pair.revision) + " is taken on this node (its latest is " +
+                              std::to_string(latestRevisionNumber()) + "); nothing was changed");
+}
+
 Outcome Reconciler::apply(PreparedPolicy prepared, const Actor& actor, std::optional<int> confirmSeconds,
                           const PairApply* pair) {
-  if (pair && pair->revision <= latestRevisionNumber()) {
-    // Refused before anything is written: the pair's two histories must keep one numbering.
-    return Outcome::failure(gateway::ErrorCode::Conflict,
-                            "revision " + std::to_string(pair->revision) + " is taken on this node (its latest is " +
-                                std::to_string(latestRevisionNumber()) + "); nothing was changed");
+  if (pair) {
+    if (auto taken = pairRevisionTaken(*pair)) return *taken;
   }
   return reconcile(std::move(prepared), actor, Mode::AllOrNothing, "apply", confirmSeconds, false, pair);
+}
+
+Outcome Reconciler::pairReload(PreparedPolicy prepared, const Actor& actor, int confirmSeconds,
+                               const PairApply& pair) {
+  if (auto taken = pairRevisionTaken(pair)) return *taken;
+  return reconcile(std::move(prepared), actor, Mode::AllOrNothing, "reload", confirmSeconds, true, &pair);
 }
 
 Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode mode, const std::string& event,

@@ -130,6 +130,10 @@ class Reconciler {
                 const PairApply* pair = nullptr);
   // A reload of the dir: `read` is readPolicyDir's result (the read failed: recorded as such).
   Outcome reload(gateway::Result<PreparedPolicy> read, const Actor& actor);
+  // An HA pair's node reloading a policy dir that differs from the running revision: this
+  // node's half of the pair apply of its content (all or nothing, as apply()), audited as
+  // `reload`; the dir's settings (onDirPolicy) follow it as after any reload.
+  Outcome pairReload(PreparedPolicy prepared, const Actor& actor, int confirmSeconds, const PairApply& pair);
   // `revision`: only when the pending apply is that revision (the pair's commit).
   Outcome confirm(const Actor& actor, std::optional<int> revision = std::nullopt);
   // The pending apply `revision` rolled back now (the pair's abort: the other half failed).
@@ -191,6 +195,8 @@ class Reconciler {
     std::string pairPeer;  // one half of a pair apply with this node (confirm goes to both)
   };
   enum class Mode { PerKind, AllOrNothing };
+  // A pair apply's revision number must be above this node's history (else refused).
+  [[nodiscard]] std::optional<Outcome> pairRevisionTaken(const PairApply& pair) const;
 
   // fromDir: `prepared` is the policy dir (startup, reload): onDirPolicy_ sees its model.
   Outcome reconcile(PreparedPolicy prepared, const Actor& actor, Mode mode, const std::string& event,

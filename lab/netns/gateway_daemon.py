@@ -116,7 +116,7 @@ def ctl(ctl_path: str, paths: Paths, *args, timeout: float = 60, check: bool = T
 def copy_policy(src: str | Path, dst: Path) -> Path:
     """A fresh policy directory `dst` holding the lab's policy (a file, or a directory's *.yaml)
     as regular files: bulwarkd reads only regular files of its own policy dir and refuses a
-    symbolic link (policies/examples/campus-ha/campus.yaml is one), as deployed."""
+    symbolic link (a policy dir may hold one), as deployed."""
     src = Path(src)
     shutil.rmtree(dst, ignore_errors=True)
     dst.mkdir(parents=True)

@@ -612,6 +612,15 @@ def vpn_gateways(state: dict, charon_mod, vd: Path, pki: Path, say):
     --pki and --libipsec: the VPN kind configures the active node's charon. Each node gets a
     charon directory of its own (config, VICI socket). Returns the active node's Charon."""
     lay = state["ha"]
+    # bulwarkd --pki is now the VPN's CA: the nodes' certificates for the pair's control
+    # channel (policy `control` addresses, as campus-ha has) come from it too.
+    pw = vd / "peer-password"
+    pw.write_text(os.urandom(12).hex() + "\n")
+    pw.chmod(0o600)
+    for n in lay["nodes"]:
+        if not (pki / "issued" / n["name"]).exists():
+            _run([state["ctl"], "pki", "--dir", pki, "issue", n["name"], "--group", "bulwark-peer",
+                  "--password-file", pw])
     cs = {}
     for role in ROLES:
         node = node_of(lay, role)

@@ -111,7 +111,7 @@ def run(a, prefix):
     with tempfile.TemporaryDirectory() as d:
         bad = Path(d) / "campus-ha"
         bad.mkdir()
-        (bad / "campus.yaml").write_text((repo / "policies/examples/campus.yaml").read_text())
+        (bad / "campus.yaml").write_text((repo / "policies/examples/campus-ha/campus.yaml").read_text())
         (bad / "ha.yaml").write_text((repo / "policies/examples/campus-ha/ha.yaml").read_text()
                                      .replace("sync: { interface: eth2 }", "sync: { interface: eth9 }"))
         cp = sh(a.ctl, "--socket", sock, "apply", bad, timeout=60)

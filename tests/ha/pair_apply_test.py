@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """One policy, both nodes: `bulwarkctl apply` on one node of the HA pair applies to both (lab/lab
-up --ha, two real bulwarkd with keepalived and conntrackd; policies/examples/campus-ha with
-gateway.control and each node's `control` address; the lab's CA issues the node certificates).
+up --ha, two real bulwarkd with keepalived and conntrackd; policies/examples/campus-ha as shipped,
+with gateway.control and each node's `control` address; the lab's CA issues the node certificates).
 
     pair_apply_test.py BULWARKCTL TOOLS_DIR [--keep]
 
@@ -15,11 +15,21 @@ node's kernel: `nft -j list table inet bulwark` in its namespace, never bulwarkd
      --resync-peer both reach the same revision, and the alert ends;
   4. commit-confirm covers both: --confirm without a confirm -> both roll back; with
      `bulwarkctl confirm` on the other node -> both keep it; `rollback N` on B rolls both back;
-  5. the peer's control port silently dropped (SYN lost): the apply fails within the bounds
-     with a clear error and nothing changes; certificates: one from another CA with the
-     peer's name is refused at the handshake, an admin certificate may not call peer-*, a
+     `rollback N` while a pair apply awaits confirmation abandons it on both, then applies N
+     on both under one new revision;
+  5. reload: a changed policy dir on A reloaded = a pair apply of it (both kernels, one
+     revision, audited as a reload, in sync); the same dir on B reloaded by SIGHUP changes
+     nothing on either node;
+  6. the peer's kernel refuses its half (peer-status passes; B's input hook is full, so the
+     firewall's replacement batch fails in B's kernel): the error names the peer and the
+     kernel's reason, both kernels (nft -j), links and revisions are as before, and both
+     nodes' audits record it;
+  7. the peer's control port silently dropped (SYN lost): the apply and a reload fail within
+     the bounds with a clear error and nothing changes; reload --local-only reloads A alone;
+     certificates: one from another CA with
+     the peer's name is refused at the handshake, an admin certificate may not call peer-*, a
      peer certificate with the wrong node name gets no role, another pair protocol is refused;
-  6. the peer's bulwarkd stopped: clear error, nothing changes; --local-only still applies.
+  8. the peer's bulwarkd stopped: clear error, nothing changes; --local-only still applies.
 Exit 0 pass, 1 a check failed, 2 the lab broke, 77 skipped (not root, no keepalived/conntrackd).
 """
 import argparse
@@ -62,21 +72,23 @@ def lab(*args, timeout=120, check_rc=True):
     return cp
 
 
-def write_policy(d: Path, extra_port: int | None = None, broken: bool = False) -> Path:
-    """campus-ha with the pair's control API; `extra_port` adds tcp/PORT to the agents service."""
-    src = REPO / "policies/examples/campus-ha"
-    campus = (src / "campus.yaml").read_text().replace(
-        "  trunk: eth1\n", "  trunk: eth1\n  control: { listen: 10.99.0.1, change: [netops], view: [dba] }\n", 1)
+CAMPUS_HA = REPO / "policies/examples/campus-ha"
+
+
+def write_policy(d: Path, extra_port: int | None = None, broken: bool = False, extra_rule: bool = False) -> Path:
+    """A variant of campus-ha: `extra_port` adds tcp/PORT to the agents service (set elements:
+    an incremental update), `extra_rule` adds a rule (a new rule: a replacement of the table)."""
+    campus = (CAMPUS_HA / "campus.yaml").read_text()
     if extra_port:
         campus = campus.replace("tcp/9100, tcp/9104", f"tcp/9100, tcp/9104, tcp/{extra_port}", 1)
     if broken:
         campus = campus.replace("to: [mysql1, mysql2]", "to: [mysql1, mysql9]", 1)
-    ha = (src / "ha.yaml").read_text()
-    for n, sync in (("edge1-a", "10.255.0.1/30"), ("edge1-b", "10.255.0.2/30")):
-        ha = ha.replace(f"      sync: {sync}\n", f"      sync: {sync}\n      control: {CONTROL[n]}\n", 1)
+    if extra_rule:
+        campus = campus.replace("\nrules:\n", "\nrules:\n  - name: pat-extra\n    from: bastion\n    to: wowza\n"
+                                "    services: [rtmp]\n    action: allow\n", 1)
     d.mkdir(parents=True, exist_ok=True)
     (d / "campus.yaml").write_text(campus)
-    (d / "ha.yaml").write_text(ha)
+    (d / "ha.yaml").write_text((CAMPUS_HA / "ha.yaml").read_text())
     return d
 
 
@@ -113,6 +125,19 @@ class Pair:
                 if len(parts) == 2 and parts[0] in ("tcp", 6):
                     out.add(parts[1])
         return out
+
+    def links(self, node):
+        """The node's links and addresses as the kernel has them (ip -j -br addr)."""
+        cp = sh("ip", "-n", self.ns[node], "-j", "-br", "addr")
+        return json.loads(cp.stdout) if cp.returncode == 0 else None
+
+    def history(self, node):
+        cp = self.ctl_(node, "--json", "history", "--limit", "50", timeout=15)
+        body = json.loads(cp.stdout) if cp.returncode == 0 else {}
+        return {r["revision"] if "revision" in r else r.get("number"): r for r in body.get("revisions", [])}
+
+    def policy_dir(self, node):
+        return self.root / node / "policy"
 
     def audit(self, node):
         f = self.root / node / "state" / "audit.log"
@@ -168,8 +193,8 @@ def main():
 
 def run(a, prefix, tmp):
     t0 = time.monotonic()
-    v1 = write_policy(tmp / "v1")
-    lab("up", "--ha", "--policy", v1, "--prefix", prefix, "--ctl", a.ctl, "--tools", a.tools)
+    # campus-ha as shipped: its gateway.control and the nodes' control addresses make the pair.
+    lab("up", "--ha", "--policy", CAMPUS_HA, "--prefix", prefix, "--ctl", a.ctl, "--tools", a.tools)
     p = Pair(prefix, a.ctl)
     A, B = NODES
     print(f"lab up in {time.monotonic() - t0:.1f}s", flush=True)
@@ -272,7 +297,66 @@ def run(a, prefix, tmp):
           (cp.stdout + cp.stderr)[-300:])
     rev3 = sa["revision"]
 
-    # --- 5. bounds and certificates ---------------------------------------------------------
+    # --- 4c. rollback N while a pair apply awaits confirmation: out on both ------------------
+    cp = p.ctl_(A, "apply", "--confirm", "60", v3)
+    pend = p.status(A)["pending"]
+    check("apply --confirm 60 on A: both nodes hold it, pending", cp.returncode == 0 and pend is not None
+          and p.status(B)["pending"] is not None and 9108 in p.ports(B), (cp.stdout + cp.stderr)[-400:])
+    pend_rev = pend["revision"] if isinstance(pend, dict) else pend
+    cp = p.ctl_(B, "rollback", str(rev2))
+    sa, sb = p.status(A), p.status(B)
+    check("rollback N on B during the pending pair apply: the pending revision abandoned on both, N applied on both",
+          cp.returncode == 0 and sa["pending"] is None and sb["pending"] is None and 9108 not in p.ports(A)
+          and 9108 not in p.ports(B) and 9107 in p.ports(A) and 9107 in p.ports(B)
+          and sa["policy_hash"] == sb["policy_hash"] == hash2, (cp.stdout + cp.stderr)[-600:])
+    check("... under one new revision on both", sa["revision"] == sb["revision"] == pend_rev + 1,
+          f"pending {pend_rev}, now {sa.get('revision')} / {sb.get('revision')}")
+    ha_, hb_ = p.history(A), p.history(B)
+    check("... the abandoned revision is rolled-back in both histories",
+          ha_.get(pend_rev, {}).get("status") == "rolled-back" and hb_.get(pend_rev, {}).get("status") == "rolled-back",
+          f"{ha_.get(pend_rev)} {hb_.get(pend_rev)}")
+    rev3, hash3 = sa["revision"], sa["policy_hash"]
+
+    # --- 5. reload: a changed policy dir goes to both nodes ---------------------------------
+    v5 = write_policy(tmp / "v5", extra_port=9110)
+    for f in ("campus.yaml", "ha.yaml"):
+        (p.policy_dir(A) / f).write_text((v5 / f).read_text())
+    cp = p.ctl_(A, "reload")
+    sa, sb = p.status(A), p.status(B)
+    check("reload on A of a changed policy dir: a pair apply of it (both kernels, one revision and hash)",
+          cp.returncode == 0 and "on its peer edge1-b" in cp.stdout and 9110 in p.ports(A) and 9110 in p.ports(B)
+          and sa["revision"] == sb["revision"] == rev3 + 1 and sa["policy_hash"] == sb["policy_hash"] != hash3
+          and sa["pending"] is None and sb["pending"] is None, (cp.stdout + cp.stderr)[-600:])
+    rev5, hash5 = sa["revision"], sa["policy_hash"]
+    ev = [e for e in p.audit(A) if e["event"] == "reload" and e.get("revision") == rev5]
+    check("... audited as a reload on A (with the pair), as the peer's apply on B",
+          bool(ev) and any(e["event"] == "apply" and e.get("revision") == rev5 and "HA peer" in e.get("who", "")
+                           for e in p.audit(B)), json.dumps(p.audit(A)[-3:])[:600])
+    ok = p.wait("in sync", lambda: p.status(A).get("peer", {}).get("in_sync") and p.status(B).get("peer", {})
+                .get("in_sync"), 12)
+    m = p.metrics(B)
+    check("... and the pair stays in sync (status, bulwark_ha_peer_in_sync 1)",
+          bool(ok) and 'bulwark_ha_peer_in_sync{peer="edge1-a"} 1' in m,
+          "\n".join(x for x in m.splitlines() if "peer_in_sync" in x))
+    for f in ("campus.yaml", "ha.yaml"):
+        (p.policy_dir(B) / f).write_text((v5 / f).read_text())
+    log_b = p.root / B / "bulwarkd.log"
+    reloads = log_b.read_text(errors="replace").count("bulwarkd: reload: ")
+    before = (p.nft(A), p.nft(B), max(p.history(A)), max(p.history(B)))
+    os.kill(p.bulwarkd_pid(B), signal.SIGHUP)
+    seen = p.wait("reloaded", lambda: log_b.read_text(errors="replace").count("bulwarkd: reload: ") > reloads, 10)
+    sa, sb = p.status(A), p.status(B)
+    after = (p.nft(A), p.nft(B), max(p.history(A)), max(p.history(B)))
+    check("SIGHUP on B with the same dir (the running revision): nothing changes on either node",
+          bool(seen) and after == before and sa["revision"] == sb["revision"] == rev5,
+          f"reloaded {bool(seen)}, revisions {sa.get('revision')} {sb.get('revision')}, latest {before[2:]} -> "
+          f"{after[2:]}, nft equal {after[:2] == before[:2]}")
+
+    # --- 6. the peer's kernel fails its half -------------------------------------------------
+    peer_kernel_failure(p, tmp, rev5, hash5)
+
+    # --- 7. bounds and certificates ---------------------------------------------------------
+    rev3 = rev5
     v4 = write_policy(tmp / "v4", extra_port=9109)
     block = ("table inet pat_block {\n  chain guard {\n    type filter hook input priority -10; policy accept;\n"
              "    tcp dport 9443 drop\n  }\n}\n")
@@ -290,11 +374,31 @@ def run(a, prefix, tmp):
           cp.returncode != 0 and "unreachable" in msg and "edge1-b" in msg and "--local-only" in msg and took < 10,
           f"{took:.1f}s {msg[-500:]}")
     check("... and nothing changed", (p.nft(A), p.nft(B)) == before and p.status(A)["revision"] == rev3)
+    for f in ("campus.yaml", "ha.yaml"):
+        (p.policy_dir(A) / f).write_text((v4 / f).read_text())
+    t = time.monotonic()
+    cp = p.ctl_(A, "reload")
+    took = time.monotonic() - t
+    msg = cp.stdout + cp.stderr
+    check("a reload of a changed dir with the peer unreachable: refused within the bound, with the way out",
+          cp.returncode != 0 and "unreachable" in msg and "reload --local-only" in msg
+          and "nothing was changed on either node" in msg and took < 10, f"{took:.1f}s {msg[-500:]}")
+    check("... nothing changed, audited (reload-rejected)", (p.nft(A), p.nft(B)) == before
+          and p.status(A)["revision"] == rev3 and any(e["event"] == "reload-rejected" for e in p.audit(A)))
     sh("ip", "netns", "exec", p.ns[B], "nft", "delete", "table", "inet", "pat_block")
+    v6 = write_policy(tmp / "v6", extra_port=9112)
+    for f in ("campus.yaml", "ha.yaml"):
+        (p.policy_dir(A) / f).write_text((v6 / f).read_text())
+    cp = p.ctl_(A, "reload", "--local-only")
+    check("reload --local-only: A alone (audited as local only)",
+          cp.returncode == 0 and 9112 in p.ports(A) and 9112 not in p.ports(B)
+          and any(e["event"] == "reload" and "local only: not on peer edge1-b" in e["who"] for e in p.audit(A)),
+          (cp.stdout + cp.stderr)[-400:])
+    rev3 = p.status(A)["revision"]
 
     certs(p, tmp)
 
-    # --- 6. the peer's bulwarkd stopped -----------------------------------------------------
+    # --- 8. the peer's bulwarkd stopped -----------------------------------------------------
     pid = p.bulwarkd_pid(B)
     if pid:
         os.kill(pid, signal.SIGTERM)
@@ -310,6 +414,72 @@ def run(a, prefix, tmp):
 
     print(f"{'PASS' if not FAILED else 'FAIL'} in {time.monotonic() - t0:.1f}s" + (f": {FAILED}" if FAILED else ""))
     return 0 if not FAILED else 1
+
+
+def fill_input_hook(p: Pair, node: str) -> int:
+    """Fill the node's input hook up to the kernel's limit (net/netfilter/core.c: at most 1024
+    hook entries per hook) with empty base chains of a table of the test's own: a replacement of
+    table inet bulwark, which registers its new base chains before the old ones go (one batch),
+    then fails in the kernel (E2BIG) while everything that is there keeps working. The most
+    that fit, found by bisection (each try is one atomic batch)."""
+    def fits(n):
+        body = "".join(f"  chain c{i} {{ type filter hook input priority {i % 200}; policy accept; }}\n"
+                       for i in range(n))
+        cp = sh("ip", "netns", "exec", p.ns[node], "nft", "-f", "-", input=f"table inet pat_fill {{\n{body}}}\n")
+        if cp.returncode == 0:
+            sh("ip", "netns", "exec", p.ns[node], "nft", "delete", "table", "inet", "pat_fill")
+        return cp.returncode == 0
+    # At most 1024 in all; the hook's other entries (conntrack, NAT, bulwark's own) are a few:
+    # search the top 64 first, all of it only if even that is too many.
+    lo, hi = (960, 1024) if fits(960) else (0, 959)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    fits_ok = fits(lo)  # (and leave it there)
+    body = "".join(f"  chain c{i} {{ type filter hook input priority {i % 200}; policy accept; }}\n" for i in range(lo))
+    cp = sh("ip", "netns", "exec", p.ns[node], "nft", "-f", "-", input=f"table inet pat_fill {{\n{body}}}\n")
+    if not fits_ok or cp.returncode != 0 or lo < 10:
+        print(f"could not fill the input hook ({lo}): {cp.stderr}")
+        raise SystemExit(2)
+    return lo
+
+
+def peer_kernel_failure(p: Pair, tmp: Path, rev: int, policy_hash: str):
+    A, B = NODES
+    t = time.monotonic()
+    filled = fill_input_hook(p, B)
+    print(f"     B's input hook filled with {filled} base chains of table inet pat_fill "
+          f"({time.monotonic() - t:.1f}s)", flush=True)
+    try:
+        vk = write_policy(tmp / "vk", extra_port=9110, extra_rule=True)
+        cp = p.ctl_(A, "plan", vk)
+        check("a new rule: both plans replace the table (not an element update)",
+              cp.returncode == 0 and cp.stdout.count("one atomic replacement of the table") == 2, cp.stdout[-800:])
+        before = {n: (p.nft(n), p.links(n), p.status(n)["revision"], p.status(n)["policy_hash"]) for n in NODES}
+        audit_len = {n: len(p.audit(n)) for n in NODES}
+        st = p.status(A).get("peer", {})
+        check("... peer-status passes (in sync, reachable)", st.get("in_sync") is True and st.get("reachable") is True,
+              json.dumps(st))
+        cp = p.ctl_(A, "apply", vk)
+        msg = cp.stdout + cp.stderr
+        check("the peer's kernel refuses its half: non-zero exit, the error names the peer and the kernel's reason",
+              cp.returncode != 0 and "peer edge1-b (10.99.0.3:9443) failed to apply it" in msg and "firewall" in msg
+              and "nothing was changed on either node" in msg, msg[-800:])
+        after = {n: (p.nft(n), p.links(n), p.status(n)["revision"], p.status(n)["policy_hash"]) for n in NODES}
+        for n in NODES:
+            check(f"... {n} exactly as before (nft -j, links and addresses, revision, policy hash)",
+                  after[n] == before[n] and after[n][2] == rev and after[n][3] == policy_hash,
+                  f"revision {after[n][2]}, nft equal {after[n][0] == before[n][0]}, links equal "
+                  f"{after[n][1] == before[n][1]}")
+        new_a = p.audit(A)[audit_len[A]:]
+        new_b = p.audit(B)[audit_len[B]:]
+        check("... audited on A (apply-rejected, naming the peer and its reason)",
+              any(e["event"] == "apply-rejected" and "peer edge1-b" in e["summary"] and "firewall" in e["summary"]
+                  for e in new_a), json.dumps(new_a)[:600])
+        check("... and on B (apply-failed: the kernel's reason)",
+              any(e["event"] == "apply-failed" and "firewall" in json.dumps(e) for e in new_b), json.dumps(new_b)[:600])
+    finally:
+        sh("ip", "netns", "exec", p.ns[B], "nft", "delete", "table", "inet", "pat_fill")
 
 
 # A client that speaks the control protocol itself (Python's ssl: TLS 1.3, a client

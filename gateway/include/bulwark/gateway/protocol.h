@@ -37,7 +37,9 @@
 //                                                    session: "ip port ip port", never cut)
 //   confirm                                  change
 //   rollback {revision}                      change (revision: 1 .. 2^31-1)
-//   reload                                   change (re-read the daemon's policy dir, as SIGHUP)
+//   reload   {local_only?}                   change (re-read the daemon's policy dir, as SIGHUP;
+//                                                    an HA pair's node: a changed dir goes to
+//                                                    both nodes, unless local_only)
 //   history  {limit?}                        read
 //   counters                                 read
 //   events                                   read   (streamed)
