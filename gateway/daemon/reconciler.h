@@ -82,7 +82,7 @@ struct PreparedPolicy {
 };
 inline constexpr std::size_t kMaxDiagnosticLines = 1000;  // in one reply; then "... N more"
 // The review in a plan reply: enough for a person to read, bounded for the reply's size.
-inline constexpr review::ReviewLimits kPlanReviewLimits{200, 50, 50};
+inline constexpr review::ReviewLimits kPlanReviewLimits{};  // 200 changes, 50 groups of 50 lines
 
 class PolicyPreparer {
  public:

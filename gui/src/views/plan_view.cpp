@@ -9,44 +9,15 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
-#include <QSyntaxHighlighter>
 #include <QVBoxLayout>
 
 #include "control/session.h"
 #include "policy/policy_document.h"
+#include "views/change_highlighter.h"
 
 namespace bulwark::console {
 
 namespace {
-
-// + added / - removed / == headers, as in a diff.
-class PlanHighlighter : public QSyntaxHighlighter {
- public:
-  using QSyntaxHighlighter::QSyntaxHighlighter;
-
- protected:
-  void highlightBlock(const QString& text) override {
-    QTextCharFormat f;
-    auto t = text.trimmed();
-    if (t.startsWith(QStringLiteral("==")) || t.startsWith(QStringLiteral("--")) || t == QStringLiteral("Effect:") ||
-        t.startsWith(QStringLiteral("Policy change")) || t.startsWith(QStringLiteral("In policy terms")) ||
-        t == QStringLiteral("Invariants:"))
-      f.setFontWeight(QFont::Bold);
-    else if (t.startsWith(QStringLiteral("newly allowed")) || t.startsWith(QStringLiteral("no longer broken")))
-      f.setForeground(QColor(0x1b, 0x7f, 0x2a));
-    else if (t.startsWith(QStringLiteral("newly denied")) || t.startsWith(QStringLiteral("newly broken")))
-      f.setForeground(QColor(0xb0, 0x1c, 0x1c));
-    else if (t.startsWith(QStringLiteral("redirected")))
-      f.setForeground(QColor(0x9a, 0x5b, 0x00));
-    else if (t.startsWith(QLatin1Char('+')) || t.startsWith(QStringLiteral("add ")) || t.startsWith(QStringLiteral("insert ")))
-      f.setForeground(QColor(0x1b, 0x7f, 0x2a));
-    else if (t.startsWith(QLatin1Char('-')) || t.startsWith(QStringLiteral("delete ")))
-      f.setForeground(QColor(0xb0, 0x1c, 0x1c));
-    else
-      return;
-    setFormat(0, static_cast<int>(text.size()), f);
-  }
-};
 
 QStringList strings(const QJsonValue& v) {
   QStringList out;
@@ -87,7 +58,7 @@ PlanView::PlanView(Session* session, PolicyDocument* doc, QWidget* parent)
     t->setLineWrapMode(QPlainTextEdit::WidgetWidth);  // 250-character nft lines wrap, never cut
     t->setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
     t->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    new PlanHighlighter(t->document());
+    new ChangeHighlighter(t->document());
     return t;
   };
   effect_ = pane(QStringLiteral("planEffect"));
