@@ -74,12 +74,13 @@ void addSession(nlohmann::json& args) {
   }
 }
 
-int daemonPlan(const std::string& socket, const std::string& path, bool detailed, bool localOnly,
+int daemonPlan(const std::string& socket, const std::string& path, bool detailed, bool localOnly, bool nftOnly,
                const GlobalOptions& opts) {
   auto sources = policySources(path);
   if (!sources) return kExitUsage;
   nlohmann::json args{{"sources", *sources}};
   if (localOnly) args["local_only"] = true;
+  if (nftOnly) args["nft_only"] = true;  // the daemon skips the review in policy terms
   addSession(args);  // the plan's count leaves it out, as the apply's cut does
   auto r = callDaemon(socket, "plan", args);
   if (!r.transportOk) return kExitUsage;
@@ -90,6 +91,7 @@ int daemonPlan(const std::string& socket, const std::string& path, bool detailed
   } else if (pair) {
     printPairPlan(r.body);
   } else {
+    if (!nftOnly) printPlanReview(r.body.value("review", nlohmann::json()));
     printPlanLike(r.body, false);
   }
   if (!detailed) return kExitOk;
@@ -408,7 +410,10 @@ void registerDaemonCommands(Registry& r) {
     routeTunnels();
     if (plan->parsed() && !directWanted(plan) && daemonSocketExists(sock())) {
       bool detailed = plan->count("--detailed-exitcode") > 0;
-      r.action = [&r, sock, detailed, args] { return daemonPlan(sock(), r.path, detailed, args->localOnly, r.opts); };
+      bool nftOnly = plan->count("--nft") > 0;
+      r.action = [&r, sock, detailed, nftOnly, args] {
+        return daemonPlan(sock(), r.path, detailed, args->localOnly, nftOnly, r.opts);
+      };
     }
     if (apply->parsed()) {
       if (!directWanted(apply) && daemonSocketExists(sock())) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "applied_policy.h"
 #include "apply_engine.h"
 #include "bulwark/firewall/counters.h"
 #include "bulwark/policies/loader.h"
@@ -16,6 +17,7 @@
 #include "kinds.h"
 #include "kinds/links_kind.h"
 #include "output.h"
+#include "policy_sides.h"
 
 namespace bulwark::cli {
 
@@ -102,9 +104,21 @@ std::size_t segmentLinks(const engine::KindStatePtr& state) {
   return ls ? ls->set.links.size() : 0;
 }
 
+// The plan in policy terms: the policy the kernel holds (applied_policy.h) against this one.
+nlohmann::json planReview(engine::ApplyEngine& eng, const std::string& path, Parts parts, bool inSync) {
+  auto proposed = readWorkingTree(path);
+  if (!proposed.ok()) return {{"known", false}, {"reason", proposed.error}};
+  std::vector<std::size_t> kinds;
+  for (std::size_t i = 0; i < eng.size(); ++i) {
+    if (wanted(i, parts)) kinds.push_back(i);
+  }
+  auto applied = appliedInKernel(eng, path, kinds, inSync, proposed.input.sources);
+  return review::planReview(applied, proposed.input, std::nullopt);
+}
+
 }  // namespace
 
-int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const GlobalOptions& opts) {
+int runPlan(const std::string& path, bool detailedExitCode, Parts parts, bool nftOnly, const GlobalOptions& opts) {
   engine::ApplyEngine eng(engine::registeredKinds(directKinds()));
   auto want = desiredStates(eng, path, parts, opts);
   if (!want) return kExitInvalid;
@@ -122,6 +136,7 @@ int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const G
   const auto& fw = plans[kFirewall];
   const auto& links = plans[kLinks];
   auto cuts = fw ? revocation(engine::firewallChange(*fw, *(*want)[kFirewall]), true) : nlohmann::json();
+  auto review = nftOnly ? nlohmann::json() : planReview(eng, path, parts, inSync);
   if (opts.json) {
     nlohmann::json j{{"in_sync", inSync},
                      {"elements_only", fw && !fw->inSync && fw->incremental},
@@ -129,8 +144,10 @@ int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const G
                      {"nft", fw ? fw->commands : std::vector<std::string>{}},
                      {"links", links ? links->changes : std::vector<std::string>{}},
                      {"revocation", cuts}};
+    if (!nftOnly) j["review"] = review;
     std::cout << j.dump(2) << '\n';
   } else {
+    printPlanReview(review);
     if (fw && fw->inSync) {
       std::cout << "firewall: in sync (table " << kTable << ")\n";
     } else if (fw) {

@@ -56,7 +56,8 @@ struct WhyArgs {
 };
 // What plan/apply cover: both (default), or only one part (--only firewall|links).
 enum class Parts { All, Firewall, Links };
-int runPlan(const std::string& path, bool detailedExitCode, Parts parts, const GlobalOptions& opts);
+// nftOnly (--nft): only the kernel plan, without the review in policy terms before it.
+int runPlan(const std::string& path, bool detailedExitCode, Parts parts, bool nftOnly, const GlobalOptions& opts);
 // keepEstablished: leave the connections the new policy no longer allows running (revocation
 // is skipped; gateway/engine/revocation.h).
 int runApply(const std::string& path, Parts parts, bool keepEstablished, const GlobalOptions& opts);

@@ -55,4 +55,15 @@ void printRevocation(const nlohmann::json& r) {
   if (toCut > flows.size()) std::cout << "  ... and " << toCut - flows.size() << " more\n";
 }
 
+void printPlanReview(const nlohmann::json& review) {
+  if (!review.is_object()) return;
+  if (review.value("known", false)) {
+    std::cout << review.value("text", std::string());
+  } else {
+    std::cout << "Policy change: " << review.value("reason", std::string("the applied policy is unknown"))
+              << "; the kernel plan only\n";
+  }
+  std::cout << "\nIn the kernel:\n";
+}
+
 }  // namespace bulwark::cli

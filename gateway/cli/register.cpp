@@ -82,14 +82,19 @@ void registerFirewallCommands(Registry& r) {
     return *only == "firewall" ? Parts::Firewall : *only == "links" ? Parts::Links : Parts::All;
   };
   const char* onlyHelp = "Only the firewall or only the segment links (default: both)";
-  auto* plan = r.app.add_subcommand("plan", "Show what apply would change in the kernel (firewall as nft commands, links)");
+  auto* plan = r.app.add_subcommand("plan", "Show what apply would change: in policy terms and its effect on flows, then in the kernel (nft commands, links)");
   plan->add_option("PATH", r.path, r.pathHelp);
   plan->add_flag("--detailed-exitcode", *detailed, "Exit 0 when in sync, 2 when there are changes, 1 on error");
   plan->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
+  auto nftOnly = std::make_shared<bool>(false);
+  plan->add_flag("--nft", *nftOnly,
+                 "Only the kernel plan (nft commands, links), without the change in policy terms and its effect");
   plan->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links"}));
   // The callbacks own the flag storage: CLI11 writes through these references while parsing.
-  plan->callback([&r, detailed, direct, parts] {
-    r.action = withPolicy(r, [&r, detailed, parts] { return runPlan(r.path, *detailed, parts(), r.opts); });
+  plan->callback([&r, detailed, direct, parts, nftOnly] {
+    r.action = withPolicy(r, [&r, detailed, parts, nftOnly] {
+      return runPlan(r.path, *detailed, parts(), *nftOnly, r.opts);
+    });
   });
 
   auto keep = std::make_shared<bool>(false);

@@ -10,7 +10,7 @@ _bulwarkctl_flags() {
     diff) echo "-p --policy --json --markdown --werror" ;;
     render | test | counters | confirm | status | reload | events) ;;
     why) echo "-p --policy --iif --libipsec" ;;
-    plan) echo "--detailed-exitcode --direct --only --local-only" ;;
+    plan) echo "--detailed-exitcode --direct --nft --only --local-only" ;;
     apply) echo "--direct --only --confirm --local-only --resync-peer --keep-established" ;;
     rollback) echo "--local-only" ;;
     history) echo "--limit" ;;

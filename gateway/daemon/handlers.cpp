@@ -122,14 +122,20 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
   if (pair_ && !*localOnly) return pairPlan(req, std::move(in), respond);
   auto session = sessionArg(req);
   if (!session) return gateway::errorReply(req.id, ErrorCode::BadRequest, session.error().message);
-  // All of it on the worker: load, validate, compile, observe, diff, and the reply's JSON.
+  auto nftOnly = flagArg(req, "nft_only");
+  if (!nftOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, nftOnly.error().message);
+  // The running revision's policy, read here (the history is the loop's); the review against
+  // it is computed with the rest.
+  std::optional<review::AppliedPolicy> applied;
+  if (!*nftOnly) applied = r_.appliedPolicy();
+  // All of it on the worker: load, validate, compile, observe, diff, review, and the reply's JSON.
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, respond,
-              kept = keptFlows(peer, *session)]() mutable {
+              kept = keptFlows(peer, *session), applied = std::move(applied)]() mutable {
     Outcome out;
     if (in) {
-      out = prep.plan(std::move(*in), kept);
+      out = prep.plan(std::move(*in), kept, std::move(applied));
     } else if (auto read = readPolicyDir(dir)) {
-      out = prep.plan(std::move(*read), kept);
+      out = prep.plan(std::move(*read), kept, std::move(applied));
     } else {
       out = Outcome::failure(ErrorCode::InvalidPolicy, read.error().message);
     }

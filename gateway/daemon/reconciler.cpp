@@ -79,7 +79,8 @@ PreparedPolicy PolicyPreparer::prepare(PolicyInput in, bool keepPolicy) const {
   return out;
 }
 
-Outcome PolicyPreparer::plan(PolicyInput in, std::vector<engine::KeptFlow> kept) const {
+Outcome PolicyPreparer::plan(PolicyInput in, std::vector<engine::KeptFlow> kept,
+                             std::optional<review::AppliedPolicy> applied) const {
   auto p = prepare(std::move(in));
   if (!p.valid) {
     return Outcome::failure(gateway::ErrorCode::InvalidPolicy,
@@ -112,8 +113,12 @@ Outcome PolicyPreparer::plan(PolicyInput in, std::vector<engine::KeptFlow> kept)
       }
     }
   }
-  return Outcome::success(
-      {{"in_sync", inSync}, {"policy_hash", p.input.hash}, {"kinds", kinds}, {"warnings", p.diagnostics}});
+  nlohmann::json body{{"in_sync", inSync}, {"policy_hash", p.input.hash}, {"kinds", kinds}, {"warnings", p.diagnostics}};
+  if (applied) {
+    const auto label = p.input.origin == "payload" ? std::string("proposed") : p.input.origin;
+    body["review"] = review::planReview(*applied, {label, p.input.sources}, kPlanReviewLimits);
+  }
+  return Outcome::success(std::move(body));
 }
 
 PolicyPreparer Reconciler::preparer() { return PolicyPreparer(engine_); }
@@ -453,6 +458,21 @@ gateway::Result<PolicyInput> Reconciler::revisionInput(int revision) const {
   in.origin = "revision " + std::to_string(revision);
   in.gitCommit = rev->gitCommit;
   return in;
+}
+
+review::AppliedPolicy Reconciler::appliedPolicy() const {
+  review::AppliedPolicy out;
+  if (currentRevision_ == 0) {
+    out.unknown = "no revision applied yet";
+    return out;
+  }
+  auto in = revisionInput(currentRevision_);
+  if (!in) {
+    out.unknown = "revision " + std::to_string(currentRevision_) + "'s record cannot be read: " + in.error().message;
+    return out;
+  }
+  out.input = review::ReviewInput{"revision " + std::to_string(currentRevision_) + " (running)", std::move(in->sources)};
+  return out;
 }
 
 Outcome Reconciler::rollback(int revision, PreparedPolicy prepared, const Actor& actor) {

@@ -21,6 +21,7 @@
 #include "job_worker.h"
 #include "policy_input.h"
 #include "apply_engine.h"
+#include "bulwark/review/plan_review.h"
 #include "kinds/firewall_kind.h"
 
 namespace bulwark::daemon {
@@ -80,6 +81,8 @@ struct PreparedPolicy {
   std::shared_ptr<const policies::Policy> policy;   // only when asked for (the dir's settings)
 };
 inline constexpr std::size_t kMaxDiagnosticLines = 1000;  // in one reply; then "... N more"
+// The review in a plan reply: enough for a person to read, bounded for the reply's size.
+inline constexpr review::ReviewLimits kPlanReviewLimits{};  // 200 changes, 50 groups of 50 lines
 
 class PolicyPreparer {
  public:
@@ -90,7 +93,11 @@ class PolicyPreparer {
   // that off the loop, see engine/resource_kind.h). The reply body of the `plan` op.
   // `kept`: the caller's own connections, which the revocation count leaves out as the
   // apply would (its SSH session, its TLS connection).
-  [[nodiscard]] Outcome plan(PolicyInput in, std::vector<engine::KeptFlow> kept = {}) const;
+  // `applied`: the running revision's policy (Reconciler::appliedPolicy); when given, the
+  // reply's "review" says the change in policy terms and its effect (review/plan_review.h,
+  // capped by kPlanReviewLimits) before the kinds' plans.
+  [[nodiscard]] Outcome plan(PolicyInput in, std::vector<engine::KeptFlow> kept = {},
+                             std::optional<review::AppliedPolicy> applied = std::nullopt) const;
 
  private:
   engine::ApplyEngine* engine_;  // the Reconciler's, which outlives every job
@@ -147,6 +154,10 @@ class Reconciler {
   [[nodiscard]] int latestRevisionNumber() const { return history_.latest() ? history_.latest()->number : 0; }
   // The sources of a recorded revision (loop: history is the loop's), to prepare on the worker.
   [[nodiscard]] gateway::Result<PolicyInput> revisionInput(int revision) const;
+  // The running revision's recorded policy (loop: reads its history record), what a plan's
+  // review compares against; unknown (with why) before the first revision or when its
+  // record cannot be read.
+  [[nodiscard]] review::AppliedPolicy appliedPolicy() const;
   Outcome rollback(int revision, PreparedPolicy prepared, const Actor& actor);
   [[nodiscard]] nlohmann::json status() const;
   [[nodiscard]] nlohmann::json history(std::size_t limit) const;

@@ -54,6 +54,11 @@ std::string invariantHead(const InvariantChange& c) {
 
 std::string familyName(Family f) { return f == Family::V4 ? "ipv4" : "ipv6"; }
 
+// "… and 3 more groups" (what a capped review left out).
+std::string more(std::size_t n, const std::string& what) {
+  return "… and " + std::to_string(n) + " more " + what + (n == 1 ? "" : "s");
+}
+
 // Markdown: a code span that holds any text (backticks become quotes).
 std::string code(std::string s) {
   for (auto& ch : s) {
@@ -71,18 +76,21 @@ std::string reviewText(const Review& r) {
     o << "\nNo change: the policies say the same and every flow keeps its fate.\n";
     return o.str();
   }
-  o << "\nIn policy terms (" << r.changes.size() << "):\n";
+  o << "\nIn policy terms (" << r.changes.size() + r.moreChanges << "):\n";
   if (r.changes.empty()) o << "  nothing (formatting, comments or order of keys only)\n";
   for (const auto& c : r.changes) {
     o << "  " << changeHead(c) << '\n';
     for (const auto& d : c.details) o << "      " << d << '\n';
   }
+  if (r.moreChanges > 0) o << "  " << more(r.moreChanges, "change") << '\n';
   o << "\nEffect:\n";
-  if (r.effect.empty()) o << "  no flow changes its fate\n";
+  if (r.effect.empty() && r.moreGroups == 0) o << "  no flow changes its fate\n";
   for (const auto& g : r.effect) {
     o << "  " << groupHead(g) << ":\n";
     for (const auto& l : g.lines) o << "    " << l.from << " → " << l.to << " " << l.services << lineNotes(l) << '\n';
+    if (g.moreLines > 0) o << "    " << more(g.moreLines, "line") << '\n';
   }
+  if (r.moreGroups > 0) o << "  " << more(r.moreGroups, "group") << " of changed flows\n";
   if (!r.invariants.empty()) {
     o << "\nInvariants:\n";
     for (const auto& c : r.invariants) {
@@ -109,14 +117,17 @@ std::string reviewMarkdown(const Review& r) {
     o << '\n';
     for (const auto& d : c.details) o << "  - " << code(d) << '\n';
   }
+  if (r.moreChanges > 0) o << "- " << more(r.moreChanges, "change") << '\n';
   o << "\n#### Effect\n\n";
-  if (r.effect.empty()) o << "No flow changes its fate.\n";
+  if (r.effect.empty() && r.moreGroups == 0) o << "No flow changes its fate.\n";
   for (const auto& g : r.effect) {
     o << "- **" << groupHead(g) << "**\n";
     for (const auto& l : g.lines) {
       o << "  - " << l.from << " → " << l.to << " " << code(l.services) << lineNotes(l) << '\n';
     }
+    if (g.moreLines > 0) o << "  - " << more(g.moreLines, "line") << '\n';
   }
+  if (r.moreGroups > 0) o << "- " << more(r.moreGroups, "group") << " of changed flows\n";
   if (!r.invariants.empty()) {
     o << "\n#### Invariants\n\n";
     for (const auto& c : r.invariants) {
@@ -169,7 +180,8 @@ std::string reviewJson(const Review& r) {
                       {"was", origin(g.was, g.wasText)},
                       {"dnat_before", g.dnatBefore},
                       {"dnat_after", g.dnatAfter},
-                      {"flows", lines}});
+                      {"flows", lines},
+                      {"more_flows", g.moreLines}});
   }
   json invariants = json::array();
   for (const auto& c : r.invariants) {
@@ -183,8 +195,25 @@ std::string reviewJson(const Review& r) {
                           {"breaches", c.breaches}});
   }
   json out{{"before", r.before}, {"after", r.after}, {"changed", r.changed()}, {"policy_changes", changes},
-           {"effect", effect}, {"invariants", invariants}};
+           {"effect", effect}, {"invariants", invariants}, {"more_policy_changes", r.moreChanges},
+           {"more_effect_groups", r.moreGroups}};
   return out.dump(2) + "\n";
+}
+
+void capReview(Review& r, const ReviewLimits& limits) {
+  if (r.changes.size() > limits.maxChanges) {
+    r.moreChanges += r.changes.size() - limits.maxChanges;
+    r.changes.resize(limits.maxChanges);
+  }
+  if (r.effect.size() > limits.maxGroups) {
+    r.moreGroups += r.effect.size() - limits.maxGroups;
+    r.effect.resize(limits.maxGroups);
+  }
+  for (auto& g : r.effect) {
+    if (g.lines.size() <= limits.maxLines) continue;
+    g.moreLines += g.lines.size() - limits.maxLines;
+    g.lines.resize(limits.maxLines);
+  }
 }
 
 }  // namespace bulwark::review

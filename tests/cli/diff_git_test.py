@@ -20,13 +20,15 @@ source to a rule, takes a service from a VPN group's access and drops a DNAT ent
 
 import ipaddress
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from policy_repo import campus_repo, git, sub  # noqa: E402
 
 BULWARKCTL, EXAMPLES = sys.argv[1], Path(sys.argv[2])
 failures = []
@@ -43,27 +45,9 @@ def run(*args, cwd=None):
     return p.returncode, p.stdout, p.stderr
 
 
-def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, timeout=60,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
-
-
-def sub(text, old, new):
-    assert old in text, old
-    return text.replace(old, new, 1)
-
-
 tmp = Path(tempfile.mkdtemp(prefix="bulwark-diff-git."))
 try:
-    repo = tmp / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    campus = (EXAMPLES / "campus.yaml").read_text()
-    policy = repo / "campus.yaml"
-    policy.write_text(campus)
-    git(repo, "add", "campus.yaml")
-    git(repo, "commit", "-q", "-m", "campus")
+    repo, policy, campus = campus_repo(tmp, EXAMPLES)
     changed = sub(campus, "    from: [web1, web2, wowza]\n    to: nas1", "    from: [web1, web2, wowza, mysql1]\n    to: nas1")
     changed = sub(changed, "        - { to: db, services: [ssh, mysql] }", "        - { to: db, services: [ssh] }")
     changed = sub(changed, "    - { name: vip-rtmp, vip: 203.0.113.10, service: rtmp, to: [lb1, lb2], check: lb-https }\n", "")

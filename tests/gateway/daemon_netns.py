@@ -683,7 +683,39 @@ def t_metrics(lab):
     check("bulwark_zone_drop_packets_total{" in text, "no zone-pair drop counter")
 
 
+def t_plan_in_policy_terms(lab):
+    """The plan reply leads with the change against the running revision's recorded policy and
+    its effect (bounded: the counts of what was left out), then the kinds' plans; nft_only
+    (--nft) leaves the review out."""
+    st = json.loads(lab.ctl("--json", "status").stdout)
+    changed = lab.tmp / "review-policy"
+    changed.mkdir(exist_ok=True)
+    os.chmod(changed, 0o755)
+    lab.write_policy(changed / "policy.yaml", (lab.pol / "policy.yaml").read_text() + EXTRA_RULE)
+    body = json.loads(lab.ctl("--json", "plan", changed).stdout)
+    rv = body.get("review", {})
+    check(rv.get("known") is True and rv.get("before") == f"revision {st['revision']} (running)"
+          and rv.get("after") == "proposed", f"review sides: {rv.get('before')} → {rv.get('after')} ({rv.get('reason')})")
+    check([c["name"] for c in rv["policy_changes"]] == ["lan-to-srv-https"] and rv["policy_changes"][0]["kind"] == "added",
+          f"policy changes: {rv['policy_changes']}")
+    groups = rv["effect"]
+    check(len(groups) == 1 and groups[0]["kind"] == "newly allowed" and groups[0]["by"]["what"] == "lan-to-srv-https"
+          and any(f["services"] == "tcp/443" for f in groups[0]["flows"]), f"effect: {groups}")
+    check(rv["more_effect_groups"] == 0 and rv["more_policy_changes"] == 0 and groups[0]["more_flows"] == 0,
+          "nothing left out of a small review")
+    check(not body["in_sync"] and body["kinds"][0]["commands"], "the kinds' plans are still there")
+    out = lab.ctl("plan", changed).stdout
+    at = [out.find(x) for x in ("Policy change revision", "newly allowed by lan-to-srv-https", "In the kernel:", "firewall: ")]
+    check(-1 not in at and at == sorted(at), f"text: policy terms, effect, then the kernel plan:\n{out}")
+    nft = lab.ctl("plan", changed, "--nft").stdout
+    check(nft.startswith("firewall: ") and "Policy change" not in nft, f"--nft: the kernel plan only:\n{nft}")
+    check("review" not in json.loads(lab.ctl("--json", "plan", changed, "--nft").stdout), "--nft --json: no review")
+    same = json.loads(lab.ctl("--json", "plan", lab.pol).stdout)["review"]
+    check(same.get("known") and not same["changed"] and same["effect"] == [], f"the running policy: no change: {same}")
+
+
 TESTS = [t_startup_table_is_what_render_says, t_wrong_uid_denied, t_view_role_cannot_apply, t_invalid_policy_changes_nothing,
+         t_plan_in_policy_terms,
          t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_links_applied_and_rolled_back,
          t_link_drift_repaired, t_metrics, t_counters_follow_traffic, t_established_counted_per_pair,
          t_scrape_does_not_block_status, t_pending_confirm_survives_restart, t_kill9_keeps_connections_and_adopts]

@@ -122,6 +122,13 @@ class GuiE2eTest : public QObject {
     QVERIFY2(planText.contains(QStringLiteral("lb-to-web")) && !planText.contains(QStringLiteral("refused")), qPrintable(planText.left(2000)));
     QVERIFY2(planText.contains(QStringLiteral("tcp . 80")) || planText.contains(QStringLiteral("tcp . http")),
              qPrintable(planText.left(2000)));
+    // Above the commands, in policy terms: the rule changed and the flows it newly allows,
+    // against the running revision bulwarkd recorded.
+    const auto effect = plan->effectText()->toPlainText();
+    QVERIFY2(effect.contains(QStringLiteral("(running) → proposed")) && effect.contains(QStringLiteral("changed rule lb-to-web")),
+             qPrintable(effect.left(2000)));
+    QVERIFY2(effect.contains(QStringLiteral("newly allowed by lb-to-web")) && effect.contains(QStringLiteral("http (tcp/80)")),
+             qPrintable(effect.left(2000)));
     grab("plan");
 
     // Apply with a confirm window, then confirm.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "bulwark/review/plan_review.h"
 #include "bulwark/review/review.h"
 #include "campus_text.h"
 
@@ -65,6 +66,60 @@ TEST(Review, ChangeAndEffectInEveryRendering) {
   EXPECT_EQ(line["from_prefixes"].size(), 1u);
   EXPECT_NE(std::find(line["service_specs"].begin(), line["service_specs"].end(), "udp/111"),
             line["service_specs"].end());
+}
+
+TEST(Review, CappedReviewSaysHowMuchMore) {
+  auto after = replace(campus(), "    from: [web1, web2, wowza]\n    to: nas1", "    from: [web1, web2, wowza, mysql1]\n    to: nas1");
+  after = replace(after, "    to: [mysql1, mysql2]\n    services: [mysql]", "    to: [mysql1, mysql2]\n    services: [mysql, ssh]");
+  auto r = reviewChange(side("HEAD~1", campus()), side("HEAD", after));
+  ASSERT_TRUE(r.review);
+  auto rv = *r.review;
+  ASSERT_GE(rv.changes.size(), 2u);
+  ASSERT_EQ(rv.effect.size(), 2u);
+  const auto changes = rv.changes.size();
+  capReview(rv, {1, 1, 50});
+  EXPECT_EQ(rv.changes.size(), 1u);
+  EXPECT_EQ(rv.moreChanges, changes - 1);
+  EXPECT_EQ(rv.effect.size(), 1u);
+  EXPECT_EQ(rv.moreGroups, 1u);
+  EXPECT_TRUE(rv.changed());
+  auto text = reviewText(rv);
+  EXPECT_NE(text.find("In policy terms (" + std::to_string(changes) + "):"), std::string::npos) << text;
+  EXPECT_NE(text.find("… and 1 more group of changed flows"), std::string::npos) << text;
+  auto j = nlohmann::json::parse(reviewJson(rv));
+  EXPECT_EQ(j["more_effect_groups"], 1);
+  EXPECT_EQ(j["more_policy_changes"], changes - 1);
+  EXPECT_EQ(j["effect"].size(), 1u);
+  // Lines within a group: web1, web2 → mysql1, mysql2 is one line; a cap of 0 lines counts it.
+  capReview(rv, {1, 1, 0});
+  EXPECT_TRUE(rv.effect[0].lines.empty());
+  EXPECT_GE(rv.effect[0].moreLines, 1u);
+  EXPECT_NE(reviewText(rv).find("… and "), std::string::npos);
+}
+
+TEST(PlanReview, KnownUnknownAndAnAppliedSideThatDoesNotLoad) {
+  auto after = replace(campus(), "    to: [mysql1, mysql2]\n    services: [mysql]", "    to: [mysql1, mysql2]\n    services: [mysql, ssh]");
+  AppliedPolicy applied{side("revision 3 (running)", campus()), ""};
+  auto j = planReview(applied, side("proposed", after), ReviewLimits{});
+  EXPECT_EQ(j["known"], true);
+  EXPECT_EQ(j["before"], "revision 3 (running)");
+  EXPECT_EQ(j["changed"], true);
+  ASSERT_EQ(j["effect"].size(), 1u);
+  EXPECT_EQ(j["effect"][0]["flows"][0]["services"], "ssh (tcp/22)");
+  const auto text = j["text"].get<std::string>();
+  EXPECT_EQ(text.rfind("Policy change revision 3 (running) → proposed", 0), 0u) << text;
+  EXPECT_NE(text.find("web1, web2 → mysql1, mysql2 ssh (tcp/22)"), std::string::npos) << text;
+
+  auto unknown = planReview(AppliedPolicy{std::nullopt, "no revision applied yet"}, side("proposed", after), {});
+  EXPECT_EQ(unknown, (nlohmann::json{{"known", false}, {"reason", "no revision applied yet"}}));
+
+  // A recorded revision this build no longer loads: unknown, with its first error.
+  AppliedPolicy old{side("revision 1 (running)", "segments: [\n"), ""};
+  auto bad = planReview(old, side("proposed", after), {});
+  EXPECT_EQ(bad["known"], false);
+  EXPECT_NE(bad["reason"].get<std::string>().find("the applied policy (revision 1 (running)) does not load here: campus.yaml:"),
+            std::string::npos)
+      << bad;
 }
 
 TEST(Review, ASideThatDoesNotLoadIsAnError) {

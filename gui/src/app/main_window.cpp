@@ -18,6 +18,7 @@
 #include "views/history_view.h"
 #include "views/matrix_view.h"
 #include "views/plan_view.h"
+#include "views/review_view.h"
 #include "views/state_bar.h"
 #include "views/tables_view.h"
 #include "views/traffic_view.h"
@@ -45,6 +46,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   editor_ = new EditorView(doc_);
   tables_ = new TablesView(doc_);
   matrix_ = new MatrixView(doc_);
+  review_ = new ReviewView(doc_);
   plan_ = new PlanView(session_, doc_);
   history_ = new HistoryView(session_);
   traffic_ = new TrafficView(session_, doc_);
@@ -53,6 +55,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabs_->addTab(editor_, tr("Policy"));
   tabs_->addTab(tables_, tr("Tables"));
   tabs_->addTab(matrix_, tr("Matrix"));
+  tabs_->addTab(review_, tr("Review"));
   tabs_->addTab(plan_, tr("Plan && apply"));
   tabs_->addTab(history_, tr("History"));
   tabs_->addTab(traffic_, tr("Traffic"));

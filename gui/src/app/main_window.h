@@ -19,6 +19,7 @@ class EditorView;
 class HistoryView;
 class MatrixView;
 class PlanView;
+class ReviewView;
 class PolicyDocument;
 class Session;
 class StateBar;
@@ -54,6 +55,7 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] TablesView* tablesView() const { return tables_; }
   [[nodiscard]] MatrixView* matrixView() const { return matrix_; }
   [[nodiscard]] PlanView* planView() const { return plan_; }
+  [[nodiscard]] ReviewView* reviewView() const { return review_; }
   [[nodiscard]] HistoryView* historyView() const { return history_; }
   [[nodiscard]] TrafficView* trafficView() const { return traffic_; }
   [[nodiscard]] TunnelsView* tunnelsView() const { return tunnels_; }
@@ -80,6 +82,7 @@ class MainWindow : public QMainWindow {
   TablesView* tables_;
   MatrixView* matrix_;
   PlanView* plan_;
+  ReviewView* review_;
   HistoryView* history_;
   TrafficView* traffic_;
   TunnelsView* tunnels_;

@@ -50,6 +50,25 @@ QString diffTrees(const QString& tmp, const QString& from, const QString& to, co
 
 }  // namespace
 
+HeadFiles headFiles(const QString& root, const std::vector<WorkingFile>& files) {
+  HeadFiles out;
+  for (const auto& f : files) {
+    // HEAD:./file is the file's path relative to the directory git runs in.
+    auto rel = QDir(root).relativeFilePath(f.path);
+    auto head = git(root, {QStringLiteral("show"), QStringLiteral("HEAD:./") + rel});
+    if (head.code == 0) {
+      out.files.push_back({f.path, f.name, QString::fromUtf8(head.out)});
+    } else if (!head.started) {
+      out.problem = QStringLiteral("(git is not installed)");
+    } else if (git(root, {QStringLiteral("rev-parse"), QStringLiteral("--verify"), QStringLiteral("-q"), QStringLiteral("HEAD")}).code != 0) {
+      out.problem = QStringLiteral("(%1 is not a Git working copy with a commit)").arg(root);
+    } else {
+      out.notInHead << f.name;
+    }
+  }
+  return out;
+}
+
 WorkingDiff workingDiff(const QString& root, const std::vector<WorkingFile>& files) {
   QTemporaryDir tmp;
   if (!tmp.isValid()) return {{}, QStringLiteral("no temporary directory: %1").arg(tmp.errorString())};
@@ -57,25 +76,17 @@ WorkingDiff workingDiff(const QString& root, const std::vector<WorkingFile>& fil
   for (const auto* d : {"saved", "HEAD", "editor"}) t.mkdir(QLatin1String(d));
   if (!git(tmp.path(), {QStringLiteral("--version")}).started) return {{}, QStringLiteral("git is not installed")};
 
-  QStringList notInHead;
-  QString headProblem;
   for (const auto& f : files) {
     if (!write(t.filePath(QStringLiteral("editor/") + f.name), f.text.toUtf8())) {
       return {{}, QStringLiteral("cannot write a temporary copy of %1").arg(f.name)};
     }
     QFile disk(f.path);
     if (disk.open(QIODevice::ReadOnly)) write(t.filePath(QStringLiteral("saved/") + f.name), disk.readAll());
-    // HEAD:./file is the file's path relative to the directory git runs in.
-    auto rel = QDir(root).relativeFilePath(f.path);
-    auto head = git(root, {QStringLiteral("show"), QStringLiteral("HEAD:./") + rel});
-    if (head.code == 0) {
-      write(t.filePath(QStringLiteral("HEAD/") + f.name), head.out);
-    } else if (git(root, {QStringLiteral("rev-parse"), QStringLiteral("--verify"), QStringLiteral("-q"), QStringLiteral("HEAD")}).code != 0) {
-      headProblem = QStringLiteral("(%1 is not a Git working copy with a commit)").arg(root);
-    } else {
-      notInHead << f.name;
-    }
   }
+  auto head = headFiles(root, files);
+  for (const auto& f : head.files) write(t.filePath(QStringLiteral("HEAD/") + f.name), f.text.toUtf8());
+  const auto& notInHead = head.notInHead;
+  const auto& headProblem = head.problem;
 
   QStringList out;
   out << QStringLiteral("== the editor against the saved files (b/editor = unsaved edits) ==")

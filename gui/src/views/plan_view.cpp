@@ -8,36 +8,16 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
-#include <QSyntaxHighlighter>
+#include <QSplitter>
 #include <QVBoxLayout>
 
 #include "control/session.h"
 #include "policy/policy_document.h"
+#include "views/change_highlighter.h"
 
 namespace bulwark::console {
 
 namespace {
-
-// + added / - removed / == headers, as in a diff.
-class PlanHighlighter : public QSyntaxHighlighter {
- public:
-  using QSyntaxHighlighter::QSyntaxHighlighter;
-
- protected:
-  void highlightBlock(const QString& text) override {
-    QTextCharFormat f;
-    auto t = text.trimmed();
-    if (t.startsWith(QStringLiteral("==")) || t.startsWith(QStringLiteral("--")))
-      f.setFontWeight(QFont::Bold);
-    else if (t.startsWith(QLatin1Char('+')) || t.startsWith(QStringLiteral("add ")) || t.startsWith(QStringLiteral("insert ")))
-      f.setForeground(QColor(0x1b, 0x7f, 0x2a));
-    else if (t.startsWith(QLatin1Char('-')) || t.startsWith(QStringLiteral("delete ")))
-      f.setForeground(QColor(0xb0, 0x1c, 0x1c));
-    else
-      return;
-    setFormat(0, static_cast<int>(text.size()), f);
-  }
-};
 
 QStringList strings(const QJsonValue& v) {
   QStringList out;
@@ -71,15 +51,29 @@ PlanView::PlanView(Session* session, PolicyDocument* doc, QWidget* parent)
   bar->addWidget(rollbackBtn_);
   bar->addWidget(progress_);
   bar->addWidget(state_, 1);
-  text_ = new QPlainTextEdit;
-  text_->setObjectName(QStringLiteral("planText"));
-  text_->setReadOnly(true);
-  text_->setLineWrapMode(QPlainTextEdit::NoWrap);
-  text_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-  new PlanHighlighter(text_->document());
+  auto pane = [](const QString& name) {
+    auto* t = new QPlainTextEdit;
+    t->setObjectName(name);
+    t->setReadOnly(true);
+    t->setLineWrapMode(QPlainTextEdit::WidgetWidth);  // 250-character nft lines wrap, never cut
+    t->setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
+    t->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    new ChangeHighlighter(t->document());
+    return t;
+  };
+  effect_ = pane(QStringLiteral("planEffect"));
+  effect_->setPlaceholderText(tr("What changes, in policy terms: Plan"));
+  text_ = pane(QStringLiteral("planText"));
+  // What changes first, the kernel's commands below it.
+  auto* split = new QSplitter(Qt::Vertical);
+  split->setObjectName(QStringLiteral("planSplit"));
+  split->addWidget(effect_);
+  split->addWidget(text_);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
   auto* lay = new QVBoxLayout(this);
   lay->addLayout(bar);
-  lay->addWidget(text_, 1);
+  lay->addWidget(split, 1);
   confirmBtn_->setEnabled(false);
   rollbackBtn_->setEnabled(false);
 
@@ -135,12 +129,31 @@ void PlanView::showReply(const QString& title, const QJsonObject& r) {
   text_->setPlainText(out.join(QLatin1Char('\n')));
 }
 
+// The reply's review: the change in policy terms and its effect (the daemon's text, as
+// `bulwarkctl plan` prints it), or why the applied policy is unknown.
+void PlanView::showReview(const QJsonObject& r) {
+  if (!r.value(QStringLiteral("ok")).toBool()) {
+    effect_->clear();
+    return;
+  }
+  const auto review = r.value(QStringLiteral("review")).toObject();
+  if (review.isEmpty()) {
+    effect_->setPlainText(tr("This daemon sends no change in policy terms: the kernel plan only (below)."));
+  } else if (!review.value(QStringLiteral("known")).toBool()) {
+    effect_->setPlainText(tr("What changes in policy terms is unknown: %1. The kernel plan only (below).")
+                              .arg(review.value(QStringLiteral("reason")).toString()));
+  } else {
+    effect_->setPlainText(review.value(QStringLiteral("text")).toString());
+  }
+}
+
 void PlanView::requestPlan() {
   setBusy(true);
   state_->setText(tr("planning…"));
   session_->request(QStringLiteral("plan"), {{"sources", doc_->sourcesJson()}}, this, [this](const QJsonObject& r) {
     setBusy(false);
-    showReply(tr("plan of the edited policy against the kernel"), r);
+    showReview(r);
+    showReply(tr("in the kernel: the edited policy's plan"), r);
     state_->setText(r.value(QStringLiteral("ok")).toBool()
                         ? (r.value(QStringLiteral("in_sync")).toBool() ? tr("in sync: nothing to apply") : tr("plan ready"))
                         : replyError(r).section(QLatin1Char('\n'), 0, 0));

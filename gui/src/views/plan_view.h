@@ -1,8 +1,11 @@
 #pragma once
 // Plan, apply with a confirm countdown, Confirm / Roll back.
 //
-// Plan sends the edited sources (`plan {sources}`) and shows what the daemon would change,
-// kind by kind: its change list and the nft commands. Apply sends `apply {sources, confirm}`;
+// Plan sends the edited sources (`plan {sources}`) and shows what would change: first in policy
+// terms -- the reply's `review` (review/plan_review.h: the change from the running revision's
+// policy and its effect on flows, newly allowed / denied / redirected, by which rule), the
+// same words `bulwarkctl plan` prints -- then, below, in the kernel kind by kind: its change
+// list and the nft commands. Long lines wrap. Apply sends `apply {sources, confirm}`;
 // while the revision is pending the Session's countdown (the one the state bar shows, set from
 // the daemon's `status.pending`) runs here too and Confirm / Roll back are offered; when it
 // ends the label says how (confirmed, rolled back, not confirmed in time). Requests show a busy
@@ -31,7 +34,9 @@ class PlanView : public QWidget {
   void confirmPending();
   void rollBackPending();
 
+  // The kernel part (kinds, nft commands) and the policy part (what changes) above it.
   [[nodiscard]] QPlainTextEdit* planText() const { return text_; }
+  [[nodiscard]] QPlainTextEdit* effectText() const { return effect_; }
   [[nodiscard]] int pendingRevision() const;
   [[nodiscard]] QString stateText() const;
   [[nodiscard]] bool busy() const { return busy_ > 0; }
@@ -46,10 +51,12 @@ class PlanView : public QWidget {
   void onPending();
   void setBusy(bool on);
   void showReply(const QString& title, const QJsonObject& reply);
+  void showReview(const QJsonObject& reply);
 
   Session* session_;
   PolicyDocument* doc_;
   QPlainTextEdit* text_;
+  QPlainTextEdit* effect_;
   QLabel* state_;
   QProgressBar* progress_;
   QPushButton *planBtn_, *applyBtn_, *confirmBtn_, *rollbackBtn_;

@@ -30,7 +30,8 @@
 // Operations (read = any authorised peer; change = root or the change group, `bulwark` by
 // default):
 //   status                                   read
-//   plan     {sources?}                      read   (no sources: the daemon's policy dir)
+//   plan     {sources?, nft_only?,           read   (no sources: the daemon's policy dir;
+//             local_only?, session?}                 nft_only: true = no "review", below)
 //   apply    {sources?, confirm?,            change (no sources: the daemon's policy dir;
 //             keep_established?, session?}           confirm: seconds until automatic rollback;
 //                                                    keep_established: true = no revocation;
@@ -68,6 +69,16 @@
 // counters dump on the counters thread, tunnels/terminate talk to charon off the loop. A
 // connection has one request in flight; further lines wait. When the workers are full the
 // reply is `conflict` ("busy").
+//
+// `plan` reply: {"in_sync", "policy_hash", "kinds": [{"kind", "in_sync", "changes",
+// "commands", ...}], "warnings", "review"}. "review" (review/plan_review.h) is the change in
+// policy terms from the running revision's recorded policy to the proposed one, and its
+// effect: {"known": true, "text", "before": "revision N (running)", "after": "proposed" (or
+// the policy dir), "changed", "policy_changes", "effect", "invariants",
+// "more_policy_changes", "more_effect_groups"} -- bounded (kPlanReviewLimits: 200 changes,
+// 50 flow groups of 50 lines each; each group's "more_flows" and the "more_*" counts say
+// what was left out) -- or {"known": false, "reason"} before the first revision or when the
+// revision's record does not load. Absent with nft_only, and in an HA pair's plan.
 //
 // `counters` reply (one counters-only dump of table inet bulwark; values are the kernel's
 // cumulative counters since the table was last replaced; all numbers are JSON integers):

@@ -28,6 +28,7 @@ struct FlowGroup {
   std::string nowText, wasText;
   std::string dnatBefore, dnatAfter;  // where DNAT sends these flows, when it does
   std::vector<FlowLine> lines;
+  std::size_t moreLines = 0;  // lines left out by capReview (review.h)
 };
 
 [[nodiscard]] std::vector<FlowGroup> groupFlowChanges(const std::vector<FlowChange>& changes, const Namer& names);

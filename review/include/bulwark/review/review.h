@@ -41,8 +41,22 @@ struct Review {
   std::vector<PolicyChange> changes;
   std::vector<FlowGroup> effect;
   std::vector<InvariantChange> invariants;
-  [[nodiscard]] bool changed() const { return !changes.empty() || !effect.empty() || !invariants.empty(); }
+  // Left out by capReview: a bounded review says how much more there is.
+  std::size_t moreChanges = 0, moreGroups = 0;
+  [[nodiscard]] bool changed() const {
+    return !changes.empty() || !effect.empty() || !invariants.empty() || moreChanges > 0 || moreGroups > 0;
+  }
 };
+
+// At most maxChanges policy changes, maxGroups flow groups and maxLines lines per group kept
+// (the rest counted in moreChanges, moreGroups, FlowGroup::moreLines): a review that travels
+// in a bounded reply (bulwarkd's plan). Invariant changes are kept (one per invariant).
+struct ReviewLimits {
+  std::size_t maxChanges = 200;
+  std::size_t maxGroups = 50;
+  std::size_t maxLines = 50;
+};
+void capReview(Review& r, const ReviewLimits& limits);
 
 struct ReviewResult {
   std::optional<Review> review;      // nullopt when a side does not load, validate or compile
