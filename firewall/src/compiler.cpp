@@ -259,7 +259,7 @@ class Compiler {
         nat = StmtDnat{backends.front().address, d.port};
       } else {
         auto& pool = dnatPool(d, std::move(backends));
-        nat = StmtDnatMap{fam, pool.mode == policies::DnatMode::Balance ? static_cast<std::uint32_t>(pool.slots()) : 0,
+        nat = StmtDnatMap{fam, pool.mode == policies::DnatMode::Balance ? static_cast<std::uint32_t>(pool.slotCount()) : 0,
                           pool.map, d.port};
       }
       for (const auto& spec : svc->specs) {

@@ -16,7 +16,7 @@ BackendHealth healthOf(const std::vector<BackendHealth>& health, std::size_t i) 
 
 PoolChoice choosePool(const DnatPool& pool, const std::vector<BackendHealth>& health, const PoolChoice& previous) {
   const std::size_t n = pool.backends.size();
-  const std::size_t slots = pool.slots();
+  const std::size_t slots = pool.slotCount();
   PoolChoice out(slots, 0);
   for (std::size_t slot = 0; slot < slots; ++slot) {
     // failover starts at the first backend; balance at the slot's own backend
@@ -45,7 +45,7 @@ SetDef poolMapDef(const DnatPool& pool) {
   m.key = {balance ? KeyType::Slot : pool.family == policies::Family::V4 ? KeyType::Ipv4Addr : KeyType::Ipv6Addr};
   m.comment = "backends of dnat " + entries;
   m.addressMap = pool.family;
-  m.numgenMod = balance ? static_cast<std::uint32_t>(pool.slots()) : 0;
+  m.numgenMod = balance ? static_cast<std::uint32_t>(pool.slotCount()) : 0;
   m.elements = poolElements(pool, allUpChoice(pool));
   return m;
 }
@@ -58,7 +58,7 @@ std::vector<SetElement> poolElements(const DnatPool& pool, const PoolChoice& cho
     return pool.backends[i].address;
   };
   if (pool.mode == policies::DnatMode::Balance) {
-    for (std::size_t slot = 0; slot < pool.slots(); ++slot) {
+    for (std::size_t slot = 0; slot < pool.slotCount(); ++slot) {
       SetElement e;
       e.key.emplace_back(static_cast<std::uint32_t>(slot));
       e.target = target(slot);

@@ -312,7 +312,7 @@ std::vector<BackendEvaluation> evaluatePerBackend(const Ruleset& rs, const std::
     for (std::size_t b = 0; b < pools[p].backends.size(); ++b) {
       std::vector<PoolChoice> choices(pools.size());
       for (std::size_t q = 0; q < pools.size(); ++q) choices[q] = allUpChoice(pools[q]);
-      choices[p] = PoolChoice(pools[p].slots(), b);
+      choices[p] = PoolChoice(pools[p].slotCount(), b);
       out.push_back({&pools[p], b, evaluate(withPoolChoices(rs, pools, choices), routes, packet)});
     }
   }

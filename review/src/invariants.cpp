@@ -161,7 +161,7 @@ std::vector<Variant> variantsOf(const fw::CompileResult& compiled) {
     for (std::size_t b = 1; b < pools[p].backends.size(); ++b) {
       std::vector<fw::PoolChoice> choices(pools.size());
       for (std::size_t q = 0; q < pools.size(); ++q) choices[q] = fw::allUpChoice(pools[q]);
-      choices[p] = fw::PoolChoice(pools[p].slots(), b);
+      choices[p] = fw::PoolChoice(pools[p].slotCount(), b);
       const auto& be = pools[p].backends[b];
       auto label = be.name + " (" + be.address.str() + ") of DNAT " +
                    (pools[p].entries.empty() ? pools[p].map : joinNames(pools[p].entries, 4));

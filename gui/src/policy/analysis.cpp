@@ -3,6 +3,7 @@
 #include <QElapsedTimer>
 
 #include "bulwark/policies/validator.h"
+#include "bulwark/review/invariants.h"
 
 namespace bulwark::console {
 
@@ -14,6 +15,9 @@ AnalysisPtr analysePolicy(const std::vector<policies::Source>& sources, quint64 
   a->policy = std::move(loaded.policy);
   a->diagnostics = std::move(loaded.diagnostics);
   policies::validatePolicy(a->policy, a->diagnostics);
+  // As `bulwarkctl validate` and the daemon: the invariants, against the compiled ruleset, once
+  // everything else is valid (a breach is an error at the invariant, naming the rule).
+  if (!a->diagnostics.hasErrors()) review::checkPolicyInvariants(a->policy, a->diagnostics);
   a->diagnostics.sort();
   a->index = std::make_unique<policies::PolicyIndex>(a->policy);
   a->matrix = policies::buildZoneMatrix(*a->index);

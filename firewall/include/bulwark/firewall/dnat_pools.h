@@ -34,7 +34,7 @@ struct DnatPool {
   std::string check;                  // the health check deciding; "" = none (all up)
   std::vector<IpAddress> vips;        // failover: the map's keys
   std::vector<std::string> entries;   // the dnat entries using the pool, in policy order
-  [[nodiscard]] std::size_t slots() const { return mode == policies::DnatMode::Balance ? backends.size() : 1; }
+  [[nodiscard]] std::size_t slotCount() const { return mode == policies::DnatMode::Balance ? backends.size() : 1; }
 };
 
 enum class BackendHealth : std::uint8_t { Unknown, Up, Down };
