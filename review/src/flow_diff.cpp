@@ -1,5 +1,7 @@
 #include "bulwark/review/flow_diff.h"
 
+#include "bulwark/review/placement.h"
+
 namespace bulwark::review {
 
 namespace {
@@ -22,7 +24,22 @@ std::vector<FlowChange> flowChanges(const FlowSide& before, const FlowSide& afte
   std::vector<FlowChange> out;
   for (auto family : {Family::V4, Family::V6}) {
     const auto& only = family == Family::V4 ? options.sources4 : options.sources6;
+    // Without a VPN pool of this family on either side, the libipsec path places and routes
+    // every address as the kernel path does (ipsecPathsOf): its changes are the kernel path's,
+    // copied rather than partitioned again.
+    const bool libipsecDiffers = ipsecPathsOf(*before.placement, family).size() > 1 ||
+                                 ipsecPathsOf(*after.placement, family).size() > 1;
+    const auto firstOfFamily = out.size();
     for (auto path : {IpsecPath::Kernel, IpsecPath::Libipsec}) {
+      if (path == IpsecPath::Libipsec && !libipsecDiffers) {
+        const auto kernelEnd = out.size();
+        for (auto i = firstOfFamily; i < kernelEnd; ++i) {
+          FlowChange c = out[i];
+          c.path = IpsecPath::Libipsec;
+          out.push_back(std::move(c));
+        }
+        continue;
+      }
       auto bs = flowSetup(*before.placement, family, path, options.libipsecInterface);
       auto as = flowSetup(*after.placement, family, path, options.libipsecInterface);
       Partitioner bp(*before.ruleset, bs);
