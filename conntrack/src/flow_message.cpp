@@ -49,6 +49,10 @@ void addCounters(const nlattr* nest, Flow& f) {
 }  // namespace
 
 bool parseFlow(const nlmsghdr* nlh, Flow& out) {
+  // libmnl bounds the attributes by the message's aligned tail (MNL_ALIGN(nlmsg_len)): an
+  // unaligned length would let the last attribute reach up to 3 bytes past the message. The
+  // kernel's messages are always aligned; anything else is refused (found by fuzz_ct_flow).
+  if (nlh->nlmsg_len % MNL_ALIGNTO != 0) return false;
   if (mnl_nlmsg_get_payload_len(nlh) < sizeof(nfgenmsg)) return false;
   const auto* nfg = static_cast<const nfgenmsg*>(mnl_nlmsg_get_payload(nlh));
   Attrs<CTA_MAX> top;
