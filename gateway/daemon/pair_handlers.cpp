@@ -18,10 +18,16 @@ nlohmann::json sourcesJson(const std::vector<policies::Source>& sources) {
   return out;
 }
 
+// The "error" object of a reply the peer sent; an empty object when it has none.
+const nlohmann::json& peerError(const nlohmann::json& peerReply) {
+  static const nlohmann::json kNone = nlohmann::json::object();
+  auto it = peerReply.find("error");
+  return it != peerReply.end() && it->is_object() ? *it : kNone;
+}
+
 // A reply the peer sent (ok or not) as an error of ours: its message, code and diagnostics.
 Outcome peerRefusal(const PeerConfig& cfg, const nlohmann::json& peerReply, const std::string& what) {
-  const auto& err = peerReply.contains("error") && peerReply["error"].is_object() ? peerReply["error"]
-                                                                                  : nlohmann::json::object();
+  const auto& err = peerError(peerReply);
   const auto code = err.value("code", std::string("internal"));
   ErrorCode c = ErrorCode::Conflict;
   if (code == "invalid_policy") c = ErrorCode::InvalidPolicy;
@@ -40,9 +46,7 @@ Outcome peerRefusal(const PeerConfig& cfg, const nlohmann::json& peerReply, cons
 
 // The message of an error reply the peer sent.
 std::string peerMessage(const nlohmann::json& peerReply) {
-  const auto& err = peerReply.contains("error") && peerReply["error"].is_object() ? peerReply["error"]
-                                                                                  : nlohmann::json::object();
-  return err.value("message", std::string("?"));
+  return peerError(peerReply).value("message", std::string("?"));
 }
 
 // A completion that answers the request with `line` (on the loop).
@@ -357,7 +361,7 @@ std::optional<nlohmann::json> RequestHandlers::pairConfirm(const Peer& peer, gat
               this]() -> std::function<void()> {
     auto c = peerCall(cfg, "peer-confirm", {{"revision", revision}}, kPeerConfirmTimeout);
     const bool ok = c && c->value("ok", false);
-    std::string why = !c ? c.error().message : ok ? "" : c->value("error", nlohmann::json::object()).value("message", "?");
+    std::string why = !c ? c.error().message : ok ? "" : peerMessage(*c);
     return [this, ok, why, cfg, revision, actor, id, respond] {
       if (!ok) {
         respond(gateway::frame(gateway::errorReply(
