@@ -1,10 +1,8 @@
-// The review library first: Qt's `slots` keyword macro would otherwise rewrite the firewall
-// headers' DnatPool::slots() (this file declares no Qt objects).
-#include "bulwark/review/review.h"
-
 #include "policy/policy_review.h"
 
 #include <QElapsedTimer>
+
+#include "bulwark/review/review.h"
 
 namespace bulwark::console {
 
@@ -15,7 +13,6 @@ std::vector<policies::Source> sources(const std::vector<WorkingFile>& files) {
   for (const auto& f : files) out.push_back({f.name.toStdString(), f.text.toStdString()});
   return out;
 }
-
 
 }  // namespace
 
