@@ -1,5 +1,7 @@
 #include "applied_policy.h"
 
+#include <algorithm>
+
 #include "bulwark/policies/validator.h"
 #include "policy_sides.h"
 
@@ -50,7 +52,11 @@ review::AppliedPolicy appliedInKernel(engine::ApplyEngine& eng, const std::strin
     why = head.error;
   } else {
     auto sources = asWorkingTree(std::move(head.input.sources));
-    why = headDiffers(eng, sources, kinds);
+    // HEAD is the proposed policy itself (nothing uncommitted) and the plan found the kernel
+    // in sync with it: no second observe of the kernel to learn the same.
+    const bool same = std::equal(sources.begin(), sources.end(), proposed.begin(), proposed.end(),
+                                 [](const auto& a, const auto& b) { return a.name == b.name && a.text == b.text; });
+    why = same && proposedInSync ? "" : headDiffers(eng, sources, kinds);
     if (why.empty()) {
       out.input = review::ReviewInput{"HEAD (what the kernel holds)", std::move(sources)};
       return out;
