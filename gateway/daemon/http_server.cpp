@@ -26,7 +26,10 @@ void SnapshotBoard::setRefresher(std::function<void()> fn) {
 void SnapshotBoard::publish(std::string body) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    latest_ = Snapshot{std::make_shared<const std::string>(std::move(body)), latest_.version + 1, Clock::now()};
+    // Its age counts from the ask, not from now: the dump behind it began after the ask and
+    // may have taken long (a slow dump published "now" would pass as fresh data for maxAge).
+    const auto at = refreshing_ ? askedAt_ : Clock::now();
+    latest_ = Snapshot{std::make_shared<const std::string>(std::move(body)), latest_.version + 1, at};
     refreshing_ = false;
   }
   published_.notify_all();

@@ -36,7 +36,7 @@ class SnapshotBoard {
   struct Snapshot {
     std::shared_ptr<const std::string> body;
     std::uint64_t version = 0;  // 0: nothing published yet
-    Clock::time_point at;
+    Clock::time_point at;  // when the refresh that made it was asked (its data is younger)
   };
   // Called on an HTTP thread when a new snapshot is wanted: must only hand the work to the
   // loop (EventLoop::post), never do it.

@@ -434,6 +434,9 @@ def request(lab, op, timeout=60, **args):
 
 
 def scrape_text(lab):
+    # A scrape may be served a snapshot up to MetricsEndpoint::kMaxAge (250 ms) old: wait that
+    # long so that it counts what the test did (and read through the counters op) before.
+    time.sleep(0.3)
     return lab.ns(lab.gw, "python3", "-c",
                   "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9469/metrics').read().decode())",
                   timeout=60).stdout

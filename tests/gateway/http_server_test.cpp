@@ -72,6 +72,32 @@ class Http : public ::testing::Test {
   int port = 0;
 };
 
+// A snapshot is as old as the ask that made it: a dump that took 300 ms and was published a
+// moment ago holds data from 300 ms ago, so a scrape that wants data younger than 250 ms must
+// not be served it (the daemon test compares a scrape with the counters read just before).
+TEST(SnapshotBoardAge, ASlowRefreshIsAsOldAsItsAsk) {
+  SnapshotBoard board;
+  int asked = 0;
+  std::vector<std::thread> dumps;
+  board.setRefresher([&] {
+    dumps.emplace_back([&board, n = ++asked] {
+      std::this_thread::sleep_for(300ms);
+      board.publish(std::to_string(n));
+    });
+  });
+  auto first = board.get(250ms, 5s);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first->body, "1");
+  auto second = board.get(250ms, 5s);  // published just now, asked 300 ms ago: a new one
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second->body, "2");
+  auto third = board.get(60s, 5s);  // young enough for this one: served as it is
+  ASSERT_TRUE(third);
+  EXPECT_EQ(*third->body, "2");
+  EXPECT_EQ(asked, 2);
+  for (auto& t : dumps) t.join();
+}
+
 TEST_F(Http, ServesFreshSnapshotsAndAnswersWhatItDoesNotServe) {
   HttpOptions o;
   start(o);

@@ -243,6 +243,7 @@ class Lab:
                ("" if not problems else ": " + "; ".join(problems[:3])))
 
     def metric(self, name):
+        time.sleep(0.3)  # a scrape may be served a snapshot up to 250 ms old (MetricsEndpoint::kMaxAge)
         text = self.ns(self.gw, "python3", "-c",
                        f"import urllib.request; print(urllib.request.urlopen('http://{self.metrics}/metrics', "
                        "timeout=5).read().decode())").stdout

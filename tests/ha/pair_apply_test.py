@@ -144,6 +144,7 @@ class Pair:
         return [json.loads(x) for x in f.read_text().splitlines() if x.strip()] if f.exists() else []
 
     def metrics(self, node):
+        time.sleep(0.3)  # a scrape may be served a snapshot up to 250 ms old (MetricsEndpoint::kMaxAge)
         cp = sh("ip", "netns", "exec", self.ns[node], PY, "-c",
                 "import urllib.request,sys;sys.stdout.write(urllib.request.urlopen("
                 "'http://127.0.0.1:9469/metrics',timeout=5).read().decode())", timeout=20)
