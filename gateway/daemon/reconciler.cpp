@@ -263,6 +263,9 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
       failures.push_back(std::string(kindName(i)) + ": " + e.message);
       continue;  // this kind keeps its last good state; the others go on (PerKind)
     }
+    // Planned but never written: a later kind failed to observe or plan, and an all-or-nothing
+    // run stops before any write (the engine returns these without `applied`).
+    if (!k.applied) continue;
     touched[i] = k.previous;
     if (k.restored) continue;
     const auto& a = *k.applied;

@@ -27,7 +27,8 @@ enum class FailureMode {
   PerKind,
 };
 
-// One kind in one run.
+// One kind in one run. Neither applied nor error: planned, never run (all or nothing: a kind
+// after it failed to observe or plan, so nothing was written).
 struct KindRun {
   std::size_t index = 0;
   KindStatePtr previous;                // what it held before (given, or adopted from the kernel)

@@ -145,6 +145,10 @@ TEST(ApplyEngine, NothingIsWrittenWhenAKindCannotBeObserved) {
   EXPECT_TRUE(f.world.writes.empty());
   ASSERT_EQ(r.kinds.size(), 3u);
   EXPECT_EQ(r.kinds[2].error->message, "cannot read");
+  // The kinds before it were planned, never run: neither applied nor failed (the daemon once
+  // read `applied` of these and crashed on an apply whose links could not be planned).
+  EXPECT_FALSE(r.kinds[0].applied.has_value() || r.kinds[0].error.has_value());
+  EXPECT_FALSE(r.kinds[1].applied.has_value() || r.kinds[1].error.has_value());
 }
 
 TEST(ApplyEngine, PerKindRestoresTheFailingKindAloneAndGoesOn) {
