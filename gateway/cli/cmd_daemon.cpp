@@ -24,6 +24,7 @@ struct DaemonArgs {
   int confirm = 0;     // apply --confirm SECONDS
   bool localOnly = false;   // plan/apply --local-only: an HA pair's node alone
   bool resyncPeer = false;  // apply --resync-peer: both nodes, although they differ now
+  std::string only;         // plan/apply --only PART (registered with the direct mode's options)
   int revision = 0;    // rollback REV
   std::size_t limit = 20;
 };
@@ -74,11 +75,18 @@ void addSession(nlohmann::json& args) {
   }
 }
 
-int daemonPlan(const std::string& socket, const std::string& path, bool detailed, bool localOnly, bool nftOnly,
+// --only PART: the daemon plans or applies that kind alone (`parts`); "all" sends none.
+void addParts(nlohmann::json& args, const std::string& only) {
+  if (!only.empty() && only != "all") args["parts"] = nlohmann::json::array({only});
+}
+
+int daemonPlan(const std::string& socket, const std::string& path, bool detailed, const DaemonArgs& a, bool nftOnly,
                const GlobalOptions& opts) {
   auto sources = policySources(path);
   if (!sources) return kExitUsage;
   nlohmann::json args{{"sources", *sources}};
+  const bool localOnly = a.localOnly;
+  addParts(args, a.only);
   if (localOnly) args["local_only"] = true;
   if (nftOnly) args["nft_only"] = true;  // the daemon skips the review in policy terms
   addSession(args);  // the plan's count leaves it out, as the apply's cut does
@@ -109,6 +117,7 @@ int daemonApply(const std::string& socket, const std::string& path, const Daemon
   if (confirm > 0) args["confirm"] = confirm;
   if (a.localOnly) args["local_only"] = true;
   if (a.resyncPeer) args["resync_peer"] = true;
+  addParts(args, a.only);
   if (keepEstablished) args["keep_established"] = true;
   addSession(args);
   auto r = callDaemon(socket, "apply", args);
@@ -362,8 +371,8 @@ void registerDaemonCommands(Registry& r) {
 
   // plan / apply are registered by registerFirewallCommands with their direct-mode actions.
   // This app-level callback runs after theirs (CLI11 runs subcommand callbacks first) and
-  // routes them through the daemon when its socket exists and neither --direct nor --only
-  // (a direct-mode choice) was given; otherwise their action stays exactly as it was.
+  // routes them through the daemon when its socket exists and --direct was not given (--only
+  // becomes the request's `parts`); otherwise their action stays exactly as it was.
   auto* plan = r.app.get_subcommand("plan");
   auto* apply = r.app.get_subcommand("apply");
   apply->add_option("--confirm", args->confirm,
@@ -374,9 +383,11 @@ void registerDaemonCommands(Registry& r) {
   apply->add_flag("--resync-peer", args->resyncPeer,
                   "An HA pair's node: apply to both although they run different revisions now");
   plan->add_flag("--local-only", args->localOnly, "An HA pair's node: this node's plan only");
-  auto directWanted = [](CLI::App* sub) {
+  // --only goes to the daemon as `parts` (the others stay as they are); --direct keeps it here.
+  auto directWanted = [](CLI::App* sub) { return sub->count("--direct") > 0; };
+  auto onlyOf = [](CLI::App* sub) {
     auto* only = sub->get_option_no_throw("--only");
-    return sub->count("--direct") > 0 || (only != nullptr && only->count() > 0);
+    return only != nullptr && only->count() > 0 ? only->as<std::string>() : std::string();
   };
   // tunnels / tunnels terminate (cmd_vpn.cpp): through the daemon when --socket or --connect
   // names one or the default socket exists; --direct or an explicit --vici talks to charon.
@@ -406,18 +417,20 @@ void registerDaemonCommands(Registry& r) {
     }
   };
   // One final callback (CLI11 keeps only the last one set).
-  r.app.final_callback([&r, plan, apply, sock, args, directWanted, routeTunnels] {
+  r.app.final_callback([&r, plan, apply, sock, args, directWanted, onlyOf, routeTunnels] {
     routeTunnels();
     if (plan->parsed() && !directWanted(plan) && daemonSocketExists(sock())) {
       bool detailed = plan->count("--detailed-exitcode") > 0;
       bool nftOnly = plan->count("--nft") > 0;
+      args->only = onlyOf(plan);
       r.action = [&r, sock, detailed, nftOnly, args] {
-        return daemonPlan(sock(), r.path, detailed, args->localOnly, nftOnly, r.opts);
+        return daemonPlan(sock(), r.path, detailed, *args, nftOnly, r.opts);
       };
     }
     if (apply->parsed()) {
       if (!directWanted(apply) && daemonSocketExists(sock())) {
         const bool keep = apply->count("--keep-established") > 0;
+        args->only = onlyOf(apply);
         r.action = [&r, sock, args, keep] { return daemonApply(sock(), r.path, *args, keep, r.opts); };
       } else if (args->confirm > 0) {
         r.action = [] {

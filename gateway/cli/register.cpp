@@ -1,6 +1,7 @@
 // The subcommands of the policy and firewall verbs.
 #include <CLI/CLI.hpp>
 
+#include <iostream>
 #include <memory>
 
 #include "commands.h"
@@ -12,6 +13,13 @@ namespace {
 // A verb that reads the policy at r.path: a missing path is a usage error (exit 2).
 Action withPolicy(Registry& r, Action run) {
   return [&r, run] { return policyPathExists(r.path) ? run() : kExitUsage; };
+}
+
+// `--only vpn` without bulwarkd (or with --direct): there is no VPN part here to plan.
+int directOnlyRefused() {
+  std::cerr << "bulwarkctl: --only vpn goes through bulwarkd (its --vici); direct mode plans and applies the "
+               "firewall and the links only\n";
+  return kExitUsage;
 }
 }  // namespace
 
@@ -81,7 +89,11 @@ void registerFirewallCommands(Registry& r) {
   auto parts = [only] {
     return *only == "firewall" ? Parts::Firewall : *only == "links" ? Parts::Links : Parts::All;
   };
-  const char* onlyHelp = "Only the firewall or only the segment links (default: both)";
+  const char* onlyHelp =
+      "Only one part: the firewall, the segment links or (through bulwarkd) the VPN; the others stay as they are "
+      "(default: all)";
+  // Direct mode runs the firewall and the links only: the VPN is bulwarkd's (--vici).
+  auto directOnly = [only] { return *only == "all" || *only == "firewall" || *only == "links"; };
   auto* plan = r.app.add_subcommand("plan", "Show what apply would change: in policy terms and its effect on flows, then in the kernel (nft commands, links)");
   plan->add_option("PATH", r.path, r.pathHelp);
   plan->add_flag("--detailed-exitcode", *detailed, "Exit 0 when in sync, 2 when there are changes, 1 on error");
@@ -89,10 +101,11 @@ void registerFirewallCommands(Registry& r) {
   auto nftOnly = std::make_shared<bool>(false);
   plan->add_flag("--nft", *nftOnly,
                  "Only the kernel plan (nft commands, links), without the change in policy terms and its effect");
-  plan->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links"}));
+  plan->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links", "vpn"}));
   // The callbacks own the flag storage: CLI11 writes through these references while parsing.
-  plan->callback([&r, detailed, direct, parts, nftOnly] {
-    r.action = withPolicy(r, [&r, detailed, parts, nftOnly] {
+  plan->callback([&r, detailed, direct, parts, nftOnly, directOnly] {
+    r.action = withPolicy(r, [&r, detailed, parts, nftOnly, directOnly] {
+      if (!directOnly()) return directOnlyRefused();
       return runPlan(r.path, *detailed, parts(), *nftOnly, r.opts);
     });
   });
@@ -101,11 +114,14 @@ void registerFirewallCommands(Registry& r) {
   auto* apply = r.app.add_subcommand("apply", "Program the policy into the kernel: firewall atomically, then links");
   apply->add_option("PATH", r.path, r.pathHelp);
   apply->add_flag("--direct", *direct, "Talk to the kernel directly (no daemon)");
-  apply->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links"}));
+  apply->add_option("--only", *only, onlyHelp)->check(CLI::IsMember({"all", "firewall", "links", "vpn"}));
   apply->add_flag("--keep-established", *keep,
                   "Leave established connections the new policy no longer allows running (default: cut them)");
-  apply->callback([&r, direct, parts, keep] {
-    r.action = withPolicy(r, [&r, parts, keep] { return runApply(r.path, parts(), *keep, r.opts); });
+  apply->callback([&r, direct, parts, keep, directOnly] {
+    r.action = withPolicy(r, [&r, parts, keep, directOnly] {
+      if (!directOnly()) return directOnlyRefused();
+      return runApply(r.path, parts(), *keep, r.opts);
+    });
   });
 
   auto* counters = r.app.add_subcommand("counters", "Packet and byte counters per policy rule and per zone pair");

@@ -58,7 +58,7 @@ _bulwarkctl() {
       return
       ;;
     --only)
-      COMPREPLY=($(compgen -W "all firewall links" -- "$cur"))
+      COMPREPLY=($(compgen -W "all firewall links vpn" -- "$cur"))
       return
       ;;
     --vici)

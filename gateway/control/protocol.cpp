@@ -24,6 +24,7 @@ std::string_view errorCodeName(ErrorCode c) {
     case ErrorCode::Denied: return "denied";
     case ErrorCode::BadRequest: return "bad_request";
     case ErrorCode::InvalidPolicy: return "invalid_policy";
+    case ErrorCode::Unavailable: return "unavailable";
     case ErrorCode::Kernel: return "kernel";
     case ErrorCode::Conflict: return "conflict";
     case ErrorCode::NotFound: return "not_found";

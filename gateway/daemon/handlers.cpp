@@ -1,5 +1,6 @@
 #include "handlers.h"
 
+#include <algorithm>
 #include <map>
 
 #include "counters.h"
@@ -50,6 +51,26 @@ std::vector<engine::KeptFlow> keptFlows(const Peer& peer, const std::optional<en
     if (from && to) out.push_back({from->first, from->second, to->first, to->second});
   }
   return out;
+}
+
+// plan/apply "parts" (request_args.h), checked against the kinds this daemon runs. An HA
+// pair's plan and apply cover both nodes whole: parts only with local_only.
+gateway::Result<std::vector<std::string>> partsOf(const gateway::Request& req, const Reconciler& r, bool pair) {
+  auto parts = partsArg(req);
+  if (!parts || parts->empty()) return parts;
+  const auto kinds = r.kindNames();
+  std::string known;
+  for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
+  for (const auto& p : *parts) {
+    if (std::find(kinds.begin(), kinds.end(), p) == kinds.end()) {
+      return gateway::Error{"'parts': this bulwarkd runs no kind '" + p + "' (it runs: " + known + ")"};
+    }
+  }
+  if (pair) {
+    return gateway::Error{"'parts' on an HA pair's node: the pair plans and applies whole policies on both nodes; "
+                          "add local_only for this node alone"};
+  }
+  return parts;
 }
 
 JobWorker::Priority priorityOf(const Peer& peer) {
@@ -119,6 +140,8 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
   std::optional<PolicyInput> in = std::move(*sources);
   auto localOnly = flagArg(req, "local_only");
   if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
+  auto parts = partsOf(req, r_, pair_ && !*localOnly);
+  if (!parts) return gateway::errorReply(req.id, ErrorCode::BadRequest, parts.error().message);
   if (pair_ && !*localOnly) return pairPlan(req, std::move(in), respond);
   auto session = sessionArg(req);
   if (!session) return gateway::errorReply(req.id, ErrorCode::BadRequest, session.error().message);
@@ -130,11 +153,13 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
   if (!*nftOnly) applied = r_.appliedPolicy();
   // All of it on the worker: load, validate, compile, observe, diff, review, and the reply's JSON.
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, respond,
-              kept = keptFlows(peer, *session), applied = std::move(applied)]() mutable {
+              kept = keptFlows(peer, *session), applied = std::move(applied), parts = std::move(*parts)]() mutable {
     Outcome out;
     if (in) {
+      in->parts = std::move(parts);
       out = prep.plan(std::move(*in), kept, std::move(applied));
     } else if (auto read = readPolicyDir(dir)) {
+      read->parts = std::move(parts);
       out = prep.plan(std::move(*read), kept, std::move(applied));
     } else {
       out = Outcome::failure(ErrorCode::InvalidPolicy, read.error().message);
@@ -195,6 +220,8 @@ std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::
   if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
   auto resync = flagArg(req, "resync_peer");
   if (!resync) return gateway::errorReply(req.id, ErrorCode::BadRequest, resync.error().message);
+  auto parts = partsOf(req, r_, pair_ && !*localOnly);
+  if (!parts) return gateway::errorReply(req.id, ErrorCode::BadRequest, parts.error().message);
   if (pair_ && !*localOnly) {
     auto refused = pairApply({actorOf(peer), std::move(in), confirm, *resync, keepEstablished, std::move(kept)},
                              [id = req.id, respond](Outcome out) { respond(gateway::frame(reply(id, out))); });
@@ -204,12 +231,14 @@ std::optional<nlohmann::json> RequestHandlers::apply(const Peer& peer, gateway::
   Actor actor = actorOf(peer);
   if (pair_) actor.who += " (local only: not on peer " + pair_->peer + ")";
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, actor,
-              confirm, respond, keepEstablished, kept, this]() mutable -> std::function<void()> {
+              confirm, respond, keepEstablished, kept, parts = std::move(*parts),
+              this]() mutable -> std::function<void()> {
     gateway::Result<PolicyInput> read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
     if (!read) {
       return [line = gateway::frame(gateway::errorReply(id, ErrorCode::InvalidPolicy, read.error().message)),
               respond]() mutable { respond(std::move(line)); };
     }
+    read->parts = std::move(parts);
     auto prepared = std::make_shared<PreparedPolicy>(prep.prepare(std::move(*read)));
     // The kernel half on the loop: it is what the loop serialises (confirm timer, drift).
     return [this, prepared, id, actor, confirm, respond, keepEstablished, kept] {

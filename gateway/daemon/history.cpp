@@ -54,9 +54,11 @@ gateway::Status writeFileAtomic(const fs::path& path, const std::string& data) {
 }
 
 nlohmann::json Revision::meta() const {
-  return {{"revision", number}, {"hash", hash},     {"who", who},         {"uid", uid},
-          {"time", time},       {"git_commit", gitCommit}, {"origin", origin}, {"summary", summary},
-          {"status", status}};
+  nlohmann::json j{{"revision", number}, {"hash", hash},         {"who", who},
+                   {"uid", uid},           {"time", time},         {"git_commit", gitCommit},
+                   {"origin", origin},     {"summary", summary},   {"status", status}};
+  if (!parts.empty()) j["parts"] = parts;  // absent: every kind
+  return j;
 }
 
 namespace {
@@ -72,6 +74,11 @@ Revision fromJson(const nlohmann::json& j, bool withSources) {
   r.origin = j.value("origin", "");
   r.summary = j.value("summary", "");
   r.status = j.value("status", "");
+  if (j.contains("parts") && j["parts"].is_array()) {
+    for (const auto& p : j["parts"]) {
+      if (p.is_string()) r.parts.push_back(p.get<std::string>());
+    }
+  }
   if (withSources && j.contains("sources") && j["sources"].is_array()) {
     for (const auto& s : j["sources"]) r.sources.push_back({s.value("name", ""), s.value("text", "")});
   }

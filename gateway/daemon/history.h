@@ -24,6 +24,7 @@ struct Revision {
   std::string origin;  // policy dir, path or "payload"
   std::string summary; // plan summary
   std::string status;  // applied | pending | confirmed | rolled-back
+  std::vector<std::string> parts;  // the kinds this revision applied (`parts`); empty: all
   std::vector<policies::Source> sources;  // only in load(); empty in list()
 
   [[nodiscard]] nlohmann::json meta() const;  // without sources

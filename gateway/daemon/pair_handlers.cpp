@@ -31,6 +31,7 @@ Outcome peerRefusal(const PeerConfig& cfg, const nlohmann::json& peerReply, cons
   const auto code = err.value("code", std::string("internal"));
   ErrorCode c = ErrorCode::Conflict;
   if (code == "invalid_policy") c = ErrorCode::InvalidPolicy;
+  if (code == "unavailable") c = ErrorCode::Unavailable;
   if (code == "kernel") c = ErrorCode::Kernel;
   if (code == "denied") c = ErrorCode::Denied;
   std::vector<std::string> diags;

@@ -18,6 +18,9 @@ struct PolicyInput {
   std::string origin;     // "dir /etc/bulwark/policy", "payload", ...
   std::string gitCommit;  // empty unless read from a directory inside a Git work tree
   std::string hash;       // sha256 over names and texts, hex (withHash() fills it in)
+  // The kinds to plan or apply ("firewall", "links", "vpn", ...): the request's `parts`, or a
+  // revision's record for its rollback. Empty: every kind. The others are left as they are.
+  std::vector<std::string> parts;
 };
 
 // The daemon's own policy dir (or file), as --policy names it: regular files only, opened

@@ -40,6 +40,30 @@ std::string joinSummaries(const std::vector<std::string>& parts) {
 
 }  // namespace
 
+bool wantedPart(const std::vector<std::string>& parts, std::string_view kind) {
+  return parts.empty() || std::find(parts.begin(), parts.end(), kind) != parts.end();
+}
+
+void KindFailures::add(std::string_view kind, const KindError& e, bool desired) {
+  using Cause = KindError::Cause;
+  using gateway::ErrorCode;
+  // A desired state that cannot be made is the policy's fault, unless this machine lacks
+  // something; later steps are the kernel's (or charon's) unless the kind says otherwise.
+  const ErrorCode c = e.cause == Cause::Unavailable         ? ErrorCode::Unavailable
+                      : desired || e.cause == Cause::Policy ? ErrorCode::InvalidPolicy
+                                                            : ErrorCode::Kernel;
+  // The code a client acts on first: fix the policy, then the machine, then look at the kernel.
+  auto rank = [](ErrorCode x) { return x == ErrorCode::InvalidPolicy ? 3 : x == ErrorCode::Unavailable ? 2 : 1; };
+  if (summaries.empty() || rank(c) > rank(code)) code = c;
+  summaries.push_back(std::string(kind) + ": " + e.message);
+  lines.push_back(summaries.back());
+  for (const auto& d : e.details) lines.push_back("  " + d);
+}
+
+Outcome KindFailures::outcome(const std::string& suffix) const {
+  return Outcome::failure(code, joinSummaries(summaries) + suffix, lines);
+}
+
 Reconciler::Reconciler(EventLoop& loop, std::filesystem::path policyDir, History history, AuditLog audit,
                        std::vector<ResourceKindPtr> kinds, DriftMode driftMode)
     : loop_(loop),
@@ -88,16 +112,22 @@ Outcome PolicyPreparer::plan(PolicyInput in, std::vector<engine::KeptFlow> kept,
   }
   nlohmann::json kinds = nlohmann::json::array();
   bool inSync = true;
+  // Every error the apply would hit, not only the first (each kind is planned regardless).
+  KindFailures failures;
   for (std::size_t i = 0; i < engine_->size(); ++i) {
-    if (!p.desired[i].ok()) {
-      const auto& e = p.desired[i].error();
-      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message, e.details);
-    }
-    auto kp = engine_->plan(i, p.desired[i].value());
     const auto name = engine_->kind(i).name();
+    const bool wanted = wantedPart(p.input.parts, name);
+    if (!p.desired[i].ok()) {
+      // A part left out is not planned; but the policy's own errors count whatever the parts.
+      const auto& e = p.desired[i].error();
+      if (wanted || e.cause == KindError::Cause::Policy) failures.add(name, e, true);
+      continue;
+    }
+    if (!wanted) continue;
+    auto kp = engine_->plan(i, p.desired[i].value());
     if (!kp.ok()) {
-      const auto& e = kp.error();
-      return Outcome::failure(gateway::ErrorCode::Kernel, std::string(name) + ": " + e.message, e.details);
+      failures.add(name, kp.error(), false);
+      continue;
     }
     const auto& plan = kp->plan;
     inSync = inSync && plan.inSync;
@@ -113,7 +143,9 @@ Outcome PolicyPreparer::plan(PolicyInput in, std::vector<engine::KeptFlow> kept,
       }
     }
   }
+  if (!failures.empty()) return failures.outcome("");
   nlohmann::json body{{"in_sync", inSync}, {"policy_hash", p.input.hash}, {"kinds", kinds}, {"warnings", p.diagnostics}};
+  if (!p.input.parts.empty()) body["parts"] = p.input.parts;
   if (applied) {
     const auto label = p.input.origin == "payload" ? std::string("proposed") : p.input.origin;
     body["review"] = review::planReview(*applied, {label, p.input.sources}, kPlanReviewLimits);
@@ -122,6 +154,12 @@ Outcome PolicyPreparer::plan(PolicyInput in, std::vector<engine::KeptFlow> kept,
 }
 
 PolicyPreparer Reconciler::preparer() { return PolicyPreparer(engine_); }
+
+std::vector<std::string> Reconciler::kindNames() const {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < slots_.size(); ++i) out.emplace_back(kindName(i));
+  return out;
+}
 
 Outcome Reconciler::startup() {
   if (auto resumed = resumePending()) {
@@ -213,19 +251,28 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   // The model was only needed for the settings above: freed before the kernel work.
   prepared.policy.reset();
 
+  KindFailures unusable;  // kinds whose desired state cannot be made (AllOrNothing: all of them named)
   for (std::size_t i = 0; i < n && i < prepared.desired.size(); ++i) {
     auto& d = prepared.desired[i];
+    const bool wanted = wantedPart(input.parts, kindName(i));
     if (d.ok()) {
-      desired[i] = d.value();
+      if (wanted) desired[i] = d.value();  // a part left out keeps what it holds
       continue;
     }
     const auto& e = d.error();
+    // The policy's own errors count whatever the parts (as in plan).
+    if (!wanted && e.cause != KindError::Cause::Policy) continue;
     if (mode == Mode::AllOrNothing) {
-      audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash, e.message, false, {}});
-      return Outcome::failure(gateway::ErrorCode::InvalidPolicy, e.message + "; nothing was changed", e.details);
+      unusable.add(kindName(i), e, true);
+      continue;
     }
     slots_[i].lastError = e.message;
     failures.push_back(std::string(kindName(i)) + ": " + e.message);
+  }
+  if (!unusable.empty()) {
+    audit_.record({event + "-rejected", actor.who, actor.uid, currentRevision_, input.hash,
+                   joinSummaries(unusable.summaries), false, {}});
+    return unusable.outcome("; nothing was changed");
   }
   prepared.desired.clear();
 
@@ -244,6 +291,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   std::vector<std::string> errorLines;
   double seconds = 0;
   bool failed = false;
+  KindFailures runFailures;  // the code of an all-or-nothing failure
   std::vector<std::optional<KindStatePtr>> touched(n);  // the previous state of each kind run
   std::optional<engine::FirewallChange> fwChange;
   for (const auto& k : run.kinds) {
@@ -257,6 +305,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     if (k.error) {
       const auto& e = *k.error;
       failed = true;
+      runFailures.add(kindName(i), e, false);
       slot.lastError = e.message;
       errorLines.push_back(std::string(kindName(i)) + ": " + e.message);
       for (const auto& d : e.details) errorLines.push_back("  " + d);
@@ -294,7 +343,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     ++stats_.appliesFailed;
     audit_.record({event + "-failed", actor.who, actor.uid, currentRevision_, input.hash, joinSummaries(failures),
                    false, {{"errors", limitedLines(errorLines)}}});
-    return Outcome::failure(gateway::ErrorCode::Kernel, joinSummaries(failures), errorLines);
+    return Outcome::failure(runFailures.code, joinSummaries(failures), errorLines);
   }
   if (!changed.empty()) {
     ++stats_.appliesOk;
@@ -305,6 +354,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
 
   nlohmann::json body{{"kinds", kinds}, {"warnings", diags}, {"policy_hash", input.hash}, {"changed", !changed.empty()}};
   if (!failures.empty()) body["failures"] = failures;
+  if (!input.parts.empty()) body["parts"] = input.parts;
   if (changed.empty() && input.hash == currentHash_ && pair == nullptr) {
     body["revision"] = currentRevision_;
     body["summary"] = "in sync, nothing to apply";
@@ -324,6 +374,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   bool wantConfirm = confirmSeconds && (!changed.empty() || pair != nullptr);
   rev.status = wantConfirm ? "pending" : "applied";
   rev.sources = input.sources;
+  rev.parts = input.parts;
   if (pair) rev.origin += " (pair apply with " + pair->peer + ")";
   auto num = history_.record(std::move(rev), pair ? pair->revision : 0);
   int previousRevision = currentRevision_;
@@ -342,6 +393,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     }
   }
   if (!input.gitCommit.empty()) detail["git_commit"] = input.gitCommit;
+  if (!input.parts.empty()) detail["parts"] = input.parts;
   if (wantConfirm) detail["confirm_seconds"] = *confirmSeconds;
   if (pair) detail["pair"] = {{"peer", pair->peer}, {"revision", pair->revision}};
   audit_.record({event, actor.who, actor.uid, currentRevision_, input.hash, joinSummaries(summaries),
@@ -460,6 +512,7 @@ gateway::Result<PolicyInput> Reconciler::revisionInput(int revision) const {
   in.sources = std::move(rev->sources);
   in.origin = "revision " + std::to_string(revision);
   in.gitCommit = rev->gitCommit;
+  in.parts = std::move(rev->parts);  // its rollback applies what it applied
   return in;
 }
 

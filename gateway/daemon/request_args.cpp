@@ -1,5 +1,6 @@
 #include "request_args.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 
@@ -66,6 +67,24 @@ gateway::Result<std::optional<engine::KeptFlow>> sessionArg(const gateway::Reque
   }
   if (!k) return gateway::Error{"'session' must be \"client_ip client_port server_ip server_port\""};
   return k;
+}
+
+gateway::Result<std::vector<std::string>> partsArg(const gateway::Request& req) {
+  auto it = req.body.find("parts");
+  std::vector<std::string> parts;
+  if (it == req.body.end() || it->is_null()) return parts;
+  const gateway::Error bad{"'parts' must be a list of 1-" + std::to_string(kMaxParts) +
+                           " distinct kind names (firewall, links, vpn, ...)"};
+  if (!it->is_array() || it->empty() || it->size() > kMaxParts) return bad;
+  for (const auto& v : *it) {
+    if (!v.is_string()) return bad;
+    const auto& name = v.get_ref<const std::string&>();
+    bool ok = !name.empty() && name.size() <= kMaxPartBytes;
+    for (char c : name) ok = ok && c >= 'a' && c <= 'z';
+    if (!ok || std::find(parts.begin(), parts.end(), name) != parts.end()) return bad;
+    parts.push_back(name);
+  }
+  return parts;
 }
 
 gateway::Result<std::string> terminateUserArg(const gateway::Request& req) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bulwark/gateway/protocol.h"
 #include "bulwark/gateway/result.h"
@@ -17,6 +18,8 @@ inline constexpr std::size_t kDefaultHistory = 50;
 inline constexpr std::size_t kMaxHistory = 1000;
 inline constexpr std::size_t kMaxUserBytes = 64;
 inline constexpr std::size_t kMaxSessionBytes = 128;
+inline constexpr std::size_t kMaxParts = 8;
+inline constexpr std::size_t kMaxPartBytes = 32;
 
 // plan/apply "sources": nullopt when absent or null (the daemon's own policy dir); the texts
 // are moved out of the request (policyFromJson: at most 256 files, 16 MiB, clean names).
@@ -34,6 +37,9 @@ inline constexpr std::size_t kMaxSessionBytes = 128;
 // apply "session": the client's SSH session ($SSH_CONNECTION: "client_ip client_port
 // server_ip server_port", at most kMaxSessionBytes), never cut by this apply's revocation.
 [[nodiscard]] gateway::Result<std::optional<engine::KeptFlow>> sessionArg(const gateway::Request& req);
+// plan/apply "parts": absent/null = every kind; else 1..kMaxParts distinct names of
+// 1..kMaxPartBytes bytes of [a-z] (the handler checks them against the daemon's kinds).
+[[nodiscard]] gateway::Result<std::vector<std::string>> partsArg(const gateway::Request& req);
 // terminate "user": 1..kMaxUserBytes bytes, no control characters.
 [[nodiscard]] gateway::Result<std::string> terminateUserArg(const gateway::Request& req);
 

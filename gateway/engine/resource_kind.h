@@ -63,11 +63,17 @@ struct KindApplied {
 };
 
 struct KindError {
+  // What a caller can do about it, and the control API's error code: the policy must change
+  // (invalid_policy), this machine lacks something the policy needs -- PKI files, charon, the
+  // trunk interface, the node's name (unavailable) -- or the kernel refused (kernel).
+  enum class Cause { Kernel, Policy, Unavailable };
   std::string message;
   std::vector<std::string> details;  // e.g. file:line:col diagnostics
   // The failure came after a write to the kernel (or charon): what this kind held before
   // must be restored. False: nothing of this kind was changed.
   bool written = false;
+  // desired() failures count as Policy unless they say Unavailable (apply_engine's causeOf).
+  Cause cause = Cause::Kernel;
 };
 
 template <typename T>

@@ -67,6 +67,12 @@ std::optional<nlohmann::json> handle(const Peer& peer, gateway::Request& req, Re
         check(total <= policies::kMaxPolicyBytes && (*s)->sources.size() <= policies::kMaxPolicyFiles, "sources");
         body["files"] = (*s)->sources.size();
       }
+      auto parts = partsArg(req);
+      if (!parts) error = parts.error().message;
+      if (parts) {
+        check(parts->size() <= kMaxParts, "parts");
+        for (const auto& name : *parts) check(!name.empty() && name.size() <= kMaxPartBytes, "a part's name");
+      }
       break;
     }
     case gateway::Op::Rollback: {

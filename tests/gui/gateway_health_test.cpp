@@ -4,6 +4,7 @@
 // alike; the words after confirm, Roll back and the confirm timeout. Against the stand-in
 // daemon (tests/gui/stand_in_daemon.h), which answers `status` from what the test sets and
 // pushes events as bulwarkd does.
+#include <QComboBox>
 #include <QJsonArray>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -211,6 +212,40 @@ class GatewayHealthTest : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(plan->stateText(), words, 5000);
     QTRY_VERIFY_WITH_TIMEOUT(bar->text().contains(words) && !bar->text().contains(QStringLiteral("pending")), 5000);
     QCOMPARE(plan->pendingRevision(), 0);
+  }
+
+  // Issue 22: plan and apply per part. The part selector lists the kinds the daemon's status
+  // names; a chosen part goes out as `parts`, "all parts" sends none.
+  void chosenPartIsSentAsParts() {
+    Rig r;
+    QJsonValue planParts, applyParts;
+    r.daemon.on(QStringLiteral("plan"), [&](const QJsonObject& req) {
+      planParts = req.value(QStringLiteral("parts"));
+      return QJsonObject{{"ok", true}, {"in_sync", false}, {"kinds", QJsonArray{}}};
+    });
+    r.daemon.on(QStringLiteral("apply"), [&](const QJsonObject& req) {
+      applyParts = req.value(QStringLiteral("parts"));
+      return QJsonObject{{"ok", true}, {"changed", false}, {"summary", "in sync"}, {"kinds", QJsonArray{}}};
+    });
+    QVERIFY(r.connect(healthyStatus(3)));
+    r.w.document()->setSources({{QString(), QStringLiteral("a.yaml"), QStringLiteral("x: 1\n"), false, {}}});
+    auto* plan = r.w.planView();
+    auto* combo = plan->findChild<QComboBox*>(QStringLiteral("planParts"));
+    QVERIFY(combo != nullptr);
+    QTRY_COMPARE_WITH_TIMEOUT(combo->count(), 4, 5000);  // all parts, firewall, links, vpn
+    QSignalSpy planned(plan, &PlanView::planShown);
+    plan->requestPlan();
+    QVERIFY(planned.wait(5000));
+    QVERIFY(planParts.isUndefined());  // all parts: no `parts`
+    plan->setPart(QStringLiteral("firewall"));
+    QCOMPARE(plan->part(), QStringLiteral("firewall"));
+    plan->requestPlan();
+    QVERIFY(planned.wait(5000));
+    QCOMPARE(planParts.toArray(), (QJsonArray{QStringLiteral("firewall")}));
+    QSignalSpy applied(plan, &PlanView::applied);
+    plan->applyWithConfirm(60);
+    QVERIFY(applied.wait(5000));
+    QCOMPARE(applyParts.toArray(), (QJsonArray{QStringLiteral("firewall")}));
   }
 };
 

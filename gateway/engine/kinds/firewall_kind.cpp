@@ -40,7 +40,7 @@ class FirewallKind final : public ResourceKind {
   KindResult<KindStatePtr> desired(const policies::Policy& policy) const override {
     auto compiled = compile(policy, options_);
     if (!compiled.ok()) {
-      KindError e{"the firewall compiler rejected the policy", {}, false};
+      KindError e{"the firewall compiler rejected the policy", {}, false, KindError::Cause::Policy};
       for (const auto& d : compiled.diagnostics.items()) e.details.push_back(d.str());
       return e;
     }

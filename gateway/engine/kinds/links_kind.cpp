@@ -34,6 +34,9 @@ KindError errorOf(const vlan::Error& e, bool written = false) {
     start = nl + 1;
   }
   out.message = first.empty() ? "link reconcile failed" : first;
+  // No trunk (or plain interface) on this machine: not the policy's fault, not the kernel's.
+  if (e.code == vlan::Error::Code::Missing) out.cause = KindError::Cause::Unavailable;
+  if (e.code == vlan::Error::Code::InvalidPolicy) out.cause = KindError::Cause::Policy;
   if (!out.details.empty()) out.details.insert(out.details.begin(), first);
   return out;
 }
@@ -57,11 +60,13 @@ class LinksKind final : public ResourceKind {
     std::string node;
     if (policy.ha && ha_) {
       auto n = ha::localNodeName(haNode_);
-      if (!n) return KindError{"links: " + n.error().message, {}, false};
+      if (!n) return KindError{"links: " + n.error().message, {}, false, KindError::Cause::Unavailable};
       node = *n;
     }
     auto set = vlan::desiredLinks(policy, node);
-    if (!set.problems.empty()) return KindError{"the policy's links are unusable", set.problems, false};
+    if (!set.problems.empty()) {
+      return KindError{"the policy's links are unusable", set.problems, false, KindError::Cause::Policy};
+    }
     return KindStatePtr(std::make_shared<LinksState>(std::move(set)));
   }
 

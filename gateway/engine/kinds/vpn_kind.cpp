@@ -12,6 +12,13 @@ KindError viciError(const std::string& what, const vpn::ViciError& e, bool writt
   return KindError{what + ": " + e.str(), {}, written};
 }
 
+// charon not running (or its socket not reachable): this machine's state, not the policy's.
+KindError charonUnavailable(const std::string& uri, const vpn::ViciError& e) {
+  auto out = viciError("vpn: charon at " + uri, e);
+  out.cause = KindError::Cause::Unavailable;
+  return out;
+}
+
 const vpn::CharonConfig& configOf(const KindStatePtr& state) {
   static const vpn::CharonConfig kNothing;  // null state: Bulwark owns nothing in charon
   const auto* vs = dynamic_cast<const VpnState*>(state.get());
@@ -46,14 +53,17 @@ class VpnKind final : public ResourceKind {
     if (policy.vpn) {
       auto loaded = vpn::loadCredentials(vpn::credentialFiles(o_.pkiDir));
       if (!loaded) {
-        return KindError{"vpn: " + loaded.error().message + " (bulwarkctl pki init/gateway; --pki)", {}, false};
+        return KindError{"vpn: " + loaded.error().message + " (bulwarkctl pki init/gateway; --pki)", {}, false,
+                         KindError::Cause::Unavailable};
       }
       creds = std::move(*loaded);
     }
     vpn::CharonOptions co;
     co.forceEncap = o_.libipsec;
     auto cfg = vpn::charonConfigFromPolicy(policy, std::move(creds), co);
-    if (!cfg.ok()) return KindError{"the policy's VPN configuration is unusable", cfg.errors, false};
+    if (!cfg.ok()) {
+      return KindError{"the policy's VPN configuration is unusable", cfg.errors, false, KindError::Cause::Policy};
+    }
     return KindStatePtr(std::make_shared<VpnState>(std::move(cfg.config)));
   }
 
@@ -62,7 +72,7 @@ class VpnKind final : public ResourceKind {
       return KindObservedPtr(std::make_shared<VpnObserved>(vpn::Observed{}, true));
     }
     auto client = vpn::ViciClient::connect(o_.viciUri);
-    if (!client) return viciError("vpn: charon at " + o_.viciUri, client.error());
+    if (!client) return charonUnavailable(o_.viciUri, client.error());
     auto observed = vpn::observe(**client);
     if (!observed) return viciError("vpn: reading charon's configuration", observed.error());
     return KindObservedPtr(std::make_shared<VpnObserved>(std::move(*observed)));
@@ -85,7 +95,7 @@ class VpnKind final : public ResourceKind {
     const auto* p = static_cast<const vpn::Plan*>(plan.detail.get());
     if (p == nullptr) return out;
     auto client = vpn::ViciClient::connect(o_.viciUri);
-    if (!client) return viciError("vpn: charon at " + o_.viciUri, client.error());
+    if (!client) return charonUnavailable(o_.viciUri, client.error());
     auto start = std::chrono::steady_clock::now();
     auto r = vpn::applyPlan(**client, configOf(state), *p);
     out.messages = r.applied;

@@ -1,5 +1,6 @@
 #include "views/plan_view.h"
 
+#include <QComboBox>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QJsonArray>
@@ -37,12 +38,19 @@ PlanView::PlanView(Session* session, PolicyDocument* doc, QWidget* parent)
   confirmSeconds_->setRange(10, 3600);
   confirmSeconds_->setValue(120);
   confirmSeconds_->setSuffix(tr(" s"));
+  // Which part to plan and apply: all, or one kind the daemon runs (its status lists them), so
+  // a part that cannot be applied here never blocks the others.
+  parts_ = new QComboBox;
+  parts_->setObjectName(QStringLiteral("planParts"));
+  parts_->addItem(tr("all parts"), QString());
+  parts_->setToolTip(tr("Plan and apply this part alone; the others stay as they are"));
   state_ = new QLabel(tr("no plan yet"));
   progress_ = new QProgressBar;
   progress_->setRange(0, 0);  // busy indicator: the daemon gives no fraction done
   progress_->setMaximumWidth(120);
   progress_->hide();
   auto* bar = new QHBoxLayout;
+  bar->addWidget(parts_);
   bar->addWidget(planBtn_);
   bar->addWidget(applyBtn_);
   bar->addWidget(new QLabel(tr("confirm within")));
@@ -82,6 +90,35 @@ PlanView::PlanView(Session* session, PolicyDocument* doc, QWidget* parent)
   connect(confirmBtn_, &QPushButton::clicked, this, &PlanView::confirmPending);
   connect(rollbackBtn_, &QPushButton::clicked, this, &PlanView::rollBackPending);
   connect(session_, &Session::pendingChanged, this, &PlanView::onPending);
+  connect(session_, &Session::statusChanged, this, &PlanView::updateParts);
+}
+
+void PlanView::updateParts(const QJsonObject& status) {
+  QStringList kinds;
+  for (const auto& k : status.value(QStringLiteral("kinds")).toArray()) {
+    kinds << k.toObject().value(QStringLiteral("kind")).toString();
+  }
+  QStringList have;
+  for (int i = 1; i < parts_->count(); ++i) have << parts_->itemData(i).toString();
+  if (kinds.isEmpty() || kinds == have) return;
+  const QString chosen = parts_->currentData().toString();
+  while (parts_->count() > 1) parts_->removeItem(1);
+  for (const auto& k : kinds) parts_->addItem(tr("%1 only").arg(k), k);
+  const int at = parts_->findData(chosen);
+  parts_->setCurrentIndex(at < 0 ? 0 : at);
+}
+
+void PlanView::setPart(const QString& kind) {
+  const int at = parts_->findData(kind);
+  if (at >= 0) parts_->setCurrentIndex(at);
+}
+
+QString PlanView::part() const { return parts_->currentData().toString(); }
+
+QJsonObject PlanView::requestArgs() const {
+  QJsonObject args{{"sources", doc_->sourcesJson()}};
+  if (!part().isEmpty()) args.insert(QStringLiteral("parts"), QJsonArray{part()});
+  return args;
 }
 
 int PlanView::pendingRevision() const { return session_->pendingRevision(); }
@@ -150,7 +187,7 @@ void PlanView::showReview(const QJsonObject& r) {
 void PlanView::requestPlan() {
   setBusy(true);
   state_->setText(tr("planning…"));
-  session_->request(QStringLiteral("plan"), {{"sources", doc_->sourcesJson()}}, this, [this](const QJsonObject& r) {
+  session_->request(QStringLiteral("plan"), requestArgs(), this, [this](const QJsonObject& r) {
     setBusy(false);
     showReview(r);
     showReply(tr("in the kernel: the edited policy's plan"), r);
@@ -165,8 +202,9 @@ void PlanView::applyWithConfirm(int seconds) {
   setBusy(true);
   revisionBeforeApply_ = session_->status().value(QStringLiteral("revision")).toInt();
   state_->setText(tr("applying…"));
-  session_->request(QStringLiteral("apply"), {{"sources", doc_->sourcesJson()}, {"confirm", seconds}},
-                    this, [this, seconds](const QJsonObject& r) {
+  auto args = requestArgs();
+  args.insert(QStringLiteral("confirm"), seconds);
+  session_->request(QStringLiteral("apply"), args, this, [this, seconds](const QJsonObject& r) {
                       setBusy(false);
                       showReply(tr("apply"), r);
                       if (!r.value(QStringLiteral("ok")).toBool()) {

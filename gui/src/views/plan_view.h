@@ -9,10 +9,12 @@
 // while the revision is pending the Session's countdown (the one the state bar shows, set from
 // the daemon's `status.pending`) runs here too and Confirm / Roll back are offered; when it
 // ends the label says how (confirmed, rolled back, not confirmed in time). Requests show a busy
-// bar and never block the window.
+// bar and never block the window. A part selector (all, or one kind the daemon's status lists)
+// sends `parts`: that part alone is planned and applied, the others stay as they are.
 #include <QJsonObject>
 #include <QWidget>
 
+class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
@@ -40,6 +42,9 @@ class PlanView : public QWidget {
   [[nodiscard]] int pendingRevision() const;
   [[nodiscard]] QString stateText() const;
   [[nodiscard]] bool busy() const { return busy_ > 0; }
+  // The part planned and applied: a kind's name, or empty for all.
+  [[nodiscard]] QString part() const;
+  void setPart(const QString& kind);
 
  signals:
   void message(const QString& text);
@@ -49,6 +54,8 @@ class PlanView : public QWidget {
 
  private:
   void onPending();
+  void updateParts(const QJsonObject& status);
+  [[nodiscard]] QJsonObject requestArgs() const;  // sources, and parts when one is chosen
   void setBusy(bool on);
   void showReply(const QString& title, const QJsonObject& reply);
   void showReview(const QJsonObject& reply);
@@ -61,6 +68,7 @@ class PlanView : public QWidget {
   QProgressBar* progress_;
   QPushButton *planBtn_, *applyBtn_, *confirmBtn_, *rollbackBtn_;
   QSpinBox* confirmSeconds_;
+  QComboBox* parts_;
   int busy_ = 0;
   int revisionBeforeApply_ = 0;
 };

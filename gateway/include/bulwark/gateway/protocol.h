@@ -31,11 +31,21 @@
 // default):
 //   status                                   read
 //   plan     {sources?, nft_only?,           read   (no sources: the daemon's policy dir;
-//             local_only?, session?}                 nft_only: true = no "review", below)
+//             local_only?, session?, parts?}         nft_only: true = no "review", below)
 //   apply    {sources?, confirm?,            change (no sources: the daemon's policy dir;
-//             keep_established?, session?}           confirm: seconds until automatic rollback;
-//                                                    keep_established: true = no revocation;
+//             keep_established?, session?,           confirm: seconds until automatic rollback;
+//             parts?}                                keep_established: true = no revocation;
 //                                                    session: "ip port ip port", never cut)
+//   `parts` (plan, apply): ["firewall", "vpn", ...], kinds of this daemon (status lists
+//   them); only those are planned/applied, the others keep what they hold. The policy's own
+//   errors count whatever the parts. Not on an HA pair's node without local_only. The
+//   revision records its parts (history: "parts"); a rollback to it applies those only.
+//
+// Error codes: denied, bad_request, invalid_policy (the policy must change: diagnostics
+// attached), unavailable (this machine lacks what the policy needs: PKI files, charon, an
+// interface), kernel (the kernel or charon refused), conflict (pending confirm, busy),
+// not_found, internal. A plan names every part's error, not only the first; its code is
+// the first of invalid_policy, unavailable, kernel that applies.
 //   confirm                                  change
 //   rollback {revision}                      change (revision: 1 .. 2^31-1)
 //   reload   {local_only?}                   change (re-read the daemon's policy dir, as SIGHUP;
@@ -149,6 +159,7 @@ enum class ErrorCode {
   Denied,         // peer not allowed (or view role asking to change)
   BadRequest,     // malformed JSON, unknown op, missing argument
   InvalidPolicy,  // diagnostics attached; nothing changed
+  Unavailable,    // this machine lacks what the policy needs (PKI files, charon, the trunk); nothing changed
   Kernel,         // the kernel refused; nothing changed (batches are atomic)
   Conflict,       // e.g. an apply awaits confirmation
   NotFound,       // unknown revision
