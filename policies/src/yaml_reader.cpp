@@ -128,8 +128,10 @@ bool mayHoldMore(const std::string& text, const YAML::Node& root) {
     return true;
   }
   if (root.Style() != YAML::EmitterStyle::Block || root.Mark().column != 0) return true;
+  // A "---" before the root only starts the first document (many files open with one).
+  const auto rootAt = static_cast<std::size_t>(root.Mark().pos);
   for (std::size_t at = 0; at < text.size(); at = text.find('\n', at) + 1) {
-    if (text.compare(at, 3, "---") == 0 || text.compare(at, 3, "...") == 0) return true;
+    if ((at >= rootAt && text.compare(at, 3, "---") == 0) || text.compare(at, 3, "...") == 0) return true;
     if (text.find('\n', at) == std::string::npos) break;
   }
   return false;

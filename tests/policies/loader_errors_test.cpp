@@ -29,6 +29,17 @@ TEST(LoaderErrors, TwoYamlDocumentsInOneFile) {
                    "  hint: remove the '---' separator or split the file"}));
 }
 
+// A file may open with the document marker; a second one after it is still a second document.
+TEST(LoaderErrors, LeadingDocumentMarkerIsOneDocument) {
+  EXPECT_EQ(loadDiags("---\ngateway: { uplink: eth0 }\n"), Lines{});
+  EXPECT_EQ(loadDiags("--- # policy\n\ngateway: { uplink: eth0 }\n...\n"), Lines{});
+  EXPECT_EQ(loadDiags("---\ngateway: { uplink: eth0 }\n---\nsegments: []\n"),
+            (Lines{"t.yaml:4:1: error: a policy file holds one YAML document, this is the second\n"
+                   "  hint: remove the '---' separator or split the file"}));
+  EXPECT_EQ(loadDiags("---\ngateway: { uplink: eth0 }\n...\n]\n"),
+            (Lines{"t.yaml:4:1: error: YAML syntax: illegal flow end"}));
+}
+
 TEST(LoaderErrors, UnknownKeyWithDidYouMean) {
   EXPECT_EQ(diags(R"(gateway: { uplink: eth0, trunk: eth1 }
 segments:
