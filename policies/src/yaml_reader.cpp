@@ -36,19 +36,30 @@ Location YamlReader::loc(const Field& f) const {
 
 namespace {
 
-std::size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+// The edit distance of `a` and `b` if it is below `limit`, else `limit`. Only a close typo is
+// of interest, so a pair whose lengths differ by `limit` or more is never compared, and the
+// comparison stops at the first row whose every cell has reached `limit`: a misspelt key or
+// reference costs a few dozen steps per candidate, however long it is or however many names
+// the policy holds. `prev` and `cur` are the caller's, reused across candidates.
+std::size_t editDistanceBelow(std::string_view a, std::string_view b, std::size_t limit,
+                              std::vector<std::size_t>& prev, std::vector<std::size_t>& cur) {
+  if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) >= limit) return limit;
+  prev.resize(b.size() + 1);
+  cur.resize(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) {
     prev[j] = j;
   }
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
+    std::size_t rowMin = cur[0];
     for (std::size_t j = 1; j <= b.size(); ++j) {
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      rowMin = std::min(rowMin, cur[j]);
     }
+    if (rowMin >= limit) return limit;
     std::swap(prev, cur);
   }
-  return prev[b.size()];
+  return std::min(prev[b.size()], limit);
 }
 
 std::string joinKeys(std::initializer_list<std::string_view> keys) {
@@ -117,8 +128,10 @@ bool mayHoldMore(const std::string& text, const YAML::Node& root) {
     return true;
   }
   if (root.Style() != YAML::EmitterStyle::Block || root.Mark().column != 0) return true;
+  // A "---" before the root only starts the first document (many files open with one).
+  const auto rootAt = static_cast<std::size_t>(root.Mark().pos);
   for (std::size_t at = 0; at < text.size(); at = text.find('\n', at) + 1) {
-    if (text.compare(at, 3, "---") == 0 || text.compare(at, 3, "...") == 0) return true;
+    if ((at >= rootAt && text.compare(at, 3, "---") == 0) || text.compare(at, 3, "...") == 0) return true;
     if (text.find('\n', at) == std::string::npos) break;
   }
   return false;
@@ -192,17 +205,18 @@ FirstDocument loadFirstDocument(const std::string& text) {
   return out;
 }
 
-std::string closestMatch(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string best;
+std::string closestMatch(std::string_view word, std::span<const std::string_view> candidates) {
+  std::string_view best;
   std::size_t bestDistance = 3;  // suggest only close typos
+  std::vector<std::size_t> prev, cur;
   for (auto c : candidates) {
-    auto d = editDistance(word, c);
+    auto d = editDistanceBelow(word, c, bestDistance, prev, cur);
     if (d < bestDistance) {
       bestDistance = d;
       best = c;
     }
   }
-  return best;
+  return std::string(best);
 }
 
 std::optional<Fields> YamlReader::mapping(const YAML::Node& n, const Location& where,
@@ -224,7 +238,7 @@ std::optional<Fields> YamlReader::mapping(const YAML::Node& n, const Location& w
     }
     auto k = key.Scalar();
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      auto guess = closestMatch(k, std::vector<std::string_view>(allowed));
+      auto guess = closestMatch(k, {allowed.begin(), allowed.size()});
       diags_.error(loc(key), "unknown key '" + k + "' in " + std::string(what),
                    guess.empty() ? "allowed keys: " + joinKeys(allowed)
                                  : "did you mean '" + guess + "'?");

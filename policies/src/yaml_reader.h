@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,6 @@ struct FirstDocument {
 
 // The candidate within two edits of `word` (a typo), or "" when none is that close.
 [[nodiscard]] std::string closestMatch(std::string_view word,
-                                       const std::vector<std::string_view>& candidates);
+                                       std::span<const std::string_view> candidates);
 
 }  // namespace bulwark::policies::detail

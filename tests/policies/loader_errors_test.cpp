@@ -29,6 +29,17 @@ TEST(LoaderErrors, TwoYamlDocumentsInOneFile) {
                    "  hint: remove the '---' separator or split the file"}));
 }
 
+// A file may open with the document marker; a second one after it is still a second document.
+TEST(LoaderErrors, LeadingDocumentMarkerIsOneDocument) {
+  EXPECT_EQ(loadDiags("---\ngateway: { uplink: eth0 }\n"), Lines{});
+  EXPECT_EQ(loadDiags("--- # policy\n\ngateway: { uplink: eth0 }\n...\n"), Lines{});
+  EXPECT_EQ(loadDiags("---\ngateway: { uplink: eth0 }\n---\nsegments: []\n"),
+            (Lines{"t.yaml:4:1: error: a policy file holds one YAML document, this is the second\n"
+                   "  hint: remove the '---' separator or split the file"}));
+  EXPECT_EQ(loadDiags("---\ngateway: { uplink: eth0 }\n...\n]\n"),
+            (Lines{"t.yaml:4:1: error: YAML syntax: illegal flow end"}));
+}
+
 TEST(LoaderErrors, UnknownKeyWithDidYouMean) {
   EXPECT_EQ(diags(R"(gateway: { uplink: eth0, trunk: eth1 }
 segments:
@@ -50,6 +61,34 @@ TEST(LoaderErrors, UnknownKeyWithoutCloseMatchListsAllowedKeys) {
   EXPECT_EQ(loadDiags("gateway: { uplink: eth0 }\nsegmnts: []\n"),
             (Lines{"t.yaml:2:1: error: unknown key 'segmnts' in the policy\n"
                    "  hint: did you mean 'segments'?"}));
+}
+
+// The suggestion is the closest key within two edits (the first one on a tie), whatever the
+// lengths: the search gives up early on candidates that cannot be that close.
+TEST(LoaderErrors, DidYouMeanPicksTheClosestKeyWithinTwoEdits) {
+  EXPECT_EQ(loadDiags("gateway: { uplink: eth0, trnk: eth1 }\n"),
+            (Lines{"t.yaml:1:26: error: unknown key 'trnk' in gateway\n"
+                   "  hint: did you mean 'trunk'?"}));
+  // 'uplnk' is one edit from 'uplink'; 'name' (two edits from 'nm') comes first in the list
+  // but 'nme' is one edit from it.
+  EXPECT_EQ(loadDiags("gateway: { uplnk: eth0, nme: gw }\n"),
+            (Lines{"t.yaml:1:10: error: gateway is missing required key 'uplink'",
+                   "t.yaml:1:12: error: unknown key 'uplnk' in gateway\n"
+                   "  hint: did you mean 'uplink'?",
+                   "t.yaml:1:25: error: unknown key 'nme' in gateway\n"
+                   "  hint: did you mean 'name'?"}));
+  // Two edits away, lengths two apart: still suggested. Three away: the allowed keys.
+  EXPECT_EQ(loadDiags("gateway: { uplink: eth0, webxx: {} }\n")[0],
+            "t.yaml:1:26: error: unknown key 'webxx' in gateway\n"
+            "  hint: did you mean 'web'?");
+  EXPECT_EQ(loadDiags("gateway: { uplink: eth0, webxxx: {} }\n")[0],
+            "t.yaml:1:26: error: unknown key 'webxxx' in gateway\n"
+            "  hint: allowed keys: name, uplink, trunk, control, web, syn_limit");
+  // A key of 1,000 characters (YAML's bound for a simple key): no hint but the list, and no
+  // 1,000 x N table to get there.
+  EXPECT_EQ(loadDiags("gateway: { uplink: eth0, " + std::string(1000, 'n') + ": 1 }\n")[0],
+            "t.yaml:1:26: error: unknown key '" + std::string(1000, 'n') + "' in gateway\n"
+            "  hint: allowed keys: name, uplink, trunk, control, web, syn_limit");
 }
 
 TEST(LoaderErrors, DuplicateKey) {
