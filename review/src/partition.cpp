@@ -82,6 +82,7 @@ struct CRule {
 
 struct CChain {
   const fw::Chain* chain = nullptr;
+  bool compiled = false;  // rules made on the first flows that reach the chain
   std::vector<CRule> rules;
 };
 
@@ -123,6 +124,7 @@ struct Restriction {
 };
 
 IntervalSet& dimOf(FlowCube& c, int d) { return d == 0 ? c.src : d == 1 ? c.dst : c.svc; }
+const IntervalSet& dimOf(const FlowCube& c, int d) { return d == 0 ? c.src : d == 1 ? c.dst : c.svc; }
 
 // Splits `fs` into the part inside `r` (appended to `in`) and the rest (appended to `out`).
 void splitOne(Flowset fs, const Restriction& r, std::vector<Flowset>& in, std::vector<Flowset>& out) {
@@ -146,10 +148,13 @@ void splitOne(Flowset fs, const Restriction& r, std::vector<Flowset>& in, std::v
 }  // namespace
 
 struct Partitioner::Impl {
-  Impl(const fw::Ruleset& rs, const FlowSetup& s) : ruleset(rs), setup(s) { compile(); }
+  Impl(const fw::Ruleset& rs, const FlowSetup& s, PartitionOptions o) : ruleset(rs), setup(s), options(o) {
+    compile();
+  }
 
   const fw::Ruleset& ruleset;
   const FlowSetup& setup;
+  PartitionOptions options;
   std::vector<CChain> chains;
   std::unordered_map<std::string, int> chainIndex;
   std::deque<IntervalSet> store;  // sets the conditions point to (stable addresses)
@@ -157,6 +162,7 @@ struct Partitioner::Impl {
   std::unordered_map<std::string, IntervalSet> fibMissing;  // by iif
   int prerouting = -1, preroutingNat = -1, input = -1, forward = -1;
   std::unordered_map<std::string, const fw::Origin*> policyDrop;  // by chain name
+  std::unordered_map<std::string, const fw::SetDef*> setsByName;
 
   const IntervalSet* keep(IntervalSet s) {
     store.push_back(std::move(s));
@@ -167,7 +173,7 @@ struct Partitioner::Impl {
   void compile() {
     for (const auto& c : ruleset.chains) {
       chainIndex.emplace(c.name, static_cast<int>(chains.size()));
-      chains.push_back({&c, {}});
+      chains.push_back({&c, false, {}});
     }
     auto first = [&](fw::Hook h, fw::ChainType t) {
       for (std::size_t i = 0; i < ruleset.chains.size(); ++i) {
@@ -180,22 +186,29 @@ struct Partitioner::Impl {
     preroutingNat = first(fw::Hook::Prerouting, fw::ChainType::Nat);
     input = first(fw::Hook::Input, fw::ChainType::Filter);
     forward = first(fw::Hook::Forward, fw::ChainType::Filter);
-    std::unordered_map<std::string, const fw::SetDef*> sets;
-    for (const auto& s : ruleset.sets) sets.try_emplace(s.name, &s);
-    for (auto& cc : chains) {
-      for (const auto& r : cc.chain->rules) {
-        CRule out;
-        out.origin = &r.origin;
-        out.verdict = r.verdict.kind;
-        if (r.verdict.kind == fw::VerdictKind::Jump || r.verdict.kind == fw::VerdictKind::Goto) {
-          out.target = chainOf(r.verdict.chain);
-        }
-        for (const auto& e : r.exprs) {
-          if (auto op = toOp(e, sets)) out.ops.push_back(std::move(*op));
-        }
-        cc.rules.push_back(std::move(out));
+    for (const auto& s : ruleset.sets) setsByName.try_emplace(s.name, &s);
+  }
+
+  // A chain's operations, made when flows first reach it: a partition of some sources and
+  // destinations (an invariant's) never reaches most zone pairs' chains, and a flat policy
+  // has thousands of rules in them.
+  const std::vector<CRule>& rulesOf(int chain) {
+    auto& cc = chains[static_cast<std::size_t>(chain)];
+    if (cc.compiled) return cc.rules;
+    cc.compiled = true;
+    for (const auto& r : cc.chain->rules) {
+      CRule out;
+      out.origin = &r.origin;
+      out.verdict = r.verdict.kind;
+      if (r.verdict.kind == fw::VerdictKind::Jump || r.verdict.kind == fw::VerdictKind::Goto) {
+        out.target = chainOf(r.verdict.chain);
       }
+      for (const auto& e : r.exprs) {
+        if (auto op = toOp(e, setsByName)) out.ops.push_back(std::move(*op));
+      }
+      cc.rules.push_back(std::move(out));
     }
+    return cc.rules;
   }
 
   int chainOf(const std::string& name) const {
@@ -440,12 +453,19 @@ struct Partitioner::Impl {
     return fibMissing.emplace(iif, routed.complement(addressMax(setup.family))).first->second;
   }
 
+  // Whether `c` can match anything in `ctx`: its interface and IPsec tests are the same for
+  // every flow of a cell. The zone-pair dispatch map has one element per interface pair, and
+  // a cell meets one of them.
+  static bool admits(const Cond& c, const Ctx& ctx) {
+    if (c.never) return false;
+    if (c.iif && *c.iif != *ctx.iif) return false;
+    if (c.oif && *c.oif != ctx.oif) return false;
+    return !c.ipsec || *c.ipsec == ctx.viaIpsec;
+  }
+
   // The restriction `c` puts on `fs` in `ctx`; nullopt when it matches nothing of it.
   std::optional<Restriction> restrictionOf(const Cond& c, const Flowset& fs, const Ctx& ctx) {
-    if (c.never) return std::nullopt;
-    if (c.iif && *c.iif != *ctx.iif) return std::nullopt;
-    if (c.oif && *c.oif != ctx.oif) return std::nullopt;
-    if (c.ipsec && *c.ipsec != ctx.viaIpsec) return std::nullopt;
+    if (!admits(c, ctx)) return std::nullopt;
     Restriction r;
     if (c.fibMissing) r.restrict(0, fibMissingFor(*ctx.iif));
     if (c.src) r.restrict(0, *c.src);
@@ -534,14 +554,38 @@ struct Partitioner::Impl {
     sets.clear();
   }
 
+  // True when the rule's first tests match none of `sets`: then every set passes the rule
+  // unchanged and in order, as the full walk would leave them -- without moving each set
+  // through the walk's lists. Most rules of a zone pair's chain speak of other segments' hosts
+  // than a cell's (a flat policy: hundreds of rules per chain, a few per cell).
+  static bool missesAll(const CRule& rule, const std::vector<Flowset>& sets) {
+    for (const auto& op : rule.ops) {
+      if (const auto* k = std::get_if<OpConst>(&op)) {
+        if (!k->value) return true;
+        continue;
+      }
+      const auto* m = std::get_if<OpMatch>(&op);
+      // Only a union on one dimension tested as splitMatch tests it (no DNAT transform of that
+      // dimension); anything else, or a negation, takes the walk.
+      if (!m || !m->merged || m->negate) return false;
+      for (const auto& fs : sets) {
+        if ((m->dim == 1 && fs.t.dst) || (m->dim == 2 && fs.t.port)) return false;
+        if (dimOf(fs.cube, m->dim).intersects(*m->merged)) return false;
+      }
+      return true;
+    }
+    return false;
+  }
+
   void run(int chain, int depth, std::vector<Flowset> current, const Ctx& ctx, RunResult& res,
            std::vector<Decided>& decided) {
     if (depth > kMaxDepth) {
       decide(current, false, nullptr, decided);
       return;
     }
-    for (const auto& rule : chains[static_cast<std::size_t>(chain)].rules) {
+    for (const auto& rule : rulesOf(chain)) {
       if (current.empty()) return;
+      if (options.shortcuts && missesAll(rule, current)) continue;
       std::vector<Flowset> next;
       std::vector<Flowset> cands = std::move(current);
       current.clear();
@@ -586,6 +630,7 @@ struct Partitioner::Impl {
           jumped = true;
           for (const auto& [cond, target] : v->elements) {
             if (cands.empty()) break;
+            if (options.shortcuts && !admits(cond, ctx)) continue;  // every set stays a candidate, in order
             std::vector<Flowset> in, out;
             split(cands, std::span<const Cond>(&cond, 1), ctx, in, out);
             cands = std::move(out);
@@ -756,16 +801,19 @@ struct Partitioner::Impl {
   }
 };
 
-Partitioner::Partitioner(const fw::Ruleset& ruleset, const FlowSetup& setup)
-    : impl_(std::make_unique<Impl>(ruleset, setup)) {}
+Partitioner::Partitioner(const fw::Ruleset& ruleset, const FlowSetup& setup, PartitionOptions options)
+    : impl_(std::make_unique<Impl>(ruleset, setup, options)) {}
 Partitioner::~Partitioner() = default;
 
 void Partitioner::run(const FlowCube& cube, const SourceClass& src, const DestClass& dst, std::vector<Piece>& out) {
   impl_->runCell(cube, src, dst, out);
 }
 
-std::vector<Piece> partitionFrom(const fw::Ruleset& ruleset, const FlowSetup& setup, const IntervalSet& sources) {
-  Partitioner p(ruleset, setup);
+namespace {
+
+std::vector<Piece> partitionSources(const fw::Ruleset& ruleset, const FlowSetup& setup, const IntervalSet& sources,
+                                    PartitionOptions options) {
+  Partitioner p(ruleset, setup, options);
   std::vector<Piece> out;
   for (const auto& s : setup.sources) {
     auto src = s.addrs.intersect(sources);
@@ -775,8 +823,14 @@ std::vector<Piece> partitionFrom(const fw::Ruleset& ruleset, const FlowSetup& se
   return out;
 }
 
-std::vector<Piece> partitionAll(const fw::Ruleset& ruleset, const FlowSetup& setup) {
-  return partitionFrom(ruleset, setup, allAddresses(setup.family));
+}  // namespace
+
+std::vector<Piece> partitionFrom(const fw::Ruleset& ruleset, const FlowSetup& setup, const IntervalSet& sources) {
+  return partitionSources(ruleset, setup, sources, {});
+}
+
+std::vector<Piece> partitionAll(const fw::Ruleset& ruleset, const FlowSetup& setup, PartitionOptions options) {
+  return partitionSources(ruleset, setup, allAddresses(setup.family), options);
 }
 
 }  // namespace bulwark::review

@@ -36,10 +36,17 @@ struct Piece {
   Outcome outcome;
 };
 
+struct PartitionOptions {
+  // Skip, without walking the flows through them, the rules whose first test matches none of
+  // them and the verdict-map elements whose interfaces a cell never has. The same pieces in
+  // the same order either way (the tests hold the shortcuts to the full walk).
+  bool shortcuts = true;
+};
+
 class Partitioner {
  public:
   // Both must outlive the partitioner.
-  Partitioner(const firewall::Ruleset& ruleset, const FlowSetup& setup);
+  Partitioner(const firewall::Ruleset& ruleset, const FlowSetup& setup, PartitionOptions options = {});
   ~Partitioner();
   Partitioner(const Partitioner&) = delete;
   Partitioner& operator=(const Partitioner&) = delete;
@@ -54,7 +61,8 @@ class Partitioner {
 };
 
 // Every flow of the setup's family and IPsec path.
-[[nodiscard]] std::vector<Piece> partitionAll(const firewall::Ruleset& ruleset, const FlowSetup& setup);
+[[nodiscard]] std::vector<Piece> partitionAll(const firewall::Ruleset& ruleset, const FlowSetup& setup,
+                                              PartitionOptions options = {});
 
 // Only the flows whose source lies in `sources` (e.g. an invariant's `from`).
 [[nodiscard]] std::vector<Piece> partitionFrom(const firewall::Ruleset& ruleset, const FlowSetup& setup,
