@@ -4,6 +4,7 @@ a network namespace this script creates and deletes.
 
     gateway_bench.py --daemon BULWARKD [--flows 10000] [--rules 10000] [--status N] [--scrapes N]
                      [--skip-flows] [--preload-nft FILE] [--parallel-scrapers K]
+    gateway_bench.py --daemon BULWARKD --startup [--rules 10000] [--runs 3]
 
 1. RSS: the daemon started on the 10k-flow policy (the shape of bench/firewall_policygen.h:
    clients/servers segments, 125 client hosts per rule, tcp+udp per host → 40 rules, flows in
@@ -12,6 +13,14 @@ a network namespace this script creates and deletes.
 3. metrics scrape with a 10k-RULE policy (one policy rule per client host → one counter each)
    vs `nft list ruleset` and `nft -j list ruleset` in the same namespace, same run, and the
    status round trip while the scrapes run (the scrape must not hold the event loop).
+
+--startup (instead of 1-3), on the 10k-RULE policy, --runs times, each in a fresh namespace:
+   fresh:  table absent -> the daemon's "ready" line (load, validate, compile, apply, read-back);
+   adopt:  kill -9, restart -> "ready" (observe, empty plan: the log must say nothing was applied);
+   drift:  a foreign `nft add rule` into table inet bulwark -> the daemon's "drift-repaired" audit
+           line, timed from before the nft command starts (and from when it returned: the commit is
+           in between); the foreign rule must be gone afterwards.
+   Goal (issue 20): each <= 1 s.
 """
 import argparse
 import json
@@ -89,9 +98,11 @@ def rss(pid):
 
 
 class Daemon:
-    def __init__(self, exe, ns, policy_dir, tmp, port):
+    def __init__(self, exe, ns, policy_dir, tmp, port, poll=0.05):
         self.sock = tmp / "control.sock"
-        self.log = open(tmp / "bulwarkd.log", "w")
+        self.logfile = tmp / "bulwarkd.log"
+        self.log = open(self.logfile, "a")
+        start = self.logfile.stat().st_size
         self.p = subprocess.Popen(["ip", "netns", "exec", ns, exe, "--policy", str(policy_dir), "--socket",
                                    str(self.sock), "--state-dir", str(tmp / "state"), "--metrics",
                                    f"127.0.0.1:{port}", "--no-journal", "--drift-interval", "0"],
@@ -100,10 +111,11 @@ class Daemon:
         t0 = time.monotonic()
         while time.monotonic() - t0 < 900:
             if self.p.poll() is not None:
-                raise RuntimeError((tmp / "bulwarkd.log").read_text())
-            if "ready:" in (tmp / "bulwarkd.log").read_text():
+                raise RuntimeError(self.logfile.read_text())
+            self.output = self.logfile.read_text()[start:]
+            if "ready:" in self.output:
                 break
-            time.sleep(0.05)
+            time.sleep(poll)
         else:
             raise RuntimeError("bulwarkd not ready after 900 s")
         self.startup = time.monotonic() - t0
@@ -111,6 +123,10 @@ class Daemon:
 
     def stop(self):
         self.p.terminate()
+        self.p.wait(timeout=30)
+
+    def kill9(self):
+        self.p.kill()
         self.p.wait(timeout=30)
 
 
@@ -218,6 +234,66 @@ def flows_part(a, ns, tmp):
     subprocess.run(["ip", "netns", "exec", ns, "nft", "flush", "ruleset"], check=True)
 
 
+def wait_audit(audit, event, offset, timeout=60.0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        text = audit.read_text() if audit.exists() else ""
+        for line in text[offset:].splitlines():
+            if json.loads(line).get("event") == event:
+                return time.monotonic(), json.loads(line)
+        time.sleep(0.002)
+    raise RuntimeError(f"no {event} in the audit log after {timeout} s")
+
+
+def startup_part(a):
+    """--startup: fresh start, adoption after kill -9, repair of a foreign edit (issue 20)."""
+    rows = []
+    text = rule_policy(a.rules)
+    for run in range(a.runs):
+        ns = f"bwdstart{os.getpid()}r{run}"
+        tmp = Path(tempfile.mkdtemp(prefix="bulwarkd-startup-"))
+        (tmp / "pol").mkdir()
+        (tmp / "pol" / "policy.yaml").write_text(text)
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        d = None
+        try:
+            d = Daemon(a.daemon, ns, tmp / "pol", tmp, 19471, poll=0.005)
+            fresh = d.startup
+            if "firewall: 1 change(s)" not in d.output:
+                raise RuntimeError("the fresh start did not apply the table: " + d.output.strip()[-300:])
+            d.kill9()
+            d = Daemon(a.daemon, ns, tmp / "pol", tmp, 19471, poll=0.005)
+            adopt = d.startup
+            if "startup: in sync, nothing to apply" not in d.output:
+                raise RuntimeError("the restart did not adopt the table with an empty plan: " + d.output.strip()[-300:])
+            audit = tmp / "state" / "audit.log"
+            offset = len(audit.read_text())
+            t0 = time.monotonic()
+            subprocess.run(["ip", "netns", "exec", ns, "nft", "add", "rule", "inet", "bulwark", "forward",
+                            "ip", "saddr", "192.0.2.99", "accept", "comment", '"foreign"'], check=True)
+            t1 = time.monotonic()
+            t2, rec = wait_audit(audit, "drift-repaired", offset)
+            dump = subprocess.run(["ip", "netns", "exec", ns, "nft", "list", "chain", "inet", "bulwark", "forward"],
+                                  capture_output=True, text=True, check=True).stdout
+            if "192.0.2.99" in dump:
+                raise RuntimeError("the foreign rule is still in chain forward after the repair")
+            rows.append((fresh, adopt, t2 - t0, t2 - t1))
+            print(f"run {run + 1}: fresh start {fresh:.3f} s, adopt after kill -9 {adopt:.3f} s, "
+                  f"foreign edit -> repaired {t2 - t0:.3f} s (from nft's return {t2 - t1:.3f} s; "
+                  f"daemon's write {rec.get('detail', {}).get('millis', float('nan')):.0f} ms)", flush=True)
+        finally:
+            if d and d.p.poll() is None:
+                d.stop()
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+    if rows:
+        med = [statistics.median(c) for c in zip(*rows)]
+        print(f"rules={a.rules} medians of {len(rows)}: fresh {med[0]:.3f} s, adopt {med[1]:.3f} s, "
+              f"drift repair {med[2]:.3f} s (from nft's return {med[3]:.3f} s); goal <= 1 s each")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--daemon", required=True)
@@ -234,10 +310,15 @@ def main():
                          "start the daemon on an unusable policy dir, so it adopts nothing and only serves "
                          "metrics: bulwarkd's startup read-back of a 10k-rule table (firewall::observe, one "
                          "request per set) takes longer than the bench waits")
+    ap.add_argument("--startup", action="store_true",
+                    help="fresh start, adoption after kill -9 and drift repair on the --rules policy, timed")
+    ap.add_argument("--runs", type=int, default=3, help="--startup: runs (each in a fresh namespace)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root")
         return 77
+    if a.startup:
+        return startup_part(a)
     ns = f"bwdbench{os.getpid()}"
     tmp = Path(tempfile.mkdtemp(prefix="bulwarkd-bench-"))
     subprocess.run(["ip", "netns", "add", ns], check=True)

@@ -4,7 +4,9 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <string_view>
 #include <unordered_map>
 
 #include "bulwark/firewall/reconcile.h"
@@ -84,6 +86,36 @@ ObservedRule toObservedRule(nftnl_rule* r) {
     }
   }
   return o;
+}
+
+// The rules of table inet bulwark (of one chain when `chain` is set: the kernel filters the
+// dump), each handed to `take`.
+template <typename Take>
+KernelResult<Unit> dumpRules(nl::Socket& sock, const char* chain, Take take) {
+  nl::RulePtr rfilter(nftnl_rule_alloc());
+  nftnl_rule_set_str(rfilter.get(), NFTNL_RULE_TABLE, kTableName);
+  if (chain != nullptr) nftnl_rule_set_str(rfilter.get(), NFTNL_RULE_CHAIN, chain);
+  auto rr = sock.request(
+      [&](char* buf, std::uint32_t seq) {
+        nlmsghdr* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, kFamily, NLM_F_DUMP, seq);
+        nftnl_rule_nlmsg_build_payload(nlh, rfilter.get());
+        return nlh;
+      },
+      [&](const nlmsghdr* nlh) {
+        nl::RulePtr r(nftnl_rule_alloc());
+        if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0 ||
+            std::string_view(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) != kTableName ||
+            nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY) != kFamily ||
+            (chain != nullptr && std::string_view(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN)) != chain)) {
+          return MNL_CB_OK;
+        }
+        take(r.get());
+        return MNL_CB_OK;
+      });
+  if (!rr) {
+    return rr.error();
+  }
+  return Unit{};
 }
 
 // One consistent read; EINTR when the generation moved while dumping.
@@ -196,25 +228,10 @@ KernelResult<TableState> observeOnce(nl::Socket& sock) {
   // its chain: found through an index, as a flat policy has one chain per rule.
   std::unordered_map<std::string, std::size_t> chainAt;
   for (std::size_t i = 0; i < t.chains.size(); ++i) chainAt.emplace(t.chains[i].name, i);
-  nl::RulePtr rfilter(nftnl_rule_alloc());
-  nftnl_rule_set_str(rfilter.get(), NFTNL_RULE_TABLE, kTableName);
-  auto rr = sock.request(
-      [&](char* buf, std::uint32_t seq) {
-        nlmsghdr* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, kFamily, NLM_F_DUMP, seq);
-        nftnl_rule_nlmsg_build_payload(nlh, rfilter.get());
-        return nlh;
-      },
-      [&](const nlmsghdr* nlh) {
-        nl::RulePtr r(nftnl_rule_alloc());
-        if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0 ||
-            std::string_view(nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE)) != kTableName ||
-            nftnl_rule_get_u32(r.get(), NFTNL_RULE_FAMILY) != kFamily) {
-          return MNL_CB_OK;
-        }
-        auto at = chainAt.find(nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN));
-        if (at != chainAt.end()) t.chains[at->second].rules.push_back(toObservedRule(r.get()));
-        return MNL_CB_OK;
-      });
+  auto rr = dumpRules(sock, nullptr, [&](nftnl_rule* r) {
+    auto at = chainAt.find(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+    if (at != chainAt.end()) t.chains[at->second].rules.push_back(toObservedRule(r));
+  });
   if (!rr) {
     return rr.error();
   }
@@ -243,7 +260,76 @@ KernelResult<TableState> observeState() {
   }
 }
 
+// `before` with the rules of `chains` and the elements of `sets` read again, at the generation
+// one past before's. nullopt: the generation is another (something else committed, or the
+// table changed while reading): the caller reads the whole table.
+KernelResult<std::optional<TableState>> observeWrittenOnce(nl::Socket& sock, const TableState& before,
+                                                           const std::vector<std::string>& chains,
+                                                           const std::vector<std::string>& sets) {
+  const std::uint32_t expected = before.genId + 1;
+  auto gen = sock.genId();
+  if (!gen) {
+    return gen.error();
+  }
+  if (*gen != expected || !before.table) {
+    return std::optional<TableState>{};
+  }
+  TableState state{before.table, expected};
+  ObservedTable& t = *state.table;
+  t.genId = expected;
+  std::unordered_map<std::string_view, ObservedChain*> chainAt;
+  for (auto& c : t.chains) chainAt.emplace(c.name, &c);
+  for (const auto& name : chains) {
+    auto at = chainAt.find(name);
+    if (at == chainAt.end()) {
+      return std::optional<TableState>{};  // not a chain the table had: read it all
+    }
+    ObservedChain& c = *at->second;
+    c.rules.clear();
+    auto rr = dumpRules(sock, c.name.c_str(), [&](nftnl_rule* r) { c.rules.push_back(toObservedRule(r)); });
+    if (!rr) {
+      return rr.error();
+    }
+  }
+  for (const auto& name : sets) {
+    auto it = std::find_if(t.sets.begin(), t.sets.end(), [&](const ObservedSet& s) { return s.def.name == name; });
+    if (it == t.sets.end() || !it->unknown.empty()) {
+      return std::optional<TableState>{};
+    }
+    it->def.elements.clear();
+    it->unknownElements.clear();
+    auto er = readElements(sock, *it);
+    if (!er) {
+      return er.error();
+    }
+  }
+  auto gen2 = sock.genId();
+  if (!gen2) {
+    return gen2.error();
+  }
+  if (*gen2 != expected) {
+    return std::optional<TableState>{};
+  }
+  return std::optional<TableState>{std::move(state)};
+}
+
 }  // namespace
+
+KernelResult<TableStatePtr> observeWritten(const TableStatePtr& before, const std::vector<std::string>& chains,
+                                           const std::vector<std::string>& sets) {
+  auto sock = nl::Socket::open();
+  if (!sock) {
+    return sock.error();
+  }
+  auto part = observeWrittenOnce(*sock, *before, chains, sets);
+  if (!part) {
+    return part.error();
+  }
+  if (*part) {
+    return TableStatePtr(std::make_shared<const TableState>(std::move(**part)));
+  }
+  return observeTable();
+}
 
 KernelResult<std::optional<ObservedTable>> observe() {
   auto r = observeState();

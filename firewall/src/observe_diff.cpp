@@ -2,6 +2,7 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "bulwark/firewall/diff.h"
 
@@ -201,6 +202,32 @@ bool Diff::elementsOnly() const {
     }
   }
   return true;
+}
+
+bool Diff::rulesOnly() const {
+  bool rules = false;
+  for (const auto& c : changes) {
+    switch (c.kind) {
+      case ChangeKind::RuleAdded:
+      case ChangeKind::RuleRemoved:
+      case ChangeKind::RuleChanged: rules = true; break;
+      case ChangeKind::ElementAdded:
+      case ChangeKind::ElementRemoved: break;
+      default: return false;
+    }
+  }
+  return rules;
+}
+
+std::vector<std::string> Diff::changedChains() const {
+  std::vector<std::string> out;
+  std::unordered_set<std::string_view> seen;
+  for (const auto& c : changes) {
+    const bool rule =
+        c.kind == ChangeKind::RuleAdded || c.kind == ChangeKind::RuleRemoved || c.kind == ChangeKind::RuleChanged;
+    if (rule && seen.insert(c.chain).second) out.push_back(c.chain);
+  }
+  return out;
 }
 
 std::vector<ElementChange> Diff::elementAdditions() const {

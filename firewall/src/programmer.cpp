@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 #include "nl/nftnl.h"
 #include "nl/socket.h"
@@ -263,6 +265,20 @@ class Builder {
     const std::string name = r.origin.what.empty() ? "#" + std::to_string(index + 1) : r.origin.what;
     what_[seq] = originText(r.origin) + ": kernel rejected rule '" + name + "' in chain '" + c.name + "'";
   }
+
+  // DELRULE naming the chain and no handle: every rule of the chain.
+  void flush(const Chain& c) {
+    nl::RulePtr n(nftnl_rule_alloc());
+    nftnl_rule_set_str(n.get(), NFTNL_RULE_TABLE, kTableName);
+    nftnl_rule_set_str(n.get(), NFTNL_RULE_CHAIN, c.name.c_str());
+    nftnl_rule_set_u32(n.get(), NFTNL_RULE_FAMILY, kFamily);
+    auto seq = batch_.add(1024, [&](char* buf, std::uint32_t sq) {
+      nlmsghdr* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_DELRULE, kFamily, NLM_F_ACK, sq);
+      nftnl_rule_nlmsg_build_payload(nlh, n.get());
+      return nlh;
+    });
+    what_[seq] = "kernel rejected flushing chain '" + c.name + "'";
+  }
 };
 
 KernelResult<ApplyReport> send(Builder& b, nl::Socket* open = nullptr) {
@@ -372,6 +388,26 @@ void buildElementChanges(Builder& b, const Ruleset& defs, const std::vector<Elem
 }
 
 }  // namespace
+
+KernelResult<ApplyReport> applyChainRewrites(const Ruleset& rs, const std::vector<std::string>& chains,
+                                             const std::vector<ElementChange>& additions,
+                                             const std::vector<ElementChange>& removals, const ApplyOptions& options) {
+  Builder b(options);
+  buildElementChanges(b, rs, additions, removals);
+  std::unordered_map<std::string_view, const Chain*> byName;
+  for (const auto& c : rs.chains) byName.emplace(c.name, &c);
+  for (const auto& name : chains) {
+    auto it = byName.find(name);
+    if (it == byName.end()) {
+      b.encodeErrors.push_back("chain '" + name + "' is not part of the ruleset");
+      continue;
+    }
+    const Chain& c = *it->second;
+    b.flush(c);
+    for (std::size_t i = 0; i < c.rules.size(); ++i) b.rule(c, c.rules[i], i);
+  }
+  return send(b);
+}
 
 KernelResult<ApplyReport> applyElementChanges(const Ruleset& defs, const std::vector<ElementChange>& additions,
                                               const std::vector<ElementChange>& removals,

@@ -2,9 +2,24 @@
 // replacement, or the table's removal, under the generation lock) → read back.
 #include "bulwark/firewall/reconcile.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace bulwark::firewall {
+
+namespace {
+
+std::vector<std::string> setsOf(const std::vector<ElementChange>& additions, const std::vector<ElementChange>& removals) {
+  std::vector<std::string> out;
+  for (const auto* changes : {&additions, &removals}) {
+    for (const auto& c : *changes) {
+      if (std::find(out.begin(), out.end(), c.set) == out.end()) out.push_back(c.set);
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 TablePlan planFor(const Ruleset* desired, TableStatePtr observed) {
   TablePlan p;
@@ -41,9 +56,13 @@ KernelResult<TableApplied> applyTable(const Ruleset* desired, const TablePlan& p
   ApplyOptions ao;
   ao.expectedGenId = plan.observed->genId;
   const auto start = std::chrono::steady_clock::now();
+  const bool rewrite = desired != nullptr && plan.rewritesChains();
+  const auto additions = plan.diff.elementAdditions();
+  const auto removals = plan.diff.elementRemovals();
+  const auto chains = rewrite ? plan.diff.changedChains() : std::vector<std::string>{};
   auto written = desired == nullptr ? deleteTable(ao)
-                 : out.incremental  ? applyElementChanges(*desired, plan.diff.elementAdditions(),
-                                                          plan.diff.elementRemovals(), ao)
+                 : out.incremental  ? applyElementChanges(*desired, additions, removals, ao)
+                 : rewrite          ? applyChainRewrites(*desired, chains, additions, removals, ao)
                                     : apply(*desired, ao);
   if (!written) {
     return written.error();
@@ -51,8 +70,11 @@ KernelResult<TableApplied> applyTable(const Ruleset* desired, const TablePlan& p
   out.millis = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   out.batch = *written;
 
-  // Read back: the kernel must now hold exactly `desired`.
-  auto after = observeTable();
+  // Read back: the kernel must now hold exactly `desired`. After a write of some chains and
+  // sets, when the generation says that write was the only commit since the plan's reading,
+  // only what it wrote is read again (observeWritten()); a replacement is read whole.
+  auto after = out.incremental || rewrite ? observeWritten(plan.observed, chains, setsOf(additions, removals))
+                                          : observeTable();
   if (!after) {
     KernelError e = after.error();
     e.message = "applied, but reading the table back failed: " + e.message;

@@ -45,6 +45,7 @@ int printPlanLike(const nlohmann::json& body, bool applied) {
     auto n = k["changes"].size();
     std::cout << kind << ": " << (applied ? "applied " : "") << n << " change(s)"
               << (k.value("incremental", false) ? ", set elements only (applied without replacing the table)"
+                  : k.value("partial", false)   ? ", rules of existing chains only (those chains rewritten, not the table)"
                                                 : ", applied as one atomic replacement of the table");
     if (applied) std::cout << " in " << static_cast<int>(k.value("millis", 0.0) * 10) / 10.0 << " ms";
     std::cout << '\n';

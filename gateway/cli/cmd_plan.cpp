@@ -153,6 +153,7 @@ int runPlan(const std::string& path, bool detailedExitCode, Parts parts, bool nf
     } else if (fw) {
       std::cout << "firewall: " << fw->changes.size() << " change(s)"
                 << (fw->incremental ? ", set elements only (applied without replacing the table)"
+                    : fw->partial   ? ", rules of existing chains only (those chains rewritten, not the table)"
                                     : ", applied as one atomic replacement of the table")
                 << '\n';
       for (const auto& l : fw->commands) std::cout << "  " << l << '\n';
@@ -196,6 +197,7 @@ int runApply(const std::string& path, Parts parts, bool keepEstablished, const G
       std::cout << name << ": applied " << a.plan.changes.size() << " change(s)"
                 << (k.index != kFirewall  ? ""
                     : a.plan.incremental ? " as set element updates"
+                    : a.plan.partial     ? " as a rewrite of the changed chains"
                                          : " as one atomic table replacement")
                 << " in " << static_cast<int>(a.millis * 10) / 10.0 << " ms (" << a.counts << "); read back: in sync\n";
     }

@@ -20,7 +20,9 @@ std::string kindSummary(std::string_view kind, const KindPlan& p) {
     s << "in sync";
   } else {
     s << p.changes.size() << " change(s)"
-      << (p.incremental ? " as set element updates" : " as one atomic replacement");
+      << (p.incremental ? " as set element updates"
+          : p.partial   ? " as a rewrite of the changed chains"
+                        : " as one atomic replacement");
   }
   return s.str();
 }
@@ -80,6 +82,7 @@ nlohmann::json kindPlanJson(std::string_view kind, const KindPlan& kp) {
   return {{"kind", kind},
           {"in_sync", kp.inSync},
           {"incremental", kp.incremental},
+          {"partial", kp.partial},
           {"changes", kp.changes},
           {"commands", kp.commands}};
 }
@@ -329,6 +332,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     kinds.push_back({{"kind", kindName(i)},
                      {"changed", !a.plan.inSync},
                      {"incremental", a.plan.incremental},
+                     {"partial", a.plan.partial},
                      {"changes", limitedLines(a.plan.changes)},
                      {"commands", limitedLines(a.plan.commands)},
                      {"millis", a.millis},

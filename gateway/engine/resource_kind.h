@@ -45,6 +45,7 @@ using KindObservedPtr = std::shared_ptr<const KindObserved>;
 struct KindPlan {
   bool inSync = true;
   bool incremental = false;           // applied without a full replacement
+  bool partial = false;               // parts rewritten, not all replaced (the firewall: chains)
   std::vector<std::string> changes;   // one line each, human readable
   std::vector<std::string> commands;  // the plan as commands (nft syntax for the firewall)
   // The kind's own plan (diff, ops) for its apply(); null when in sync.

@@ -94,6 +94,13 @@ inline std::map<std::uint16_t, const nlattr*> attrsOf(const nlmsghdr* nlh) {
   return out;
 }
 
+// A NEWRULE/DELRULE's chain name.
+inline std::string ruleChainOf(const nlmsghdr* nlh) {
+  auto a = attrsOf(nlh);
+  auto it = a.find(NFTA_RULE_CHAIN);
+  return it == a.end() ? std::string() : std::string(mnl_attr_get_str(it->second));
+}
+
 // A NEWSETELEM/DELSETELEM/GETSETELEM's set name.
 inline std::string elementSetOf(const nlmsghdr* nlh) {
   auto a = attrsOf(nlh);
@@ -175,6 +182,14 @@ inline int applyMessage(FakeTable& t, const nlmsghdr* nlh) {
       if (!t.exists) return ENOENT;
       t.rules.push_back(copyOf(nlh));
       return 0;
+    case NFT_MSG_DELRULE: {  // a chain and no handle: every rule of the chain (a flush)
+      if (!t.exists || attrsOf(nlh).count(NFTA_RULE_HANDLE) != 0) return EOPNOTSUPP;
+      const auto chain = ruleChainOf(nlh);
+      std::erase_if(t.rules, [&](const Message& r) {
+        return ruleChainOf(reinterpret_cast<const nlmsghdr*>(r.data())) == chain;
+      });
+      return 0;
+    }
     default:
       return EOPNOTSUPP;
   }

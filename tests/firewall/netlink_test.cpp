@@ -157,6 +157,59 @@ TEST_F(Netlink, ElementChangesAreAppliedWithoutReplacingTheTable) {
   EXPECT_EQ(std::count(t.begin(), t.end(), NFT_MSG_NEWSETELEM), 1);
 }
 
+// A foreign rule in one chain (drift) is repaired by rewriting that chain, not the table, and
+// the read-back reads that chain again (the generation says nothing else committed).
+TEST_F(Netlink, ChangedRulesOfOneChainRewriteThatChainOnly) {
+  const Ruleset rs = fullRuleset();
+  ASSERT_TRUE(apply(rs).ok());
+  Ruleset foreign = rs;
+  Chain& changed = foreign.chains.front();
+  ASSERT_FALSE(changed.rules.empty());
+  changed.rules.insert(changed.rules.begin(), Rule{{StmtCounter{}}, {VerdictKind::Accept, ""}, {}});
+  ASSERT_TRUE(apply(foreign).ok());  // the kernel now holds one rule more in the first chain
+  auto plan = planTable(&rs);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_FALSE(plan->inSync());
+  ASSERT_FALSE(plan->incremental());
+  ASSERT_TRUE(plan->rewritesChains()) << descriptions(plan->diff);
+  EXPECT_EQ(plan->diff.changedChains(), std::vector<std::string>{changed.name});
+  const auto gets = kernel.getGens;
+  auto r = applyTable(&rs, *plan);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->genId, kernel.gen);
+  auto t = types(kernel.batches.back());
+  EXPECT_EQ(std::count(t.begin(), t.end(), NFT_MSG_NEWTABLE), 0);
+  EXPECT_EQ(std::count(t.begin(), t.end(), NFT_MSG_DELTABLE), 0);
+  EXPECT_EQ(std::count(t.begin(), t.end(), NFT_MSG_DELRULE), 1);
+  std::size_t want = 0;
+  for (const auto& c : rs.chains) want += c.name == changed.name ? c.rules.size() : 0;
+  EXPECT_EQ(static_cast<std::size_t>(std::count(t.begin(), t.end(), NFT_MSG_NEWRULE)), want);
+  // Partial read-back: the generation before and after the chain's dump, nothing else.
+  EXPECT_EQ(kernel.getGens - gets, 2);
+  auto again = planTable(&rs);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->inSync()) << descriptions(again->diff);
+}
+
+// When something else committed after the write, the read-back is the whole table, and it
+// reports the other change.
+TEST_F(Netlink, APartialReadBackFallsBackToTheWholeTableWhenTheGenerationMovedFurther) {
+  const Ruleset rs = fullRuleset();
+  ASSERT_TRUE(apply(rs).ok());
+  Ruleset foreign = rs;
+  foreign.chains.front().rules.push_back(Rule{{StmtCounter{}}, {VerdictKind::Drop, ""}, {}});
+  ASSERT_TRUE(apply(foreign).ok());
+  auto plan = planTable(&rs);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE(plan->rewritesChains()) << descriptions(plan->diff);
+  kernel.getGens = 0;
+  kernel.bumpGenAtGetGen = 1;  // the read-back's first GETGEN: another commit after the write
+  auto r = applyTable(&rs, *plan);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->genId, kernel.gen);
+  EXPECT_GT(kernel.getGens, 2);  // the whole table was read (GETGEN before and after it)
+}
+
 TEST_F(Netlink, AReadBackThatDiffersIsAnErrorAfterTheWrite) {
   const Ruleset rs = fullRuleset();
   // The kernel "loses" one rule: the batch commits, the read-back must notice.

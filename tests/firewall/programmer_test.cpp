@@ -12,6 +12,7 @@
 
 #include "bulwark/firewall/observe.h"
 #include "bulwark/firewall/programmer.h"
+#include "bulwark/firewall/reconcile.h"
 #include "full_ruleset.h"
 
 namespace bulwark::firewall {
@@ -300,6 +301,38 @@ TEST_F(Programmer, DiffSeesForeignEdits) {
   auto obs3 = observe();
   ASSERT_TRUE(obs3.ok() && obs3->has_value());
   EXPECT_TRUE(diff(rs, *obs3).empty());
+}
+
+// Drift in the rules of one chain (and an element) is repaired by rewriting that chain: the
+// other chains and rules keep their handles (the table is not replaced), and the read-back of
+// the written chain and set finds the kernel in sync, as a whole observe() does after it.
+TEST_F(Programmer, ForeignRulesInOneChainAreRepairedByRewritingThatChain) {
+  const Ruleset rs = fullRuleset();
+  ASSERT_TRUE(apply(rs).ok());
+  ASSERT_EQ(run("nft add rule inet bulwark c1 meta mark 42 drop").status, 0);
+  ASSERT_EQ(run("nft add element inet bulwark nets4 '{ 198.51.100.7 }'").status, 0);
+  auto before = chainHandles();
+  auto plan = planTable(&rs);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  ASSERT_TRUE(plan->rewritesChains());
+  EXPECT_EQ(plan->diff.changedChains(), std::vector<std::string>{"c1"});
+  auto r = applyTable(&rs, *plan);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto gen = currentGenId();
+  ASSERT_TRUE(gen.ok());
+  EXPECT_EQ(r->genId, *gen);
+  auto after = chainHandles();
+  for (const auto& [name, handle] : before) {
+    if (name.rfind("c1#", 0) == 0) continue;  // the rewritten chain's rules are new
+    if (after.count(name) != 0) {
+      EXPECT_EQ(after[name], handle) << name;
+    }
+  }
+  EXPECT_EQ(listTable().find("mark 0x0000002a"), std::string::npos);
+  EXPECT_EQ(listTable().find("198.51.100.7"), std::string::npos);
+  auto obs = observe();
+  ASSERT_TRUE(obs.ok() && obs->has_value());
+  for (const auto& c : diff(rs, *obs).changes) ADD_FAILURE() << c.description;
 }
 
 // issue 21: the read-back called a table whose map elements were jumps "in sync". A jump

@@ -85,6 +85,7 @@ class FirewallKind final : public ResourceKind {
     KindPlan p;
     p.inSync = tp.inSync();
     p.incremental = tp.incremental();
+    p.partial = tp.rewritesChains();
     for (const auto& c : tp.diff.changes) p.changes.push_back(c.description);
     p.commands = planLines(fp->desired, tp.observed->table, tp.diff);
     {

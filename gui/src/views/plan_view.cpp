@@ -153,6 +153,7 @@ void PlanView::showReply(const QString& title, const QJsonObject& r) {
                            : tr("%1 change(s) as %2")
                                  .arg(changes.size())
                                  .arg(k.value(QStringLiteral("incremental")).toBool() ? tr("set element updates")
+                                      : k.value(QStringLiteral("partial")).toBool()   ? tr("a rewrite of the changed chains")
                                                                                       : tr("one atomic replacement")));
     for (const auto& c : changes) out << QStringLiteral("  ") + c;
     auto cmds = strings(k.value(QStringLiteral("commands")));

@@ -50,6 +50,11 @@ struct Diff {
   [[nodiscard]] bool elementsOnly() const;
   [[nodiscard]] std::vector<ElementChange> elementAdditions() const;
   [[nodiscard]] std::vector<ElementChange> elementRemovals() const;
+  // Rules of existing chains differ (and maybe elements), nothing else: rewriting those
+  // chains (applyChainRewrites()) suffices, the table need not be replaced.
+  [[nodiscard]] bool rulesOnly() const;
+  // The chains whose rules differ, each once, in the order of the changes.
+  [[nodiscard]] std::vector<std::string> changedChains() const;
 };
 
 // observed == nullopt means the table is absent. Elements of dynamic sets (filled by the

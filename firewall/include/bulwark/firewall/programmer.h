@@ -42,6 +42,16 @@ struct ApplyReport {
                                                             const std::vector<ElementChange>& removals,
                                                             const ApplyOptions& options = {});
 
+// The rules of `chains` (chains of `rs` that exist in the kernel) rewritten in one batch:
+// each chain flushed and its rules of `rs` appended again, after the element changes. For a
+// plan whose diff is rules of existing chains (Diff::rulesOnly()): a foreign rule in one chain
+// is repaired by rewriting that chain instead of the table (~2 s at 10,000 rules). The
+// rewritten rules' counters restart, as all of them do in a replacement.
+[[nodiscard]] KernelResult<ApplyReport> applyChainRewrites(const Ruleset& rs, const std::vector<std::string>& chains,
+                                                           const std::vector<ElementChange>& additions,
+                                                           const std::vector<ElementChange>& removals,
+                                                           const ApplyOptions& options = {});
+
 // applyElementChanges() on a netlink socket that stays open: for callers that update
 // elements again and again (bulwarkd's DNAT maps on health changes). Closing an nfnetlink
 // socket after a batch that deleted elements waits for the kernel (10-25 ms on this

@@ -7,9 +7,11 @@
 //
 // applyTable writes under the ruleset generation the plan was read at (NFNL_BATCH_GENID): a
 // foreign change in between makes the kernel refuse the whole batch ("re-plan"). Set element
-// additions/removals alone become element updates, anything else one atomic replacement of
-// the table (programmer.h). Then the table is read back and compared again: it must now be
-// exactly `desired`. A null `desired` means Bulwark owns no table: the plan removes it.
+// additions/removals alone become element updates, changed rules of existing chains a rewrite
+// of those chains, anything else one atomic replacement of the table (programmer.h). Then the
+// table is read back and compared again: it must now be exactly `desired` (after element
+// updates or chain rewrites, the written chains and sets only, when the generation says
+// nothing else committed: observeWritten()). A null `desired` means Bulwark owns no table: the plan removes it.
 //
 // A failure before the kernel committed leaves the table as it was (the kernel applies a
 // batch whole or not at all); one after it (the read-back) says so in KernelError::written,
@@ -18,6 +20,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "bulwark/firewall/diff.h"
 #include "bulwark/firewall/kernel_error.h"
@@ -36,12 +40,23 @@ using TableStatePtr = std::shared_ptr<const TableState>;
 
 [[nodiscard]] KernelResult<TableStatePtr> observeTable();
 
+// The read-back after a write of the rules of `chains` and the elements of `sets` of the table
+// `before` holds, made under before's generation: when the generation is exactly one past it
+// (the write's own commit, nothing else committed since `before` was read), only those chains
+// and sets are read from the kernel and the rest is `before`'s reading of the kernel; else,
+// and when a chain or set was not in `before`, the whole table is read (observeTable()).
+[[nodiscard]] KernelResult<TableStatePtr> observeWritten(const TableStatePtr& before,
+                                                         const std::vector<std::string>& chains,
+                                                         const std::vector<std::string>& sets);
+
 struct TablePlan {
   TableStatePtr observed;  // what the diff was made against (never null)
   Diff diff;               // empty: in sync
   [[nodiscard]] bool inSync() const { return diff.empty(); }
   // Set element updates only (no replacement of the table).
   [[nodiscard]] bool incremental() const { return !diff.empty() && diff.elementsOnly(); }
+  // Rules of existing chains (and maybe elements): those chains are rewritten, not the table.
+  [[nodiscard]] bool rewritesChains() const { return diff.rulesOnly(); }
 };
 
 // Pure: `desired` (nullptr: no table wanted) against an observation.
