@@ -260,6 +260,12 @@ std::optional<nlohmann::json> RequestHandlers::rollback(const Peer& peer, gatewa
   auto kept = keptFlows(peer, std::nullopt);
   auto localOnly = flagArg(req, "local_only");
   if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
+  if (pair_ && !*localOnly && !in->parts.empty()) {
+    // Such a revision was this node's alone (parts need local_only on a pair): so is its rollback.
+    return gateway::errorReply(req.id, ErrorCode::BadRequest,
+                               "revision " + std::to_string(revision) +
+                                   " applied some parts on this node alone: roll it back with local_only");
+  }
   if (pair_ && !*localOnly) {
     // An HA pair rolls back as it applies: revision N's policy (this node's record of it) on
     // both nodes, committed on both or neither, so the pair never drifts apart by a rollback.

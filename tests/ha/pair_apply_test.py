@@ -239,6 +239,9 @@ def run(a, prefix, tmp):
 
     # --- 3. out of sync: alert, refusal, resync --------------------------------------------
     v3 = write_policy(tmp / "v3", extra_port=9108)
+    cp = p.ctl_(B, "apply", "--only", "firewall", v3)
+    check("--only on a pair's node without --local-only is refused (a pair applies whole policies)",
+          cp.returncode == 2 and "local_only" in cp.stderr and 9108 not in p.ports(B), cp.stdout + cp.stderr)
     cp = p.ctl_(B, "apply", "--local-only", v3)
     check("--local-only applies on B alone", cp.returncode == 0 and 9108 in p.ports(B) and 9108 not in p.ports(A),
           cp.stdout + cp.stderr)

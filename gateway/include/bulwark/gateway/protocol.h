@@ -39,7 +39,8 @@
 //   `parts` (plan, apply): ["firewall", "vpn", ...], kinds of this daemon (status lists
 //   them); only those are planned/applied, the others keep what they hold. The policy's own
 //   errors count whatever the parts. Not on an HA pair's node without local_only. The
-//   revision records its parts (history: "parts"); a rollback to it applies those only.
+//   revision records its parts (history: "parts"); a rollback to it applies those only (on a
+//   pair's node: with local_only, as it was applied).
 //
 // Error codes: denied, bad_request, invalid_policy (the policy must change: diagnostics
 // attached), unavailable (this machine lacks what the policy needs: PKI files, charon, an
