@@ -96,10 +96,12 @@ TEST(Partition, CampusAgreesWithTheEvaluator) {
   EXPECT_EQ(checkPolicy(loaded.policy, compiled.ruleset, rng, "campus"), 1600u);
 }
 
-TEST(Partition, RandomPoliciesAgreeWithTheEvaluator) {
-  std::mt19937_64 rng(20261206);
-  int policiesChecked = 0;
-  for (std::uint64_t seed = 1; policiesChecked < 60 && seed < 400; ++seed) {
+// check(policy, ruleset, label) on the first `count` random policies (testing::PolicyGen,
+// seeds from 1) that validate; at the first failure it stops and prints that policy.
+template <typename Check>
+void forValidRandomPolicies(int count, Check check) {
+  int checked = 0;
+  for (std::uint64_t seed = 1; checked < count && seed < 400; ++seed) {
     testing::PolicyGen gen(seed);
     auto text = gen.policy();
     auto loaded = policies::loadPolicyText(text, "rand.yaml");
@@ -107,14 +109,21 @@ TEST(Partition, RandomPoliciesAgreeWithTheEvaluator) {
     if (loaded.diagnostics.hasErrors()) continue;  // e.g. an allow shadowed by a deny
     auto compiled = firewall::compile(loaded.policy);
     ASSERT_TRUE(compiled.ok()) << text;
-    checkPolicy(loaded.policy, compiled.ruleset, rng, "seed " + std::to_string(seed));
+    check(loaded.policy, compiled.ruleset, "seed " + std::to_string(seed));
     if (::testing::Test::HasFailure()) {
       ADD_FAILURE() << "policy of seed " << seed << ":\n" << text;
       return;
     }
-    ++policiesChecked;
+    ++checked;
   }
-  EXPECT_EQ(policiesChecked, 60);
+  EXPECT_EQ(checked, count);
+}
+
+TEST(Partition, RandomPoliciesAgreeWithTheEvaluator) {
+  std::mt19937_64 rng(20261206);
+  forValidRandomPolicies(60, [&](const policies::Policy& p, const firewall::Ruleset& rs, const std::string& label) {
+    checkPolicy(p, rs, rng, label);
+  });
   std::printf("accepted %zu dnat %zu\n", g_accepted, g_dnat);
 }
 
@@ -164,21 +173,7 @@ TEST(Partition, ShortcutsGiveTheFullWalksPiecesInOrder) {
   auto loaded = policies::loadAndValidate(std::string(BULWARK_EXAMPLES_DIR) + "/campus.yaml");
   ASSERT_FALSE(loaded.diagnostics.hasErrors());
   expectSameAsFullWalk(loaded.policy, firewall::compile(loaded.policy).ruleset, "campus");
-  int checked = 0;
-  for (std::uint64_t seed = 1; checked < 30 && seed < 400; ++seed) {
-    testing::PolicyGen gen(seed);
-    auto text = gen.policy();
-    auto rand = policies::loadPolicyText(text, "rand.yaml");
-    policies::validatePolicy(rand.policy, rand.diagnostics);
-    if (rand.diagnostics.hasErrors()) continue;
-    expectSameAsFullWalk(rand.policy, firewall::compile(rand.policy).ruleset, "seed " + std::to_string(seed));
-    if (::testing::Test::HasFailure()) {
-      ADD_FAILURE() << "policy of seed " << seed << ":\n" << text;
-      return;
-    }
-    ++checked;
-  }
-  EXPECT_EQ(checked, 30);
+  forValidRandomPolicies(30, expectSameAsFullWalk);
 }
 
 }  // namespace
