@@ -40,11 +40,23 @@ std::string joinSummaries(const std::vector<std::string>& parts) {
   return s.empty() ? "nothing to do" : s;
 }
 
-}  // namespace
-
+// A request's `parts` (policy_input.h): kind `kind` is planned/applied (every kind when empty).
 bool wantedPart(const std::vector<std::string>& parts, std::string_view kind) {
   return parts.empty() || std::find(parts.begin(), parts.end(), kind) != parts.end();
 }
+
+// The kinds' failures of one plan or apply, all of them (a plan reports every error the apply
+// would hit), and the one error code a client acts on: invalid_policy (the policy must
+// change) over unavailable (this machine lacks something) over kernel.
+struct KindFailures {
+  // desired: the failure came from the kind's desired() (the policy's, unless Unavailable).
+  void add(std::string_view kind, const KindError& e, bool desired);
+  [[nodiscard]] bool empty() const { return summaries.empty(); }
+  [[nodiscard]] Outcome outcome(const std::string& suffix) const;  // "kind: message; ..." + suffix
+  gateway::ErrorCode code = gateway::ErrorCode::Kernel;
+  std::vector<std::string> summaries;  // "kind: message"
+  std::vector<std::string> lines;      // the summaries, each with its details below it
+};
 
 void KindFailures::add(std::string_view kind, const KindError& e, bool desired) {
   using Cause = KindError::Cause;
@@ -65,6 +77,8 @@ void KindFailures::add(std::string_view kind, const KindError& e, bool desired) 
 Outcome KindFailures::outcome(const std::string& suffix) const {
   return Outcome::failure(code, joinSummaries(summaries) + suffix, lines);
 }
+
+}  // namespace
 
 Reconciler::Reconciler(EventLoop& loop, std::filesystem::path policyDir, History history, AuditLog audit,
                        std::vector<ResourceKindPtr> kinds, DriftMode driftMode)
@@ -291,10 +305,9 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   nlohmann::json kinds = nlohmann::json::array();
   std::vector<std::string> summaries;
   std::vector<std::size_t> changed;
-  std::vector<std::string> errorLines;
   double seconds = 0;
   bool failed = false;
-  KindFailures runFailures;  // the code of an all-or-nothing failure
+  KindFailures runFailures;  // the kinds that failed in the run: lines and code of the reply
   std::vector<std::optional<KindStatePtr>> touched(n);  // the previous state of each kind run
   std::optional<engine::FirewallChange> fwChange;
   for (const auto& k : run.kinds) {
@@ -310,8 +323,6 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
       failed = true;
       runFailures.add(kindName(i), e, false);
       slot.lastError = e.message;
-      errorLines.push_back(std::string(kindName(i)) + ": " + e.message);
-      for (const auto& d : e.details) errorLines.push_back("  " + d);
       failures.push_back(std::string(kindName(i)) + ": " + e.message);
       continue;  // this kind keeps its last good state; the others go on (PerKind)
     }
@@ -343,6 +354,7 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   if (failed && mode == Mode::AllOrNothing) {
     // The engine put every kind this apply wrote back where it was (the failing one included
     // when it failed after writing): all or nothing.
+    auto errorLines = std::move(runFailures.lines);
     for (const auto& f : run.restoreFailures) errorLines.push_back("undo failed: " + f);
     ++stats_.appliesFailed;
     audit_.record({event + "-failed", actor.who, actor.uid, currentRevision_, input.hash, joinSummaries(failures),

@@ -55,22 +55,6 @@ struct Outcome {
   }
 };
 
-// A request's `parts` (policy_input.h): kind `kind` is planned/applied (every kind when empty).
-[[nodiscard]] bool wantedPart(const std::vector<std::string>& parts, std::string_view kind);
-
-// The kinds' failures of one plan or apply, all of them (a plan reports every error the apply
-// would hit), and the one error code a client acts on: invalid_policy (the policy must
-// change) over unavailable (this machine lacks something) over kernel.
-struct KindFailures {
-  // desired: the failure came from the kind's desired() (the policy's, unless Unavailable).
-  void add(std::string_view kind, const KindError& e, bool desired);
-  [[nodiscard]] bool empty() const { return summaries.empty(); }
-  [[nodiscard]] Outcome outcome(const std::string& suffix) const;  // "kind: message; ..." + suffix
-  gateway::ErrorCode code = gateway::ErrorCode::Kernel;
-  std::vector<std::string> summaries;  // "kind: message"
-  std::vector<std::string> lines;      // the summaries, each with its details below it
-};
-
 struct ReconcilerStats {
   std::uint64_t appliesOk = 0;
   std::uint64_t appliesFailed = 0;
