@@ -97,11 +97,14 @@ int daemonPlan(const std::string& socket, const std::string& path, bool detailed
   const bool pair = r.body.contains("peer") && r.body["peer"].is_object();
   if (opts.json) {
     std::cout << r.body.dump(2) << '\n';
-  } else if (pair) {
-    printPairPlan(r.body);
   } else {
+    // One policy for both nodes of a pair: its change in policy terms once, then each node.
     if (!nftOnly) printPlanReview(r.body.value("review", nlohmann::json()));
-    printPlanLike(r.body, false);
+    if (pair) {
+      printPairPlan(r.body);
+    } else {
+      printPlanLike(r.body, false);
+    }
   }
   if (!detailed) return kExitOk;
   // A pair is in sync when both nodes are (a peer without a plan is not).

@@ -142,15 +142,15 @@ std::optional<nlohmann::json> RequestHandlers::plan(const Peer& peer, gateway::R
   if (!localOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, localOnly.error().message);
   auto parts = partsOf(req, r_, pair_ && !*localOnly);
   if (!parts) return gateway::errorReply(req.id, ErrorCode::BadRequest, parts.error().message);
-  if (pair_ && !*localOnly) return pairPlan(req, std::move(in), respond);
-  auto session = sessionArg(req);
-  if (!session) return gateway::errorReply(req.id, ErrorCode::BadRequest, session.error().message);
   auto nftOnly = flagArg(req, "nft_only");
   if (!nftOnly) return gateway::errorReply(req.id, ErrorCode::BadRequest, nftOnly.error().message);
   // The running revision's policy, read here (the history is the loop's); the review against
-  // it is computed with the rest.
+  // it is computed with the rest. A pair runs one policy, so this node's review is the pair's.
   std::optional<review::AppliedPolicy> applied;
   if (!*nftOnly) applied = r_.appliedPolicy();
+  if (pair_ && !*localOnly) return pairPlan(req, std::move(in), std::move(applied), respond);
+  auto session = sessionArg(req);
+  if (!session) return gateway::errorReply(req.id, ErrorCode::BadRequest, session.error().message);
   // All of it on the worker: load, validate, compile, observe, diff, review, and the reply's JSON.
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), id = req.id, respond,
               kept = keptFlows(peer, *session), applied = std::move(applied), parts = std::move(*parts)]() mutable {

@@ -70,7 +70,8 @@ class RequestHandlers {
   void heavyDone();
   // pair_handlers.cpp: the pair's side of plan/apply/confirm, and the peer-* operations.
   std::optional<nlohmann::json> submitPeer(const nlohmann::json& id, JobWorker::Job job);
-  std::optional<nlohmann::json> pairPlan(gateway::Request& req, std::optional<PolicyInput> in, Responder& respond);
+  std::optional<nlohmann::json> pairPlan(gateway::Request& req, std::optional<PolicyInput> in,
+                                         std::optional<review::AppliedPolicy> applied, Responder& respond);
   // What a pair apply carries from its request to its last step (apply, rollback, reload).
   struct PairChange {
     Actor actor;

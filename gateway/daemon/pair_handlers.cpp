@@ -95,13 +95,14 @@ Outcome peerBusy() {
 // ---- plan: this node's plan and the peer's ---------------------------------------------------
 
 std::optional<nlohmann::json> RequestHandlers::pairPlan(gateway::Request& req, std::optional<PolicyInput> in,
+                                                        std::optional<review::AppliedPolicy> applied,
                                                         Responder& respond) {
   auto job = [prep = r_.preparer(), dir = r_.policyDir(), in = std::move(in), cfg = *pair_, id = req.id,
-              respond]() mutable -> std::function<void()> {
+              applied = std::move(applied), respond]() mutable -> std::function<void()> {
     auto read = in ? gateway::Result<PolicyInput>(std::move(*in)) : readPolicyDir(dir);
     if (!read) return answer(respond, gateway::errorReply(id, ErrorCode::InvalidPolicy, read.error().message));
     auto sources = sourcesJson(read->sources);
-    Outcome out = prep.plan(std::move(*read));
+    Outcome out = prep.plan(std::move(*read), {}, std::move(applied));
     if (!out.ok) return answer(respond, reply(id, out));  // invalid here: not sent to the peer
     nlohmann::json peer{{"node", cfg.peer}};
     auto theirs = peerCall(cfg, "peer-plan", {{"sources", std::move(sources)}}, kPeerApplyTimeout);

@@ -214,6 +214,10 @@ def run(a, prefix, tmp):
     cp = p.ctl_(A, "plan", v2)
     check("plan on A shows A's plan and B's plan", cp.returncode == 0 and "node edge1-a (this node)" in cp.stdout
           and "node edge1-b (peer)" in cp.stdout and cp.stdout.count("{ tcp . 9107 }") == 2, cp.stdout + cp.stderr)
+    out = cp.stdout
+    check("... led by the change in policy terms, once for the pair (tcp/9107 newly allowed)",
+          out.count("Policy change") == 1 and "newly allowed" in out and "tcp/9107" in out
+          and out.index("Policy change") < out.index("node edge1-a (this node)"), out[:1500])
     t = time.monotonic()
     cp = p.ctl_(A, "apply", v2)
     applied_s = time.monotonic() - t
