@@ -44,6 +44,20 @@ QJsonObject planReply(const QJsonObject& review) {
   return r;
 }
 
+QJsonObject revision3() {
+  return {{"revision", 3}, {"policy_hash", "h3"}, {"kinds", QJsonArray{}}, {"pending", QJsonValue()}};
+}
+
+// The console at 1366x768, connected to the stand-in daemon at `socket` (its status read).
+bool connectAtLaptopSize(MainWindow& w, const QString& socket) {
+  w.resize(1366, 768);
+  w.show();
+  Endpoint e;
+  e.socketPath = socket;
+  w.connectTo(e);
+  return QTest::qWaitFor([&] { return !w.session()->status().isEmpty(); }, 5000);
+}
+
 }  // namespace
 
 class PlanViewTest : public QObject {
@@ -52,16 +66,11 @@ class PlanViewTest : public QObject {
   void whatChangesFirstThenTheKernel() {
     QTemporaryDir dir;
     StandInDaemon daemon(dir.filePath(QStringLiteral("s")));
-    daemon.setStatus({{"revision", 3}, {"policy_hash", "h3"}, {"kinds", QJsonArray{}}, {"pending", QJsonValue()}});
+    daemon.setStatus(revision3());
     QJsonObject review{{"known", true}, {"text", kReviewText}, {"changed", true}};
     daemon.on(QStringLiteral("plan"), [&](const QJsonObject&) { return planReply(review); });
     MainWindow w;
-    w.resize(1366, 768);
-    w.show();
-    Endpoint e;
-    e.socketPath = dir.filePath(QStringLiteral("s"));
-    w.connectTo(e);
-    QTRY_VERIFY_WITH_TIMEOUT(!w.session()->status().isEmpty(), 5000);
+    QVERIFY(connectAtLaptopSize(w, dir.filePath(QStringLiteral("s"))));
 
     auto* plan = w.planView();
     w.tabs()->setCurrentWidget(plan);
@@ -103,6 +112,91 @@ class PlanViewTest : public QObject {
     QVERIFY(shown.wait(5000));
     QVERIFY2(plan->effectText()->toPlainText().contains(QStringLiteral("the kernel plan only")),
              qPrintable(plan->effectText()->toPlainText()));
+  }
+
+  // Apply asks once, naming what it changes; no means nothing is sent; yes applies exactly
+  // the text that was planned, and the review stays, headed by the revision it became.
+  void applyAsksOnceNamingTheChange() {
+    QTemporaryDir dir;
+    StandInDaemon daemon(dir.filePath(QStringLiteral("s")));
+    daemon.setStatus(revision3());
+    const QJsonObject review{{"known", true}, {"text", kReviewText}, {"changed", true}};
+    bool inSync = false;
+    daemon.on(QStringLiteral("plan"), [&](const QJsonObject&) {
+      if (!inSync) return planReply(review);
+      return QJsonObject{
+          {"ok", true}, {"in_sync", true}, {"kinds", QJsonArray{QJsonObject{{"kind", "firewall"}, {"in_sync", true}}}}};
+    });
+    daemon.on(QStringLiteral("apply"), [&](const QJsonObject&) {
+      return QJsonObject{{"ok", true}, {"changed", true}, {"revision", 4}, {"summary", "applied"}};
+    });
+    MainWindow w;
+    QVERIFY(connectAtLaptopSize(w, dir.filePath(QStringLiteral("s"))));
+    auto* plan = w.planView();
+    w.tabs()->setCurrentWidget(plan);
+
+    QStringList asked;
+    bool answer = false;
+    plan->setApplyPrompt([&](const QString&, const QString& text) {
+      asked << text;
+      return answer;
+    });
+    auto ops = [&] {
+      QStringList out;
+      for (const auto& r : daemon.requests()) out << r.value(QStringLiteral("op")).toString();
+      return out;
+    };
+    QSignalSpy shown(plan, &PlanView::planShown);
+
+    // No: planned and asked, nothing applied.
+    plan->applyAsking();
+    QVERIFY(shown.wait(5000));
+    QTRY_COMPARE(asked.size(), 1);
+    QVERIFY2(asked[0].contains(QStringLiteral("firewall: 1 change(s) as one atomic replacement")), qPrintable(asked[0]));
+    QVERIFY2(asked[0].contains(QStringLiteral("web1, web2 → mysql1, mysql2 ssh (tcp/22)")), qPrintable(asked[0]));
+    QVERIFY2(asked[0].contains(QStringLiteral("within 120 s")), qPrintable(asked[0]));
+    QVERIFY2(!asked[0].contains(QStringLiteral("Policy change revision 3")), qPrintable(asked[0]));  // no title line
+    QVERIFY(!ops().contains(QStringLiteral("apply")));
+
+    // Yes: the planned sources are applied with the confirm, once.
+    answer = true;
+    QSignalSpy applied(plan, &PlanView::applied);
+    plan->applyAsking();
+    QVERIFY(applied.wait(5000));
+    QCOMPARE(asked.size(), 2);
+    QCOMPARE(ops().count(QStringLiteral("apply")), 1);
+    QJsonObject planReq, applyReq;
+    for (const auto& r : daemon.requests()) {
+      if (r.value(QStringLiteral("op")) == QStringLiteral("plan")) planReq = r;
+      if (r.value(QStringLiteral("op")) == QStringLiteral("apply")) applyReq = r;
+    }
+    QVERIFY(applyReq.value(QStringLiteral("sources")).isArray());
+    QCOMPARE(applyReq.value(QStringLiteral("sources")), planReq.value(QStringLiteral("sources")));
+    QCOMPARE(applyReq.value(QStringLiteral("confirm")).toInt(), 120);
+    const auto effect = plan->effectText()->toPlainText();
+    QVERIFY2(effect.startsWith(QStringLiteral("Applied as revision 4")), qPrintable(effect));
+    QVERIFY2(effect.contains(QStringLiteral("web1, web2 → mysql1, mysql2 ssh (tcp/22)")), qPrintable(effect));
+
+    // In sync: nothing to ask, nothing applied.
+    inSync = true;
+    plan->applyAsking();
+    QVERIFY(shown.wait(5000));
+    QTest::qWait(100);
+    QCOMPARE(asked.size(), 2);
+    QCOMPARE(ops().count(QStringLiteral("apply")), 1);
+    QCOMPARE(plan->stateText(), QStringLiteral("in sync: nothing to apply"));
+  }
+
+  void applyQuestionIsCapped() {
+    QStringList many{QStringLiteral("Policy change A → B"), QString()};
+    for (int i = 0; i < 40; ++i) many << QStringLiteral("line %1").arg(i);
+    QJsonObject r{{"kinds", QJsonArray{QJsonObject{{"kind", "links"}, {"in_sync", true}}}},
+                  {"review", QJsonObject{{"known", true}, {"text", many.join(QLatin1Char('\n'))}}}};
+    const QString q = applyQuestion(r, QStringLiteral("firewall"), 30, 10);
+    QVERIFY2(q.contains(QStringLiteral("firewall part alone")), qPrintable(q));
+    QVERIFY2(q.contains(QStringLiteral("links: in sync")), qPrintable(q));
+    QVERIFY2(q.contains(QStringLiteral("line 9\n… 30 more line(s)")), qPrintable(q));
+    QVERIFY(!q.contains(QStringLiteral("line 10")));
   }
 };
 

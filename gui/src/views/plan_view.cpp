@@ -1,10 +1,13 @@
 #include "views/plan_view.h"
 
+#include <algorithm>
+
 #include <QComboBox>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QJsonArray>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
@@ -24,6 +27,29 @@ QStringList strings(const QJsonValue& v) {
   QStringList out;
   for (const auto& x : v.toArray()) out << x.toString();
   return out;
+}
+
+// "firewall: in sync", "firewall: 3 change(s) as set element updates", ...
+QString kindHeadline(const QJsonObject& k) {
+  const auto changes = k.value(QStringLiteral("changes")).toArray();
+  const bool inSync = k.value(QStringLiteral("in_sync")).toBool(!k.value(QStringLiteral("changed")).toBool(true));
+  return QStringLiteral("%1: %2").arg(
+      k.value(QStringLiteral("kind")).toString(),
+      inSync ? PlanView::tr("in sync")
+             : PlanView::tr("%1 change(s) as %2")
+                   .arg(changes.size())
+                   .arg(k.value(QStringLiteral("incremental")).toBool() ? PlanView::tr("set element updates")
+                        : k.value(QStringLiteral("partial")).toBool()   ? PlanView::tr("a rewrite of the changed chains")
+                                                                        : PlanView::tr("one atomic replacement")));
+}
+
+bool replyOk(const QJsonObject& r) { return r.value(QStringLiteral("ok")).toBool(); }
+
+// Nothing to apply: this node in sync, and the peer too when the reply names one.
+bool planInSync(const QJsonObject& r) {
+  const auto peer = r.value(QStringLiteral("peer"));
+  return r.value(QStringLiteral("in_sync")).toBool() &&
+         (!peer.isObject() || peer.toObject().value(QStringLiteral("in_sync")).toBool());
 }
 
 }  // namespace
@@ -86,7 +112,7 @@ PlanView::PlanView(Session* session, PolicyDocument* doc, QWidget* parent)
   rollbackBtn_->setEnabled(false);
 
   connect(planBtn_, &QPushButton::clicked, this, &PlanView::requestPlan);
-  connect(applyBtn_, &QPushButton::clicked, this, [this] { applyWithConfirm(confirmSeconds_->value()); });
+  connect(applyBtn_, &QPushButton::clicked, this, &PlanView::applyAsking);
   connect(confirmBtn_, &QPushButton::clicked, this, &PlanView::confirmPending);
   connect(rollbackBtn_, &QPushButton::clicked, this, &PlanView::rollBackPending);
   connect(session_, &Session::pendingChanged, this, &PlanView::onPending);
@@ -145,17 +171,8 @@ void PlanView::showReply(const QString& title, const QJsonObject& r) {
   if (r.contains(QStringLiteral("summary"))) out << r.value(QStringLiteral("summary")).toString();
   for (const auto& kv : r.value(QStringLiteral("kinds")).toArray()) {
     auto k = kv.toObject();
-    auto changes = strings(k.value(QStringLiteral("changes")));
-    bool inSync = k.value(QStringLiteral("in_sync")).toBool(!k.value(QStringLiteral("changed")).toBool(true));
-    out << QStringLiteral("== %1: %2 ==")
-               .arg(k.value(QStringLiteral("kind")).toString(),
-                    inSync ? tr("in sync")
-                           : tr("%1 change(s) as %2")
-                                 .arg(changes.size())
-                                 .arg(k.value(QStringLiteral("incremental")).toBool() ? tr("set element updates")
-                                      : k.value(QStringLiteral("partial")).toBool()   ? tr("a rewrite of the changed chains")
-                                                                                      : tr("one atomic replacement")));
-    for (const auto& c : changes) out << QStringLiteral("  ") + c;
+    out << QStringLiteral("== %1 ==").arg(kindHeadline(k));
+    for (const auto& c : strings(k.value(QStringLiteral("changes")))) out << QStringLiteral("  ") + c;
     auto cmds = strings(k.value(QStringLiteral("commands")));
     if (!cmds.isEmpty()) {
       out << QStringLiteral("  -- nft --");
@@ -185,40 +202,79 @@ void PlanView::showReview(const QJsonObject& r) {
   }
 }
 
-void PlanView::requestPlan() {
+void PlanView::requestPlan() { planThen(requestArgs(), nullptr); }
+
+void PlanView::planThen(const QJsonObject& args, const std::function<void(const QJsonObject&)>& then) {
   setBusy(true);
   state_->setText(tr("planning…"));
-  session_->request(QStringLiteral("plan"), requestArgs(), this, [this](const QJsonObject& r) {
+  session_->request(QStringLiteral("plan"), args, this, [this, args, then](const QJsonObject& r) {
     setBusy(false);
     showReview(r);
     showReply(tr("in the kernel: the edited policy's plan"), r);
-    state_->setText(r.value(QStringLiteral("ok")).toBool()
-                        ? (r.value(QStringLiteral("in_sync")).toBool() ? tr("in sync: nothing to apply") : tr("plan ready"))
-                        : replyError(r).section(QLatin1Char('\n'), 0, 0));
+    plannedArgs_ = replyOk(r) ? args : QJsonObject{};
+    plannedReview_ = replyOk(r) ? effect_->toPlainText() : QString();
+    state_->setText(replyOk(r) ? (planInSync(r) ? tr("in sync: nothing to apply") : tr("plan ready"))
+                               : replyError(r).section(QLatin1Char('\n'), 0, 0));
     emit planShown();
+    if (then) then(r);
   });
 }
 
-void PlanView::applyWithConfirm(int seconds) {
+void PlanView::applyAsking() {
+  const int seconds = confirmSeconds_->value();
+  const QJsonObject args = requestArgs();
+  planThen(args, [this, args, seconds](const QJsonObject& r) {
+    if (!replyOk(r) || planInSync(r)) return;  // the state line says why, or that all is in sync
+    const QString part = args.value(QStringLiteral("parts")).toArray().first().toString();
+    const QString question = applyQuestion(r, part, seconds);
+    const bool yes = applyPrompt_ ? applyPrompt_(tr("Apply"), question)
+                                  : QMessageBox::question(this, tr("Apply"), question, QMessageBox::Yes | QMessageBox::No,
+                                                          QMessageBox::No) == QMessageBox::Yes;
+    if (!yes) {
+      state_->setText(tr("not applied: plan ready"));
+      return;
+    }
+    applyArgs(args, seconds);
+  });
+}
+
+void PlanView::applyWithConfirm(int seconds) { applyArgs(requestArgs(), seconds); }
+
+void PlanView::applyArgs(QJsonObject args, int seconds) {
   setBusy(true);
   revisionBeforeApply_ = session_->status().value(QStringLiteral("revision")).toInt();
   state_->setText(tr("applying…"));
-  auto args = requestArgs();
+  // The review pane speaks of this apply only when it was planned from the same request.
+  const QString planned = args == plannedArgs_ ? plannedReview_ : QString();
+  plannedArgs_ = {};
+  plannedReview_.clear();
   args.insert(QStringLiteral("confirm"), seconds);
-  session_->request(QStringLiteral("apply"), args, this, [this, seconds](const QJsonObject& r) {
-                      setBusy(false);
-                      showReply(tr("apply"), r);
-                      if (!r.value(QStringLiteral("ok")).toBool()) {
-                        state_->setText(replyError(r).section(QLatin1Char('\n'), 0, 0));
-                        emit message(tr("apply refused: %1").arg(replyError(r)));
-                      } else if (r.value(QStringLiteral("changed")).toBool()) {
-                        session_->notePending(r.value(QStringLiteral("revision")).toInt(), seconds);
-                      } else {
-                        state_->setText(r.value(QStringLiteral("summary")).toString());
-                      }
-                      session_->refreshStatus();
-                      emit applied(r);
-                    });
+  session_->request(QStringLiteral("apply"), args, this, [this, seconds, planned](const QJsonObject& r) {
+    setBusy(false);
+    showReply(tr("apply"), r);
+    if (!replyOk(r)) {
+      state_->setText(replyError(r).section(QLatin1Char('\n'), 0, 0));
+      effect_->setPlainText(planned.isEmpty() ? QString()
+                                              : tr("Not applied (the refusal is below). The plan was:\n\n%1").arg(planned));
+      emit message(tr("apply refused: %1").arg(replyError(r)));
+    } else if (r.value(QStringLiteral("changed")).toBool()) {
+      const int rev = r.value(QStringLiteral("revision")).toInt();
+      effect_->setPlainText(
+          planned.isEmpty()
+              ? tr("Applied as revision %1 without a plan of this text here: what it changed in policy terms is not shown.")
+                    .arg(rev)
+              : tr("Applied as revision %1 (confirm within %2 s or it rolls back). What it changed:\n\n%3")
+                    .arg(rev)
+                    .arg(seconds)
+                    .arg(planned));
+      session_->notePending(rev, seconds);
+    } else {
+      effect_->setPlainText(tr("Nothing applied: the gateway already runs this policy."));
+      state_->setText(r.value(QStringLiteral("summary")).toString());
+    }
+    session_->refreshStatus();
+    emit applied(r);
+  });
 }
 
 void PlanView::confirmPending() {
@@ -268,6 +324,31 @@ void PlanView::onPending() {
   confirmBtn_->setEnabled(rev != 0);
   rollbackBtn_->setEnabled(rev != 0);
   applyBtn_->setEnabled(busy_ == 0 && rev == 0);
+}
+
+QString applyQuestion(const QJsonObject& r, const QString& part, int seconds, int maxLines) {
+  QStringList out;
+  out << (part.isEmpty() ? PlanView::tr("Apply the edited policy to the gateway?")
+                         : PlanView::tr("Apply the edited policy's %1 part alone? The other parts stay as they are.").arg(part));
+  out << PlanView::tr("It rolls back by itself unless confirmed within %1 s.").arg(seconds) << QString()
+      << PlanView::tr("What changes:");
+  for (const auto& kv : r.value(QStringLiteral("kinds")).toArray()) out << QStringLiteral("  ") + kindHeadline(kv.toObject());
+  const auto review = r.value(QStringLiteral("review")).toObject();
+  if (review.value(QStringLiteral("known")).toBool()) {
+    // The review's text without its title line ("Policy change A → B").
+    QStringList lines = review.value(QStringLiteral("text")).toString().split(QLatin1Char('\n'));
+    if (!lines.isEmpty()) lines.removeFirst();
+    while (!lines.isEmpty() && lines.constFirst().trimmed().isEmpty()) lines.removeFirst();
+    while (!lines.isEmpty() && lines.constLast().trimmed().isEmpty()) lines.removeLast();
+    if (!lines.isEmpty()) out << QString();
+    const int shown = std::min<int>(maxLines, static_cast<int>(lines.size()));
+    out << lines.mid(0, shown);
+    if (lines.size() > shown) out << PlanView::tr("… %1 more line(s): the Plan view shows them all").arg(lines.size() - shown);
+  } else if (!review.isEmpty()) {
+    out << QString()
+        << PlanView::tr("What changes in policy terms is unknown: %1").arg(review.value(QStringLiteral("reason")).toString());
+  }
+  return out.join(QLatin1Char('\n'));
 }
 
 }  // namespace bulwark::console
