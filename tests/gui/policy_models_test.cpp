@@ -1,12 +1,17 @@
 // The table models and the zone matrix over campus.yaml, through the real PolicyDocument
 // (worker-thread validation): contents, and edits that rewrite the YAML and revalidate.
 #include <QFile>
+#include <QHeaderView>
 #include <QSignalSpy>
+#include <QTabWidget>
+#include <QTableView>
 #include <QtTest>
 
 #include "policy/matrix_model.h"
 #include "policy/policy_document.h"
 #include "policy/table_model.h"
+#include "views/matrix_view.h"
+#include "views/tables_view.h"
 
 using namespace bulwark::console;
 
@@ -126,6 +131,45 @@ class PolicyModelsTest : public QObject {
     m.setAnalysis(a);
     QCOMPARE(cell("db", "storage").data().toString(), QString("nfs"));
     QCOMPARE(cell("db", "storage").data(MatrixModel::RulesRole).toStringList(), QStringList{"db-to-storage"});
+  }
+
+  // At 1366x768: the tables' columns as wide as their values (nothing elided on campus.yaml),
+  // the whole value in the tooltip; the matrix's rows all one height, filling the pane.
+  void viewsAtLaptopSize() {
+    PolicyDocument doc;
+    TablesView tables(&doc);
+    MatrixView matrix(&doc);
+    tables.resize(1366, 700);
+    matrix.resize(1366, 700);
+    tables.show();
+    matrix.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&tables));
+    QVERIFY(load(doc, campus()));
+    QTest::qWait(50);
+
+    tables.tabs()->setCurrentIndex(1);  // Hosts
+    auto* view = qobject_cast<QTableView*>(tables.tabs()->currentWidget());
+    QVERIFY(view);
+    QVERIFY(tables.model(1)->rowCount() > 0);
+    const int addrCol = 2;
+    for (int r = 0; r < view->model()->rowCount(); ++r) {
+      const auto idx = view->model()->index(r, addrCol);
+      const QString value = idx.data().toString();
+      const int need = view->fontMetrics().horizontalAdvance(value);
+      QVERIFY2(view->columnWidth(addrCol) >= need,
+               qPrintable(QStringLiteral("%1: %2 px for %3 px").arg(value).arg(view->columnWidth(addrCol)).arg(need)));
+      QVERIFY(idx.data(Qt::ToolTipRole).toString().startsWith(value + QLatin1Char('\n')));
+    }
+
+    auto* t = matrix.table();
+    QVERIFY(t->model()->rowCount() > 3);
+    int total = 0;
+    for (int r = 0; r < t->model()->rowCount(); ++r) {
+      QCOMPARE(t->rowHeight(r), t->rowHeight(0));
+      total += t->rowHeight(r);
+    }
+    QVERIFY2(total >= t->viewport()->height() - t->model()->rowCount(),
+             qPrintable(QStringLiteral("rows %1 px of %2 px").arg(total).arg(t->viewport()->height())));
   }
 };
 

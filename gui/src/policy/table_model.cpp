@@ -146,7 +146,10 @@ QVariant PolicyTableModel::data(const QModelIndex& index, int role) const {
     const auto& where = c.field.isEmpty() ? e->where : e->at(c.field.toStdString());
     auto loc = q(where.str());
     if (role == LocationRole) return loc;
-    return c.field.isEmpty() ? loc + QStringLiteral(" (edit in the YAML text)") : loc;
+    // The whole value first: a column narrower than its text elides it.
+    const QString value = text(index.row(), index.column());
+    const QString at = c.field.isEmpty() ? loc + QStringLiteral(" (edit in the YAML text)") : loc;
+    return value.isEmpty() ? at : value + QLatin1Char('\n') + at;
   }
   return {};
 }

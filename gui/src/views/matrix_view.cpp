@@ -1,8 +1,11 @@
 #include "views/matrix_view.h"
 
+#include <algorithm>
+
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
+#include <QResizeEvent>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -17,7 +20,7 @@ MatrixView::MatrixView(PolicyDocument* doc, QWidget* parent) : QWidget(parent) {
   table_->setModel(model_);
   table_->setWordWrap(true);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-  table_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  table_->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);  // fitRows sets them
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);  // editCell decides
   auto* hint = new QLabel(tr("Rows: from zone · columns: to zone · ✗ deny/reject · * some hosts only. "
                              "Double-click a cell to edit the services of the rule behind it (or add a rule)."));
@@ -28,6 +31,25 @@ MatrixView::MatrixView(PolicyDocument* doc, QWidget* parent) : QWidget(parent) {
   connect(doc, &PolicyDocument::analysed, model_, &MatrixModel::setAnalysis);
   connect(model_, &MatrixModel::editFailed, this, &MatrixView::message);
   connect(table_, &QTableView::doubleClicked, this, &MatrixView::editCell);
+  connect(model_, &QAbstractItemModel::modelReset, this, &MatrixView::fitRows);
+  connect(model_, &QAbstractItemModel::dataChanged, this, &MatrixView::fitRows);
+}
+
+void MatrixView::resizeEvent(QResizeEvent* e) {
+  QWidget::resizeEvent(e);
+  fitRows();  // column widths follow the pane, so the wrapped cells' heights do too
+}
+
+// One height for every row: the tallest cell's, or the pane's share when that is more.
+void MatrixView::fitRows() {
+  const int rows = model_->rowCount();
+  if (rows == 0) return;
+  // QTableView keeps its override protected; the base class's is the public one.
+  const QAbstractItemView* view = table_;
+  int tallest = 0;
+  for (int r = 0; r < rows; ++r) tallest = std::max(tallest, view->sizeHintForRow(r));
+  const int h = std::max(tallest, table_->viewport()->height() / rows);
+  for (int r = 0; r < rows; ++r) table_->setRowHeight(r, h);
 }
 
 void MatrixView::editCell(const QModelIndex& index) {

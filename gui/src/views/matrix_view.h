@@ -1,6 +1,7 @@
 #pragma once
 // The zone-by-zone matrix; a cell edits the rule behind it (see MatrixModel). With several
-// rules in a cell, a dialog asks which rule's services to change.
+// rules in a cell, a dialog asks which rule's services to change. Rows are all as tall as the
+// tallest cell needs, and fill the pane when they fit (no ragged rows, no empty half).
 #include <QWidget>
 
 class QTableView;
@@ -20,8 +21,12 @@ class MatrixView : public QWidget {
  signals:
   void message(const QString& text);
 
+ protected:
+  void resizeEvent(QResizeEvent* e) override;
+
  private:
   void editCell(const class QModelIndex& index);
+  void fitRows();
   MatrixModel* model_;
   QTableView* table_;
 };

@@ -33,6 +33,11 @@ TablesView::TablesView(PolicyDocument* doc, QWidget* parent) : QWidget(parent) {
     view->setSortingEnabled(true);
     view->sortByColumn(-1, Qt::AscendingOrder);
     view->horizontalHeader()->setStretchLastSection(true);
+    // Columns as wide as their values (an address list, a rule's services), up to a bound; a
+    // longer value is elided in the middle and whole in its tooltip.
+    view->horizontalHeader()->setMaximumSectionSize(520);
+    view->setTextElideMode(Qt::ElideMiddle);
+    connect(m, &QAbstractItemModel::modelReset, view, &QTableView::resizeColumnsToContents);
     view->verticalHeader()->setDefaultSectionSize(22);
     view->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed);
     tabs_->addTab(view, kinds[i].second);
