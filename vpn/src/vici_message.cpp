@@ -1,6 +1,7 @@
 // VICI message and packet codec (see vici_message.h for the format).
 #include "bulwark/vpn/vici_message.h"
 
+#include <charconv>
 #include <set>
 #include <utility>
 
@@ -199,6 +200,13 @@ const Section* Section::section(std::string_view name) const {
 std::string Section::get(std::string_view name, std::string_view fallback) const {
   const std::string* v = value(name);
   return v ? *v : std::string(fallback);
+}
+
+std::uint64_t Section::number(std::string_view name) const {
+  std::string v = get(name, "0");
+  std::uint64_t n = 0;
+  std::from_chars(v.data(), v.data() + v.size(), n);
+  return n;
 }
 
 std::vector<std::string> Section::items(std::string_view name) const {
