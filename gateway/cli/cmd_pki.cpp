@@ -66,6 +66,41 @@ PolicyVpn loadVpn(const std::string& path, const GlobalOptions& opts) {
   return {result.policy.vpn, kExitOk};
 }
 
+// A setting given on the command line, or else `field` of the policy's vpn section; `value`
+// is empty when neither gives it (the policy's problem said on stderr, `exitCode` set).
+struct Setting {
+  std::string value;
+  int exitCode = kExitOk;
+};
+
+Setting givenOrPolicy(const std::string& given, std::string policies::Vpn::*field, const std::string& policyPath,
+                      const GlobalOptions& opts) {
+  if (!given.empty()) {
+    return {given, kExitOk};
+  }
+  auto pv = loadVpn(policyPath, opts);
+  if (!pv.vpn) {
+    return {{}, pv.exitCode};
+  }
+  return {(*pv.vpn).*field, kExitOk};
+}
+
+// A PKI step's outcome as the command's: its error, or what it made for tools (--json:
+// forTools(made)) or for people (forPeople(std::cout, made)).
+template <typename T, typename ForTools, typename ForPeople>
+int report(const GlobalOptions& opts, const pki::PkiResult<T>& made, const ForTools& forTools,
+           const ForPeople& forPeople) {
+  if (!made) {
+    return fail(made.error());
+  }
+  if (opts.json) {
+    std::cout << forTools(*made).dump(2) << '\n';
+  } else {
+    forPeople(std::cout, *made);
+  }
+  return kExitOk;
+}
+
 std::optional<std::string> readPasswordFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -80,57 +115,43 @@ std::optional<std::string> readPasswordFile(const std::string& path) {
 }
 
 int runInit(const PkiArgs& a, const std::string& policyPath, const GlobalOptions& opts) {
-  std::string caName = a.caName;
-  if (caName.empty()) {
-    auto pv = loadVpn(policyPath, opts);
-    if (!pv.vpn) {
-      std::cerr << "bulwarkctl pki init: give --ca-name or a policy with vpn.ca\n";
-      return pv.exitCode;
-    }
-    caName = pv.vpn->caName;
+  const Setting caName = givenOrPolicy(a.caName, &policies::Vpn::caName, policyPath, opts);
+  if (caName.exitCode != kExitOk) {
+    std::cerr << "bulwarkctl pki init: give --ca-name or a policy with vpn.ca\n";
+    return caName.exitCode;
   }
-  auto ca = pki::init(a.dir, caName);
-  if (!ca) {
-    return fail(ca.error());
-  }
-  if (opts.json) {
-    std::cout << nlohmann::json{{"subject", ca->subject}, {"serial", ca->serial},
-                                {"notAfter", pki::isoTime(ca->notAfter)}, {"cert", ca->certPath.string()}}
-                     .dump(2)
-              << '\n';
-  } else {
-    std::cout << "CA " << ca->subject << " created in " << a.dir << " (valid until " << pki::isoTime(ca->notAfter)
-              << ")\n  certificate: " << ca->certPath.string() << "\n  key:         "
-              << pki::caKeyPath(a.dir).string() << " (0600)\n";
-  }
-  return kExitOk;
+  return report(
+      opts, pki::init(a.dir, caName.value),
+      [](const pki::CaInfo& ca) {
+        return nlohmann::json{{"subject", ca.subject},
+                              {"serial", ca.serial},
+                              {"notAfter", pki::isoTime(ca.notAfter)},
+                              {"cert", ca.certPath.string()}};
+      },
+      [&a](std::ostream& out, const pki::CaInfo& ca) {
+        out << "CA " << ca.subject << " created in " << a.dir << " (valid until " << pki::isoTime(ca.notAfter)
+            << ")\n  certificate: " << ca.certPath.string() << "\n  key:         " << pki::caKeyPath(a.dir).string()
+            << " (0600)\n";
+      });
 }
 
 int runGateway(const PkiArgs& a, const std::string& policyPath, const GlobalOptions& opts) {
-  std::string localId = a.localId;
-  if (localId.empty()) {
-    auto pv = loadVpn(policyPath, opts);
-    if (!pv.vpn) {
-      return pv.exitCode;
-    }
-    localId = pv.vpn->localId;
+  const Setting localId = givenOrPolicy(a.localId, &policies::Vpn::localId, policyPath, opts);
+  if (localId.exitCode != kExitOk) {
+    return localId.exitCode;
   }
-  auto gw = pki::issueGateway(a.dir, localId);
-  if (!gw) {
-    return fail(gw.error());
-  }
-  if (opts.json) {
-    std::cout << nlohmann::json{{"localId", gw->localId}, {"serial", gw->serial},
-                                {"notAfter", pki::isoTime(gw->notAfter)}, {"cert", gw->certPath.string()},
-                                {"key", gw->keyPath.string()}, {"ca", gw->caCertPath.string()}}
-                     .dump(2)
-              << '\n';
-  } else {
-    std::cout << "gateway certificate for " << gw->localId << " (serial " << gw->serial << ", valid until "
-              << pki::isoTime(gw->notAfter) << ")\n  certificate: " << gw->certPath.string()
-              << "\n  key:         " << gw->keyPath.string() << " (0600)\n";
-  }
-  return kExitOk;
+  return report(
+      opts, pki::issueGateway(a.dir, localId.value),
+      [](const pki::GatewayCert& gw) {
+        return nlohmann::json{
+            {"localId", gw.localId},        {"serial", gw.serial},        {"notAfter", pki::isoTime(gw.notAfter)},
+            {"cert", gw.certPath.string()}, {"key", gw.keyPath.string()}, {"ca", gw.caCertPath.string()}};
+      },
+      [](std::ostream& out, const pki::GatewayCert& gw) {
+        out << "gateway certificate for " << gw.localId << " (serial " << gw.serial << ", valid until "
+            << pki::isoTime(gw.notAfter) << ")\n  certificate: " << gw.certPath.string()
+            << "\n  key:         " << gw.keyPath.string() << " (0600)\n";
+      });
 }
 
 // The mode the key got ("0600", or "0640 with bulwarkd's group" for an HA node's key).
@@ -218,38 +239,35 @@ int runIssue(const PkiArgs& a, const std::string& policyPath, const GlobalOption
 }
 
 int runRevoke(const PkiArgs& a, const GlobalOptions& opts) {
-  auto r = pki::revoke(a.dir, a.name);
-  if (!r) {
-    return fail(r.error());
-  }
-  if (opts.json) {
-    std::cout << nlohmann::json{{"name", r->name}, {"serial", r->serial}, {"crlNumber", r->crl.crlNumber},
-                                {"crl", r->crl.path.string()}, {"nextUpdate", pki::isoTime(r->crl.nextUpdate)}}
-                     .dump(2)
-              << '\n';
-  } else {
-    std::cout << "revoked " << r->name << " (serial " << r->serial << "); CRL #" << r->crl.crlNumber << " with "
-              << r->crl.revokedCount << " serial(s) written to " << r->crl.path.string()
-              << "\n  charon refuses the certificate once the CRL is loaded (bulwarkctl apply / load-cert X509_CRL)\n";
-  }
-  return kExitOk;
+  return report(
+      opts, pki::revoke(a.dir, a.name),
+      [](const pki::Revocation& r) {
+        return nlohmann::json{{"name", r.name},
+                              {"serial", r.serial},
+                              {"crlNumber", r.crl.crlNumber},
+                              {"crl", r.crl.path.string()},
+                              {"nextUpdate", pki::isoTime(r.crl.nextUpdate)}};
+      },
+      [](std::ostream& out, const pki::Revocation& r) {
+        out << "revoked " << r.name << " (serial " << r.serial << "); CRL #" << r.crl.crlNumber << " with "
+            << r.crl.revokedCount << " serial(s) written to " << r.crl.path.string()
+            << "\n  charon refuses the certificate once the CRL is loaded (bulwarkctl apply / load-cert X509_CRL)\n";
+      });
 }
 
 int runCrl(const PkiArgs& a, const GlobalOptions& opts) {
-  auto crl = pki::renewCrl(a.dir);
-  if (!crl) {
-    return fail(crl.error());
-  }
-  if (opts.json) {
-    std::cout << nlohmann::json{{"crlNumber", crl->crlNumber}, {"revoked", crl->revokedCount},
-                                {"crl", crl->path.string()}, {"nextUpdate", pki::isoTime(crl->nextUpdate)}}
-                     .dump(2)
-              << '\n';
-  } else {
-    std::cout << "CRL #" << crl->crlNumber << " (" << crl->revokedCount << " revoked) valid until "
-              << pki::isoTime(crl->nextUpdate) << ": " << crl->path.string() << '\n';
-  }
-  return kExitOk;
+  return report(
+      opts, pki::renewCrl(a.dir),
+      [](const pki::CrlInfo& crl) {
+        return nlohmann::json{{"crlNumber", crl.crlNumber},
+                              {"revoked", crl.revokedCount},
+                              {"crl", crl.path.string()},
+                              {"nextUpdate", pki::isoTime(crl.nextUpdate)}};
+      },
+      [](std::ostream& out, const pki::CrlInfo& crl) {
+        out << "CRL #" << crl.crlNumber << " (" << crl.revokedCount << " revoked) valid until "
+            << pki::isoTime(crl.nextUpdate) << ": " << crl.path.string() << '\n';
+      });
 }
 
 int runList(const PkiArgs& a, const GlobalOptions& opts) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <utility>
 
 #include "bulwark/pki/pki.h"
 #include "bulwark/policies/loader.h"
@@ -48,6 +49,17 @@ struct VpnArgs {
 int viciFailure(const ViciError& e) {
   std::cerr << "bulwarkctl: " << e.message << '\n';
   return e.isTransport() || e.kind == vpn::ViciErrorKind::Config ? kExitUsage : kExitFailure;
+}
+
+// One VICI request on a connection of its own to charon (tunnels, terminate): what `call`
+// returns, or why charon could not be reached.
+template <typename Call>
+auto onCharon(const std::string& uri, const Call& call) -> decltype(call(std::declval<vpn::ViciClient&>())) {
+  auto client = vpn::ViciClient::connect(uri);
+  if (!client) {
+    return client.error();
+  }
+  return call(**client);
 }
 
 // The desired charon config, or an exit code.
@@ -236,11 +248,7 @@ nlohmann::json tunnelRow(const vpn::Tunnel& t) {
 }
 
 int runTunnels(const VpnArgs& a, const GlobalOptions& opts) {
-  auto client = vpn::ViciClient::connect(a.vici);
-  if (!client) {
-    return viciFailure(client.error());
-  }
-  auto tunnels = vpn::listTunnels(**client);
+  auto tunnels = onCharon(a.vici, [](vpn::ViciClient& c) { return vpn::listTunnels(c); });
   if (!tunnels) {
     return viciFailure(tunnels.error());
   }
@@ -252,11 +260,7 @@ int runTunnels(const VpnArgs& a, const GlobalOptions& opts) {
 }
 
 int runTerminate(const VpnArgs& a, const GlobalOptions& opts) {
-  auto client = vpn::ViciClient::connect(a.vici);
-  if (!client) {
-    return viciFailure(client.error());
-  }
-  auto n = vpn::terminateUser(**client, a.user);
+  auto n = onCharon(a.vici, [&a](vpn::ViciClient& c) { return vpn::terminateUser(c, a.user); });
   if (!n) {
     return viciFailure(n.error());
   }
@@ -287,6 +291,13 @@ void addPkiOptions(CLI::App* cmd, VpnArgs& a) {
   cmd->add_option("--key", a.key, "gateway private key (default: <pki>/private/gateway.key)");
   cmd->add_option("--crl", a.crl, "CRL (default: <pki>/crl.pem, when present)");
   cmd->add_flag("--libipsec", a.libipsec, "charon uses kernel-libipsec (userspace ESP): force UDP encapsulation");
+}
+
+// vpn apply and vpn plan read the same: the policy, charon's socket, the PKI files.
+void addPolicyInputs(CLI::App* cmd, Registry& r, VpnArgs& a) {
+  cmd->add_option("PATH", r.path, r.pathHelp);
+  addViciOption(cmd, a);
+  addPkiOptions(cmd, a);
 }
 
 }  // namespace
@@ -326,16 +337,12 @@ void registerVpnCommands(Registry& r) {
   vpnCmd->require_subcommand(1);
 
   auto* apply = vpnCmd->add_subcommand("apply", "Load the VPN config into charon over VICI (idempotent)");
-  apply->add_option("PATH", r.path, r.pathHelp);
-  addViciOption(apply, *a);
-  addPkiOptions(apply, *a);
+  addPolicyInputs(apply, r, *a);
   apply->add_flag("--watch", a->watch, "Keep running: reload whenever charon restarts; log tunnel events");
   apply->callback([&r, a] { r.action = [&r, a] { return runVpnApply(r.path, *a, r.opts, false); }; });
 
   auto* plan = vpnCmd->add_subcommand("plan", "Show what vpn apply would change in charon");
-  plan->add_option("PATH", r.path, r.pathHelp);
-  addViciOption(plan, *a);
-  addPkiOptions(plan, *a);
+  addPolicyInputs(plan, r, *a);
   plan->add_flag("--detailed-exitcode", a->detailed, "Exit 0 when in sync, 3 when changes are pending");
   plan->callback([&r, a] { r.action = [&r, a] { return runVpnApply(r.path, *a, r.opts, true); }; });
 

@@ -27,6 +27,22 @@ std::string esc(std::string_view v) {
   return out;
 }
 
+// The sampler's kernel readers stay open from one sample to the next; one that is not open
+// (first sample, or dropped after a failed read) is opened again. False, with the reason in
+// `error`, when it cannot be.
+template <typename Reader>
+bool keepOpen(std::optional<Reader>& reader, std::string& error) {
+  if (!reader) {
+    auto r = Reader::open();
+    if (r) {
+      reader.emplace(std::move(*r));
+    } else {
+      error = r.error().message;
+    }
+  }
+  return reader.has_value();
+}
+
 // Rates are shown with 4 significant digits: keep the JSON small.
 double round4(double v) {
   if (v == 0 || !std::isfinite(v)) return 0;
@@ -71,15 +87,7 @@ MonitorSample MonitorWorker::sample(std::optional<vlan::LinkStatsReader>& links,
   s.unixSeconds = std::chrono::duration_cast<std::chrono::seconds>(wall.time_since_epoch()).count();
   s.unixMillis = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
   s.at = Clock::now();
-  if (!links) {
-    auto r = vlan::LinkStatsReader::open();
-    if (r) {
-      links.emplace(std::move(*r));
-    } else {
-      s.linksError = r.error().message;
-    }
-  }
-  if (links) {
+  if (keepOpen(links, s.linksError)) {
     auto r = links->read();
     if (r) {
       s.links = std::move(*r);
@@ -93,15 +101,7 @@ MonitorSample MonitorWorker::sample(std::optional<vlan::LinkStatsReader>& links,
   s.rss = readRssBytes();
   s.conntrack = readConntrack();
   if (s.at >= nextTop_) {
-    if (!ct) {
-      auto r = conntrack::Reader::open();
-      if (r) {
-        ct.emplace(std::move(*r));
-      } else {
-        s.topError = r.error().message;
-      }
-    }
-    if (ct) {
+    if (keepOpen(ct, s.topError)) {
       std::size_t seen = 0;
       auto t0 = Clock::now();
       auto st = ct->dump(flows_, kMaxConntrackEntries, seen);

@@ -1,13 +1,13 @@
 #include <sstream>
 
 #include "bulwark/ha/render.h"
+#include "rendered_by.h"
 
 namespace bulwark::ha {
 
 std::string renderConntrackd(const NodeView& v, const RuntimePaths& paths) {
   std::ostringstream o;
-  o << "# conntrackd.conf of node " << v.node << " (peer " << v.peer
-    << "), rendered by bulwarkd from the policy's ha: section.\n"
+  o << renderedBy("conntrackd.conf", v)
     << "# Do not edit: bulwarkd writes it again and restarts conntrackd.\n"
     << "Sync {\n"
     << "  Mode FTFW {\n"

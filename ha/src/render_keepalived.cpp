@@ -1,6 +1,7 @@
 #include <sstream>
 
 #include "bulwark/ha/render.h"
+#include "rendered_by.h"
 
 namespace bulwark::ha {
 
@@ -12,8 +13,7 @@ std::string quoted(const std::filesystem::path& p) { return "\"" + p.string() + 
 
 std::string renderKeepalived(const NodeView& v, const RuntimePaths& paths) {
   std::ostringstream o;
-  o << "# keepalived.conf of node " << v.node << " (peer " << v.peer
-    << "), rendered by bulwarkd from the policy's ha: section.\n"
+  o << renderedBy("keepalived.conf", v)
     << "# Do not edit: bulwarkd writes it again, checks it with `keepalived -t` and reloads keepalived.\n"
     << "global_defs {\n"
     << "  router_id " << v.node << "\n"

@@ -9,41 +9,6 @@
 
 namespace bulwark::pki::detail {
 
-PkiResult<PkeyPtr> generateKey() {
-  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
-  if (!key) {
-    return cryptoError("generating an ECDSA P-256 key");
-  }
-  return key;
-}
-
-PkiResult<PkeyPtr> loadKey(const fs::path& path) {
-  auto text = readFile(path);
-  if (!text) {
-    return text.error();
-  }
-  BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
-  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  OPENSSL_cleanse(text->data(), text->size());
-  if (!key) {
-    return cryptoError("reading private key " + path.string());
-  }
-  return key;
-}
-
-PkiResult<X509Ptr> loadCert(const fs::path& path) {
-  auto text = readFile(path);
-  if (!text) {
-    return text.error();
-  }
-  BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
-  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (!cert) {
-    return cryptoError("reading certificate " + path.string());
-  }
-  return cert;
-}
-
 namespace {
 
 enum class Secrecy { Public, Secret };
@@ -68,7 +33,44 @@ PkiResult<std::string> encode(const char* what, Secrecy secrecy, Emit emit) {
   return out;
 }
 
+// What `read` parses from the PEM file at `path` through a memory BIO, or an error naming
+// `what` and the file. A secret's text is wiped once parsed.
+template <typename Ptr, typename Read>
+PkiResult<Ptr> decodeFile(const fs::path& path, const std::string& what, Secrecy secrecy, Read read) {
+  auto text = readFile(path);
+  if (!text) {
+    return text.error();
+  }
+  BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  Ptr out(bio ? read(bio.get()) : nullptr);
+  if (secrecy == Secrecy::Secret) {
+    OPENSSL_cleanse(text->data(), text->size());
+  }
+  if (!out) {
+    return cryptoError(what + " " + path.string());
+  }
+  return out;
+}
+
 }  // namespace
+
+PkiResult<PkeyPtr> generateKey() {
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (!key) {
+    return cryptoError("generating an ECDSA P-256 key");
+  }
+  return key;
+}
+
+PkiResult<PkeyPtr> loadKey(const fs::path& path) {
+  return decodeFile<PkeyPtr>(path, "reading private key", Secrecy::Secret,
+                             [](BIO* b) { return PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr); });
+}
+
+PkiResult<X509Ptr> loadCert(const fs::path& path) {
+  return decodeFile<X509Ptr>(path, "reading certificate", Secrecy::Public,
+                             [](BIO* b) { return PEM_read_bio_X509(b, nullptr, nullptr, nullptr); });
+}
 
 PkiResult<std::string> certPem(X509* cert) {
   return encode("encoding certificate", Secrecy::Public, [cert](BIO* b) { return PEM_write_bio_X509(b, cert) == 1; });

@@ -187,6 +187,15 @@ TEST(ViciCodec, SameNameInDifferentSectionsIsFine) {
   ASSERT_TRUE(dec) << dec.error().message;
 }
 
+TEST(ViciCodec, NumbersAreReadAsCharonWritesThem) {
+  Section s;
+  s.add("bytes-in", "18446744073709551615").add("established", "42s").add("name", "x").add("neg", "-1");
+  s.add("big", "18446744073709551616").addList("list", {"7"});
+  EXPECT_EQ(s.number("bytes-in"), 18446744073709551615u);
+  EXPECT_EQ(s.number("established"), 42u);  // up to the first non-digit
+  for (const char* zero : {"name", "neg", "big", "list", "absent"}) EXPECT_EQ(s.number(zero), 0u) << zero;
+}
+
 TEST(ViciCodec, DepthCapIsInclusive) {
   EXPECT_TRUE(decodeMessage(nested(kMaxDepth)));
 }

@@ -17,6 +17,7 @@ class FakeTransport final : public ViciTransport {
   std::function<void(const Packet&, std::deque<Packet>&)> onSend;
   std::vector<Packet>* sentLog = nullptr;     // not owned
   std::deque<Packet>* replies = nullptr;      // not owned
+  std::vector<int>* waits = nullptr;          // not owned: each receive()'s timeout
 
   ViciStatus send(const Packet& p) override {
     // Sent packets must encode (the real transport would refuse otherwise).
@@ -32,7 +33,10 @@ class FakeTransport final : public ViciTransport {
     }
     return viciOk();
   }
-  ViciResult<Packet> receive(int) override {
+  ViciResult<Packet> receive(int timeoutMs) override {
+    if (waits) {
+      waits->push_back(timeoutMs);
+    }
     if (!replies || replies->empty()) {
       return ViciError{ViciErrorKind::Transport, "vici: connection closed by charon", 0, {}};
     }

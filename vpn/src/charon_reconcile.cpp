@@ -107,6 +107,54 @@ bool hasCert(const Observed& o, std::string_view type, std::string_view flag, co
   return false;
 }
 
+// One of observe()'s listings into its field of Observed, or its error.
+template <typename T>
+ViciStatus readInto(ViciResult<T>&& listing, T& field) {
+  if (!listing) {
+    return listing.error();
+  }
+  field = std::move(*listing);
+  return viciOk();
+}
+
+// load-pool or load-conn of the desired pool or connection a change names.
+template <typename Spec>
+ViciStatus loadDesired(ViciClient& client, const std::vector<Spec>& specs, const std::string& name,
+                       ViciStatus (*load)(ViciClient&, std::string_view, const Section&)) {
+  ViciStatus st = viciOk();
+  for (const auto& spec : specs) {
+    if (spec.name == name) {
+      st = load(client, spec.name, spec.vici);
+    }
+  }
+  return st;
+}
+
+// One planned change as the VICI command(s) that make it.
+ViciStatus applyChange(ViciClient& client, const CharonConfig& desired, const Change& ch) {
+  const Credentials& cr = desired.creds;
+  switch (ch.kind) {
+    case ChangeKind::LoadCaCert: return vici::loadCert(client, vici::CertType::X509, vici::CertFlag::Ca, cr.caCert);
+    case ChangeKind::LoadCert:
+      return vici::loadCert(client, vici::CertType::X509, vici::CertFlag::None, cr.gatewayCert);
+    case ChangeKind::LoadKey: return vici::loadKey(client, vici::keyTypeOfPem(cr.gatewayKey), cr.gatewayKey);
+    case ChangeKind::LoadCrl: {
+      ViciStatus st =
+          cr.crl ? vici::loadCert(client, vici::CertType::X509Crl, vici::CertFlag::None, *cr.crl) : viciOk();
+      if (!st) {
+        return st;
+      }
+      // Otherwise charon keeps using the CRL it cached before (see vici_cmd_flush_certs.cpp).
+      return vici::flushCerts(client, "X509_CRL");
+    }
+    case ChangeKind::LoadPool: return loadDesired(client, desired.pools, ch.name, vici::loadPool);
+    case ChangeKind::UnloadPool: return vici::unloadPool(client, ch.name);
+    case ChangeKind::LoadConn: return loadDesired(client, desired.conns, ch.name, vici::loadConn);
+    case ChangeKind::UnloadConn: return vici::unloadConn(client, ch.name);
+  }
+  return viciOk();
+}
+
 }  // namespace
 
 std::string pemToDer(std::string_view pem) {
@@ -156,26 +204,19 @@ const char* changeKindName(ChangeKind k) {
 
 ViciResult<Observed> observe(ViciClient& client) {
   Observed o;
-  auto names = vici::getConns(client);
-  if (!names) {
-    return names.error();
+  ViciStatus st = readInto(vici::getConns(client), o.viciConns);
+  if (st) {
+    st = readInto(vici::listConns(client), o.listedConns);
   }
-  o.viciConns = std::move(*names);
-  auto conns = vici::listConns(client);
-  if (!conns) {
-    return conns.error();
+  if (st) {
+    st = readInto(vici::getPools(client), o.pools);
   }
-  o.listedConns = std::move(*conns);
-  auto pools = vici::getPools(client);
-  if (!pools) {
-    return pools.error();
+  if (st) {
+    st = readInto(vici::listCerts(client), o.certs);
   }
-  o.pools = std::move(*pools);
-  auto certs = vici::listCerts(client);
-  if (!certs) {
-    return certs.error();
+  if (!st) {
+    return st.error();
   }
-  o.certs = std::move(*certs);
   return o;
 }
 
@@ -244,47 +285,8 @@ Plan planReconcile(const CharonConfig& desired, const Observed& observed) {
 ApplyResult applyPlan(ViciClient& client, const CharonConfig& desired, const Plan& plan) {
   ApplyResult r;
   r.plan = plan;
-  const Credentials& cr = desired.creds;
   for (const auto& ch : plan.changes) {
-    ViciStatus st = viciOk();
-    switch (ch.kind) {
-      case ChangeKind::LoadCaCert:
-        st = vici::loadCert(client, vici::CertType::X509, vici::CertFlag::Ca, cr.caCert);
-        break;
-      case ChangeKind::LoadCert:
-        st = vici::loadCert(client, vici::CertType::X509, vici::CertFlag::None, cr.gatewayCert);
-        break;
-      case ChangeKind::LoadKey:
-        st = vici::loadKey(client, vici::keyTypeOfPem(cr.gatewayKey), cr.gatewayKey);
-        break;
-      case ChangeKind::LoadCrl:
-        st = cr.crl ? vici::loadCert(client, vici::CertType::X509Crl, vici::CertFlag::None, *cr.crl) : viciOk();
-        if (st) {
-          // Otherwise charon keeps using the CRL it cached before (see vici_cmd_flush_certs.cpp).
-          st = vici::flushCerts(client, "X509_CRL");
-        }
-        break;
-      case ChangeKind::LoadPool:
-        for (const auto& p : desired.pools) {
-          if (p.name == ch.name) {
-            st = vici::loadPool(client, p.name, p.vici);
-          }
-        }
-        break;
-      case ChangeKind::UnloadPool:
-        st = vici::unloadPool(client, ch.name);
-        break;
-      case ChangeKind::LoadConn:
-        for (const auto& c : desired.conns) {
-          if (c.name == ch.name) {
-            st = vici::loadConn(client, c.name, c.vici);
-          }
-        }
-        break;
-      case ChangeKind::UnloadConn:
-        st = vici::unloadConn(client, ch.name);
-        break;
-    }
+    ViciStatus st = applyChange(client, desired, ch);
     if (st) {
       ++r.applied;
       continue;

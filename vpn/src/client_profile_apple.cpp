@@ -83,14 +83,7 @@ void saParameters(Plist& p, std::string_view key, const std::string& enc, const 
   p.close("dict");
 }
 
-}  // namespace
-
-std::optional<std::string> appleMobileconfig(const ProfileContext& c) {
-  const auto ike = pickIke(c.params.proposals.ike, kApple);
-  const auto esp = pickEsp(c.params.proposals.esp, kApple);
-  if (!ike || !esp) {
-    return std::nullopt;
-  }
+std::string mobileconfig(const ProfileContext& c, const OneIke& ike, const OneEsp& esp) {
   const pki::BundleInput& a = c.admin;
   const std::string base = "org.bulwark.vpn." + a.name;
   const std::string caUuid = randomUuid(), p12Uuid = randomUuid(), vpnUuid = randomUuid();
@@ -129,23 +122,27 @@ std::optional<std::string> appleMobileconfig(const ProfileContext& c) {
   p.integer("ExtendedAuthEnabled", "0");
   p.integer("DisableMOBIKE", "0");
   p.integer("DisableRedirect", "0");
-  p.integer("EnablePFS", esp->dh == "none" ? "0" : "1");
+  p.integer("EnablePFS", esp.dh == "none" ? "0" : "1");
   p.string("DeadPeerDetectionRate", "Medium");
-  saParameters(p, "IKESecurityAssociationParameters", ike->encryption, ike->integrity, ike->dh);
-  saParameters(p, "ChildSecurityAssociationParameters", esp->encryption, esp->integrity,
-               esp->dh == "none" ? ike->dh : esp->dh);
+  saParameters(p, "IKESecurityAssociationParameters", ike.encryption, ike.integrity, ike.dh);
+  saParameters(p, "ChildSecurityAssociationParameters", esp.encryption, esp.integrity,
+               esp.dh == "none" ? ike.dh : esp.dh);
   p.close("dict");
   p.close("dict");
 
   p.close("array");
   payloadHeader(p, "Configuration", base, randomUuid(), "Bulwark admin VPN (" + a.name + ")");
   p.string("PayloadDescription", "IKEv2 access to " + c.address + " as " + a.identity + " (proposals " +
-                                     ike->proposal + " / " + esp->proposal + ")");
+                                     ike.proposal + " / " + esp.proposal + ")");
   p.close("dict");
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
          "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
          "<plist version=\"1.0\">\n" +
          p.str() + "</plist>\n";
 }
+
+}  // namespace
+
+std::optional<std::string> appleMobileconfig(const ProfileContext& c) { return oneSetProfile(c, kApple, mobileconfig); }
 
 }  // namespace bulwark::vpn::detail

@@ -57,5 +57,10 @@ struct Vocabulary {
 };
 std::optional<OneIke> pickIke(const std::vector<std::string>& gateway, const Vocabulary& v);
 std::optional<OneEsp> pickEsp(const std::vector<std::string>& gateway, const Vocabulary& v);
+// A profile for a client that takes one set of algorithms per SA (Apple, Windows): `write`
+// given the first IKE and ESP sets the client's vocabulary can express, std::nullopt when
+// the gateway has none.
+using OneSetWriter = std::string (*)(const ProfileContext& c, const OneIke& ike, const OneEsp& esp);
+std::optional<std::string> oneSetProfile(const ProfileContext& c, const Vocabulary& v, OneSetWriter write);
 
 }  // namespace bulwark::vpn::detail

@@ -29,19 +29,12 @@ std::string psQuote(std::string_view s) {
   return out + "'";
 }
 
-}  // namespace
-
-std::optional<std::string> windowsScript(const ProfileContext& c) {
-  const auto ike = pickIke(c.params.proposals.ike, kWindows);
-  const auto esp = pickEsp(c.params.proposals.esp, kWindows);
-  if (!ike || !esp) {
-    return std::nullopt;
-  }
+std::string script(const ProfileContext& c, const OneIke& ike, const OneEsp& esp) {
   const pki::BundleInput& a = c.admin;
   std::ostringstream o;
   o << "# Bulwark admin VPN for " << a.name << " (group " << a.group << ") on Windows 10/11.\n"
     << "# Imports ca.crt and " << a.p12FileName << ", creates the IKEv2 connection " << c.connName << "\n"
-    << "# and sets the gateway's proposals " << ike->proposal << " (IKE) / " << esp->proposal << " (ESP).\n"
+    << "# and sets the gateway's proposals " << ike.proposal << " (IKE) / " << esp.proposal << " (ESP).\n"
     << "# Run in an elevated PowerShell in this directory:\n"
     << "#   powershell -ExecutionPolicy Bypass -File .\\" << a.name << ".ps1\n"
     << "#Requires -RunAsAdministrator\n"
@@ -60,12 +53,16 @@ std::optional<std::string> windowsScript(const ProfileContext& c) {
     << "Add-VpnConnection -Name $Name -ServerAddress " << psQuote(c.address)
     << " -TunnelType Ikev2 -AuthenticationMethod MachineCertificate -EncryptionLevel Required -AllUserConnection\n"
     << "Set-VpnConnectionIPsecConfiguration -ConnectionName $Name -AllUserConnection -Force `\n"
-    << "  -EncryptionMethod " << ike->encryption << " -IntegrityCheckMethod " << ike->integrity << " -DHGroup "
-    << ike->dh << " `\n"
-    << "  -CipherTransformConstants " << esp->encryption << " -AuthenticationTransformConstants " << esp->integrity
-    << " -PfsGroup " << esp->dh << "\n\n"
+    << "  -EncryptionMethod " << ike.encryption << " -IntegrityCheckMethod " << ike.integrity << " -DHGroup "
+    << ike.dh << " `\n"
+    << "  -CipherTransformConstants " << esp.encryption << " -AuthenticationTransformConstants " << esp.integrity
+    << " -PfsGroup " << esp.dh << "\n\n"
     << "Write-Host \"VPN connection $Name created: connect with 'rasdial $Name' or in Settings -> Network -> VPN.\"\n";
   return o.str();
 }
+
+}  // namespace
+
+std::optional<std::string> windowsScript(const ProfileContext& c) { return oneSetProfile(c, kWindows, script); }
 
 }  // namespace bulwark::vpn::detail

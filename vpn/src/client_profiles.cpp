@@ -130,6 +130,15 @@ std::optional<OneEsp> pickEsp(const std::vector<std::string>& gateway, const Voc
   return std::nullopt;
 }
 
+std::optional<std::string> oneSetProfile(const ProfileContext& c, const Vocabulary& v, OneSetWriter write) {
+  const auto ike = pickIke(c.params.proposals.ike, v);
+  const auto esp = pickEsp(c.params.proposals.esp, v);
+  if (!ike || !esp) {
+    return std::nullopt;
+  }
+  return write(c, *ike, *esp);
+}
+
 }  // namespace detail
 
 std::vector<pki::BundleFile> clientProfiles(const ClientProfileParams& params, const pki::BundleInput& admin) {

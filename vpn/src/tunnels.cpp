@@ -2,19 +2,11 @@
 #include "bulwark/vpn/tunnels.h"
 
 #include <algorithm>
-#include <charconv>
 #include <ctime>
 
 namespace bulwark::vpn {
 
 namespace {
-
-std::uint64_t num(const Section& s, std::string_view key) {
-  std::string v = s.get(key, "0");
-  std::uint64_t n = 0;
-  std::from_chars(v.data(), v.data() + v.size(), n);
-  return n;
-}
 
 const std::string kAdminPrefix = std::string(kOwnedPrefix) + "admin-";
 
@@ -57,17 +49,17 @@ std::vector<Tunnel> tunnelsFromSas(const std::vector<vici::NamedSection>& sas, s
     t.state = b.get("state");
     t.ikeId = b.get("uniqueid");
     if (b.has("established")) {
-      t.upSince = now - static_cast<std::int64_t>(num(b, "established"));
+      t.upSince = now - static_cast<std::int64_t>(b.number("established"));
     }
     if (const Section* children = b.section("child-sas")) {
       for (const auto& e : children->entries()) {
         if (e.kind != Entry::Kind::Section) {
           continue;
         }
-        t.bytesIn += num(e.section, "bytes-in");
-        t.bytesOut += num(e.section, "bytes-out");
-        t.packetsIn += num(e.section, "packets-in");
-        t.packetsOut += num(e.section, "packets-out");
+        t.bytesIn += e.section.number("bytes-in");
+        t.bytesOut += e.section.number("bytes-out");
+        t.packetsIn += e.section.number("packets-in");
+        t.packetsOut += e.section.number("packets-out");
       }
     }
     out.push_back(std::move(t));

@@ -1,7 +1,7 @@
 // flush-certs: empty charon's volatile certificate cache (optionally one type). Needed after
 // loading a newer CRL: charon 5.9.8 keeps answering revocation checks from a CRL it already
 // verified and cached, so without the flush a freshly revoked certificate is still accepted.
-#include "bulwark/vpn/vici_commands.h"
+#include "vici_success_verbs.h"
 
 namespace bulwark::vpn::vici {
 
@@ -10,11 +10,7 @@ ViciStatus flushCerts(ViciClient& c, std::string_view type) {
   if (!type.empty()) {
     req.add("type", std::string(type));
   }
-  auto r = c.call("flush-certs", req);
-  if (!r) {
-    return r.error();
-  }
-  return checkSuccess(*r, "flush-certs");
+  return callForSuccess(c, "flush-certs", req, "flush-certs");
 }
 
 }  // namespace bulwark::vpn::vici

@@ -1,20 +1,7 @@
 // get-pools: the loaded pools, optionally with their leases.
 #include "bulwark/vpn/vici_commands.h"
 
-#include <charconv>
-
 namespace bulwark::vpn::vici {
-
-namespace {
-
-std::uint64_t number(const Section& s, std::string_view key) {
-  std::string v = s.get(key, "0");
-  std::uint64_t n = 0;
-  std::from_chars(v.data(), v.data() + v.size(), n);
-  return n;
-}
-
-}  // namespace
 
 ViciResult<std::vector<PoolInfo>> getPools(ViciClient& c, bool leases) {
   Message req;
@@ -33,9 +20,9 @@ ViciResult<std::vector<PoolInfo>> getPools(ViciClient& c, bool leases) {
     PoolInfo p;
     p.name = e.name;
     p.base = e.section.get("base");
-    p.size = number(e.section, "size");
-    p.online = number(e.section, "online");
-    p.offline = number(e.section, "offline");
+    p.size = e.section.number("size");
+    p.online = e.section.number("online");
+    p.offline = e.section.number("offline");
     if (const Section* ls = e.section.section("leases")) {
       for (const auto& l : ls->entries()) {
         if (l.kind == Entry::Kind::Section) {

@@ -1,5 +1,5 @@
 // load-cert: a certificate (optionally flagged CA) or a CRL.
-#include "bulwark/vpn/vici_commands.h"
+#include "vici_success_verbs.h"
 
 namespace bulwark::vpn::vici {
 
@@ -8,11 +8,7 @@ ViciStatus loadCert(ViciClient& c, CertType type, CertFlag flag, std::string_vie
   req.add("type", type == CertType::X509Crl ? "X509_CRL" : "X509");
   req.add("flag", flag == CertFlag::Ca ? "CA" : "NONE");
   req.add("data", std::string(data));
-  auto r = c.call("load-cert", req);
-  if (!r) {
-    return r.error();
-  }
-  return checkSuccess(*r, type == CertType::X509Crl ? "load-cert (CRL)" : "load-cert");
+  return callForSuccess(c, "load-cert", req, type == CertType::X509Crl ? "load-cert (CRL)" : "load-cert");
 }
 
 }  // namespace bulwark::vpn::vici

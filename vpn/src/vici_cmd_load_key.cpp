@@ -1,5 +1,5 @@
 // load-key: a private key. The key bytes never appear in errors or logs.
-#include "bulwark/vpn/vici_commands.h"
+#include "vici_success_verbs.h"
 
 namespace bulwark::vpn::vici {
 
@@ -17,11 +17,7 @@ ViciStatus loadKey(ViciClient& c, std::string_view keyType, std::string_view dat
   Message req;
   req.add("type", std::string(keyType));
   req.add("data", std::string(data));
-  auto r = c.call("load-key", req);
-  if (!r) {
-    return r.error();
-  }
-  return checkSuccess(*r, "load-key");
+  return callForSuccess(c, "load-key", req, "load-key");
 }
 
 }  // namespace bulwark::vpn::vici

@@ -1,5 +1,5 @@
 // terminate: close an IKE_SA or CHILD_SA (by name or unique id).
-#include "bulwark/vpn/vici_commands.h"
+#include "vici_success_verbs.h"
 
 namespace bulwark::vpn::vici {
 
@@ -17,15 +17,7 @@ ViciStatus terminate(ViciClient& c, const TerminateRequest& t) {
   if (!t.ikeId.empty()) {
     req.add("ike-id", t.ikeId);
   }
-  req.add("timeout", std::to_string(t.timeoutMs));
-  req.add("loglevel", "-1");
-  // Wait a little longer than charon does, so its own timeout answer reaches us.
-  const int wait = t.timeoutMs > 0 ? t.timeoutMs + 5000 : 0;
-  auto r = c.call("terminate", req, wait);
-  if (!r) {
-    return r.error();
-  }
-  return checkSuccess(*r, "terminate");
+  return controlSa(c, "terminate", std::move(req), t.timeoutMs, "terminate");
 }
 
 }  // namespace bulwark::vpn::vici

@@ -1,6 +1,7 @@
 // VICI message and packet codec (see vici_message.h for the format).
 #include "bulwark/vpn/vici_message.h"
 
+#include <charconv>
 #include <set>
 #include <utility>
 
@@ -22,6 +23,14 @@ const Entry* findEntry(const std::vector<Entry>& entries, std::string_view name)
     }
   }
   return nullptr;
+}
+
+// What every Section builder does first: a new last entry of `kind` named `name`.
+Entry& appendEntry(std::vector<Entry>& entries, Entry::Kind kind, std::string name) {
+  Entry& e = entries.emplace_back();
+  e.kind = kind;
+  e.name = std::move(name);
+  return e;
 }
 
 void putU16(std::string& out, std::size_t v) {
@@ -156,29 +165,17 @@ bool validName(std::string_view name) {
 // ---------------------------------------------------------------------------- Section
 
 Section& Section::add(std::string name, std::string value) {
-  Entry e;
-  e.kind = Entry::Kind::Value;
-  e.name = std::move(name);
-  e.value = std::move(value);
-  entries_.push_back(std::move(e));
+  appendEntry(entries_, Entry::Kind::Value, std::move(name)).value = std::move(value);
   return *this;
 }
 
 Section& Section::addList(std::string name, std::vector<std::string> items) {
-  Entry e;
-  e.kind = Entry::Kind::List;
-  e.name = std::move(name);
-  e.items = std::move(items);
-  entries_.push_back(std::move(e));
+  appendEntry(entries_, Entry::Kind::List, std::move(name)).items = std::move(items);
   return *this;
 }
 
 Section& Section::addSection(std::string name) {
-  Entry e;
-  e.kind = Entry::Kind::Section;
-  e.name = std::move(name);
-  entries_.push_back(std::move(e));
-  return entries_.back().section;
+  return appendEntry(entries_, Entry::Kind::Section, std::move(name)).section;
 }
 
 const std::string* Section::value(std::string_view name) const {
@@ -199,6 +196,13 @@ const Section* Section::section(std::string_view name) const {
 std::string Section::get(std::string_view name, std::string_view fallback) const {
   const std::string* v = value(name);
   return v ? *v : std::string(fallback);
+}
+
+std::uint64_t Section::number(std::string_view name) const {
+  std::string v = get(name, "0");
+  std::uint64_t n = 0;
+  std::from_chars(v.data(), v.data() + v.size(), n);
+  return n;
 }
 
 std::vector<std::string> Section::items(std::string_view name) const {

@@ -5,6 +5,7 @@
 
 #include "bulwark/firewall/plan_lines.h"
 #include "bulwark/firewall/reconcile.h"
+#include "plan_detail.h"
 
 namespace bulwark::engine {
 
@@ -98,15 +99,12 @@ class FirewallKind final : public ResourceKind {
         synced_.reset();
       }
     }
-    if (!p.inSync) p.detail = std::move(fp);
-    return p;
+    return withDetail(std::move(p), std::move(fp));
   }
 
   KindResult<KindApplied> apply(const KindStatePtr& state, const KindPlan& plan) override {
-    KindApplied out;
-    out.plan = plan;
-    out.plan.detail.reset();
-    const auto* fp = static_cast<const FirewallPlan*>(plan.detail.get());
+    KindApplied out = appliedOf(plan);
+    const auto* fp = detailOf<FirewallPlan>(plan);
     if (fp == nullptr) return out;  // in sync
     const auto version = overlayVersion();
     auto r = applyTable(fp->desired, fp->table);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "bulwark/vpn/credentials.h"
+#include "plan_detail.h"
 
 namespace bulwark::engine {
 
@@ -84,15 +85,12 @@ class VpnKind final : public ResourceKind {
     if (o->standby) return KindPlan{};
     auto p = std::make_shared<vpn::Plan>(vpn::planReconcile(configOf(state), o->observed));
     KindPlan out = toPlan(*p);
-    if (!out.inSync) out.detail = std::move(p);
-    return out;
+    return withDetail(std::move(out), std::move(p));
   }
 
   KindResult<KindApplied> apply(const KindStatePtr& state, const KindPlan& plan) override {
-    KindApplied out;
-    out.plan = plan;
-    out.plan.detail.reset();
-    const auto* p = static_cast<const vpn::Plan*>(plan.detail.get());
+    KindApplied out = appliedOf(plan);
+    const auto* p = detailOf<vpn::Plan>(plan);
     if (p == nullptr) return out;
     auto client = vpn::ViciClient::connect(o_.viciUri);
     if (!client) return charonUnavailable(o_.viciUri, client.error());

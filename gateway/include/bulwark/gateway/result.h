@@ -1,26 +1,10 @@
 #pragma once
-// The gateway's failures as values (base/result.h with the gateway's own error type).
-#include <string>
-#include <string_view>
-
-#include "bulwark/base/result.h"
+// The gateway's failures as values: a message and, for a failed system call, its errno
+// (base/plain_error.h: Error, Result<T>, Status, okStatus(), sysError(what, err)).
+#include "bulwark/base/plain_error.h"
 
 namespace bulwark::gateway {
 
-struct Error {
-  std::string message;
-  int sysErrno = 0;  // 0 = not a system error
-};
-
-template <typename T>
-using Result = bulwark::Result<T, Error>;
-
-using Status = Result<Unit>;
-inline Status okStatus() { return Unit{}; }
-
-// bulwark::sysError as a gateway::Error, in the argument order the daemon's call sites use.
-[[nodiscard]] inline Error sysError(const std::string& what, int err) {
-  return bulwark::sysError<Error>(err, what);
-}
+using plain::Error, plain::Result, plain::Status, plain::okStatus, plain::sysError;
 
 }  // namespace bulwark::gateway

@@ -1,23 +1,10 @@
 #pragma once
-// The HA module's failures as values (base/result.h with the module's own error type).
-#include <string>
-
-#include "bulwark/base/result.h"
+// The HA module's failures as values: a message and, for a failed system call, its errno
+// (base/plain_error.h: Error, Result<T>, Status, okStatus(), sysError(what, err)).
+#include "bulwark/base/plain_error.h"
 
 namespace bulwark::ha {
 
-struct Error {
-  std::string message;
-  int sysErrno = 0;  // 0 = not a system error
-};
-
-template <typename T>
-using Result = bulwark::Result<T, Error>;
-
-using Status = Result<Unit>;
-inline Status okStatus() { return Unit{}; }
-
-// bulwark::sysError as an ha::Error ("what: strerror(err)", err kept).
-[[nodiscard]] inline Error sysError(const std::string& what, int err) { return bulwark::sysError<Error>(err, what); }
+using plain::Error, plain::Result, plain::Status, plain::okStatus, plain::sysError;
 
 }  // namespace bulwark::ha

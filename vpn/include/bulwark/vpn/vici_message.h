@@ -60,6 +60,9 @@ class Section {
   [[nodiscard]] const Section* section(std::string_view name) const;
   // A value, or `fallback` when absent.
   [[nodiscard]] std::string get(std::string_view name, std::string_view fallback = {}) const;
+  // A value as charon writes counters and times: an unsigned decimal, read up to its first
+  // non-digit; 0 when absent, not a number or out of range.
+  [[nodiscard]] std::uint64_t number(std::string_view name) const;
   // A list, or an empty one when absent.
   [[nodiscard]] std::vector<std::string> items(std::string_view name) const;
 
