@@ -290,10 +290,7 @@ class FileLoader {
       else if (f.key == "type") {
         auto t = r_.string(f);
         if (!t) continue;
-        if (*t == "tcp") c.type = CheckType::Tcp;
-        else if (*t == "http") c.type = CheckType::Http;
-        else if (*t == "https") c.type = CheckType::Https;
-        else if (*t == "tls") c.type = CheckType::Tls;
+        if (auto type = checkTypeFromName(*t)) c.type = *type;
         else {
           c.typeKnown = false;
           r_.diags().error(r_.loc(f), "unknown check type '" + *t + "'", "use tcp, http, https or tls");
@@ -434,9 +431,8 @@ class FileLoader {
   std::optional<Action> action(const Field& f, bool allowReject) {
     auto s = r_.string(f);
     if (!s) return std::nullopt;
-    if (*s == "allow") return Action::Allow;
-    if (*s == "deny") return Action::Deny;
-    if (*s == "reject" && allowReject) return Action::Reject;
+    auto a = actionFromName(*s);
+    if (a && (*a != Action::Reject || allowReject)) return *a;
     r_.diags().error(r_.loc(f), "'" + f.key + "' must be " +
                                     (allowReject ? "allow, deny or reject" : "allow or deny") +
                                     ", got '" + *s + "'");
@@ -536,8 +532,9 @@ class FileLoader {
         auto m = r_.string(f);
         if (!m) continue;
         modeGiven = true;
-        if (*m == "failover") d.mode = DnatMode::Failover;
-        else if (*m == "balance") d.mode = DnatMode::Balance;
+        // single is what a DNAT with one backend gets, not a mode to write
+        auto mode = dnatModeFromName(*m);
+        if (mode && *mode != DnatMode::Single) d.mode = *mode;
         else r_.diags().error(r_.loc(f), "unknown dnat mode '" + *m + "'", "use failover or balance");
       } else if (f.key == "check") {
         if (auto s = r_.string(f)) d.check = NameRef{*s, r_.loc(f)};
