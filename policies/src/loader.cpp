@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <sstream>
+#include <utility>
 
 #include "bulwark/policies/source_files.h"
 #include "bulwark/policies/validator.h"
@@ -41,35 +42,37 @@ class FileLoader {
       return;
     }
     for (const auto& f : top->all()) {
-      if (f.key == "gateway") {
+      if (auto loadEntry = listEntryLoader(f.key)) {
+        for (const auto& n : r_.sequence(f)) (this->*loadEntry)(n);
+      } else if (f.key == "gateway") {
         if (claimSingleton(f)) loadGateway(f);
-      } else if (f.key == "segments") {
-        for (const auto& n : r_.sequence(f)) loadSegment(n);
-      } else if (f.key == "hosts") {
-        for (const auto& n : r_.sequence(f)) loadHost(n);
-      } else if (f.key == "services") {
-        for (const auto& n : r_.sequence(f)) loadService(n);
-      } else if (f.key == "checks") {
-        for (const auto& n : r_.sequence(f)) loadCheck(n);
-      } else if (f.key == "zones") {
-        for (const auto& n : r_.sequence(f)) loadZone(n);
-      } else if (f.key == "rules") {
-        for (const auto& n : r_.sequence(f)) loadRule(n);
       } else if (f.key == "nat") {
         loadNat(f);
       } else if (f.key == "vpn") {
         if (claimSingleton(f)) loadVpn(f);
       } else if (f.key == "ha") {
         if (claimSingleton(f)) p_.ha = detail::loadHa(r_, f);
-      } else if (f.key == "expect") {
-        for (const auto& n : r_.sequence(f)) loadExpectation(n);
-      } else if (f.key == "invariants") {
-        for (const auto& n : r_.sequence(f)) loadInvariant(n);
       }
     }
   }
 
  private:
+  using EntryLoader = void (FileLoader::*)(const YAML::Node&);
+
+  // The top-level keys that hold a list, each entry loaded by its own member; null for the others.
+  static EntryLoader listEntryLoader(std::string_view key) {
+    static constexpr std::pair<std::string_view, EntryLoader> kLists[] = {
+        {"segments", &FileLoader::loadSegment},   {"hosts", &FileLoader::loadHost},
+        {"services", &FileLoader::loadService},   {"checks", &FileLoader::loadCheck},
+        {"zones", &FileLoader::loadZone},         {"rules", &FileLoader::loadRule},
+        {"expect", &FileLoader::loadExpectation}, {"invariants", &FileLoader::loadInvariant},
+    };
+    for (const auto& [name, loader] : kLists) {
+      if (name == key) return loader;
+    }
+    return nullptr;
+  }
+
   bool claimSingleton(const Field& f) {
     auto [it, inserted] = singletons_.emplace(f.key, r_.loc(f.keyNode));
     if (!inserted) {
