@@ -19,6 +19,8 @@ import signal
 import subprocess
 import time
 
+import topology  # lab/netns/topology.py: _alive
+
 CHARON = os.environ.get("CHARON", "/usr/lib/ipsec/charon")
 LIBIPSEC_PLUGIN = "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"
 PLUGINS = ("random nonce drbg openssl aes sha1 sha2 hmac kdf gcm gmp curve25519 chapoly x509 pem "
@@ -62,15 +64,7 @@ def stop_session(pid: int, grace: float = 5.0, proc: subprocess.Popen | None = N
     def alive():
         if proc is not None:
             return proc.poll() is None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except OSError:
-            return False
+        return topology._alive(pid)
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         if not alive():
             return

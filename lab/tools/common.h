@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -55,6 +56,25 @@ inline long to_long(const char* s, const char* what) {
     std::exit(2);
   }
   return v;
+}
+
+// A numeric option ("--bps 64000"): its name and the variable its value goes to.
+struct LongOption {
+  const char* name;
+  long* value;
+};
+
+// When argv[i] names one of `options`: reads its value into the option's variable (advancing
+// i, exiting on a bad number) and returns true.
+template <std::size_t N>
+inline bool long_option(const LongOption (&options)[N], int argc, char** argv, int& i) {
+  for (const auto& o : options) {
+    if (std::strcmp(argv[i], o.name) == 0) {
+      *o.value = to_long(opt_value(argc, argv, i), o.name);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace lab

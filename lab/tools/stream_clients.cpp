@@ -108,22 +108,25 @@ int main(int argc, char** argv) {
   long port = 0, streams = 1000, duration = 60, bps = 64000, src_count = 0, rate = 1000;
   long conn_timeout_ms = 5000, ramp_timeout = 120, stall_ms = 1000, chunk_ms = 100, gap_events_ms = 0;
   long reconnect_ms = 0;
+  const lab::LongOption numbers[] = {
+      {"--port", &port},
+      {"--streams", &streams},
+      {"--duration", &duration},
+      {"--bps", &bps},
+      {"--src-count", &src_count},
+      {"--connect-rate", &rate},
+      {"--connect-timeout-ms", &conn_timeout_ms},
+      {"--ramp-timeout", &ramp_timeout},
+      {"--stall-ms", &stall_ms},
+      {"--chunk-ms", &chunk_ms},
+      {"--gap-events-ms", &gap_events_ms},
+      {"--reconnect-ms", &reconnect_ms},
+  };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (lab::long_option(numbers, argc, argv, i)) continue;
     if (a == "--dst") dst = lab::opt_value(argc, argv, i);
-    else if (a == "--port") port = lab::to_long(lab::opt_value(argc, argv, i), "--port");
-    else if (a == "--streams") streams = lab::to_long(lab::opt_value(argc, argv, i), "--streams");
-    else if (a == "--duration") duration = lab::to_long(lab::opt_value(argc, argv, i), "--duration");
-    else if (a == "--bps") bps = lab::to_long(lab::opt_value(argc, argv, i), "--bps");
     else if (a == "--src-net") src_net = lab::opt_value(argc, argv, i);
-    else if (a == "--src-count") src_count = lab::to_long(lab::opt_value(argc, argv, i), "--src-count");
-    else if (a == "--connect-rate") rate = lab::to_long(lab::opt_value(argc, argv, i), "--connect-rate");
-    else if (a == "--connect-timeout-ms") conn_timeout_ms = lab::to_long(lab::opt_value(argc, argv, i), "--connect-timeout-ms");
-    else if (a == "--ramp-timeout") ramp_timeout = lab::to_long(lab::opt_value(argc, argv, i), "--ramp-timeout");
-    else if (a == "--stall-ms") stall_ms = lab::to_long(lab::opt_value(argc, argv, i), "--stall-ms");
-    else if (a == "--chunk-ms") chunk_ms = lab::to_long(lab::opt_value(argc, argv, i), "--chunk-ms");
-    else if (a == "--gap-events-ms") gap_events_ms = lab::to_long(lab::opt_value(argc, argv, i), "--gap-events-ms");
-    else if (a == "--reconnect-ms") reconnect_ms = lab::to_long(lab::opt_value(argc, argv, i), "--reconnect-ms");
     else {
       std::fprintf(stderr, "usage: bulwark-stream-clients --dst ADDR --port N [--streams N] [--duration S] [--bps B]\n"
                            "  [--src-net CIDR] [--src-count K] [--connect-rate R] [--connect-timeout-ms MS]\n"

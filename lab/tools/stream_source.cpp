@@ -64,14 +64,15 @@ struct SlotEntry {
 int main(int argc, char** argv) {
   std::vector<int> ports;
   long bps_default = 64000, chunk_ms = 100, max_conns = 120000, max_seconds = 14400, stats_every = 5;
+  const lab::LongOption numbers[] = {{"--bps", &bps_default},
+                                     {"--chunk-ms", &chunk_ms},
+                                     {"--max-conns", &max_conns},
+                                     {"--max-seconds", &max_seconds},
+                                     {"--stats-every", &stats_every}};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (lab::long_option(numbers, argc, argv, i)) continue;
     if (a == "--port") ports.push_back(static_cast<int>(lab::to_long(lab::opt_value(argc, argv, i), "--port")));
-    else if (a == "--bps") bps_default = lab::to_long(lab::opt_value(argc, argv, i), "--bps");
-    else if (a == "--chunk-ms") chunk_ms = lab::to_long(lab::opt_value(argc, argv, i), "--chunk-ms");
-    else if (a == "--max-conns") max_conns = lab::to_long(lab::opt_value(argc, argv, i), "--max-conns");
-    else if (a == "--max-seconds") max_seconds = lab::to_long(lab::opt_value(argc, argv, i), "--max-seconds");
-    else if (a == "--stats-every") stats_every = lab::to_long(lab::opt_value(argc, argv, i), "--stats-every");
     else {
       std::fprintf(stderr, "usage: bulwark-stream-source --port N [--port N] [--bps B] [--chunk-ms MS] "
                            "[--max-conns N] [--max-seconds S] [--stats-every S]\n");

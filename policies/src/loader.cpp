@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <sstream>
+#include <utility>
 
 #include "bulwark/policies/source_files.h"
 #include "bulwark/policies/validator.h"
@@ -41,35 +42,37 @@ class FileLoader {
       return;
     }
     for (const auto& f : top->all()) {
-      if (f.key == "gateway") {
+      if (auto loadEntry = listEntryLoader(f.key)) {
+        for (const auto& n : r_.sequence(f)) (this->*loadEntry)(n);
+      } else if (f.key == "gateway") {
         if (claimSingleton(f)) loadGateway(f);
-      } else if (f.key == "segments") {
-        for (const auto& n : r_.sequence(f)) loadSegment(n);
-      } else if (f.key == "hosts") {
-        for (const auto& n : r_.sequence(f)) loadHost(n);
-      } else if (f.key == "services") {
-        for (const auto& n : r_.sequence(f)) loadService(n);
-      } else if (f.key == "checks") {
-        for (const auto& n : r_.sequence(f)) loadCheck(n);
-      } else if (f.key == "zones") {
-        for (const auto& n : r_.sequence(f)) loadZone(n);
-      } else if (f.key == "rules") {
-        for (const auto& n : r_.sequence(f)) loadRule(n);
       } else if (f.key == "nat") {
         loadNat(f);
       } else if (f.key == "vpn") {
         if (claimSingleton(f)) loadVpn(f);
       } else if (f.key == "ha") {
         if (claimSingleton(f)) p_.ha = detail::loadHa(r_, f);
-      } else if (f.key == "expect") {
-        for (const auto& n : r_.sequence(f)) loadExpectation(n);
-      } else if (f.key == "invariants") {
-        for (const auto& n : r_.sequence(f)) loadInvariant(n);
       }
     }
   }
 
  private:
+  using EntryLoader = void (FileLoader::*)(const YAML::Node&);
+
+  // The top-level keys that hold a list, each entry loaded by its own member; null for the others.
+  static EntryLoader listEntryLoader(std::string_view key) {
+    static constexpr std::pair<std::string_view, EntryLoader> kLists[] = {
+        {"segments", &FileLoader::loadSegment},   {"hosts", &FileLoader::loadHost},
+        {"services", &FileLoader::loadService},   {"checks", &FileLoader::loadCheck},
+        {"zones", &FileLoader::loadZone},         {"rules", &FileLoader::loadRule},
+        {"expect", &FileLoader::loadExpectation}, {"invariants", &FileLoader::loadInvariant},
+    };
+    for (const auto& [name, loader] : kLists) {
+      if (name == key) return loader;
+    }
+    return nullptr;
+  }
+
   bool claimSingleton(const Field& f) {
     auto [it, inserted] = singletons_.emplace(f.key, r_.loc(f.keyNode));
     if (!inserted) {
@@ -290,10 +293,7 @@ class FileLoader {
       else if (f.key == "type") {
         auto t = r_.string(f);
         if (!t) continue;
-        if (*t == "tcp") c.type = CheckType::Tcp;
-        else if (*t == "http") c.type = CheckType::Http;
-        else if (*t == "https") c.type = CheckType::Https;
-        else if (*t == "tls") c.type = CheckType::Tls;
+        if (auto type = checkTypeFromName(*t)) c.type = *type;
         else {
           c.typeKnown = false;
           r_.diags().error(r_.loc(f), "unknown check type '" + *t + "'", "use tcp, http, https or tls");
@@ -434,9 +434,8 @@ class FileLoader {
   std::optional<Action> action(const Field& f, bool allowReject) {
     auto s = r_.string(f);
     if (!s) return std::nullopt;
-    if (*s == "allow") return Action::Allow;
-    if (*s == "deny") return Action::Deny;
-    if (*s == "reject" && allowReject) return Action::Reject;
+    auto a = actionFromName(*s);
+    if (a && (*a != Action::Reject || allowReject)) return *a;
     r_.diags().error(r_.loc(f), "'" + f.key + "' must be " +
                                     (allowReject ? "allow, deny or reject" : "allow or deny") +
                                     ", got '" + *s + "'");
@@ -536,8 +535,9 @@ class FileLoader {
         auto m = r_.string(f);
         if (!m) continue;
         modeGiven = true;
-        if (*m == "failover") d.mode = DnatMode::Failover;
-        else if (*m == "balance") d.mode = DnatMode::Balance;
+        // single is what a DNAT with one backend gets, not a mode to write
+        auto mode = dnatModeFromName(*m);
+        if (mode && *mode != DnatMode::Single) d.mode = *mode;
         else r_.diags().error(r_.loc(f), "unknown dnat mode '" + *m + "'", "use failover or balance");
       } else if (f.key == "check") {
         if (auto s = r_.string(f)) d.check = NameRef{*s, r_.loc(f)};

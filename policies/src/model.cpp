@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "bulwark/base/enum_names.h"
+
 namespace bulwark::policies {
 
 const Location& Located::at(std::string_view field) const {
@@ -10,59 +12,55 @@ const Location& Located::at(std::string_view field) const {
   return it == fields.end() ? where : it->second;
 }
 
-std::string_view protocolName(Protocol p) {
-  switch (p) {
-    case Protocol::Tcp: return "tcp";
-    case Protocol::Udp: return "udp";
-    case Protocol::Sctp: return "sctp";
-    case Protocol::Icmp: return "icmp";
-    case Protocol::Icmpv6: return "icmpv6";
-  }
-  return "?";
-}
+namespace {
+
+// Each enum's spelling in policy files, for naming a value and for parsing it (the loader):
+// one row per enumerator.
+struct ProtocolRow {
+  Protocol value;
+  std::string_view name;
+  std::uint8_t number;  // IANA
+};
+constexpr ProtocolRow kProtocols[] = {
+    {Protocol::Tcp, "tcp", 6},   {Protocol::Udp, "udp", 17},         {Protocol::Sctp, "sctp", 132},
+    {Protocol::Icmp, "icmp", 1}, {Protocol::Icmpv6, "icmpv6", 58},
+};
+constexpr EnumName<Action> kActions[] = {
+    {Action::Allow, "allow"}, {Action::Deny, "deny"}, {Action::Reject, "reject"}};
+constexpr EnumName<CheckType> kCheckTypes[] = {
+    {CheckType::Tcp, "tcp"}, {CheckType::Http, "http"}, {CheckType::Https, "https"}, {CheckType::Tls, "tls"}};
+constexpr EnumName<DnatMode> kDnatModes[] = {
+    {DnatMode::Single, "single"}, {DnatMode::Failover, "failover"}, {DnatMode::Balance, "balance"}};
+
+}  // namespace
+
+std::string_view protocolName(Protocol p) { return nameOf(kProtocols, p); }
+std::optional<Protocol> protocolFromName(std::string_view s) { return parseName(kProtocols, s); }
 
 bool protocolHasPorts(Protocol p) {
   return p == Protocol::Tcp || p == Protocol::Udp || p == Protocol::Sctp;
 }
 
 std::uint8_t protocolNumber(Protocol p) {
-  switch (p) {
-    case Protocol::Tcp: return 6;
-    case Protocol::Udp: return 17;
-    case Protocol::Sctp: return 132;
-    case Protocol::Icmp: return 1;
-    case Protocol::Icmpv6: return 58;
-  }
-  return 0;
+  const auto* row = rowOf(kProtocols, p);
+  return row ? row->number : 0;
 }
 
-std::string_view actionName(Action a) {
-  switch (a) {
-    case Action::Allow: return "allow";
-    case Action::Deny: return "deny";
-    case Action::Reject: return "reject";
+std::optional<Protocol> protocolFromNumber(std::uint8_t number) {
+  for (const auto& row : kProtocols) {
+    if (row.number == number) return row.value;
   }
-  return "?";
+  return std::nullopt;
 }
 
-std::string_view checkTypeName(CheckType t) {
-  switch (t) {
-    case CheckType::Tcp: return "tcp";
-    case CheckType::Http: return "http";
-    case CheckType::Https: return "https";
-    case CheckType::Tls: return "tls";
-  }
-  return "?";
-}
+std::string_view actionName(Action a) { return nameOf(kActions, a); }
+std::optional<Action> actionFromName(std::string_view s) { return parseName(kActions, s); }
 
-std::string_view dnatModeName(DnatMode m) {
-  switch (m) {
-    case DnatMode::Single: return "single";
-    case DnatMode::Failover: return "failover";
-    case DnatMode::Balance: return "balance";
-  }
-  return "?";
-}
+std::string_view checkTypeName(CheckType t) { return nameOf(kCheckTypes, t); }
+std::optional<CheckType> checkTypeFromName(std::string_view s) { return parseName(kCheckTypes, s); }
+
+std::string_view dnatModeName(DnatMode m) { return nameOf(kDnatModes, m); }
+std::optional<DnatMode> dnatModeFromName(std::string_view s) { return parseName(kDnatModes, s); }
 
 double SynLimit::perSecond() const {
   double n = count;
@@ -107,15 +105,6 @@ std::string PortSpec::str() const {
 }
 
 namespace {
-
-std::optional<Protocol> protocolFromName(std::string_view s) {
-  for (auto p : {Protocol::Tcp, Protocol::Udp, Protocol::Sctp, Protocol::Icmp, Protocol::Icmpv6}) {
-    if (protocolName(p) == s) {
-      return p;
-    }
-  }
-  return std::nullopt;
-}
 
 // Digits only, value kept in a wide type so "99999" is reported as out of range.
 std::optional<long> parseNumber(std::string_view s) {

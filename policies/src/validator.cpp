@@ -302,28 +302,28 @@ class Validator {
     std::map<std::string, const Zone*> segmentZone, groupZone;
     for (const auto& z : p_.zones) {
       for (const auto& m : z.segments) {
-        if (m.name.empty()) continue;
-        if (!p_.findSegment(m.name)) {
-          unknown(m.name, "segment", m.where, segmentNames());
-          continue;
-        }
-        auto [it, inserted] = segmentZone.emplace(m.name, &z);
-        if (!inserted) {
-          out_.error(m.where, "segment '" + m.name + "' is already in zone '" + it->second->name + "'",
-                     "a segment belongs to one zone");
-        }
+        zoneMember(z, m, "segment", p_.findSegment(m.name) != nullptr, &Validator::segmentNames, segmentZone,
+                   "a segment belongs to one zone");
       }
       for (const auto& m : z.vpnGroups) {
-        if (m.name.empty()) continue;
-        if (!p_.findVpnGroup(m.name)) {
-          unknown(m.name, "VPN group", m.where, groupNames());
-          continue;
-        }
-        auto [it, inserted] = groupZone.emplace(m.name, &z);
-        if (!inserted) {
-          out_.error(m.where, "VPN group '" + m.name + "' is already in zone '" + it->second->name + "'");
-        }
+        zoneMember(z, m, "VPN group", p_.findVpnGroup(m.name) != nullptr, &Validator::groupNames, groupZone);
       }
+    }
+  }
+
+  // A member `m` of zone `z`, a `kind` that `exists` or not: known, and in no other zone
+  // (`zoneOf` remembers which zone holds each). `names` lists the candidates for a misspelling.
+  void zoneMember(const Zone& z, const NameRef& m, const std::string& kind, bool exists,
+                  std::vector<std::string_view> (Validator::*names)() const,
+                  std::map<std::string, const Zone*>& zoneOf, const std::string& hint = {}) {
+    if (m.name.empty()) return;
+    if (!exists) {
+      unknown(m.name, kind, m.where, (this->*names)());
+      return;
+    }
+    auto [it, inserted] = zoneOf.emplace(m.name, &z);
+    if (!inserted) {
+      out_.error(m.where, kind + " '" + m.name + "' is already in zone '" + it->second->name + "'", hint);
     }
   }
 

@@ -104,15 +104,10 @@ std::vector<std::string> Namer::prefixes(Family f, const IntervalSet& set) {
   return out;
 }
 
+// A policy protocol by its policy name (as in a service), any other by its number.
 std::string protocolText(std::uint8_t proto) {
-  switch (proto) {
-    case 1: return "icmp";
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 58: return "icmpv6";
-    case 132: return "sctp";
-    default: return "protocol " + std::to_string(proto);
-  }
+  if (auto p = policies::protocolFromNumber(proto)) return std::string(policies::protocolName(*p));
+  return "protocol " + std::to_string(proto);
 }
 
 std::vector<std::string> Namer::serviceSpecs(const IntervalSet& svc) {

@@ -172,25 +172,25 @@ void compareSection(const std::string& section, const std::vector<Item>& before,
                std::all_of(after.begin(), after.end(), [](const Item& i) { return nameOf(*i.node); }) &&
                !(before.empty() && after.empty());
   if (!named) {
-    std::multiset<std::string> b, a;
-    for (const auto& i : before) b.insert(canon(*i.node));
-    for (const auto& i : after) a.insert(canon(*i.node));
-    for (const auto& i : after) {
-      auto c = canon(*i.node);
-      if (auto it = b.find(c); it != b.end()) {
-        b.erase(it);
-        continue;
+    // Unnamed items compare by their canonical text, counted: an item of `side` that `other`
+    // does not hold (once more) is a change of `kind`.
+    auto canons = [](const std::vector<Item>& items) {
+      std::multiset<std::string> set;
+      for (const auto& i : items) set.insert(canon(*i.node));
+      return set;
+    };
+    auto unmatched = [&](const std::vector<Item>& side, std::multiset<std::string> other, ChangeKind kind) {
+      for (const auto& i : side) {
+        auto c = canon(*i.node);
+        if (auto it = other.find(c); it != other.end()) {
+          other.erase(it);
+          continue;
+        }
+        out.push_back({kind, section, what, shortText(c), i.node->where, {}});
       }
-      out.push_back({ChangeKind::Added, section, what, shortText(c), i.node->where, {}});
-    }
-    for (const auto& i : before) {
-      auto c = canon(*i.node);
-      if (auto it = a.find(c); it != a.end()) {
-        a.erase(it);
-        continue;
-      }
-      out.push_back({ChangeKind::Removed, section, what, shortText(c), i.node->where, {}});
-    }
+    };
+    unmatched(after, canons(before), ChangeKind::Added);
+    unmatched(before, canons(after), ChangeKind::Removed);
     return;
   }
   std::map<std::string, const DocNode*> byName;

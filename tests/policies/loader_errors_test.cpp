@@ -451,6 +451,17 @@ expect:
                    "t.yaml:5:58: error: 'verdict' must be allow or deny, got 'reject'"}));
 }
 
+// "single" names the mode a DNAT with one backend gets; it is not one to write.
+TEST(LoaderErrors, DnatModeSingleIsNotWritten) {
+  EXPECT_EQ(loadDiags(R"(gateway: { uplink: eth0 }
+nat:
+  dnat:
+    - { name: d, vip: 203.0.113.3, service: tcp/80, to: h, mode: single }
+)"),
+            (Lines{"t.yaml:4:66: error: unknown dnat mode 'single'\n"
+                   "  hint: use failover or balance"}));
+}
+
 TEST(LoaderErrors, BadBoolean) {
   EXPECT_EQ(loadDiags(R"(gateway: { uplink: eth0 }
 rules:

@@ -114,6 +114,43 @@ TEST(Names, ProtocolAndActionNames) {
   EXPECT_EQ(actionName(Action::Reject), "reject");
 }
 
+// Every enumerator has its own spelling, and parsing that spelling gives it back: the names and
+// the loader read one table.
+template <class E, class Name, class Parse>
+void expectRoundTrips(E last, Name name, Parse parse) {
+  for (int i = 0; i <= static_cast<int>(last); ++i) {
+    auto v = static_cast<E>(i);
+    SCOPED_TRACE(i);
+    EXPECT_NE(name(v), "?");
+    EXPECT_EQ(parse(name(v)), v);
+  }
+}
+
+TEST(Names, EveryEnumeratorRoundTrips) {
+  expectRoundTrips(Protocol::Icmpv6, protocolName, protocolFromName);
+  expectRoundTrips(Action::Reject, actionName, actionFromName);
+  expectRoundTrips(CheckType::Tls, checkTypeName, checkTypeFromName);
+  expectRoundTrips(DnatMode::Balance, dnatModeName, dnatModeFromName);
+  EXPECT_EQ(protocolFromName("ICMP"), std::nullopt);
+  EXPECT_EQ(actionFromName(""), std::nullopt);
+}
+
+TEST(Names, SpellingsAndProtocolNumbers) {
+  std::string all;
+  for (auto p : {Protocol::Tcp, Protocol::Udp, Protocol::Sctp, Protocol::Icmp, Protocol::Icmpv6}) {
+    all += std::string(protocolName(p)) + "=" + std::to_string(protocolNumber(p)) + " ";
+    EXPECT_EQ(protocolFromNumber(protocolNumber(p)), p);
+  }
+  EXPECT_EQ(all, "tcp=6 udp=17 sctp=132 icmp=1 icmpv6=58 ");
+  EXPECT_EQ(protocolFromNumber(50), std::nullopt);
+  std::string names;
+  for (auto t : {CheckType::Tcp, CheckType::Http, CheckType::Https, CheckType::Tls}) {
+    names += std::string(checkTypeName(t)) + " ";
+  }
+  for (auto m : {DnatMode::Single, DnatMode::Failover, DnatMode::Balance}) names += std::string(dnatModeName(m)) + " ";
+  EXPECT_EQ(names, "tcp http https tls single failover balance ");
+}
+
 TEST(Policy, FindsElementsByName) {
   auto r = test::loadValid(R"(gateway: { uplink: eth0, trunk: eth1 }
 segments:

@@ -141,7 +141,8 @@ rules:
                    "t.yaml:14:55: error: unknown service 'smtp'"}));
 }
 
-TEST(ValidatorErrors, UnknownZoneMembers) {
+// A zone's segments and VPN groups: each known, and in one zone alone.
+TEST(ValidatorErrors, UnknownAndDoubledZoneMembers) {
   EXPECT_EQ(diags(R"(gateway: { uplink: eth0, trunk: eth1 }
 segments:
   - { name: lan, vlan: 10, ipv4: { subnet: 10.0.0.0/24 } }
@@ -151,12 +152,14 @@ vpn:
   groups:
     - { name: ops, pool: 10.250.0.0/24, access: [{ to: lan, services: [any] }] }
 zones:
-  - { name: inside, segments: [lan, lam], vpn_groups: [opz] }
+  - { name: inside, segments: [lan, lam], vpn_groups: [opz, ops] }
+  - { name: admins, vpn_groups: [ops] }
 )"),
             (Lines{"t.yaml:10:37: error: unknown segment 'lam'\n"
                    "  hint: did you mean 'lan'?",
                    "t.yaml:10:56: error: unknown VPN group 'opz'\n"
-                   "  hint: did you mean 'ops'?"}));
+                   "  hint: did you mean 'ops'?",
+                   "t.yaml:11:34: error: VPN group 'ops' is already in zone 'inside'"}));
 }
 
 TEST(ValidatorErrors, SegmentInTwoZones) {

@@ -76,6 +76,22 @@ TEST(PolicyChanges, ItemsAddedRemovedChangedAndRulesMoved) {
   EXPECT_EQ(l, want);
 }
 
+// Items without names compare by their text, each copy counted: one copy stays, the second is
+// added; the item gone is removed (where it stood before).
+TEST(PolicyChanges, UnnamedItemsAddedAndRemovedByCount) {
+  std::string after = kBefore;
+  const std::string web1 = "  - { from: web1, to: 198.51.100.7, service: http, verdict: allow }\n";
+  const std::string web2 = "  - { from: web2, to: 198.51.100.7, service: http, verdict: allow }\n";
+  after.replace(after.find(web1), web1.size(), web2 + web2);
+  std::string before = std::string(kBefore) + web2;
+  auto l = lines(before, after);
+  std::vector<std::string> want = {
+      "expectation { from: web1, service: http, to: 198.51.100.7, verdict: allow } removed @20",
+      "expectation { from: web2, service: http, to: 198.51.100.7, verdict: allow } added @21",
+  };
+  EXPECT_EQ(l, want);
+}
+
 TEST(PolicyChanges, NewSectionsSlotIn) {
   std::string after = std::string(kBefore) + "checks:\n  - { name: web, type: tcp, port: 80 }\nha:\n  peer: 10.0.0.2\n";
   auto l = lines(kBefore, after);

@@ -3,6 +3,7 @@
 #include <QJsonArray>
 #include <QLocalSocket>
 #include <QSslSocket>
+#include <type_traits>
 
 #include "control/gateway_health.h"
 #include "control/tls_identity.h"
@@ -62,38 +63,42 @@ void Session::connectTo(const Endpoint& endpoint) {
   endpoint_ = endpoint;
   wanted_ = true;
   retry_.stop();
-  ++generation_;
-  requests_.setDevice(nullptr);
-  events_.setDevice(nullptr);
-  reqLink_.reset();
-  evLink_.reset();
-  reqUp_ = evUp_ = false;
+  dropLinks();
   lastError_.clear();
   setState(State::Connecting);
   if (open(false)) open(true);
 }
 
-void Session::disconnectFromDaemon() {
-  wanted_ = false;
-  retry_.stop();
+void Session::dropLinks() {
   ++generation_;
   requests_.setDevice(nullptr);
   events_.setDevice(nullptr);
   reqLink_.reset();
   evLink_.reset();
   reqUp_ = evUp_ = false;
+}
+
+void Session::disconnectFromDaemon() {
+  wanted_ = false;
+  retry_.stop();
+  dropLinks();
   setState(State::Disconnected);
 }
 
 bool Session::open(bool forEvents) {
   auto& link = forEvents ? evLink_ : reqLink_;
   link = std::make_unique<Link>();
+  // Either kind of socket: the link is up when `up` fires, down when it closes or fails.
+  auto watch = [this, forEvents](auto* s, auto up) {
+    using Socket = std::remove_pointer_t<decltype(s)>;
+    connect(s, up, this, [this, forEvents] { onLinkUp(forEvents); });
+    connect(s, &Socket::disconnected, this, [this] { onLinkDown(QStringLiteral("the daemon closed the connection")); });
+    connect(s, &Socket::errorOccurred, this, [this, s] { onLinkDown(s->errorString()); });
+  };
   if (endpoint_.kind == Endpoint::Kind::Local) {
     auto* s = new QLocalSocket();
     link->device.reset(s);
-    connect(s, &QLocalSocket::connected, this, [this, forEvents] { onLinkUp(forEvents); });
-    connect(s, &QLocalSocket::disconnected, this, [this] { onLinkDown(QStringLiteral("the daemon closed the connection")); });
-    connect(s, &QLocalSocket::errorOccurred, this, [this, s] { onLinkDown(s->errorString()); });
+    watch(s, &QLocalSocket::connected);
     s->connectToServer(endpoint_.socketPath);
     return true;
   }
@@ -109,9 +114,7 @@ bool Session::open(bool forEvents) {
   auto* s = new QSslSocket();
   link->device.reset(s);
   s->setSslConfiguration(id.identity->config);
-  connect(s, &QSslSocket::encrypted, this, [this, forEvents] { onLinkUp(forEvents); });
-  connect(s, &QSslSocket::disconnected, this, [this] { onLinkDown(QStringLiteral("the daemon closed the connection")); });
-  connect(s, &QSslSocket::errorOccurred, this, [this, s] { onLinkDown(s->errorString()); });
+  watch(s, &QSslSocket::encrypted);
   connect(s, &QSslSocket::sslErrors, this, [this](const QList<QSslError>& errors) {
     QStringList l;
     for (const auto& e : errors) l << e.errorString();
@@ -146,12 +149,7 @@ void Session::onLinkDown(const QString& why) {
       this,
       [this, gen = generation_] {
         if (gen != generation_) return;
-        ++generation_;
-        requests_.setDevice(nullptr);
-        events_.setDevice(nullptr);
-        reqLink_.reset();
-        evLink_.reset();
-        reqUp_ = evUp_ = false;
+        dropLinks();
         status_ = {};
         pendingRevision_ = 0;  // unknown until the next status
         pendingTick_.stop();

@@ -69,6 +69,8 @@ class Session : public QObject {
   bool open(bool forEvents);
   void onLinkUp(bool forEvents);
   void onLinkDown(const QString& why);
+  // Closes both links; whatever their old sockets still signal is ignored.
+  void dropLinks();
   void setState(State s);
   void onEvent(const QJsonObject& event);
   void trackPending(const QJsonObject& status);

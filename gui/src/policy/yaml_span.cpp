@@ -23,21 +23,33 @@ qsizetype lineEnd(const QString& text, qsizetype from) {
   return e < 0 ? text.size() : e;
 }
 
-// Depth of unclosed flow brackets on the line before `pos` (quotes respected).
-int flowDepthBefore(const QString& text, qsizetype lineFrom, qsizetype pos) {
+// The depth of YAML flow brackets ([ and {), read one character at a time; brackets inside
+// quotes do not count.
+struct FlowDepth {
   int depth = 0;
   QChar quote;
-  for (qsizetype i = lineFrom; i < pos; ++i) {
-    QChar c = text[i];
+
+  // True when `c` closes a bracket.
+  bool step(QChar c) {
     if (!quote.isNull()) {
       if (c == quote) quote = QChar();
-      continue;
+      return false;
     }
     if (c == QLatin1Char('"') || c == QLatin1Char('\'')) quote = c;
     else if (c == QLatin1Char('[') || c == QLatin1Char('{')) ++depth;
-    else if (c == QLatin1Char(']') || c == QLatin1Char('}')) --depth;
+    else if (c == QLatin1Char(']') || c == QLatin1Char('}')) {
+      --depth;
+      return true;
+    }
+    return false;
   }
-  return depth;
+};
+
+// Depth of unclosed flow brackets on the line before `pos` (quotes respected).
+int flowDepthBefore(const QString& text, qsizetype lineFrom, qsizetype pos) {
+  FlowDepth flow;
+  for (qsizetype i = lineFrom; i < pos; ++i) flow.step(text[i]);
+  return flow.depth;
 }
 
 }  // namespace
@@ -54,17 +66,9 @@ std::optional<TextSpan> valueSpan(const QString& text, int line, int col) {
     if (start + 1 >= le || text[start + 1] == QLatin1Char(' ')) return std::nullopt;  // a block sequence item
   }
   if (first == QLatin1Char('[') || first == QLatin1Char('{')) {
-    int depth = 0;
-    QChar quote;
+    FlowDepth flow;
     for (qsizetype i = start; i < text.size(); ++i) {
-      QChar c = text[i];
-      if (!quote.isNull()) {
-        if (c == quote) quote = QChar();
-        continue;
-      }
-      if (c == QLatin1Char('"') || c == QLatin1Char('\'')) quote = c;
-      else if (c == QLatin1Char('[') || c == QLatin1Char('{')) ++depth;
-      else if ((c == QLatin1Char(']') || c == QLatin1Char('}')) && --depth == 0) return TextSpan{start, i + 1};
+      if (flow.step(text[i]) && flow.depth == 0) return TextSpan{start, i + 1};
     }
     return std::nullopt;
   }

@@ -11,7 +11,6 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QSplitter>
 #include <QTabWidget>
 #include <QTextBlock>
 #include <QVBoxLayout>
@@ -19,6 +18,7 @@
 #include "policy/policy_document.h"
 #include "policy/yaml_highlighter.h"
 #include "views/code_editor.h"
+#include "views/panes.h"
 
 namespace bulwark::console {
 
@@ -66,11 +66,7 @@ EditorView::EditorView(PolicyDocument* doc, QWidget* parent) : QWidget(parent), 
   bottom_->addTab(list_, tr("Diagnostics"));
   bottom_->addTab(diff_, tr("git diff"));
 
-  auto* split = new QSplitter(Qt::Vertical);
-  split->addWidget(edit_);
-  split->addWidget(bottom_);
-  split->setStretchFactor(0, 4);
-  split->setStretchFactor(1, 1);
+  auto* split = stackedPanes(edit_, 4, bottom_, 1);
   auto* lay = new QVBoxLayout(this);
   lay->addLayout(top);
   lay->addWidget(banner_);

@@ -7,13 +7,13 @@
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
-#include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
 #include "control/gateway_health.h"
 #include "control/session.h"
 #include "views/local_time.h"
+#include "views/panes.h"
 
 namespace bulwark::console {
 
@@ -43,11 +43,7 @@ HistoryView::HistoryView(Session* session, QWidget* parent) : QWidget(parent), s
   eventsLay->setContentsMargins(0, 0, 0, 0);
   eventsLay->addWidget(new QLabel(tr("Events since connected (drift repairs, rollbacks, confirms, health), newest first")));
   eventsLay->addWidget(events_, 1);
-  auto* split = new QSplitter(Qt::Vertical);
-  split->addWidget(table_);
-  split->addWidget(eventsBox);
-  split->setStretchFactor(0, 3);
-  split->setStretchFactor(1, 2);
+  auto* split = stackedPanes(table_, 3, eventsBox, 2);
   auto* lay = new QVBoxLayout(this);
   lay->addLayout(bar);
   lay->addWidget(split, 1);

@@ -28,8 +28,10 @@ struct NameRef {
 
 enum class Protocol : std::uint8_t { Tcp, Udp, Sctp, Icmp, Icmpv6 };
 [[nodiscard]] std::string_view protocolName(Protocol p);
+[[nodiscard]] std::optional<Protocol> protocolFromName(std::string_view s);
 [[nodiscard]] bool protocolHasPorts(Protocol p);
 [[nodiscard]] std::uint8_t protocolNumber(Protocol p);  // IANA number: tcp 6, udp 17 ...
+[[nodiscard]] std::optional<Protocol> protocolFromNumber(std::uint8_t number);
 
 struct PortRange {
   std::uint16_t first = 0;
@@ -145,6 +147,7 @@ struct Host : Located {
 // (nat.dnat[].check), from its own network namespace. The engine is gateway/health.
 enum class CheckType : std::uint8_t { Tcp, Http, Https, Tls };
 [[nodiscard]] std::string_view checkTypeName(CheckType t);
+[[nodiscard]] std::optional<CheckType> checkTypeFromName(std::string_view s);
 
 // Defaults and bounds of the timing fields, shared by the loader (bounds), the validator
 // (timeout < interval) and the engine.
@@ -180,6 +183,7 @@ struct Zone : Located {
 
 enum class Action : std::uint8_t { Allow, Deny, Reject };
 [[nodiscard]] std::string_view actionName(Action a);
+[[nodiscard]] std::optional<Action> actionFromName(std::string_view s);
 
 // Per-source limits on the flows a rule allows.
 struct RateLimit {
@@ -208,6 +212,7 @@ struct Rule : Located {
 // (standby backends take over), or new connections spread over all healthy ones.
 enum class DnatMode : std::uint8_t { Single, Failover, Balance };
 [[nodiscard]] std::string_view dnatModeName(DnatMode m);
+[[nodiscard]] std::optional<DnatMode> dnatModeFromName(std::string_view s);
 inline constexpr std::size_t kMaxDnatBackends = 32;
 
 // A DNAT backend: a host name, or an address literal inside one of the segments.
