@@ -5,48 +5,17 @@
 #include <unordered_set>
 
 #include "bulwark/firewall/diff.h"
+#include "render_words.h"
 
 namespace bulwark::firewall {
 namespace {
-
-const char* selName(Selector s) {
-  switch (s) {
-    case Selector::IifName: return "iifname";
-    case Selector::OifName: return "oifname";
-    case Selector::Ip4Saddr: return "ip saddr";
-    case Selector::Ip4Daddr: return "ip daddr";
-    case Selector::Ip6Saddr: return "ip6 saddr";
-    case Selector::Ip6Daddr: return "ip6 daddr";
-    case Selector::L4Proto: return "meta l4proto";
-    case Selector::ThDport: return "th dport";
-  }
-  return "?";
-}
-
-std::string keyText(const std::vector<Selector>& k) {
-  std::string s;
-  for (auto x : k) {
-    s += (s.empty() ? "" : " . ") + std::string(selName(x));
-  }
-  return s;
-}
-
-std::string ports(const PortRange& r) {
-  return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
-}
-
-std::string limitText(const StmtLimit& l) {
-  static const char* units[] = {"second", "minute", "hour"};
-  return std::string("limit rate ") + (l.over ? "over " : "") + std::to_string(l.rate) + "/" +
-         units[static_cast<int>(l.unit)] + " burst " + std::to_string(l.burst) + " packets";
-}
 
 std::string partText(const KeyPart& p) {
   struct V {
     std::string operator()(const std::string& s) const { return "\"" + s + "\""; }
     std::string operator()(const Prefix& p) const { return p.str(); }
     std::string operator()(std::uint8_t x) const { return std::to_string(x); }
-    std::string operator()(const PortRange& r) const { return ports(r); }
+    std::string operator()(const PortRange& r) const { return portsText(r); }
     std::string operator()(std::uint32_t slot) const { return std::to_string(slot); }
   };
   return std::visit(V{}, p);
@@ -68,19 +37,6 @@ std::string elementId(const SetElement& e) {
     s += " comment \"" + e.comment + "\"";
   }
   return s;
-}
-
-std::string verdictText(const Verdict& v) {
-  switch (v.kind) {
-    case VerdictKind::None: return "";
-    case VerdictKind::Accept: return "accept";
-    case VerdictKind::Drop: return "drop";
-    case VerdictKind::Reject: return "reject";
-    case VerdictKind::Jump: return "jump " + v.chain;
-    case VerdictKind::Goto: return "goto " + v.chain;
-    case VerdictKind::Return: return "return";
-  }
-  return "";
 }
 
 std::string ruleText(const Rule& r) {
@@ -133,16 +89,16 @@ std::string describeExpr(const Expr& e) {
       return std::string("ct direction ") + (m.reply ? "reply" : "original");
     }
     std::string operator()(const MatchIfName& m) const {
-      return std::string(selName(m.which)) + (m.negate ? " != " : " ") + "\"" + m.name + "\"";
+      return selectorText(m.which) + (m.negate ? " != " : " ") + "\"" + m.name + "\"";
     }
     std::string operator()(const MatchNfProto& m) const {
       return std::string("meta nfproto ") + (m.family == policies::Family::V4 ? "ipv4" : "ipv6");
     }
     std::string operator()(const MatchL4Proto& m) const { return "meta l4proto " + std::to_string(m.proto); }
     std::string operator()(const MatchPrefix& m) const {
-      return std::string(selName(m.which)) + (m.negate ? " != " : " ") + m.prefix.str();
+      return selectorText(m.which) + (m.negate ? " != " : " ") + m.prefix.str();
     }
-    std::string operator()(const MatchPort& m) const { return "th dport " + ports(m.ports); }
+    std::string operator()(const MatchPort& m) const { return "th dport " + portsText(m.ports); }
     std::string operator()(const MatchLookup& m) const {
       return keyText(m.key) + (m.negate ? " != @" : " @") + m.set;
     }
