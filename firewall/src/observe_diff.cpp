@@ -65,6 +65,17 @@ bool sameBase(const std::optional<BaseChain>& a, const std::optional<BaseChain>&
                 a->policyDrop == b->policyDrop);
 }
 
+// The elements of the changes of kind `k` (additions or removals), in order.
+std::vector<ElementChange> elementsOf(const std::vector<Change>& changes, ChangeKind k) {
+  std::vector<ElementChange> out;
+  for (const auto& c : changes) {
+    if (c.kind == k && c.element) {
+      out.push_back({c.set, *c.element});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string describeExpr(const Expr& e) {
@@ -186,25 +197,9 @@ std::vector<std::string> Diff::changedChains() const {
   return out;
 }
 
-std::vector<ElementChange> Diff::elementAdditions() const {
-  std::vector<ElementChange> out;
-  for (const auto& c : changes) {
-    if (c.kind == ChangeKind::ElementAdded && c.element) {
-      out.push_back({c.set, *c.element});
-    }
-  }
-  return out;
-}
+std::vector<ElementChange> Diff::elementAdditions() const { return elementsOf(changes, ChangeKind::ElementAdded); }
 
-std::vector<ElementChange> Diff::elementRemovals() const {
-  std::vector<ElementChange> out;
-  for (const auto& c : changes) {
-    if (c.kind == ChangeKind::ElementRemoved && c.element) {
-      out.push_back({c.set, *c.element});
-    }
-  }
-  return out;
-}
+std::vector<ElementChange> Diff::elementRemovals() const { return elementsOf(changes, ChangeKind::ElementRemoved); }
 
 Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) {
   Diff d;
