@@ -16,7 +16,6 @@
 // Bulwark / nft.
 #include <sched.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +32,7 @@
 #include "bulwark/firewall/programmer.h"
 #include "bulwark/firewall/render.h"
 #include "bulwark/policies/loader.h"
+#include "spawn.h"
 
 namespace fw = bulwark::firewall;
 
@@ -61,20 +61,9 @@ double sysMs() {
 }
 
 int run(const std::vector<std::string>& argv) {
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) die("fork failed");
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  const int status = bulwark::bench::runChild(argv);
+  if (status < 0) die("fork failed");
+  return status;
 }
 
 double timed(const std::vector<std::string>& argv) {
