@@ -10,29 +10,9 @@
 namespace bulwark::firewall {
 namespace {
 
-std::string partText(const KeyPart& p) {
-  struct V {
-    std::string operator()(const std::string& s) const { return "\"" + s + "\""; }
-    std::string operator()(const Prefix& p) const { return p.str(); }
-    std::string operator()(std::uint8_t x) const { return std::to_string(x); }
-    std::string operator()(const PortRange& r) const { return portsText(r); }
-    std::string operator()(std::uint32_t slot) const { return std::to_string(slot); }
-  };
-  return std::visit(V{}, p);
-}
-
 // Identity of an element: key, verdict and comment.
 std::string elementId(const SetElement& e) {
-  std::string s;
-  for (const auto& p : e.key) {
-    s += (s.empty() ? "" : " . ") + partText(p);
-  }
-  if (!e.jumpTo.empty()) {
-    s += " : goto " + e.jumpTo;
-  }
-  if (e.target) {
-    s += " : " + e.target->str();
-  }
+  std::string s = elementText(e, false);
   if (!e.comment.empty()) {
     s += " comment \"" + e.comment + "\"";
   }

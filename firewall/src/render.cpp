@@ -201,6 +201,28 @@ std::string verdictText(const Verdict& v) {
   return "";
 }
 
+std::string elementText(const SetElement& e, bool bareHosts) {
+  std::string s;
+  for (const auto& p : e.key) {
+    s += s.empty() ? "" : " . ";
+    s += std::visit(Overloaded{
+                        [](const std::string& name) { return "\"" + name + "\""; },
+                        [&](const Prefix& pfx) { return bareHosts && pfx.isHost() ? pfx.address().str() : pfx.str(); },
+                        [](std::uint8_t proto) { return std::to_string(proto); },
+                        [](const PortRange& r) { return portsText(r); },
+                        [](std::uint32_t slot) { return std::to_string(slot); },
+                    },
+                    p);
+  }
+  if (!e.jumpTo.empty()) {
+    s += " : goto " + e.jumpTo;
+  }
+  if (e.target) {
+    s += " : " + e.target->str();
+  }
+  return s;
+}
+
 std::string renderRule(const Rule& r) {
   std::string s;
   for (const auto& e : r.exprs) s += (s.empty() ? "" : " ") + expr(e);
