@@ -16,7 +16,6 @@
 // Bulwark / nft.
 #include <sched.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,7 +31,8 @@
 #include "bulwark/firewall/dnat_pools.h"
 #include "bulwark/firewall/programmer.h"
 #include "bulwark/firewall/render.h"
-#include "bulwark/policies/loader.h"
+#include "policy_args.h"
+#include "spawn.h"
 
 namespace fw = bulwark::firewall;
 
@@ -61,20 +61,9 @@ double sysMs() {
 }
 
 int run(const std::vector<std::string>& argv) {
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) die("fork failed");
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  const int status = bulwark::bench::runChild(argv);
+  if (status < 0) die("fork failed");
+  return status;
 }
 
 double timed(const std::vector<std::string>& argv) {
@@ -92,18 +81,11 @@ std::string fmt(double v, int prec = 3) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string policy = "policies/examples/campus.yaml";
-  int reps = 31;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--policy" && i + 1 < argc) policy = argv[++i];
-    else if (a == "--reps" && i + 1 < argc) reps = std::max(1, std::atoi(argv[++i]));
-    else die("usage: dnat_bench [--policy FILE] [--reps N]");
-  }
-  auto loaded = bulwark::policies::loadAndValidate(policy);
-  if (!loaded.ok()) die(policy + " does not validate");
-  auto c = fw::compile(loaded.policy);
-  if (!c.ok() || c.pools.empty()) die(policy + ": no DNAT pool (a dnat with several backends)");
+  const auto args =
+      bulwark::bench::policyArgs(argc, argv, "--reps", 31, "usage: dnat_bench [--policy FILE] [--reps N]", die);
+  const int reps = args.count;
+  auto c = fw::compile(args.loaded.policy);
+  if (!c.ok() || c.pools.empty()) die(args.policy + ": no DNAT pool (a dnat with several backends)");
   const auto& pool = c.pools.front();
   if (pool.backends.size() < 2) die("the first pool has one backend");
   if (unshare(CLONE_NEWNET) != 0) die("unshare(CLONE_NEWNET) failed (needs root)");
@@ -162,7 +144,7 @@ int main(int argc, char** argv) {
     addOnly.push_back(msSince(t0));
   }
   const double o = median(ours), os = median(oursSys), a = median(nftAdd), t = median(nftTx);
-  std::cout << "# dnat_bench " << policy << ": map " << pool.map << ", " << pool.backends[0].name << " -> "
+  std::cout << "# dnat_bench " << args.policy << ": map " << pool.map << ", " << pool.backends[0].name << " -> "
             << pool.backends[1].name << ", " << reps << " reps, medians\n\n"
             << "| element update wall ms (open socket) | its system CPU ms | nft add element ms | ratio | "
                "nft -f delete+add ms | ratio | applyElementChanges() ms (socket per call) |\n"

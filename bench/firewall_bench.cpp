@@ -20,7 +20,6 @@
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +40,7 @@
 #include "bulwark/policies/loader.h"
 #include "firewall_policygen.h"
 #include "policy_textgen.h"
+#include "spawn.h"
 
 namespace fw = bulwark::firewall;
 namespace bb = bulwark::bench;
@@ -83,27 +83,11 @@ Cpu g_lastChildCpu;
 
 // fork + exec; the child inherits our network namespace. Returns the exit status.
 int run(const std::vector<std::string>& argv, bool quiet = false) {
-  std::cout.flush();  // else the child's freopen() writes our buffered output a second time
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) die("fork failed");
-  if (pid == 0) {
-    if (quiet) {
-      std::freopen("/dev/null", "w", stdout);
-      std::freopen("/dev/null", "w", stderr);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
   rusage ru{};
-  while (wait4(pid, &status, 0, &ru) < 0) {
-  }
+  const int status = bulwark::bench::runChild(argv, quiet, &ru);
+  if (status < 0) die("fork failed");
   g_lastChildCpu = toCpu(ru);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return status;
 }
 
 double timed(const std::vector<std::string>& argv, bool quiet = false) {

@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "bulwark/health/engine.h"
-#include "bulwark/policies/loader.h"
+#include "policy_args.h"
 
 namespace {
 
@@ -47,18 +47,11 @@ double cpuSeconds() {
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   namespace h = bulwark::health;
-  std::string policy = "policies/examples/campus.yaml";
-  int seconds = 30;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--policy" && i + 1 < argc) policy = argv[++i];
-    else if (a == "--seconds" && i + 1 < argc) seconds = std::max(1, std::atoi(argv[++i]));
-    else die("usage: health_bench [--policy FILE] [--seconds N]");
-  }
-  auto loaded = bulwark::policies::loadAndValidate(policy);
-  if (!loaded.ok()) die(policy + " does not validate");
-  auto targets = h::targetsFromPolicy(loaded.policy);
-  if (targets.empty()) die(policy + " has no checks");
+  const auto args = bulwark::bench::policyArgs(argc, argv, "--seconds", 30,
+                                               "usage: health_bench [--policy FILE] [--seconds N]", die);
+  const int seconds = args.count;
+  auto targets = h::targetsFromPolicy(args.loaded.policy);
+  if (targets.empty()) die(args.policy + " has no checks");
   if (unshare(CLONE_NEWNET) != 0) die("unshare(CLONE_NEWNET) failed (needs root)");
   if (std::system("ip link set lo up") != 0) die("ip link set lo up failed");
   std::set<std::string> addrs;
@@ -109,7 +102,7 @@ int main(int argc, char** argv) {
   fs::remove_all(d, ec);
 
   std::uint64_t probes = 0, failures = 0;
-  std::cout << "# health_bench " << policy << ": " << snap.size() << " targets, " << seconds << " s\n\n"
+  std::cout << "# health_bench " << args.policy << ": " << snap.size() << " targets, " << seconds << " s\n\n"
             << "| check | host | type | interval | state | probes | failures | last latency ms |\n"
             << "|---|---|---|---:|---|---:|---:|---:|\n";
   for (const auto& s : snap) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "bulwark/base/mnl_socket.h"
 #include "flow_message.h"
 
 namespace bulwark::conntrack {
@@ -64,15 +65,7 @@ using CtPtr = std::unique_ptr<nf_conntrack, FreeCt>;
 
 // One ctnetlink socket (libmnl); libnetfilter_conntrack builds and parses whole entries
 // where revocation needs them (nfct_nlmsg_build / nfct_nlmsg_parse).
-struct Reader::Impl {
-  struct Closer {
-    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-  };
-  std::unique_ptr<mnl_socket, Closer> sock;
-  std::uint32_t portid = 0;
-  std::uint32_t seq = 0;
-  std::vector<char> buf = std::vector<char>(kRecvBuf);
-
+struct Reader::Impl : MnlSocket {
   // One request; every reply message of this seq to `each` until NLMSG_DONE (a dump) or the
   // ack (NLM_F_ACK). A refusal comes back as its errno.
   template <typename Each>
@@ -145,10 +138,7 @@ Reader& Reader::operator=(Reader&&) noexcept = default;
 
 Result<Reader> Reader::open() {
   auto impl = std::make_unique<Impl>();
-  impl->sock.reset(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
-  if (!impl->sock) return sysError<Error>(errno, "ctnetlink socket");
-  if (mnl_socket_bind(impl->sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) return sysError<Error>(errno, "ctnetlink bind");
-  impl->portid = mnl_socket_get_portid(impl->sock.get());
+  if (auto err = impl->open<Error>(NETLINK_NETFILTER, "ctnetlink", kRecvBuf)) return *err;
   return Reader(std::move(impl));
 }
 

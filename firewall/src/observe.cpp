@@ -10,8 +10,8 @@
 #include <unordered_map>
 
 #include "bulwark/firewall/reconcile.h"
+#include "nl/inet_request.h"
 #include "nl/nftnl.h"
-#include "nl/socket.h"
 #include "observe_sets.h"
 
 namespace bulwark::firewall {
@@ -39,12 +39,8 @@ KernelResult<Unit> readElements(nl::Socket& sock, ObservedSet& os) {
   nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
   nftnl_set_set_str(s.get(), NFTNL_SET_NAME, os.def.name.c_str());
   nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, kFamily);
-  auto r = sock.request(
-      [&](char* buf, std::uint32_t seq) {
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, kFamily, NLM_F_DUMP, seq);
-        nftnl_set_elems_nlmsg_build_payload(nlh, s.get());
-        return nlh;
-      },
+  auto r = nl::requestInet(
+      sock, NFT_MSG_GETSETELEM, NLM_F_DUMP, [&](nlmsghdr* nlh) { nftnl_set_elems_nlmsg_build_payload(nlh, s.get()); },
       [&](const nlmsghdr* nlh) {
         nftnl_set_elems_nlmsg_parse(nlh, s.get());
         return MNL_CB_OK;
@@ -95,12 +91,8 @@ KernelResult<Unit> dumpRules(nl::Socket& sock, const char* chain, Take take) {
   nl::RulePtr rfilter(nftnl_rule_alloc());
   nftnl_rule_set_str(rfilter.get(), NFTNL_RULE_TABLE, kTableName);
   if (chain != nullptr) nftnl_rule_set_str(rfilter.get(), NFTNL_RULE_CHAIN, chain);
-  auto rr = sock.request(
-      [&](char* buf, std::uint32_t seq) {
-        nlmsghdr* nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, kFamily, NLM_F_DUMP, seq);
-        nftnl_rule_nlmsg_build_payload(nlh, rfilter.get());
-        return nlh;
-      },
+  auto rr = nl::requestInet(
+      sock, NFT_MSG_GETRULE, NLM_F_DUMP, [&](nlmsghdr* nlh) { nftnl_rule_nlmsg_build_payload(nlh, rfilter.get()); },
       [&](const nlmsghdr* nlh) {
         nl::RulePtr r(nftnl_rule_alloc());
         if (nftnl_rule_nlmsg_parse(nlh, r.get()) < 0 ||
@@ -129,31 +121,19 @@ KernelResult<TableState> observeOnce(nl::Socket& sock) {
   ObservedTable t;
   t.genId = *gen;
 
-  nl::TablePtr table(nftnl_table_alloc());
-  nftnl_table_set_str(table.get(), NFTNL_TABLE_NAME, kTableName);
-  auto tr = sock.request(
-      [&](char* buf, std::uint32_t seq) {
-        nlmsghdr* nlh = nftnl_table_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, kFamily, NLM_F_ACK, seq);
-        nftnl_table_nlmsg_build_payload(nlh, table.get());
-        return nlh;
-      },
-      [](const nlmsghdr*) { return MNL_CB_OK; });
-  if (!tr) {
-    if (tr.error().sysErrno == ENOENT) {
-      return state;
-    }
-    return tr.error();
+  auto exists = nl::tableExists(sock);
+  if (!exists) {
+    return exists.error();
+  }
+  if (!*exists) {
+    return state;
   }
 
   // Sets (the kernel filters the dump by table).
   nl::SetPtr filter(nftnl_set_alloc());
   nftnl_set_set_str(filter.get(), NFTNL_SET_TABLE, kTableName);
-  auto sr = sock.request(
-      [&](char* buf, std::uint32_t seq) {
-        nlmsghdr* nlh = nftnl_set_nlmsg_build_hdr(buf, NFT_MSG_GETSET, kFamily, NLM_F_DUMP, seq);
-        nftnl_set_nlmsg_build_payload(nlh, filter.get());
-        return nlh;
-      },
+  auto sr = nl::requestInet(
+      sock, NFT_MSG_GETSET, NLM_F_DUMP, [&](nlmsghdr* nlh) { nftnl_set_nlmsg_build_payload(nlh, filter.get()); },
       [&](const nlmsghdr* nlh) {
         nl::SetPtr s(nftnl_set_alloc());
         if (nftnl_set_nlmsg_parse(nlh, s.get()) < 0) {
@@ -180,10 +160,8 @@ KernelResult<TableState> observeOnce(nl::Socket& sock) {
   }
 
   // Chains (filtered here: the chain dump is per family).
-  auto cr = sock.request(
-      [&](char* buf, std::uint32_t seq) {
-        return nftnl_chain_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, kFamily, NLM_F_DUMP, seq);
-      },
+  auto cr = nl::requestInet(
+      sock, NFT_MSG_GETCHAIN, NLM_F_DUMP, {},
       [&](const nlmsghdr* nlh) {
         nl::ChainPtr c(nftnl_chain_alloc());
         if (nftnl_chain_nlmsg_parse(nlh, c.get()) < 0 ||

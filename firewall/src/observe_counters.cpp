@@ -8,17 +8,15 @@
 #include <endian.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
-#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
-#include <cerrno>
 #include <cstring>
 
 #include "bulwark/firewall/observe.h"
+#include "nl/inet_request.h"
 #include "nl/nftnl.h"
-#include "nl/socket.h"
 
 namespace bulwark::firewall {
 namespace {
@@ -91,28 +89,14 @@ KernelResult<std::optional<CounterDump>> observeCounters() {
   if (!gen) return gen.error();
 
   // The table first: a rule dump of an absent table is just empty.
-  nl::TablePtr table(nftnl_table_alloc());
-  nftnl_table_set_str(table.get(), NFTNL_TABLE_NAME, kTableName);
-  auto tr = sock->request(
-      [&](char* buf, std::uint32_t seq) {
-        nlmsghdr* nlh = nftnl_table_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, kFamily, NLM_F_ACK, seq);
-        nftnl_table_nlmsg_build_payload(nlh, table.get());
-        return nlh;
-      },
-      [](const nlmsghdr*) { return MNL_CB_OK; });
-  if (!tr) {
-    if (tr.error().sysErrno == ENOENT) return std::optional<CounterDump>{};
-    return tr.error();
-  }
+  auto exists = nl::tableExists(*sock);
+  if (!exists) return exists.error();
+  if (!*exists) return std::optional<CounterDump>{};
 
   CounterDump out;
   out.genId = *gen;
-  auto rr = sock->request(
-      [&](char* buf, std::uint32_t seq) {
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, kFamily, NLM_F_DUMP, seq);
-        mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, kTableName);
-        return nlh;
-      },
+  auto rr = nl::requestInet(
+      *sock, NFT_MSG_GETRULE, NLM_F_DUMP, [](nlmsghdr* nlh) { mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, kTableName); },
       [&](const nlmsghdr* nlh) {
         if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE) return MNL_CB_OK;
         Attrs<NFTA_RULE_MAX> a;

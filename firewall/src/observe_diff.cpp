@@ -1,86 +1,21 @@
 // Desired IR vs observed table → changes. Pure.
-#include <set>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "bulwark/firewall/diff.h"
+#include "render_words.h"
 
 namespace bulwark::firewall {
 namespace {
 
-const char* selName(Selector s) {
-  switch (s) {
-    case Selector::IifName: return "iifname";
-    case Selector::OifName: return "oifname";
-    case Selector::Ip4Saddr: return "ip saddr";
-    case Selector::Ip4Daddr: return "ip daddr";
-    case Selector::Ip6Saddr: return "ip6 saddr";
-    case Selector::Ip6Daddr: return "ip6 daddr";
-    case Selector::L4Proto: return "meta l4proto";
-    case Selector::ThDport: return "th dport";
-  }
-  return "?";
-}
-
-std::string keyText(const std::vector<Selector>& k) {
-  std::string s;
-  for (auto x : k) {
-    s += (s.empty() ? "" : " . ") + std::string(selName(x));
-  }
-  return s;
-}
-
-std::string ports(const PortRange& r) {
-  return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
-}
-
-std::string limitText(const StmtLimit& l) {
-  static const char* units[] = {"second", "minute", "hour"};
-  return std::string("limit rate ") + (l.over ? "over " : "") + std::to_string(l.rate) + "/" +
-         units[static_cast<int>(l.unit)] + " burst " + std::to_string(l.burst) + " packets";
-}
-
-std::string partText(const KeyPart& p) {
-  struct V {
-    std::string operator()(const std::string& s) const { return "\"" + s + "\""; }
-    std::string operator()(const Prefix& p) const { return p.str(); }
-    std::string operator()(std::uint8_t x) const { return std::to_string(x); }
-    std::string operator()(const PortRange& r) const { return ports(r); }
-    std::string operator()(std::uint32_t slot) const { return std::to_string(slot); }
-  };
-  return std::visit(V{}, p);
-}
-
 // Identity of an element: key, verdict and comment.
 std::string elementId(const SetElement& e) {
-  std::string s;
-  for (const auto& p : e.key) {
-    s += (s.empty() ? "" : " . ") + partText(p);
-  }
-  if (!e.jumpTo.empty()) {
-    s += " : goto " + e.jumpTo;
-  }
-  if (e.target) {
-    s += " : " + e.target->str();
-  }
+  std::string s = elementText(e, false);
   if (!e.comment.empty()) {
     s += " comment \"" + e.comment + "\"";
   }
   return s;
-}
-
-std::string verdictText(const Verdict& v) {
-  switch (v.kind) {
-    case VerdictKind::None: return "";
-    case VerdictKind::Accept: return "accept";
-    case VerdictKind::Drop: return "drop";
-    case VerdictKind::Reject: return "reject";
-    case VerdictKind::Jump: return "jump " + v.chain;
-    case VerdictKind::Goto: return "goto " + v.chain;
-    case VerdictKind::Return: return "return";
-  }
-  return "";
 }
 
 std::string ruleText(const Rule& r) {
@@ -109,6 +44,41 @@ bool sameBase(const std::optional<BaseChain>& a, const std::optional<BaseChain>&
                 a->policyDrop == b->policyDrop);
 }
 
+// The elements of the changes of kind `k` (additions or removals), in order.
+std::vector<ElementChange> elementsOf(const std::vector<Change>& changes, ChangeKind k) {
+  std::vector<ElementChange> out;
+  for (const auto& c : changes) {
+    if (c.kind == k && c.element) {
+      out.push_back({c.set, *c.element});
+    }
+  }
+  return out;
+}
+
+// Desired objects against the observed ones of the same name: `added(x)` or `both(x, o)` for
+// each desired one in order, then `removed(o)` for each observed one nothing desires, in order.
+template <typename D, typename O, typename NameOf, typename Added, typename Both, typename Removed>
+void byName(const std::vector<D>& desired, const std::vector<O>& observed, NameOf nameOf, Added added, Both both,
+            Removed removed) {
+  // Indexed: a table of 10,000 rules has as many chains, and a linear search per desired
+  // chain or set made the diff quadratic.
+  std::unordered_map<std::string_view, const O*> index;
+  for (const auto& o : observed) index.emplace(nameOf(o), &o);
+  std::unordered_set<std::string_view> wanted;
+  for (const auto& x : desired) {
+    wanted.insert(x.name);
+    auto found = index.find(x.name);
+    if (found == index.end()) {
+      added(x);
+    } else {
+      both(x, *found->second);
+    }
+  }
+  for (const auto& o : observed) {
+    if (wanted.count(nameOf(o)) == 0) removed(o);
+  }
+}
+
 }  // namespace
 
 std::string describeExpr(const Expr& e) {
@@ -133,16 +103,16 @@ std::string describeExpr(const Expr& e) {
       return std::string("ct direction ") + (m.reply ? "reply" : "original");
     }
     std::string operator()(const MatchIfName& m) const {
-      return std::string(selName(m.which)) + (m.negate ? " != " : " ") + "\"" + m.name + "\"";
+      return selectorText(m.which) + (m.negate ? " != " : " ") + "\"" + m.name + "\"";
     }
     std::string operator()(const MatchNfProto& m) const {
       return std::string("meta nfproto ") + (m.family == policies::Family::V4 ? "ipv4" : "ipv6");
     }
     std::string operator()(const MatchL4Proto& m) const { return "meta l4proto " + std::to_string(m.proto); }
     std::string operator()(const MatchPrefix& m) const {
-      return std::string(selName(m.which)) + (m.negate ? " != " : " ") + m.prefix.str();
+      return selectorText(m.which) + (m.negate ? " != " : " ") + m.prefix.str();
     }
-    std::string operator()(const MatchPort& m) const { return "th dport " + ports(m.ports); }
+    std::string operator()(const MatchPort& m) const { return "th dport " + portsText(m.ports); }
     std::string operator()(const MatchLookup& m) const {
       return keyText(m.key) + (m.negate ? " != @" : " @") + m.set;
     }
@@ -230,25 +200,136 @@ std::vector<std::string> Diff::changedChains() const {
   return out;
 }
 
-std::vector<ElementChange> Diff::elementAdditions() const {
-  std::vector<ElementChange> out;
-  for (const auto& c : changes) {
-    if (c.kind == ChangeKind::ElementAdded && c.element) {
-      out.push_back({c.set, *c.element});
+std::vector<ElementChange> Diff::elementAdditions() const { return elementsOf(changes, ChangeKind::ElementAdded); }
+
+std::vector<ElementChange> Diff::elementRemovals() const { return elementsOf(changes, ChangeKind::ElementRemoved); }
+
+namespace {
+
+// A set the table has: its definition, then its elements (additions and removals).
+template <typename Add>
+void diffSet(const SetDef& s, const ObservedSet& o, Add& add) {
+  if (!o.unknown.empty() || !sameSetDef(s, o.def)) {
+    add(ChangeKind::SetChanged, s.name, "", 0, std::nullopt,
+        "set '" + s.name + "' definition differs" + (o.unknown.empty() ? "" : " (" + o.unknown + ")"));
+    return;
+  }
+  if (s.dynamic) {
+    return;  // filled by the packet path
+  }
+  if (!o.unknownElements.empty()) {
+    add(ChangeKind::SetChanged, s.name, "", 0, std::nullopt,
+        "set '" + s.name + "' holds " + std::to_string(o.unknownElements.size()) +
+            " element(s) Bulwark cannot express, e.g. " + o.unknownElements.front());
+    return;
+  }
+  std::vector<std::string> haveIds;
+  haveIds.reserve(o.def.elements.size());
+  std::unordered_map<std::string, std::size_t> have;
+  for (const auto& e : o.def.elements) {
+    haveIds.push_back(elementId(e));
+    have.emplace(haveIds.back(), 0);
+  }
+  std::unordered_map<std::string, std::size_t> want;
+  for (const auto& e : s.elements) {
+    auto id = elementId(e);
+    if (have.count(id) == 0) {
+      add(ChangeKind::ElementAdded, s.name, "", 0, e, "set '" + s.name + "': element " + id + " added");
+    }
+    want.emplace(std::move(id), 0);
+  }
+  for (std::size_t i = 0; i < haveIds.size(); ++i) {
+    if (want.count(haveIds[i]) == 0) {
+      add(ChangeKind::ElementRemoved, s.name, "", 0, o.def.elements[i],
+          "set '" + s.name + "': element " + haveIds[i] + " removed");
     }
   }
-  return out;
 }
 
-std::vector<ElementChange> Diff::elementRemovals() const {
-  std::vector<ElementChange> out;
-  for (const auto& c : changes) {
-    if (c.kind == ChangeKind::ElementRemoved && c.element) {
-      out.push_back({c.set, *c.element});
+// A chain the table has: its header, then its rules.
+template <typename Add>
+void diffChain(const Chain& c, const ObservedChain& o, Add& add) {
+  if (!o.unknown.empty() || !sameBase(c.base, o.base) || c.comment != o.comment) {
+    add(ChangeKind::ChainChanged, "", c.name, 0, std::nullopt, "chain '" + c.name + "' header differs");
+  }
+  // Align the two rule lists (longest common subsequence), so one inserted or deleted
+  // rule is reported as exactly that, not as a change of every rule after it.
+  const auto& want = c.rules;
+  const auto& have = o.rules;
+  // Each desired rule canonicalised once, on first use: the alignment below compares a rule
+  // with many others.
+  std::vector<std::optional<std::pair<Rule, std::string>>> canon(want.size());
+  auto wanted = [&](std::size_t i) -> const std::pair<Rule, std::string>& {
+    if (!canon[i]) canon[i].emplace(canonicalRule(want[i]), want[i].comment());
+    return *canon[i];
+  };
+  auto same = [&](std::size_t i, std::size_t j) {
+    const ObservedRule& h = have[j];
+    if (!h.rule) return false;
+    const auto& [w, comment] = wanted(i);
+    return sameExprs(w.exprs, h.rule->exprs) && w.verdict.kind == h.rule->verdict.kind &&
+           w.verdict.chain == h.rule->verdict.chain && comment == h.comment;
+  };
+  std::size_t head = 0;
+  while (head < want.size() && head < have.size() && same(head, head)) ++head;
+  std::size_t tail = 0;
+  while (tail < want.size() - head && tail < have.size() - head &&
+         same(want.size() - 1 - tail, have.size() - 1 - tail)) {
+    ++tail;
+  }
+  const std::size_t n = want.size() - head - tail;
+  const std::size_t m = have.size() - head - tail;
+  std::vector<bool> wantKept(n, false), haveKept(m, false);
+  if (n > 0 && m > 0 && n * m <= 4'000'000) {
+    std::vector<std::vector<std::uint32_t>> lcs(n + 1, std::vector<std::uint32_t>(m + 1, 0));
+    for (std::size_t i = n; i-- > 0;) {
+      for (std::size_t j = m; j-- > 0;) {
+        lcs[i][j] = same(head + i, head + j) ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+      }
+    }
+    for (std::size_t i = 0, j = 0; i < n && j < m;) {
+      if (same(head + i, head + j)) {
+        wantKept[i++] = true;
+        haveKept[j++] = true;
+      } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+        ++i;
+      } else {
+        ++j;
+      }
     }
   }
-  return out;
+  // Between two aligned rules, a removed and an added rule at the same place is one
+  // changed rule; the rest are plain removals and additions.
+  auto haveText = [&](std::size_t j) {
+    const ObservedRule& h = have[j];
+    return h.rule ? ruleText(*h.rule) : "unknown rule (" + h.unknown + ")";
+  };
+  for (std::size_t i = 0, j = 0; i < n || j < m;) {
+    std::vector<std::size_t> gw, gh;
+    while (i < n && !wantKept[i]) gw.push_back(head + i++);
+    while (j < m && !haveKept[j]) gh.push_back(head + j++);
+    const std::size_t paired = std::min(gw.size(), gh.size());
+    for (std::size_t k = 0; k < paired; ++k) {
+      add(ChangeKind::RuleChanged, "", c.name, gw[k], std::nullopt,
+          "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " differs: want `" +
+              ruleText(wanted(gw[k]).first) + "` have `" + haveText(gh[k]) + "`");
+    }
+    for (std::size_t k = paired; k < gh.size(); ++k) {
+      add(ChangeKind::RuleRemoved, "", c.name, gh[k], std::nullopt,
+          "chain '" + c.name + "' rule " + std::to_string(gh[k] + 1) + " removed: " + haveText(gh[k]));
+    }
+    for (std::size_t k = paired; k < gw.size(); ++k) {
+      add(ChangeKind::RuleAdded, "", c.name, gw[k], std::nullopt,
+          "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " added: " + ruleText(want[gw[k]]));
+    }
+    if (i < n && j < m) {  // both at an aligned pair: step over it
+      ++i;
+      ++j;
+    }
+  }
 }
+
+}  // namespace
 
 Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) {
   Diff d;
@@ -262,159 +343,25 @@ Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed) 
     d.changes.push_back({k, std::move(set), std::move(chain), idx, std::move(el), std::move(text)});
   };
 
-  // Indexes by name: a table of 10,000 rules has as many chains, and a linear search per
-  // desired chain or set made the diff quadratic.
-  std::unordered_map<std::string_view, const ObservedSet*> observedSets;
-  for (const auto& o : observed->sets) observedSets.emplace(o.def.name, &o);
-  std::unordered_map<std::string_view, const ObservedChain*> observedChains;
-  for (const auto& o : observed->chains) observedChains.emplace(o.name, &o);
-
   // ---- sets
-  std::set<std::string> wantedSets;
-  for (const auto& s : desired.sets) {
-    wantedSets.insert(s.name);
-    auto found = observedSets.find(s.name);
-    const ObservedSet* o = found == observedSets.end() ? nullptr : found->second;
-    if (o == nullptr) {
-      add(ChangeKind::SetAdded, s.name, "", 0, std::nullopt, "set '" + s.name + "' added");
-      continue;
-    }
-    if (!o->unknown.empty() || !sameSetDef(s, o->def)) {
-      add(ChangeKind::SetChanged, s.name, "", 0, std::nullopt,
-          "set '" + s.name + "' definition differs" + (o->unknown.empty() ? "" : " (" + o->unknown + ")"));
-      continue;
-    }
-    if (s.dynamic) {
-      continue;  // filled by the packet path
-    }
-    if (!o->unknownElements.empty()) {
-      add(ChangeKind::SetChanged, s.name, "", 0, std::nullopt,
-          "set '" + s.name + "' holds " + std::to_string(o->unknownElements.size()) +
-              " element(s) Bulwark cannot express, e.g. " + o->unknownElements.front());
-      continue;
-    }
-    std::vector<std::string> haveIds;
-    haveIds.reserve(o->def.elements.size());
-    std::unordered_map<std::string, std::size_t> have;
-    for (const auto& e : o->def.elements) {
-      haveIds.push_back(elementId(e));
-      have.emplace(haveIds.back(), 0);
-    }
-    std::unordered_map<std::string, std::size_t> want;
-    for (const auto& e : s.elements) {
-      auto id = elementId(e);
-      if (have.count(id) == 0) {
-        add(ChangeKind::ElementAdded, s.name, "", 0, e, "set '" + s.name + "': element " + id + " added");
-      }
-      want.emplace(std::move(id), 0);
-    }
-    for (std::size_t i = 0; i < haveIds.size(); ++i) {
-      if (want.count(haveIds[i]) == 0) {
-        add(ChangeKind::ElementRemoved, s.name, "", 0, o->def.elements[i],
-            "set '" + s.name + "': element " + haveIds[i] + " removed");
-      }
-    }
-  }
-  for (const auto& o : observed->sets) {
-    if (wantedSets.count(o.def.name) == 0) {
-      add(ChangeKind::SetRemoved, o.def.name, "", 0, std::nullopt, "set '" + o.def.name + "' removed");
-    }
-  }
+  byName(
+      desired.sets, observed->sets, [](const ObservedSet& o) -> std::string_view { return o.def.name; },
+      [&](const SetDef& s) { add(ChangeKind::SetAdded, s.name, "", 0, std::nullopt, "set '" + s.name + "' added"); },
+      [&](const SetDef& s, const ObservedSet& o) { diffSet(s, o, add); },
+      [&](const ObservedSet& o) {
+        add(ChangeKind::SetRemoved, o.def.name, "", 0, std::nullopt, "set '" + o.def.name + "' removed");
+      });
 
   // ---- chains and rules
-  std::set<std::string> wantedChains;
-  for (const auto& c : desired.chains) {
-    wantedChains.insert(c.name);
-    auto found = observedChains.find(c.name);
-    const ObservedChain* o = found == observedChains.end() ? nullptr : found->second;
-    if (o == nullptr) {
-      add(ChangeKind::ChainAdded, "", c.name, 0, std::nullopt, "chain '" + c.name + "' added");
-      continue;
-    }
-    if (!o->unknown.empty() || !sameBase(c.base, o->base) || c.comment != o->comment) {
-      add(ChangeKind::ChainChanged, "", c.name, 0, std::nullopt, "chain '" + c.name + "' header differs");
-    }
-    // Align the two rule lists (longest common subsequence), so one inserted or deleted
-    // rule is reported as exactly that, not as a change of every rule after it.
-    const auto& want = c.rules;
-    const auto& have = o->rules;
-    // Each desired rule canonicalised once, on first use: the alignment below compares a rule
-    // with many others.
-    std::vector<std::optional<std::pair<Rule, std::string>>> canon(want.size());
-    auto wanted = [&](std::size_t i) -> const std::pair<Rule, std::string>& {
-      if (!canon[i]) canon[i].emplace(canonicalRule(want[i]), want[i].comment());
-      return *canon[i];
-    };
-    auto same = [&](std::size_t i, std::size_t j) {
-      const ObservedRule& h = have[j];
-      if (!h.rule) return false;
-      const auto& [w, comment] = wanted(i);
-      return sameExprs(w.exprs, h.rule->exprs) && w.verdict.kind == h.rule->verdict.kind &&
-             w.verdict.chain == h.rule->verdict.chain && comment == h.comment;
-    };
-    std::size_t head = 0;
-    while (head < want.size() && head < have.size() && same(head, head)) ++head;
-    std::size_t tail = 0;
-    while (tail < want.size() - head && tail < have.size() - head &&
-           same(want.size() - 1 - tail, have.size() - 1 - tail)) {
-      ++tail;
-    }
-    const std::size_t n = want.size() - head - tail;
-    const std::size_t m = have.size() - head - tail;
-    std::vector<bool> wantKept(n, false), haveKept(m, false);
-    if (n > 0 && m > 0 && n * m <= 4'000'000) {
-      std::vector<std::vector<std::uint32_t>> lcs(n + 1, std::vector<std::uint32_t>(m + 1, 0));
-      for (std::size_t i = n; i-- > 0;) {
-        for (std::size_t j = m; j-- > 0;) {
-          lcs[i][j] = same(head + i, head + j) ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
-        }
-      }
-      for (std::size_t i = 0, j = 0; i < n && j < m;) {
-        if (same(head + i, head + j)) {
-          wantKept[i++] = true;
-          haveKept[j++] = true;
-        } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
-          ++i;
-        } else {
-          ++j;
-        }
-      }
-    }
-    // Between two aligned rules, a removed and an added rule at the same place is one
-    // changed rule; the rest are plain removals and additions.
-    auto haveText = [&](std::size_t j) {
-      const ObservedRule& h = have[j];
-      return h.rule ? ruleText(*h.rule) : "unknown rule (" + h.unknown + ")";
-    };
-    for (std::size_t i = 0, j = 0; i < n || j < m;) {
-      std::vector<std::size_t> gw, gh;
-      while (i < n && !wantKept[i]) gw.push_back(head + i++);
-      while (j < m && !haveKept[j]) gh.push_back(head + j++);
-      const std::size_t paired = std::min(gw.size(), gh.size());
-      for (std::size_t k = 0; k < paired; ++k) {
-        add(ChangeKind::RuleChanged, "", c.name, gw[k], std::nullopt,
-            "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " differs: want `" +
-                ruleText(wanted(gw[k]).first) + "` have `" + haveText(gh[k]) + "`");
-      }
-      for (std::size_t k = paired; k < gh.size(); ++k) {
-        add(ChangeKind::RuleRemoved, "", c.name, gh[k], std::nullopt,
-            "chain '" + c.name + "' rule " + std::to_string(gh[k] + 1) + " removed: " + haveText(gh[k]));
-      }
-      for (std::size_t k = paired; k < gw.size(); ++k) {
-        add(ChangeKind::RuleAdded, "", c.name, gw[k], std::nullopt,
-            "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " added: " + ruleText(want[gw[k]]));
-      }
-      if (i < n && j < m) {  // both at an aligned pair: step over it
-        ++i;
-        ++j;
-      }
-    }
-  }
-  for (const auto& o : observed->chains) {
-    if (wantedChains.count(o.name) == 0) {
-      add(ChangeKind::ChainRemoved, "", o.name, 0, std::nullopt, "chain '" + o.name + "' removed");
-    }
-  }
+  byName(
+      desired.chains, observed->chains, [](const ObservedChain& o) -> std::string_view { return o.name; },
+      [&](const Chain& c) {
+        add(ChangeKind::ChainAdded, "", c.name, 0, std::nullopt, "chain '" + c.name + "' added");
+      },
+      [&](const Chain& c, const ObservedChain& o) { diffChain(c, o, add); },
+      [&](const ObservedChain& o) {
+        add(ChangeKind::ChainRemoved, "", o.name, 0, std::nullopt, "chain '" + o.name + "' removed");
+      });
   return d;
 }
 

@@ -163,31 +163,55 @@ class Raiser {
     return std::nullopt;
   }
 
-  // After a map lookup into NFT_REG_1 at `i`: [immediate reg 2 port] nat dnat from reg 1.
-  std::optional<Piece> dnatMap(std::size_t i, const std::string& map, std::uint32_t mod, Piece pc) {
-    const OpImmData* portImm = opAt<OpImmData>(ops_, i);
+  // The nat at `i`, after an optional [immediate reg 2 port] (then `portImm`, and `i` moves
+  // past it), that takes its address from reg 1 and is of family ip or ip6; null otherwise.
+  const OpNat* natOfReg1(std::size_t& i, const OpImmData*& portImm) const {
+    portImm = opAt<OpImmData>(ops_, i);
     if (portImm) {
       ++i;
     }
     const auto* nat = opAt<OpNat>(ops_, i);
-    if (!nat || nat->type != NFT_NAT_DNAT || nat->regAddrMin != NFT_REG_1 || nat->regAddrMax != NFT_REG_1 ||
+    if (!nat || nat->regAddrMin != NFT_REG_1 || nat->regAddrMax != NFT_REG_1 ||
         (nat->family != NFPROTO_IPV4 && nat->family != NFPROTO_IPV6)) {
-      return fail("map lookup not followed by the dnat Bulwark emits");
+      return nullptr;
     }
-    std::optional<std::uint16_t> port;
+    return nat;
+  }
+
+  // The port half of a nat: [immediate reg 2 port] before it and its proto range in reg 2, or
+  // no port and no proto registers, with the flags Bulwark sets for either. False (why_ set)
+  // for anything else.
+  bool natPort(const OpImmData* portImm, const OpNat& nat, std::optional<std::uint16_t>& port) {
     std::uint32_t wantFlags = NF_NAT_RANGE_MAP_IPS;
     if (portImm) {
-      if (portImm->dreg != NFT_REG_2 || portImm->data.size() != 2 || nat->regProtoMin != NFT_REG_2 ||
-          nat->regProtoMax != NFT_REG_2) {
-        return fail("nat port Bulwark does not emit");
+      if (portImm->dreg != NFT_REG_2 || portImm->data.size() != 2 || nat.regProtoMin != NFT_REG_2 ||
+          nat.regProtoMax != NFT_REG_2) {
+        fail("nat port Bulwark does not emit");
+        return false;
       }
       port = beU16(portImm->data);
       wantFlags |= NF_NAT_RANGE_PROTO_SPECIFIED;
-    } else if (nat->regProtoMin != 0 || nat->regProtoMax != 0) {
-      return fail("nat port register without a port");
+    } else if (nat.regProtoMin != 0 || nat.regProtoMax != 0) {
+      fail("nat port register without a port");
+      return false;
     }
-    if (nat->flags != wantFlags) {
-      return fail("nat flags Bulwark does not emit");
+    if (nat.flags != wantFlags) {
+      fail("nat flags Bulwark does not emit");
+      return false;
+    }
+    return true;
+  }
+
+  // After a map lookup into NFT_REG_1 at `i`: [immediate reg 2 port] nat dnat from reg 1.
+  std::optional<Piece> dnatMap(std::size_t i, const std::string& map, std::uint32_t mod, Piece pc) {
+    const OpImmData* portImm = nullptr;
+    const auto* nat = natOfReg1(i, portImm);
+    if (!nat || nat->type != NFT_NAT_DNAT) {
+      return fail("map lookup not followed by the dnat Bulwark emits");
+    }
+    std::optional<std::uint16_t> port;
+    if (!natPort(portImm, *nat, port)) {
+      return std::nullopt;
     }
     const Family f = nat->family == NFPROTO_IPV4 ? Family::V4 : Family::V6;
     if (mod == 0 && pc.needsFamily && *pc.needsFamily != f) {
@@ -481,13 +505,9 @@ class Raiser {
     }
     if (const auto* imm = std::get_if<OpImmData>(&op)) {
       std::size_t i = k + 1;
-      const OpImmData* portImm = opAt<OpImmData>(ops_, i);
-      if (portImm) {
-        ++i;
-      }
-      const auto* nat = opAt<OpNat>(ops_, i);
-      if (!nat || imm->dreg != NFT_REG_1 || nat->regAddrMin != NFT_REG_1 || nat->regAddrMax != NFT_REG_1 ||
-          (nat->family != NFPROTO_IPV4 && nat->family != NFPROTO_IPV6)) {
+      const OpImmData* portImm = nullptr;
+      const auto* nat = natOfReg1(i, portImm);
+      if (!nat || imm->dreg != NFT_REG_1) {
         return fail("immediate/nat sequence Bulwark does not emit");
       }
       const Family f = nat->family == NFPROTO_IPV4 ? Family::V4 : Family::V6;
@@ -498,19 +518,8 @@ class Raiser {
       std::copy(imm->data.begin(), imm->data.end(), bytes.begin());
       IpAddress to = IpAddress::fromBytes(f, bytes);
       std::optional<std::uint16_t> port;
-      std::uint32_t wantFlags = NF_NAT_RANGE_MAP_IPS;
-      if (portImm) {
-        if (portImm->dreg != NFT_REG_2 || portImm->data.size() != 2 || nat->regProtoMin != NFT_REG_2 ||
-            nat->regProtoMax != NFT_REG_2) {
-          return fail("nat port Bulwark does not emit");
-        }
-        port = beU16(portImm->data);
-        wantFlags |= NF_NAT_RANGE_PROTO_SPECIFIED;
-      } else if (nat->regProtoMin != 0 || nat->regProtoMax != 0) {
-        return fail("nat port register without a port");
-      }
-      if (nat->flags != wantFlags) {
-        return fail("nat flags Bulwark does not emit");
+      if (!natPort(portImm, *nat, port)) {
+        return std::nullopt;
       }
       if (nat->type == NFT_NAT_DNAT) {
         pc.expr = StmtDnat{to, port};

@@ -15,6 +15,7 @@
 
 #include "nl/nftnl.h"
 #include "nl/socket.h"
+#include "render_words.h"
 
 namespace bulwark::firewall {
 namespace {
@@ -31,33 +32,6 @@ const SetDef* findSetDef(const Ruleset& rs, const std::string& name) {
     }
   }
   return nullptr;
-}
-
-std::string describePart(const KeyPart& p) {
-  struct V {
-    std::string operator()(const std::string& s) const { return "\"" + s + "\""; }
-    std::string operator()(const Prefix& p) const { return p.isHost() ? p.address().str() : p.str(); }
-    std::string operator()(std::uint8_t proto) const { return std::to_string(proto); }
-    std::string operator()(const PortRange& r) const {
-      return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
-    }
-    std::string operator()(std::uint32_t slot) const { return std::to_string(slot); }
-  };
-  return std::visit(V{}, p);
-}
-
-std::string describeElement(const SetElement& e) {
-  std::string s;
-  for (const auto& p : e.key) {
-    s += (s.empty() ? "" : " . ") + describePart(p);
-  }
-  if (!e.jumpTo.empty()) {
-    s += " : goto " + e.jumpTo;
-  }
-  if (e.target) {
-    s += " : " + e.target->str();
-  }
-  return s;
 }
 
 std::string originText(const Origin& o) {
@@ -168,7 +142,7 @@ class Builder {
         const SetElement& e = *elems[i];
         auto enc = nl::encodeElement(s, e);
         if (!enc.error.empty()) {
-          encodeErrors.push_back("set '" + s.name + "' element " + describeElement(e) + ": " + enc.error);
+          encodeErrors.push_back("set '" + s.name + "' element " + elementText(e, true) + ": " + enc.error);
           continue;
         }
         for (std::size_t k = 0; k < enc.elems.size(); ++k) {
@@ -208,7 +182,7 @@ class Builder {
         nftnl_set_elems_nlmsg_build_payload(nlh, n.get());
         return nlh;
       });
-      std::string sample = from < to ? describeElement(*elems[from]) : "";
+      std::string sample = from < to ? elementText(*elems[from], true) : "";
       what_[seq] = "kernel rejected " + std::string(verb) + " elements of set '" + s.name + "' (" +
                    std::to_string(to - from) + " element(s) from {" + sample + "})";
     }

@@ -3,13 +3,11 @@
 #include <sstream>
 
 #include "bulwark/base/overloaded.h"
+#include "render_words.h"
 
 namespace bulwark::firewall {
 
-namespace {
-
-
-std::string selector(Selector s) {
+std::string selectorText(Selector s) {
   switch (s) {
     case Selector::IifName: return "iifname";
     case Selector::OifName: return "oifname";
@@ -23,6 +21,18 @@ std::string selector(Selector s) {
   return "?";
 }
 
+std::string keyText(const std::vector<Selector>& key) {
+  std::string s;
+  for (auto sel : key) s += (s.empty() ? "" : " . ") + selectorText(sel);
+  return s;
+}
+
+std::string portsText(const PortRange& r) {
+  return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
+}
+
+namespace {
+
 std::string keyType(KeyType k) {
   switch (k) {
     case KeyType::IfName: return "ifname";
@@ -35,12 +45,6 @@ std::string keyType(KeyType k) {
   return "?";
 }
 
-std::string joinKey(const std::vector<Selector>& key) {
-  std::string s;
-  for (auto sel : key) s += (s.empty() ? "" : " . ") + selector(sel);
-  return s;
-}
-
 std::string proto(std::uint8_t p) {
   switch (p) {
     case 1: return "icmp";
@@ -51,10 +55,6 @@ std::string proto(std::uint8_t p) {
     case 132: return "sctp";
     default: return std::to_string(p);
   }
-}
-
-std::string ports(const PortRange& r) {
-  return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
 }
 
 std::string prefix(const Prefix& p) { return p.isHost() ? p.address().str() : p.str(); }
@@ -77,11 +77,6 @@ std::string unit(RateUnit u) {
   return "second";
 }
 
-std::string limit(const StmtLimit& l) {
-  return std::string("limit rate ") + (l.over ? "over " : "") + std::to_string(l.rate) + "/" + unit(l.unit) +
-         " burst " + std::to_string(l.burst) + " packets";
-}
-
 std::string ctState(std::uint32_t mask) {
   std::string s;
   auto add = [&](std::uint32_t bit, const char* name) {
@@ -99,23 +94,25 @@ std::string expr(const Expr& e) {
       Overloaded{
           [](const MatchCtState& m) { return "ct state " + ctState(m.mask); },
           [](const MatchCtDirection& m) { return std::string("ct direction ") + (m.reply ? "reply" : "original"); },
-          [](const MatchIfName& m) { return selector(m.which) + (m.negate ? " != " : " ") + quote(m.name); },
+          [](const MatchIfName& m) { return selectorText(m.which) + (m.negate ? " != " : " ") + quote(m.name); },
           [](const MatchNfProto& m) {
             return std::string("meta nfproto ") + (m.family == policies::Family::V4 ? "ipv4" : "ipv6");
           },
           [](const MatchL4Proto& m) { return "meta l4proto " + proto(m.proto); },
-          [](const MatchPrefix& m) { return selector(m.which) + (m.negate ? " != " : " ") + prefix(m.prefix); },
-          [](const MatchPort& m) { return "th dport " + ports(m.ports); },
-          [](const MatchLookup& m) { return joinKey(m.key) + (m.negate ? " != @" : " @") + m.set; },
+          [](const MatchPrefix& m) { return selectorText(m.which) + (m.negate ? " != " : " ") + prefix(m.prefix); },
+          [](const MatchPort& m) { return "th dport " + portsText(m.ports); },
+          [](const MatchLookup& m) { return keyText(m.key) + (m.negate ? " != @" : " @") + m.set; },
           [](const MatchIpsecIn&) { return std::string("meta ipsec exists"); },
           [](const MatchFibSaddrMissing&) { return std::string("fib saddr . iif oif missing"); },
           [](const MatchTcpSynOnly&) { return std::string("tcp flags & (fin | syn | rst | ack) == syn"); },
           [](const MatchNotTcpSyn&) { return std::string("tcp flags & (fin | syn | rst | ack) != syn"); },
           [](const StmtCounter&) { return std::string("counter"); },
-          [](const StmtLimit& s) { return limit(s); },
-          [](const StmtMeterOver& s) { return "add @" + s.set + " { " + joinKey(s.key) + " " + limit(s.limit) + " }"; },
+          [](const StmtLimit& s) { return limitText(s); },
+          [](const StmtMeterOver& s) {
+            return "add @" + s.set + " { " + keyText(s.key) + " " + limitText(s.limit) + " }";
+          },
           [](const StmtConnLimitOver& s) {
-            return "add @" + s.set + " { " + joinKey(s.key) + " ct count over " + std::to_string(s.count) + " }";
+            return "add @" + s.set + " { " + keyText(s.key) + " ct count over " + std::to_string(s.count) + " }";
           },
           [](const StmtLog& s) { return "log prefix " + quote(s.prefix); },
           [](const StmtDnat& s) {
@@ -131,22 +128,9 @@ std::string expr(const Expr& e) {
           },
           [](const StmtSnat& s) { return std::string("snat ") + (s.to.isV4() ? "ip" : "ip6") + " to " + s.to.str(); },
           [](const StmtMasquerade&) { return std::string("masquerade"); },
-          [](const StmtVmap& s) { return joinKey(s.key) + " vmap @" + s.map; },
+          [](const StmtVmap& s) { return keyText(s.key) + " vmap @" + s.map; },
       },
       e);
-}
-
-std::string verdict(const Verdict& v) {
-  switch (v.kind) {
-    case VerdictKind::None: return "";
-    case VerdictKind::Accept: return "accept";
-    case VerdictKind::Drop: return "drop";
-    case VerdictKind::Reject: return "reject";
-    case VerdictKind::Jump: return "jump " + v.chain;
-    case VerdictKind::Goto: return "goto " + v.chain;
-    case VerdictKind::Return: return "return";
-  }
-  return "";
 }
 
 std::string keyPart(const KeyPart& k) {
@@ -154,7 +138,7 @@ std::string keyPart(const KeyPart& k) {
                         [](const std::string& s) { return quote(s); },
                         [](const Prefix& p) { return prefix(p); },
                         [](std::uint8_t p) { return proto(p); },
-                        [](const PortRange& r) { return ports(r); },
+                        [](const PortRange& r) { return portsText(r); },
                         [](std::uint32_t slot) { return std::to_string(slot); },
                     },
                     k);
@@ -199,10 +183,50 @@ std::string setFlags(const SetDef& set) {
 
 }  // namespace
 
+std::string limitText(const StmtLimit& l) {
+  return std::string("limit rate ") + (l.over ? "over " : "") + std::to_string(l.rate) + "/" + unit(l.unit) +
+         " burst " + std::to_string(l.burst) + " packets";
+}
+
+std::string verdictText(const Verdict& v) {
+  switch (v.kind) {
+    case VerdictKind::None: return "";
+    case VerdictKind::Accept: return "accept";
+    case VerdictKind::Drop: return "drop";
+    case VerdictKind::Reject: return "reject";
+    case VerdictKind::Jump: return "jump " + v.chain;
+    case VerdictKind::Goto: return "goto " + v.chain;
+    case VerdictKind::Return: return "return";
+  }
+  return "";
+}
+
+std::string elementText(const SetElement& e, bool bareHosts) {
+  std::string s;
+  for (const auto& p : e.key) {
+    s += s.empty() ? "" : " . ";
+    s += std::visit(Overloaded{
+                        [](const std::string& name) { return "\"" + name + "\""; },
+                        [&](const Prefix& pfx) { return bareHosts && pfx.isHost() ? pfx.address().str() : pfx.str(); },
+                        [](std::uint8_t proto) { return std::to_string(proto); },
+                        [](const PortRange& r) { return portsText(r); },
+                        [](std::uint32_t slot) { return std::to_string(slot); },
+                    },
+                    p);
+  }
+  if (!e.jumpTo.empty()) {
+    s += " : goto " + e.jumpTo;
+  }
+  if (e.target) {
+    s += " : " + e.target->str();
+  }
+  return s;
+}
+
 std::string renderRule(const Rule& r) {
   std::string s;
   for (const auto& e : r.exprs) s += (s.empty() ? "" : " ") + expr(e);
-  auto v = verdict(r.verdict);
+  auto v = verdictText(r.verdict);
   if (!v.empty()) s += (s.empty() ? "" : " ") + v;
   return s + " comment " + quote(r.comment());
 }

@@ -287,6 +287,16 @@ class Differ {
     ops_.push_back(std::move(op));
   }
 
+  // `kind` (AddAddress or RemoveAddress) of `a` on `l`, undone by the other one.
+  void addressOp(const DesiredLink& l, const Address& a, OpKind kind, OpKind undoKind) {
+    Op op = baseOp(kind, l.name, l.segment, l.where);
+    op.address = a;
+    Op back = op;
+    back.kind = undoKind;
+    op.undo.push_back(std::move(back));
+    ops_.push_back(std::move(op));
+  }
+
   // Removals of `mine` (or all non-link-local when `all`) not desired, then `between`, then
   // additions of desired addresses not present.
   template <typename Between = void (*)()>
@@ -301,23 +311,13 @@ class Differ {
     for (const auto& a : present) {
       const bool ours = all ? !a.linkLocalV6() : std::find(mine.begin(), mine.end(), a) != mine.end();
       if (ours && !wanted(a) && !keepalived(a)) {
-        Op rm = baseOp(OpKind::RemoveAddress, l.name, l.segment, l.where);
-        rm.address = a;
-        Op add = rm;
-        add.kind = OpKind::AddAddress;
-        rm.undo.push_back(std::move(add));
-        ops_.push_back(std::move(rm));
+        addressOp(l, a, OpKind::RemoveAddress, OpKind::AddAddress);
       }
     }
     between();
     for (const auto& a : l.addresses) {
       if (std::find(present.begin(), present.end(), a) == present.end()) {
-        Op add = baseOp(OpKind::AddAddress, l.name, l.segment, l.where);
-        add.address = a;
-        Op rm = add;
-        rm.kind = OpKind::RemoveAddress;
-        add.undo.push_back(std::move(rm));
-        ops_.push_back(std::move(add));
+        addressOp(l, a, OpKind::AddAddress, OpKind::RemoveAddress);
       }
     }
   }

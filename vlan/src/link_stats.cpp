@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "bulwark/base/mnl_socket.h"
+
 namespace bulwark::vlan {
 namespace {
 
@@ -85,15 +87,7 @@ bool containsDone(const char* buf, ssize_t n) {
 
 }  // namespace
 
-struct LinkStatsReader::Impl {
-  struct Closer {
-    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-  };
-  std::unique_ptr<mnl_socket, Closer> sock;
-  std::uint32_t portid = 0;
-  std::uint32_t seq = 0;
-  std::vector<char> buf = std::vector<char>(kRecvBuf);
-};
+struct LinkStatsReader::Impl : MnlSocket {};
 
 LinkStatsReader::LinkStatsReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LinkStatsReader::~LinkStatsReader() = default;
@@ -102,10 +96,7 @@ LinkStatsReader& LinkStatsReader::operator=(LinkStatsReader&&) noexcept = defaul
 
 Result<LinkStatsReader> LinkStatsReader::open() {
   auto impl = std::make_unique<Impl>();
-  impl->sock.reset(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
-  if (!impl->sock) return sysError(errno, "rtnetlink socket", kIoError);
-  if (mnl_socket_bind(impl->sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) return sysError(errno, "rtnetlink bind", kIoError);
-  impl->portid = mnl_socket_get_portid(impl->sock.get());
+  if (auto err = impl->open(NETLINK_ROUTE, "rtnetlink", kRecvBuf, kIoError)) return *err;
   return LinkStatsReader(std::move(impl));
 }
 

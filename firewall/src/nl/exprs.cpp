@@ -2,7 +2,9 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <cstring>
+#include <span>
 #include <string_view>
+#include <variant>
 
 #include "bulwark/base/overloaded.h"
 #include "nl/nftnl.h"
@@ -43,22 +45,84 @@ std::string str(const nftnl_expr* e, std::uint16_t attr) {
   return s != nullptr ? s : "";
 }
 
-ExprPtr limitExpr(const OpLimit& x) {
-  auto e = make("limit");
-  nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_RATE, x.rate);
-  nftnl_expr_set_u64(e.get(), NFTNL_EXPR_LIMIT_UNIT, x.unit);
-  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_BURST, x.burst);
-  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_TYPE, x.type);
-  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LIMIT_FLAGS, x.flags);
+// One field of an Op and the expression attribute that holds it. The Ops whose every field
+// is an attribute are described once, as a list of these (in the order they are set), and
+// that list is both written (toNftnl) and read (fromNftnl).
+template <typename T>
+struct Field {
+  std::uint16_t attr;
+  std::variant<std::uint32_t T::*, std::uint64_t T::*, Bytes T::*> member;
+};
+
+template <typename T>
+ExprPtr build(const char* name, const T& x, std::span<const Field<T>> fields) {
+  auto e = make(name);
+  for (const auto& f : fields) {
+    std::visit(Overloaded{
+                   [&](std::uint32_t T::*m) { nftnl_expr_set_u32(e.get(), f.attr, x.*m); },
+                   [&](std::uint64_t T::*m) { nftnl_expr_set_u64(e.get(), f.attr, x.*m); },
+                   [&](Bytes T::*m) { setData(e.get(), f.attr, x.*m); },
+               },
+               f.member);
+  }
   return e;
 }
 
-ExprPtr connlimitExpr(const OpConnlimit& x) {
-  auto e = make("connlimit");
-  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CONNLIMIT_COUNT, x.count);
-  nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CONNLIMIT_FLAGS, x.flags);
-  return e;
+template <typename T>
+T read(const nftnl_expr* e, std::span<const Field<T>> fields) {
+  T x{};
+  for (const auto& f : fields) {
+    std::visit(Overloaded{
+                   [&](std::uint32_t T::*m) { x.*m = u32(e, f.attr); },
+                   [&](std::uint64_t T::*m) { x.*m = u64(e, f.attr); },
+                   [&](Bytes T::*m) { x.*m = getData(e, f.attr); },
+               },
+               f.member);
+  }
+  return x;
 }
+
+constexpr Field<OpMeta> kMeta[] = {{NFTNL_EXPR_META_KEY, &OpMeta::key}, {NFTNL_EXPR_META_DREG, &OpMeta::dreg}};
+constexpr Field<OpPayload> kPayload[] = {{NFTNL_EXPR_PAYLOAD_DREG, &OpPayload::dreg},
+                                         {NFTNL_EXPR_PAYLOAD_BASE, &OpPayload::base},
+                                         {NFTNL_EXPR_PAYLOAD_OFFSET, &OpPayload::offset},
+                                         {NFTNL_EXPR_PAYLOAD_LEN, &OpPayload::len}};
+constexpr Field<OpCmp> kCmp[] = {
+    {NFTNL_EXPR_CMP_SREG, &OpCmp::sreg}, {NFTNL_EXPR_CMP_OP, &OpCmp::op}, {NFTNL_EXPR_CMP_DATA, &OpCmp::data}};
+constexpr Field<OpBitwise> kBitwise[] = {
+    {NFTNL_EXPR_BITWISE_SREG, &OpBitwise::sreg}, {NFTNL_EXPR_BITWISE_DREG, &OpBitwise::dreg},
+    {NFTNL_EXPR_BITWISE_LEN, &OpBitwise::len},   {NFTNL_EXPR_BITWISE_MASK, &OpBitwise::mask},
+    {NFTNL_EXPR_BITWISE_XOR, &OpBitwise::xorv}};
+constexpr Field<OpByteorder> kByteorder[] = {
+    {NFTNL_EXPR_BYTEORDER_SREG, &OpByteorder::sreg}, {NFTNL_EXPR_BYTEORDER_DREG, &OpByteorder::dreg},
+    {NFTNL_EXPR_BYTEORDER_OP, &OpByteorder::op},     {NFTNL_EXPR_BYTEORDER_LEN, &OpByteorder::len},
+    {NFTNL_EXPR_BYTEORDER_SIZE, &OpByteorder::size}};
+constexpr Field<OpCt> kCt[] = {{NFTNL_EXPR_CT_KEY, &OpCt::key}, {NFTNL_EXPR_CT_DREG, &OpCt::dreg}};
+constexpr Field<OpFib> kFib[] = {{NFTNL_EXPR_FIB_FLAGS, &OpFib::flags},
+                                 {NFTNL_EXPR_FIB_RESULT, &OpFib::result},
+                                 {NFTNL_EXPR_FIB_DREG, &OpFib::dreg}};
+constexpr Field<OpLimit> kLimit[] = {
+    {NFTNL_EXPR_LIMIT_RATE, &OpLimit::rate}, {NFTNL_EXPR_LIMIT_UNIT, &OpLimit::unit},
+    {NFTNL_EXPR_LIMIT_BURST, &OpLimit::burst}, {NFTNL_EXPR_LIMIT_TYPE, &OpLimit::type},
+    {NFTNL_EXPR_LIMIT_FLAGS, &OpLimit::flags}};
+constexpr Field<OpConnlimit> kConnlimit[] = {{NFTNL_EXPR_CONNLIMIT_COUNT, &OpConnlimit::count},
+                                             {NFTNL_EXPR_CONNLIMIT_FLAGS, &OpConnlimit::flags}};
+constexpr Field<OpImmData> kImmData[] = {{NFTNL_EXPR_IMM_DREG, &OpImmData::dreg},
+                                         {NFTNL_EXPR_IMM_DATA, &OpImmData::data}};
+constexpr Field<OpNumgen> kNumgen[] = {
+    {NFTNL_EXPR_NG_DREG, &OpNumgen::dreg}, {NFTNL_EXPR_NG_MODULUS, &OpNumgen::modulus},
+    {NFTNL_EXPR_NG_TYPE, &OpNumgen::type}, {NFTNL_EXPR_NG_OFFSET, &OpNumgen::offset}};
+// Read only: toNftnl leaves the unset registers out.
+constexpr Field<OpNat> kNat[] = {
+    {NFTNL_EXPR_NAT_TYPE, &OpNat::type},
+    {NFTNL_EXPR_NAT_FAMILY, &OpNat::family},
+    {NFTNL_EXPR_NAT_REG_ADDR_MIN, &OpNat::regAddrMin},
+    {NFTNL_EXPR_NAT_REG_ADDR_MAX, &OpNat::regAddrMax},
+    {NFTNL_EXPR_NAT_REG_PROTO_MIN, &OpNat::regProtoMin},
+    {NFTNL_EXPR_NAT_REG_PROTO_MAX, &OpNat::regProtoMax},
+    {NFTNL_EXPR_NAT_FLAGS, &OpNat::flags}};
+constexpr Field<OpCounter> kCounter[] = {{NFTNL_EXPR_CTR_PACKETS, &OpCounter::packets},
+                                         {NFTNL_EXPR_CTR_BYTES, &OpCounter::bytes}};
 
 int collectInner(nftnl_expr* e, void* data) {
   static_cast<std::vector<Op>*>(data)->push_back(fromNftnl(e));
@@ -70,60 +134,15 @@ int collectInner(nftnl_expr* e, void* data) {
 ExprPtr toNftnl(const Op& op) {
   return std::visit(
       Overloaded{
-          [](const OpMeta& x) {
-            auto e = make("meta");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_KEY, x.key);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_META_DREG, x.dreg);
-            return e;
-          },
-          [](const OpPayload& x) {
-            auto e = make("payload");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_DREG, x.dreg);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_BASE, x.base);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_OFFSET, x.offset);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_PAYLOAD_LEN, x.len);
-            return e;
-          },
-          [](const OpCmp& x) {
-            auto e = make("cmp");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_SREG, x.sreg);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CMP_OP, x.op);
-            setData(e.get(), NFTNL_EXPR_CMP_DATA, x.data);
-            return e;
-          },
-          [](const OpBitwise& x) {
-            auto e = make("bitwise");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_SREG, x.sreg);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_DREG, x.dreg);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BITWISE_LEN, x.len);
-            setData(e.get(), NFTNL_EXPR_BITWISE_MASK, x.mask);
-            setData(e.get(), NFTNL_EXPR_BITWISE_XOR, x.xorv);
-            return e;
-          },
-          [](const OpByteorder& x) {
-            auto e = make("byteorder");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_SREG, x.sreg);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_DREG, x.dreg);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_OP, x.op);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_LEN, x.len);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_BYTEORDER_SIZE, x.size);
-            return e;
-          },
-          [](const OpCt& x) {
-            auto e = make("ct");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CT_KEY, x.key);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_CT_DREG, x.dreg);
-            return e;
-          },
-          [](const OpFib& x) {
-            auto e = make("fib");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_FLAGS, x.flags);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_RESULT, x.result);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_FIB_DREG, x.dreg);
-            return e;
-          },
-          [](const OpLimit& x) { return limitExpr(x); },
-          [](const OpConnlimit& x) { return connlimitExpr(x); },
+          [](const OpMeta& x) { return build<OpMeta>("meta", x, kMeta); },
+          [](const OpPayload& x) { return build<OpPayload>("payload", x, kPayload); },
+          [](const OpCmp& x) { return build<OpCmp>("cmp", x, kCmp); },
+          [](const OpBitwise& x) { return build<OpBitwise>("bitwise", x, kBitwise); },
+          [](const OpByteorder& x) { return build<OpByteorder>("byteorder", x, kByteorder); },
+          [](const OpCt& x) { return build<OpCt>("ct", x, kCt); },
+          [](const OpFib& x) { return build<OpFib>("fib", x, kFib); },
+          [](const OpLimit& x) { return build<OpLimit>("limit", x, kLimit); },
+          [](const OpConnlimit& x) { return build<OpConnlimit>("connlimit", x, kConnlimit); },
           [](const OpLookup& x) {
             auto e = make("lookup");
             nftnl_expr_set_u32(e.get(), NFTNL_EXPR_LOOKUP_SREG, x.sreg);
@@ -141,9 +160,9 @@ ExprPtr toNftnl(const Op& op) {
             nftnl_expr_set_str(e.get(), NFTNL_EXPR_DYNSET_SET_NAME, x.set.c_str());
             ExprPtr inner;
             if (const auto* l = std::get_if<OpLimit>(&x.inner)) {
-              inner = limitExpr(*l);
+              inner = build<OpLimit>("limit", *l, kLimit);
             } else if (const auto* c = std::get_if<OpConnlimit>(&x.inner)) {
-              inner = connlimitExpr(*c);
+              inner = build<OpConnlimit>("connlimit", *c, kConnlimit);
             }
             if (inner) {
               // ownership passes to the dynset expression
@@ -180,12 +199,7 @@ ExprPtr toNftnl(const Op& op) {
           },
           [](const OpMasq&) { return make("masq"); },
           [](const OpCounter&) { return make("counter"); },
-          [](const OpImmData& x) {
-            auto e = make("immediate");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_DREG, x.dreg);
-            setData(e.get(), NFTNL_EXPR_IMM_DATA, x.data);
-            return e;
-          },
+          [](const OpImmData& x) { return build<OpImmData>("immediate", x, kImmData); },
           [](const OpImmVerdict& x) {
             auto e = make("immediate");
             nftnl_expr_set_u32(e.get(), NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
@@ -195,14 +209,7 @@ ExprPtr toNftnl(const Op& op) {
             }
             return e;
           },
-          [](const OpNumgen& x) {
-            auto e = make("numgen");
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_DREG, x.dreg);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_MODULUS, x.modulus);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_TYPE, x.type);
-            nftnl_expr_set_u32(e.get(), NFTNL_EXPR_NG_OFFSET, x.offset);
-            return e;
-          },
+          [](const OpNumgen& x) { return build<OpNumgen>("numgen", x, kNumgen); },
           [](const OpReject& x) {
             auto e = make("reject");
             nftnl_expr_set_u32(e.get(), NFTNL_EXPR_REJECT_TYPE, x.type);
@@ -220,46 +227,40 @@ Op fromNftnl(const nftnl_expr* e) {
     if (!nftnl_expr_is_set(e, NFTNL_EXPR_META_DREG)) {
       return OpUnknown{"meta set"};
     }
-    return OpMeta{u32(e, NFTNL_EXPR_META_KEY), u32(e, NFTNL_EXPR_META_DREG)};
+    return read<OpMeta>(e, kMeta);
   }
   if (name == "payload") {
     if (!nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_DREG)) {
       return OpUnknown{"payload set"};
     }
-    return OpPayload{u32(e, NFTNL_EXPR_PAYLOAD_BASE), u32(e, NFTNL_EXPR_PAYLOAD_OFFSET),
-                     u32(e, NFTNL_EXPR_PAYLOAD_LEN), u32(e, NFTNL_EXPR_PAYLOAD_DREG)};
+    return read<OpPayload>(e, kPayload);
   }
   if (name == "cmp") {
-    return OpCmp{u32(e, NFTNL_EXPR_CMP_SREG), u32(e, NFTNL_EXPR_CMP_OP), getData(e, NFTNL_EXPR_CMP_DATA)};
+    return read<OpCmp>(e, kCmp);
   }
   if (name == "bitwise") {
     if (u32(e, NFTNL_EXPR_BITWISE_OP) != 0) {  // NFT_BITWISE_BOOL only
       return OpUnknown{"bitwise shift"};
     }
-    return OpBitwise{u32(e, NFTNL_EXPR_BITWISE_SREG), u32(e, NFTNL_EXPR_BITWISE_DREG),
-                     u32(e, NFTNL_EXPR_BITWISE_LEN), getData(e, NFTNL_EXPR_BITWISE_MASK),
-                     getData(e, NFTNL_EXPR_BITWISE_XOR)};
+    return read<OpBitwise>(e, kBitwise);
   }
   if (name == "byteorder") {
-    return OpByteorder{u32(e, NFTNL_EXPR_BYTEORDER_SREG), u32(e, NFTNL_EXPR_BYTEORDER_DREG),
-                       u32(e, NFTNL_EXPR_BYTEORDER_OP), u32(e, NFTNL_EXPR_BYTEORDER_LEN),
-                       u32(e, NFTNL_EXPR_BYTEORDER_SIZE)};
+    return read<OpByteorder>(e, kByteorder);
   }
   if (name == "ct") {
     if (!nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG) || nftnl_expr_is_set(e, NFTNL_EXPR_CT_DIR)) {
       return OpUnknown{"ct set/direction"};
     }
-    return OpCt{u32(e, NFTNL_EXPR_CT_KEY), u32(e, NFTNL_EXPR_CT_DREG)};
+    return read<OpCt>(e, kCt);
   }
   if (name == "fib") {
-    return OpFib{u32(e, NFTNL_EXPR_FIB_FLAGS), u32(e, NFTNL_EXPR_FIB_RESULT), u32(e, NFTNL_EXPR_FIB_DREG)};
+    return read<OpFib>(e, kFib);
   }
   if (name == "limit") {
-    return OpLimit{u64(e, NFTNL_EXPR_LIMIT_RATE), u64(e, NFTNL_EXPR_LIMIT_UNIT), u32(e, NFTNL_EXPR_LIMIT_BURST),
-                   u32(e, NFTNL_EXPR_LIMIT_TYPE), u32(e, NFTNL_EXPR_LIMIT_FLAGS)};
+    return read<OpLimit>(e, kLimit);
   }
   if (name == "connlimit") {
-    return OpConnlimit{u32(e, NFTNL_EXPR_CONNLIMIT_COUNT), u32(e, NFTNL_EXPR_CONNLIMIT_FLAGS)};
+    return read<OpConnlimit>(e, kConnlimit);
   }
   if (name == "lookup") {
     OpLookup l{u32(e, NFTNL_EXPR_LOOKUP_SREG), str(e, NFTNL_EXPR_LOOKUP_SET), std::nullopt,
@@ -297,10 +298,7 @@ Op fromNftnl(const nftnl_expr* e) {
     return l;
   }
   if (name == "nat") {
-    return OpNat{u32(e, NFTNL_EXPR_NAT_TYPE),          u32(e, NFTNL_EXPR_NAT_FAMILY),
-                 u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN),  u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX),
-                 u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN), u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX),
-                 u32(e, NFTNL_EXPR_NAT_FLAGS)};
+    return read<OpNat>(e, kNat);
   }
   if (name == "masq") {
     if (u32(e, NFTNL_EXPR_MASQ_FLAGS) != 0 || nftnl_expr_is_set(e, NFTNL_EXPR_MASQ_REG_PROTO_MIN)) {
@@ -309,18 +307,16 @@ Op fromNftnl(const nftnl_expr* e) {
     return OpMasq{};
   }
   if (name == "counter") {
-    return OpCounter{u64(e, NFTNL_EXPR_CTR_PACKETS), u64(e, NFTNL_EXPR_CTR_BYTES)};
+    return read<OpCounter>(e, kCounter);
   }
   if (name == "immediate") {
-    const std::uint32_t dreg = u32(e, NFTNL_EXPR_IMM_DREG);
     if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT)) {
       return OpImmVerdict{static_cast<std::int32_t>(u32(e, NFTNL_EXPR_IMM_VERDICT)), str(e, NFTNL_EXPR_IMM_CHAIN)};
     }
-    return OpImmData{dreg, getData(e, NFTNL_EXPR_IMM_DATA)};
+    return read<OpImmData>(e, kImmData);
   }
   if (name == "numgen") {
-    return OpNumgen{u32(e, NFTNL_EXPR_NG_DREG), u32(e, NFTNL_EXPR_NG_MODULUS), u32(e, NFTNL_EXPR_NG_TYPE),
-                    u32(e, NFTNL_EXPR_NG_OFFSET)};
+    return read<OpNumgen>(e, kNumgen);
   }
   if (name == "reject") {
     return OpReject{u32(e, NFTNL_EXPR_REJECT_TYPE),

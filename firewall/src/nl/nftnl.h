@@ -14,39 +14,26 @@
 
 namespace bulwark::firewall::nl {
 
-struct TableDeleter {
+// The deleter of every libnftnl object: each type's own free function.
+struct NftnlFree {
   void operator()(nftnl_table* p) const { nftnl_table_free(p); }
-};
-struct ChainDeleter {
   void operator()(nftnl_chain* p) const { nftnl_chain_free(p); }
-};
-struct RuleDeleter {
   void operator()(nftnl_rule* p) const { nftnl_rule_free(p); }
-};
-struct SetDeleter {
   void operator()(nftnl_set* p) const { nftnl_set_free(p); }
-};
-struct ExprDeleter {
   void operator()(nftnl_expr* p) const { nftnl_expr_free(p); }
-};
-struct UdataDeleter {
   void operator()(nftnl_udata_buf* p) const { nftnl_udata_buf_free(p); }
-};
-struct ExprIterDeleter {
   void operator()(nftnl_expr_iter* p) const { nftnl_expr_iter_destroy(p); }
-};
-struct ElemIterDeleter {
   void operator()(nftnl_set_elems_iter* p) const { nftnl_set_elems_iter_destroy(p); }
 };
 
-using TablePtr = std::unique_ptr<nftnl_table, TableDeleter>;
-using ChainPtr = std::unique_ptr<nftnl_chain, ChainDeleter>;
-using RulePtr = std::unique_ptr<nftnl_rule, RuleDeleter>;
-using SetPtr = std::unique_ptr<nftnl_set, SetDeleter>;
-using ExprPtr = std::unique_ptr<nftnl_expr, ExprDeleter>;
-using UdataPtr = std::unique_ptr<nftnl_udata_buf, UdataDeleter>;
-using ExprIterPtr = std::unique_ptr<nftnl_expr_iter, ExprIterDeleter>;
-using ElemIterPtr = std::unique_ptr<nftnl_set_elems_iter, ElemIterDeleter>;
+using TablePtr = std::unique_ptr<nftnl_table, NftnlFree>;
+using ChainPtr = std::unique_ptr<nftnl_chain, NftnlFree>;
+using RulePtr = std::unique_ptr<nftnl_rule, NftnlFree>;
+using SetPtr = std::unique_ptr<nftnl_set, NftnlFree>;
+using ExprPtr = std::unique_ptr<nftnl_expr, NftnlFree>;
+using UdataPtr = std::unique_ptr<nftnl_udata_buf, NftnlFree>;
+using ExprIterPtr = std::unique_ptr<nftnl_expr_iter, NftnlFree>;
+using ElemIterPtr = std::unique_ptr<nftnl_set_elems_iter, NftnlFree>;
 
 // Op → a new nftnl_expr (never null; aborts on OOM like libnftnl users do).
 [[nodiscard]] ExprPtr toNftnl(const Op& op);
