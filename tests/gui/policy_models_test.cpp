@@ -87,13 +87,36 @@ class PolicyModelsTest : public QObject {
 
     // An edit the validator refuses shows up as a diagnostic at that place.
     hosts.setAnalysis(a);
+    QVERIFY(!hosts.index(rowOf(hosts, "web1"), 1).data(Qt::BackgroundRole).isValid());
     QVERIFY(hosts.setData(hosts.index(rowOf(hosts, "web1"), 1), "nowhere", Qt::EditRole));
     a = waitAnalysis(doc);
     QVERIFY(a);
+    // ... and its cell is marked, the error first in the tooltip; the row's other cells are not.
+    hosts.setAnalysis(a);
+    const int web1 = rowOf(hosts, "web1");
+    QVERIFY(hosts.index(web1, 1).data(Qt::BackgroundRole).isValid());
+    QVERIFY2(hosts.index(web1, 1).data(Qt::ToolTipRole).toString().startsWith(QStringLiteral("error: ")) &&
+                 hosts.index(web1, 1).data(Qt::ToolTipRole).toString().contains(QStringLiteral("nowhere")),
+             qPrintable(hosts.index(web1, 1).data(Qt::ToolTipRole).toString()));
+    QVERIFY(!hosts.index(web1, 0).data(Qt::BackgroundRole).isValid());
+    QVERIFY(!hosts.index(web1, 2).data(Qt::BackgroundRole).isValid());
+    QVERIFY(!hosts.index(rowOf(hosts, "web2"), 1).data(Qt::BackgroundRole).isValid());
     QVERIFY(a->diagnostics.errorCount() >= 1);
     bool named = false;
     for (const auto& d : a->diagnostics.items()) named = named || d.message.find("nowhere") != std::string::npos;
     QVERIFY(named);
+
+    // An unknown service typed into a rule's cell: that cell is marked, not the rule's others.
+    rules.setAnalysis(a);
+    QVERIFY(rules.setData(rules.index(rowOf(rules, "web-to-db"), 3), "mysql, sshh", Qt::EditRole));
+    a = waitAnalysis(doc);
+    QVERIFY(a);
+    rules.setAnalysis(a);
+    const int webToDb = rowOf(rules, "web-to-db");
+    QVERIFY(rules.index(webToDb, 3).data(Qt::BackgroundRole).isValid());
+    QVERIFY2(rules.index(webToDb, 3).data(Qt::ToolTipRole).toString().contains(QStringLiteral("sshh")),
+             qPrintable(rules.index(webToDb, 3).data(Qt::ToolTipRole).toString()));
+    for (int col : {0, 1, 2, 4}) QVERIFY(!rules.index(webToDb, col).data(Qt::BackgroundRole).isValid());
   }
 
   void matrix() {

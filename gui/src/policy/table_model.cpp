@@ -1,6 +1,10 @@
 #include "policy/table_model.h"
 
+#include <QColor>
+
 #include <QStringList>
+
+#include <utility>
 
 #include "policy/policy_document.h"
 #include "policy/yaml_span.h"
@@ -137,11 +141,39 @@ QString PolicyTableModel::text(int row, int col) const {
   return {};
 }
 
+// The first error the analysis places in this cell's value: in the field's file, from where
+// the value starts up to where the element's next field starts (the next line when none
+// follows; a block list spans lines, a flow-style element has several fields on one line).
+const policies::Diagnostic* PolicyTableModel::cellError(int row, int col) const {
+  const auto* e = element(row);
+  const auto& c = columns_[static_cast<std::size_t>(col)];
+  if (!e || !analysis_ || c.field.isEmpty() || analysis_->diagnostics.errorCount() == 0) return nullptr;
+  auto it = e->fields.find(c.field.toStdString());
+  if (it == e->fields.end()) return nullptr;
+  const auto& at = it->second;
+  auto pos = [](const policies::Location& l) { return std::pair{l.line, l.col}; };
+  std::pair end{at.line + 1, 0};
+  for (const auto& [key, loc] : e->fields) {
+    if (loc.file == at.file && pos(loc) > pos(at) && pos(loc) < end) end = pos(loc);
+  }
+  for (const auto& d : analysis_->diagnostics.items()) {
+    if (d.severity == policies::Severity::Error && d.where.file == at.file && pos(d.where) >= pos(at) &&
+        pos(d.where) < end) {
+      return &d;
+    }
+  }
+  return nullptr;
+}
+
 QVariant PolicyTableModel::data(const QModelIndex& index, int role) const {
   const auto* e = element(index.row());
   if (!e || index.column() < 0 || index.column() >= columnCount()) return {};
   const auto& c = columns_[static_cast<std::size_t>(index.column())];
   if (role == Qt::DisplayRole || role == Qt::EditRole) return text(index.row(), index.column());
+  if (role == Qt::BackgroundRole || role == Qt::ForegroundRole) {
+    if (!cellError(index.row(), index.column())) return {};
+    return role == Qt::BackgroundRole ? QColor(0xfd, 0xe4, 0xe4) : QColor(0xb0, 0x1c, 0x1c);
+  }
   if (role == LocationRole || role == Qt::ToolTipRole) {
     const auto& where = c.field.isEmpty() ? e->where : e->at(c.field.toStdString());
     auto loc = q(where.str());
@@ -149,7 +181,11 @@ QVariant PolicyTableModel::data(const QModelIndex& index, int role) const {
     // The whole value first: a column narrower than its text elides it.
     const QString value = text(index.row(), index.column());
     const QString at = c.field.isEmpty() ? loc + QStringLiteral(" (edit in the YAML text)") : loc;
-    return value.isEmpty() ? at : value + QLatin1Char('\n') + at;
+    QString tip = value.isEmpty() ? at : value + QLatin1Char('\n') + at;
+    if (const auto* d = cellError(index.row(), index.column())) {
+      tip = QStringLiteral("error: %1\n%2").arg(q(d->message), tip);
+    }
+    return tip;
   }
   return {};
 }

@@ -2,6 +2,8 @@
 // Segments, hosts, services and rules of the validated policy as tables. Editing a cell
 // rewrites that field's value in the YAML where the loader found it (PolicyDocument::
 // replaceValue), so the text stays the admin's own and revalidation follows as for typing.
+// A cell whose value the validator refuses (an unknown service, a host on no segment) is
+// marked red, the error first in its tooltip.
 #include <QAbstractTableModel>
 
 #include "policy/analysis.h"
@@ -39,6 +41,7 @@ class PolicyTableModel : public QAbstractTableModel {
   };
   [[nodiscard]] const policies::Located* element(int row) const;
   [[nodiscard]] QString text(int row, int col) const;
+  [[nodiscard]] const policies::Diagnostic* cellError(int row, int col) const;
 
   Kind kind_;
   PolicyDocument* doc_;
