@@ -4,15 +4,18 @@
 // or `--vici` keeps cmd_vpn.cpp's VICI mode).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <string_view>
 
 #include "bulwark/gateway/control_client.h"
 #include "client.h"
 #include "compiled.h"
 #include "output.h"
+#include "policy_sides.h"
 
 namespace bulwark::cli {
 
@@ -81,6 +84,11 @@ void addParts(nlohmann::json& args, const std::string& only) {
   if (!only.empty() && only != "all") args["parts"] = nlohmann::json::array({only});
 }
 
+// The commit the sources come from: bulwarkd records it with the revision (History names it).
+void addGitCommit(nlohmann::json& args, const std::string& path) {
+  if (auto commit = commitClaim(path); !commit.empty()) args["git_commit"] = commit;
+}
+
 int daemonPlan(const std::string& socket, const std::string& path, bool detailed, const DaemonArgs& a, bool nftOnly,
                const GlobalOptions& opts) {
   auto sources = policySources(path);
@@ -124,6 +132,7 @@ int daemonApply(const std::string& socket, const std::string& path, const Daemon
   addParts(args, a.only);
   if (keepEstablished) args["keep_established"] = true;
   addSession(args);
+  addGitCommit(args, path);
   auto r = callDaemon(socket, "apply", args);
   if (!r.transportOk) return kExitUsage;
   if (!r.body.value("ok", false)) return printDaemonError(r.body);
@@ -226,6 +235,14 @@ void printStatus(const nlohmann::json& b) {
   }
 }
 
+// A commit as the history table shows it: 10 hex digits, and "-dirty" when recorded so.
+std::string shortCommit(const std::string& commit) {
+  constexpr std::string_view kDirty = "-dirty";
+  const bool dirty = std::string_view(commit).ends_with(kDirty);
+  return commit.substr(0, std::min<std::size_t>(10, commit.size() - (dirty ? kDirty.size() : 0))) +
+         (dirty ? std::string(kDirty) : "");
+}
+
 void printHistory(const nlohmann::json& b) {
   std::cout << "REV  STATUS       WHEN                      WHO                   HASH          SUMMARY\n";
   for (const auto& r : b["revisions"]) {
@@ -234,8 +251,23 @@ void printHistory(const nlohmann::json& b) {
                   r.value("current", false) ? "*" : " ", r.value("status", "").c_str(), r.value("time", "").c_str(),
                   r.value("who", "").substr(0, 21).c_str(), r.value("hash", "").substr(0, 12).c_str());
     std::cout << line << r.value("summary", "");
-    if (!r.value("git_commit", "").empty()) std::cout << "  [git " << r.value("git_commit", "").substr(0, 10) << "]";
+    if (!r.value("git_commit", "").empty()) std::cout << "  [git " << shortCommit(r.value("git_commit", "")) << "]";
     std::cout << '\n';
+  }
+}
+
+// `revision N`: the record, then each policy file as it was applied.
+void printRevision(const nlohmann::json& b) {
+  const auto& r = b["revision"];
+  std::cout << "revision " << r.value("revision", 0) << (r.value("current", false) ? " (running)" : "") << ": "
+            << r.value("status", "") << ", " << r.value("time", "") << ", " << r.value("who", "") << '\n';
+  std::cout << "  hash " << r.value("hash", "") << '\n';
+  if (!r.value("git_commit", "").empty()) std::cout << "  git " << r.value("git_commit", "") << '\n';
+  std::cout << "  origin " << r.value("origin", "") << "\n  summary " << r.value("summary", "") << '\n';
+  for (const auto& s : b.value("sources", nlohmann::json::array())) {
+    std::cout << "==> " << s.value("name", "") << " <==\n" << s.value("text", "");
+    const auto text = s.value("text", "");
+    if (!text.empty() && text.back() != '\n') std::cout << '\n';
   }
 }
 
@@ -349,6 +381,14 @@ void registerDaemonCommands(Registry& r) {
   history->add_option("--limit", args->limit, "How many (newest first)");
   history->callback([&r, sock, args] {
     r.action = [&r, sock, args] { return simpleCall(sock(), "history", {{"limit", args->limit}}, r.opts, printHistory); };
+  });
+
+  auto* revision = r.app.add_subcommand("revision", "One applied revision: its record and its policy files");
+  revision->add_option("REVISION", args->revision, "Revision number (bulwarkctl history)")->required();
+  revision->callback([&r, sock, args] {
+    r.action = [&r, sock, args] {
+      return simpleCall(sock(), "revision", {{"revision", args->revision}}, r.opts, printRevision);
+    };
   });
 
   auto* reload = r.app.add_subcommand("reload", "Make the daemon re-read its policy directory (as SIGHUP)");

@@ -214,6 +214,22 @@ ReadSide readRevision(const std::string& path, const std::string& rev) {
   return side;
 }
 
+std::string commitClaim(const std::string& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  const bool isDir = fs::is_directory(abs, ec);
+  fs::path dir = isDir ? abs : abs.parent_path();
+  auto head = git(dir, {"rev-parse", "--verify", "--quiet", "HEAD"}, 4096);
+  auto commit = trimmed(head.out);
+  if (head.status != 0 || (commit.size() != 40 && commit.size() != 64)) return "";
+  // The pathspec is relative to `dir` (git -C): the directory itself, or the file in it.
+  const std::string spec = isDir ? "." : abs.filename().string();
+  auto changed = git(dir, {"status", "--porcelain", "--untracked-files=all", "--", spec}, 4096);
+  if (changed.tooLong) return commit + "-dirty";  // more changes than the bound: changed all the same
+  if (changed.status != 0) return "";  // cannot tell (e.g. another user's repository): claim nothing
+  return changed.out.empty() ? commit : commit + "-dirty";
+}
+
 ReadSide readSide(const std::string& policyPath, const std::string& spec) {
   std::error_code ec;
   if (fs::exists(spec, ec)) return readWorkingTree(spec);

@@ -23,6 +23,11 @@ struct ReadSide {
 // sources named "REV:path" so locations say which side they are in.
 [[nodiscard]] ReadSide readRevision(const std::string& path, const std::string& rev);
 
+// The commit the policy at `path` is read from, as bulwarkd records it with an applied
+// revision ("git_commit"): HEAD's object name, with "-dirty" when the working tree's files at
+// `path` differ from HEAD's (changed, staged or untracked). Empty outside a Git work tree.
+[[nodiscard]] std::string commitClaim(const std::string& path);
+
 // `spec` names an existing file or directory: read it; otherwise it is a revision of the
 // repository of `policyPath`.
 [[nodiscard]] ReadSide readSide(const std::string& policyPath, const std::string& spec);

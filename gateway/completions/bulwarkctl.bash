@@ -29,7 +29,7 @@ _bulwarkctl() {
   local cur prev words cword
   _init_completion || return
 
-  local verbs="validate fmt show diff test render why plan apply counters pki vpn tunnels status confirm rollback history reload events"
+  local verbs="validate fmt show diff test render why plan apply counters pki vpn tunnels status confirm rollback history revision reload events"
   # Options that take a value: their next word is not a verb.
   local valued="--socket|--connect|--cert|--key|--ca|--server-name|--cert-password-file|-p|--policy|--iif|--only|--confirm|--limit|--dir|--ca-name|--group|--out|--address|--password-file|--local-id|--vici|--pki|--crl"
 

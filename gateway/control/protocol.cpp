@@ -34,7 +34,7 @@ std::string_view errorCodeName(ErrorCode c) {
 }
 
 namespace {
-constexpr std::array<std::pair<Op, std::string_view>, 16> kOps{{
+constexpr std::array<std::pair<Op, std::string_view>, 17> kOps{{
     {Op::ShowStatus, "status"},
     {Op::Plan, "plan"},
     {Op::Apply, "apply"},
@@ -42,6 +42,7 @@ constexpr std::array<std::pair<Op, std::string_view>, 16> kOps{{
     {Op::Rollback, "rollback"},
     {Op::Reload, "reload"},
     {Op::History, "history"},
+    {Op::Revision, "revision"},
     {Op::Counters, "counters"},
     {Op::Events, "events"},
     {Op::Tunnels, "tunnels"},

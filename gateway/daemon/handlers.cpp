@@ -110,6 +110,7 @@ std::optional<nlohmann::json> RequestHandlers::operator()(const Peer& peer, gate
       return std::nullopt;
     }
     case gateway::Op::History: return gateway::okReply(id, {{"revisions", r_.history(historyLimitArg(req))}});
+    case gateway::Op::Revision: return revision(peer, req, respond);
     case gateway::Op::Counters: return counters(req, respond);
     case gateway::Op::Events: break;  // handled by dispatchRequest (subscription)
     case gateway::Op::Tunnels: return tunnels(peer, req, respond);
@@ -279,6 +280,28 @@ std::optional<nlohmann::json> RequestHandlers::rollback(const Peer& peer, gatewa
       answerAfterRevocation(std::move(out), id, respond, actor, false, kept);
       heavyDone();
     };
+  };
+  return submit(peer, req.id, std::move(job));
+}
+
+// One revision with its policy texts, for a diff between revisions or against an editor
+// (the console's History and Editor). Read on the policy worker: a record holds up to 16 MiB.
+std::optional<nlohmann::json> RequestHandlers::revision(const Peer& peer, const gateway::Request& req,
+                                                        Responder& respond) {
+  auto rev = revisionArg(req);
+  if (!rev) return gateway::errorReply(req.id, ErrorCode::BadRequest, rev.error().message);
+  const int number = *rev;
+  auto file = r_.revisionFile(number);
+  if (!file) return gateway::errorReply(req.id, ErrorCode::NotFound, "no revision " + std::to_string(number));
+  const bool current = number == r_.currentRevision();
+  auto job = [file = *file, number, current, id = req.id, respond]() -> std::function<void()> {
+    auto read = History::loadFile(file);
+    // The reply names no path of the daemon's (the state dir is not the client's business).
+    auto r = read ? gateway::okReply(id, {{"revision", read->meta()}, {"sources", sourcesJson(read->sources)}})
+                  : gateway::errorReply(id, ErrorCode::Internal,
+                                        "revision " + std::to_string(number) + " cannot be read");
+    if (read) r["revision"]["current"] = current;
+    return [line = gateway::frame(r), respond]() mutable { respond(std::move(line)); };
   };
   return submit(peer, req.id, std::move(job));
 }

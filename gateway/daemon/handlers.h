@@ -64,6 +64,7 @@ class RequestHandlers {
   std::optional<nlohmann::json> plan(const Peer& peer, gateway::Request& req, Responder& respond);
   std::optional<nlohmann::json> apply(const Peer& peer, gateway::Request& req, Responder& respond);
   std::optional<nlohmann::json> rollback(const Peer& peer, gateway::Request& req, Responder& respond);
+  std::optional<nlohmann::json> revision(const Peer& peer, const gateway::Request& req, Responder& respond);
   std::optional<nlohmann::json> counters(gateway::Request& req, Responder& respond);
   std::optional<nlohmann::json> tunnels(const Peer& peer, gateway::Request& req, Responder& respond);
   std::optional<nlohmann::json> terminate(const Peer& peer, gateway::Request& req, Responder& respond);

@@ -156,7 +156,16 @@ gateway::Status History::setStatus(int number, const std::string& status) {
 
 gateway::Result<Revision> History::load(int number) const {
   if (!find(number)) return gateway::Error{"no revision " + std::to_string(number)};
-  auto j = readJson(fileOf(number));
+  return loadFile(fileOf(number));
+}
+
+std::optional<fs::path> History::fileIfRecorded(int number) const {
+  if (!find(number)) return std::nullopt;
+  return fileOf(number);
+}
+
+gateway::Result<Revision> History::loadFile(const fs::path& file) {
+  auto j = readJson(file);
   if (!j) return j.error();
   return fromJson(*j, true);
 }

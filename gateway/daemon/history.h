@@ -43,6 +43,11 @@ class History {
   [[nodiscard]] std::vector<Revision> list(std::size_t limit) const;
   [[nodiscard]] const Revision* latest() const { return revs_.empty() ? nullptr : &revs_.back(); }
   [[nodiscard]] const Revision* find(int number) const;
+  // Revision `number`'s file when it is one of this history's (nullopt otherwise): the
+  // `revision` op reads it on the policy worker with loadFile, away from the loop.
+  [[nodiscard]] std::optional<std::filesystem::path> fileIfRecorded(int number) const;
+  // One revision file, sources included.
+  [[nodiscard]] static gateway::Result<Revision> loadFile(const std::filesystem::path& file);
   // The state dir History::open() was given (revisions live in its "revisions" subdir).
   [[nodiscard]] std::filesystem::path stateDir() const { return dir_.parent_path(); }
 

@@ -12,12 +12,6 @@ using gateway::ErrorCode;
 
 namespace {
 
-nlohmann::json sourcesJson(const std::vector<policies::Source>& sources) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& s : sources) out.push_back({{"name", s.name}, {"text", s.text}});
-  return out;
-}
-
 // The "error" object of a reply the peer sent; an empty object when it has none.
 const nlohmann::json& peerError(const nlohmann::json& peerReply) {
   static const nlohmann::json kNone = nlohmann::json::object();
@@ -185,6 +179,8 @@ std::optional<Outcome> RequestHandlers::pairApply(PairChange change, PairDone do
     if (!revision) return refuse(Outcome::failure(ErrorCode::Conflict, revision.error().message + nothing));
     nlohmann::json args{{"sources", sourcesJson(prepared->input.sources)}, {"revision", *revision}, {"confirm", window}};
     if (req->keepEstablished) args["keep_established"] = true;
+    // Both nodes record the revision with the same commit (the peer gets the texts, not the dir).
+    if (!prepared->input.gitCommit.empty()) args["git_commit"] = prepared->input.gitCommit;
     auto applied = peerCall(cfg, "peer-apply", std::move(args), kPeerApplyTimeout);
     if (!applied) {
       // The request may have reached the peer: make sure its half is undone (it also rolls

@@ -117,6 +117,12 @@ gateway::Result<PolicyInput> policyFromJson(nlohmann::json& sources) {
   return in;
 }
 
+nlohmann::json sourcesJson(const std::vector<policies::Source>& sources) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : sources) out.push_back({{"name", s.name}, {"text", s.text}});
+  return out;
+}
+
 PolicyInput withHash(PolicyInput in) {
   if (in.hash.empty()) in.hash = sha256Hex(in.sources);
   return in;

@@ -31,6 +31,8 @@ struct PolicyInput {
 // bounds (files, bytes, names: policies/source_files.h); the texts are moved out of `sources`.
 // No hash yet (withHash, on the worker: hashing 16 MiB takes tens of ms).
 [[nodiscard]] gateway::Result<PolicyInput> policyFromJson(nlohmann::json& sources);
+// The inverse: sources as a request's (or a reply's) "sources" array.
+[[nodiscard]] nlohmann::json sourcesJson(const std::vector<policies::Source>& sources);
 // `in` with its hash computed (when empty).
 [[nodiscard]] PolicyInput withHash(PolicyInput in);
 

@@ -156,6 +156,10 @@ class Reconciler {
   [[nodiscard]] int latestRevisionNumber() const { return history_.latest() ? history_.latest()->number : 0; }
   // The sources of a recorded revision (loop: history is the loop's), to prepare on the worker.
   [[nodiscard]] gateway::Result<PolicyInput> revisionInput(int revision) const;
+  // Where revision N's record is (to read on the worker: History::loadFile); nullopt: none.
+  [[nodiscard]] std::optional<std::filesystem::path> revisionFile(int revision) const {
+    return history_.fileIfRecorded(revision);
+  }
   // The running revision's recorded policy (loop: reads its history record), what a plan's
   // review compares against; unknown (with why) before the first revision or when its
   // record cannot be read.

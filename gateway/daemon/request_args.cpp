@@ -3,15 +3,37 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <string_view>
 
 namespace bulwark::daemon {
 
 gateway::Result<std::optional<PolicyInput>> sourcesArg(gateway::Request& req) {
+  auto commit = gitCommitArg(req);
+  if (!commit) return commit.error();
   auto it = req.body.find("sources");
-  if (it == req.body.end() || it->is_null()) return std::optional<PolicyInput>();
+  if (it == req.body.end() || it->is_null()) {
+    // The daemon's own dir has its own commit (readPolicyDir); a claim without sources is a mistake.
+    if (!commit->empty()) return gateway::Error{"'git_commit' goes with 'sources'"};
+    return std::optional<PolicyInput>();
+  }
   auto in = policyFromJson(*it);
   if (!in) return in.error();
+  in->gitCommit = std::move(*commit);
   return std::optional<PolicyInput>(std::move(*in));
+}
+
+gateway::Result<std::string> gitCommitArg(const gateway::Request& req) {
+  auto it = req.body.find("git_commit");
+  if (it == req.body.end() || it->is_null()) return std::string();
+  const gateway::Error bad{"'git_commit' must be 7-64 lowercase hex digits, optionally followed by \"-dirty\""};
+  if (!it->is_string()) return bad;
+  std::string_view v = it->get_ref<const std::string&>();
+  constexpr std::string_view kDirty = "-dirty";
+  const std::string_view hex = v.ends_with(kDirty) ? v.substr(0, v.size() - kDirty.size()) : v;
+  bool ok = hex.size() >= kMinCommitHex && hex.size() <= kMaxCommitHex;
+  for (char c : hex) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  if (!ok) return bad;
+  return std::string(v);
 }
 
 gateway::Result<std::optional<int>> confirmArg(const gateway::Request& req, int maxSeconds) {
@@ -40,7 +62,10 @@ gateway::Result<int> revisionArg(const gateway::Request& req) {
             (it->is_number_unsigned() ? it->get<std::uint64_t>() >= 1 && it->get<std::uint64_t>() <= INT_MAX
                                       : it->is_number_integer() && it->get<std::int64_t>() >= 1 &&
                                             it->get<std::int64_t>() <= INT_MAX);
-  if (!ok) return gateway::Error{"rollback needs an integer 'revision' from 1 to " + std::to_string(INT_MAX)};
+  if (!ok) {
+    return gateway::Error{std::string(gateway::opName(req.op)) + " needs an integer 'revision' from 1 to " +
+                          std::to_string(INT_MAX)};
+  }
   return static_cast<int>(it->get<std::int64_t>());
 }
 

@@ -20,15 +20,25 @@ inline constexpr std::size_t kMaxUserBytes = 64;
 inline constexpr std::size_t kMaxSessionBytes = 128;
 inline constexpr std::size_t kMaxParts = 8;
 inline constexpr std::size_t kMaxPartBytes = 32;
+// A Git object name: abbreviated (git's shortest is 7) up to SHA-256's 64 hex digits.
+inline constexpr std::size_t kMinCommitHex = 7;
+inline constexpr std::size_t kMaxCommitHex = 64;
 
 // plan/apply "sources": nullopt when absent or null (the daemon's own policy dir); the texts
 // are moved out of the request (policyFromJson: at most 256 files, 16 MiB, clean names).
+// Their Git commit is the request's "git_commit" (gitCommitArg), which needs "sources".
 [[nodiscard]] gateway::Result<std::optional<PolicyInput>> sourcesArg(gateway::Request& req);
+// plan/apply "git_commit": the commit the client read the sources from, as the client says
+// ("-dirty": the sources differ from it); recorded with the revision so History names it.
+// Empty when absent or null; else kMinCommitHex..kMaxCommitHex lowercase hex digits and an
+// optional "-dirty" -- nothing else reaches the history file, the audit log or a reply.
+[[nodiscard]] gateway::Result<std::string> gitCommitArg(const gateway::Request& req);
 // apply "confirm": absent/null, or whole seconds 1..maxSeconds.
 [[nodiscard]] gateway::Result<std::optional<int>> confirmArg(const gateway::Request& req, int maxSeconds);
 // A boolean flag ("local_only", "resync_peer"): false when absent or null.
 [[nodiscard]] gateway::Result<bool> flagArg(const gateway::Request& req, const char* name);
-// rollback "revision": 1 .. 2^31-1, range-checked before any conversion (4294967297 is not 1).
+// rollback / revision / peer-apply "revision": 1 .. 2^31-1, range-checked before any
+// conversion (4294967297 is not 1).
 [[nodiscard]] gateway::Result<int> revisionArg(const gateway::Request& req);
 // history "limit": an unsigned number, at most kMaxHistory; kDefaultHistory when absent.
 [[nodiscard]] std::size_t historyLimitArg(const gateway::Request& req);

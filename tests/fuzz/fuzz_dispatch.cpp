@@ -40,8 +40,9 @@ void check(bool ok, const char* what) {
 }
 
 bool knownOp(std::string_view what) {
-  for (const char* op : {"connect", "status", "plan", "apply", "confirm", "rollback", "reload", "history", "counters", "events",
-                         "tunnels", "terminate", "peer-status", "peer-plan", "peer-apply", "peer-confirm", "peer-abort"}) {
+  for (const char* op : {"connect", "status", "plan", "apply", "confirm", "rollback", "reload", "history", "revision",
+                         "counters", "events", "tunnels", "terminate", "peer-status", "peer-plan", "peer-apply",
+                         "peer-confirm", "peer-abort"}) {
     if (what == op) return true;
   }
   return false;
@@ -61,6 +62,7 @@ std::optional<nlohmann::json> handle(const Peer& peer, gateway::Request& req, Re
       if (!c) error = c.error().message;
       auto s = sourcesArg(req);
       if (!s) error = s.error().message;
+      if (s && *s) check((*s)->gitCommit.size() <= kMaxCommitHex + 6, "git_commit");
       if (s && *s) {
         std::size_t total = 0;
         for (const auto& src : (*s)->sources) total += src.text.size();
@@ -75,7 +77,8 @@ std::optional<nlohmann::json> handle(const Peer& peer, gateway::Request& req, Re
       }
       break;
     }
-    case gateway::Op::Rollback: {
+    case gateway::Op::Rollback:
+    case gateway::Op::Revision: {
       auto r = revisionArg(req);
       if (!r) {
         error = r.error().message;

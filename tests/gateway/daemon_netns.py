@@ -767,8 +767,54 @@ def t_plan_in_policy_terms(lab):
     check(same.get("known") and not same["changed"] and same["effect"] == [], f"the running policy: no change: {same}")
 
 
+def t_git_commit_and_revision(lab):
+    """A client-sent policy is recorded with the commit bulwarkctl read it from (HEAD, "-dirty"
+    when the files differ), checked for its form only; `revision N` gives back the record and
+    the files as applied, to the view role too (issue 22)."""
+    rev_before = json.loads(lab.ctl("--json", "status").stdout)["revision"]
+    repo = lab.tmp / "git-policy"
+    repo.mkdir(exist_ok=True)
+    original = (lab.pol / "policy.yaml").read_text()
+    lab.write_policy(repo / "policy.yaml", original + EXTRA_RULE)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    run(["git", "init", "-q", str(repo)])
+    run([*git, "add", "policy.yaml"])
+    run([*git, "commit", "-q", "-m", "extra rule"])
+    sha = run([*git, "rev-parse", "HEAD"]).stdout.strip()
+    lab.ctl("apply", repo)
+    top = json.loads(lab.ctl("--json", "history", "--limit", "1").stdout)["revisions"][0]
+    check(top["git_commit"] == sha and top["origin"] == "payload", f"clean checkout: {top}")
+    clean_rev = top["revision"]
+    lab.write_policy(repo / "policy.yaml", original)  # an edit not committed
+    lab.ctl("apply", repo)
+    top = json.loads(lab.ctl("--json", "history", "--limit", "1").stdout)["revisions"][0]
+    check(top["git_commit"] == sha + "-dirty", f"edited checkout: {top}")
+    hist = lab.ctl("history", "--limit", "1").stdout
+    check(f"[git {sha[:10]}-dirty]" in hist, f"history text: {hist}")
+    # The record and the files as applied, to the view role as well.
+    body = json.loads(lab.ctl("--json", "revision", clean_rev, user=VIEWER).stdout)
+    check(body["revision"]["revision"] == clean_rev and body["revision"]["git_commit"] == sha
+          and not body["revision"]["current"], f"revision {clean_rev}: {body['revision']}")
+    check([s["text"] for s in body["sources"]] == [original + EXTRA_RULE], "revision: the files as applied")
+    text = lab.ctl("revision", top["revision"]).stdout
+    check(text.startswith(f"revision {top['revision']} (running): ") and f"git {sha}-dirty" in text
+          and "policy.yaml <==\n" + original in text, f"revision text:\n{text[:600]}")
+    r = lab.ctl("revision", "9999", check=False)
+    check(r.returncode != 0 and "no revision 9999" in r.stderr, f"unknown revision: {r.returncode} {r.stderr}")
+    # Only an object name's form reaches the record; a claim without sources is refused.
+    before = lab.ruleset()
+    src = [{"name": "policy.yaml", "text": original + EXTRA_RULE}]
+    for bad in ("HEAD", "0123abc\nx", "0123abc; rm -rf /", 1234567):
+        rep = request(lab, "apply", sources=src, git_commit=bad)
+        check(not rep["ok"] and rep["error"]["code"] == "bad_request", f"git_commit {bad!r}: {rep}")
+    rep = request(lab, "apply", git_commit="0123abc")
+    check(not rep["ok"] and "goes with 'sources'" in rep["error"]["message"], f"claim without sources: {rep}")
+    check(lab.ruleset() == before, "a refused git_commit changed the ruleset")
+    lab.ctl("rollback", rev_before)
+
+
 TESTS = [t_startup_table_is_what_render_says, t_wrong_uid_denied, t_view_role_cannot_apply, t_invalid_policy_changes_nothing,
-         t_plan_in_policy_terms, t_parts_apply_without_the_failing_one,
+         t_plan_in_policy_terms, t_git_commit_and_revision, t_parts_apply_without_the_failing_one,
          t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_links_applied_and_rolled_back,
          t_link_drift_repaired, t_metrics, t_counters_follow_traffic, t_established_counted_per_pair,
          t_scrape_does_not_block_status, t_pending_confirm_survives_restart, t_kill9_keeps_connections_and_adopts]

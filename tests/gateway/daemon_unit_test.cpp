@@ -17,6 +17,7 @@
 #include "history.h"
 #include "metrics.h"
 #include "peer_auth.h"
+#include "request_args.h"
 
 namespace bulwark::daemon {
 namespace {
@@ -186,7 +187,65 @@ TEST(History, RecordsLoadsAndKeepsStatus) {
   ASSERT_EQ(full->sources.size(), 1u);
   EXPECT_EQ(full->sources[0].text, "segments: []\n");
   EXPECT_FALSE(h->load(2).ok());
+  // The `revision` op's path: the file of a recorded revision only, read without the History.
+  EXPECT_FALSE(h->fileIfRecorded(2).has_value());
+  auto file = h->fileIfRecorded(1);
+  ASSERT_TRUE(file.has_value());
+  auto loaded = History::loadFile(*file);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->number, 1);
+  EXPECT_EQ(loaded->status, "rolled-back");
+  ASSERT_EQ(loaded->sources.size(), 1u);
+  EXPECT_EQ(loaded->sources[0].text, "segments: []\n");
   std::filesystem::remove_all(dir);
+}
+
+gateway::Request requestOf(const char* line) {
+  auto parsed = gateway::parseRequest(line);
+  EXPECT_TRUE(parsed.request.has_value()) << parsed.error;
+  return parsed.request.value_or(gateway::Request{});
+}
+
+TEST(RequestArgs, GitCommitIsAnObjectNameWithSourcesOnly) {
+  const std::string sources = R"("sources":[{"name":"p.yaml","text":"segments: []\n"}])";
+  for (const char* ok : {"0123abc", "0123abc-dirty", "0123456789abcdef0123456789abcdef01234567",
+                         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-dirty"}) {
+    auto req = requestOf(("{\"id\":1,\"op\":\"apply\"," + sources + ",\"git_commit\":\"" + ok + "\"}").c_str());
+    auto in = sourcesArg(req);
+    ASSERT_TRUE(in.ok()) << ok << ": " << in.error().message;
+    ASSERT_TRUE(in->has_value());
+    EXPECT_EQ((*in)->gitCommit, ok);
+    EXPECT_EQ((*in)->origin, "payload");
+  }
+  // Too short or long, upper case, not hex, a dirty mark alone or twice, a newline, not a string.
+  for (const char* bad : {"\"0123ab\"", "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0\"",
+                          "\"0123ABC\"", "\"0123abg\"", "\"-dirty\"", "\"0123abc-dirty-dirty\"",
+                          "\"0123abc\\n\"", "1234567", "[\"0123abc\"]"}) {
+    auto req = requestOf(("{\"id\":1,\"op\":\"apply\"," + sources + ",\"git_commit\":" + bad + "}").c_str());
+    auto in = sourcesArg(req);
+    ASSERT_FALSE(in.ok()) << bad;
+    EXPECT_EQ(in.error().message, "'git_commit' must be 7-64 lowercase hex digits, optionally followed by \"-dirty\"");
+  }
+  auto without = requestOf(R"({"id":1,"op":"apply","git_commit":"0123abc"})");
+  auto in = sourcesArg(without);
+  ASSERT_FALSE(in.ok());
+  EXPECT_EQ(in.error().message, "'git_commit' goes with 'sources'");
+  auto none = requestOf(("{\"id\":1,\"op\":\"apply\"," + sources + "}").c_str());
+  auto plain = sourcesArg(none);
+  ASSERT_TRUE(plain.ok() && plain->has_value());
+  EXPECT_EQ((*plain)->gitCommit, "");
+}
+
+TEST(RequestArgs, RevisionNamesItsOp) {
+  auto req = requestOf(R"({"id":1,"op":"revision","revision":4294967297})");
+  auto r = revisionArg(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "revision needs an integer 'revision' from 1 to 2147483647");
+  auto rb = requestOf(R"({"id":1,"op":"rollback","revision":0})");
+  EXPECT_EQ(revisionArg(rb).error().message, "rollback needs an integer 'revision' from 1 to 2147483647");
+  EXPECT_EQ(revisionArg(requestOf(R"({"id":1,"op":"revision","revision":7})")).value(), 7);
+  EXPECT_FALSE(gateway::opChanges(gateway::Op::Revision));  // the view role reads revisions
+  EXPECT_EQ(gateway::parseOp("revision"), gateway::Op::Revision);
 }
 
 TEST(EventLoop, PostFromAnotherThreadWakesTheLoop) {

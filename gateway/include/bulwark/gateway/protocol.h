@@ -169,7 +169,7 @@ enum class ErrorCode {
 [[nodiscard]] std::string_view errorCodeName(ErrorCode c);
 
 enum class Op {
-  ShowStatus, Plan, Apply, Confirm, Rollback, Reload, History, Counters, Events, Tunnels, Terminate,
+  ShowStatus, Plan, Apply, Confirm, Rollback, Reload, History, Revision, Counters, Events, Tunnels, Terminate,
   PeerStatus, PeerPlan, PeerApply, PeerConfirm, PeerAbort,
 };
 [[nodiscard]] std::optional<Op> parseOp(std::string_view name);
