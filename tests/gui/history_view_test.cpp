@@ -1,6 +1,7 @@
 // The History view against the stand-in daemon: revisions with local times, the Git commit
 // where bulwarkd recorded one ("—" and why where not), and origins in words.
 #include <QJsonArray>
+#include <QPlainTextEdit>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -47,8 +48,41 @@ class HistoryViewTest : public QObject {
     QCOMPARE(t->item(1, 4)->toolTip(), commit);
     QCOMPARE(t->item(1, 5)->text(), QStringLiteral("rollback: re-applied revision 1"));
     QCOMPARE(t->item(2, 5)->text(), QStringLiteral("policy dir /etc/bulwark/policy"));
+    QCOMPARE(HistoryView::shortCommit(commit + QStringLiteral("-dirty")), commit.left(10) + QStringLiteral("-dirty"));
+    QCOMPARE(HistoryView::shortCommit(QStringLiteral("0123abc-dirty")), QStringLiteral("0123abc-dirty"));
     QCOMPARE(HistoryView::readableOrigin(QStringLiteral("payload (pair apply with edge1-b)")),
              QStringLiteral("sent by a client (console or bulwarkctl) (pair apply with edge1-b)"));
+
+    // Selecting a revision shows its change against the revision listed before it.
+    QList<int> asked;
+    d.on(QStringLiteral("revision"), [&](const QJsonObject& req) {
+      const int n = req.value(QStringLiteral("revision")).toInt();
+      asked << n;
+      const QString text = n == 3 ? QStringLiteral("rules:\n  - name: web\n    services: [https]\n")
+                                  : QStringLiteral("rules:\n  - name: web\n    services: [http]\n");
+      return QJsonObject{{"ok", true},
+                         {"revision", QJsonObject{{"revision", n}}},
+                         {"sources", QJsonArray{QJsonObject{{"name", "/etc/bulwark/policy/campus.yaml"}, {"text", text}}}}};
+    });
+    t->selectRow(0);
+    QTRY_VERIFY_WITH_TIMEOUT(v.revisionDiff()->toPlainText().contains(QStringLiteral("+    services: [https]")), 10000);
+    const auto diff = v.revisionDiff()->toPlainText();
+    QVERIFY2(diff.startsWith(QStringLiteral("== revision 3 against revision 2 (the one before it) ==")), qPrintable(diff));
+    QVERIFY2(diff.contains(QStringLiteral("-    services: [http]")) && diff.contains(QStringLiteral("a/revision-2/campus.yaml")),
+             qPrintable(diff));
+    QCOMPARE(asked.size(), 2);
+    // The oldest listed: all of it is new; the same text twice: no change.
+    t->selectRow(2);
+    QTRY_VERIFY_WITH_TIMEOUT(v.revisionDiff()->toPlainText().contains(QStringLiteral("the oldest listed")), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(v.revisionDiff()->toPlainText().contains(QStringLiteral("+    services: [http]")), 10000);
+    t->selectRow(1);
+    QTRY_VERIFY_WITH_TIMEOUT(v.revisionDiff()->toPlainText().contains(QStringLiteral("(no change in the policy files)")), 10000);
+    // A refusal is shown as such.
+    d.on(QStringLiteral("revision"), [](const QJsonObject&) {
+      return QJsonObject{{"ok", false}, {"error", QJsonObject{{"code", "not_found"}, {"message", "no revision 3"}}}};
+    });
+    t->selectRow(0);
+    QTRY_VERIFY_WITH_TIMEOUT(v.revisionDiff()->toPlainText().contains(QStringLiteral("no revision 3")), 10000);
   }
 };
 

@@ -22,6 +22,7 @@
 #include "stand_in_daemon.h"
 #include "views/code_editor.h"
 #include "views/editor_view.h"
+#include "views/plan_view.h"
 
 using namespace bulwark::console;
 
@@ -243,6 +244,48 @@ class WorkingCopyTest : public QObject {
     QCOMPARE(readFile(dir.filePath(QStringLiteral("campus.yaml"))).section(QLatin1Char('\n'), 1, 1), lines[1]);
   }
 
+  // The third part: the editor against the revision the gateway runs (`revision N`).
+  void diffAgainstTheRunningRevision() {
+    QTemporaryDir dir;
+    QVERIFY(makeWorkingCopy(dir.path()));
+    testing::StandInDaemon daemon(dir.filePath(QStringLiteral("s")));
+    daemon.setStatus({{"revision", 4}, {"policy_hash", "h4"}, {"kinds", QJsonArray{}}, {"pending", QJsonValue()}});
+    const auto lines = campus().split(QLatin1Char('\n'));
+    auto running = lines;
+    running[0] += QStringLiteral(" # as applied");
+    QList<int> asked;
+    daemon.on(QStringLiteral("revision"), [&](const QJsonObject& req) {
+      asked << req.value(QStringLiteral("revision")).toInt();
+      return QJsonObject{{"ok", true},
+                         {"revision", QJsonObject{{"revision", 4}, {"current", true}}},
+                         {"sources", QJsonArray{QJsonObject{{"name", "/etc/bulwark/policy/campus.yaml"},
+                                                            {"text", running.join(QLatin1Char('\n'))}}}}};
+    });
+    MainWindow w;
+    QString err;
+    QVERIFY(w.openPolicy(dir.path(), &err));
+    QSignalSpy diff(w.document(), &PolicyDocument::gitDiffReady);
+    w.document()->requestGitDiff();
+    QVERIFY(diff.wait(20000));
+    QVERIFY2(diff.takeFirst().at(0).toString().contains(QStringLiteral("(no running revision known: not connected")),
+             "not connected: the third part says so");
+
+    Endpoint e;
+    e.socketPath = dir.filePath(QStringLiteral("s"));
+    w.connectTo(e);
+    QTRY_COMPARE_WITH_TIMEOUT(w.document()->appliedRevision(), 4, 5000);
+    w.document()->requestGitDiff();
+    QVERIFY(diff.wait(20000));
+    const auto text = diff.takeFirst().at(0).toString();
+    const auto third = text.section(QStringLiteral("== the editor against revision 4 (running on the gateway) =="), 1);
+    QVERIFY2(!third.isEmpty(), qPrintable(text));
+    QVERIFY2(third.contains(QStringLiteral("\n-") + running[0] + QStringLiteral("\n")) &&
+                 third.contains(QStringLiteral("\n+") + lines[0] + QStringLiteral("\n")) &&
+                 third.contains(QStringLiteral("a/revision-4/campus.yaml")),
+             qPrintable(text));
+    QCOMPARE(asked, QList<int>{4});  // once per revision, not per status
+  }
+
   void policyHashIsTheDaemons() {
     PolicyDocument doc;
     doc.setSources({{QString(), QStringLiteral("a.yaml"), QStringLiteral("x: 1\n"), false, {}},
@@ -280,6 +323,52 @@ class WorkingCopyTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!w.editorView()->gatewayNotice().isEmpty(), 5000);
     daemon.pushEvent({{"event", "rollback"}, {"who", "root"}, {"revision", 6}, {"policy_hash", mine}, {"ok", true}});
     QTRY_VERIFY_WITH_TIMEOUT(w.editorView()->gatewayNotice().isEmpty(), 5000);
+  }
+
+  // An apply of a working copy's text names the commit it comes from: HEAD, "-dirty" once the
+  // editor holds something else (saved or not), so History shows where a revision came from.
+  void applyCarriesTheCommit() {
+    QTemporaryDir dir;
+    QVERIFY(makeWorkingCopy(dir.path()));
+    QProcess head;
+    head.setWorkingDirectory(dir.path());
+    head.start(QStringLiteral("git"), {QStringLiteral("rev-parse"), QStringLiteral("HEAD")});
+    QVERIFY(head.waitForFinished(10000));
+    const auto sha = QString::fromLatin1(head.readAllStandardOutput()).trimmed();
+    QCOMPARE(sha.size(), 40);
+
+    testing::StandInDaemon daemon(dir.filePath(QStringLiteral("s")));
+    daemon.setStatus({{"revision", 1}, {"policy_hash", "h1"}, {"kinds", QJsonArray{}}, {"pending", QJsonValue()}});
+    QList<QJsonObject> applies;
+    daemon.on(QStringLiteral("apply"), [&](const QJsonObject& req) {
+      applies << req;
+      return QJsonObject{{"ok", true}, {"changed", false}, {"summary", "in sync"}};
+    });
+    MainWindow w;
+    QString err;
+    QVERIFY(w.openPolicy(dir.path(), &err));
+    Endpoint e;
+    e.socketPath = dir.filePath(QStringLiteral("s"));
+    w.connectTo(e);
+    QTRY_VERIFY_WITH_TIMEOUT(!w.session()->status().isEmpty(), 5000);
+    QCOMPARE(commitClaim(dir.path(), w.document()->workingFiles()), sha);
+
+    w.planView()->applyWithConfirm(30);
+    QTRY_COMPARE_WITH_TIMEOUT(applies.size(), 1, 10000);
+    QCOMPARE(applies[0].value(QStringLiteral("git_commit")).toString(), sha);
+    QCOMPARE(applies[0].value(QStringLiteral("confirm")).toInt(), 30);
+
+    typeAtLineEnd(w.editorView()->editor(), 1, QStringLiteral(" # not committed"));
+    QTRY_VERIFY_WITH_TIMEOUT(!w.planView()->busy(), 5000);
+    w.planView()->applyWithConfirm(30);
+    QTRY_COMPARE_WITH_TIMEOUT(applies.size(), 2, 10000);
+    QCOMPARE(applies[1].value(QStringLiteral("git_commit")).toString(), sha + QStringLiteral("-dirty"));
+
+    // Outside a repository: no claim at all.
+    QTemporaryDir plain;
+    QVERIFY(writeFile(plain.filePath(QStringLiteral("campus.yaml")), campus()));
+    QVERIFY(commitClaim(plain.path(), {{plain.filePath(QStringLiteral("campus.yaml")), QStringLiteral("campus.yaml"), campus()}})
+                .isEmpty());
   }
 };
 

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QFileDialog>
 #include <QInputDialog>
+#include <QJsonArray>
 #include <QLabel>
 #include <QMessageBox>
 #include <QStatusBar>
@@ -109,6 +110,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(doc_, &PolicyDocument::textReplaced, this, &MainWindow::updateTitle);
   connect(doc_, &PolicyDocument::analysed, this, &MainWindow::checkGatewayMatch);
   connect(session_, &Session::eventReceived, this, &MainWindow::onGatewayEvent);
+  connect(session_, &Session::statusChanged, this, &MainWindow::fetchRunningRevision);
+  connect(session_, &Session::stateChanged, this, [this] {
+    if (session_->state() == Session::State::Connected) return;
+    runningAsked_ = 0;
+    doc_->setApplied({});
+  });
   updateTitle();
   resize(1280, 800);
 }
@@ -150,6 +157,28 @@ void MainWindow::reloadPolicy() {
 }
 
 void MainWindow::connectTo(const Endpoint& endpoint) { session_->connectTo(endpoint); }
+
+void MainWindow::fetchRunningRevision(const QJsonObject& status) {
+  const int rev = status.value(QStringLiteral("revision")).toInt();
+  if (rev <= 0 || rev == runningAsked_) return;
+  runningAsked_ = rev;
+  session_->request(QStringLiteral("revision"), {{"revision", rev}}, this, [this, rev](const QJsonObject& r) {
+    if (rev != runningAsked_) return;  // a newer revision was asked for meanwhile
+    AppliedTexts applied;
+    if (!r.value(QStringLiteral("ok")).toBool()) {
+      // Asked once per revision (an older bulwarkd without `revision` would refuse every time).
+      applied.problem = tr("revision %1: %2").arg(rev).arg(replyError(r));
+    } else {
+      applied.revision = rev;
+      for (const auto& v : r.value(QStringLiteral("sources")).toArray()) {
+        const auto o = v.toObject();
+        applied.files.push_back(
+            {o.value(QStringLiteral("name")).toString(), o.value(QStringLiteral("text")).toString()});
+      }
+    }
+    doc_->setApplied(std::move(applied));
+  });
+}
 
 void MainWindow::showMessage(const QString& text) { statusBar()->showMessage(text, 15000); }
 

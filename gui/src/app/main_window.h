@@ -73,6 +73,8 @@ class MainWindow : public QMainWindow {
   void updateTitle();
   void onGatewayEvent(const QJsonObject& ev);
   void checkGatewayMatch();
+  // Keeps the document's copy of the running revision's texts (`revision N`) current.
+  void fetchRunningRevision(const QJsonObject& status);
 
   PolicyDocument* doc_;
   Session* session_;
@@ -92,6 +94,7 @@ class MainWindow : public QMainWindow {
   // Set by a rollback event: what the gateway runs now, until the editor matches it again.
   QString rolledBackHash_;
   int rolledBackRevision_ = 0;
+  int runningAsked_ = 0;  // the running revision last asked for (its texts)
 };
 
 }  // namespace bulwark::console

@@ -194,11 +194,15 @@ void PolicyDocument::requestGitDiff() {
     diffAgain_ = true;  // one at a time; the newest text is diffed when it ends
     return;
   }
+  diff_.setFuture(QtConcurrent::run(&workingDiff, root_, workingFiles(), applied_));
+}
+
+std::vector<WorkingFile> PolicyDocument::workingFiles() const {
   std::vector<WorkingFile> files;
   for (const auto& f : files_) {
     if (!f.path.isEmpty()) files.push_back({f.path, f.name, f.text});
   }
-  diff_.setFuture(QtConcurrent::run(&workingDiff, root_, std::move(files)));
+  return files;
 }
 
 void PolicyDocument::validateNow() {

@@ -56,6 +56,8 @@ class PolicyDocument : public QObject {
 
   [[nodiscard]] std::vector<policies::Source> sources() const;
   [[nodiscard]] QJsonArray sourcesJson() const;  // [{"name", "text"}] for plan/apply
+  // The files that are on disk, with the editor's texts: what the Git runs compare.
+  [[nodiscard]] std::vector<WorkingFile> workingFiles() const;
 
   // Writes the modified files back; then `git diff` (async) shows what changed.
   bool save(QString* error);
@@ -63,6 +65,10 @@ class PolicyDocument : public QObject {
   // the working copy's HEAD, with `git diff --no-index` on a temporary copy (a worker
   // thread, every git run bounded); gitDiffReady carries both parts.
   void requestGitDiff();
+  // The revision the gateway runs (its texts), for the diff's third part; set by the window
+  // from the session's status. Revision 0: none known.
+  void setApplied(AppliedTexts applied) { applied_ = std::move(applied); }
+  [[nodiscard]] int appliedRevision() const { return applied_.revision; }
   [[nodiscard]] bool modified() const;
   // The editor's texts hashed as bulwarkd hashes a policy's sources (`status.policy_hash`,
   // the events' policy_hash): SHA-256 over each file name, NUL, text, NUL, in order.
@@ -94,6 +100,7 @@ class PolicyDocument : public QObject {
   QTimer debounce_;
   QFutureWatcher<AnalysisPtr> watcher_;
   QFutureWatcher<WorkingDiff> diff_;
+  AppliedTexts applied_;
   bool diffAgain_ = false;
 };
 

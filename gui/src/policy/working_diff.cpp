@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
 
@@ -69,11 +70,12 @@ HeadFiles headFiles(const QString& root, const std::vector<WorkingFile>& files) 
   return out;
 }
 
-WorkingDiff workingDiff(const QString& root, const std::vector<WorkingFile>& files) {
+WorkingDiff workingDiff(const QString& root, const std::vector<WorkingFile>& files, const AppliedTexts& applied) {
   QTemporaryDir tmp;
   if (!tmp.isValid()) return {{}, QStringLiteral("no temporary directory: %1").arg(tmp.errorString())};
   QDir t(tmp.path());
-  for (const auto* d : {"saved", "HEAD", "editor"}) t.mkdir(QLatin1String(d));
+  const auto running = QStringLiteral("revision-%1").arg(applied.revision);
+  for (const auto& d : {QStringLiteral("saved"), QStringLiteral("HEAD"), QStringLiteral("editor"), running}) t.mkdir(d);
   if (!git(tmp.path(), {QStringLiteral("--version")}).started) return {{}, QStringLiteral("git is not installed")};
 
   for (const auto& f : files) {
@@ -100,7 +102,55 @@ WorkingDiff workingDiff(const QString& root, const std::vector<WorkingFile>& fil
     out << diffTrees(tmp.path(), QStringLiteral("HEAD"), QStringLiteral("editor"),
                      QStringLiteral("(no changes: the editor holds what HEAD has)\n"));
   }
+  if (applied.revision <= 0) {
+    out << QStringLiteral("== the editor against the gateway's running revision ==")
+        << (applied.problem.isEmpty() ? QStringLiteral("(no running revision known: not connected to a gateway)")
+                                      : QStringLiteral("(%1)").arg(applied.problem));
+  } else {
+    out << QStringLiteral("== the editor against revision %1 (running on the gateway) ==").arg(applied.revision);
+    bool written = true;
+    for (const auto& f : applied.files) {
+      const auto base = QFileInfo(f.name).fileName();
+      written = written && !base.isEmpty() && write(t.filePath(running + QLatin1Char('/') + base), f.text.toUtf8());
+    }
+    out << (written ? diffTrees(tmp.path(), running, QStringLiteral("editor"),
+                                QStringLiteral("(no changes: the editor holds what the gateway runs)\n"))
+                    : QStringLiteral("(cannot write a temporary copy of the running revision)"));
+  }
   return {out.join(QLatin1Char('\n')), {}};
+}
+
+QString commitClaim(const QString& root, const std::vector<WorkingFile>& files) {
+  auto head =
+      git(root, {QStringLiteral("rev-parse"), QStringLiteral("--verify"), QStringLiteral("-q"), QStringLiteral("HEAD")});
+  const auto commit = QString::fromLatin1(head.out).trimmed();
+  if (head.code != 0 || (commit.size() != 40 && commit.size() != 64)) return {};
+  auto inHead = headFiles(root, files);
+  if (!inHead.problem.isEmpty()) return {};
+  bool dirty = !inHead.notInHead.isEmpty();
+  for (std::size_t i = 0; i < inHead.files.size() && !dirty; ++i) {
+    const auto& h = inHead.files[i];
+    for (const auto& f : files) dirty = dirty || (f.path == h.path && f.text != h.text);
+  }
+  return dirty ? commit + QStringLiteral("-dirty") : commit;
+}
+
+WorkingDiff textsDiff(const QString& heading, const QString& fromLabel, const std::vector<NamedText>& from,
+                      const QString& toLabel, const std::vector<NamedText>& to, const QString& same) {
+  QTemporaryDir tmp;
+  if (!tmp.isValid()) return {{}, QStringLiteral("no temporary directory: %1").arg(tmp.errorString())};
+  QDir t(tmp.path());
+  // The labels become the diff's a/ and b/ directories ("a/revision-3/campus.yaml").
+  for (const auto& [label, texts] : {std::pair{fromLabel, &from}, std::pair{toLabel, &to}}) {
+    if (!t.mkdir(label)) return {{}, QStringLiteral("cannot make %1 in a temporary directory").arg(label)};
+    for (const auto& f : *texts) {
+      const auto base = QFileInfo(f.name).fileName();
+      if (base.isEmpty() || !write(t.filePath(label + QLatin1Char('/') + base), f.text.toUtf8())) {
+        return {{}, QStringLiteral("cannot write a temporary copy of %1").arg(f.name)};
+      }
+    }
+  }
+  return {heading + QLatin1Char('\n') + diffTrees(tmp.path(), fromLabel, toLabel, same), {}};
 }
 
 }  // namespace bulwark::console

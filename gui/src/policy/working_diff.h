@@ -15,6 +15,19 @@ struct WorkingFile {
   QString text;  // the editor's text
 };
 
+struct NamedText {
+  QString name;  // a daemon's revision names files by path: only the base name counts
+  QString text;
+};
+
+// The revision the gateway runs, as `revision N` gave it (revision 0: none known -- not
+// connected, nothing applied yet, or `problem`).
+struct AppliedTexts {
+  int revision = 0;
+  std::vector<NamedText> files;
+  QString problem;
+};
+
 struct WorkingDiff {
   QString text;   // both parts, each under a "== … ==" heading
   QString error;  // git missing, or nothing to compare
@@ -31,8 +44,24 @@ struct HeadFiles {
 // Blocking (1 + N git runs): off the GUI thread.
 [[nodiscard]] HeadFiles headFiles(const QString& root, const std::vector<WorkingFile>& files);
 
-// Blocking (runs git up to 2 + N times, each bounded to kGitMillis): call it off the GUI thread.
-[[nodiscard]] WorkingDiff workingDiff(const QString& root, const std::vector<WorkingFile>& files);
+// Three parts: against the saved files, against HEAD, and against the revision the gateway
+// runs (`applied`). Blocking (runs git up to 3 + N times, each bounded to kGitMillis): call it
+// off the GUI thread.
+[[nodiscard]] WorkingDiff workingDiff(const QString& root, const std::vector<WorkingFile>& files,
+                                      const AppliedTexts& applied = {});
+
+// The commit the editor's texts come from, as bulwarkd records it with an apply
+// ("git_commit"): the working copy's HEAD, with "-dirty" when any text differs from HEAD's
+// file (edited, saved or not, or not in HEAD). Empty when `root` has no commit or git is
+// missing. Blocking (1 + N git runs): off the GUI thread.
+[[nodiscard]] QString commitClaim(const QString& root, const std::vector<WorkingFile>& files);
+
+// Two sets of policy texts (two revisions the gateway applied), one unified diff under
+// `heading`; files named by their base names; `same` when they do not differ. Blocking
+// (one git run): off the GUI thread.
+[[nodiscard]] WorkingDiff textsDiff(const QString& heading, const QString& fromLabel,
+                                    const std::vector<NamedText>& from, const QString& toLabel,
+                                    const std::vector<NamedText>& to, const QString& same);
 inline constexpr int kGitMillis = 10000;
 
 }  // namespace bulwark::console

@@ -2,7 +2,8 @@
 // The YAML text of the policy's files with syntax colours, line numbers and the validator's
 // diagnostics as you type: each error/warning underlined at its file:line:col and listed
 // below (click to jump; Ctrl+L goes to a line). Unsaved files carry a '*'. Save writes the
-// working copy; "git diff" shows the editor's text against the saved files and HEAD. A
+// working copy; "git diff" shows the editor's text against the saved files, HEAD and the
+// revision the gateway runs (`revision N`, fetched by the window at each new revision). A
 // banner above the text says when the gateway runs something other than the editor holds
 // (after a rollback).
 #include <QWidget>

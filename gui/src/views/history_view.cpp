@@ -1,14 +1,21 @@
 #include "views/history_view.h"
 
 #include <QDateTime>
+#include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QJsonArray>
 #include <QLabel>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <algorithm>
+#include <memory>
 
 #include "control/gateway_health.h"
 #include "control/session.h"
@@ -43,12 +50,31 @@ HistoryView::HistoryView(Session* session, QWidget* parent) : QWidget(parent), s
   eventsLay->setContentsMargins(0, 0, 0, 0);
   eventsLay->addWidget(new QLabel(tr("Events since connected (drift repairs, rollbacks, confirms, health), newest first")));
   eventsLay->addWidget(events_, 1);
-  auto* split = stackedPanes(table_, 3, eventsBox, 2);
+  diff_ = new QPlainTextEdit;
+  diff_->setObjectName(QStringLiteral("revisionDiff"));
+  diff_->setReadOnly(true);
+  diff_->setLineWrapMode(QPlainTextEdit::NoWrap);  // a diff's columns mean something
+  diff_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  diff_->setPlaceholderText(tr("Select a revision to see what it changed against the one before it."));
+  below_ = new QTabWidget;
+  below_->addTab(eventsBox, tr("Events"));
+  below_->addTab(diff_, tr("Selected revision's change"));
+  auto* split = stackedPanes(table_, 3, below_, 2);
   auto* lay = new QVBoxLayout(this);
   lay->addLayout(bar);
   lay->addWidget(split, 1);
   connect(refreshBtn, &QPushButton::clicked, this, &HistoryView::refresh);
   connect(rollback_, &QPushButton::clicked, this, &HistoryView::rollBackSelected);
+  connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
+    auto rows = table_->selectionModel()->selectedRows();
+    if (rows.isEmpty()) return;
+    showRevisionChange(table_->item(rows.first().row(), 0)->data(Qt::UserRole).toInt());
+    below_->setCurrentWidget(diff_);
+  });
+  connect(&diffRun_, &QFutureWatcher<WorkingDiff>::finished, this, [this] {
+    const auto r = diffRun_.result();
+    diff_->setPlainText(r.error.isEmpty() ? r.text : tr("diff: %1").arg(r.error));
+  });
   connect(session_, &Session::eventReceived, this, [this](const QJsonObject& ev) {
     addEvent(ev);
     refresh();
@@ -56,6 +82,12 @@ HistoryView::HistoryView(Session* session, QWidget* parent) : QWidget(parent), s
   connect(session_, &Session::stateChanged, this, [this] {
     if (session_->state() == Session::State::Connected && table_->rowCount() == 0) refresh();
   });
+}
+
+QString HistoryView::shortCommit(const QString& commit) {
+  const QString dirty = QStringLiteral("-dirty");
+  return commit.endsWith(dirty) ? commit.left(std::min<qsizetype>(10, commit.size() - dirty.size())) + dirty
+                                : commit.left(10);
 }
 
 void HistoryView::refresh() {
@@ -78,15 +110,17 @@ void HistoryView::refresh() {
                               localDateTime(daemonTime(o.value(QStringLiteral("time")))),
                               o.value(QStringLiteral("who")).toString(),
                               o.value(QStringLiteral("hash")).toString().left(12),
-                              git.isEmpty() ? QStringLiteral("—") : git.left(10),
+                              git.isEmpty() ? QStringLiteral("—") : shortCommit(git),
                               readableOrigin(o.value(QStringLiteral("origin")).toString()),
                               o.value(QStringLiteral("status")).toString(),
                               o.value(QStringLiteral("summary")).toString()};
       const QStringList tips{QString(), o.value(QStringLiteral("time")).toString() + tr(" (UTC, as recorded)"), QString(),
                              o.value(QStringLiteral("hash")).toString(),
-                             git.isEmpty() ? tr("no Git commit recorded: bulwarkd records one when it reads a policy dir "
-                                                "inside a Git work tree, not for sources a client sends")
-                                           : git,
+                             git.isEmpty() ? tr("no Git commit recorded: bulwarkd records the commit of a policy dir "
+                                                "inside a Git work tree, or the one a client names with its sources")
+                             : git.endsWith(QStringLiteral("-dirty"))
+                                 ? tr("%1: the files applied differed from this commit").arg(git)
+                                 : git,
                              o.value(QStringLiteral("origin")).toString(), QString(), o.value(QStringLiteral("summary")).toString()};
       for (int c = 0; c < cells.size(); ++c) {
         auto* it = new QTableWidgetItem(cells[c]);
@@ -128,6 +162,63 @@ void HistoryView::addEvent(const QJsonObject& ev) {
     events_->setItem(0, c, it);
   }
   if (events_->rowCount() > kMaxEvents) events_->setRowCount(kMaxEvents);
+}
+
+int HistoryView::previousListed(int number) const {
+  int best = 0;
+  for (int row = 0; row < table_->rowCount(); ++row) {
+    const int n = table_->item(row, 0)->data(Qt::UserRole).toInt();
+    if (n < number && n > best) best = n;
+  }
+  return best;
+}
+
+namespace {
+
+std::vector<NamedText> textsOf(const QJsonObject& revisionReply) {
+  std::vector<NamedText> out;
+  for (const auto& v : revisionReply.value(QStringLiteral("sources")).toArray()) {
+    const auto o = v.toObject();
+    out.push_back({o.value(QStringLiteral("name")).toString(), o.value(QStringLiteral("text")).toString()});
+  }
+  return out;
+}
+
+}  // namespace
+
+void HistoryView::showRevisionChange(int number) {
+  if (number <= 0 || session_->state() != Session::State::Connected) return;
+  diffWanted_ = number;
+  const int before = previousListed(number);
+  diff_->setPlainText(tr("Reading revision %1…").arg(number));
+  // Both records, then one diff; an answer for a row no longer selected is dropped.
+  auto got = std::make_shared<std::pair<QJsonObject, QJsonObject>>();
+  auto both = [this, number, before, got] {
+    if (diffWanted_ != number || got->second.isEmpty() || (before > 0 && got->first.isEmpty())) return;
+    for (const auto* r : {&got->first, &got->second}) {
+      if (!r->isEmpty() && !r->value(QStringLiteral("ok")).toBool()) {
+        diff_->setPlainText(tr("revision: %1").arg(replyError(*r)));
+        return;
+      }
+    }
+    const auto heading = before > 0
+                             ? tr("== revision %1 against revision %2 (the one before it) ==").arg(number).arg(before)
+                             : tr("== revision %1: the oldest listed, all of it is new here ==").arg(number);
+    if (diffRun_.isRunning()) diffRun_.waitForFinished();  // one git run, milliseconds
+    diffRun_.setFuture(QtConcurrent::run(&textsDiff, heading, QStringLiteral("revision-%1").arg(before),
+                                         textsOf(got->first), QStringLiteral("revision-%1").arg(number),
+                                         textsOf(got->second), tr("(no change in the policy files)\n")));
+  };
+  if (before > 0) {
+    session_->request(QStringLiteral("revision"), {{"revision", before}}, this, [got, both](const QJsonObject& r) {
+      got->first = r;
+      both();
+    });
+  }
+  session_->request(QStringLiteral("revision"), {{"revision", number}}, this, [got, both](const QJsonObject& r) {
+    got->second = r;
+    both();
+  });
 }
 
 void HistoryView::rollBackSelected() {

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include <QComboBox>
+#include <QFutureWatcher>
+#include <QtConcurrent/QtConcurrentRun>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QJsonArray>
@@ -249,6 +251,24 @@ void PlanView::applyArgs(QJsonObject args, int seconds) {
   plannedArgs_ = {};
   plannedReview_.clear();
   args.insert(QStringLiteral("confirm"), seconds);
+  // The commit the text comes from goes with it (History names it), read off the GUI thread;
+  // an in-memory policy has none.
+  const auto root = doc_->rootPath();
+  if (root.isEmpty()) {
+    sendApply(args, seconds, planned);
+    return;
+  }
+  auto* claim = new QFutureWatcher<QString>(this);
+  connect(claim, &QFutureWatcher<QString>::finished, this, [this, claim, args, seconds, planned]() mutable {
+    const auto commit = claim->result();
+    claim->deleteLater();
+    if (!commit.isEmpty()) args.insert(QStringLiteral("git_commit"), commit);
+    sendApply(args, seconds, planned);
+  });
+  claim->setFuture(QtConcurrent::run(&commitClaim, root, doc_->workingFiles()));
+}
+
+void PlanView::sendApply(const QJsonObject& args, int seconds, const QString& planned) {
   session_->request(QStringLiteral("apply"), args, this, [this, seconds, planned](const QJsonObject& r) {
     setBusy(false);
     showReply(tr("apply"), r);

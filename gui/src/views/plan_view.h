@@ -14,7 +14,9 @@
 // unless the answer is yes, and then exactly the text that was planned. After an apply the
 // policy-terms pane keeps that review, headed by the revision it became, so it never reads as
 // a plan still to apply. Requests show a busy bar and never block the window. A part selector (all, or one kind the daemon's status lists)
-// sends `parts`: that part alone is planned and applied, the others stay as they are.
+// sends `parts`: that part alone is planned and applied, the others stay as they are. An apply
+// of a Git working copy's text carries its commit (`git_commit`: HEAD, "-dirty" when the
+// editor's text differs from HEAD's), which the gateway records with the revision.
 #include <QJsonObject>
 #include <QWidget>
 
@@ -74,6 +76,8 @@ class PlanView : public QWidget {
   // Plan `args`; `then` gets the reply after the panes show it.
   void planThen(const QJsonObject& args, const std::function<void(const QJsonObject&)>& then);
   void applyArgs(QJsonObject args, int seconds);
+  // The apply request itself, with its Git commit (when the working copy has one) added.
+  void sendApply(const QJsonObject& args, int seconds, const QString& planned);
 
   Session* session_;
   PolicyDocument* doc_;
