@@ -354,7 +354,8 @@ int run(const Options& opt) {
   if (!watch) log("drift watch disabled: " + watch.error().message);
   auto linkWatch = LinkWatch::start(ev, [&] { scheduleDrift("link event", std::chrono::milliseconds(50)); });
   if (!linkWatch) log("link drift watch disabled: " + linkWatch.error().message);
-  // Tunnel up/down for the events stream; a charon that comes back has lost its config.
+  // Tunnel up/down for the events stream; a charon that comes back has lost its config, and
+  // one that went away is the VPN kind's error now (its observe cannot reach charon).
   std::unique_ptr<VpnEvents> vpnEvents;
   if (!viciUri.empty()) {
     vpnEvents = std::make_unique<VpnEvents>(
@@ -363,7 +364,8 @@ int run(const Options& opt) {
           srv.broadcast(e);
           tls->broadcast(e);
         },
-        [&] { scheduleDrift("charon reconnected", std::chrono::milliseconds(0)); });
+        [&] { scheduleDrift("charon reconnected", std::chrono::milliseconds(0)); },
+        [&] { scheduleDrift("charon lost", std::chrono::milliseconds(0)); });
   }
 
   auto started = rec.startup();

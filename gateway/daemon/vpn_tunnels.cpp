@@ -50,8 +50,12 @@ gateway::Result<std::size_t> terminateTunnels(const std::string& viciUri, const 
 // ---- events ----------------------------------------------------------------------------------
 
 VpnEvents::VpnEvents(EventLoop& loop, std::string uri, std::function<void(const nlohmann::json&)> emit,
-                     std::function<void()> onReconnect)
-    : loop_(loop), uri_(std::move(uri)), emit_(std::move(emit)), onReconnect_(std::move(onReconnect)) {
+                     std::function<void()> onReconnect, std::function<void()> onLost)
+    : loop_(loop),
+      uri_(std::move(uri)),
+      emit_(std::move(emit)),
+      onReconnect_(std::move(onReconnect)),
+      onLost_(std::move(onLost)) {
   connect();
 }
 
@@ -94,6 +98,7 @@ void VpnEvents::onReadable() {
     if (e.error().isTransport() && e.error().sysErrno == ETIMEDOUT) return;
     dropStream();  // charon closed the connection (stopped or restarting)
     retry_ = loop_.after(std::chrono::seconds(1), [this] { connect(); });
+    if (onLost_) onLost_();
     return;
   }
   const bool up = e->message.get("up", "no") == "yes";

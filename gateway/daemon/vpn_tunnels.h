@@ -27,11 +27,13 @@ namespace bulwark::daemon {
 //   {"event": "tunnel", "state": "up"|"down", "sa": "ike"|"child", "connection": "...",
 //    "user": "alice", "time": "..."}
 // Reconnects every second while charon is away; `onReconnect` runs after each reconnect
-// (charon restarted: its configuration is gone, the caller re-checks the VPN kind).
+// (charon restarted: its configuration is gone, the caller re-checks the VPN kind), `onLost`
+// when charon closes the connection (stopped or died: the caller re-checks the VPN kind, so
+// its error shows in status at once, not at the next periodic check).
 class VpnEvents {
  public:
   VpnEvents(EventLoop& loop, std::string uri, std::function<void(const nlohmann::json&)> emit,
-            std::function<void()> onReconnect);
+            std::function<void()> onReconnect, std::function<void()> onLost = {});
   ~VpnEvents();
   VpnEvents(const VpnEvents&) = delete;
   VpnEvents& operator=(const VpnEvents&) = delete;
@@ -44,6 +46,7 @@ class VpnEvents {
   std::string uri_;
   std::function<void(const nlohmann::json&)> emit_;
   std::function<void()> onReconnect_;
+  std::function<void()> onLost_;
   std::unique_ptr<vpn::ViciEventStream> stream_;
   int fd_ = -1;
   bool everConnected_ = false;

@@ -66,6 +66,29 @@ def free_display():
     raise RuntimeError("no free X display number")
 
 
+def namespaces_left(prefix):
+    """True (and said) when a namespace "<prefix>-*" is still there after the cleanup."""
+    left = run(["ip", "netns", "list"], check=False).stdout
+    if any(line.startswith(prefix + "-") for line in left.splitlines()):
+        print(f"FAIL: namespaces {prefix}-* left behind")
+        return True
+    return False
+
+
+def start_xvfb(procs):
+    """A private Xvfb display (added to `procs` as ("Xvfb", Popen)), once it accepts clients."""
+    display = free_display()
+    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(("Xvfb", xvfb))
+    deadline = time.time() + 15
+    while not Path(f"/tmp/.X11-unix/X{display}").exists():
+        if xvfb.poll() is not None or time.time() > deadline:
+            raise RuntimeError("Xvfb did not start")
+        time.sleep(0.05)
+    return display
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--daemon", required=True)
@@ -137,15 +160,7 @@ def main():
                                   "--max-seconds", "300"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append((f"probe server {ns}", p))
 
-        display = free_display()
-        xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", "1400x900x24", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(("Xvfb", xvfb))
-        deadline = time.time() + 15
-        while not Path(f"/tmp/.X11-unix/X{display}").exists():
-            if xvfb.poll() is not None or time.time() > deadline:
-                raise RuntimeError("Xvfb did not start")
-            time.sleep(0.05)
+        display = start_xvfb(procs)
 
         shots = Path(a.screenshots) if a.screenshots else tmp / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
@@ -175,9 +190,7 @@ def main():
         return 2
     finally:
         cleanup()
-        left = run(["ip", "netns", "list"], check=False).stdout
-        if any(line.startswith(prefix + "-") for line in left.splitlines()):
-            print(f"FAIL: namespaces {prefix}-* left behind")
+        if namespaces_left(prefix):
             sys.exit(1)
 
 

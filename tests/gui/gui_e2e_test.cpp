@@ -16,6 +16,7 @@
 
 #include "app/main_window.h"
 #include "control/session.h"
+#include "e2e_window.h"
 #include "policy/policy_document.h"
 #include "views/editor_view.h"
 #include "views/history_view.h"
@@ -28,11 +29,7 @@ using namespace bulwark::console;
 
 namespace {
 
-QString env(const char* name) {
-  auto v = qEnvironmentVariable(name);
-  if (v.isEmpty()) qFatal("%s is not set (run through console_e2e.py)", name);
-  return v;
-}
+using e2e::env;
 
 // Runs a shell command in the background (the window keeps painting); true when it exits 0
 // within 10 s.
@@ -59,18 +56,8 @@ class GuiE2eTest : public QObject {
   Q_OBJECT
  private slots:
   void initTestCase() {
-    shots_ = env("BULWARK_E2E_SCREENSHOTS");
-    QDir().mkpath(shots_);
-    w_ = std::make_unique<MainWindow>();
-    w_->resize(1360, 860);
-    w_->show();
-    QVERIFY(QTest::qWaitForWindowExposed(w_.get()));
-    QString err;
-    QVERIFY2(w_->openPolicy(env("BULWARK_E2E_POLICY"), &err), qPrintable(err));
-    Endpoint e;
-    e.socketPath = env("BULWARK_E2E_SOCKET");
-    w_->connectTo(e);
-    QTRY_VERIFY_WITH_TIMEOUT(w_->session()->state() == Session::State::Connected && !w_->session()->status().isEmpty(), 10000);
+    shots_ = e2e::screenshotsDir();
+    if (!e2e::openWindow(w_, env("BULWARK_E2E_POLICY"), env("BULWARK_E2E_SOCKET"))) return;
     QVERIFY(w_->stateBar()->text().contains(QStringLiteral("as root")));
     QVERIFY(w_->stateBar()->text().contains(QStringLiteral("role: change")));
     QTRY_VERIFY_WITH_TIMEOUT(w_->document()->analysis() != nullptr, 20000);
@@ -82,21 +69,10 @@ class GuiE2eTest : public QObject {
     QVERIFY(!probe(80));
 
     // Type the change into the editor, as an admin would.
-    w_->tabs()->setCurrentWidget(w_->editorView());
-    auto* edit = w_->editorView()->editor();
-    auto text = edit->toPlainText();
     const QString rule = QStringLiteral("  - name: lb-to-web\n    from: [lb1, lb2]\n    to: [web1, web2]\n    services: [web-backend]");
-    auto at = text.indexOf(rule);
-    QVERIFY2(at >= 0, "campus.yaml changed: lb-to-web not found as expected");
-    auto cursor = edit->textCursor();
-    cursor.setPosition(static_cast<int>(at + rule.size() - 1));  // before the closing ']'
-    edit->setTextCursor(cursor);
-    QTest::keyClicks(edit, QStringLiteral(", http"));
+    e2e::addServiceInEditor(w_.get(), rule, QStringLiteral("http"));
+    if (QTest::currentTestFailed()) return;
     QVERIFY(w_->document()->file(0).text.contains(QStringLiteral("services: [web-backend, http]")));
-    QTRY_VERIFY_WITH_TIMEOUT(!w_->document()->validating() && w_->document()->analysis() &&
-                                 w_->document()->analysis()->diagnostics.errorCount() == 0 &&
-                                 w_->document()->file(0).text == edit->toPlainText(),
-                             20000);
     // Save to the working copy: git diff shows the edit.
     QString err;
     QVERIFY2(w_->document()->save(&err), qPrintable(err));
@@ -113,11 +89,8 @@ class GuiE2eTest : public QObject {
     grab("matrix");
 
     // Plan: the daemon compiles the edited sources; the change to lb-to-web's services shows.
+    QVERIFY(e2e::showPlan(w_.get()));
     auto* plan = w_->planView();
-    w_->tabs()->setCurrentWidget(plan);
-    QSignalSpy planned(plan, &PlanView::planShown);
-    plan->requestPlan();
-    QVERIFY(planned.wait(30000));
     const auto planText = plan->planText()->toPlainText();
     QVERIFY2(planText.contains(QStringLiteral("lb-to-web")) && !planText.contains(QStringLiteral("refused")), qPrintable(planText.left(2000)));
     QVERIFY2(planText.contains(QStringLiteral("tcp . 80")) || planText.contains(QStringLiteral("tcp . http")),
@@ -219,12 +192,7 @@ class GuiE2eTest : public QObject {
   }
 
  private:
-  void grab(const QString& name) {
-    QTest::qWait(150);  // let the view lay out and paint
-    auto pix = w_->grab();
-    QVERIFY(!pix.isNull());
-    QVERIFY(pix.save(shots_ + QLatin1Char('/') + name + QStringLiteral(".png")));
-  }
+  void grab(const QString& name) { e2e::grab(w_.get(), shots_, name); }
 
   std::unique_ptr<MainWindow> w_;
   QString shots_;

@@ -9,6 +9,7 @@
 
 #include "app/main_window.h"
 #include "control/session.h"
+#include "e2e_window.h"
 #include "policy/policy_document.h"
 #include "views/plan_view.h"
 #include "views/state_bar.h"
@@ -17,11 +18,7 @@ using namespace bulwark::console;
 
 namespace {
 
-QString env(const char* name) {
-  auto v = qEnvironmentVariable(name);
-  if (v.isEmpty()) qFatal("%s is not set (run through console_tls_e2e.py)", name);
-  return v;
-}
+using e2e::env;
 
 Endpoint endpoint(const char* p12Var, const char* caVar = "BULWARK_TLS_CA") {
   Endpoint e;

@@ -141,6 +141,7 @@ void TrafficView::onCounters(const QJsonObject& r) {
   int row = 0;
   for (const auto& p : rates) {
     peak_[p.pair] = std::max(peak_[p.pair], p.bytesPerSecond);
+    latest_[p.pair] = p.bytesPerSecond;
     // A pair gets a line once it carried traffic (or drops); quiet pairs stay in the table.
     if (p.bytesPerSecond > 0 || bytesSeries_.count(p.pair)) append(series(bytesSeries_, bytesChart_, bytesY_, p.pair), bytesY_, t, p.bytesPerSecond);
     if (p.dropsPerSecond > 0 || dropsSeries_.count(p.pair)) append(series(dropsSeries_, dropsChart_, dropsY_, p.pair), dropsY_, t, p.dropsPerSecond);
@@ -183,6 +184,11 @@ void TrafficView::onCounters(const QJsonObject& r) {
 double TrafficView::peakBytesPerSecond(const QString& pair) const {
   auto it = peak_.find(pair);
   return it == peak_.end() ? 0 : it->second;
+}
+
+double TrafficView::latestBytesPerSecond(const QString& pair) const {
+  auto it = latest_.find(pair);
+  return it == latest_.end() ? 0 : it->second;
 }
 
 double TrafficView::peakSegmentBytesPerSecond(const QString& segment) const {

@@ -32,6 +32,8 @@ class TrafficView : public QWidget {
   void setPollInterval(int ms);
   // Largest bytes/s point ever plotted for a pair (tests: "the series moved").
   [[nodiscard]] double peakBytesPerSecond(const QString& pair) const;
+  // The bytes/s of the last poll for a pair (tests: "the chart shows the load now").
+  [[nodiscard]] double latestBytesPerSecond(const QString& pair) const;
   [[nodiscard]] QStringList plottedPairs() const;
   // Largest in+out bytes/s point plotted for a segment (tests).
   [[nodiscard]] double peakSegmentBytesPerSecond(const QString& segment) const;
@@ -57,7 +59,7 @@ class TrafficView : public QWidget {
   QChart *bytesChart_, *dropsChart_, *segmentChart_;
   QValueAxis *bytesX_, *bytesY_, *dropsX_, *dropsY_, *segmentX_, *segmentY_;
   std::map<QString, QLineSeries*> bytesSeries_, dropsSeries_, segmentSeries_;
-  std::map<QString, double> peak_, segmentPeak_;
+  std::map<QString, double> peak_, latest_, segmentPeak_;
   QTableWidget* table_;
   QLabel* conntrack_;
   QLabel* state_;
