@@ -265,7 +265,15 @@ void PlanView::applyArgs(QJsonObject args, int seconds) {
     if (!commit.isEmpty()) args.insert(QStringLiteral("git_commit"), commit);
     sendApply(args, seconds, planned);
   });
-  claim->setFuture(QtConcurrent::run(&commitClaim, root, doc_->workingFiles()));
+  // The texts this request sends (planned before the question; the editor may have moved on).
+  auto files = doc_->workingFiles();
+  for (auto& f : files) {
+    for (const auto& v : args.value(QStringLiteral("sources")).toArray()) {
+      const auto o = v.toObject();
+      if (o.value(QStringLiteral("name")).toString() == f.name) f.text = o.value(QStringLiteral("text")).toString();
+    }
+  }
+  claim->setFuture(QtConcurrent::run(&commitClaim, root, std::move(files)));
 }
 
 void PlanView::sendApply(const QJsonObject& args, int seconds, const QString& planned) {
