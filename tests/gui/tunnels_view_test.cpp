@@ -65,6 +65,22 @@ class TunnelsViewTest : public QObject {
                  !text.contains(QStringLiteral("(0 bytes/s)")),
              qPrintable(text));
     QVERIFY(table->item(0, 6)->text().endsWith(QStringLiteral("/s)")) && !table->item(0, 6)->text().contains(QStringLiteral("(0 bytes/s)")));
+    // Every header fits its column.
+    for (int c = 0; c < table->columnCount() - 1; ++c) {
+      const auto header = table->horizontalHeaderItem(c)->text();
+      QVERIFY2(table->columnWidth(c) >= table->fontMetrics().horizontalAdvance(header), qPrintable(header));
+    }
+
+    // The daemon can no longer list them (charon died): no row stays as if live.
+    d.on(QStringLiteral("tunnels"), [](const QJsonObject&) {
+      return QJsonObject{{"ok", false},
+                         {"error", QJsonObject{{"code", "unavailable"}, {"message", "charon: Connection refused"}}}};
+    });
+    v.refresh();
+    QTRY_COMPARE_WITH_TIMEOUT(table->rowCount(), 0, 5000);
+    QVERIFY2(v.stateLabel()->text().contains(QStringLiteral("charon: Connection refused (the last list, at ")) &&
+                 v.stateLabel()->text().contains(QStringLiteral("had 1 tunnel(s))")),
+             qPrintable(v.stateLabel()->text()));
   }
 
   void unknownOpIsNotAnError() {

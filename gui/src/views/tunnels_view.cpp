@@ -22,7 +22,11 @@ TunnelsView::TunnelsView(Session* session, QWidget* parent) : QWidget(parent), s
   table_->setHorizontalHeaderLabels({tr("user"), tr("group"), tr("virtual IP"), tr("client's public address"),
                                      tr("up since (local time)"), tr("received from client"), tr("sent to client")});
   table_->horizontalHeaderItem(3)->setToolTip(tr("The address the admin's IKE/ESP packets come from (the tunnel's outer address)"));
+  // Every header readable ("client's public address", "received from client"): columns as wide
+  // as their header or their widest value.
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table_->horizontalHeader()->setStretchLastSection(true);
+  table_->setWordWrap(false);
   table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   state_ = new QLabel(tr("not connected"));
@@ -72,7 +76,16 @@ void TunnelsView::refresh() {
         terminate_->setEnabled(false);
         table_->setRowCount(0);
       } else {
-        state_->setText(tr("tunnels: %1").arg(replyError(r)));
+        // The last list is no longer known to be true (a dead charon took its tunnels with
+        // it): no rows are shown as if live, only how many there were and when.
+        const int before = table_->rowCount();
+        table_->setRowCount(0);
+        samples_.clear();
+        const auto when = listedAt_.isValid() ? QLocale().toString(listedAt_.time(), QLocale::ShortFormat) : QString();
+        state_->setText(before > 0 ? tr("tunnels: %1 (the last list, at %2, had %3 tunnel(s))")
+                                         .arg(replyError(r), when)
+                                         .arg(before)
+                                   : tr("tunnels: %1").arg(replyError(r)));
       }
       return;
     }
@@ -115,6 +128,7 @@ void TunnelsView::refresh() {
       ++row;
     }
     samples_ = std::move(seen);  // tunnels that went away are forgotten
+    listedAt_ = QDateTime::currentDateTime();
     state_->setText(tr("%1 tunnel(s)").arg(list.size()));
   });
 }

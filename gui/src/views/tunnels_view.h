@@ -3,6 +3,7 @@
 // refreshed every 5 s and on tunnel events; "since" in local time, bytes in KB/MB with the
 // rate since the previous refresh; `terminate {user}` ends one. A daemon without
 // these ops answers "unknown op": the view then says so instead of failing.
+#include <QDateTime>
 #include <QWidget>
 
 #include <map>
@@ -40,6 +41,7 @@ class TunnelsView : public QWidget {
     qint64 in = 0, out = 0;
   };
   std::map<QString, Sample> samples_;  // per tunnel, the last refresh: for the byte rates
+  QDateTime listedAt_;                 // when the daemon last listed the tunnels
   bool supported_ = true;
   bool inFlight_ = false;
 };
