@@ -474,6 +474,7 @@ class Compiler {
   void compileFlowRule(const FlowRule& fr) {
     auto from = byZone(index_, fr.from);
     auto to = byZone(index_, fr.to);
+    if (o_.zonePairs && !anyPairWanted(from, to)) return;
     std::string base = safeName(fr.name);
     Origin origin{fr.where, fr.name};
 
@@ -514,6 +515,7 @@ class Compiler {
       for (const auto& [tz, tside] : to) {
         auto chainName = pairChain(fz, tz);
         if (!findChain(chainName)) continue;  // no interface pair leads there
+        const bool wanted = pairWanted(fz, tz);
         for (auto fam : {Family::V4, Family::V6}) {
           bool srcAll = fside.whole, dstAll = tside.whole;
           const auto& srcs = fside.of(fam);
@@ -524,6 +526,7 @@ class Compiler {
           if (!srcAll || !dstAll) head.push_back(MatchNfProto{fam});
           if (!srcAll) head.push_back(MatchLookup{{saddr(fam)}, addressSet(base, "saddr", fam, srcs), false});
           if (!dstAll) head.push_back(MatchLookup{{daddr(fam)}, addressSet(base, "daddr", fam, dsts), false});
+          if (!wanted) continue;  // its prefixes are in the sets all the same: the pairs kept see them whole
           for (const auto& svc : serviceMatches) {
             auto exprs = head;
             exprs.insert(exprs.end(), svc.begin(), svc.end());
@@ -534,6 +537,21 @@ class Compiler {
       }
     }
     if (usedAnywhere) ruleBody(fr, base, target, origin);
+  }
+
+  // CompileOptions::zonePairs: whether the chain of zone pair from → to gets the policy's rules.
+  [[nodiscard]] bool pairWanted(const std::string& from, const std::string& to) const {
+    return !o_.zonePairs || o_.zonePairs->count({from, to}) != 0;
+  }
+
+  [[nodiscard]] bool anyPairWanted(const std::map<std::string, ZoneSide>& from,
+                                   const std::map<std::string, ZoneSide>& to) {
+    for (const auto& [fz, fside] : from) {
+      for (const auto& [tz, tside] : to) {
+        if (pairWanted(fz, tz) && findChain(pairChain(fz, tz))) return true;
+      }
+    }
+    return false;
   }
 
   static std::vector<SetElement> dedupe(std::vector<SetElement> elems) {

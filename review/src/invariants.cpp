@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "bulwark/firewall/dnat_pools.h"
 #include "bulwark/review/flow_groups.h"
@@ -202,62 +203,122 @@ std::string ExampleFlow::str() const {
   return s;
 }
 
-std::vector<InvariantResult> checkInvariants(const policies::Policy& policy, const fw::CompileResult& compiled,
-                                             const InvariantOptions& options) {
-  std::vector<InvariantResult> results;
-  if (policy.invariants.empty()) return results;
-  policies::PolicyIndex index(policy);
-  std::vector<Statement> statements;
-  for (const auto& inv : policy.invariants) {
-    results.push_back({&inv, {}});
-    statements.push_back(statementOf(index, inv));
+namespace {
+
+// What the check needs before any ruleset: the statements' sets, the DNAT VIPs and where
+// flows enter and leave, per family and IPsec path (the same for every ruleset variant).
+struct Prepared {
+  Prepared(const policies::Policy& policy, const InvariantOptions& options) : index(policy) {
+    for (const auto& inv : policy.invariants) statements.push_back(statementOf(index, inv));
+    for (const auto& d : policy.dnat) {
+      auto& v = vips[d.vip.family() == Family::V4 ? 0 : 1];
+      v = v.unite(IntervalSet::point(addressValue(d.vip)));
+    }
+    for (auto family : {Family::V4, Family::V6}) {
+      for (auto path : ipsecPathsOf(policy, family)) {
+        setups.push_back(flowSetup(policy, family, path, options.libipsecInterface));
+      }
+    }
   }
+  policies::PolicyIndex index;
+  std::vector<Statement> statements;
+  IntervalSet vips[2];
+  std::vector<FlowSetup> setups;  // V4's paths, then V6's
+};
+
+// Per statement and setup, the flows that could break it: from its `from`, to its `to` or to a
+// VIP that DNAT may send into it, on its services unless DNAT may rewrite a port (then the
+// service that arrives is not the one asked for). Each statement's own cells cost far less
+// than the cross product of all statements' sources and destinations. `cell` is called with
+// each source and destination class's part of those flows; false: the statement has none.
+template <typename Cell>
+bool forEachCell(const policies::Policy& policy, const Prepared& prep, const Statement& st, const FlowSetup& setup,
+                 Cell&& cell) {
+  const auto fi = setup.family == Family::V4 ? 0 : 1;
+  auto dests = st.to[fi].unite(prep.vips[fi]);
+  auto services = policy.dnat.empty() ? st.services : allServices();
+  if (st.from[fi].empty() || dests.empty() || services.empty()) return false;
+  for (const auto& src : setup.sources) {
+    auto s = src.addrs.intersect(st.from[fi]);
+    if (s.empty()) continue;
+    for (const auto& dst : setup.dests) {
+      auto d = dst.addrs.intersect(dests);
+      if (!d.empty()) cell(FlowCube{s, d, services}, src, dst);
+    }
+  }
+  return true;
+}
+
+// The zone pairs whose chains the check's flows can reach (CompileOptions::zonePairs): from
+// the zone of the interface a source arrives on, or of the VPN group whose pool holds it, to
+// the zone of the interface its destination leaves by, or to every zone when the policy has
+// DNAT (a backend may be anywhere). A pair too many only costs time; one too few would hide
+// a breach, so this errs wide (the tests compare with the whole ruleset's results).
+std::set<std::pair<std::string, std::string>> reachedZonePairs(const policies::Policy& policy, const Prepared& prep) {
+  std::map<std::string, std::string> zoneOf;  // interface → zone, as the compiler dispatches
+  std::set<std::string> allZones;
+  if (policy.gateway && !policy.gateway->uplink.empty()) zoneOf.emplace(policy.gateway->uplink, policies::kInternet);
+  for (const auto& s : policy.segments) {
+    zoneOf.emplace(policies::segmentInterface(policy, s), prep.index.zoneOfSegment(s.name));
+  }
+  for (const auto& [iface, zone] : zoneOf) allZones.insert(zone);
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (const auto& setup : prep.setups) {
+    for (const auto& st : prep.statements) {
+      std::set<std::string> from, to;
+      forEachCell(policy, prep, st, setup, [&](const FlowCube& cube, const SourceClass& src, const DestClass& dst) {
+        if (auto it = zoneOf.find(src.iif); it != zoneOf.end()) from.insert(it->second);
+        if (policy.vpn) {
+          for (const auto& g : policy.vpn->groups) {
+            if (g.pool.length() == 0 || g.pool.family() != setup.family) continue;
+            if (cube.src.intersects(prefixSet(g.pool))) from.insert(prep.index.zoneOfGroup(g.name));
+          }
+        }
+        if (!policy.dnat.empty()) {
+          to = allZones;
+        } else if (dst.oif && !dst.local) {
+          if (auto it = zoneOf.find(*dst.oif); it != zoneOf.end()) to.insert(it->second);
+        }
+      });
+      for (const auto& f : from) {
+        for (const auto& t : to) pairs.emplace(f, t);
+      }
+    }
+  }
+  return pairs;
+}
+
+std::vector<InvariantResult> check(const policies::Policy& policy, const Prepared& prep,
+                                   const fw::CompileResult& compiled) {
+  std::vector<InvariantResult> results;
+  for (const auto& inv : policy.invariants) results.push_back({&inv, {}});
   // Per invariant: breach key (rule, backend) → its index in breaches.
   std::vector<std::map<std::string, std::size_t>> keys(results.size());
   auto variants = variantsOf(compiled);
-  IntervalSet vips[2];
-  for (const auto& d : policy.dnat) {
-    vips[d.vip.family() == Family::V4 ? 0 : 1] = vips[d.vip.family() == Family::V4 ? 0 : 1].unite(
-        IntervalSet::point(addressValue(d.vip)));
-  }
   for (const auto& variant : variants) {
-    for (auto family : {Family::V4, Family::V6}) {
-      const auto fi = family == Family::V4 ? 0 : 1;
-      for (auto path : ipsecPathsOf(policy, family)) {
-        auto setup = flowSetup(policy, family, path, options.libipsecInterface);
-        Partitioner partitioner(*variant.ruleset, setup);
-        std::vector<Piece> pieces;
-        // Per statement, only the flows that could break it: from its `from`, to its `to` or
-        // to a VIP that DNAT may send into it, on its services unless DNAT may rewrite a port
-        // (then the service that arrives is not the one asked for). Each statement's own cells
-        // cost far less than the cross product of all statements' sources and destinations.
-        for (std::size_t i = 0; i < statements.size(); ++i) {
-          const auto& st = statements[i];
-          auto dests = st.to[fi].unite(vips[fi]);
-          auto services = policy.dnat.empty() ? st.services : allServices();
-          if (st.from[fi].empty() || dests.empty() || services.empty()) continue;
-          pieces.clear();
-          for (const auto& src : setup.sources) {
-            auto s = src.addrs.intersect(st.from[fi]);
-            if (s.empty()) continue;
-            for (const auto& dst : setup.dests) {
-              auto d = dst.addrs.intersect(dests);
-              if (!d.empty()) partitioner.run({s, d, services}, src, dst, pieces);
-            }
+    for (const auto& setup : prep.setups) {
+      const auto family = setup.family;
+      Partitioner partitioner(*variant.ruleset, setup);
+      std::vector<Piece> pieces;
+      for (std::size_t i = 0; i < prep.statements.size(); ++i) {
+        const auto& st = prep.statements[i];
+        pieces.clear();
+        auto run = [&](const FlowCube& cube, const SourceClass& src, const DestClass& dst) {
+          partitioner.run(cube, src, dst, pieces);
+        };
+        if (!forEachCell(policy, prep, st, setup, run)) continue;
+        for (const auto& piece : pieces) {
+          if (variant.backendAt &&
+              (!piece.outcome.dnatTo || *piece.outcome.dnatTo != addressValue(*variant.backendAt))) {
+            continue;
           }
-          for (const auto& piece : pieces) {
-            if (variant.backendAt &&
-                (!piece.outcome.dnatTo || *piece.outcome.dnatTo != addressValue(*variant.backendAt))) {
-              continue;
-            }
-            auto cube = breaking(piece, st, family);
-            if (cube.empty()) continue;
-            const auto& rule = piece.outcome.decidedBy;
-            auto key = rule.where.str() + "\n" + rule.what + "\n" + variant.backend;
-            auto [it, fresh] = keys[i].emplace(key, results[i].breaches.size());
-            if (fresh) results[i].breaches.push_back({rule, variant.backend, {}, {}, {}});
-            results[i].breaches[it->second].flows.push_back({family, path, std::move(cube), piece.outcome});
-          }
+          auto cube = breaking(piece, st, family);
+          if (cube.empty()) continue;
+          const auto& rule = piece.outcome.decidedBy;
+          auto key = rule.where.str() + "\n" + rule.what + "\n" + variant.backend;
+          auto [it, fresh] = keys[i].emplace(key, results[i].breaches.size());
+          if (fresh) results[i].breaches.push_back({rule, variant.backend, {}, {}, {}});
+          results[i].breaches[it->second].flows.push_back({family, setup.path, std::move(cube), piece.outcome});
         }
       }
     }
@@ -282,6 +343,14 @@ std::vector<InvariantResult> checkInvariants(const policies::Policy& policy, con
   return results;
 }
 
+}  // namespace
+
+std::vector<InvariantResult> checkInvariants(const policies::Policy& policy, const fw::CompileResult& compiled,
+                                             const InvariantOptions& options) {
+  if (policy.invariants.empty()) return {};
+  return check(policy, Prepared(policy, options), compiled);
+}
+
 std::string Breach::str() const {
   auto s = switched() ? "flows the gateway never sees (" + rule.what + "): " : describeOrigin(rule) + " allows ";
   s += summary + ", e.g. " + example.str();
@@ -303,12 +372,19 @@ void reportInvariants(const std::vector<InvariantResult>& results, policies::Dia
 
 void checkPolicyInvariants(const policies::Policy& policy, policies::Diagnostics& out) {
   if (policy.invariants.empty()) return;
-  auto compiled = fw::compile(policy);
+  // Only the chains the check's flows can reach: validate does not compile otherwise, and the
+  // rest of a large policy's ruleset was most of what the check cost.
+  const InvariantOptions options;
+  const Prepared prep(policy, options);
+  fw::CompileOptions compileOptions;
+  compileOptions.libipsecInterface = options.libipsecInterface;
+  compileOptions.zonePairs = reachedZonePairs(policy, prep);
+  auto compiled = fw::compile(policy, compileOptions);
   if (!compiled.ok()) {
     out.append(compiled.diagnostics);
     return;
   }
-  reportInvariants(checkInvariants(policy, compiled), out);
+  reportInvariants(check(policy, prep, compiled), out);
 }
 
 }  // namespace bulwark::review

@@ -121,18 +121,24 @@ struct Verdicts {
   bool anyPool = false;  // with some backend a pool may choose
 };
 
+// The first 40 random policies that load, with their seeds.
+std::vector<std::pair<std::uint64_t, Loaded>> randomPolicies() {
+  std::vector<std::pair<std::uint64_t, Loaded>> out;
+  for (std::uint64_t seed = 1; out.size() < 40 && seed < 400; ++seed) {
+    if (auto loaded = load(testing::PolicyGen(seed).policy())) out.emplace_back(seed, std::move(*loaded));
+  }
+  return out;
+}
+
 TEST(Invariants, BreachedIffTheEvaluatorSaysSo) {
   std::mt19937_64 rng(191919);
-  int policiesChecked = 0;
+  auto all = randomPolicies();
   std::size_t probes = 0, breaching = 0, holding = 0;
-  for (std::uint64_t seed = 1; policiesChecked < 40 && seed < 400; ++seed) {
-    auto loaded = load(testing::PolicyGen(seed).policy());
-    if (!loaded) continue;
-    ++policiesChecked;
-    auto& policy = loaded->policy;
+  for (auto& [seed, loaded] : all) {
+    auto& policy = loaded.policy;
     policy.invariants = randomInvariants(policy, rng, 6);
     policies::PolicyIndex index(policy);
-    auto results = checkInvariants(policy, loaded->compiled);
+    auto results = checkInvariants(policy, loaded.compiled);
     ASSERT_EQ(results.size(), policy.invariants.size());
     for (const auto& r : results) (r.holds() ? holding : breaching) += 1;
     for (auto fam : {Family::V4, Family::V6}) {
@@ -167,9 +173,9 @@ TEST(Invariants, BreachedIffTheEvaluatorSaysSo) {
             judge(true, d, std::nullopt, false);
           } else {
             auto packet = placeFlow(setup, s, d, proto, port);
-            auto ev = firewall::evaluate(loaded->compiled.ruleset, setup.routes, packet, false);
+            auto ev = firewall::evaluate(loaded.compiled.ruleset, setup.routes, packet, false);
             judge(ev.accepted && !ev.local, ev.dnatTo.value_or(d), ev.dnatPort, false);
-            for (const auto& be : firewall::evaluatePerBackend(loaded->compiled.ruleset, loaded->compiled.pools,
+            for (const auto& be : firewall::evaluatePerBackend(loaded.compiled.ruleset, loaded.compiled.pools,
                                                                setup.routes, packet, ev)) {
               const auto& e = be.evaluation;
               judge(e.accepted && !e.local, e.dnatTo.value_or(d), e.dnatPort, true);
@@ -196,11 +202,36 @@ TEST(Invariants, BreachedIffTheEvaluatorSaysSo) {
       }
     }
   }
-  EXPECT_EQ(policiesChecked, 40);
+  EXPECT_EQ(all.size(), 40u);
   // Both outcomes must occur, or the property says nothing.
   EXPECT_GT(breaching, 10u);
   EXPECT_GT(holding, 10u);
   EXPECT_GT(probes, 10000u);
+}
+
+std::vector<std::string> texts(const policies::Diagnostics& d) {
+  std::vector<std::string> out;
+  for (const auto& x : d.items()) out.push_back(x.str());
+  return out;
+}
+
+// validate's check compiles only the zone pairs its flows can reach (CompileOptions::zonePairs):
+// it must report what the check over the whole ruleset reports, word for word.
+TEST(Invariants, ZonePairsReachedAloneGiveTheWholeRulesetsBreaches) {
+  std::mt19937_64 rng(272727);
+  auto all = randomPolicies();
+  std::size_t errors = 0;
+  for (auto& [seed, loaded] : all) {
+    auto& policy = loaded.policy;
+    policy.invariants = randomInvariants(policy, rng, 6);
+    policies::Diagnostics whole, reached;
+    reportInvariants(checkInvariants(policy, loaded.compiled), whole);
+    checkPolicyInvariants(policy, reached);
+    ASSERT_EQ(texts(reached), texts(whole)) << "seed " << seed;
+    errors += whole.errorCount();
+  }
+  EXPECT_EQ(all.size(), 40u);
+  EXPECT_GT(errors, 40u);  // breaches found, or the comparison says little
 }
 
 // campus.yaml with `invariants` instead of its own.
