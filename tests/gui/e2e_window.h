@@ -2,7 +2,9 @@
 // What the console's window tests under Xvfb share (gui_e2e_test, gui_lab_e2e_test,
 // gui_tls_e2e_test): their settings from the environment their driver script sets, the window
 // opened on a policy working copy and connected to bulwarkd's socket, and a PNG of it.
+#include <QAction>
 #include <QDir>
+#include <QToolBar>
 #include <QtTest>
 
 #include <memory>
@@ -64,6 +66,16 @@ inline bool showPlan(MainWindow* w) {
   QSignalSpy planned(w->planView(), &PlanView::planShown);
   w->planView()->requestPlan();
   return planned.wait(30000);
+}
+
+// The toolbar action named `text` ("Open policy…"), or nullptr.
+inline QAction* toolbarAction(MainWindow* w, const QString& text) {
+  for (auto* tb : w->findChildren<QToolBar*>()) {
+    for (auto* a : tb->actions()) {
+      if (a->text() == text) return a;
+    }
+  }
+  return nullptr;
 }
 
 // BULWARK_E2E_SCREENSHOTS, made if missing: where grab() saves.

@@ -2,8 +2,10 @@
 // lab/lab up + vpn up, bulwarkd with --vici, lab/lab load in the background): the traffic
 // chart of the pair the streams take (internet → dmz, replies under the opening pair) reaches
 // >= 0.9x the bit/s the load holds within 3 s of its hold starting; a PNG of every view is
-// saved while the load runs (the chart's 20 s into the hold); then the gateway's charon is
-// killed and the state bar must turn amber with the vpn part's error, also during the load.
+// saved while the load runs (the chart's 20 s into the hold); the plan of ssh added to
+// web-to-db reads "web1, web2 → mysql1, mysql2 ssh (tcp/22)" newly allowed, and "Open policy…"
+// with that edit unsaved asks first; then the gateway's charon is killed and the state bar
+// must turn amber with the vpn part's error, also during the load.
 // Environment: BULWARK_E2E_SOCKET, BULWARK_E2E_POLICY (a Git working copy),
 // BULWARK_E2E_SCREENSHOTS (a directory), BULWARK_E2E_READY (a file this test creates once the
 // window polls the daemon: the driver starts the load then), BULWARK_E2E_HOLD (a file the
@@ -105,9 +107,33 @@ class GuiLabE2eTest : public QObject {
     grab("policy-editor");
     QVERIFY(e2e::showPlan(w_.get()));
     auto* plan = w_->planView();
-    QVERIFY2(plan->effectText()->toPlainText().contains(QStringLiteral("newly allowed by web-to-db")),
-             qPrintable(plan->effectText()->toPlainText().left(2000)));
+    // The lab's bulwarkd says it in policy terms: exactly the flows the change opens.
+    const auto effect = plan->effectText()->toPlainText();
+    QVERIFY2(effect.contains(QStringLiteral("newly allowed by web-to-db")) &&
+                 effect.contains(QStringLiteral("web1, web2 → mysql1, mysql2 ssh (tcp/22)")),
+             qPrintable(effect.left(2000)));
     grab("plan");
+    // "Open policy…" with that edit unsaved asks first; Cancel keeps the edit and opens nothing.
+    {
+      QStringList asked;
+      int chosen = 0;
+      w_->setUnsavedPrompt([&](const QString& action) {
+        asked << action;
+        return MainWindow::Unsaved::Cancel;
+      });
+      w_->setFolderChooser([&] {
+        ++chosen;
+        return QString();
+      });
+      const auto edited = w_->document()->file(0).text;
+      auto* open = e2e::toolbarAction(w_.get(), QStringLiteral("Open policy…"));
+      QVERIFY(open);
+      open->trigger();
+      QCOMPARE(asked.size(), 1);
+      QCOMPARE(chosen, 0);
+      QCOMPARE(w_->document()->file(0).text, edited);
+      QVERIFY(w_->document()->modified());
+    }
     for (const auto& [tab, name] : {std::pair{1, "tables"}, std::pair{2, "matrix"}}) {
       w_->tabs()->setCurrentIndex(tab);
       grab(QString::fromLatin1(name));

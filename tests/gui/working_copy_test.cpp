@@ -18,6 +18,7 @@
 
 #include "app/main_window.h"
 #include "control/session.h"
+#include "e2e_window.h"
 #include "policy/policy_document.h"
 #include "stand_in_daemon.h"
 #include "views/code_editor.h"
@@ -59,14 +60,7 @@ bool makeWorkingCopy(const QString& dir) {
          git(dir, {QStringLiteral("commit"), QStringLiteral("-q"), QStringLiteral("-m"), QStringLiteral("campus")});
 }
 
-QAction* toolbarAction(MainWindow& w, const QString& text) {
-  for (auto* tb : w.findChildren<QToolBar*>()) {
-    for (auto* a : tb->actions()) {
-      if (a->text() == text) return a;
-    }
-  }
-  return nullptr;
-}
+QAction* toolbarAction(MainWindow& w, const QString& text) { return e2e::toolbarAction(&w, text); }
 
 // Types `text` at the end of line `line` (1-based) of the editor.
 void typeAtLineEnd(CodeEditor* edit, int line, const QString& text) {
