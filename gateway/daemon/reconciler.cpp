@@ -549,9 +549,11 @@ review::AppliedPolicy Reconciler::appliedPolicy() const {
 
 Outcome Reconciler::rollback(int revision, PreparedPolicy prepared, const Actor& actor) {
   (void)revision;  // named in the prepared input's origin
-  std::optional<int> wasPending = pending_ ? std::optional<int>(pending_->revision) : std::nullopt;
+  // 0: none pending (revisions start at 1). A plain int: GCC 12 at -O2 took an optional<int>
+  // here for maybe-uninitialized (-Werror in the release preset).
+  const int wasPending = pending_ ? pending_->revision : 0;
   auto out = reconcile(std::move(prepared), actor, Mode::AllOrNothing, "rollback", std::nullopt);
-  if (out.ok && wasPending && pending_ && pending_->revision == *wasPending) {
+  if (out.ok && wasPending > 0 && pending_ && pending_->revision == wasPending) {
     // The unconfirmed revision is superseded by the rollback.
     loop_.cancel(pending_->timer);
     auto st = history_.setStatus(pending_->revision, "rolled-back");
