@@ -5,6 +5,7 @@ a network namespace this script creates and deletes.
     gateway_bench.py --daemon BULWARKD [--flows 10000] [--rules 10000] [--status N] [--scrapes N]
                      [--skip-flows] [--preload-nft FILE] [--parallel-scrapers K]
     gateway_bench.py --daemon BULWARKD --startup [--rules 10000] [--runs 3]
+    gateway_bench.py --daemon BULWARKD --memory SECONDS [--vs OTHER_BULWARKD] [--flows 10000]
 
 1. RSS: the daemon started on the 10k-flow policy (the shape of bench/firewall_policygen.h:
    clients/servers segments, 125 client hosts per rule, tcp+udp per host → 40 rules, flows in
@@ -21,6 +22,10 @@ a network namespace this script creates and deletes.
            line, timed from before the nft command starts (and from when it returned: the commit is
            in between); the foreign rule must be gone afterwards.
    Goal (issue 20): each <= 1 s.
+
+--memory SECONDS (instead of 1-3): VmRSS over time on the 10k-flow policy with 1 Hz scrapes and
+   an apply a minute, every 10 s; each --vs daemon at the same time on the same schedule.
+   Goal (issue 20): <= 20 MB after an hour, flat after the first 5 minutes.
 """
 import argparse
 import json
@@ -245,17 +250,23 @@ def wait_audit(audit, event, offset, timeout=60.0):
     raise RuntimeError(f"no {event} in the audit log after {timeout} s")
 
 
+def fresh_lab(ns, prefix, policy_text):
+    """A temporary dir holding pol/policy.yaml, and namespace `ns` with lo up."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    (tmp / "pol").mkdir()
+    (tmp / "pol" / "policy.yaml").write_text(policy_text)
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+    return tmp
+
+
 def startup_part(a):
     """--startup: fresh start, adoption after kill -9, repair of a foreign edit (issue 20)."""
     rows = []
     text = rule_policy(a.rules)
     for run in range(a.runs):
         ns = f"bwdstart{os.getpid()}r{run}"
-        tmp = Path(tempfile.mkdtemp(prefix="bulwarkd-startup-"))
-        (tmp / "pol").mkdir()
-        (tmp / "pol" / "policy.yaml").write_text(text)
-        subprocess.run(["ip", "netns", "add", ns], check=True)
-        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        tmp = fresh_lab(ns, "bulwarkd-startup-", text)
         d = None
         try:
             d = Daemon(a.daemon, ns, tmp / "pol", tmp, 19471, poll=0.005)
@@ -294,6 +305,100 @@ def startup_part(a):
     return 0
 
 
+SCRAPER = """
+import sys, time, urllib.request
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+ok = bad = 0
+end = time.monotonic() + seconds
+due = time.monotonic()
+while time.monotonic() < end:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+        ok += 1
+    except Exception:
+        bad += 1
+    due += 1.0
+    time.sleep(max(0.0, due - time.monotonic()))
+print(ok, bad)
+"""
+
+
+def control(sock_path, op, **args):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(300)
+        s.connect(str(sock_path))
+        f = s.makefile("rwb")
+        f.write(json.dumps({"id": 1, "op": op, **args}).encode() + b"\n")
+        f.flush()
+        return json.loads(f.readline())
+
+
+def memory_part(a):
+    """--memory SECONDS (issue 20): bulwarkd on the 10k-flow policy (part 1's) with a metrics scrape
+    every second, an apply every minute (one client host added, then removed again: a real change
+    each time) and a status call every 10 s, for SECONDS; VmRSS sampled every 10 s. Every daemon of
+    --daemon and --vs runs at once, each in its own namespace, on the same schedule, so the
+    figures of one run compare. Goal: VmRSS <= 20 MB, flat (within 10 %) after the first 5 min."""
+    text, rules = flow_policy(a.flows)
+    extra = text.replace("rules:\n", "  - { name: cextra, segment: clients, addresses: [10.64.250.250] }\nrules:\n", 1)
+    extra = extra.replace("    from: [c00000,", "    from: [cextra, c00000,", 1)
+    if extra.count("cextra") != 2:
+        raise RuntimeError("the 10k-flow policy changed shape: the extra host was not placed")
+    runs = []
+    try:
+        for i, exe in enumerate([a.daemon, *a.vs]):
+            ns = f"bwdmem{os.getpid()}d{i}"
+            run = {"exe": exe, "ns": ns, "tmp": None, "samples": [], "applies": 0, "failed": 0}
+            runs.append(run)
+            tmp = run["tmp"] = fresh_lab(ns, "bulwarkd-memory-", text)
+            run["d"] = Daemon(exe, ns, tmp / "pol", tmp, 19480 + i)
+            run["scraper"] = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", SCRAPER,
+                                               str(19480 + i), str(a.memory)], stdout=subprocess.PIPE, text=True)
+        t0 = time.monotonic()
+        next_apply, n = t0 + 60, 0
+        while time.monotonic() - t0 < a.memory:
+            time.sleep(10)
+            now = time.monotonic()
+            for run in runs:
+                control(run["d"].sock, "status")
+                run["samples"].append((now - t0, rss(run["d"].pid)["VmRSS"]))
+            if now >= next_apply:
+                n += 1
+                src = [{"name": "policy.yaml", "text": extra if n % 2 else text}]
+                for run in runs:
+                    # The firewall alone: the namespace has no segment interfaces for the links kind.
+                    r = control(run["d"].sock, "apply", sources=src, parts=["firewall"])
+                    run["applies"] += 1
+                    if not (r.get("ok") and r.get("changed")):
+                        run["failed"] += 1
+                        run.setdefault("why", json.dumps(r)[:300])
+                next_apply += 60
+            if int(now - t0) % 300 < 10:
+                print(f"{now - t0:6.0f} s: " + ", ".join(f"{Path(r['exe']).name} {r['samples'][-1][1]:.1f} MB"
+                                                      for r in runs), flush=True)
+        for run in runs:
+            ok, bad = run["scraper"].communicate(timeout=60)[0].split()
+            after5 = [v for t, v in run["samples"] if t >= 300] or [v for _, v in run["samples"]]
+            first, last, peak = after5[0], after5[-1], max(after5)
+            flat = peak <= first * 1.10
+            print(f"{run['exe']}: {a.memory:.0f} s, {run['applies']} applies ({run['failed']} not applied), "
+                  f"{ok} scrapes ({bad} failed); VmRSS at 5 min {first:.1f} MB, at the end {last:.1f} MB, "
+                  f"max after 5 min {peak:.1f} MB, VmHWM {rss(run['d'].pid)['VmHWM']:.1f} MB; "
+                  f"goal <= 20 MB: {'met' if peak <= 20 else 'NOT met'}; flat within 10 %: {'yes' if flat else 'NO'}")
+            if "why" in run:
+                print(f"  the first apply not applied: {run['why']}")
+    finally:
+        for run in runs:
+            if "scraper" in run and run["scraper"].poll() is None:
+                run["scraper"].kill()
+            if "d" in run and run["d"].p.poll() is None:
+                run["d"].stop()
+            subprocess.run(["ip", "netns", "del", run["ns"]], capture_output=True)
+            if run["tmp"]:
+                shutil.rmtree(run["tmp"], ignore_errors=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--daemon", required=True)
@@ -313,12 +418,18 @@ def main():
     ap.add_argument("--startup", action="store_true",
                     help="fresh start, adoption after kill -9 and drift repair on the --rules policy, timed")
     ap.add_argument("--runs", type=int, default=3, help="--startup: runs (each in a fresh namespace)")
+    ap.add_argument("--memory", type=float, metavar="SECONDS",
+                    help="RSS over time on the --flows policy: 1 Hz scrapes, an apply a minute (issue 20)")
+    ap.add_argument("--vs", action="append", default=[], metavar="BULWARKD",
+                    help="--memory: run this daemon too, at the same time, each in its own namespace")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root")
         return 77
     if a.startup:
         return startup_part(a)
+    if a.memory:
+        return memory_part(a)
     ns = f"bwdbench{os.getpid()}"
     tmp = Path(tempfile.mkdtemp(prefix="bulwarkd-bench-"))
     subprocess.run(["ip", "netns", "add", ns], check=True)
