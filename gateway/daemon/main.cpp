@@ -482,6 +482,12 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Two malloc arenas: the main one (the loop) and one the worker threads share. glibc makes
+  // up to 8 per core, one per thread that allocates while another holds an arena, and each
+  // keeps the pages its thread freed: the policy, counter and web workers grew the daemon's
+  // RSS by 2-6 MB that way (docs/performance.md, "Memory over an hour"). The workers take
+  // turns on the loop's jobs; they do not contend for an arena.
+  ::mallopt(M_ARENA_MAX, 2);
   Options opt;
   CLI::App app{"bulwarkd: the Bulwark gateway daemon"};
   app.set_version_flag("--version", std::string("bulwarkd ") + BULWARK_VERSION);
