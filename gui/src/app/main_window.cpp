@@ -156,6 +156,11 @@ void MainWindow::reloadPolicy() {
   updateTitle();
 }
 
+MainWindow::~MainWindow() {
+  delete session_;
+  session_ = nullptr;
+}
+
 void MainWindow::connectTo(const Endpoint& endpoint) { session_->connectTo(endpoint); }
 
 void MainWindow::fetchRunningRevision(const QJsonObject& status) {

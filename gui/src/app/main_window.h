@@ -31,6 +31,10 @@ class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
   explicit MainWindow(QWidget* parent = nullptr);
+  // The session goes first: it fails its pending requests as it goes, and their callbacks (this
+  // window's among them) must run while this is still a MainWindow, not in ~QWidget's
+  // deletion of its children.
+  ~MainWindow() override;
 
   bool openPolicy(const QString& path, QString* error);
   void connectTo(const Endpoint& endpoint);
