@@ -164,7 +164,9 @@ def main():
                    BULWARK_E2E_POLICY=str(wc), BULWARK_E2E_SCREENSHOTS=str(shots),
                    BULWARK_E2E_READY=str(files["ready"]), BULWARK_E2E_HOLD=str(files["hold"]),
                    BULWARK_E2E_LOAD_DONE=str(files["load-done"]), BULWARK_E2E_RESULT=str(files["result.json"]),
-                   BULWARK_E2E_KILL_CHARON=f"kill -KILL {charon}")
+                   BULWARK_E2E_KILL_CHARON=f"kill -KILL {charon}",
+                   BULWARK_E2E_FOREIGN_NFT=f"ip netns exec {state['ns']['gw']} nft add rule inet bulwark forward "
+                                           "ip saddr 192.0.2.99 accept")
         env.pop("WAYLAND_DISPLAY", None)
         gui = subprocess.Popen([a.gui, "-o", "-,txt"], env=env)
         procs.append(("window", gui))

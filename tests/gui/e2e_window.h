@@ -4,6 +4,8 @@
 // opened on a policy working copy and connected to bulwarkd's socket, and a PNG of it.
 #include <QAction>
 #include <QDir>
+#include <QElapsedTimer>
+#include <QProcess>
 #include <QToolBar>
 #include <QtTest>
 
@@ -66,6 +68,22 @@ inline bool showPlan(MainWindow* w) {
   QSignalSpy planned(w->planView(), &PlanView::planShown);
   w->planView()->requestPlan();
   return planned.wait(30000);
+}
+
+// Runs a shell command in the background (the window keeps painting); true when it exits 0
+// within 10 s.
+inline bool run(const QString& command) {
+  QProcess p;
+  p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command});
+  QElapsedTimer t;
+  t.start();
+  while (p.state() != QProcess::NotRunning && t.elapsed() < 10000) QTest::qWait(20);
+  if (p.state() != QProcess::NotRunning) {
+    p.kill();
+    p.waitForFinished(2000);
+    return false;
+  }
+  return p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
 }
 
 // The toolbar action named `text` ("Open policy…"), or nullptr.

@@ -30,22 +30,7 @@ using namespace bulwark::console;
 namespace {
 
 using e2e::env;
-
-// Runs a shell command in the background (the window keeps painting); true when it exits 0
-// within 10 s.
-bool run(const QString& command) {
-  QProcess p;
-  p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command});
-  QElapsedTimer t;
-  t.start();
-  while (p.state() != QProcess::NotRunning && t.elapsed() < 10000) QTest::qWait(20);
-  if (p.state() != QProcess::NotRunning) {
-    p.kill();
-    p.waitForFinished(2000);
-    return false;
-  }
-  return p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-}
+using e2e::run;
 
 // The probe: true when it connected.
 bool probe(int port) { return run(env("BULWARK_E2E_PROBE").replace(QStringLiteral("{port}"), QString::number(port))); }

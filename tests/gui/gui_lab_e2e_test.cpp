@@ -4,21 +4,22 @@
 // >= 0.9x the bit/s the load holds within 3 s of its hold starting; a PNG of every view is
 // saved while the load runs (the chart's 20 s into the hold); the plan of ssh added to
 // web-to-db reads "web1, web2 → mysql1, mysql2 ssh (tcp/22)" newly allowed, and "Open policy…"
-// with that edit unsaved asks first; then the gateway's charon is killed and the state bar
-// must turn amber with the vpn part's error, also during the load.
+// with that edit unsaved asks first; a foreign nft rule is repaired and shown as such (bar and
+// History); then the gateway's charon is killed and the state bar must turn amber with the vpn
+// part's error, also during the load.
 // Environment: BULWARK_E2E_SOCKET, BULWARK_E2E_POLICY (a Git working copy),
 // BULWARK_E2E_SCREENSHOTS (a directory), BULWARK_E2E_READY (a file this test creates once the
 // window polls the daemon: the driver starts the load then), BULWARK_E2E_HOLD (a file the
 // driver writes when the load's hold starts: {"unix_ms", "bit_s"}), BULWARK_E2E_LOAD_DONE (a
 // file the driver creates when the load ended), BULWARK_E2E_KILL_CHARON (a shell command
-// killing the gateway's charon), BULWARK_E2E_RESULT (a file for the measured figures).
+// killing the gateway's charon), BULWARK_E2E_FOREIGN_NFT (a shell command adding a foreign
+// rule to the gateway's table), BULWARK_E2E_RESULT (a file for the measured figures).
 #include <QDateTime>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QPlainTextEdit>
-#include <QProcess>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QLabel>
@@ -157,12 +158,29 @@ class GuiLabE2eTest : public QObject {
     QVERIFY2(!QFile::exists(env("BULWARK_E2E_LOAD_DONE")), "the load ended before the screenshots were taken");
   }
 
+  void driftRepairedDuringTheLoad() {
+    // A foreign rule in the gateway's table while the streams run: bulwarkd reverts it, the
+    // bar and History's events say so, and the bar is green again.
+    QVERIFY(e2e::run(env("BULWARK_E2E_FOREIGN_NFT")));
+    // History's events keep it (the bar shows the latest event: a drop summary may follow).
+    auto* events = w_->historyView()->eventsTable();
+    auto listed = [events] {
+      for (int r = 0; r < events->rowCount(); ++r) {
+        if (events->item(r, 1)->text().startsWith(QStringLiteral("drift repaired: firewall"))) return true;
+      }
+      return false;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(listed(), 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(w_->stateBar()->health(), StateBar::Health::Green, 10000);
+    w_->tabs()->setCurrentWidget(w_->historyView());
+    grab("history");
+    QVERIFY2(!QFile::exists(env("BULWARK_E2E_LOAD_DONE")), "the load ended before the drift repair");
+  }
+
   void charonKilledTurnsAmber() {
     // Last (it breaks the VPN): the gateway's charon dies. bulwarkd's vpn part cannot reach it:
     // the daemon reports the error in status and the bar turns amber with that reason.
-    QProcess kill;
-    kill.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), env("BULWARK_E2E_KILL_CHARON")});
-    QVERIFY(kill.waitForFinished(10000) && kill.exitCode() == 0);
+    QVERIFY(e2e::run(env("BULWARK_E2E_KILL_CHARON")));
     const qint64 killedMs = nowMs();
     QTRY_COMPARE_WITH_TIMEOUT(w_->stateBar()->health(), StateBar::Health::Amber, 15000);
     qInfo("state bar amber %.2f s after charon was killed: %s", static_cast<double>(nowMs() - killedMs) / 1000.0,
