@@ -3,8 +3,9 @@
 // chart of the pair the streams take (internet → dmz, replies under the opening pair) reaches
 // >= 0.9x the bit/s the load holds within 3 s of its hold starting; a PNG of every view is
 // saved while the load runs (the chart's 20 s into the hold); the plan of ssh added to
-// web-to-db reads "web1, web2 → mysql1, mysql2 ssh (tcp/22)" newly allowed, and "Open policy…"
-// with that edit unsaved asks first; a foreign nft rule is repaired and shown as such (bar and
+// web-to-db reads "web1, web2 → mysql1, mysql2 ssh (tcp/22)" newly allowed, "Open policy…"
+// with that edit unsaved asks first, and the change is applied with a confirm window and
+// confirmed; a foreign nft rule is repaired and shown as such (bar and
 // History); then the gateway's charon is killed and the state bar must turn amber with the vpn
 // part's error, also during the load.
 // Environment: BULWARK_E2E_SOCKET, BULWARK_E2E_POLICY (a Git working copy),
@@ -32,6 +33,7 @@
 #include "views/editor_view.h"
 #include "views/history_view.h"
 #include "views/plan_view.h"
+#include "views/review_view.h"
 #include "views/state_bar.h"
 #include "views/traffic_view.h"
 #include "views/tunnels_view.h"
@@ -135,6 +137,27 @@ class GuiLabE2eTest : public QObject {
       QCOMPARE(w_->document()->file(0).text, edited);
       QVERIFY(w_->document()->modified());
     }
+    // The Review view: the editor against the working copy's HEAD, in policy terms.
+    {
+      QSignalSpy reviewed(w_->reviewView(), &ReviewView::reviewShown);
+      w_->tabs()->setCurrentWidget(w_->reviewView());
+      QVERIFY(reviewed.wait(30000));
+      QVERIFY(!w_->reviewView()->running());
+      grab("review");
+    }
+    // The change applied with a confirm window while the streams run, the countdown shown, then
+    // confirmed (it only adds ssh between web and db: no stream's flow changes).
+    w_->tabs()->setCurrentWidget(plan);
+    QSignalSpy applied(plan, &PlanView::applied);
+    plan->applyWithConfirm(120);
+    QVERIFY(applied.wait(30000));
+    QVERIFY2(applied.at(0).at(0).toJsonObject().value(QStringLiteral("ok")).toBool(),
+             qPrintable(plan->planText()->toPlainText().left(1500)));
+    QTRY_VERIFY_WITH_TIMEOUT(w_->stateBar()->text().contains(QStringLiteral("pending confirm")), 10000);
+    grab("apply-pending");
+    QSignalSpy confirmed(plan, &PlanView::confirmed);
+    plan->confirmPending();
+    QVERIFY(confirmed.wait(15000));
     for (const auto& [tab, name] : {std::pair{1, "tables"}, std::pair{2, "matrix"}}) {
       w_->tabs()->setCurrentIndex(tab);
       grab(QString::fromLatin1(name));
@@ -142,7 +165,10 @@ class GuiLabE2eTest : public QObject {
     auto* history = w_->historyView();
     w_->tabs()->setCurrentWidget(history);
     history->refresh();
-    QTRY_VERIFY_WITH_TIMEOUT(history->table()->rowCount() >= 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(history->table()->rowCount() >= 2, 10000);
+    // The console's apply is recorded with the working copy's commit, "-dirty": the edit is
+    // not committed.
+    QTRY_VERIFY_WITH_TIMEOUT(history->table()->item(0, 4)->text().endsWith(QStringLiteral("-dirty")), 10000);
     grab("history");
     // The admin tunnels of `lab/lab vpn up`, live from the gateway's charon through bulwarkd.
     w_->tabs()->setCurrentWidget(w_->tunnelsView());
