@@ -17,6 +17,7 @@
 #include <map>
 
 #include "bulwark/gateway/protocol.h"
+#include "bulwark/ha/privileges.h"
 #include "bulwark/pki/pki.h"
 #include "bulwark/policies/model.h"
 #include "control_server.h"
@@ -118,6 +119,16 @@ int run(const Options& opt) {
     // Works, but with every privilege root has (it could read /etc/shadow); the shipped unit
     // and gateway/systemd/run-bulwarkd.sh run it as _bulwarkd with CAP_NET_ADMIN only.
     log("running as root: run bulwarkd as its own user with CAP_NET_ADMIN only (gateway/daemon/README.md)");
+  }
+  if (opt.ha) {
+    // Before anything is created or started: a node that cannot give keepalived its raw
+    // socket would otherwise come up with the pair half there (ha/privileges.h).
+    auto caps = ha::currentCaps();
+    auto ok = caps ? ha::checkChildPrivileges(*caps) : ha::Status(caps.error());
+    if (!ok) {
+      log(ok.error().message);
+      return 1;
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(opt.stateDir, ec);

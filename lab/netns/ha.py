@@ -18,6 +18,11 @@ bulwarkd runs in each gateway namespace with --ha --node NAME --no-links (the se
 lab's veths), in a mount namespace of its own with a private /run (charon's pid file is fixed),
 its control socket, state, runtime directory (--ha-dir) and log in
 /var/lib/bulwark-lab/<prefix>-ha/<node>/ (outside /run, so the root namespace reaches them).
+It runs as deployed on an HA node (gateway/systemd/bulwarkd-ha.conf): as _bulwarkd with
+CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_NICE, which keepalived and conntrackd inherit
+(run-bulwarkd.sh --caps); the pair's PKI is shared with the daemon's group as the package
+shares /var/lib/bulwark/pki. With the admin VPN (`vpn up` on a pair: --charon) it runs as root:
+the lab's charon files and VPN CA are root's alone (lab/netns/README.md).
 
 Failures the lab injects:
     kill NODE        its switch ports down, then SIGKILL every process in its namespace
@@ -43,6 +48,9 @@ import topology
 HA_ROOT = Path("/var/lib/bulwark-lab")
 ROLES = ("gw", "gw2")
 METRICS = "127.0.0.1:9469"
+# An HA node's capabilities (gateway/systemd/bulwarkd-ha.conf): ctnetlink and addresses, the
+# VRRP and ARP sockets, conntrackd's SCHED_RR.
+HA_CAPS = "net_admin,net_raw,sys_nice"
 
 
 class HaError(Exception):
@@ -184,6 +192,13 @@ def pair_pki(state: dict) -> Path:
     shutil.rmtree(d, ignore_errors=True)
     ctl = state["ctl"]
     _run([ctl, "pki", "--dir", d, "init", "--ca-name", f"Bulwark lab CA {state['prefix']}"])
+    # As the package makes /var/lib/bulwark/pki (docs/deploy.md): the directory and private/
+    # 0710 root:_bulwarkd, so `pki gateway` and `pki issue NODE --group bulwark-peer` share
+    # the gateway's and the nodes' keys with the daemon's group; ca.key stays root's alone.
+    _, gid = gateway_daemon.ensure_user()
+    for sub in (d, d / "private"):
+        os.chown(sub, 0, gid)
+        os.chmod(sub, 0o710)
     if _run([ctl, "pki", "--dir", d, "-p", state["policy"], "gateway"], check=False).returncode != 0:
         _run([ctl, "pki", "--dir", d, "gateway", "--local-id", "gateway.lab"])  # a policy without vpn:
     pw = root(state["prefix"]) / "pki.pw"
@@ -203,15 +218,34 @@ def start(state: dict, role: str, extra: list | None = None) -> int:
     lay, prefix = state["ha"], state["prefix"]
     node = node_of(lay, role)
     d = node_dir(prefix, node)
+    extra = list(extra if extra is not None else state.get("ha_extra", {}).get(role, []))
+    as_root = "--charon" in extra  # see the module's docstring
     (d / "state").mkdir(parents=True, exist_ok=True)
     for stale in ("control.sock",):
         (d / stale).unlink(missing_ok=True)
+    policy = gateway_daemon.copy_policy(state["policy"], d / "policy")
+    run_as = []
+    mount_opts = "mode=0755"
+    if not as_root:
+        uid, gid = gateway_daemon.ensure_user()
+        # What the unit's StateDirectory=/RuntimeDirectory= give the daemon's user: the node's
+        # directory (socket, --ha-dir), its state; the policy readable as /etc/bulwark/policy is.
+        for sub, mode in ((d, 0o750), (d / "state", 0o750), (d / "ha", 0o700)):
+            sub.mkdir(parents=True, exist_ok=True)
+            for f in (sub.iterdir() if sub.name in ("ha", "state") else ()):
+                os.chown(f, uid, gid, follow_symlinks=False)  # a predecessor's, maybe root's
+            os.chown(sub, uid, gid)
+            os.chmod(sub, mode)
+        for f in (policy, *policy.iterdir()):
+            os.chmod(f, 0o755 if f.is_dir() else 0o644)
+        mount_opts += f",uid={uid},gid={gid}"
+        run_as = [gateway_daemon.runner(), "--user", gateway_daemon.DAEMON_USER, "--caps", HA_CAPS, "--"]
     argv = ["ip", "netns", "exec", state["ns"][role], "unshare", "-m", "--propagation", "private", "sh", "-c",
-            'mount -t tmpfs -o mode=0755 bulwark-run /run && exec "$@"', "sh",
-            bulwarkd_of(state["ctl"]), "--policy", gateway_daemon.copy_policy(state["policy"], d / "policy"), "--socket", d / "control.sock",
+            f'mount -t tmpfs -o {mount_opts} bulwark-run /run && exec "$@"', "sh", *run_as,
+            bulwarkd_of(state["ctl"]), "--policy", policy, "--socket", d / "control.sock",
             "--state-dir", d / "state", "--metrics", METRICS, "--no-journal", "--ha", "--node", node,
             "--ha-dir", d / "ha", "--no-links", "--drift-interval", "30"]
-    argv += list(extra if extra is not None else state.get("ha_extra", {}).get(role, []))
+    argv += extra
     if "--pki" not in argv:
         argv += ["--pki", pair_pki(state)]
     with open(d / "bulwarkd.log", "ab") as log:

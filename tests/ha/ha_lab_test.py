@@ -5,6 +5,9 @@
     ha_lab_test.py BULWARKCTL TOOLS_DIR [--streams N] [--sync-cut S] [--keep]
 
 Checks, in one lab (prefix "hat<pid>", removed on exit, also on failure):
+  0. no daemon of the pair runs as root: bulwarkd, keepalived and conntrackd on both nodes as
+     _bulwarkd with CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_NICE only (bulwarkd-ha.conf), and
+     bulwarkd --ha with CAP_NET_ADMIN alone refuses to start, naming what is missing;
   1. bad input: an ha: section naming an interface the nodes lack (the sync link) is refused by
      `bulwarkctl apply` through a node's bulwarkd with a clear error and a non-zero exit, and
      nothing changes: the kernel's table inet bulwark (nft, the witness), keepalived's file,
@@ -61,6 +64,22 @@ def ha_state(prefix):
     return json.loads(lab("ha", "status", "--prefix", prefix, "--json").stdout)
 
 
+def daemons_in(ns):
+    """(name, effective uid, CapEff) of every bulwarkd, keepalived and conntrackd in `ns`."""
+    pids = sh("ip", "netns", "pids", ns).stdout.split()
+    out = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        f = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        name = f["Name"].strip()
+        if name in ("bulwarkd", "keepalived", "conntrackd"):
+            out.append((name, int(f["Uid"].split()[1]), int(f["CapEff"].strip(), 16)))
+    return out
+
+
 def audit_events(prefix, node):
     f = Path(f"/var/lib/bulwark-lab/{prefix}-ha/{node}/state/audit.log")
     return [json.loads(line) for line in f.read_text().splitlines() if line.strip()] if f.exists() else []
@@ -99,6 +118,28 @@ def run(a, prefix):
     first = st["active"]
     nodes = list(st["nodes"])
     gw_ns = {nodes[0]: f"{prefix}-gw", nodes[1]: f"{prefix}-gw2"}
+
+    # --- 0. no daemon of the pair runs as root ----------------------------------------------
+    want = (1 << 12) | (1 << 13) | (1 << 23)  # CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_NICE
+    for node, ns in gw_ns.items():
+        seen = daemons_in(ns)
+        check(f"{node}: bulwarkd, keepalived and conntrackd run", {c for c, _, _ in seen} >= {
+            "bulwarkd", "keepalived", "conntrackd"}, seen)
+        check(f"{node}: ... as _bulwarkd with CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_NICE and nothing else",
+              all(uid != 0 and eff == want for _, uid, eff in seen), seen)
+    # Without CAP_NET_RAW handed down, bulwarkd --ha refuses to start, before it starts anything.
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o755)
+        runner = HERE.parents[1] / "gateway" / "systemd" / "run-bulwarkd.sh"
+        cp = sh("ip", "netns", "exec", gw_ns[nodes[0]], runner, "--", Path(a.ctl).parent / "bulwarkd", "--ha",
+                "--node", nodes[0], "--policy", HERE.parents[1] / "policies/examples/campus-ha",
+                "--socket", f"{d}/s.sock", "--state-dir", f"{d}/state", "--ha-dir", f"{d}/ha", "--metrics", "off",
+                "--no-journal", "--no-links", timeout=30)
+        msg = cp.stdout + cp.stderr
+        check("bulwarkd --ha with CAP_NET_ADMIN only: refused at startup", cp.returncode == 1, f"exit {cp.returncode}")
+        check("... naming CAP_NET_RAW and the drop-in", "CAP_NET_RAW (keepalived's VRRP socket" in msg
+              and "bulwarkd-ha.conf" in msg, msg[-1500:])
+        check("... having created nothing", sorted(os.listdir(d)) == [], os.listdir(d))
 
     # --- 1. bad input changes nothing -----------------------------------------------------
     node = nodes[0]

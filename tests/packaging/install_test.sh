@@ -66,6 +66,9 @@ check "the unit runs bulwarkd as _bulwarkd with CAP_NET_ADMIN only" sh -c \
   'grep -qx User=_bulwarkd /lib/systemd/system/bulwarkd.service &&
   grep -qx AmbientCapabilities=CAP_NET_ADMIN /lib/systemd/system/bulwarkd.service'
 check "run-bulwarkd.sh (bulwarkd as _bulwarkd where systemd does not start it)" test -x /usr/lib/bulwark/run-bulwarkd.sh
+check "the HA node's drop-in adds CAP_NET_RAW and CAP_SYS_NICE, nothing else" sh -c \
+  'grep -qx "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE" /usr/lib/bulwark/bulwarkd-ha.conf &&
+   grep -qx "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE" /usr/lib/bulwark/bulwarkd-ha.conf'
 check "man pages bulwarkd(8), bulwarkctl(8), bulwark-policy(5)" test -f /usr/share/man/man8/bulwarkd.8.gz \
   -a -f /usr/share/man/man8/bulwarkctl.8.gz -a -f /usr/share/man/man5/bulwark-policy.5.gz
 check "bash and zsh completions" sh -c 'bash -n /usr/share/bash-completion/completions/bulwarkctl &&
@@ -75,6 +78,12 @@ check "desktop entry and icon" test -f /usr/share/applications/bulwark-console.d
 if in_root test -x /usr/bin/systemd-analyze; then
   check "systemd-analyze verify the units" systemd-analyze verify --man=no /lib/systemd/system/bulwarkd.service \
     /lib/systemd/system/bulwark-crl.service /lib/systemd/system/bulwark-crl.timer
+  # With the HA drop-in in place, as docs/deploy.md installs it; removed again afterwards.
+  check "systemd-analyze verify bulwarkd.service with the HA drop-in" sh -c \
+    'mkdir -p /etc/systemd/system/bulwarkd.service.d &&
+     cp /usr/lib/bulwark/bulwarkd-ha.conf /etc/systemd/system/bulwarkd.service.d/ha.conf &&
+     systemd-analyze verify --man=no /lib/systemd/system/bulwarkd.service; rc=$?;
+     rm -r /etc/systemd/system/bulwarkd.service.d; exit $rc'
 fi
 check "bulwark-console starts (offscreen) and prints its usage" sh -c \
   'QT_QPA_PLATFORM=offscreen bulwark-console --help 2>&1 | grep -q -- --p12'
