@@ -124,7 +124,7 @@ int run(const Options& opt) {
     // Before anything is created or started: a node that cannot give keepalived its raw
     // socket would otherwise come up with the pair half there (ha/privileges.h).
     auto caps = ha::currentCaps();
-    auto ok = caps ? ha::checkChildPrivileges(*caps) : ha::Status(caps.error());
+    auto ok = caps ? ha::checkChildPrivileges(*caps, !opt.haOptions.charon.empty()) : ha::Status(caps.error());
     if (!ok) {
       log(ok.error().message);
       return 1;

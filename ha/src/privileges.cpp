@@ -16,10 +16,12 @@ struct Needed {
   int cap;
   const char* name;
   const char* why;
+  bool charonOnly;
 };
 constexpr Needed kNeeded[] = {
-    {CAP_NET_ADMIN, "CAP_NET_ADMIN", "conntrackd's ctnetlink and keepalived's addresses"},
-    {CAP_NET_RAW, "CAP_NET_RAW", "keepalived's VRRP socket and the split-brain ARP watch"},
+    {CAP_NET_ADMIN, "CAP_NET_ADMIN", "conntrackd's ctnetlink and keepalived's addresses", false},
+    {CAP_NET_RAW, "CAP_NET_RAW", "keepalived's VRRP socket and the split-brain ARP watch", false},
+    {CAP_NET_BIND_SERVICE, "CAP_NET_BIND_SERVICE", "--charon: IKE's ports 500 and 4500", true},
 };
 
 }  // namespace
@@ -46,21 +48,23 @@ Result<ProcessCaps> currentCaps() {
   return caps;
 }
 
-Status checkChildPrivileges(const ProcessCaps& caps) {
+Status checkChildPrivileges(const ProcessCaps& caps, bool charon) {
   // Root's children keep root's effective set across exec; anyone else's keep the ambient set.
   const std::uint64_t handedDown = caps.root ? caps.effective : caps.ambient & caps.effective;
   std::string missing;
   for (const auto& n : kNeeded) {
-    if ((handedDown & bit(n.cap)) != 0) continue;
+    if ((handedDown & bit(n.cap)) != 0 || (n.charonOnly && !charon)) continue;
     if (!missing.empty()) missing += "; ";
     missing += std::string(n.name) + " (" + n.why + ")";
   }
   if (missing.empty()) return okStatus();
-  return Error{std::string("--ha: keepalived and conntrackd run with the capabilities bulwarkd hands down (its ambient "
-                           "set), and these are missing: ") +
-               missing +
-               ". Install the unit's drop-in bulwarkd-ha.conf (AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW "
-               "CAP_SYS_NICE), or start it with run-bulwarkd.sh --caps net_admin,net_raw,sys_nice"};
+  const std::string unitCaps =
+      std::string("CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_NICE") + (charon ? " CAP_NET_BIND_SERVICE" : "");
+  const std::string setprivCaps = std::string("net_admin,net_raw,sys_nice") + (charon ? ",net_bind_service" : "");
+  return Error{"--ha: keepalived and conntrackd run with the capabilities bulwarkd hands down (its ambient set), "
+               "and these are missing: " +
+               missing + ". Install the unit's drop-in bulwarkd-ha.conf (AmbientCapabilities=" + unitCaps +
+               "), or start it with run-bulwarkd.sh --caps " + setprivCaps};
 }
 
 }  // namespace bulwark::ha

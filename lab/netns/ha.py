@@ -21,8 +21,9 @@ its control socket, state, runtime directory (--ha-dir) and log in
 It runs as deployed on an HA node (gateway/systemd/bulwarkd-ha.conf): as _bulwarkd with
 CAP_NET_ADMIN, CAP_NET_RAW and CAP_SYS_NICE, which keepalived and conntrackd inherit
 (run-bulwarkd.sh --caps); the pair's PKI is shared with the daemon's group as the package
-shares /var/lib/bulwark/pki. With the admin VPN (`vpn up` on a pair: --charon) it runs as root:
-the lab's charon files and VPN CA are root's alone (lab/netns/README.md).
+shares /var/lib/bulwark/pki. With the admin VPN (`vpn up` on a pair: --charon) the charon it
+runs on the active node is _bulwarkd's too, with CAP_NET_BIND_SERVICE added (IKE's ports 500
+and 4500); its directory is the daemon's user's and the VPN's CA is shared like the pair's.
 
 Failures the lab injects:
     kill NODE        its switch ports down, then SIGKILL every process in its namespace
@@ -176,6 +177,19 @@ def bulwarkd_of(ctl: str) -> str:
     return str(b)
 
 
+def share_pki(d: Path, gid: int) -> None:
+    """As the package makes /var/lib/bulwark/pki (docs/deploy.md): the directory and private/
+    0710 root:_bulwarkd, private/gateway.key (if made) 0640 root:_bulwarkd; `pki issue NODE
+    --group bulwark-peer` then shares the node's key with the group too. ca.key stays root's."""
+    for sub in (d, d / "private"):
+        os.chown(sub, 0, gid)
+        os.chmod(sub, 0o710)
+    key = d / "private" / "gateway.key"
+    if key.exists():
+        os.chown(key, 0, gid)
+        os.chmod(key, 0o640)
+
+
 def pki_dir(prefix: str) -> Path:
     return root(prefix) / "pki"
 
@@ -192,13 +206,9 @@ def pair_pki(state: dict) -> Path:
     shutil.rmtree(d, ignore_errors=True)
     ctl = state["ctl"]
     _run([ctl, "pki", "--dir", d, "init", "--ca-name", f"Bulwark lab CA {state['prefix']}"])
-    # As the package makes /var/lib/bulwark/pki (docs/deploy.md): the directory and private/
-    # 0710 root:_bulwarkd, so `pki gateway` and `pki issue NODE --group bulwark-peer` share
-    # the gateway's and the nodes' keys with the daemon's group; ca.key stays root's alone.
+    # Shared before `pki gateway` and `pki issue`, so that the keys they write are too.
     _, gid = gateway_daemon.ensure_user()
-    for sub in (d, d / "private"):
-        os.chown(sub, 0, gid)
-        os.chmod(sub, 0o710)
+    share_pki(d, gid)
     if _run([ctl, "pki", "--dir", d, "-p", state["policy"], "gateway"], check=False).returncode != 0:
         _run([ctl, "pki", "--dir", d, "gateway", "--local-id", "gateway.lab"])  # a policy without vpn:
     pw = root(state["prefix"]) / "pki.pw"
@@ -219,29 +229,26 @@ def start(state: dict, role: str, extra: list | None = None) -> int:
     node = node_of(lay, role)
     d = node_dir(prefix, node)
     extra = list(extra if extra is not None else state.get("ha_extra", {}).get(role, []))
-    as_root = "--charon" in extra  # see the module's docstring
     (d / "state").mkdir(parents=True, exist_ok=True)
     for stale in ("control.sock",):
         (d / stale).unlink(missing_ok=True)
     policy = gateway_daemon.copy_policy(state["policy"], d / "policy")
-    run_as = []
-    mount_opts = "mode=0755"
-    if not as_root:
-        uid, gid = gateway_daemon.ensure_user()
-        # What the unit's StateDirectory=/RuntimeDirectory= give the daemon's user: the node's
-        # directory (socket, --ha-dir), its state; the policy readable as /etc/bulwark/policy is.
-        for sub, mode in ((d, 0o750), (d / "state", 0o750), (d / "ha", 0o700)):
-            sub.mkdir(parents=True, exist_ok=True)
-            for f in (sub.iterdir() if sub.name in ("ha", "state") else ()):
-                os.chown(f, uid, gid, follow_symlinks=False)  # a predecessor's, maybe root's
-            os.chown(sub, uid, gid)
-            os.chmod(sub, mode)
-        for f in (policy, *policy.iterdir()):
-            os.chmod(f, 0o755 if f.is_dir() else 0o644)
-        mount_opts += f",uid={uid},gid={gid}"
-        run_as = [gateway_daemon.runner(), "--user", gateway_daemon.DAEMON_USER, "--caps", HA_CAPS, "--"]
+    uid, gid = gateway_daemon.ensure_user()
+    # What the unit's StateDirectory=/RuntimeDirectory= give the daemon's user: the node's
+    # directory (socket, --ha-dir), its state; the policy readable as /etc/bulwark/policy is.
+    for sub, mode in ((d, 0o750), (d / "state", 0o750), (d / "ha", 0o700)):
+        sub.mkdir(parents=True, exist_ok=True)
+        for f in (sub.iterdir() if sub.name in ("ha", "state") else ()):
+            os.chown(f, uid, gid, follow_symlinks=False)  # a predecessor's
+        os.chown(sub, uid, gid)
+        os.chmod(sub, mode)
+    for f in (policy, *policy.iterdir()):
+        os.chmod(f, 0o755 if f.is_dir() else 0o644)
+    caps = HA_CAPS + (",net_bind_service" if "--charon" in extra else "")
+    # The private /run is the daemon's user's: charon writes its pid file there.
     argv = ["ip", "netns", "exec", state["ns"][role], "unshare", "-m", "--propagation", "private", "sh", "-c",
-            f'mount -t tmpfs -o {mount_opts} bulwark-run /run && exec "$@"', "sh", *run_as,
+            f'mount -t tmpfs -o mode=0755,uid={uid},gid={gid} bulwark-run /run && exec "$@"', "sh",
+            gateway_daemon.runner(), "--user", gateway_daemon.DAEMON_USER, "--caps", caps, "--",
             bulwarkd_of(state["ctl"]), "--policy", policy, "--socket", d / "control.sock",
             "--state-dir", d / "state", "--metrics", METRICS, "--no-journal", "--ha", "--node", node,
             "--ha-dir", d / "ha", "--no-links", "--drift-interval", "30"]
@@ -656,9 +663,14 @@ def vpn_gateways(state: dict, charon_mod, vd: Path, pki: Path, say):
             _run([state["ctl"], "pki", "--dir", pki, "issue", n["name"], "--group", "bulwark-peer",
                   "--password-file", pw])
     cs = {}
+    uid, gid = gateway_daemon.ensure_user()
+    share_pki(pki, gid)
     for role in ROLES:
         node = node_of(lay, role)
         c = charon_mod.Charon(str(vd), f"gw-{node}", state["ns"][role])  # its files only: bulwarkd starts it
+        for dirpath, dirnames, filenames in os.walk(c.dir):  # charon runs as the daemon's user
+            for f in (dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)):
+                os.chown(f, uid, gid, follow_symlinks=False)
         cs[role] = c
         state.setdefault("ha_extra", {})[role] = ["--vici", c.socket, "--pki", str(pki), "--libipsec",
                                                   "--charon", charon_mod.CHARON, "--charon-conf", c.conf]

@@ -14,18 +14,18 @@ constexpr std::uint64_t bit(int cap) { return std::uint64_t{1} << cap; }
 constexpr std::uint64_t kBoth = bit(CAP_NET_ADMIN) | bit(CAP_NET_RAW);
 
 TEST(HaPrivileges, AmbientNetAdminAndNetRawAreEnough) {
-  EXPECT_TRUE(checkChildPrivileges({false, kBoth | bit(CAP_SYS_NICE), kBoth | bit(CAP_SYS_NICE)}));
-  EXPECT_TRUE(checkChildPrivileges({false, kBoth, kBoth}));
+  EXPECT_TRUE(checkChildPrivileges({false, kBoth | bit(CAP_SYS_NICE), kBoth | bit(CAP_SYS_NICE)}, false));
+  EXPECT_TRUE(checkChildPrivileges({false, kBoth, kBoth}, false));
 }
 
 TEST(HaPrivileges, RootHandsDownItsEffectiveSet) {
-  EXPECT_TRUE(checkChildPrivileges({true, ~std::uint64_t{0}, 0}));
-  EXPECT_FALSE(checkChildPrivileges({true, bit(CAP_NET_ADMIN), 0}));  // root with a trimmed bounding set
+  EXPECT_TRUE(checkChildPrivileges({true, ~std::uint64_t{0}, 0}, true));
+  EXPECT_FALSE(checkChildPrivileges({true, bit(CAP_NET_ADMIN), 0}, false));  // root with a trimmed bounding set
 }
 
 TEST(HaPrivileges, TheDeployedSingleGatewaySetIsRefusedNamingWhatIsMissing) {
   // bulwarkd.service alone: CAP_NET_ADMIN, ambient.
-  auto st = checkChildPrivileges({false, bit(CAP_NET_ADMIN), bit(CAP_NET_ADMIN)});
+  auto st = checkChildPrivileges({false, bit(CAP_NET_ADMIN), bit(CAP_NET_ADMIN)}, false);
   ASSERT_FALSE(st);
   const auto& m = st.error().message;
   EXPECT_NE(m.find("CAP_NET_RAW (keepalived's VRRP socket"), std::string::npos) << m;
@@ -34,13 +34,22 @@ TEST(HaPrivileges, TheDeployedSingleGatewaySetIsRefusedNamingWhatIsMissing) {
   EXPECT_NE(m.find("run-bulwarkd.sh --caps net_admin,net_raw"), std::string::npos) << m;
 }
 
+TEST(HaPrivileges, CharonAlsoNeedsToBindIkePorts) {
+  auto st = checkChildPrivileges({false, kBoth, kBoth}, true);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("CAP_NET_BIND_SERVICE (--charon"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("--caps net_admin,net_raw,sys_nice,net_bind_service"), std::string::npos);
+  const auto all = kBoth | bit(CAP_NET_BIND_SERVICE);
+  EXPECT_TRUE(checkChildPrivileges({false, all, all}, true));
+}
+
 TEST(HaPrivileges, EffectiveButNotAmbientDoesNotReachTheChildren) {
-  auto st = checkChildPrivileges({false, kBoth, 0});
+  auto st = checkChildPrivileges({false, kBoth, 0}, false);
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message.find("CAP_NET_ADMIN ("), std::string::npos);
   EXPECT_NE(st.error().message.find("CAP_NET_RAW ("), std::string::npos);
   // Ambient without effective cannot happen in the kernel; still nothing is handed down.
-  EXPECT_FALSE(checkChildPrivileges({false, 0, kBoth}));
+  EXPECT_FALSE(checkChildPrivileges({false, 0, kBoth}, false));
 }
 
 TEST(HaPrivileges, ThisProcessIsReadFromTheKernel) {

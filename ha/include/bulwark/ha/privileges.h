@@ -21,7 +21,8 @@ struct ProcessCaps {
 [[nodiscard]] Result<ProcessCaps> currentCaps();
 
 // Ok when CAP_NET_ADMIN and CAP_NET_RAW reach the children: in the ambient set, or effective
-// as root. The error names what is missing and the two ways to grant it.
-[[nodiscard]] Status checkChildPrivileges(const ProcessCaps& caps);
+// as root; with `charon` (--charon: the admin VPN on the active node) CAP_NET_BIND_SERVICE too,
+// for IKE's ports 500 and 4500. The error names what is missing and the two ways to grant it.
+[[nodiscard]] Status checkChildPrivileges(const ProcessCaps& caps, bool charon);
 
 }  // namespace bulwark::ha
