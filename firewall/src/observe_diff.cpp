@@ -310,9 +310,17 @@ void diffChain(const Chain& c, const ObservedChain& o, Add& add) {
     while (j < m && !haveKept[j]) gh.push_back(head + j++);
     const std::size_t paired = std::min(gw.size(), gh.size());
     for (std::size_t k = 0; k < paired; ++k) {
+      std::string wantText = ruleText(wanted(gw[k]).first);
+      std::string haveT = haveText(gh[k]);
+      if (wantText == haveT) {
+        // They differ only in what ruleText leaves out, the comment (the rule's name and
+        // where the policy says it): without it the line would read "want X have X".
+        wantText += " comment \"" + wanted(gw[k]).second + "\"";
+        haveT += " comment \"" + have[gh[k]].comment + "\"";
+      }
       add(ChangeKind::RuleChanged, "", c.name, gw[k], std::nullopt,
-          "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " differs: want `" +
-              ruleText(wanted(gw[k]).first) + "` have `" + haveText(gh[k]) + "`");
+          "chain '" + c.name + "' rule " + std::to_string(gw[k] + 1) + " differs: want `" + wantText + "` have `" +
+              haveT + "`");
     }
     for (std::size_t k = paired; k < gh.size(); ++k) {
       add(ChangeKind::RuleRemoved, "", c.name, gh[k], std::nullopt,

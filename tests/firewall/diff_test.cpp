@@ -64,5 +64,20 @@ TEST(RuleDiff, AModifiedRuleIsOneChange) {
   EXPECT_EQ(d.changes[0].ruleIndex, 0u);
 }
 
+TEST(RuleDiff, ARuleThatDiffersOnlyInItsCommentSaysSo) {
+  // The same match and verdict from a rule that moved in its policy file: its comment (name
+  // and position) differs; the message must not read "want X have X".
+  auto c = testing::compileExample("campus.yaml");
+  auto observed = asObserved(c.result.ruleset);
+  auto& rules = forwardRules(observed);
+  const std::string want = rules[0].comment;
+  rules[0].comment = "moved elsewhere";
+  auto d = diff(c.result.ruleset, observed);
+  ASSERT_EQ(d.changes.size(), 1u);
+  EXPECT_EQ(d.changes[0].kind, ChangeKind::RuleChanged);
+  EXPECT_NE(d.changes[0].description.find("comment \"" + want + "\"` have `"), std::string::npos) << d.changes[0].description;
+  EXPECT_NE(d.changes[0].description.find("comment \"moved elsewhere\"`"), std::string::npos) << d.changes[0].description;
+}
+
 }  // namespace
 }  // namespace bulwark::firewall
