@@ -392,13 +392,20 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
   rev.sources = input.sources;
   rev.parts = input.parts;
   if (pair) rev.origin += " (pair apply with " + pair->peer + ")";
-  auto num = history_.record(std::move(rev), pair ? pair->revision : 0);
   int previousRevision = currentRevision_;
   std::string previousHash = currentHash_;
-  if (num) {
-    currentRevision_ = *num;
-  } else {
-    body["history_error"] = num.error().message;
+  // A start that finds the kernel without the policy of the revision it last ran (a reboot:
+  // empty tables) writes it again, but that is still the same revision, not a new one: an HA
+  // node coming back keeps the numbering it shares with its peer (a new number here would put
+  // the pair out of sync after every reboot). startup() set currentHash_ from the history.
+  const bool sameRevision = event == "startup" && pair == nullptr && !currentHash_.empty() && input.hash == currentHash_;
+  if (!sameRevision) {
+    auto num = history_.record(std::move(rev), pair ? pair->revision : 0);
+    if (num) {
+      currentRevision_ = *num;
+    } else {
+      body["history_error"] = num.error().message;
+    }
   }
   currentHash_ = input.hash;
 

@@ -472,6 +472,24 @@ def t_kill9_keeps_connections_and_adopts(lab):
     print(f"    {ok} echoes during kill -9 and restart, 0 lost")
 
 
+def t_reboot_rewrites_the_same_revision(lab):
+    # A reboot: the daemon stopped, the kernel's table gone, the policy dir unchanged. The start
+    # writes the table again, as the same revision (an HA node coming back must keep the
+    # numbering it shares with its peer), audited as the startup of that revision.
+    hist = json.loads(lab.ctl("--json", "history").stdout)["revisions"]
+    before = lab.ruleset()
+    running = json.loads(lab.ctl("--json", "status").stdout)["revision"]
+    lab.stop_daemon()
+    lab.ns(lab.gw, "nft", "delete", "table", "inet", "bulwark")
+    lab.start_daemon()
+    check(lab.ruleset() == before, "the start after the table was gone did not write the same table")
+    st = json.loads(lab.ctl("--json", "status").stdout)
+    check(st["revision"] == running, f"the start made revision {st['revision']} of revision {running}'s policy")
+    check(json.loads(lab.ctl("--json", "history").stdout)["revisions"] == hist, "the start recorded a revision")
+    last = [e for e in lab.audit() if e["event"] == "startup"][-1]
+    check(last["revision"] == running and last["detail"]["changes"], f"startup not audited as revision {running}: {last}")
+
+
 def request(lab, op, timeout=60, **args):
     """One request over the control socket (as root), the reply as a dict."""
     with socket.socket(socket.AF_UNIX) as s:
@@ -817,7 +835,8 @@ TESTS = [t_startup_table_is_what_render_says, t_wrong_uid_denied, t_view_role_ca
          t_plan_in_policy_terms, t_git_commit_and_revision, t_parts_apply_without_the_failing_one,
          t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_links_applied_and_rolled_back,
          t_link_drift_repaired, t_metrics, t_counters_follow_traffic, t_established_counted_per_pair,
-         t_scrape_does_not_block_status, t_pending_confirm_survives_restart, t_kill9_keeps_connections_and_adopts]
+         t_scrape_does_not_block_status, t_pending_confirm_survives_restart, t_kill9_keeps_connections_and_adopts,
+         t_reboot_rewrites_the_same_revision]
 
 
 def main():
