@@ -406,9 +406,9 @@ def daemon_cpu(state: dict, role: str) -> dict:
     return out
 
 
-def takeover_record(state: dict, role: str, wait: float = 3.0) -> dict | None:
-    """The node's last role change to master as its bulwarkd audited it (the conntrackd steps,
-    each timed, and how many entries the commit put into the kernel)."""
+def audited(state: dict, role: str, match, wait: float = 3.0) -> dict | None:
+    """The detail of the last event of the node's audit log for which match(event) holds,
+    waiting up to `wait` s for one to be written."""
     f = node_dir(state["prefix"], node_of(state["ha"], role)) / "state" / "audit.log"
     deadline = time.monotonic() + wait
     while True:
@@ -419,13 +419,20 @@ def takeover_record(state: dict, role: str, wait: float = 3.0) -> dict | None:
                     e = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if e.get("event") == "ha-transition" and (e.get("detail") or {}).get("to") == "master":
-                    last = e["detail"]
+                if match(e):
+                    last = e.get("detail") or {}
         except OSError:
             pass
-        if last or time.monotonic() >= deadline:
-            break
+        if last is not None or time.monotonic() >= deadline:
+            return last
         time.sleep(0.1)
+
+
+def takeover_record(state: dict, role: str, wait: float = 3.0) -> dict | None:
+    """The node's last role change to master as its bulwarkd audited it (the conntrackd steps,
+    each timed, and how many entries the commit put into the kernel)."""
+    last = audited(state, role, lambda e: e.get("event") == "ha-transition" and
+                   (e.get("detail") or {}).get("to") == "master", wait)
     if not last:
         return None
     steps = {s.get("step"): round(s.get("ms") or 0, 2) for s in last.get("steps", [])}

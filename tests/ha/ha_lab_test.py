@@ -21,6 +21,9 @@ Checks, in one lab (prefix "hat<pid>", removed on exit, also on failure):
      moves new connections to lb2 within 3 s (a new connection to the VIP every 50 ms names the
      load balancer that answers), and every stream that was on lb1 reconnects (the clients
      retry) before the load ends;
+  3c. one source's access revoked by a pair apply during a load, then the active node killed:
+     its streams are cut within 1 s and stay cut after the takeover (the conntrack deletes
+     reached the standby's conntrackd cache), the others keep flowing;
   4. the sync link cut silently for S seconds (the switch drops everything, carriers stay up)
      and restored: 0 streams lost; both nodes active (a split brain) is detected and alerted
      (audit log, metric) and resolved (one node stands down, then returns as standby).
@@ -202,6 +205,27 @@ def run(a, prefix):
     takeovers = [e for e in ev if e.get("event") == "ha-transition" and e.get("detail", {}).get("to") == "master"]
     check("the takeover committed the synced connections (audited, timed)",
           bool(takeovers) and takeovers[-1]["detail"].get("committed", 0) >= a.streams, takeovers[-1:] or ev[-5:])
+
+    # --- 3c. a revocation, then a failover: the revoked connections stay cut -------------------
+    # The active node deletes them from its kernel; the deletes reach the standby's conntrackd,
+    # so the takeover's commit must not bring them back (the deny itself is on both nodes).
+    out = Path(tempfile.mkstemp(prefix="ha-revoke-", suffix=".json")[1])
+    cp = lab("load", "--prefix", prefix, "--streams", 40, "--src-count", 4, "--duration", 16, "--revoke-at", 2,
+             "--kill-active-at", 6, "--failback-after", 4, "--json-out", out, check_rc=False, timeout=200)
+    print("\n".join(l for l in cp.stdout.splitlines() if ">>" in l or "revoke" in l or "failover" in l))
+    r = json.loads(out.read_text()) if out.stat().st_size else {}
+    out.unlink()
+    if not r:
+        print(cp.stdout[-2000:], cp.stderr[-2000:], sep="\n")
+    rv, f = r.get("revoke", {}), r.get("ha", {})
+    check("revoke + failover: the revoked source's 10 streams cut within 1 s of the pair apply's reply",
+          rv.get("revoked_streams") == 10 and rv.get("revoked_cut") == 10 and
+          (rv.get("revoked_last_ms_after_reply") or 10**9) <= 1000, rv)
+    check("... and still cut after the takeover, the other 30 streams not dropped",
+          f.get("streams_lost") == 0 and rv.get("other_dropped") == 0 and rv.get("revoked_cut") == 10, {"ha": f, "revoke": rv})
+    # At least the 10 streams' entries: the earlier loads' closing connections of that source may be there too.
+    check("... the cut was the active node's own (audited: its 10 streams' entries at least)",
+          (rv.get("reply") or {}).get("cut", 0) >= 10, rv.get("reply"))
 
     # --- 4. the sync link cut and restored --------------------------------------------------
     out = Path(tempfile.mkstemp(prefix="ha-cut-", suffix=".json")[1])
