@@ -665,13 +665,13 @@ def vpn_gateways(state: dict, charon_mod, vd: Path, pki: Path, say):
     pw = vd / "peer-password"
     pw.write_text(os.urandom(12).hex() + "\n")
     pw.chmod(0o600)
+    uid, gid = gateway_daemon.ensure_user()
+    share_pki(pki, gid)  # before the nodes' certificates, so that their keys are shared too
     for n in lay["nodes"]:
         if not (pki / "issued" / n["name"]).exists():
             _run([state["ctl"], "pki", "--dir", pki, "issue", n["name"], "--group", "bulwark-peer",
                   "--password-file", pw])
     cs = {}
-    uid, gid = gateway_daemon.ensure_user()
-    share_pki(pki, gid)
     for role in ROLES:
         node = node_of(lay, role)
         c = charon_mod.Charon(str(vd), f"gw-{node}", state["ns"][role])  # its files only: bulwarkd starts it
