@@ -133,7 +133,12 @@ class GatewayHealthTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(secondsIn(bar->text()) <= first - 2, 5000);
     QCOMPARE(secondsIn(plan->stateText()), secondsIn(bar->text()));
     QVERIFY(ticks.size() >= 2);
-    QCOMPARE(statusRequests(), requests);  // the views counted; nobody asked the daemon
+    // The views counted; nobody asked the daemon per tick. Only the Session's own status poll
+    // (every kStatusPollMs) may fall in the window, when a loaded machine stretches it past
+    // that: fewer status requests than ticks, always (a request per tick would be as many).
+    static_assert(Session::kStatusPollMs >= 2000);
+    QVERIFY2(statusRequests() - requests < ticks.size(),
+             qPrintable(QStringLiteral("%1 status requests for %2 ticks").arg(statusRequests() - requests).arg(ticks.size())));
   }
 
   void wordsAfterTimeout() {
