@@ -20,7 +20,8 @@ and allowed to send only to the policy's VIPs:
     none       no packets, everything else the same: the baseline for the same window.
 
 From the flood's start to 2 s after its end, once a second: `bulwarkctl status` over the
-control socket, and GET /metrics plus nf_conntrack_count from inside the gateway namespace (one
+control socket, `bulwarkctl tunnels --vici` (with the admin VPN up: the tunnels charon lists), and
+GET /metrics plus nf_conntrack_count from inside the gateway namespace (one
 long-lived scraper there, so that no process start is in the latency). The streams' side: the
 per-stream largest gap among the gaps that start in the flood window (the clients' gap events
 over 1.5 chunk periods; a stream without one had its largest gap under that bound, which it
@@ -122,6 +123,8 @@ class FloodRun:
         self.tool_summary = None
         self.scrapes: list = []    # the scraper's lines
         self.status: list = []     # (t, ms or None, error)
+        self.tunnels: list = []    # (t, ms or None, tunnels listed)
+        self.vici = ((state.get("vpn") or {}).get("gw") or {}).get("uri")  # with `lab/lab vpn up`
         self.gaps: list = []       # (proc, stream, start, ms)
         self.drops: list = []      # (proc, stream, at)
         self.threads: list = []
@@ -171,6 +174,16 @@ class FloodRun:
                                     None if ok else f"exit {cp.returncode}"))
             except Exception as e:  # a timeout: management did not answer
                 self.status.append((t, None, type(e).__name__))
+            if self.vici:  # the admin VPN's charon over VICI: the tunnels it lists
+                t1 = time.monotonic()
+                try:
+                    cp = subprocess.run([self.state["ctl"], "--json", "tunnels", "--vici", self.vici],
+                                        capture_output=True, text=True, timeout=5)
+                    rows = json.loads(cp.stdout) if cp.returncode == 0 else None
+                    self.tunnels.append((t1, (time.monotonic() - t1) * 1000 if rows is not None else None,
+                                         len(rows or [])))
+                except (subprocess.TimeoutExpired, json.JSONDecodeError):
+                    self.tunnels.append((t1, None, 0))
             self.stop_flag.wait(max(0.0, t + 1 - time.monotonic()))
 
     def stop(self):
@@ -229,6 +242,13 @@ class FloodRun:
                               "ms": {"p50": round(_pct(st_ms, 0.5), 1), "max": round(max(st_ms or [0]), 1)}},
                    "metrics": {"asked": len(self.scrapes), "failed": sum(1 for x in self.scrapes if "ms" not in x),
                                "ms": {"p50": round(_pct(sc_ms, 0.5), 1), "max": round(max(sc_ms or [0]), 1)}}}}
+        if self.vici:
+            tu_ms = [ms for _, ms, _ in self.tunnels if ms is not None]
+            out["management"]["tunnels"] = {
+                "asked": len(self.tunnels), "failed": sum(1 for _, ms, _ in self.tunnels if ms is None),
+                "listed": {"min": min((n for _, _, n in self.tunnels), default=0),
+                           "max": max((n for _, _, n in self.tunnels), default=0)},
+                "ms": {"p50": round(_pct(tu_ms, 0.5), 1), "max": round(max(tu_ms or [0]), 1)}}
         if baseline:
             b = baseline.get("flood", {}).get("gap_ms", {}).get("p99")
             out["baseline_gap_p99_ms"] = b
