@@ -20,6 +20,7 @@
 #include "bulwark/ha/privileges.h"
 #include "bulwark/pki/pki.h"
 #include "bulwark/policies/model.h"
+#include "conntrack_pressure.h"
 #include "control_server.h"
 #include "counter_worker.h"
 #include "counters.h"
@@ -395,6 +396,7 @@ int run(const Options& opt) {
     return line;
   };
 
+  ConntrackPressure ctPressure;  // read once a second below
   std::unique_ptr<MetricsEndpoint> metrics;
   if (!opt.metrics.empty() && opt.metrics != "off") {
     auto m = MetricsEndpoint::start(ev, opt.metrics, rec, counterWorker);
@@ -414,6 +416,7 @@ int run(const Options& opt) {
       metrics->addSeries([&dnatHealth] { return dnatHealth.metrics(); });
       if (haRuntime) metrics->addSeries([&haRuntime] { return haRuntime->metrics(); });
       metrics->addSeries([&pairMonitor] { return pairMonitor.metrics(); });
+      metrics->addSeries([&ctPressure] { return ctPressure.metrics(); });
     } else {
       log("metrics disabled: " + m.error().message);
     }
@@ -451,6 +454,18 @@ int run(const Options& opt) {
     ev.after(std::chrono::seconds(10), dropTick);
   };
   ev.after(std::chrono::seconds(10), dropTick);
+
+  // Conntrack pressure (conntrack_pressure.h): two /proc reads a second, on the loop.
+  std::function<void()> pressureTick = [&] {
+    if (auto e = ctPressure.update(readConntrack())) {
+      e->revision = rec.currentRevision();
+      e->policyHash = rec.currentHash();
+      log(e->summary);
+      rec.audit().record(*e);
+    }
+    ev.after(std::chrono::seconds(1), pressureTick);
+  };
+  ev.after(std::chrono::seconds(1), pressureTick);
 
   auto wd = watchdogInterval();
   std::function<void()> watchdog = [&] {
