@@ -292,7 +292,8 @@ def startup_part(a):
             rows.append((fresh, adopt, t2 - t0, t2 - t1))
             print(f"run {run + 1}: fresh start {fresh:.3f} s, adopt after kill -9 {adopt:.3f} s, "
                   f"foreign edit -> repaired {t2 - t0:.3f} s (from nft's return {t2 - t1:.3f} s; "
-                  f"daemon's write {rec.get('detail', {}).get('millis', float('nan')):.0f} ms)", flush=True)
+                  f"daemon's write {rec.get('detail', {}).get('millis', float('nan')):.0f} ms, "
+                  f"read {rec.get('detail', {}).get('read', 'not said')})", flush=True)
         finally:
             if d and d.p.poll() is None:
                 d.stop()

@@ -238,13 +238,12 @@ KernelResult<TableState> observeState() {
   }
 }
 
-// `before` with the rules of `chains` and the elements of `sets` read again, at the generation
-// one past before's. nullopt: the generation is another (something else committed, or the
-// table changed while reading): the caller reads the whole table.
-KernelResult<std::optional<TableState>> observeWrittenOnce(nl::Socket& sock, const TableState& before,
-                                                           const std::vector<std::string>& chains,
-                                                           const std::vector<std::string>& sets) {
-  const std::uint32_t expected = before.genId + 1;
+// `before` with the rules of `chains` and the elements of `sets` read again, at generation
+// `expected`. nullopt: the generation is another (something else committed, or the table
+// changed while reading): the caller reads the whole table.
+KernelResult<std::optional<TableState>> observePartOnce(nl::Socket& sock, const TableState& before,
+                                                        std::uint32_t expected, const std::vector<std::string>& chains,
+                                                        const std::vector<std::string>& sets) {
   auto gen = sock.genId();
   if (!gen) {
     return gen.error();
@@ -293,20 +292,28 @@ KernelResult<std::optional<TableState>> observeWrittenOnce(nl::Socket& sock, con
 
 }  // namespace
 
-KernelResult<TableStatePtr> observeWritten(const TableStatePtr& before, const std::vector<std::string>& chains,
-                                           const std::vector<std::string>& sets) {
+KernelResult<TableStatePtr> observeSince(const TableStatePtr& before, std::uint32_t genId,
+                                         const std::vector<std::string>& chains, const std::vector<std::string>& sets,
+                                         bool* partial) {
+  if (partial != nullptr) *partial = false;
   auto sock = nl::Socket::open();
   if (!sock) {
     return sock.error();
   }
-  auto part = observeWrittenOnce(*sock, *before, chains, sets);
+  auto part = observePartOnce(*sock, *before, genId, chains, sets);
   if (!part) {
     return part.error();
   }
   if (*part) {
+    if (partial != nullptr) *partial = true;
     return TableStatePtr(std::make_shared<const TableState>(std::move(**part)));
   }
   return observeTable();
+}
+
+KernelResult<TableStatePtr> observeWritten(const TableStatePtr& before, const std::vector<std::string>& chains,
+                                           const std::vector<std::string>& sets) {
+  return observeSince(before, before->genId + 1, chains, sets);
 }
 
 KernelResult<std::optional<ObservedTable>> observe() {

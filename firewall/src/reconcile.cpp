@@ -90,6 +90,7 @@ KernelResult<TableApplied> applyTable(const Ruleset* desired, const TablePlan& p
     return e;
   }
   out.genId = remaining.observed->genId;
+  out.observed = remaining.observed;
   return out;
 }
 

@@ -41,6 +41,20 @@ bool concernsBulwarkTable(const void* p) {
 
 struct TableWatch::Impl {
   nl::Socket sock;
+  std::shared_ptr<TableJournal> journal;
+
+  // The journal knows every generation after the one read now (the socket is subscribed, and
+  // what it missed is before); without that generation it knows nothing.
+  void restartJournal() const {
+    if (!journal) return;
+    auto reader = nl::Socket::open();
+    auto gen = reader ? reader->genId() : KernelResult<std::uint32_t>(reader.error());
+    if (gen) {
+      journal->restart(*gen);
+    } else {
+      journal->lost();
+    }
+  }
 };
 
 TableWatch::TableWatch(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -48,12 +62,14 @@ TableWatch::TableWatch(TableWatch&&) noexcept = default;
 TableWatch& TableWatch::operator=(TableWatch&&) noexcept = default;
 TableWatch::~TableWatch() = default;
 
-KernelResult<TableWatch> TableWatch::open() {
+KernelResult<TableWatch> TableWatch::open(std::shared_ptr<TableJournal> journal) {
   auto sock = nl::Socket::open(/*nonBlocking=*/true);
   if (!sock) return sock.error();
   // A full-table replacement of a large policy is tens of thousands of notifications.
   if (auto s = sock->subscribe(NFNLGRP_NFTABLES, 8u << 20); !s) return s.error();
-  return TableWatch(std::make_unique<Impl>(Impl{std::move(sock.value())}));
+  auto impl = std::make_unique<Impl>(Impl{std::move(sock.value()), std::move(journal)});
+  impl->restartJournal();
+  return TableWatch(std::move(impl));
 }
 
 int TableWatch::fd() const { return impl_->sock.fd(); }
@@ -61,8 +77,10 @@ int TableWatch::fd() const { return impl_->sock.fd(); }
 bool TableWatch::drain() {
   bool relevant = false;
   const bool lost = impl_->sock.drain([&](const nlmsghdr* nlh) {
+    if (impl_->journal) impl_->journal->note(nlh);
     if (!relevant && concernsBulwarkTable(nlh)) relevant = true;
   });
+  if (lost) impl_->restartJournal();  // what was lost is before the generation read now
   return relevant || lost;
 }
 

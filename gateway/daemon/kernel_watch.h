@@ -3,7 +3,7 @@
 // loop: its socket is watched for readability; each readable round drains it and calls
 // `onChange` once when it reported something (or lost notifications). The caller debounces
 // and re-plans; the notifications of the daemon's own writes come through too, and the
-// re-plan then finds nothing to do.
+// re-plan then finds nothing to do. `args` go to Watch::open() (the table watch's journal).
 #include <sys/epoll.h>
 
 #include <functional>
@@ -17,8 +17,10 @@ namespace bulwark::daemon {
 template <typename Watch>
 class KernelWatch {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<KernelWatch>> start(EventLoop& loop, std::function<void()> onChange) {
-    auto w = Watch::open();
+  template <typename... Args>
+  [[nodiscard]] static Result<std::unique_ptr<KernelWatch>> start(EventLoop& loop, std::function<void()> onChange,
+                                                                  Args&&... args) {
+    auto w = Watch::open(std::forward<Args>(args)...);
     if (!w) return gateway::Error{w.error().message, w.error().sysErrno};
     std::unique_ptr<KernelWatch> out(new KernelWatch(loop, std::move(w.value()), std::move(onChange)));
     auto* raw = out.get();

@@ -175,6 +175,8 @@ int run(const Options& opt) {
   const std::string viciUri = opt.vici.empty() ? std::string() : viciUriOf(opt.vici);
   engine::KindOptions kindOptions;
   kindOptions.firewallOverlay = dnatHealth.overlay();
+  auto tableJournal = std::make_shared<firewall::TableJournal>();  // fed by the drift watch below
+  kindOptions.firewallJournal = tableJournal;
   kindOptions.links = !opt.noLinks;
   kindOptions.ha = opt.ha;
   kindOptions.haNode = opt.haOptions.node;
@@ -362,7 +364,8 @@ int run(const Options& opt) {
       releaseFreeMemory();
     });
   };
-  auto watch = DriftWatch::start(ev, [&] { scheduleDrift("nftables event", std::chrono::milliseconds(50)); });
+  auto watch = DriftWatch::start(
+      ev, [&] { scheduleDrift("nftables event", std::chrono::milliseconds(50)); }, tableJournal);
   if (!watch) log("drift watch disabled: " + watch.error().message);
   auto linkWatch = LinkWatch::start(ev, [&] { scheduleDrift("link event", std::chrono::milliseconds(50)); });
   if (!linkWatch) log("link drift watch disabled: " + linkWatch.error().message);

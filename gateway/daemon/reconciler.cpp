@@ -688,6 +688,7 @@ void Reconciler::checkDrift(const std::string& reason) {
     std::string joined;
     for (const auto& c : kp.changes) joined += c + "\n";
     nlohmann::json detail{{"changes", limitedLines(kp.changes)}, {"trigger", reason}};
+    if (!kp.read.empty()) detail["read"] = kp.read;  // the firewall: the whole table or what the events named
     std::string what = std::string(kindName(i)) + ": " + std::to_string(kp.changes.size()) + " foreign change(s)";
     if (driftMode_ == DriftMode::Alert) {
       if (joined != slot.lastDrift) {

@@ -1,6 +1,7 @@
 #pragma once
 // The registered resource kinds, in the order the engine applies them. Adding a kind is one
 // file under kinds/ implementing resource_kind.h plus one line in kinds.cpp.
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ namespace bulwark::engine {
 struct KindOptions {
   firewall::CompileOptions firewall;
   FirewallOverlay firewallOverlay;  // bulwarkd: the DNAT maps as the backends' health has them
+  // bulwarkd: its nftables watch's journal (drift checks read only what the events named).
+  std::shared_ptr<firewall::TableJournal> firewallJournal;
   bool links = true;  // false: the segment links are someone else's (bulwarkd --no-links)
   // A pair's node (policy ha:): the links carry this node's own addresses (links_kind.h).
   // `haNode` empty: --node is not given, /etc/bulwark/node or the hostname says which.

@@ -48,6 +48,9 @@ struct KindPlan {
   bool partial = false;               // parts rewritten, not all replaced (the firewall: chains)
   std::vector<std::string> changes;   // one line each, human readable
   std::vector<std::string> commands;  // the plan as commands (nft syntax for the firewall)
+  // How the kind read what it planned against, for the drift audit (the firewall: "whole
+  // table", or "1 chain, 0 sets" when only what the events named was read); empty: not said.
+  std::string read;
   // The kind's own plan (diff, ops) for its apply(); null when in sync.
   std::shared_ptr<const void> detail;
 };

@@ -335,6 +335,42 @@ def t_drift_repaired_within_1s(lab):
     print(f"    repaired in {repaired * 1000:.0f} ms (including nft -j polling)")
 
 
+def t_drift_reads_only_what_the_events_name(lab):
+    """Each foreign edit is repaired; one of rules of an existing chain or elements of an existing
+    set is read back by that chain or set alone (the audit's "read"), a new chain by the whole
+    table. Each check waits for its own drift-repaired line."""
+    before = lab.ruleset()
+
+    def handle_of(chain, comment):
+        listing = lab.ns(lab.gw, "nft", "-a", "list", "chain", "inet", "bulwark", chain).stdout
+        for line in listing.splitlines():
+            if f'comment "{comment}"' in line and "# handle " in line:
+                return line.rsplit("# handle ", 1)[1].strip()
+        raise Failed(f"no rule {comment!r} in chain {chain}: {listing}")
+
+    edits = [
+        ("a foreign rule", lambda: ["insert", "rule", "inet", "bulwark", "forward", "ip", "saddr", "192.0.2.99",
+                                    "accept"], "1 chain, 0 sets"),
+        ("a foreign element", lambda: ["add", "element", "inet", "bulwark", "dispatch",
+                                       '{ "ext0" . "lan0" : goto lan__lan }'], "0 chains, 1 set"),
+        ("a deleted rule", lambda: ["delete", "rule", "inet", "bulwark", "forward", "handle",
+                                    handle_of("forward", "bulwark: established")], "1 chain, 0 sets"),
+        ("a foreign chain", lambda: ["add", "chain", "inet", "bulwark", "foreign"], "whole table"),
+    ]
+    for what, argv, read in edits:
+        n_audit = len(lab.audit())
+        lab.ns(lab.gw, "nft", *argv())
+        check(wait_for(lambda: lab.ruleset() == before, 3) is not None, f"{what}: not repaired within 3 s")
+        got = None
+        deadline = time.monotonic() + 3
+        while got is None and time.monotonic() < deadline:
+            got = next((e for e in lab.audit()[n_audit:] if e["event"] == "drift-repaired"), None)
+            time.sleep(0.02)
+        check(got is not None, f"{what}: repair not audited: {lab.audit()[n_audit:]}")
+        check(got["detail"].get("read") == read, f"{what}: read {got['detail'].get('read')!r}, not {read!r}")
+        print(f"    {what}: repaired, read {read}")
+
+
 SERVER = r'''
 import socket, threading
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -833,7 +869,8 @@ def t_git_commit_and_revision(lab):
 
 TESTS = [t_startup_table_is_what_render_says, t_wrong_uid_denied, t_view_role_cannot_apply, t_invalid_policy_changes_nothing,
          t_plan_in_policy_terms, t_git_commit_and_revision, t_parts_apply_without_the_failing_one,
-         t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_links_applied_and_rolled_back,
+         t_unconfirmed_apply_rolls_back, t_drift_repaired_within_1s, t_drift_reads_only_what_the_events_name,
+         t_links_applied_and_rolled_back,
          t_link_drift_repaired, t_metrics, t_counters_follow_traffic, t_established_counted_per_pair,
          t_scrape_does_not_block_status, t_pending_confirm_survives_restart, t_kill9_keeps_connections_and_adopts,
          t_reboot_rewrites_the_same_revision]

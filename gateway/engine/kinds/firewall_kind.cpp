@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <optional>
+#include <string>
 
 #include "bulwark/firewall/plan_lines.h"
 #include "bulwark/firewall/reconcile.h"
@@ -19,6 +20,7 @@ class FirewallObserved : public KindObserved {
  public:
   TableStatePtr table;  // what was read (null when `same` is set)
   KindStatePtr same;    // set: the table was not read, it is `same`
+  std::string read;     // how: KindPlan::read
 };
 
 // The plan's detail for apply(): the ruleset it was made for (the state's, with the health
@@ -33,8 +35,8 @@ KindError readError(const KernelError& e) { return KindError{"cannot read table 
 
 class FirewallKind final : public ResourceKind {
  public:
-  FirewallKind(CompileOptions options, FirewallOverlay overlay)
-      : options_(std::move(options)), overlay_(std::move(overlay)) {}
+  FirewallKind(CompileOptions options, FirewallOverlay overlay, std::shared_ptr<TableJournal> journal)
+      : options_(std::move(options)), overlay_(std::move(overlay)), journal_(std::move(journal)) {}
 
   std::string_view name() const override { return "firewall"; }
 
@@ -62,9 +64,9 @@ class FirewallKind final : public ResourceKind {
         return KindObservedPtr(std::move(o));
       }
     }
-    auto table = observeTable();
-    if (!table) return readError(table.error());
     auto o = std::make_shared<FirewallObserved>();
+    auto table = readTable(o->read);
+    if (!table) return readError(table.error());
     o->table = std::move(table.value());
     return KindObservedPtr(std::move(o));
   }
@@ -89,6 +91,8 @@ class FirewallKind final : public ResourceKind {
     p.partial = tp.rewritesChains();
     for (const auto& c : tp.diff.changes) p.changes.push_back(c.description);
     p.commands = planLines(fp->desired, tp.observed->table, tp.diff);
+    p.read = o.read;
+    if (p.inSync && tp.observed->table) verified(tp.observed);
     {
       // A plan of another policy (a `plan` request on the policy worker) leaves the drift
       // check's cache alone.
@@ -122,6 +126,7 @@ class FirewallKind final : public ResourceKind {
     out.bytes = r->batch.bytes;
     out.counts = std::to_string(r->batch.messages) + " netlink messages, " + std::to_string(r->batch.bytes) + " bytes";
     out.written = plan.detail;
+    if (r->observed && r->observed->table) verified(r->observed);
     if (state) {
       std::lock_guard<std::mutex> lock(syncedMutex_);
       synced_ = Synced{state, r->genId, version};
@@ -160,8 +165,42 @@ class FirewallKind final : public ResourceKind {
     return std::nullopt;
   }
 
+  // The whole table, or -- when the journal accounts for every generation since the last
+  // verified reading -- that reading with only the chains and sets the events named read
+  // again (observeSince(): still a reading of the kernel, at the generation the events end at).
+  KernelResult<TableStatePtr> readTable(std::string& how) {
+    how = "whole table";
+    TableStatePtr base;
+    {
+      std::lock_guard<std::mutex> lock(syncedMutex_);
+      base = verified_;
+    }
+    if (!journal_ || !base) return observeTable();
+    auto touched = journal_->since(base->genId);
+    if (!touched) return observeTable();
+    bool partial = false;
+    auto table = observeSince(base, touched->genId, touched->chains, touched->sets, &partial);
+    if (table && partial) {
+      how = std::to_string(touched->chains.size()) + (touched->chains.size() == 1 ? " chain, " : " chains, ") +
+            std::to_string(touched->sets.size()) + (touched->sets.size() == 1 ? " set" : " sets");
+    }
+    return table;
+  }
+  // A reading of the kernel found equal to what was planned (or written): the base of the
+  // next partial read; the journal forgets the generations up to it.
+  void verified(const TableStatePtr& reading) {
+    {
+      std::lock_guard<std::mutex> lock(syncedMutex_);
+      // A `plan` on the policy worker may finish after a newer reading of the loop's.
+      if (verified_ && verified_->genId > reading->genId) return;
+      verified_ = reading;
+    }
+    if (journal_) journal_->forget(reading->genId);
+  }
+
   CompileOptions options_;
   FirewallOverlay overlay_;
+  std::shared_ptr<TableJournal> journal_;
   struct Synced {
     KindStatePtr state;  // held, so its address cannot be reused by another state
     std::uint32_t gen = 0;
@@ -171,12 +210,14 @@ class FirewallKind final : public ResourceKind {
   // checks drift or applies.
   std::mutex syncedMutex_;
   std::optional<Synced> synced_;  // guarded: the kernel was found equal to `state` at `gen`
+  TableStatePtr verified_;        // guarded: the last reading found equal to a plan's ruleset
 };
 
 }  // namespace
 
-ResourceKindPtr makeFirewallKind(CompileOptions options, FirewallOverlay overlay) {
-  return std::make_unique<FirewallKind>(std::move(options), std::move(overlay));
+ResourceKindPtr makeFirewallKind(CompileOptions options, FirewallOverlay overlay,
+                                 std::shared_ptr<TableJournal> journal) {
+  return std::make_unique<FirewallKind>(std::move(options), std::move(overlay), std::move(journal));
 }
 
 namespace {

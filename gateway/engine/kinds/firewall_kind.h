@@ -10,6 +10,7 @@
 #include "bulwark/firewall/dnat_pools.h"
 #include "bulwark/firewall/reconcile.h"
 #include "bulwark/firewall/ruleset.h"
+#include "bulwark/firewall/table_journal.h"
 #include "resource_kind.h"
 #include "revocation.h"
 
@@ -33,7 +34,10 @@ struct FirewallOverlay {
   std::function<std::uint64_t()> version;
 };
 
-[[nodiscard]] ResourceKindPtr makeFirewallKind(firewall::CompileOptions options = {}, FirewallOverlay overlay = {});
+// `journal` (bulwarkd's, fed by its nftables watch; may be null): observe() then reads only the
+// chains and sets the events since the last verified reading named, when it can say so.
+[[nodiscard]] ResourceKindPtr makeFirewallKind(firewall::CompileOptions options = {}, FirewallOverlay overlay = {},
+                                               std::shared_ptr<firewall::TableJournal> journal = nullptr);
 
 // One firewall change as revocation judges it: the table the kernel held before (its
 // ruleset as read back), the ruleset written, and the policy's flow context. Holds what it

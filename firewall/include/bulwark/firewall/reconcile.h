@@ -49,6 +49,15 @@ using TableStatePtr = std::shared_ptr<const TableState>;
                                                          const std::vector<std::string>& chains,
                                                          const std::vector<std::string>& sets);
 
+// A reading of the kernel at generation `genId` made of `before` (a reading at an earlier
+// generation) with the rules of `chains` and the elements of `sets` read again, for a caller
+// that knows nothing else of the table changed since `before` (the nftables events said so:
+// table_journal.h). When the kernel is at another generation, or a chain or set was not in
+// `before`, the whole table is read. `partial` (may be null): whether only those were read.
+[[nodiscard]] KernelResult<TableStatePtr> observeSince(const TableStatePtr& before, std::uint32_t genId,
+                                                       const std::vector<std::string>& chains,
+                                                       const std::vector<std::string>& sets, bool* partial = nullptr);
+
 struct TablePlan {
   TableStatePtr observed;  // what the diff was made against (never null)
   Diff diff;               // empty: in sync
@@ -71,6 +80,7 @@ struct TableApplied {
   ApplyReport batch;         // the write: netlink messages and bytes
   double millis = 0;         // the write alone (not the read-back)
   std::uint32_t genId = 0;   // the generation at which the read-back found `desired`
+  TableStatePtr observed;    // that read-back (a reading of the kernel); null when in sync
 };
 
 // Write `plan` (made for the same `desired`), then read back. A plan in sync writes nothing.

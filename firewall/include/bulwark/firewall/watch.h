@@ -3,15 +3,18 @@
 // poll fd() for readability, then drain() reads every queued notification without waiting
 // and says whether any concerned the table, or whether some were lost (ENOBUFS: the caller
 // must re-observe as if they had). The notifications of Bulwark's own writes come through too.
+// With a journal, every message is also noted there by generation (table_journal.h).
 #include <memory>
 
 #include "bulwark/firewall/kernel_error.h"
+#include "bulwark/firewall/table_journal.h"
 
 namespace bulwark::firewall {
 
 class TableWatch {
  public:
-  [[nodiscard]] static KernelResult<TableWatch> open();
+  // `journal` (may be null): restarted at the generation read after subscribing, then fed.
+  [[nodiscard]] static KernelResult<TableWatch> open(std::shared_ptr<TableJournal> journal = nullptr);
   TableWatch(TableWatch&&) noexcept;
   TableWatch& operator=(TableWatch&&) noexcept;
   ~TableWatch();
