@@ -126,10 +126,13 @@ def normalise(listing: dict) -> dict:
             flags = body.get("flags", [])
             if isinstance(flags, str):
                 flags = [flags]
-            if "dynamic" in flags or "timeout" in flags:
+            elems = body.get("elem") or []
+            per_connection = any(isinstance(e, dict) and "ct count" in (e.get("elem") or {}) for e in elems)
+            if "dynamic" in flags or "timeout" in flags or per_connection:
                 # filled by meters / ct count: state, not policy. The per-source SYN meters are
                 # `update @synflood4 { ip saddr limit ... }` on sets nft lists with the timeout
-                # flag only (no "dynamic"), and they fill with every new source's first SYN.
+                # flag only (no "dynamic"), and they fill with every new source's first SYN; the
+                # `ct count` sets carry neither flag in the listing, their elements hold a count.
                 body.pop("elem", None)
             out["sets"][f"{kind} {body['name']}"] = body
         elif kind == "chain":

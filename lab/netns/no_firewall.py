@@ -19,6 +19,8 @@ import re
 import signal
 import subprocess
 
+import nft_witness
+
 TABLE = "lab_nofw"
 
 
@@ -71,27 +73,17 @@ def nat_only(table_text: str) -> str:
     return f"table inet {TABLE} {{\n" + "\n".join(sets + [t for _, t in chains]) + "\n}\n"
 
 
-def without_meter_elements(table_text: str) -> str:
-    """The listing without the elements of its dynamic sets (the per-source meters the packet
-    path fills and times out): they are traffic, not the firewall bulwarkd writes."""
-    out = table_text
-    for kind, _, text in _blocks(table_text):
-        if kind == "set" and re.search(r"^\t\tflags .*\bdynamic\b", text, re.M):
-            out = out.replace(text, re.sub(r"\n\t\telements = \{.*?\}(?=\n)", "", text, flags=re.S))
-    return out
-
-
 class NoFirewall:
     """with NoFirewall(gw_ns, daemon_pid, reload): Bulwark's filtering out of the path."""
 
     def __init__(self, gw_ns: str, daemon_pid: int, reload, say):
         self.ns, self.pid, self.reload, self.say = gw_ns, daemon_pid, reload, say
         self.kept = None
-        self.listing = None  # the firewall before the load: the one written back must equal it
+        self.before = None  # the firewall before the load (nft -j): the one written back must equal it
 
     def __enter__(self) -> "NoFirewall":
-        self.listing = _nft(self.ns, "-s", "list", "table", "inet", "bulwark")
-        self.kept = nat_only(self.listing)
+        self.before = nft_witness.list_table_json(self.ns)
+        self.kept = nat_only(_nft(self.ns, "-s", "list", "table", "inet", "bulwark"))
         os.kill(self.pid, signal.SIGSTOP)
         try:
             _nft(self.ns, "-f", "-", stdin=f"delete table inet bulwark\n{self.kept}")
@@ -107,10 +99,12 @@ class NoFirewall:
         os.kill(self.pid, signal.SIGCONT)
         self.reload()  # bulwarkd writes its table again (it finds it missing)
         _nft(self.ns, "delete", "table", "inet", TABLE)
-        # nft, not bulwarkd, says the firewall is back as it was (stateless: no counters).
-        after = _nft(self.ns, "-s", "list", "table", "inet", "bulwark")
-        if without_meter_elements(after) != without_meter_elements(self.listing):
-            raise NoFirewallError("the table bulwarkd wrote back differs from the one before the load (nft -s list, "
-                                  "the meters' elements left out)")
-        self.say(f"      firewall back: bulwarkctl reload wrote table inet bulwark again (nft -s list: as before "
+        # nft, not bulwarkd, says the firewall is back as it was (the witness's normalisation:
+        # no handles, counters or the meters' elements, which are traffic, not configuration).
+        diff = nft_witness.compare(nft_witness.normalise(nft_witness.list_table_json(self.ns) or {}),
+                                   nft_witness.normalise(self.before))
+        if diff:
+            raise NoFirewallError("the table bulwarkd wrote back differs from the one before the load: " +
+                                  "; ".join(diff[:3]))
+        self.say(f"      firewall back: bulwarkctl reload wrote table inet bulwark again (nft -j list: as before "
                  f"the load), inet {TABLE} deleted")
