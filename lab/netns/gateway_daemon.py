@@ -4,6 +4,7 @@ This file is the one place the lab starts, reaches and stops the daemon.
 
     paths = gateway_daemon.Paths.under(state_dir)          # /run/bulwark-lab/<prefix>/...
     pid = gateway_daemon.start(bulwarkd, ctl, gw_ns, policy_file, paths)
+    pid = gateway_daemon.launch(bulwarkd, ctl, gw_ns, paths)  # after a crash: the same command line
     gateway_daemon.ctl(ctl, paths, "status")               # bulwarkctl --socket <paths.socket> status
     gateway_daemon.metrics(gw_ns)                          # GET /metrics inside the gateway namespace
     gateway_daemon.stop(pid)
@@ -141,6 +142,15 @@ def start(bulwarkd: str, ctl_path: str, gw_ns: str, policy_file: str, paths: Pat
         os.chmod(d, mode)
     for p in (paths.policy_dir, *paths.policy_dir.iterdir(), paths.policy_dir.parent):
         os.chmod(p, 0o755 if p.is_dir() else 0o644)  # readable as /etc/bulwark/policy is
+    return launch(bulwarkd, ctl_path, gw_ns, paths, timeout)
+
+
+def launch(bulwarkd: str, ctl_path: str, gw_ns: str, paths: Paths, timeout: float = 60) -> int:
+    """Start bulwarkd with argv() on what is there (policy dir, state dir, the socket's directory)
+    and wait until it answers `status`. start() after a fresh setup; alone, it is the restart
+    systemd's Restart=on-failure makes after a crash: the same command line, the state as the
+    crash left it (the daemon adopts its table). Returns the pid (bulwarkd's own: each step of
+    argv() execs the next)."""
     with open(paths.log, "ab") as log:
         p = subprocess.Popen(argv(bulwarkd, gw_ns, paths), stdin=subprocess.DEVNULL, stdout=log,
                              stderr=subprocess.STDOUT, start_new_session=True)
