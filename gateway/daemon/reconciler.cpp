@@ -205,8 +205,14 @@ Outcome Reconciler::startup() {
       break;
     }
   }
+  // The kernel is read on a second thread while this one loads, validates and compiles the
+  // policy (at 10,000 rules each takes a good part of a second): the reading does not depend
+  // on the policy, and nothing is written before the plan is made against it, so it is the
+  // reading run() would take after the load. Its generation still locks the write.
+  // (No thread to be had: read in run() as before.)
+  auto ahead = std::async(std::launch::async | std::launch::deferred, [this] { return engine_.observeAll(); });
   return reconcile(preparer().prepare(std::move(*in), true), Actor{"bulwarkd (startup)", -1}, Mode::PerKind,
-                   "startup", std::nullopt, true);
+                   "startup", std::nullopt, true, nullptr, &ahead);
 }
 
 Outcome Reconciler::reload(gateway::Result<PreparedPolicy> read, const Actor& actor) {
@@ -245,7 +251,8 @@ Outcome Reconciler::pairReload(PreparedPolicy prepared, const Actor& actor, int 
 }
 
 Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode mode, const std::string& event,
-                              std::optional<int> confirmSeconds, bool fromDir, const PairApply* pair) {
+                              std::optional<int> confirmSeconds, bool fromDir, const PairApply* pair,
+                              std::future<engine::Observations>* ahead) {
   if (pending_ && event != "rollback") {
     auto left = std::chrono::duration_cast<std::chrono::seconds>(pending_->deadline - Clock::now()).count();
     return Outcome::failure(gateway::ErrorCode::Conflict,
@@ -300,7 +307,8 @@ Outcome Reconciler::reconcile(PreparedPolicy prepared, const Actor& actor, Mode 
     if (desired[i] && slots_[i].known) previous[i] = slots_[i].current;
   }
   auto run = engine_.run(desired, previous,
-                         mode == Mode::AllOrNothing ? engine::FailureMode::AllOrNothing : engine::FailureMode::PerKind);
+                         mode == Mode::AllOrNothing ? engine::FailureMode::AllOrNothing : engine::FailureMode::PerKind,
+                         ahead ? ahead->get() : engine::Observations{});
 
   nlohmann::json kinds = nlohmann::json::array();
   std::vector<std::string> summaries;

@@ -7,6 +7,7 @@
 // through here; it runs on the event loop's thread only.
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -216,8 +217,10 @@ class Reconciler {
   [[nodiscard]] std::optional<Outcome> pairRevisionTaken(const PairApply& pair) const;
 
   // fromDir: `prepared` is the policy dir (startup, reload): onDirPolicy_ sees its model.
+  // ahead: the kinds' readings being taken on another thread (startup), waited for here.
   Outcome reconcile(PreparedPolicy prepared, const Actor& actor, Mode mode, const std::string& event,
-                    std::optional<int> confirmSeconds, bool fromDir = false, const PairApply* pair = nullptr);
+                    std::optional<int> confirmSeconds, bool fromDir = false, const PairApply* pair = nullptr,
+                    std::future<engine::Observations>* ahead = nullptr);
   void confirmTimedOut();
   // The pending apply undone: its previous state restored, audited as `event` by `who`.
   void rollBackPending(const std::string& event, const std::string& who, const std::string& summary);

@@ -20,6 +20,13 @@ std::vector<KindResult<KindStatePtr>> ApplyEngine::desired(const policies::Polic
   return out;
 }
 
+Observations ApplyEngine::observeAll() {
+  Observations out;
+  out.reserve(kinds_.size());
+  for (const auto& k : kinds_) out.emplace_back(k->observe(nullptr));
+  return out;
+}
+
 KindResult<ApplyEngine::Planned> ApplyEngine::plan(std::size_t i, const KindStatePtr& state) {
   auto observed = kinds_[i]->observe(state);
   if (!observed) return observed.error();
@@ -52,7 +59,8 @@ std::vector<std::pair<std::size_t, KindError>> ApplyEngine::restore(
 }
 
 RunResult ApplyEngine::run(const std::vector<std::optional<KindStatePtr>>& want,
-                           const std::vector<std::optional<KindStatePtr>>& previous, FailureMode mode) {
+                           const std::vector<std::optional<KindStatePtr>>& previous, FailureMode mode,
+                           Observations ahead) {
   RunResult out;
   // 1. observe, take the previous state, plan: every kind before anything is written.
   std::vector<KindPlan> plans;
@@ -65,7 +73,7 @@ RunResult ApplyEngine::run(const std::vector<std::optional<KindStatePtr>>& want,
       run.error->written = false;  // nothing was written yet
       out.kinds.push_back(std::move(run));
     };
-    auto observed = kinds_[i]->observe(*want[i]);
+    auto observed = i < ahead.size() && ahead[i] ? std::move(*ahead[i]) : kinds_[i]->observe(*want[i]);
     if (!observed) {
       fail(observed.error());
       if (mode == FailureMode::AllOrNothing) return out;

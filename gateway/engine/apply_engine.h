@@ -43,6 +43,11 @@ struct RunResult {
   [[nodiscard]] bool failed() const;
 };
 
+// What each kind's observe() returned before run() was called (bulwarkd's startup reads the
+// kernel on a second thread while it loads the policy); an empty slot, or one past the end:
+// run() observes that kind itself, as without it.
+using Observations = std::vector<std::optional<KindResult<KindObservedPtr>>>;
+
 class ApplyEngine {
  public:
   explicit ApplyEngine(std::vector<ResourceKindPtr> kinds);
@@ -60,10 +65,18 @@ class ApplyEngine {
   };
   [[nodiscard]] KindResult<Planned> plan(std::size_t i, const KindStatePtr& state);
 
+  // Every kind's observe() without an expected state (so a whole reading, never "unchanged
+  // since"), in the kinds' order: run()'s `ahead`. Any thread (observe's rules,
+  // resource_kind.h); nothing is written.
+  [[nodiscard]] Observations observeAll();
+
   // The cycle. want[i]: kind i's desired state (nullopt: leave the kind alone). previous[i]:
-  // what kind i goes back to on failure (nullopt: adopt what is observed now).
+  // what kind i goes back to on failure (nullopt: adopt what is observed now). ahead[i]: kind
+  // i's reading taken before the call (observeAll), planned against as if run() had read it;
+  // the caller makes sure nothing was written since (a write's generation check still holds).
   [[nodiscard]] RunResult run(const std::vector<std::optional<KindStatePtr>>& want,
-                              const std::vector<std::optional<KindStatePtr>>& previous, FailureMode mode);
+                              const std::vector<std::optional<KindStatePtr>>& previous, FailureMode mode,
+                              Observations ahead = {});
 
   // One kind to `state`: observe, plan, apply if needed.
   [[nodiscard]] KindResult<KindApplied> applyOne(std::size_t i, const KindStatePtr& state);

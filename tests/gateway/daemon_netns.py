@@ -508,6 +508,30 @@ def t_kill9_keeps_connections_and_adopts(lab):
     print(f"    {ok} echoes during kill -9 and restart, 0 lost")
 
 
+def t_restart_on_an_invalid_policy_changes_nothing(lab):
+    # The start reads the kernel on a second thread while it loads the policy: a load that
+    # fails still ends the start as before, with the table untouched, and the next start adopts.
+    before = lab.ruleset()
+    good = (lab.pol / "policy.yaml").read_text()
+    lab.stop_daemon(signal.SIGKILL)
+    lab.write_policy(lab.pol / "policy.yaml", good.replace("    services: [echo]", "    servces: [echo]"))
+    audited = len(lab.audit())
+    try:
+        lab.start_daemon()
+        last = [l for l in (lab.tmp / "bulwarkd.log").read_text().splitlines() if "startup:" in l][-1]
+        check("invalid policy: " in last and "nothing was changed" in last, f"not refused: {last}")
+        events = [e["event"] for e in lab.audit()[audited:]]
+        check("startup-rejected" in events, f"not audited: {events}")
+        check(lab.ruleset() == before, "an invalid policy at startup changed the ruleset")
+    finally:
+        lab.write_policy(lab.pol / "policy.yaml", good)
+        lab.stop_daemon()
+    lab.start_daemon()
+    last = [l for l in (lab.tmp / "bulwarkd.log").read_text().splitlines() if "startup:" in l][-1]
+    check("in sync" in last, f"restart did not adopt: {last}")
+    check(lab.ruleset() == before, "the restart rewrote the ruleset")
+
+
 def t_reboot_rewrites_the_same_revision(lab):
     # A reboot: the daemon stopped, the kernel's table gone, the policy dir unchanged. The start
     # writes the table again, as the same revision (an HA node coming back must keep the
@@ -873,7 +897,7 @@ TESTS = [t_startup_table_is_what_render_says, t_wrong_uid_denied, t_view_role_ca
          t_links_applied_and_rolled_back,
          t_link_drift_repaired, t_metrics, t_counters_follow_traffic, t_established_counted_per_pair,
          t_scrape_does_not_block_status, t_pending_confirm_survives_restart, t_kill9_keeps_connections_and_adopts,
-         t_reboot_rewrites_the_same_revision]
+         t_restart_on_an_invalid_policy_changes_nothing, t_reboot_rewrites_the_same_revision]
 
 
 def main():

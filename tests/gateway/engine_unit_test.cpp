@@ -3,6 +3,7 @@
 // kind's pure snapshot of what it owns.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
 #include <optional>
 #include <string>
@@ -41,10 +42,12 @@ class FakeKind final : public ResourceKind {
   bool refuseAfterWriting = false;  // ...after it was written (or before)
   bool refuseRestore = false;       // applying anything else fails too, after that
   bool failObserve = false;
+  int observes = 0;  // observe() calls
 
   std::string_view name() const override { return name_; }
   KindResult<KindStatePtr> desired(const policies::Policy&) const override { return state(1); }
   KindResult<KindObservedPtr> observe(const KindStatePtr&) override {
+    ++observes;
     if (failObserve) return KindError{"cannot read", {}, false};
     return KindObservedPtr(std::make_shared<IntObserved>(w_.held[name_]));
   }
@@ -96,8 +99,13 @@ struct Fixture {
     }
     engine.emplace(std::move(kinds));
   }
-  RunResult run(FailureMode mode) {
-    return engine->run({state(2), state(2), state(2)}, std::vector<std::optional<KindStatePtr>>(3), mode);
+  RunResult run(FailureMode mode, Observations ahead = {}) {
+    return engine->run({state(2), state(2), state(2)}, std::vector<std::optional<KindStatePtr>>(3), mode,
+                       std::move(ahead));
+  }
+  // observeAll() on another thread, as bulwarkd's startup takes it.
+  Observations observeAhead() {
+    return std::async(std::launch::async, [this] { return engine->observeAll(); }).get();
   }
 };
 
@@ -182,6 +190,60 @@ TEST(ApplyEngine, GivenPreviousStatesAreWhatItRestores) {
                          FailureMode::AllOrNothing);
   EXPECT_EQ(f.world.writes, (std::vector<std::string>{"a=2", "a=7"}));
   ASSERT_EQ(r.kinds.size(), 2u);  // b was left alone
+}
+
+TEST(ApplyEngine, ReadingsTakenAheadOnAnotherThreadArePlannedAgainstAsIfReadInRun) {
+  Fixture sequential;
+  Fixture ahead;
+  for (auto* f : {&sequential, &ahead}) f->world.held["b"] = 2;
+  auto want = sequential.run(FailureMode::PerKind);
+  auto readings = ahead.observeAhead();
+  ASSERT_EQ(readings.size(), 3u);
+  auto got = ahead.run(FailureMode::PerKind, std::move(readings));
+  EXPECT_EQ(ahead.world.writes, sequential.world.writes);
+  ASSERT_EQ(got.kinds.size(), want.kinds.size());
+  for (std::size_t i = 0; i < got.kinds.size(); ++i) {
+    EXPECT_EQ(got.kinds[i].applied->plan.changes, want.kinds[i].applied->plan.changes);
+    EXPECT_EQ(valueOf(got.kinds[i].previous), valueOf(want.kinds[i].previous));
+  }
+  // The readings were used: run() read nothing itself.
+  for (auto* k : {ahead.a, ahead.b, ahead.c}) EXPECT_EQ(k->observes, 1);
+}
+
+TEST(ApplyEngine, AReadingAheadIsWhatIsPlannedAgainstNotALaterOne) {
+  Fixture f;
+  auto readings = f.observeAhead();
+  f.world.held["a"] = 2;  // changed after the reading: the plan still says a -> 2
+  auto r = f.run(FailureMode::PerKind, std::move(readings));
+  ASSERT_EQ(r.kinds.size(), 3u);
+  EXPECT_EQ(r.kinds[0].applied->plan.changes, (std::vector<std::string>{"a -> 2"}));
+}
+
+TEST(ApplyEngine, AFailedReadingAheadEndsTheRunAsAFailedObserve) {
+  Fixture f;
+  f.c->failObserve = true;
+  auto readings = f.observeAhead();
+  f.c->failObserve = false;  // the failure is the reading's, not run()'s
+  auto r = f.run(FailureMode::AllOrNothing, std::move(readings));
+  EXPECT_TRUE(r.failed());
+  EXPECT_TRUE(f.world.writes.empty());
+  ASSERT_EQ(r.kinds.size(), 3u);
+  EXPECT_EQ(r.kinds[2].error->message, "cannot read");
+  EXPECT_FALSE(r.kinds[2].error->written);
+  EXPECT_EQ(f.c->observes, 1);
+}
+
+TEST(ApplyEngine, AKindWithoutAReadingAheadIsObservedInRun) {
+  Fixture f;
+  auto readings = f.observeAhead();
+  readings[1].reset();
+  readings.pop_back();  // none for c either
+  auto r = f.run(FailureMode::PerKind, std::move(readings));
+  EXPECT_FALSE(r.failed());
+  EXPECT_EQ(f.world.writes, (std::vector<std::string>{"a=2", "b=2", "c=2"}));
+  EXPECT_EQ(f.a->observes, 1);
+  EXPECT_EQ(f.b->observes, 2);
+  EXPECT_EQ(f.c->observes, 2);
 }
 
 vlan::Address addr(const char* ip, int len) { return vlan::Address{*policies::IpAddress::parse(ip), len}; }
