@@ -252,9 +252,33 @@ class Compiler {
           {VerdictKind::Drop, {}}, std::move(origin)));
     }
     if (uplink_.empty()) return;
+    vipSynLimits(c);
     // A new TCP connection must start with a SYN; anything else is a scan or a stale flow.
     c.rules.push_back(rule({MatchL4Proto{kTcp}, MatchNotTcpSyn{}, MatchCtState{kCtNew}, StmtCounter{}},
                            {VerdictKind::Drop, {}}, builtin("new-not-syn")));
+  }
+
+  // A dnat entry's syn_limit: new TCP connections from the uplink to its VIP and port, all
+  // sources together, dropped above the rate here, before DNAT: a SYN flood from spoofed
+  // sources (one SYN each, which no per-source meter sees) then costs neither a conntrack
+  // entry, nor the backend's SYN-ACK, nor its forwarding. One limiter per port (range) of the
+  // service; the legitimate share of a flood's new connections is refused with it.
+  void vipSynLimits(Chain& c) {
+    for (const auto& d : p_.dnat) {
+      if (!d.synLimit || d.synLimit->off) continue;
+      auto svc = index_.service(d.service);
+      if (!svc) continue;
+      const auto fam = d.vip.family();
+      const auto& l = *d.synLimit;
+      for (const auto& spec : svc->specs) {
+        if (spec.protocol != policies::Protocol::Tcp) continue;
+        c.rules.push_back(rule({MatchIfName{Selector::IifName, uplink_, false}, MatchNfProto{fam},
+                                MatchPrefix{daddr(fam), Prefix(d.vip, d.vip.bits()), false}, MatchL4Proto{kTcp},
+                                MatchPort{spec.ports}, MatchTcpSynOnly{}, MatchCtState{kCtNew},
+                                StmtLimit{l.count, rateUnit(l.per), l.burst, true}, StmtCounter{}},
+                               {VerdictKind::Drop, {}}, Origin{l.where, "dnat:" + d.name + " syn_limit"}));
+      }
+    }
   }
 
   // ---- DNAT ---------------------------------------------------------------------------

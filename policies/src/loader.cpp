@@ -520,7 +520,7 @@ class FileLoader {
 
   void loadDnat(const YAML::Node& n) {
     Dnat d;
-    auto fields = entry(n, "a dnat entry", {"name", "vip", "service", "to", "mode", "check", "port"},
+    auto fields = entry(n, "a dnat entry", {"name", "vip", "service", "to", "mode", "check", "port", "syn_limit"},
                         {"name", "vip", "service", "to"}, d);
     if (!fields) return;
     bool modeGiven = false;
@@ -543,6 +543,8 @@ class FileLoader {
         if (auto s = r_.string(f)) d.check = NameRef{*s, r_.loc(f)};
       } else if (f.key == "port") {
         if (auto v = r_.integer(f, 1, 65535)) d.port = static_cast<std::uint16_t>(*v);
+      } else if (f.key == "syn_limit") {
+        d.synLimit = loadSynLimit(f);
       }
     }
     if (!modeGiven && d.to.size() > 1) d.mode = DnatMode::Failover;

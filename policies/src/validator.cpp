@@ -550,6 +550,12 @@ class Validator {
                                        spec.str() + " is a range");
         }
       }
+      const auto isTcp = [](const PortSpec& s) { return s.protocol == Protocol::Tcp; };
+      if (d.synLimit && !d.synLimit->off && std::none_of(svc->specs.begin(), svc->specs.end(), isTcp)) {
+        out_.error(d.synLimit->where, "dnat '" + d.name + "' has a syn_limit, but its service " + svc->str() +
+                                          " has no TCP port",
+                   "syn_limit counts new TCP connections; remove it");
+      }
       if (d.port && svc->specs.size() > 1) {
         out_.error(d.at("port"), "dnat '" + d.name + "' translates to one port, but its service has " +
                                      std::to_string(svc->specs.size()) + " ports",

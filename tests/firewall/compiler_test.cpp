@@ -258,6 +258,40 @@ TEST(Compiler, SynLimitFromThePolicy) {
   EXPECT_TRUE(synLines(off.result.ruleset).empty());
 }
 
+// A dnat entry's syn_limit: one aggregate limiter per TCP port of its service, in prerouting
+// after the per-source meters; UDP ports of the service get none.
+TEST(Compiler, VipSynLimitFromTheDnatEntry) {
+  std::string text = std::string(testing::kSmallPolicy) +
+                     "  - { name: in-web, from: internet, to: web1, services: [web], action: allow }\n"
+                     "nat:\n  dnat:\n    - { name: vip-web, vip: 203.0.113.10, service: web, to: web1, "
+                     "syn_limit: { rate: 5000/second } }\n";
+  text = replaceFirst(text, "  - { name: mysql, ports: [tcp/3306] }",
+                      "  - { name: mysql, ports: [tcp/3306] }\n  - { name: web, ports: [tcp/443, udp/443] }");
+  auto c = compileText(text);
+  const auto upTo = text.begin() + static_cast<std::ptrdiff_t>(text.find("vip-web"));
+  const auto line = std::count(text.begin(), upTo, '\n') + 1;
+  std::vector<std::string> lines;
+  for (const auto& r : chainOf(c.result.ruleset, "prerouting").rules) lines.push_back(renderRule(r));
+  auto at = std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) { return l.find("dnat:vip-web syn_limit") != std::string::npos; });
+  ASSERT_NE(at, lines.end());
+  EXPECT_EQ(*at, "iifname \"wan0\" meta nfproto ipv4 ip daddr 203.0.113.10 meta l4proto tcp th dport 443 "
+                 "tcp flags & (fin | syn | rst | ack) == syn ct state new "
+                 "limit rate over 5000/second burst 10000 packets counter drop comment \"t.yaml:" +
+                     std::to_string(line) + " dnat:vip-web syn_limit\"");
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                          [](const std::string& l) { return l.find("syn_limit") != std::string::npos; }),
+            1);
+  EXPECT_LT(std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) { return l.find("@synflood4") != std::string::npos; }),
+            at);
+  EXPECT_NE(lines.back().find("comment \"bulwark: new-not-syn\""), std::string::npos) << "still the chain's last rule";
+  auto off = compileText(replaceFirst(text, "syn_limit: { rate: 5000/second }", "syn_limit: off"));
+  for (const auto& r : chainOf(off.result.ruleset, "prerouting").rules) {
+    EXPECT_EQ(renderRule(r).find("syn_limit\""), std::string::npos);
+  }
+}
+
 TEST(Compiler, AddingAHostChangesOnlySetElements) {
   std::string base = testing::kSmallPolicy;
   base.replace(base.find("from: [web1]"), 12, "from: [web1, web2]");

@@ -621,6 +621,23 @@ TEST(ValidatorErrors, DnatServiceShapes) {
                    "t.yaml:17:56: error: dnat 'd' sends an IPv6 VIP to host 'web', which has no such address"}));
 }
 
+// syn_limit counts TCP SYNs: on a service without a TCP port it would limit nothing.
+TEST(ValidatorErrors, DnatSynLimitNeedsATcpPort) {
+  EXPECT_EQ(diags(withDnat(
+                R"(    - { name: e, vip: 198.51.100.7, service: udp/53, to: web, syn_limit: { rate: 100/second } }
+    - { name: f, vip: 198.51.100.8, service: https, to: web, syn_limit: { rate: 100/second } }
+    - { name: g, vip: 198.51.100.9, service: udp/53, to: web, syn_limit: off }
+)")),
+            (Lines{"t.yaml:14:7: warning: dnat 'e' sends udp/53 to host 'web', but no rule allows internet to reach it "
+                   "there\n"
+                   "  hint: add a rule from internet to web for udp/53",
+                   "t.yaml:14:74: error: dnat 'e' has a syn_limit, but its service udp/53 has no TCP port\n"
+                   "  hint: syn_limit counts new TCP connections; remove it",
+                   "t.yaml:16:7: warning: dnat 'g' sends udp/53 to host 'web', but no rule allows internet to reach it "
+                   "there\n"
+                   "  hint: add a rule from internet to web for udp/53"}));
+}
+
 TEST(ValidatorErrors, CampusExampleIsClean) {
   auto r = loadAndValidate(test::campusPath());
   EXPECT_EQ(test::strs(r.diagnostics), Lines{});

@@ -3,8 +3,8 @@
 
 Checks what the expectation matrix cannot: spoofed sources are dropped by the anti-spoofing
 rule; the per-source connection and rate limits of the public rule bite (and only for the
-source that exceeds them); an established connection survives a full atomic re-apply of a
-changed policy; after each apply, nft is asked as an independent witness whether the kernel
+source that exceeds them); a VIP's syn_limit counts all sources together; an established
+connection survives a full atomic re-apply of a changed policy; after each apply, nft is asked as an independent witness whether the kernel
 holds what `bulwarkctl render` says (lab/netns/nft_witness.py). Needs root; everything happens
 in namespaces this script creates and removes (lab/netns/topology.py). Exit 0 all passed, 1 a
 check failed, 2 the lab broke, 77 not root.
@@ -33,6 +33,8 @@ WEB1 = "10.20.0.11"
 # The public rule with limits small enough to hit in a test.
 # 1/minute: no token comes back during the test, so exactly the burst may pass.
 TIGHT = "limit: { rate: 1/minute, burst: 5, connections: 3 }"
+VIP = "203.0.113.10"
+VIP_SYN = "{ rate: 1/minute, burst: 3 }"
 
 
 class Failed(Exception):
@@ -136,6 +138,12 @@ def main(argv=None):
     if n != 1:
         print("behaviour: the policy has no limit to tighten", file=sys.stderr)
         return 2
+    # The VIP's HTTPS gets an aggregate SYN limit (all sources together), on its own line.
+    tight, n = re.subn(r"(\{ name: vip-https, [^}]*)\}", r"\1, syn_limit: " + VIP_SYN + " }", tight, count=1)
+    if n != 1:
+        print("behaviour: the policy has no dnat vip-https", file=sys.stderr)
+        return 2
+    vip_line = tight[:tight.index("name: vip-https")].count("\n") + 1
     # A structural change (a new rule), so the re-apply replaces the whole table.
     changed = tight.replace("nat:\n", "  - name: extra-rule\n    from: mgmt\n    to: internet\n"
                             "    services: [tcp/8443]\n    action: allow\n\nnat:\n", 1)
@@ -159,7 +167,8 @@ def main(argv=None):
             if not s.stdout.readline().startswith("ready"):
                 raise RuntimeError("probe server did not start")
         # Extra internet sources: one per limit test, so each starts with a clean slate.
-        for addr in ("198.51.100.20", "198.51.100.21", "198.51.100.22", "10.20.0.11", "10.30.0.99"):
+        for addr in ("198.51.100.20", "198.51.100.21", "198.51.100.22", "198.51.100.23", "198.51.100.24", "10.20.0.11",
+                     "10.30.0.99"):
             in_ns(inet, "ip", "addr", "add", f"{addr}/32", "dev", "eth0")
         out = in_ns(gw, a.ctl, "apply", "--direct", "--only", "firewall", str(p1)).stdout.strip()
         print(f"apply: {out}")
@@ -194,7 +203,20 @@ def main(argv=None):
         check(results, "rate limit bites after the burst", ok,
               f"10 quick connections from one source: {burst}; rate-drop counter {before} -> {after}")
 
-        # 4. An established connection survives a full, atomic re-apply of a changed policy.
+        # 4. The VIP's syn_limit (1/minute, burst 3) counts every source together: a fresh source
+        # takes what the bucket holds, and another fresh source finds it empty (no per-source
+        # meter would refuse it: it has sent nothing). The counter is nft's.
+        comment = f"campus-tight.yaml:{vip_line} dnat:vip-https syn_limit"
+        before = counter(gw, "prerouting", comment)
+        first = connections(inet, "198.51.100.23", VIP, 443, 4, False, timeout=1.5)
+        second = connections(inet, "198.51.100.24", VIP, 443, 2, False, timeout=1.5)
+        after = counter(gw, "prerouting", comment)
+        ok = first[0] and (first + second).count(True) <= 4 and second[-1] is False and after - before >= 2
+        check(results, "a VIP's syn_limit counts all sources together", ok,
+              f"4 quick connections to the VIP from one source: {first}, then 2 from another: {second}; "
+              f"syn_limit drop counter {before} -> {after}")
+
+        # 5. An established connection survives a full, atomic re-apply of a changed policy.
         long = subprocess.Popen(["ip", "netns", "exec", inet, PY, "-c", LONG, LB1, "443"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         first = long.stdout.readline().strip()

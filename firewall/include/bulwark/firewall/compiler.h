@@ -3,7 +3,8 @@
 //
 // Shape of the table (inet bulwark):
 //   prerouting  (filter, raw-ish priority -150): anti-spoofing (fib), the per-source SYN limit
-//               on the uplink (gateway.syn_limit), invalid dropped
+//               on the uplink (gateway.syn_limit), each VIP port's SYN limit for all sources
+//               together (nat.dnat[].syn_limit), invalid dropped
 //   prerouting_nat (nat, dstnat): DNAT of VIPs (several backends: through a map per pool,
 //               see dnat_pools.h)
 //   forward     (filter, policy drop): established/related accepted first, invalid dropped,

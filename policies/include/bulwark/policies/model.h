@@ -230,6 +230,10 @@ struct Dnat : Located {
   DnatMode mode = DnatMode::Single;   // several backends: failover unless 'mode' says
   std::optional<NameRef> check;       // health check deciding which backends get traffic
   std::optional<std::uint16_t> port;  // translated port; default: unchanged
+  // New TCP connections to the VIP's service from the uplink, all sources together (the
+  // gateway's syn_limit is per source; a spoofed flood has a new source per SYN). Unset or
+  // `off`: no such limit.
+  std::optional<SynLimit> synLimit;
 };
 
 struct Snat : Located {
