@@ -97,6 +97,40 @@ PoolUpdate poolUpdate(const DnatPool& pool, const PoolChoice& from, const PoolCh
   return u;
 }
 
+std::optional<PoolChoice> choiceOfElements(const DnatPool& pool, const std::vector<SetElement>& elements) {
+  // The elements the pool would have with every backend up give the keys, in choice order.
+  const auto keys = poolElements(pool, allUpChoice(pool));
+  if (keys.empty() || elements.size() != keys.size()) return std::nullopt;
+  PoolChoice out(pool.slotCount(), 0);
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    auto e = std::find_if(elements.begin(), elements.end(), [&](const SetElement& x) { return x.key == keys[k].key; });
+    if (e == elements.end() || !e->target) return std::nullopt;
+    auto b = std::find_if(pool.backends.begin(), pool.backends.end(),
+                          [&](const DnatBackend& x) { return x.address == *e->target; });
+    if (b == pool.backends.end()) return std::nullopt;
+    const auto index = static_cast<std::size_t>(b - pool.backends.begin());
+    // failover: one choice for every VIP of the map; VIPs on different backends are no choice
+    const std::size_t slot = pool.mode == policies::DnatMode::Balance ? k : 0;
+    if (slot != k && out[slot] != index) return std::nullopt;
+    out[slot] = index;
+  }
+  return out;
+}
+
+std::vector<bool> passedOver(const DnatPool& pool, const PoolChoice& choice) {
+  const std::size_t n = pool.backends.size();
+  std::vector<bool> over(n, false);
+  std::vector<bool> named(n, false);
+  for (std::size_t slot = 0; slot < choice.size() && slot < pool.slotCount(); ++slot) {
+    if (choice[slot] >= n) continue;
+    named[choice[slot]] = true;
+    const std::size_t start = pool.mode == policies::DnatMode::Balance ? slot : 0;
+    for (std::size_t i = start % n; i != choice[slot]; i = (i + 1) % n) over[i] = true;
+  }
+  for (std::size_t i = 0; i < n; ++i) over[i] = over[i] && !named[i];
+  return over;
+}
+
 std::vector<std::string> chosenBackends(const DnatPool& pool, const PoolChoice& choice) {
   std::vector<std::string> out;
   std::vector<std::size_t> seen;

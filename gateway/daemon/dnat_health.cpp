@@ -106,7 +106,41 @@ firewall::Ruleset DnatHealth::effective(const FirewallState& state) const {
 }
 
 FirewallOverlay DnatHealth::overlay() {
-  return FirewallOverlay{[this](const FirewallState& s) { return effective(s); }, [this] { return version(); }};
+  return FirewallOverlay{[this](const FirewallState& s) { return effective(s); }, [this] { return version(); },
+                         [this](const FirewallState& s, const firewall::ObservedTable* t) { found(s, t); }};
+}
+
+void DnatHealth::found(const FirewallState& state, const firewall::ObservedTable* table) {
+  std::vector<std::string> lines;
+  {
+    std::lock_guard<std::mutex> lock(view_);
+    if (!foundOpen_) return;
+    foundOpen_ = false;
+    for (const auto& pool : table ? state.pools : std::vector<DnatPool>{}) {
+      const auto* set = table->findSet(pool.map);
+      if (pool.check.empty() || choices_.count(pool.map) || !set) continue;
+      const auto choice = firewall::choiceOfElements(pool, set->def.elements);
+      if (!choice || *choice == firewall::allUpChoice(pool)) continue;
+      const auto over = firewall::passedOver(pool, *choice);
+      std::string down;
+      for (std::size_t i = 0; i < pool.backends.size(); ++i) {
+        // A state the probes already gave stands (they are newer than the table).
+        if (over[i] && health_.emplace(healthKey(pool.check, pool.backends[i].name), health::State::Down).second) {
+          down += (down.empty() ? "" : ", ") + pool.backends[i].name;
+        }
+      }
+      choices_[pool.map] = *choice;
+      ++version_;
+      lines.push_back(pool.map + " stays on " + names(pool, *choice) +
+                      (down.empty() ? "" : "; " + down + " counted down until check " + pool.check + " rises"));
+    }
+  }
+  for (const auto& l : lines) log("health: taken from the table found in the kernel: " + l);
+}
+
+void DnatHealth::startupDone() {
+  std::lock_guard<std::mutex> lock(view_);
+  foundOpen_ = false;
 }
 
 void DnatHealth::log(const std::string& line) const { std::cerr << "bulwarkd: " << line << std::endl; }

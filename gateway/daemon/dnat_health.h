@@ -67,6 +67,15 @@ class DnatHealth final : public engine::HealthChecks {
   [[nodiscard]] nlohmann::json webStatus() const;
   [[nodiscard]] const Stats& stats() const { return stats_; }
 
+  // The first reading of the kernel a firewall plan makes at startup (null: no table). A
+  // restart must not send new connections back to a backend its predecessor had found down:
+  // each pool map found on another choice than "every backend up" keeps it, and the backends
+  // that choice passed over count as down until their check rises (rise probes in a row).
+  // Later readings are the daemon's own writes and change nothing here; startupDone() (main,
+  // after the startup's run) closes it, so found() writes only before the loop runs.
+  void found(const FirewallState& state, const firewall::ObservedTable* table);
+  void startupDone();
+
   // On the loop: one transition of one target (public for tests).
   void onTransition(const health::Transition& t);
 
@@ -88,6 +97,7 @@ class DnatHealth final : public engine::HealthChecks {
   std::map<std::string, health::State> health_;             // "check|host" → state
   std::map<std::string, firewall::PoolChoice> choices_;    // map → the choice written last
   std::uint64_t version_ = 1;
+  bool foundOpen_ = true;  // found() has not taken its one reading, and startup is not over
   Stats stats_;
   std::optional<firewall::ElementWriter> writer_;
   std::shared_ptr<int> life_ = std::make_shared<int>(0);   // posted closures check it

@@ -384,6 +384,7 @@ int run(const Options& opt) {
   }
 
   auto started = rec.startup();
+  dnatHealth.startupDone();
   releaseFreeMemory();
   log("startup: " + describe(started));
   // A policy dir that changed while bulwarkd was down narrows like an apply.

@@ -13,7 +13,7 @@ everyday life happening to it on a schedule (`schedule()`), and what that did.
     kill       once, at D/2: `kill -9` of bulwarkd, then the same command line again as
                systemd's Restart=on-failure would (gateway_daemon.launch); it must adopt its
                table ("startup: in sync, nothing to apply"; `adopted()` for the health checks,
-               which start again) while the streams go on
+               whose targets are configured again) while the streams go on
 
 A schedule shorter than a period still gets one of each: a period is at most D/2 (apply), D*2/3
 (drift) or D*3/4 (charon), and nothing starts in the last 15 % of the hold, so that the
@@ -55,7 +55,6 @@ OFFSETS = {"apply": 0.5, "drift": 0.25, "charon": 0.35}  # first of each at OFFS
 QUIET_END = 0.15   # nothing starts in the last 15 % of the hold
 SAMPLE_S = 10.0
 FLAT = 0.10
-DNAT_ELEMENT = re.compile(r"^set 'dnat[^']*': element .* (added|removed)$")
 FOREIGN_RULE = "ip saddr 100.64.0.99 counter accept"  # an address nothing in the lab uses
 # bulwarkd's own lines that say nothing went wrong (gateway/daemon/main.cpp's log())
 ROUTINE = re.compile(r"^bulwarkd: (startup: |ready: |stopping |web view: |remote control: TLS |metrics on |"
@@ -118,20 +117,18 @@ def log_errors(lines: list[str], expected: tuple = ()) -> tuple[list[str], list[
     return [ln for ln in lines if not WARNING.match(ln) and ERROR_WORDS.search(ln)], warnings
 
 
-def adopted(startup: str, firewall_changes: list = ()) -> bool:
+def adopted(startup: str) -> bool:
     """Whether bulwarkd's startup says it adopted the firewall as it found it: "in sync, nothing to
-    apply", or beside the health checks (the process's own state: their targets are always
-    configured again after a restart) the firewall in sync or changed only in DNAT map elements
-    (`firewall_changes`, the startup audit's lines): the health checks start again with every
-    backend up, so a VIP that the killed process had moved to another backend moves back until
-    the checks fail again. Established streams keep their conntrack entries either way."""
+    apply", or the firewall in sync beside the health checks (the process's own state: their
+    targets are always configured again after a restart). The DNAT maps count too: a restarted
+    bulwarkd keeps the backends the killed one had chosen (dnat_health.h, found()), so a VIP the
+    killed process had moved to lb2 stays there."""
     kinds = dict(part.partition(": ")[::2] for part in startup.split("; "))
     if startup == "in sync, nothing to apply":
         return True
     if not set(kinds) <= {"firewall", "health"} or "firewall" not in kinds:
         return False
-    return kinds["firewall"] == "in sync" or (
-        bool(firewall_changes) and all(DNAT_ELEMENT.match(c) for c in firewall_changes))
+    return kinds["firewall"] == "in sync"
 
 
 def _objects(lines) -> list:
@@ -338,7 +335,7 @@ class SoakRun:
         fw = [ln for c in rec.get("detail", {}).get("changes", []) if c.get("kind") == "firewall"
               for ln in c.get("changes", [])]
         started = said[-1][len("bulwarkd: startup: "):] if said else ""
-        return {"ok": bool(said) and adopted(started, fw), "firewall_changes": fw, "old_pid": pid, "new_pid": new, "restart_to_ready_s": round(time.monotonic() - t, 2),
+        return {"ok": bool(said) and adopted(started), "firewall_changes": fw, "old_pid": pid, "new_pid": new, "restart_to_ready_s": round(time.monotonic() - t, 2),
                 "startup": started or None}
 
     # ------------------------------------------------------------------ end, report

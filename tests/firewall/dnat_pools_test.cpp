@@ -71,6 +71,54 @@ TEST(DnatPools, AHealthChangeIsOneElementUpdate) {
   EXPECT_EQ(ub.additions[0].element.target, ip("10.0.0.3"));
 }
 
+TEST(DnatPools, TheElementsFoundInTheKernelGiveTheirChoiceBack) {
+  for (auto mode : {policies::DnatMode::Failover, policies::DnatMode::Balance}) {
+    auto p = pool(mode, 3);
+    p.vips = {ip("198.51.100.1"), ip("198.51.100.2")};
+    for (const auto& health : std::vector<std::vector<H>>{{}, {H::Down}, {H::Up, H::Down}, {H::Down, H::Down, H::Up}}) {
+      const auto choice = choosePool(p, health);
+      EXPECT_EQ(choiceOfElements(p, poolElements(p, choice)), choice);
+    }
+  }
+}
+
+TEST(DnatPools, ElementsThatAreNoChoiceOfThePoolGiveNone) {
+  auto p = pool(policies::DnatMode::Failover, 2);
+  p.vips = {ip("198.51.100.1"), ip("198.51.100.2")};
+  auto e = poolElements(p, {1});
+  EXPECT_FALSE(choiceOfElements(p, {}));
+  EXPECT_FALSE(choiceOfElements(p, {e[0]}));  // a VIP missing
+  auto split = e;
+  split[1].target = ip("10.0.0.1");  // the two VIPs on different backends
+  EXPECT_FALSE(choiceOfElements(p, split));
+  auto foreign = e;
+  foreign[0].target = ip("10.9.9.9");  // no backend of the pool
+  EXPECT_FALSE(choiceOfElements(p, foreign));
+  auto noData = e;
+  noData[0].target.reset();
+  EXPECT_FALSE(choiceOfElements(p, noData));
+  auto otherKey = e;
+  otherKey[0].key = {Prefix(ip("198.51.100.9"), 32)};
+  EXPECT_FALSE(choiceOfElements(p, otherKey));
+}
+
+TEST(DnatPools, AChoicePassesOverTheBackendsItsHealthHadDown) {
+  auto f = pool(policies::DnatMode::Failover, 3);
+  EXPECT_EQ(passedOver(f, {0}), (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(passedOver(f, {2}), (std::vector<bool>{true, true, false}));
+  auto b = pool(policies::DnatMode::Balance, 3);
+  EXPECT_EQ(passedOver(b, {0, 2, 2}), (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(passedOver(b, {2, 2, 2}), (std::vector<bool>{true, true, false}));
+  // a backend some slot names is not down, whatever another slot skipped
+  EXPECT_EQ(passedOver(b, {0, 2, 0}), (std::vector<bool>{false, true, false}));
+  // passedOver and choosePool agree: the health passed over makes the same choice again
+  for (const auto& choice : std::vector<PoolChoice>{{0, 2, 2}, {2, 2, 2}, {0, 1, 0}, {1, 1, 2}}) {
+    std::vector<H> health;
+    for (bool down : passedOver(b, choice)) health.push_back(down ? H::Down : H::Unknown);
+    EXPECT_EQ(choosePool(b, health), choice);
+  }
+}
+
 TEST(DnatPools, CampusSharesOneFailoverMapForItsThreeVipServices) {
   auto c = compileExample("campus.yaml");
   ASSERT_TRUE(c.result.ok());

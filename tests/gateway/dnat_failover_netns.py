@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bulwarkd with health-checked DNAT backends, in private network namespaces with real nginx
 load balancers: failover, failback, balance, element updates without a table replacement,
-drift repair that keeps the health state, events/audit/metrics, bad input.
+drift repair and a restart that keep the health state, events/audit/metrics, bad input.
 
     dnat_failover_netns.py --daemon BULWARKD --ctl BULWARKCTL [--runs 1]
 
@@ -346,6 +346,35 @@ def test(lab, runs):
     lab.wait_state("lb1", 1)
     res = Lab.results(keep2)
     expect(res and all(r["lb"] == "lb2" for r in res), f"an established connection via lb2 kept going through lb1's return ({len(res)} requests)")
+
+    # a restart keeps the health state: with lb1 down, bulwarkd is killed and started again. The
+    # table it adopts has both maps on lb2, and it must not send new connections back to lb1
+    # until lb1's check rises again (before, it wrote "every backend up" and lb1's fall time later
+    # moved the maps back: new connections failed meanwhile).
+    lab.kill_nginx(lab.lb1)
+    lab.wait_state("lb1", 2)
+    expect(lab.map_target() == ["10.1.0.12"], "lb1 down: the failover map names lb2")
+    lab.daemon.send_signal(signal.SIGKILL)
+    lab.daemon.wait(timeout=10)
+    p = lab.requests("203.0.113.10", 2.5, 0.05)
+    lab.start_daemon()
+    seen = set()
+    deadline = time.time() + 1.5  # lb1's fall time (0.6 s) and more
+    while time.time() < deadline:
+        seen.add((tuple(lab.map_target() or []), tuple(lab.map_target("dnat4_spread") or [])))
+        time.sleep(0.05)
+    res = Lab.results(p)
+    expect(seen == {(("10.1.0.12",), ("10.1.0.12", "10.1.0.12"))},
+           f"the restarted daemon kept both maps on lb2 (seen: {sorted(seen)})")
+    missed = [r for r in res if r["lb"] != "lb2"]
+    expect(res and not missed, f"every new connection during the restart reached lb2 ({len(res)}, {len(missed)} not)")
+    log = (lab.tmp / "bulwarkd.log").read_text()
+    expect("taken from the table found in the kernel: dnat4_vip stays on lb2" in log and
+           "lb1 counted down until check lb-http rises" in log, "the daemon says it took the maps from the kernel")
+    lab.wait_state("lb1", 2)
+    lab.start_nginx(lab.lb1)
+    lab.wait_state("lb1", 1)
+    expect(lab.map_target() == ["10.1.0.11"], "lb1 rose: the restarted daemon fails the map back to lb1")
 
     # bad input: a check whose timeout is not below its interval; nothing changes
     bad = lab.tmp / "bad.yaml"

@@ -80,6 +80,9 @@ class FirewallKind final : public ResourceKind {
       return plan(state, *again);
     }
     if (!o.table) return KindError{"firewall: nothing observed to plan against", {}, false};
+    if (const auto* fs = dynamic_cast<const FirewallState*>(state.get()); fs && !fs->pools.empty() && overlay_.found) {
+      overlay_.found(*fs, o.table->table ? &*o.table->table : nullptr);
+    }
     const auto version = overlayVersion();
     auto fp = std::make_shared<FirewallPlan>();
     fp->desired = effectiveRuleset(state, fp->effective);

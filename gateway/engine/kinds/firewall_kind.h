@@ -29,9 +29,12 @@ class FirewallState : public KindState {
 // The backends' health on top of a state (bulwarkd's dnat_health.h): the ruleset the kernel
 // must hold right now, so applies, rollbacks and drift repair write the maps as health has
 // them, never back to "every backend up". `version` changes whenever the result would.
+// `found` (may be empty) sees each reading a plan makes (null: no table), before the plan asks
+// `effective`: a restarted bulwarkd takes the health its predecessor left in the maps from it.
 struct FirewallOverlay {
   std::function<firewall::Ruleset(const FirewallState&)> effective;
   std::function<std::uint64_t()> version;
+  std::function<void(const FirewallState&, const firewall::ObservedTable*)> found;
 };
 
 // `journal` (bulwarkd's, fed by its nftables watch; may be null): observe() then reads only the

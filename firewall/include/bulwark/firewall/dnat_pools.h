@@ -12,6 +12,7 @@
 // Unknown health counts as up. When no backend is up, each element keeps the backend it
 // had (the last choice): refusing would turn failing checks into a certain outage.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,16 @@ struct PoolUpdate {
   [[nodiscard]] bool empty() const { return additions.empty(); }
 };
 [[nodiscard]] PoolUpdate poolUpdate(const DnatPool& pool, const PoolChoice& from, const PoolChoice& to);
+
+// The choice a map's elements as found in the kernel make (the table a restarted bulwarkd
+// adopts), or nullopt when they are not a choice of this pool: an element missing, extra or
+// naming an address that is no backend of it.
+[[nodiscard]] std::optional<PoolChoice> choiceOfElements(const DnatPool& pool, const std::vector<SetElement>& elements);
+
+// The backends a choice passed over, so that the health which made it had them down: each
+// element's search (failover: from the first backend; balance: from the slot's own) skipped
+// them before reaching the backend it names. A backend some element names is never in it.
+[[nodiscard]] std::vector<bool> passedOver(const DnatPool& pool, const PoolChoice& choice);
 
 // "lb1 (203.0.113.11)" for each backend a choice uses, in key order, without repeats.
 [[nodiscard]] std::vector<std::string> chosenBackends(const DnatPool& pool, const PoolChoice& choice);
