@@ -12,6 +12,12 @@ BackendHealth healthOf(const std::vector<BackendHealth>& health, std::size_t i) 
   return i < health.size() ? health[i] : BackendHealth::Unknown;
 }
 
+// Where an element's search for a backend that is up starts: failover at the first backend,
+// balance at the slot's own.
+std::size_t searchStart(const DnatPool& pool, std::size_t slot) {
+  return pool.mode == policies::DnatMode::Balance ? slot : 0;
+}
+
 }  // namespace
 
 PoolChoice choosePool(const DnatPool& pool, const std::vector<BackendHealth>& health, const PoolChoice& previous) {
@@ -19,8 +25,7 @@ PoolChoice choosePool(const DnatPool& pool, const std::vector<BackendHealth>& he
   const std::size_t slots = pool.slotCount();
   PoolChoice out(slots, 0);
   for (std::size_t slot = 0; slot < slots; ++slot) {
-    // failover starts at the first backend; balance at the slot's own backend
-    const std::size_t start = pool.mode == policies::DnatMode::Balance ? slot : 0;
+    const std::size_t start = searchStart(pool, slot);
     bool found = false;
     for (std::size_t k = 0; k < n && !found; ++k) {
       const std::size_t i = (start + k) % n;
@@ -124,8 +129,7 @@ std::vector<bool> passedOver(const DnatPool& pool, const PoolChoice& choice) {
   for (std::size_t slot = 0; slot < choice.size() && slot < pool.slotCount(); ++slot) {
     if (choice[slot] >= n) continue;
     named[choice[slot]] = true;
-    const std::size_t start = pool.mode == policies::DnatMode::Balance ? slot : 0;
-    for (std::size_t i = start % n; i != choice[slot]; i = (i + 1) % n) over[i] = true;
+    for (std::size_t i = searchStart(pool, slot) % n; i != choice[slot]; i = (i + 1) % n) over[i] = true;
   }
   for (std::size_t i = 0; i < n; ++i) over[i] = over[i] && !named[i];
   return over;

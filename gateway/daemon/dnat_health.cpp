@@ -116,9 +116,11 @@ void DnatHealth::found(const FirewallState& state, const firewall::ObservedTable
     std::lock_guard<std::mutex> lock(view_);
     if (!foundOpen_) return;
     foundOpen_ = false;
-    for (const auto& pool : table ? state.pools : std::vector<DnatPool>{}) {
+    if (!table) return;  // no table: a fresh start, nothing to keep
+    for (const auto& pool : state.pools) {
+      if (pool.check.empty() || choices_.count(pool.map)) continue;
       const auto* set = table->findSet(pool.map);
-      if (pool.check.empty() || choices_.count(pool.map) || !set) continue;
+      if (!set) continue;
       const auto choice = firewall::choiceOfElements(pool, set->def.elements);
       if (!choice || *choice == firewall::allUpChoice(pool)) continue;
       const auto over = firewall::passedOver(pool, *choice);
