@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include <algorithm>
 #include <iostream>
 
 namespace bulwark::cli {
@@ -36,14 +37,22 @@ void printRevocation(const nlohmann::json& r) {
   const auto toCut = r.value("to_cut", std::size_t{0});
   const auto ms = r.value("dump_ms", 0.0) + r.value("judge_ms", 0.0) + r.value("delete_ms", 0.0);
   std::cout << "connections: ";
+  if (r.value("widens_only", false)) {
+    std::cout << (plan ? "the change cuts none" : "none cut")
+              << ": it only widens what the policy allows (the connection table was not read)\n";
+    return;
+  }
   if (plan) {
     std::cout << "the change cuts " << toCut << " live connection(s)";
   } else {
     std::cout << "cut " << r.value("cut", std::size_t{0}) << " established connection(s) the new policy no "
               << "longer allows";
   }
-  std::cout << " (" << r.value("entries", std::size_t{0}) << " judged in " << static_cast<int>(ms * 10) / 10.0
+  const auto entries = r.value("entries", std::size_t{0});
+  const auto untouched = r.value("untouched", std::size_t{0});
+  std::cout << " (" << entries - std::min(untouched, entries) << " judged in " << static_cast<int>(ms * 10) / 10.0
             << " ms";
+  if (untouched > 0) std::cout << "; " << untouched << " of " << entries << " outside the changed elements";
   if (r.value("spared", std::size_t{0}) > 0) std::cout << "; your own session kept";
   if (r.value("truncated", false)) std::cout << "; the table had " << r.value("seen", std::size_t{0}) << ": the rest not judged";
   if (r.value("failed", std::size_t{0}) > 0) {

@@ -29,6 +29,18 @@ bool loopback(const IpAddress& a) {
   return a == one;
 }
 
+// One of the entry's addresses (either direction: the DNAT binding too) lies in one of `prefixes`.
+bool touches(const conntrack::Entry& e, const std::vector<policies::Prefix>& prefixes) {
+  if (e.family != AF_INET && e.family != AF_INET6) return true;  // judged (and not judged) as before
+  for (const auto* bytes : {&e.orig.src, &e.orig.dst, &e.reply.src, &e.reply.dst}) {
+    const auto a = addressOf(e.family, *bytes);
+    for (const auto& p : prefixes) {
+      if (p.contains(a)) return true;
+    }
+  }
+  return false;
+}
+
 double millisSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
@@ -161,6 +173,10 @@ Result<RevocationReport, RevocationError> revoke(const firewall::Ruleset& before
   RevocationJudge judge(before, after, context, options.kept);
   std::vector<const conntrack::Entry*> doomed;
   for (const auto& e : entries) {
+    if (options.touching && !touches(e, *options.touching)) {
+      ++r.untouched;
+      continue;
+    }
     switch (judge.judge(e)) {
       case RevocationJudge::Verdict::Cut: doomed.push_back(&e); break;
       case RevocationJudge::Verdict::Spared: ++r.spared; break;
@@ -192,7 +208,7 @@ Result<RevocationReport, RevocationError> revoke(const firewall::Ruleset& before
 
 nlohmann::json revocationJson(const RevocationReport& r) {
   auto round = [](double ms) { return static_cast<double>(static_cast<long long>(ms * 100)) / 100; };
-  nlohmann::json j{{"dry_run", r.dryRun},         {"entries", r.entries},
+  nlohmann::json j{{"dry_run", r.dryRun},         {"widens_only", r.widensOnly}, {"entries", r.entries}, {"untouched", r.untouched},
                    {"seen", r.seen},              {"truncated", r.seen > r.entries},
                    {"to_cut", r.toCut},           {"cut", r.cut},
                    {"gone", r.gone},              {"failed", r.failed},

@@ -76,11 +76,16 @@ struct RevocationOptions {
   std::size_t listed = 10;      // flows named in the report
   std::size_t maxEntries = 0;   // entries judged at most (0: nf_conntrack_max)
   std::vector<KeptFlow> kept;
+  // Judge only entries with an address in one of these (firewall::changedAddresses(): a
+  // change of set elements reaches no other flow); the rest are kept unjudged. nullopt: all.
+  std::optional<std::vector<policies::Prefix>> touching;
 };
 
 struct RevocationReport {
   bool dryRun = false;
-  std::size_t entries = 0;   // judged (dumped)
+  bool widensOnly = false;   // the change cannot refuse an accepted connection: nothing was read
+  std::size_t entries = 0;   // dumped
+  std::size_t untouched = 0; // of them, outside every changed element: kept without judging
   std::size_t seen = 0;      // in the table during the dump (> entries: the rest not judged)
   std::size_t toCut = 0;     // the new policy no longer allows them
   std::size_t cut = 0;       // deleted

@@ -8,16 +8,7 @@
 namespace bulwark::firewall {
 namespace {
 
-ObservedTable asObserved(const Ruleset& rs) {
-  ObservedTable t;
-  for (const auto& s : rs.sets) t.sets.push_back(ObservedSet{s, {}, {}, 0});
-  for (const auto& c : rs.chains) {
-    ObservedChain oc{c.name, c.base, c.comment, 0, {}, {}};
-    for (const auto& r : c.rules) oc.rules.push_back(ObservedRule{canonicalRule(r), {}, r.comment(), 0, false, 0, 0});
-    t.chains.push_back(std::move(oc));
-  }
-  return t;
-}
+using testing::asObserved;
 
 std::vector<ObservedRule>& forwardRules(ObservedTable& t) {
   for (auto& c : t.chains) {

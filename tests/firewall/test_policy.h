@@ -5,6 +5,8 @@
 #include <string>
 
 #include "bulwark/firewall/compiler.h"
+#include "bulwark/firewall/diff.h"
+#include "bulwark/firewall/observe.h"
 #include "bulwark/policies/loader.h"
 #include "bulwark/policies/validator.h"
 
@@ -32,6 +34,18 @@ inline Compiled compileExample(const std::string& name) {
   Compiled c{std::move(loaded.policy), {}};
   c.result = compile(c.policy);
   return c;
+}
+
+// What observe() would read back after `rs` was programmed (rules in the kernel's form).
+inline ObservedTable asObserved(const Ruleset& rs) {
+  ObservedTable t;
+  for (const auto& s : rs.sets) t.sets.push_back(ObservedSet{s, {}, {}, 0});
+  for (const auto& c : rs.chains) {
+    ObservedChain oc{c.name, c.base, c.comment, 0, {}, {}};
+    for (const auto& r : c.rules) oc.rules.push_back(ObservedRule{canonicalRule(r), {}, r.comment(), 0, false, 0, 0});
+    t.chains.push_back(std::move(oc));
+  }
+  return t;
 }
 
 // A small two-segment policy other tests extend.

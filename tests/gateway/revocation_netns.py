@@ -19,6 +19,9 @@ streams to the server (port 9000; the server sends 256 bytes every 20 ms on each
   4. nft as witness after each apply; audit `revoke` entry; bulwark_revoked_connections_total;
   5. the daemon stopped, new streams: `bulwarkctl plan --direct` counts A's 12 and `apply
      --direct` cuts them, B's keep flowing (nft as witness).
+  6. --direct, A and B in one rule's address sets: A leaving is element updates that cut A's
+     12 (B's keep flowing); A joining again is element updates that only widen: the reply
+     says so and the connection table is not read.
 
 Exit 0 all passed, 1 a check failed, 2 the setup broke, 77 not root.
 """
@@ -61,6 +64,10 @@ nat:
 """
 RULE_A = "  - { name: from-a, from: [198.51.100.7, 2001:db8:1::7], to: srv, services: [stream], action: allow }\n"
 RULE_B = "  - { name: from-b, from: [198.51.100.8, 2001:db8:1::8], to: srv, services: [stream], action: allow }\n"
+# Step 6: A and B in one rule; 198.51.100.9 and 2001:db8:1::9 (no client) keep each set at two
+# addresses or more without A, so A's leaving and joining are set element changes.
+RULE_SHARED = ("  - {{ name: shared, from: [{a4}198.51.100.8, 198.51.100.9, {a6}2001:db8:1::8, 2001:db8:1::9], "
+               "to: srv, services: [stream], action: allow }}\n")
 
 # The server: every accepted connection gets 256 bytes every 20 ms until it breaks.
 SERVER = r"""
@@ -285,6 +292,20 @@ def max_gap(rx, start, end):
     return max(b - a for a, b in zip(times, times[1:]))
 
 
+def a_cut_b_kept(lab, t_apply, t_done, what):
+    """Stops the streams: A's got their last byte within 1 s of the command that cut them (done at
+    t_done), B's kept flowing from 1 s before it (t_apply) to now."""
+    t_end = time.monotonic()
+    streams = lab.stop_traffic()
+    a_s = [s for s in streams if s["src"] in (A4, A6)]
+    b_s = [s for s in streams if s["src"] in (B4, B6)]
+    expect(all(s["rx"] and max(s["rx"]) < t_done + 1.0 for s in a_s),
+           f"{what}: every stream of A got its last byte within 1 s of the command's exit")
+    worst = max(max_gap(s["rx"], t_apply - 1.0, t_end) for s in b_s)
+    expect(all(s["end"] is None for s in b_s) and worst < 1.0,
+           f"{what}: every stream of B kept flowing (longest gap {worst:.3f} s)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--daemon", required=True)
@@ -410,15 +431,32 @@ def main():
                f"conntrack -L: none of source A's live entries left ({len(live(A4))}), all of B's there "
                f"({len(live(B4))})")
         time.sleep(2.0)
-        t_end = time.monotonic()
-        streams = lab.stop_traffic()
-        a_s = [s for s in streams if s["src"] in (A4, A6)]
-        b_s = [s for s in streams if s["src"] in (B4, B6)]
-        expect(all(s["rx"] and max(s["rx"]) < t_done + 1.0 for s in a_s),
-               "apply --direct: every stream of A got its last byte within 1 s of the command's exit")
-        worst = max(max_gap(s["rx"], t_apply - 1.0, t_end) for s in b_s)
-        expect(all(s["end"] is None for s in b_s) and worst < 1.0,
-               f"apply --direct: every stream of B kept flowing (longest gap {worst:.3f} s)")
+        a_cut_b_kept(lab, t_apply, t_done, "apply --direct")
+
+        # 6. Set element changes (--direct): A and B in one rule's sets, with a third address so
+        # that neither set becomes one inline address. A leaving is element removals: judged,
+        # A's streams cut; A joining again is element additions: it only widens, nothing read.
+        # One file name for both: a rule's kernel comment holds its file and line.
+        shared, shared_no_a = lab.tmp / "shared" / "policy.yaml", lab.tmp / "shared-no-a" / "policy.yaml"
+        shared.parent.mkdir()
+        shared_no_a.parent.mkdir()
+        lab.write_policy(shared, RULE_SHARED.format(a4=A4 + ", ", a6=A6 + ", "))
+        lab.write_policy(shared_no_a, RULE_SHARED.format(a4="", a6=""))
+        direct("apply", "--direct", "--only", "firewall", shared)
+        lab.start_client()
+        time.sleep(1.0)
+        t_apply = time.monotonic()
+        out = direct("apply", "--direct", "--only", "firewall", shared_no_a).stdout
+        t_done = time.monotonic()
+        expect("set element" in out and f"cut {a_streams} established connection(s)" in out,
+               f"A leaving the rule's sets: element updates that cut A's {a_streams} streams ({said(out)})")
+        lab.witness(shared_no_a)
+        out = direct("apply", "--direct", "--only", "firewall", shared).stdout
+        expect("set element" in out and "none cut: it only widens what the policy allows" in out,
+               f"A joining the sets again: element updates, the connection table not read ({said(out)})")
+        lab.witness(shared)
+        time.sleep(1.5)
+        a_cut_b_kept(lab, t_apply, t_done, "element changes")
         return 0
     except Failed as e:
         print(f"FAILED: {e}", file=sys.stderr)

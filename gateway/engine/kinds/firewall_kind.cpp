@@ -229,7 +229,7 @@ std::optional<FirewallChange> changeOf(const std::shared_ptr<const void>& detail
   const auto* fs = dynamic_cast<const FirewallState*>(state.get());
   if (!detail || !fs) return std::nullopt;
   const auto* fp = static_cast<const FirewallPlan*>(detail.get());
-  return FirewallChange{fp->table.observed, fp->desired, fs->flows, detail, state};
+  return FirewallChange{fp->table.observed, fp->desired, fs->flows, detail, state, &fp->table.diff};
 }
 
 }  // namespace
@@ -245,8 +245,18 @@ std::optional<FirewallChange> firewallChange(const KindApplied& applied, const K
 std::optional<Result<RevocationReport, RevocationError>> revokeChange(const FirewallChange& change,
                                                                       const RevocationOptions& options) {
   if (!change.judgeable()) return std::nullopt;
+  if (change.diff != nullptr && firewall::onlyWidens(*change.diff, *change.after)) {
+    // Nothing the ruleset accepted can be refused now: no conntrack read, nothing judged.
+    RevocationReport r;
+    r.dryRun = options.dryRun;
+    r.widensOnly = true;
+    return r;
+  }
   const Ruleset before = change.before->table->ruleset();
-  return revoke(before, *change.after, *change.flows, options);
+  if (change.diff == nullptr) return revoke(before, *change.after, *change.flows, options);
+  RevocationOptions o = options;
+  o.touching = firewall::changedAddresses(*change.diff);
+  return revoke(before, *change.after, *change.flows, o);
 }
 
 const Ruleset* firewallRuleset(const KindStatePtr& state) {

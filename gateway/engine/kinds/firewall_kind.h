@@ -51,6 +51,7 @@ struct FirewallChange {
   std::shared_ptr<const FlowContext> flows;
   std::shared_ptr<const void> keep;  // the plan `after` may point into
   KindStatePtr state;                // or the state it points into
+  const firewall::Diff* diff = nullptr;  // the plan's, in `keep`: onlyWidens() skips the judge
   // Something to judge: there was a table before, a table after, and the policy's context.
   [[nodiscard]] bool judgeable() const { return before && before->table && after && flows; }
 };

@@ -62,6 +62,18 @@ struct Diff {
 // bringing the desired rule to the form the kernel stores (canonicalRule).
 [[nodiscard]] Diff diff(const Ruleset& desired, const std::optional<ObservedTable>& observed);
 
+// True when `d` (made for `desired`) cannot make the ruleset refuse a connection it accepted:
+// only set elements change, each added to a set that only accept rules look up or removed from a
+// set that only drop/reject rules look up (positive lookups in rules that only read the packet,
+// in chains no NAT hook reaches). The revocation after such a change has nothing to judge.
+[[nodiscard]] bool onlyWidens(const Diff& d, const Ruleset& desired);
+
+// The address parts of the elements `d` adds or removes, when it changes set elements only and
+// every such element has one: a flow none of whose addresses lies in one of them meets the same
+// lookups before and after, so its verdict cannot change. nullopt otherwise (a rule, chain or
+// set change, or an element keyed by interface, protocol, port or DNAT slot alone).
+[[nodiscard]] std::optional<std::vector<Prefix>> changedAddresses(const Diff& d);
+
 // The IR the kernel will report back for `r`: implicit protocol dependencies the
 // programmer emits (meta nfproto before ip/ip6 loads, meta l4proto tcp before tcp flags)
 // are folded the way observe() folds them. Idempotent; most rules are unchanged by it.
