@@ -6,6 +6,7 @@ a network namespace this script creates and deletes.
                      [--skip-flows] [--preload-nft FILE] [--parallel-scrapers K]
     gateway_bench.py --daemon BULWARKD --startup [--rules 10000] [--runs 3]
     gateway_bench.py --daemon BULWARKD --memory SECONDS [--vs OTHER_BULWARKD] [--flows 10000]
+    gateway_bench.py --daemon BULWARKD --one-change [--sizes 1000,50000] [--runs 3] [--ct-entries N]
 
 1. RSS: the daemon started on the 10k-flow policy (the shape of bench/firewall_policygen.h:
    clients/servers segments, 125 client hosts per rule, tcp+udp per host → 40 rules, flows in
@@ -22,6 +23,16 @@ a network namespace this script creates and deletes.
            line, timed from before the nft command starts (and from when it returned: the commit is
            in between); the foreign rule must be gone afterwards.
    Goal (issue 20): each <= 1 s.
+
+--one-change (instead of 1-3): what an administrator waits for when one host joins a rule, on the
+   10k-flow policy's shape at each --sizes flow count (125 client hosts per rule): the whole
+   `bulwarkctl apply` command through bulwarkd (policy with one host more in rule r00000, then
+   back), the same with `apply --direct --only firewall` in a second namespace without a daemon,
+   and the baseline `nft add element` / `nft delete element` of the same address into the same
+   set of Bulwark's table in that second namespace; interleaved, --runs rounds, medians, ratios
+   to the baseline. Each apply must be an element update (checked in its output). --ct-entries N
+   loads N UDP flows into both namespaces' conntrack first (`conntrack -R`): a gateway's table.
+   Goal (issue 20): each apply <= 1.0x the baseline; at campus size <= 10 ms.
 
 --memory SECONDS (instead of 1-3): VmRSS over time on the 10k-flow policy with 1 Hz scrapes and
    an apply a minute, every 10 s; each --vs daemon at the same time on the same schedule.
@@ -77,6 +88,22 @@ def flow_policy(flows):
         out.append(f"  - name: r{r:05d}\n    from: [{members}]\n    to: s{r:05d}\n"
                    f"    services: [tcp/{10000 + r}, udp/{10000 + r}]\n    action: allow\n")
     return "".join(out), rules
+
+
+def hosts_last(text):
+    """The flow policy `text` with its hosts after its rules, so that a host appended at the end of the file
+    moves no rule's line (a rule's kernel comment holds its line: a moved rule is a changed rule)."""
+    at, rules_at = text.index("hosts:\n"), text.index("rules:\n")
+    return text[:at] + text[rules_at:] + text[at:rules_at]
+
+
+def one_more_host(text, rules):
+    """hosts_last(`text`) with one client host more, appended, in rule r00000 (its address: the next unused)."""
+    extra = rules * HOSTS_PER_RULE
+    name = f"c{extra:05d}"
+    text = text.replace("  - name: r00000\n    from: [", "  - name: r00000\n    from: [" + name + ", ", 1)
+    text += f"  - {{ name: {name}, segment: clients, addresses: [{host_addr(extra)}] }}\n"
+    return text, host_addr(extra)
 
 
 def rule_policy(n):
@@ -306,6 +333,87 @@ def startup_part(a):
     return 0
 
 
+def one_change_part(a):
+    """--one-change: bulwarkctl apply of one added host, through bulwarkd and --direct, vs nft add element."""
+    ctl = a.ctl or str(Path(a.daemon).with_name("bulwarkctl"))
+    for flows in [int(x) for x in a.sizes.split(",")]:
+        base, rules = flow_policy(flows)
+        base = hosts_last(base)
+        more, addr = one_more_host(base, rules)
+        ns, ns2 = f"bwdone{os.getpid()}f{flows}", f"bwdone{os.getpid()}f{flows}d"
+        tmp = fresh_lab(ns, "bulwarkd-one-change-", base)
+        (tmp / "base").mkdir()
+        (tmp / "base" / "policy.yaml").write_text(base)
+        (tmp / "more").mkdir()
+        (tmp / "more" / "policy.yaml").write_text(more)
+        d = None
+
+        def run(netns, cmd, expect=None):
+            t = time.perf_counter()
+            r = subprocess.run(["ip", "netns", "exec", netns] + cmd, capture_output=True, text=True)
+            took = (time.perf_counter() - t) * 1000
+            if r.returncode != 0 or (expect and expect not in r.stdout):
+                raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}: {(r.stdout + r.stderr).strip()[-400:]}")
+            return took
+
+        try:
+            subprocess.run(["ip", "netns", "add", ns2], check=True)
+            for link in ("cli0", "srv0", "wan0"):  # the daemon applies every kind: the links too (no dummy module)
+                subprocess.run(["ip", "-n", ns, "link", "add", link, "type", "veth", "peer", "name", link + "p"],
+                               check=True)
+            d = Daemon(a.daemon, ns, tmp / "pol", tmp, 19472)
+            if a.ct_entries:
+                # A gateway's connection table: UDP flows of the policy's client hosts to its
+                # servers (the ports of their rules), loaded with `conntrack -R` in both namespaces.
+                lines = (f"-I -s {host_addr(i % (rules * HOSTS_PER_RULE))} -d {server_addr(i % rules)} -p udp "
+                         f"--sport {1024 + i // (rules * HOSTS_PER_RULE)} --dport {10000 + i % rules} -t 3600\n"
+                         for i in range(a.ct_entries))
+                (tmp / "ct.txt").write_text("".join(lines))
+                for n in (ns, ns2):
+                    run(n, ["conntrack", "-R", str(tmp / "ct.txt")])
+                    count = subprocess.run(["ip", "netns", "exec", n, "conntrack", "-C"], capture_output=True,
+                                           text=True, check=True).stdout.strip()
+                    if int(count) < a.ct_entries:
+                        raise RuntimeError(f"conntrack -R loaded {count} of {a.ct_entries} entries in {n}")
+            sock = ["--socket", str(d.sock)]
+            direct = ["apply", "--direct", "--only", "firewall"]
+            run(ns2, [ctl] + direct + [str(tmp / "more")])
+            sets = json.loads(subprocess.run(["ip", "netns", "exec", ns2, "nft", "-j", "list", "sets", "inet"],
+                                             capture_output=True, text=True, check=True).stdout)
+            holder = [x["set"]["name"] for x in sets["nftables"] if "set" in x and x["set"]["table"] == "bulwark"
+                      and addr in json.dumps(x["set"].get("elem", []))]
+            if len(holder) != 1:
+                raise RuntimeError(f"{addr} is in {len(holder)} sets of table inet bulwark, expected 1")
+            run(ns2, [ctl] + direct + [str(tmp / "base")])
+            element = f"{{ {addr} }}"
+            cols = {k: [] for k in ("daemon_add", "daemon_remove", "direct_add", "direct_remove", "nft_add", "nft_delete")}
+            for _ in range(a.runs):
+                cols["daemon_add"].append(run(ns, [ctl] + sock + ["apply", str(tmp / "more")], "set element"))
+                cols["daemon_remove"].append(run(ns, [ctl] + sock + ["apply", str(tmp / "base")], "set element"))
+                cols["direct_add"].append(run(ns2, [ctl] + direct + [str(tmp / "more")], "set element"))
+                cols["direct_remove"].append(run(ns2, [ctl] + direct + [str(tmp / "base")], "set element"))
+                cols["nft_add"].append(run(ns2, ["nft", "add", "element", "inet", "bulwark", holder[0], element]))
+                cols["nft_delete"].append(run(ns2, ["nft", "delete", "element", "inet", "bulwark", holder[0], element]))
+            med = {k: statistics.median(v) for k, v in cols.items()}
+            print(f"flows={flows} ({rules} rules, {rules * HOSTS_PER_RULE} client hosts; set {holder[0]}; "
+                  f"{a.ct_entries} conntrack entries), "
+                  f"medians of {a.runs} interleaved rounds, whole commands in ms:", flush=True)
+            for kind, base_key in (("add", "nft_add"), ("remove", "nft_delete")):
+                print(f"  {kind:6}: through bulwarkd {med['daemon_' + kind]:.1f} ({med['daemon_' + kind] / med[base_key]:.2f}x), "
+                      f"--direct {med['direct_' + kind]:.1f} ({med['direct_' + kind] / med[base_key]:.2f}x), "
+                      f"baseline nft {base_key.split('_')[1]} element {med[base_key]:.1f}", flush=True)
+            print("  every run (ms): " + "; ".join(f"{k} " + " ".join(f"{x:.1f}" for x in v) for k, v in cols.items()),
+                  flush=True)
+        finally:
+            if d and d.p.poll() is None:
+                d.stop()
+            for n in (ns, ns2):
+                subprocess.run(["ip", "netns", "del", n], capture_output=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("goal (issue 20): each apply <= 1.0x its baseline; at campus size <= 10 ms")
+    return 0
+
+
 SCRAPER = """
 import sys, time, urllib.request
 port, seconds = int(sys.argv[1]), float(sys.argv[2])
@@ -418,17 +526,25 @@ def main():
                          "request per set) takes longer than the bench waits")
     ap.add_argument("--startup", action="store_true",
                     help="fresh start, adoption after kill -9 and drift repair on the --rules policy, timed")
-    ap.add_argument("--runs", type=int, default=3, help="--startup: runs (each in a fresh namespace)")
+    ap.add_argument("--runs", type=int, default=3, help="--startup: runs (each in a fresh namespace); --one-change: rounds")
     ap.add_argument("--memory", type=float, metavar="SECONDS",
                     help="RSS over time on the --flows policy: 1 Hz scrapes, an apply a minute (issue 20)")
     ap.add_argument("--vs", action="append", default=[], metavar="BULWARKD",
                     help="--memory: run this daemon too, at the same time, each in its own namespace")
+    ap.add_argument("--one-change", action="store_true",
+                    help="bulwarkctl apply of one added host (through bulwarkd and --direct) vs nft add element")
+    ap.add_argument("--sizes", default="1000,50000", help="--one-change: flow counts, comma-separated")
+    ap.add_argument("--ctl", help="--one-change: bulwarkctl (default: beside --daemon)")
+    ap.add_argument("--ct-entries", type=int, default=0,
+                    help="--one-change: UDP flows loaded into conntrack first (what an apply's revocation reads)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root")
         return 77
     if a.startup:
         return startup_part(a)
+    if a.one_change:
+        return one_change_part(a)
     if a.memory:
         return memory_part(a)
     ns = f"bwdbench{os.getpid()}"
