@@ -208,7 +208,8 @@ Result<RevocationReport, RevocationError> revoke(const firewall::Ruleset& before
 
 nlohmann::json revocationJson(const RevocationReport& r) {
   auto round = [](double ms) { return static_cast<double>(static_cast<long long>(ms * 100)) / 100; };
-  nlohmann::json j{{"dry_run", r.dryRun},         {"widens_only", r.widensOnly}, {"entries", r.entries}, {"untouched", r.untouched},
+  nlohmann::json j{{"dry_run", r.dryRun},         {"widens_only", r.widensOnly},
+                   {"entries", r.entries},        {"untouched", r.untouched},
                    {"seen", r.seen},              {"truncated", r.seen > r.entries},
                    {"to_cut", r.toCut},           {"cut", r.cut},
                    {"gone", r.gone},              {"failed", r.failed},

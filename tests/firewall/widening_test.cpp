@@ -153,8 +153,8 @@ TEST(OnlyWidens, HandBuiltUsesThatKeepTheJudge) {
   EXPECT_FALSE(onlyWidens(added(), oneSet(lookupRule(VerdictKind::Accept, true)))) << "a negated lookup";
   EXPECT_FALSE(onlyWidens(added(), oneSet(lookupRule(VerdictKind::Jump)))) << "a jump to no chain";
   EXPECT_FALSE(onlyWidens(added(), oneSet(lookupRule(VerdictKind::None)))) << "no verdict";
-  EXPECT_FALSE(onlyWidens(added(), oneSet(lookupRule(VerdictKind::Accept), BaseChain{ChainType::Nat, Hook::Prerouting, -100, false})))
-      << "a nat chain";
+  const BaseChain nat{ChainType::Nat, Hook::Prerouting, -100, false};
+  EXPECT_FALSE(onlyWidens(added(), oneSet(lookupRule(VerdictKind::Accept), nat))) << "a nat chain";
   auto limited = lookupRule(VerdictKind::Accept);
   limited.exprs.emplace_back(StmtLimit{10, RateUnit::Second, 5, false});
   EXPECT_FALSE(onlyWidens(added(), oneSet(limited))) << "a limit beside the lookup";
