@@ -31,7 +31,7 @@ bool loopback(const IpAddress& a) {
 
 // One of the entry's addresses (either direction: the DNAT binding too) lies in one of `prefixes`.
 bool touches(const conntrack::Entry& e, const std::vector<policies::Prefix>& prefixes) {
-  if (e.family != AF_INET && e.family != AF_INET6) return true;  // judged (and not judged) as before
+  if (e.family != AF_INET && e.family != AF_INET6) return true;  // to the judge, which leaves it as before
   for (const auto* bytes : {&e.orig.src, &e.orig.dst, &e.reply.src, &e.reply.dst}) {
     const auto a = addressOf(e.family, *bytes);
     for (const auto& p : prefixes) {

@@ -252,10 +252,9 @@ std::optional<Result<RevocationReport, RevocationError>> revokeChange(const Fire
     r.widensOnly = true;
     return r;
   }
-  const Ruleset before = change.before->table->ruleset();
-  if (change.diff == nullptr) return revoke(before, *change.after, *change.flows, options);
   RevocationOptions o = options;
-  o.touching = firewall::changedAddresses(*change.diff);
+  if (change.diff != nullptr) o.touching = firewall::changedAddresses(*change.diff);
+  const Ruleset before = change.before->table->ruleset();
   return revoke(before, *change.after, *change.flows, o);
 }
 
